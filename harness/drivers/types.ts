@@ -1,0 +1,68 @@
+// The one shape both load drivers share. The engine picks a driver; displays and the recorder
+// subscribe to its events and the driver knows nothing of the terminal.
+import type { EventEmitter } from 'node:events'
+import type { LoadSettings } from '../types.ts'
+
+export interface RequestSpec {
+  method: 'GET' | 'POST'
+  /** Path and query, e.g. '/auth-server/v1/oauth/validate'. */
+  path: string
+  headers?: Record<string, string>
+  body?: string
+  /** Statuses the scenario expects; any other status counts as an error. */
+  expectedStatuses: readonly number[]
+  /** Which kind of request within a mixed scenario ('validate', 'token', ...). */
+  tag?: string
+}
+
+export interface DriverOptions {
+  /** Base URL of the target, e.g. http://127.0.0.1:3000 */
+  url: string
+  load: LoadSettings
+  /** Called once per request to be sent; returns a fresh spec (per-request bodies and headers). */
+  nextRequest: () => RequestSpec
+  /** Aborting stops the driver within a second; it then resolves with what it measured. */
+  signal?: AbortSignal
+}
+
+/** Emitted once per second while measuring. */
+export interface TickEvent {
+  second: number
+  requests: number
+  errors: number
+  p50Us: number
+  p99Us: number
+}
+
+export interface ResponseEvent {
+  latencyUs: number
+  status: number
+  bytes: number
+  expected: boolean
+  tag: string | undefined
+}
+
+/**
+ * Events: 'start' ({ startedAtMs }), 'response' (ResponseEvent), 'tick' (TickEvent),
+ * 'error' ({ kind: 'timeout' | 'reset' | 'other', message }), 'done' (DriverOutcome).
+ */
+export interface Driver extends EventEmitter {
+  run(options: DriverOptions): Promise<DriverOutcome>
+}
+
+/** What a driver measured over its measured phase (warm-up excluded). */
+export interface DriverOutcome {
+  durationMs: number
+  requests: number
+  successes: number
+  errors: number
+  bytesRead: number
+  /** The µs latency histogram, compressed base64 (hdr-histogram-js). */
+  histogram: string
+  statusCounts: Record<string, number>
+  errorsByKind: import('../types.ts').ErrorCounts
+  timeline: import('../types.ts').TimelineRow[]
+  openModel?: import('../types.ts').TrialResult['openModel']
+  /** True when stopped by the signal before the planned end. */
+  aborted: boolean
+}
