@@ -114,3 +114,13 @@ export interface TokenCache {
   ping(): Promise<void>
   close(): Promise<void>
 }
+
+/**
+ * Decides which of several instances runs a sweep tick (seeds/000). The memory implementation
+ * always runs; the Redis one holds a lock (renewed while held) and the others skip that tick.
+ */
+export interface SweepLock {
+  /** Run `fn` if this instance wins the tick's lock; false when another instance holds it. */
+  runExclusive(fn: (signal: AbortSignal) => Promise<void>): Promise<boolean>
+  close(): Promise<void>
+}
