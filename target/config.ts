@@ -73,6 +73,9 @@ export const configSchema = z.object({
   if (c.store === 'postgres' && !c.databaseUrl) ctx.addIssue({ code: 'custom', path: ['databaseUrl'], message: 'is required when STORE=postgres' })
   if ((c.cache === 'redis' || c.cache === 'tiered') && !c.redisUrl) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: `is required when CACHE=${c.cache}` })
   if (c.batchRetryBaseMs > c.batchRetryMaxMs) ctx.addIssue({ code: 'custom', path: ['batchRetryBaseMs'], message: 'must not exceed BATCH_RETRY_MAX_MS' })
+  if (c.instances > 1 && c.store !== 'postgres') ctx.addIssue({ code: 'custom', path: ['instances'], message: 'above 1 needs STORE=postgres: memory stores are per process and instances would disagree' })
+  if (c.instances > 1 && c.cache === 'lru') ctx.addIssue({ code: 'custom', path: ['instances'], message: 'above 1 cannot use CACHE=lru: a per-process cache would serve stale revocations; use redis, tiered or none' })
+  if (c.instances > 1 && c.cache === 'none' && c.revocationWorkers > 0) ctx.addIssue({ code: 'custom', path: ['instances'], message: 'above 1 with REVOCATION_WORKERS needs a shared cache (redis or tiered) so revocations are seen by every instance at once' })
   if (c.jwtSecret !== null && Buffer.byteLength(c.jwtSecret) < 32) ctx.addIssue({ code: 'custom', path: ['jwtSecret'], message: 'must be at least 32 bytes' })
 })
 
@@ -149,6 +152,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (env.STORE === undefined && env.DATABASE_URL) merged.store = 'postgres'
   if (env.CACHE === undefined && env.REDIS_URL && merged.cache === 'lru') merged.cache = 'tiered'
+  // phase3's several instances need state they can share: PostgreSQL and a shared cache. On the
+  // embedded default (per-process memory) the preset runs one instance, its other mechanisms on.
+  if (env.INSTANCES === undefined && (merged.instances as number) > 1 && !(merged.store === 'postgres' && (merged.cache === 'redis' || merged.cache === 'tiered'))) merged.instances = 1
   const parsed = configSchema.safeParse(merged)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]

@@ -25,7 +25,7 @@ export const ERRORS = Object.freeze({
   INVALID_TOKEN: def('AUTH_ERR_INVALID_TOKEN', 'invalid_token', 401, 'The token is invalid'),
   EXPIRED_TOKEN: def('AUTH_ERR_EXPIRED_TOKEN', 'invalid_token', 401, 'The token has expired'),
   REVOKED_TOKEN: def('AUTH_ERR_REVOKED_TOKEN', 'invalid_token', 401, 'The token has been revoked'),
-  OTT_USED: def('AUTH_ERR_OTT_USED', 'invalid_token', 401, 'The one-time token has already been used'),
+  OTT_USED: def('AUTH_ERR_OTT_USED', 'invalid_token', 401, 'The one-time token has already been used or was revoked'),
   UNKNOWN_RESOURCE: def('AUTH_ERR_UNKNOWN_RESOURCE', 'invalid_request', 400, 'The resource is not a known endpoint'),
   INSUFFICIENT_SCOPE: def('AUTH_ERR_INSUFFICIENT_SCOPE', 'insufficient_scope', 403, 'The token lacks the scope the resource requires'),
   NOT_FOUND: def('AUTH_ERR_NOT_FOUND', 'invalid_request', 404, 'No such route'),

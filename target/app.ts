@@ -1,0 +1,277 @@
+// The composition root: builds the store, cache and services the config names, registers the
+// routes, and owns shutdown order. Only server.ts listens; tests call buildApp() and inject().
+import cluster from 'node:cluster'
+import { randomBytes } from 'node:crypto'
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { createCache, createStore, type Logger } from './backends.ts'
+import { describeConfig, type Config } from './config.ts'
+import type { Store, SweepLock, TokenCache } from './domain.ts'
+import { AuthError, ERRORS } from './errors.ts'
+import { createMetrics } from './metrics.ts'
+import { clusterMetrics, rememberRegistry } from './metrics-cluster.ts'
+import { BASE_PATH, oauthRoutes } from './routes/oauth.ts'
+import { seedSampleData } from './seed.ts'
+import { TokenBatchWriter } from './services/batch-writer.ts'
+import { ClientRegistry } from './services/client-registry.ts'
+import { injectCost } from './services/inject.ts'
+import { JwtService } from './services/jwt.ts'
+import { RequestQueue } from './services/request-queue.ts'
+import { RevocationWorkerPool } from './services/revocation-pool.ts'
+import { LocalSweepLock, Sweeper } from './services/sweeper.ts'
+import { TokenService } from './services/token-service.ts'
+
+export interface AppOptions {
+  config: Config
+  /** Inject a store, cache or lock (tests, several apps sharing one store); built from config otherwise. */
+  store?: Store
+  cache?: TokenCache
+  sweepLock?: SweepLock
+  /** pino options or false; defaults to the config's log level on stderr. */
+  logger?: boolean | Record<string, unknown>
+}
+
+export interface AuthComponents {
+  config: Config
+  store: Store
+  cache: TokenCache
+  service: TokenService
+  writer: TokenBatchWriter | null
+  revocations: RevocationWorkerPool | null
+  queue: RequestQueue | null
+  sweeper: Sweeper
+  registry: ClientRegistry
+  /** The JWT secret in use (generated when JWT_SECRET is unset): cluster workers must share it. */
+  jwtSecret: string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    auth: AuthComponents
+  }
+  interface FastifyRequest {
+    queueSlot?: boolean
+  }
+}
+
+let reqCounter = 0
+const reqPrefix = randomBytes(4).toString('hex')
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { config } = opts
+  const app = Fastify({
+    logger: opts.logger === undefined ? { level: config.logLevel } : opts.logger,
+    // Per-request log lines would cost more than some endpoints do.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    // A cheap unique id: a per-process random prefix and a counter (no UUID on the hot path).
+    genReqId: () => `${reqPrefix}-${(++reqCounter).toString(36)}`,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 }
+  })
+  const logger: Logger = app.log
+
+  let jwtSecret = config.jwtSecret
+  if (jwtSecret === null) {
+    jwtSecret = randomBytes(48).toString('base64url')
+    app.log.warn({ code: 'AUTH_WARN_GENERATED_SECRET' }, 'JWT_SECRET is not set: generated a random one; tokens will not survive a restart')
+  }
+
+  const store = opts.store ?? (await createStore(config, logger))
+  const cache = opts.cache ?? (await createCache(config, logger))
+  if (config.seedSampleData) await seedSampleData(store)
+  const registry = new ClientRegistry(store)
+  await registry.load()
+
+  const writer = config.batchSize > 0
+    ? new TokenBatchWriter(store, {
+        batchSize: config.batchSize, flushIntervalMs: config.batchFlushIntervalMs, maxPending: config.batchMaxPending,
+        retryBaseMs: config.batchRetryBaseMs, retryMaxMs: config.batchRetryMaxMs
+      }, { onFlushError: (err, attempt) => app.log.warn({ err, attempt, code: 'AUTH_ERR_BATCH_FLUSH' }, 'token batch flush failed; retrying') })
+    : null
+
+  let service: TokenService | null = null
+  const revocations = config.revocationWorkers > 0
+    ? new RevocationWorkerPool(store, {
+        workers: config.revocationWorkers, capacity: config.revocationQueueCapacity, batchSize: config.revocationBatchSize,
+        retryBaseMs: config.batchRetryBaseMs, retryMaxMs: config.batchRetryMaxMs
+      }, (job) => service?.onPersisted(job))
+    : null
+  const queue = config.queueMaxConcurrent > 0
+    ? new RequestQueue({ maxConcurrent: config.queueMaxConcurrent, capacity: config.queueCapacity, timeoutMs: config.queueTimeoutMs })
+    : null
+  const sweepLock = opts.sweepLock ?? (await createSweepLock(config, logger))
+  const sweeper = new Sweeper(store, sweepLock, { intervalMs: config.sweeperIntervalMs, batchSize: config.sweeperBatchSize, pauseMs: config.sweeperPauseMs, graceMs: 60_000 })
+
+  const storeWithWaits = store as Store & { poolWaitCount?: () => number }
+  const metrics = createMetrics({
+    cache: () => cache.stats(),
+    writer: () => writer?.stats() ?? null,
+    queue: () => queue?.stats() ?? null,
+    revocations: () => revocations?.stats() ?? null,
+    pool: () => ({ ...store.poolStats(), waits: storeWithWaits.poolWaitCount?.() ?? 0 }),
+    sweeper: () => sweeper.stats()
+  })
+
+  service = new TokenService({
+    config, store, cache, registry, writer, revocations, metrics: metrics.service,
+    jwt: new JwtService({ secret: jwtSecret, issuer: config.jwtIssuer, verifierCacheSize: config.cache === 'none' ? 0 : 10_000 }),
+    logger
+  })
+  rememberRegistry(app, metrics.registry)
+  app.decorate('auth', { config, store, cache, service, writer, revocations, queue, sweeper, registry, jwtSecret } satisfies AuthComponents)
+
+  installErrorHandling(app)
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: config.bodyLimitBytes }, (_req, body, done) => {
+    // RFC 6749 §4.4 sends token requests form-encoded; the original took JSON. Accept both.
+    done(null, Object.fromEntries(new URLSearchParams(body as string)))
+  })
+
+  const apiOnRequest: Array<(req: FastifyRequest, reply: FastifyReply) => Promise<void> | void> = []
+  if (config.injectCpuUs > 0 || (config.injectDelayMs > 0 && config.injectDelayRatio > 0)) {
+    const hook = injectCost({ cpuUs: config.injectCpuUs, delayMs: config.injectDelayMs, delayRatio: config.injectDelayRatio })
+    app.addHook('onRequest', hook)
+  }
+  if (queue) apiOnRequest.push(queueHook(queue))
+  app.addHook('onResponse', async (req, reply) => {
+    const api = (req.routeOptions.config as { api?: string }).api
+    if (api) metrics.httpDuration.observe({ route: api, method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000)
+  })
+
+  await app.register(oauthRoutes, { service, apiHooks: { onRequest: apiOnRequest } })
+  registerOpsRoutes(app, metrics.registry)
+
+  app.addHook('onReady', async () => {
+    writer?.start()
+    revocations?.start()
+    sweeper.start()
+  })
+  // Runs after in-flight requests finished (Fastify closes the server first): nothing new can
+  // be issued, so flushing now persists every token and revocation that was acknowledged.
+  app.addHook('onClose', async () => {
+    const deadlineMs = Date.now() + config.shutdownTimeoutMs
+    service?.close()
+    await sweeper.stop()
+    await revocations?.close()
+    await writer?.close(deadlineMs)
+    await sweepLock.close()
+    await cache.close()
+    await store.close()
+  })
+  return app
+}
+
+async function createSweepLock(config: Config, logger: Logger): Promise<SweepLock> {
+  if (config.redisUrl && config.instances > 1) {
+    const { RedisSweepLock } = await import('./cache/redis-lock.ts')
+    return RedisSweepLock.connect(config, logger)
+  }
+  return new LocalSweepLock()
+}
+
+function queueHook(queue: RequestQueue) {
+  return async function admit(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    let released = false
+    const release = (): void => {
+      if (released || !req.queueSlot) return
+      released = true
+      queue.release()
+    }
+    // 'close' fires once whether the response finished or the client went away.
+    reply.raw.once('close', release)
+    const slot = queue.acquire()
+    if (slot !== true) await slot
+    req.queueSlot = true
+    if (reply.raw.destroyed || reply.raw.writableEnded) release()
+  }
+}
+
+function send(reply: FastifyReply, err: AuthError): FastifyReply {
+  if (err.retryAfterS !== undefined) reply.header('retry-after', String(err.retryAfterS))
+  if (err.statusCode === 401) reply.header('www-authenticate', `Bearer error="${err.oauthError}"`)
+  return reply.code(err.statusCode).type('application/json; charset=utf-8').send({
+    error: err.oauthError,
+    error_description: err.message,
+    request_id: reply.request.id
+  })
+}
+
+/** Map every error, ours or Fastify's, to the original's shape; nothing internal reaches a client. */
+export function toAuthError(error: unknown): AuthError {
+  if (error instanceof AuthError) return error
+  const e = error as Partial<FastifyError> & { validation?: unknown }
+  if (e.validation) return new AuthError('INVALID_REQUEST', { description: `Invalid request: ${sanitise(e.message)}` })
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return new AuthError('BODY_TOO_LARGE')
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new AuthError('UNSUPPORTED_MEDIA_TYPE')
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return new AuthError('INVALID_REQUEST', { description: 'The JSON body is empty' })
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return new AuthError('INVALID_REQUEST', { description: 'Invalid Content-Length' })
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_TYPE': return new AuthError('INVALID_JSON')
+  }
+  if (error instanceof SyntaxError || (e.statusCode === 400 && /JSON/i.test(e.message ?? ''))) return new AuthError('INVALID_JSON')
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new AuthError(e.statusCode === 413 ? 'BODY_TOO_LARGE' : e.statusCode === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'INVALID_REQUEST')
+  }
+  if (e.statusCode === 503 || e.code === 'AUTH_ERR_STORE' || e.code === 'AUTH_ERR_CACHE') return new AuthError('DEPENDENCY_UNAVAILABLE', { retryAfterS: 1 })
+  return new AuthError('INTERNAL')
+}
+
+/** Validation messages name the field; keep them short and free of input echoes. */
+function sanitise(msg: string | undefined): string {
+  return (msg ?? 'invalid').replace(/[^\w /.'"-]/g, '').slice(0, 160)
+}
+
+function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, req, reply) => {
+    const err = toAuthError(error)
+    if (err.statusCode >= 500) req.log.error({ err: error, code: err.code }, 'request failed')
+    return send(reply, err)
+  })
+  app.setNotFoundHandler((req, reply) => send(reply, new AuthError('NOT_FOUND', { description: `No route ${req.method} ${req.url.split('?')[0]?.slice(0, 100)}` })))
+}
+
+function registerOpsRoutes(app: FastifyInstance, registry: import('prom-client').Registry): void {
+  const ready = async (_req: FastifyRequest, reply: FastifyReply) => {
+    const { store, cache } = app.auth
+    const check = async (fn: () => Promise<void>): Promise<string> => {
+      try {
+        await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref())])
+        return 'ok'
+      } catch {
+        return 'unavailable'
+      }
+    }
+    const checks = { store: await check(() => store.ping()), cache: await check(() => cache.ping()) }
+    const ok = Object.values(checks).every((v) => v === 'ok')
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks, store: store.kind, cache: cache.kind })
+  }
+  const metrics = async (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.type(registry.contentType).send(cluster.isWorker ? await clusterMetrics() : await registry.metrics())
+  const stats = async () => {
+    const a = app.auth
+    return {
+      pid: process.pid,
+      uptimeS: Math.round(process.uptime()),
+      preset: a.config.preset,
+      store: a.store.kind,
+      cache: a.cache.stats(),
+      config: describeConfig(a.config),
+      batchWriter: a.writer?.stats() ?? null,
+      queue: a.queue?.stats() ?? null,
+      revocationPool: a.revocations?.stats() ?? null,
+      pool: a.store.poolStats(),
+      sweeper: a.sweeper.stats(),
+      service: a.service.stats(),
+      registry: a.registry.size
+    }
+  }
+  for (const prefix of ['', BASE_PATH]) {
+    app.get(`${prefix}/health/ready`, ready)
+    app.get(`${prefix}/metrics`, metrics)
+    app.get(`${prefix}/debug/stats`, stats)
+  }
+}
+
+export { ERRORS }

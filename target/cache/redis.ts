@@ -1,0 +1,228 @@
+// Shared token caches on Redis (ioredis): `redis`, and `tiered` (an in-process LRU in front of
+// Redis). A Redis failure never fails a request: reads fall through to the store and count an error;
+// ioredis reconnects on its own and the cache is used again once it is back.
+//
+// Cross-instance invalidation (the `tiered` LRU): the LRU is trusted only for revocation state,
+// which is monotonic (a revoked or used token never becomes valid again), so a local "revoked" can
+// never be stale. A "not revoked" answer always comes from Redis, where markRevoked writes before
+// it resolves; so once A's markRevoked returns, every instance's next `get` sees the revocation.
+// Cost: one Redis GET (auto-pipelined, single-flighted per token) per validation of a valid token,
+// about 0.1–0.3 ms on a local Redis; the LRU saves the round trip only for revoked and used tokens.
+// Rejected: pub/sub invalidation of local "valid" entries. PUBLISH returning N says the message
+// reached N sockets, not that the N instances applied it, and an instance whose subscription died
+// silently would serve a revoked token until it noticed. Making that safe needs acknowledgements
+// plus leases with membership (a revoke then waits for every live instance or a lease expiry):
+// a faster read path for a much more fragile write path, left for when the GET shows in a profile.
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+import type { RedisOptions } from 'ioredis'
+import type { Config } from '../config.ts'
+import type { Logger } from '../backends.ts'
+import type { CacheStats, TokenCache, TokenState } from '../domain.ts'
+import { DependencyError } from '../errors.ts'
+import { LruTokenCache } from './local.ts'
+
+export interface RedisCacheOptions {
+  url: string
+  kind: 'redis' | 'tiered'
+  /** Bound of the in-process tier (tiered only). */
+  maxEntries: number
+  /** Upper bound on any entry's TTL, so Redis holds no token state longer than the config says. */
+  maxTtlMs: number
+  /** Namespaces keys; tests use a unique prefix per file. */
+  keyPrefix?: string
+  /** A command not answered in this time fails (and the read falls through to the store). */
+  commandTimeoutMs?: number
+  connectTimeoutMs?: number
+  logger?: Logger
+}
+
+/**
+ * ioredis settings that make a dead Redis fail fast instead of queueing requests: no offline
+ * queue (a command while disconnected rejects at once), one retry, a short command timeout, and a
+ * capped reconnect backoff so that the cache comes back soon after Redis does.
+ */
+export function failFastRedisOptions(opts: { commandTimeoutMs?: number; connectTimeoutMs?: number; name?: string } = {}): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: opts.commandTimeoutMs ?? 250,
+    connectTimeout: opts.connectTimeoutMs ?? 1_000,
+    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
+    // Batches the GETs of concurrent validations into one write per event-loop turn.
+    enableAutoPipelining: true,
+    lazyConnect: true,
+    connectionName: opts.name ?? 'authbench'
+  }
+}
+
+/** Connect with the fail-fast options; resolves even if Redis is down (the cache degrades). */
+export async function connectRedis(url: string, opts: Parameters<typeof failFastRedisOptions>[0] = {}, logger?: Logger): Promise<Redis> {
+  const redis = new Redis(url, failFastRedisOptions(opts))
+  // Without a listener an 'error' event would crash the process; failures surface per command.
+  let lastLogMs = 0
+  redis.on('error', (err: Error) => {
+    const now = Date.now()
+    if (now - lastLogMs > 10_000) {
+      lastLogMs = now
+      logger?.warn({ err: err.message }, 'redis connection error; cache reads fall through to the store')
+    }
+  })
+  try {
+    await redis.connect()
+  } catch (err) {
+    logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'redis unavailable at start; will keep reconnecting')
+  }
+  return redis
+}
+
+const encode = (s: TokenState): string => `${s.revoked ? 1 : 0}${s.used ? 1 : 0}`
+const decode = (v: string): TokenState => ({ revoked: v[0] === '1', used: v[1] === '1' })
+const REVOKED: TokenState = Object.freeze({ revoked: true, used: true })
+
+export class RedisTokenCache implements TokenCache {
+  readonly kind: 'redis' | 'tiered'
+  private readonly local: LruTokenCache | null
+  private readonly prefix: string
+  private readonly maxTtlMs: number
+  private readonly maxEntries: number
+  private readonly inflight = new Map<string, Promise<TokenState | undefined>>()
+  private hits = 0
+  private misses = 0
+  private errors = 0
+
+  constructor(readonly redis: Redis, options: Omit<RedisCacheOptions, 'url'>) {
+    this.kind = options.kind
+    this.local = options.kind === 'tiered' ? new LruTokenCache({ maxEntries: options.maxEntries }) : null
+    this.prefix = options.keyPrefix ?? 'authbench:'
+    this.maxTtlMs = options.maxTtlMs
+    this.maxEntries = options.maxEntries
+  }
+
+  private key(tokenId: string): string {
+    return `${this.prefix}tok:${tokenId}`
+  }
+
+  private ttl(ttlMs: number): number {
+    return Math.max(1, Math.min(Math.floor(ttlMs), this.maxTtlMs))
+  }
+
+  async get(tokenId: string): Promise<TokenState | undefined> {
+    if (this.local) {
+      const hit = this.local.getSync(tokenId)
+      if (hit && (hit.revoked || hit.used)) {
+        this.hits++
+        return hit
+      }
+    }
+    // Single-flight: concurrent validations of one token share one Redis read (seeds/004).
+    let p = this.inflight.get(tokenId)
+    if (!p) {
+      p = this.readRedis(tokenId).finally(() => this.inflight.delete(tokenId))
+      this.inflight.set(tokenId, p)
+    }
+    return p
+  }
+
+  private async readRedis(tokenId: string): Promise<TokenState | undefined> {
+    let v: string | null
+    try {
+      v = await this.redis.get(this.key(tokenId))
+    } catch {
+      // Fall through: the caller asks the store, which markRevoked's failure path made authoritative.
+      this.errors++
+      return undefined
+    }
+    if (v === null) {
+      this.misses++
+      return undefined
+    }
+    this.hits++
+    const state = decode(v)
+    if (this.local && (state.revoked || state.used)) {
+      const pttl = await this.redis.pttl(this.key(tokenId)).catch(() => -1)
+      this.local.setSync(tokenId, state, pttl > 0 ? pttl : this.maxTtlMs)
+    }
+    return state
+  }
+
+  async set(tokenId: string, state: TokenState, ttlMs: number): Promise<void> {
+    const revoked = state.revoked || state.used
+    if (revoked) this.local?.setSync(tokenId, state, this.ttl(ttlMs))
+    try {
+      // NX for a valid state: a late "valid" must never overwrite a revocation written meanwhile.
+      if (revoked) await this.redis.set(this.key(tokenId), encode(state), 'PX', this.ttl(ttlMs))
+      else await this.redis.set(this.key(tokenId), encode(state), 'PX', this.ttl(ttlMs), 'NX')
+    } catch {
+      // A cache fill is best-effort.
+      this.errors++
+    }
+  }
+
+  /**
+   * Resolves only after Redis holds the revocation, which every instance reads before answering
+   * "not revoked". Throws when Redis is unreachable so that the caller persists the revocation to
+   * the store synchronously (the store is then the only authority every instance consults).
+   */
+  async markRevoked(tokenId: string, ttlMs: number): Promise<void> {
+    this.local?.setSync(tokenId, REVOKED, this.ttl(ttlMs))
+    try {
+      await this.redis.set(this.key(tokenId), encode(REVOKED), 'PX', this.ttl(ttlMs))
+    } catch (err) {
+      this.errors++
+      throw new DependencyError('AUTH_ERR_CACHE', `redis markRevoked failed: ${err instanceof Error ? err.message : String(err)}`, err)
+    }
+  }
+
+  /** SET NX PX: exactly one caller across instances gets true; null when Redis cannot answer. */
+  async claimOtt(tokenId: string, ttlMs: number): Promise<boolean | null> {
+    try {
+      const res = await this.redis.set(`${this.prefix}ott:${tokenId}`, '1', 'PX', this.ttl(ttlMs), 'NX')
+      return res === 'OK'
+    } catch {
+      this.errors++
+      return null
+    }
+  }
+
+  stats(): CacheStats {
+    const local = this.local?.stats()
+    return {
+      kind: this.kind,
+      entries: local?.entries ?? 0,
+      maxEntries: this.maxEntries,
+      hits: this.hits,
+      misses: this.misses,
+      evictions: local?.evictions ?? 0,
+      errors: this.errors
+    }
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.redis.ping()
+    } catch (err) {
+      throw new DependencyError('AUTH_ERR_CACHE', `redis ping failed: ${err instanceof Error ? err.message : String(err)}`, err)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.local?.close()
+    if (this.redis.status === 'end') return
+    await this.redis.quit().catch(() => this.redis.disconnect())
+  }
+}
+
+export async function createRedisCache(config: Config, logger: Logger, overrides: Partial<RedisCacheOptions> = {}): Promise<TokenCache> {
+  const url = overrides.url ?? config.redisUrl
+  if (!url) throw new DependencyError('AUTH_ERR_CACHE', 'REDIS_URL is required for the redis cache')
+  const kind = overrides.kind ?? (config.cache === 'tiered' ? 'tiered' : 'redis')
+  const redis = await connectRedis(url, { commandTimeoutMs: overrides.commandTimeoutMs, connectTimeoutMs: overrides.connectTimeoutMs, name: `authbench-cache-${randomBytes(3).toString('hex')}` }, logger)
+  return new RedisTokenCache(redis, {
+    kind,
+    maxEntries: overrides.maxEntries ?? config.cacheMaxEntries,
+    maxTtlMs: overrides.maxTtlMs ?? config.cacheTtlMs,
+    ...(overrides.keyPrefix ? { keyPrefix: overrides.keyPrefix } : {}),
+    logger
+  })
+}

@@ -1,0 +1,111 @@
+// The original's routes under /auth-server/v1/oauth: health, token, ott, validate, revoke.
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { AuthError } from '../errors.ts'
+import type { TokenRequest, TokenService } from '../services/token-service.ts'
+import { MAX_JWT_LENGTH } from '../services/jwt.ts'
+
+export const BASE_PATH = '/auth-server/v1/oauth'
+
+const errorShape = {
+  type: 'object',
+  properties: { error: { type: 'string' }, error_description: { type: 'string' }, request_id: { type: 'string' } }
+} as const
+
+const tokenBody = {
+  type: 'object',
+  required: ['grant_type', 'client_id', 'client_secret'],
+  properties: {
+    grant_type: { type: 'string', minLength: 1, maxLength: 64 },
+    client_id: { type: 'string', minLength: 1, maxLength: 256 },
+    client_secret: { type: 'string', minLength: 1, maxLength: 512 },
+    scope: { type: 'string', maxLength: 1024 }
+  }
+} as const
+
+const tokenResponse = {
+  200: {
+    type: 'object',
+    properties: { access_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' } }
+  },
+  '4xx': errorShape,
+  '5xx': errorShape
+} as const
+
+const validateBody = {
+  type: ['object', 'null'],
+  properties: { resource: { type: 'string', minLength: 1, maxLength: 2048 } }
+} as const
+
+export interface OauthRouteOptions {
+  service: TokenService
+  /** Runs before each API handler (request queue admission); the health route skips it. */
+  apiHooks: { onRequest: Array<(req: FastifyRequest, reply: import('fastify').FastifyReply) => Promise<void> | void> }
+}
+
+/** `Authorization: Bearer <jwt>` → jwt; a 401 with WWW-Authenticate otherwise. */
+export function bearerToken(req: FastifyRequest): string {
+  const h = req.headers.authorization
+  if (typeof h !== 'string' || h.length === 0) throw new AuthError('MISSING_TOKEN')
+  const m = /^Bearer[ ]+([^\s]+)\s*$/i.exec(h)
+  if (!m || m[1] === undefined) throw new AuthError('INVALID_TOKEN', { description: 'The Authorization header must be "Bearer <token>"' })
+  if (m[1].length > MAX_JWT_LENGTH) throw new AuthError('INVALID_TOKEN')
+  return m[1]
+}
+
+function resourceOf(req: FastifyRequest<{ Body: { resource?: string } | null }>): string {
+  const fromBody = req.body?.resource
+  if (typeof fromBody === 'string' && fromBody.length > 0) return fromBody
+  // The original read the resource from X-Forwarded-For; accepted for compatibility.
+  const xff = req.headers['x-forwarded-for']
+  const fromHeader = Array.isArray(xff) ? xff[0] : xff
+  if (typeof fromHeader === 'string' && fromHeader.trim().length > 0 && fromHeader.length <= 2048) return fromHeader.trim()
+  throw new AuthError('INVALID_REQUEST', { description: 'The resource is required (body "resource" or X-Forwarded-For)' })
+}
+
+export async function oauthRoutes(app: FastifyInstance, opts: OauthRouteOptions): Promise<void> {
+  const { service } = opts
+  const onRequest = opts.apiHooks.onRequest
+
+  app.get(`${BASE_PATH}/`, async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok'))
+  app.get(BASE_PATH, async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok'))
+
+  app.post<{ Body: TokenRequest }>(`${BASE_PATH}/token`, { schema: { body: tokenBody, response: tokenResponse }, onRequest, config: { api: 'token' } }, async (req) => {
+    return service.issue(req.body, 'N')
+  })
+
+  app.post<{ Body: TokenRequest }>(`${BASE_PATH}/ott`, { schema: { body: tokenBody, response: tokenResponse }, onRequest, config: { api: 'ott' } }, async (req) => {
+    return service.issue(req.body, 'O')
+  })
+
+  app.post<{ Body: { resource?: string } | null }>(
+    `${BASE_PATH}/validate`,
+    {
+      schema: {
+        body: validateBody,
+        response: {
+          200: {
+            type: 'object',
+            properties: { valid: { type: 'boolean' }, client_id: { type: 'string' }, expires_at: { type: 'string' }, scopes: { type: 'array', items: { type: 'string' } } }
+          },
+          '4xx': errorShape,
+          '5xx': errorShape
+        }
+      },
+      onRequest,
+      config: { api: 'validate' }
+    },
+    async (req) => {
+      const jwt = bearerToken(req)
+      return service.validate(jwt, resourceOf(req))
+    }
+  )
+
+  app.post(
+    `${BASE_PATH}/revoke`,
+    { schema: { response: { 200: { type: 'object', properties: { message: { type: 'string' } } }, '4xx': errorShape, '5xx': errorShape } }, onRequest, config: { api: 'revoke' } },
+    async (req) => {
+      await service.revoke(bearerToken(req))
+      return { message: 'Token revoked successfully' }
+    }
+  )
+}

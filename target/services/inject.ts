@@ -1,0 +1,29 @@
+// Test-only cost knobs (INJECT_CPU_US, INJECT_DELAY_MS, INJECT_DELAY_RATIO), off by default. The
+// harness's gate is validated with them: a known CPU cost per request, or a delay on a share of
+// requests (a tail-only change). Registered only when set, so they cost nothing otherwise.
+import type { FastifyRequest } from 'fastify'
+
+export interface InjectOptions {
+  cpuUs: number
+  delayMs: number
+  delayRatio: number
+}
+
+/** Spin on the CPU for `us` microseconds: a busy loop, not a sleep, so it costs real CPU time. */
+export function burnCpuUs(us: number): void {
+  const end = process.hrtime.bigint() + BigInt(Math.round(us * 1000))
+  while (process.hrtime.bigint() < end) {
+    // busy
+  }
+}
+
+export function injectCost(options: InjectOptions) {
+  return async function inject(req: FastifyRequest): Promise<void> {
+    // Ops endpoints stay honest: the harness reads /metrics between trials.
+    if (req.url.includes('/metrics') || req.url.includes('/debug/') || req.url.includes('/health/')) return
+    if (options.cpuUs > 0) burnCpuUs(options.cpuUs)
+    if (options.delayMs > 0 && options.delayRatio > 0 && Math.random() < options.delayRatio) {
+      await new Promise((r) => setTimeout(r, options.delayMs))
+    }
+  }
+}
