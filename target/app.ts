@@ -134,12 +134,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     app.addHook('onRequest', hook)
   }
   if (queue) apiOnRequest.push(queueHook(queue))
-  app.addHook('onResponse', async (req, reply) => {
-    const api = (req.routeOptions.config as { api?: string }).api
-    if (api) metrics.httpDuration.observe({ route: api, method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000)
-  })
+  // Timing only on the API routes: a global hook would tax `GET /`, which must stay bare.
+  const observe = (req: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    const api = (req.routeOptions.config as { api?: string }).api ?? 'unknown'
+    metrics.httpDuration.observe({ route: api, method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000)
+    done()
+  }
 
-  await app.register(oauthRoutes, { service, apiHooks: { onRequest: apiOnRequest } })
+  await app.register(oauthRoutes, { service, apiHooks: { onRequest: apiOnRequest, onResponse: [observe] } })
   registerOpsRoutes(app, metrics.registry)
 
   app.addHook('onReady', async () => {

@@ -1,5 +1,5 @@
 // The original's routes under /auth-server/v1/oauth: health, token, ott, validate, revoke.
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AuthError } from '../errors.ts'
 import type { TokenRequest, TokenService } from '../services/token-service.ts'
 import { MAX_JWT_LENGTH } from '../services/jwt.ts'
@@ -39,7 +39,10 @@ const validateBody = {
 export interface OauthRouteOptions {
   service: TokenService
   /** Runs before each API handler (request queue admission); the health route skips it. */
-  apiHooks: { onRequest: Array<(req: FastifyRequest, reply: import('fastify').FastifyReply) => Promise<void> | void> }
+  apiHooks: {
+    onRequest: Array<(req: FastifyRequest, reply: FastifyReply) => Promise<void> | void>
+    onResponse: Array<(req: FastifyRequest, reply: FastifyReply, done: () => void) => void>
+  }
 }
 
 /** `Authorization: Bearer <jwt>` → jwt; a 401 with WWW-Authenticate otherwise. */
@@ -65,15 +68,16 @@ function resourceOf(req: FastifyRequest<{ Body: { resource?: string } | null }>)
 export async function oauthRoutes(app: FastifyInstance, opts: OauthRouteOptions): Promise<void> {
   const { service } = opts
   const onRequest = opts.apiHooks.onRequest
+  const onResponse = opts.apiHooks.onResponse
 
   app.get(`${BASE_PATH}/`, async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok'))
   app.get(BASE_PATH, async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok'))
 
-  app.post<{ Body: TokenRequest }>(`${BASE_PATH}/token`, { schema: { body: tokenBody, response: tokenResponse }, onRequest, config: { api: 'token' } }, async (req) => {
+  app.post<{ Body: TokenRequest }>(`${BASE_PATH}/token`, { schema: { body: tokenBody, response: tokenResponse }, onRequest, onResponse, config: { api: 'token' } }, async (req) => {
     return service.issue(req.body, 'N')
   })
 
-  app.post<{ Body: TokenRequest }>(`${BASE_PATH}/ott`, { schema: { body: tokenBody, response: tokenResponse }, onRequest, config: { api: 'ott' } }, async (req) => {
+  app.post<{ Body: TokenRequest }>(`${BASE_PATH}/ott`, { schema: { body: tokenBody, response: tokenResponse }, onRequest, onResponse, config: { api: 'ott' } }, async (req) => {
     return service.issue(req.body, 'O')
   })
 
@@ -92,6 +96,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: OauthRouteOptions)
         }
       },
       onRequest,
+      onResponse,
       config: { api: 'validate' }
     },
     async (req) => {
@@ -102,7 +107,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: OauthRouteOptions)
 
   app.post(
     `${BASE_PATH}/revoke`,
-    { schema: { response: { 200: { type: 'object', properties: { message: { type: 'string' } } }, '4xx': errorShape, '5xx': errorShape } }, onRequest, config: { api: 'revoke' } },
+    { schema: { response: { 200: { type: 'object', properties: { message: { type: 'string' } } }, '4xx': errorShape, '5xx': errorShape } }, onRequest, onResponse, config: { api: 'revoke' } },
     async (req) => {
       await service.revoke(bearerToken(req))
       return { message: 'Token revoked successfully' }

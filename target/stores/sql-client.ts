@@ -75,9 +75,11 @@ export class PgSqlClient implements SqlClient {
   }
 
   private noteAcquire(): void {
-    // pg-pool queues every acquisition, even when a client is idle; a real wait is one that finds
-    // the pool at max with nothing idle.
-    if (this.pool.idleCount === 0 && this.pool.totalCount >= this.max) this.waits++
+    // pg-pool queues every acquisition, even when a client is idle, and hands idle clients out on
+    // the next tick; an acquisition waits when the queue ahead of it already uses up every idle
+    // client and every connection the pool may still open.
+    const free = this.pool.idleCount + (this.max - this.pool.totalCount)
+    if (this.pool.waitingCount >= free) this.waits++
   }
 
   async query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<SqlResult<R>> {
