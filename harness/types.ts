@@ -101,6 +101,8 @@ export interface TrialResult {
   trial: number
   /** For A/B runs: which arm. */
   arm?: 'A' | 'B'
+  /** For interleaved A/B runs: the 0-based index of the A/B pair this trial belongs to. */
+  pair?: number
   startedAt: string
   durationMs: number
   requests: number
@@ -132,7 +134,54 @@ export interface TrialResult {
     eventLoopLagP99Ms: number
   }
   server: ServerSideDelta | null
+  /** What the scenario seeded for this trial through the public API (added by the engine). */
+  setup?: {
+    /** Tokens or one-time tokens issued for this trial (setup and top-up). */
+    seeded: number
+    setupMs: number
+    /** Measured requests sent after a consumable pool ran dry (they reuse a spent token). */
+    exhaustedRequests: number
+  }
   validity: TrialValidity
+  /**
+   * Set on trials imported from another tool. Such a trial has no histogram (`histogram` is the
+   * encoding of an empty one) and its `latencyUs` holds the tool's own percentiles, so
+   * comparisons must use per-trial values for it, never merged histograms.
+   */
+  source?: 'k6'
+  /** What k6 reported beyond the common schema; present when `source` is 'k6'. */
+  k6?: K6TrialInfo
+}
+
+/** A k6 threshold, as declared in the script, and whether it held. */
+export interface K6Threshold {
+  metric: string
+  expression: string
+  passed: boolean
+}
+
+export interface K6TrialInfo {
+  /** Which summary was read: `--summary-export`, handleSummary()'s data, or the v1 machine-readable one. */
+  format: 'summary-export' | 'handle-summary' | 'machine-readable-v1'
+  k6Version: string | null
+  /** Every threshold with its outcome (`--summary-export` writes true for a FAILED one; inverted here). */
+  thresholds: K6Threshold[]
+  /** False when any threshold failed; null when the summary says nothing about thresholds. */
+  thresholdsPassed: boolean | null
+  /** Iterations the open model could not start for want of a free VU (k6 `dropped_iterations`). */
+  droppedIterations: number
+  /**
+   * Fields of `latencyUs` that k6 did not report (stdev always; p99/p999 unless the script asked
+   * for them in summaryTrendStats). They hold 0 and are not measurements.
+   */
+  latencyUnreported: Array<keyof LatencySummaryUs>
+  /** Where the measured window came from: the scripts' clock gauge, the configured duration, k6's run duration, or count/rate. */
+  durationSource: 'clock-gauge' | 'configured' | 'run-duration' | 'counter-rate'
+  /**
+   * k6-operator runners whose summaries make up this trial. With more than one, counts add up
+   * but percentiles are the maximum over runners: an upper bound, since k6 gives no histogram to merge.
+   */
+  runners: number
 }
 
 export interface ScenarioSummary {
@@ -148,6 +197,8 @@ export interface ScenarioSummary {
   meanResponseBytes: number
   /** Merged histogram of valid trials, compressed base64. */
   histogram: string
+  /** 'k6': latencyUs is the median of the trials' k6 percentiles (no histogram to merge). */
+  source?: 'k6'
 }
 
 export interface RunResult {
@@ -166,5 +217,136 @@ export interface RunResult {
   /** Set when the run stopped early: what happened. Trials done before it are kept. */
   aborted: { reason: string; code: string } | null
   /** Added by `compare` / `ab`. */
-  comparison?: unknown
+  comparison?: Comparison
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparison: what `compare` and `ab` add to a result (harness/compare.ts builds it).
+
+/** The figures a comparison judges. Units: throughput req/s, percentiles µs, CPU µs/request. */
+export type MetricName = 'throughputRps' | 'p50Us' | 'p95Us' | 'p99Us' | 'errorRate' | 'cpuUsPerRequest'
+
+export type Verdict = 'regression' | 'improvement' | 'no-change' | 'inconclusive' | 'invalid'
+
+/** Settings of a comparison, after defaults (harness/verdict.ts) and the config file are merged. */
+export interface CompareSettings {
+  /**
+   * Per-metric margin: relative (0.05 = ±5%) for every metric but errorRate, whose change is
+   * absolute (0.002 = ±0.2 percentage points) because a baseline error rate is usually 0.
+   */
+  margins: Record<MetricName, number>
+  /** Metrics whose verdicts decide the overall verdict and the exit code. */
+  gatedMetrics: MetricName[]
+  /** Fewer valid trials (or pairs) than this on either side makes a metric invalid. */
+  minTrials: number
+  /** Invalid trials tolerated per scenario and side before the scenario is invalid. */
+  maxInvalidTrials: number
+  confidence: number
+  resamples: number
+  seed: number
+  intervalMethod: 'bca' | 'percentile'
+  /**
+   * When true, a regression or improvement also needs the rank test (Mann-Whitney U, or
+   * Wilcoxon signed-rank for A/B) at p < 1 − confidence, as benchstat does; otherwise the verdict
+   * is inconclusive. Guards against the narrow bootstrap intervals of very few trials.
+   */
+  requireSignificance: boolean
+}
+
+export interface ChangeInterval {
+  low: number
+  high: number
+  confidence: number
+  method: 'bca' | 'percentile'
+  resamples: number
+}
+
+export interface MetricComparison {
+  metric: MetricName
+  /** 'higher' for throughput, 'lower' for everything else. */
+  better: 'higher' | 'lower'
+  /** relative: current/baseline − 1; absolute: current − baseline (errorRate). */
+  changeKind: 'relative' | 'absolute'
+  /** Point estimates in the metric's unit, raw (not normalised), null when not measured. */
+  baseline: number | null
+  current: number | null
+  /**
+   * The change the verdict judges (normalised when `normalised`). compare: from the median of
+   * per-trial values, or of merged histograms for percentiles. ab: the median per-pair change.
+   */
+  change: number | null
+  interval: ChangeInterval | null
+  /** Two-sided p of the rank test (Mann-Whitney U unpaired, Wilcoxon signed-rank paired). */
+  pValue: number | null
+  margin: number
+  verdict: Verdict
+  gated: boolean
+  /** True when the change was computed on values divided by each run's calibration workload. */
+  normalised: boolean
+  /** Why the verdict is invalid or inconclusive, or what else the reader should know. */
+  note?: string
+}
+
+export interface ScenarioComparison {
+  scenario: string
+  /** Valid trials (compare) or complete valid pairs (ab) used, per side. */
+  baselineTrials: number
+  currentTrials: number
+  invalidTrials: { baseline: number; current: number }
+  verdict: Verdict
+  metrics: MetricComparison[]
+  /** Merged histograms of the valid trials of each side, compressed base64, for the spectrum chart. */
+  baselineHistogram: string | null
+  currentHistogram: string | null
+  notes: string[]
+}
+
+export interface EnvironmentDifference {
+  field: string
+  baseline: string
+  current: string
+  /** Machine differences (CPU model, CPU count, Node version) trigger normalisation. */
+  machine: boolean
+}
+
+export interface RunIdentity {
+  label: string
+  createdAt: string
+  gitCommit: string | null
+  /** File the run was read from, when it came from a file. */
+  path: string | null
+}
+
+export interface Comparison {
+  /** 'baseline': two runs, unpaired. 'ab': arms A (baseline) and B (current) of one interleaved run, paired. */
+  mode: 'baseline' | 'ab'
+  verdict: Verdict
+  /** 0 no regression, 1 regression, 2 invalid data. */
+  exitCode: 0 | 1 | 2
+  /** The one-line verdict that `compare` prints and report.md starts with. */
+  headline: string
+  baseline: RunIdentity
+  current: RunIdentity
+  environment: {
+    sameMachine: boolean
+    differences: EnvironmentDifference[]
+    /** Set when figures were divided by each run's calibration throughput / CPU. */
+    normalisation: {
+      metrics: MetricName[]
+      baselineCalibrationRps: number | null
+      currentCalibrationRps: number | null
+      baselineCalibrationCpuUsPerRequest: number | null
+      currentCalibrationCpuUsPerRequest: number | null
+    } | null
+  }
+  method: {
+    unitOfAnalysis: 'trial' | 'pair'
+    /** How percentile intervals were computed; recorded so a reader need not guess. */
+    percentileInterval: 'bootstrap-trials-merge-histograms' | 'paired-per-trial-percentiles'
+    rankTest: 'mann-whitney-u' | 'wilcoxon-signed-rank'
+  }
+  settings: CompareSettings
+  scenarios: ScenarioComparison[]
+  /** Problems that concern the whole comparison (e.g. no common scenario). */
+  notes: string[]
 }

@@ -17,7 +17,8 @@ import { injectCost } from './services/inject.ts'
 import { JwtService } from './services/jwt.ts'
 import { RequestQueue } from './services/request-queue.ts'
 import { RevocationWorkerPool } from './services/revocation-pool.ts'
-import { LocalSweepLock, Sweeper } from './services/sweeper.ts'
+import { Sweeper } from './services/sweeper.ts'
+import { LocalSweepLock } from './stores/memory-lock.ts'
 import { TokenService } from './services/token-service.ts'
 
 export interface AppOptions {

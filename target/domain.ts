@@ -37,6 +37,14 @@ export interface TokenRecord {
   usedAtMs: number | null
 }
 
+/** What validation reads of a token's row. */
+export interface TokenStateRecord {
+  tokenType: TokenType
+  expiresAtMs: number
+  revokedAtMs: number | null
+  usedAtMs: number | null
+}
+
 export interface ClientStore {
   getClient(clientId: string): Promise<Client | null>
   listClients(): Promise<Client[]>
@@ -49,6 +57,8 @@ export interface TokenStore {
   /** Insert issued tokens. Idempotent: an existing row (for example one a revoke created first) is kept. */
   insertTokens(records: readonly TokenRecord[]): Promise<void>
   findToken(tokenId: string): Promise<TokenRecord | null>
+  /** The narrow validation lookup (on PostgreSQL an index-only scan of the covering index). */
+  findTokenState(tokenId: string): Promise<TokenStateRecord | null>
   /**
    * Mark tokens revoked. Tokens not yet inserted (still in a batch) are upserted from the given
    * records so that the revocation survives the later insert. Returns how many changed state.

@@ -1,7 +1,7 @@
 // The one shape both load drivers share. The engine picks a driver; displays and the recorder
 // subscribe to its events and the driver knows nothing of the terminal.
 import type { EventEmitter } from 'node:events'
-import type { LoadSettings } from '../types.ts'
+import type { ErrorCounts, LoadSettings, TimelineRow, TrialResult } from '../types.ts'
 
 export interface RequestSpec {
   method: 'GET' | 'POST'
@@ -60,9 +60,9 @@ export interface DriverOutcome {
   /** The µs latency histogram, compressed base64 (hdr-histogram-js). */
   histogram: string
   statusCounts: Record<string, number>
-  errorsByKind: import('../types.ts').ErrorCounts
-  timeline: import('../types.ts').TimelineRow[]
-  openModel?: import('../types.ts').TrialResult['openModel']
+  errorsByKind: ErrorCounts
+  timeline: TimelineRow[]
+  openModel?: TrialResult['openModel']
   /** True when stopped by the signal before the planned end. */
   aborted: boolean
 }

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis'
 import type { Config } from '../config.ts'
 import type { Logger } from '../backends.ts'
 import type { SweepLock } from '../domain.ts'
+import { DependencyError } from '../errors.ts'
 import { connectRedis } from './redis.ts'
 
 export interface RedisSweepLockOptions {
@@ -40,6 +41,14 @@ export class RedisSweepLock implements SweepLock {
     this.redlock.on('error', () => {})
   }
 
+  /** Open a dedicated connection to config.redisUrl; the lock closes it on close(). */
+  static async connect(config: Config, logger: Logger, overrides: { url?: string; resource?: string } = {}): Promise<RedisSweepLock> {
+    const url = overrides.url ?? config.redisUrl
+    if (!url) throw new DependencyError('AUTH_ERR_CACHE', 'REDIS_URL is required for the redis sweeper lock')
+    const redis = await connectRedis(url, { name: 'authbench-sweep-lock' }, logger)
+    return new RedisSweepLock(redis, { ttlMs: config.sweeperLockTtlMs, logger, ownsConnection: true, ...(overrides.resource ? { resource: overrides.resource } : {}) })
+  }
+
   async runExclusive(fn: (signal: AbortSignal) => Promise<void>): Promise<boolean> {
     let acquired = false
     try {
@@ -64,9 +73,6 @@ export class RedisSweepLock implements SweepLock {
   }
 }
 
-export async function createRedisSweepLock(config: Config, logger: Logger, overrides: { url?: string; resource?: string } = {}): Promise<RedisSweepLock> {
-  const url = overrides.url ?? config.redisUrl
-  if (!url) throw new Error('REDIS_URL is required for the redis sweeper lock')
-  const redis = await connectRedis(url, { name: 'authbench-sweep-lock' }, logger)
-  return new RedisSweepLock(redis, { ttlMs: config.sweeperLockTtlMs, logger, ownsConnection: true, ...(overrides.resource ? { resource: overrides.resource } : {}) })
+export function createRedisSweepLock(config: Config, logger: Logger, overrides: { url?: string; resource?: string } = {}): Promise<RedisSweepLock> {
+  return RedisSweepLock.connect(config, logger, overrides)
 }

@@ -90,6 +90,13 @@ export class RedisTokenCache implements TokenCache {
   private hits = 0
   private misses = 0
   private errors = 0
+  /** Revocations Redis did not take (tokenId → expiry ms), written again when it returns. */
+  private readonly unsynced = new Map<string, number>()
+  /**
+   * Set by any Redis failure, cleared once Redis answers again and `unsynced` is replayed. While
+   * set, reads skip Redis: entries written before the outage may predate a revocation it missed.
+   */
+  private degraded = false
 
   constructor(readonly redis: Redis, options: Omit<RedisCacheOptions, 'url'>) {
     this.kind = options.kind
@@ -97,6 +104,25 @@ export class RedisTokenCache implements TokenCache {
     this.prefix = options.keyPrefix ?? 'authbench:'
     this.maxTtlMs = options.maxTtlMs
     this.maxEntries = options.maxEntries
+    redis.on('ready', () => void this.resync())
+  }
+
+  private fail(): void {
+    this.errors++
+    this.degraded = true
+  }
+
+  private async resync(): Promise<void> {
+    try {
+      const now = Date.now()
+      for (const [tokenId, expiresAtMs] of this.unsynced) {
+        if (expiresAtMs > now) await this.redis.set(this.key(tokenId), encode(REVOKED), 'PX', this.ttl(expiresAtMs - now))
+        this.unsynced.delete(tokenId)
+      }
+      this.degraded = false
+    } catch {
+      // Still failing: the next 'ready' (or a successful read) retries.
+    }
   }
 
   private key(tokenId: string): string {
@@ -108,6 +134,13 @@ export class RedisTokenCache implements TokenCache {
   }
 
   async get(tokenId: string): Promise<TokenState | undefined> {
+    if (this.unsynced.has(tokenId)) return REVOKED
+    if (this.degraded) {
+      // Probe in the background so the cache comes back even if 'ready' fired before a failure.
+      if (this.redis.status === 'ready') void this.resync()
+      this.errors++
+      return undefined
+    }
     if (this.local) {
       const hit = this.local.getSync(tokenId)
       if (hit && (hit.revoked || hit.used)) {
@@ -130,7 +163,7 @@ export class RedisTokenCache implements TokenCache {
       v = await this.redis.get(this.key(tokenId))
     } catch {
       // Fall through: the caller asks the store, which markRevoked's failure path made authoritative.
-      this.errors++
+      this.fail()
       return undefined
     }
     if (v === null) {
@@ -155,7 +188,7 @@ export class RedisTokenCache implements TokenCache {
       else await this.redis.set(this.key(tokenId), encode(state), 'PX', this.ttl(ttlMs), 'NX')
     } catch {
       // A cache fill is best-effort.
-      this.errors++
+      this.fail()
     }
   }
 
@@ -169,7 +202,8 @@ export class RedisTokenCache implements TokenCache {
     try {
       await this.redis.set(this.key(tokenId), encode(REVOKED), 'PX', this.ttl(ttlMs))
     } catch (err) {
-      this.errors++
+      this.fail()
+      this.unsynced.set(tokenId, Date.now() + ttlMs)
       throw new DependencyError('AUTH_ERR_CACHE', `redis markRevoked failed: ${err instanceof Error ? err.message : String(err)}`, err)
     }
   }
@@ -180,7 +214,7 @@ export class RedisTokenCache implements TokenCache {
       const res = await this.redis.set(`${this.prefix}ott:${tokenId}`, '1', 'PX', this.ttl(ttlMs), 'NX')
       return res === 'OK'
     } catch {
-      this.errors++
+      this.fail()
       return null
     }
   }

@@ -85,7 +85,7 @@ export class RequestQueue {
       return
     }
     this.compact()
-    this.active--
+    if (this.active > 0) this.active--
   }
 
   private compact(): void {

@@ -88,15 +88,3 @@ export class Sweeper {
     return { intervalMs: this.options.intervalMs, batchSize: this.options.batchSize, pauseMs: this.options.pauseMs, runs: this.runs, deletedTotal: this.deletedTotal, skippedTotal: this.skippedTotal, lastRun: this.last }
   }
 }
-
-/** The single-instance lock: every tick runs. */
-export class LocalSweepLock implements SweepLock {
-  private readonly abort = new AbortController()
-  async runExclusive(fn: (signal: AbortSignal) => Promise<void>): Promise<boolean> {
-    await fn(this.abort.signal)
-    return true
-  }
-  async close(): Promise<void> {
-    this.abort.abort()
-  }
-}

@@ -156,6 +156,8 @@ export class TokenService {
       return
     }
     await this.deps.store.revokeTokens([record], nowMs)
+    // A lookup that started before the write may still answer "not revoked": let no later validate join it.
+    this.inflight.delete(record.tokenId)
     try {
       await this.deps.cache.markRevoked(record.tokenId, ttlMs)
     } catch (err) {
@@ -180,7 +182,7 @@ export class TokenService {
     if (cached) return cached
     let flight = this.inflight.get(tokenId)
     if (!flight) {
-      flight = this.deps.store.findToken(tokenId).then((r) => ({ revoked: r?.revokedAtMs != null, used: r?.usedAtMs != null }))
+      flight = this.deps.store.findTokenState(tokenId).then((r) => ({ revoked: r?.revokedAtMs != null, used: r?.usedAtMs != null }))
       this.inflight.set(tokenId, flight)
       const clear = (): void => {
         if (this.inflight.get(tokenId) === flight) this.inflight.delete(tokenId)

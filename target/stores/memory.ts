@@ -1,7 +1,7 @@
 // The embedded default store: everything in process memory, with the same semantics as the
 // PostgreSQL store (idempotent inserts, revocations that survive a later insert, an atomic OTT
 // consume, batched deletes of expired rows), so the two pass one contract suite.
-import type { Client, EndpointRule, PoolStats, Store, TokenRecord } from '../domain.ts'
+import type { Client, EndpointRule, PoolStats, Store, TokenRecord, TokenStateRecord } from '../domain.ts'
 
 export interface MemoryStoreOptions {
   /** Simulated per-operation latency, for tests that need a slow store. */
@@ -65,6 +65,12 @@ export class MemoryStore implements Store {
     await this.tick()
     const t = this.tokens.get(tokenId)
     return t ? { ...t, scopes: [...t.scopes] } : null
+  }
+
+  async findTokenState(tokenId: string): Promise<TokenStateRecord | null> {
+    await this.tick()
+    const t = this.tokens.get(tokenId)
+    return t ? { tokenType: t.tokenType, expiresAtMs: t.expiresAtMs, revokedAtMs: t.revokedAtMs, usedAtMs: t.usedAtMs } : null
   }
 
   async revokeTokens(records: readonly TokenRecord[], atMs: number): Promise<number> {

@@ -125,12 +125,8 @@ interface EndpointRow {
 }
 
 /** What validation needs from the store beyond the JWT's own claims. */
-export interface TokenStateRecord {
-  tokenType: TokenType
-  expiresAtMs: number
-  revokedAtMs: number | null
-  usedAtMs: number | null
-}
+import type { TokenStateRecord } from '../domain.ts'
+export type { TokenStateRecord }
 
 export interface PostgresStoreOptions {
   /** Run against this client (PGlite, or a pool built elsewhere) instead of building a pg.Pool. */
@@ -285,7 +281,7 @@ export class PostgresStore implements Store {
     return rows[0] ? toRecord(rows[0]) : null
   }
 
-  /** The validation lookup (index-only scan). Not in the Store interface yet (see report). */
+  /** The validation lookup: an index-only scan of the covering index. */
   async findTokenState(tokenId: string): Promise<TokenStateRecord | null> {
     const { rows } = await this.run<{ token_type: string; expires_at_ms: number; revoked_at_ms: number | null; used_at_ms: number | null }>(
       'findTokenState', TOKEN_STATE_SQL, [tokenId])

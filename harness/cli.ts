@@ -1,0 +1,106 @@
+// The authbench command line: declares commands and options, maps every error to an exit code
+// (2 for anything the user can fix on the command line) and hands off to harness/commands/*.
+// Each command is `async (options, io) => exitCode`; this file holds no benchmarking logic.
+import { pathToFileURL } from 'node:url'
+import { Command, CommanderError, Option } from 'commander'
+import { isAuthbenchError } from './errors.ts'
+import { EXIT, runCommand } from './commands/run.ts'
+import type { CommandIo } from './commands/run.ts'
+import type { RawRunOptions } from './commands/run-options.ts'
+import { SCENARIO_NAMES } from '../scenarios/registry.ts'
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
+
+function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
+  const program = new Command('authbench')
+    .description('Benchmark harness for the authbench reference auth service')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+
+  program
+    .command('run')
+    .description('drive scenarios against the target and write reports/<timestamp>-<label>/result.json')
+    .addOption(new Option('-s, --scenario <names>', `scenario(s), repeatable or comma list: ${SCENARIO_NAMES.join(', ')} (default: all)`).argParser(collect))
+    .option('-d, --duration <time>', 'measured time per trial, e.g. 500ms, 5s, 1m (default 5s)')
+    .option('-w, --warmup <time>', 'unrecorded warm-up before each trial (default 1s)')
+    .option('-t, --trials <n>', 'trials per scenario (default 2)')
+    .option('-c, --connections <n>', 'closed model: concurrent connections; open model: pool size')
+    .option('-p, --pipelining <n>', 'closed model: requests in flight per connection (default 1)')
+    .option('-r, --rate <rps>', 'switch to the open model at this constant arrival rate (req/s)')
+    .option('--timeout <time>', 'per-request timeout (default 10s)')
+    .option('--url <url>', 'run against an already running target (loopback only unless --allow-remote)')
+    .option('--allow-remote', 'allow a --url that is not on loopback')
+    .option('--preset <name>', 'target preset: baseline, phase1, phase2, phase3')
+    .addOption(new Option('--target-env <KEY=VALUE>', 'target environment override, repeatable').argParser(collect))
+    .option('--store <kind>', 'target store: memory or postgres')
+    .option('--cache <kind>', 'target cache: none, lru, redis or tiered')
+    .option('--restart-per-trial', 'start a fresh target for every trial')
+    .option('-o, --out <dir>', 'reports folder (default reports)')
+    .option('-l, --label <label>', 'run label, part of the result folder name')
+    .option('--json', 'print the result JSON to stdout (no progress)')
+    .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable (e.g. validate.invalidShare=0.1)').argParser(collect))
+    .option('--error-threshold <share>', 'unexpected-status share above which a trial is invalid (default 0.01)')
+    .option('--max-late-share <share>', 'open model: late-send share above which a trial is invalid (default 0.05)')
+    .option('--max-pool <n>', 'cap on tokens seeded per trial (default 100000)')
+    .option('--no-calibration', 'skip the raw-HTTP calibration workload')
+    .option('--no-progress', 'no progress lines on stderr')
+    .action(async (options: RawRunOptions) => {
+      setExit(await runCommand(options, io))
+    })
+
+  // TODO(compare): when harness/commands/compare.ts lands, register `compare` here the same way:
+  //   program.command('compare <a> <b>')...action(async (a, b, o) => setExit(await compareCommand(a, b, o, io)))
+  // and likewise `baseline`, `ab` and `phases` from harness/commands/<name>.ts.
+
+  return program
+}
+
+/** Runs the CLI; resolves with the exit code instead of exiting, so tests can call it. */
+export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+  let exitCode: number = EXIT.OK
+  const program = buildProgram(io, (code) => {
+    exitCode = code
+  })
+  try {
+    await program.parseAsync([...argv], { from: 'node' })
+    return exitCode
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successes; commander has already printed its own message.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK
+      if (err.code === 'commander.executeSubCommandAsync') return err.exitCode
+      return EXIT.USAGE
+    }
+    if (isAuthbenchError(err) && err.usage) {
+      io.stderr(`authbench: ${err.message} [${err.code}]\n`)
+      return EXIT.USAGE
+    }
+    const e = err as Error & { code?: string }
+    io.stderr(`authbench: ${e.message}${e.code === undefined ? '' : ` [${e.code}]`}\n`)
+    return EXIT.FAILED
+  }
+}
+
+/** Entry point: SIGINT aborts the run (a second one exits at once). */
+export async function runMain(argv: readonly string[] = process.argv): Promise<never> {
+  const controller = new AbortController()
+  let interrupts = 0
+  process.on('SIGINT', () => {
+    interrupts++
+    if (interrupts > 1) process.exit(EXIT.INTERRUPTED)
+    process.stderr.write('\nauthbench: interrupted; stopping (Ctrl-C again to quit at once)\n')
+    controller.abort()
+  })
+  const code = await main(argv, {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    signal: controller.signal
+  })
+  // Exit explicitly once output is flushed: a leaked socket or timer must never hang the CLI.
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()))
+  process.exit(code)
+}
+
+const entry = process.argv[1]
+if (entry !== undefined && import.meta.url === pathToFileURL(entry).href) void runMain()

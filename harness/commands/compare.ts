@@ -1,0 +1,116 @@
+// `authbench compare <result.json> [--baseline reports/baseline.json]`: reads both runs, compares
+// them, writes report.md, report.html, junit.xml and result.json (with the comparison) beside
+// the result, appends report.md to $GITHUB_STEP_SUMMARY, prints the one-line verdict and returns
+// the exit code: 0 no regression, 1 regression, 2 unreadable/incompatible files or invalid data.
+import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { compareAB, compareResults } from '../compare.ts'
+import { isCompareError } from '../compare-errors.ts'
+import { isAuthbenchError } from '../errors.ts'
+import { ResultFileError, readResult } from '../result-io.ts'
+import { renderHtml } from '../reporters/html.ts'
+import { renderJson } from '../reporters/json.ts'
+import { renderJunit } from '../reporters/junit.ts'
+import { renderMarkdown } from '../reporters/markdown.ts'
+import { loadCompareSettings } from '../verdict.ts'
+import type { Comparison, RunResult } from '../types.ts'
+
+export const DEFAULT_BASELINE_PATH = 'reports/baseline.json'
+
+export interface CompareCommandOptions {
+  resultPath: string
+  /** Default reports/baseline.json. Without it, an A/B result is judged on its own arms. */
+  baselinePath?: string
+  /** Where the reports go; default: the result's folder. */
+  outDir?: string
+  /** Default authbench.config.json in the working directory, when it exists. */
+  configPath?: string
+  /** Where lines go; defaults to the console. Injected by tests. */
+  stdout?: (line: string) => void
+  stderr?: (line: string) => void
+  /** Default process.env; GITHUB_STEP_SUMMARY is read from it. */
+  env?: NodeJS.ProcessEnv
+}
+
+export interface WrittenReports {
+  markdown: string
+  html: string
+  junit: string
+  json: string
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`
+  await writeFile(temporary, text)
+  await rename(temporary, file)
+}
+
+/** Writes the four reports into `outDir`; shared by `compare`, `ab` and `run --compare`. */
+export async function writeReports(result: RunResult, comparison: Comparison, outDir: string): Promise<WrittenReports> {
+  await mkdir(outDir, { recursive: true })
+  const paths: WrittenReports = {
+    markdown: path.join(outDir, 'report.md'),
+    html: path.join(outDir, 'report.html'),
+    junit: path.join(outDir, 'junit.xml'),
+    json: path.join(outDir, 'result.json')
+  }
+  await writeAtomically(paths.markdown, renderMarkdown(result, comparison))
+  await writeAtomically(paths.html, renderHtml(result, comparison))
+  await writeAtomically(paths.junit, renderJunit(result, comparison))
+  await writeAtomically(paths.json, renderJson(result, comparison))
+  return paths
+}
+
+/** Appends report.md to the GitHub Actions job summary when running there. */
+export async function appendStepSummary(markdown: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const file = env.GITHUB_STEP_SUMMARY
+  if (file === undefined || file === '') return
+  await appendFile(file, `${markdown}\n`)
+}
+
+function messageOf(error: unknown): string | null {
+  if (error instanceof ResultFileError) return `${error.message} [${error.code}:${error.problem}]`
+  if (isCompareError(error)) return `${error.message} [${error.code}]`
+  if (isAuthbenchError(error)) return `${error.message} [${error.code}]`
+  return null
+}
+
+export async function compareCommand(opts: CompareCommandOptions): Promise<number> {
+  const stdout = opts.stdout ?? ((line: string) => console.log(line))
+  const stderr = opts.stderr ?? ((line: string) => console.error(line))
+  // Names the file's role in the message: "baseline: reports/baseline.json: no such file".
+  let stage = 'config'
+  try {
+    const settings = loadCompareSettings(opts.configPath)
+    stage = 'result'
+    const current = await readResult(opts.resultPath)
+    let comparison: Comparison
+    if (opts.baselinePath === undefined && current.kind === 'ab') {
+      stage = 'comparison'
+      comparison = compareAB(current, { settings, currentPath: opts.resultPath })
+    } else {
+      const baselinePath = opts.baselinePath ?? DEFAULT_BASELINE_PATH
+      stage = 'baseline'
+      const baseline = await readResult(baselinePath).catch((error: unknown) => {
+        if (error instanceof ResultFileError && error.problem === 'MISSING' && opts.baselinePath === undefined) {
+          throw new ResultFileError(baselinePath, 'MISSING', 'no such file (run `authbench baseline` first, or pass --baseline <file>)', { cause: error })
+        }
+        throw error
+      })
+      stage = 'comparison'
+      comparison = compareResults(baseline, current, { settings, baselinePath, currentPath: opts.resultPath })
+    }
+    stage = 'reports'
+    const outDir = opts.outDir ?? path.dirname(opts.resultPath)
+    const written = await writeReports(current, comparison, outDir)
+    await appendStepSummary(renderMarkdown(current, comparison), opts.env ?? process.env)
+    stdout(comparison.headline)
+    stdout(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}`)
+    return comparison.exitCode
+  } catch (error) {
+    const known = messageOf(error)
+    // Exit 2 even for an unexpected error: 1 would read as "regression" in CI.
+    stderr(`authbench compare: ${stage}: ${known ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))}`)
+    return 2
+  }
+}

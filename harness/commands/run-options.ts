@@ -1,0 +1,182 @@
+// `authbench run` options: raw command-line strings in, validated and frozen settings out. Every
+// bad value is a BadOptionError naming the option, which the CLI turns into exit code 2.
+import { DEFAULT_LOAD } from '../../scenarios/catalog.ts'
+import { SCENARIO_NAMES, getScenario } from '../../scenarios/registry.ts'
+import type { Scenario, ScenarioParams } from '../../scenarios/types.ts'
+import { PRESETS } from '../../target/config.ts'
+import { BadOptionError } from '../errors.ts'
+import type { LoadSettings } from '../types.ts'
+
+/** What commander hands over: strings, booleans and repeated lists, unvalidated. */
+export interface RawRunOptions {
+  scenario?: string[]
+  duration?: string
+  warmup?: string
+  trials?: string
+  connections?: string
+  pipelining?: string
+  rate?: string
+  timeout?: string
+  url?: string
+  allowRemote?: boolean
+  preset?: string
+  targetEnv?: string[]
+  store?: string
+  cache?: string
+  restartPerTrial?: boolean
+  out?: string
+  label?: string
+  json?: boolean
+  scenarioParam?: string[]
+  errorThreshold?: string
+  maxLateShare?: string
+  maxPool?: string
+  calibration?: boolean
+  progress?: boolean
+}
+
+export interface RunOptions {
+  scenarios: readonly { scenario: Scenario; params: ScenarioParams; load: LoadSettings }[]
+  trials: number
+  url: string | null
+  allowRemote: boolean
+  preset: string | null
+  store: string | null
+  cache: string | null
+  targetEnv: Readonly<Record<string, string>>
+  restartPerTrial: boolean
+  outDir: string
+  label: string
+  json: boolean
+  errorRateThreshold: number
+  lateShareThreshold: number
+  maxPoolSize: number
+  calibration: boolean
+  progress: boolean
+}
+
+export const RUN_DEFAULTS = Object.freeze({
+  trials: 2,
+  durationMs: DEFAULT_LOAD.closed.durationMs,
+  warmupMs: DEFAULT_LOAD.warmupMs,
+  timeoutMs: 10_000,
+  outDir: 'reports',
+  errorRateThreshold: 0.01,
+  lateShareThreshold: 0.05,
+  maxPoolSize: 100_000
+})
+
+export const STORES = ['memory', 'postgres'] as const
+export const CACHES = ['none', 'lru', 'redis', 'tiered'] as const
+
+/** 500ms, 5s, 1m, 1.5s; a bare number is seconds (as autocannon and k6 read it). */
+export function parseDurationMs(option: string, raw: string, allowZero: boolean): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim())
+  if (m === null) throw new BadOptionError(`${option} "${raw}" is not a duration (use e.g. 500ms, 5s, 1m)`)
+  const unit = m[2] ?? 's'
+  const ms = Math.round(Number(m[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1_000 : 60_000))
+  if (ms < 0 || (!allowZero && ms === 0)) throw new BadOptionError(`${option} must be greater than 0; got "${raw}"`)
+  if (ms > 24 * 3_600_000) throw new BadOptionError(`${option} "${raw}" is longer than a day`)
+  return ms
+}
+
+export function parseIntOption(option: string, raw: string, min: number, max: number): number {
+  const v = Number(raw)
+  if (raw.trim() === '' || !Number.isInteger(v) || v < min || v > max) throw new BadOptionError(`${option} must be an integer from ${min} to ${max}; got "${raw}"`)
+  return v
+}
+
+export function parseShareOption(option: string, raw: string): number {
+  const v = Number(raw)
+  if (raw.trim() === '' || !Number.isFinite(v) || v < 0 || v > 1) throw new BadOptionError(`${option} must be a share from 0 to 1; got "${raw}"`)
+  return v
+}
+
+function oneOf<T extends string>(option: string, raw: string | undefined, allowed: readonly T[]): T | null {
+  if (raw === undefined) return null
+  if (!(allowed as readonly string[]).includes(raw)) throw new BadOptionError(`${option} must be one of ${allowed.join(', ')}; got "${raw}"`)
+  return raw as T
+}
+
+function splitList(values: readonly string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '')
+}
+
+function parseKeyValues(option: string, values: readonly string[] | undefined, keyPattern: RegExp): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const item of values ?? []) {
+    const eq = item.indexOf('=')
+    const key = eq > 0 ? item.slice(0, eq).trim() : ''
+    if (eq <= 0 || !keyPattern.test(key)) throw new BadOptionError(`${option} "${item}" is not KEY=VALUE`)
+    out.set(key, item.slice(eq + 1))
+  }
+  return out
+}
+
+export function parseRunOptions(raw: RawRunOptions): RunOptions {
+  const names = splitList(raw.scenario)
+  const chosen = names.length === 0 ? [...SCENARIO_NAMES] : [...new Set(names)]
+  const scenarios = chosen.map((n) => getScenario(n))
+
+  const durationMs = raw.duration === undefined ? RUN_DEFAULTS.durationMs : parseDurationMs('--duration', raw.duration, false)
+  const warmupMs = raw.warmup === undefined ? RUN_DEFAULTS.warmupMs : parseDurationMs('--warmup', raw.warmup, true)
+  const timeoutMs = raw.timeout === undefined ? RUN_DEFAULTS.timeoutMs : parseDurationMs('--timeout', raw.timeout, false)
+  const trials = raw.trials === undefined ? RUN_DEFAULTS.trials : parseIntOption('--trials', raw.trials, 1, 1_000)
+  const rateRps = raw.rate === undefined ? null : parseIntOption('--rate', raw.rate, 1, 10_000_000)
+  const model = rateRps === null ? 'closed' : 'open'
+  const pipelining = raw.pipelining === undefined ? 1 : parseIntOption('--pipelining', raw.pipelining, 1, 1_024)
+  if (model === 'open' && pipelining !== 1) throw new BadOptionError('--pipelining applies to the closed model only; drop it or drop --rate')
+
+  // Parameters are "scenario.name=value" so one command line can tune several scenarios.
+  const params = new Map<string, Record<string, string>>()
+  for (const [key, value] of parseKeyValues('--scenario-param', raw.scenarioParam, /^[a-z]+\.[A-Za-z]+$/)) {
+    const [scenarioName, param] = key.split('.') as [string, string]
+    if (!chosen.includes(scenarioName)) throw new BadOptionError(`--scenario-param "${key}": scenario "${scenarioName}" is not being run (running: ${chosen.join(', ')})`)
+    params.set(scenarioName, { ...(params.get(scenarioName) ?? {}), [param]: value })
+  }
+
+  const plans = scenarios.map((scenario) => {
+    const p = Object.freeze(params.get(scenario.name) ?? {})
+    scenario.checkParams(p)
+    const d = scenario.defaultLoad
+    const connections = raw.connections === undefined
+      ? (model === 'open' ? d.open.connections : d.closed.connections)
+      : parseIntOption('--connections', raw.connections, 1, 10_000)
+    const load: LoadSettings = Object.freeze({ model, durationMs, warmupMs, connections, pipelining, rateRps, maxRequests: null, timeoutMs })
+    return Object.freeze({ scenario, params: p, load })
+  })
+
+  const url = raw.url ?? null
+  if (url !== null) {
+    const clash = (['preset', 'store', 'cache', 'restartPerTrial'] as const).filter((k) => raw[k] !== undefined && raw[k] !== false)
+    if (clash.length > 0 || (raw.targetEnv ?? []).length > 0) {
+      const flags = [...clash.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`), ...((raw.targetEnv ?? []).length > 0 ? ['--target-env'] : [])]
+      throw new BadOptionError(`${flags.join(', ')} cannot be used with --url: that target is already running with its own settings`)
+    }
+  }
+
+  const label = raw.label ?? (scenarios.length === SCENARIO_NAMES.length ? 'all' : chosen.join('+'))
+  if (!/^[A-Za-z0-9._+-]{1,64}$/.test(label)) throw new BadOptionError(`--label "${label}" may only use letters, digits and . _ + - (at most 64)`)
+
+  return Object.freeze({
+    scenarios: Object.freeze(plans),
+    trials,
+    url,
+    allowRemote: raw.allowRemote === true,
+    preset: oneOf('--preset', raw.preset, PRESETS),
+    store: oneOf('--store', raw.store, STORES),
+    cache: oneOf('--cache', raw.cache, CACHES),
+    targetEnv: Object.freeze(Object.fromEntries(parseKeyValues('--target-env', raw.targetEnv, /^[A-Z][A-Z0-9_]*$/))),
+    restartPerTrial: raw.restartPerTrial === true,
+    outDir: raw.out ?? RUN_DEFAULTS.outDir,
+    label,
+    json: raw.json === true,
+    errorRateThreshold: raw.errorThreshold === undefined ? RUN_DEFAULTS.errorRateThreshold : parseShareOption('--error-threshold', raw.errorThreshold),
+    lateShareThreshold: raw.maxLateShare === undefined ? RUN_DEFAULTS.lateShareThreshold : parseShareOption('--max-late-share', raw.maxLateShare),
+    maxPoolSize: raw.maxPool === undefined ? RUN_DEFAULTS.maxPoolSize : parseIntOption('--max-pool', raw.maxPool, 100, 10_000_000),
+    calibration: raw.calibration !== false,
+    progress: raw.progress !== false && raw.json !== true
+  })
+}
+
+export { SCENARIO_NAMES }

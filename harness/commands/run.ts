@@ -1,0 +1,141 @@
+// `authbench run`: the composition root of a benchmark run. Parses options, starts (or checks)
+// the target, wires the engine to drivers, /metrics and the display, writes
+// reports/<timestamp>-<label>/result.json and prints the summary. Returns the process exit code:
+// 0 done, 1 aborted (target crashed or stopped answering) or failed, 2 bad input, 130 SIGINT.
+import path from 'node:path'
+import { createClosedDriver } from '../drivers/closed.ts'
+import { createOpenDriver } from '../drivers/open.ts'
+import { Engine, fetchTargetConfig } from '../engine.ts'
+import type { EngineEvents, MetricsScraper, TargetHandle } from '../engine.ts'
+import { collectFingerprint } from '../fingerprint.ts'
+import { assertLoopback } from '../loopback.ts'
+import { formatSummary } from '../print-summary.ts'
+import { resultDirName, writeResult } from '../result-io.ts'
+import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
+import type { MetricsSnapshot } from '../server-metrics.ts'
+import { pinGenerator, startTarget } from '../target-process.ts'
+import type { RunResult } from '../types.ts'
+import { parseRunOptions } from './run-options.ts'
+import type { RawRunOptions, RunOptions } from './run-options.ts'
+
+export interface CommandIo {
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+  /** Aborts the run (the CLI ties it to SIGINT). */
+  signal?: AbortSignal
+}
+
+export const EXIT = Object.freeze({ OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 })
+
+const metrics: MetricsScraper<MetricsSnapshot> = {
+  snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
+  delta: (before, after, completed) => computeServerDelta(before, after, completed)
+}
+
+function targetEnv(opts: RunOptions): Record<string, string> {
+  const env: Record<string, string> = { LOG_LEVEL: 'warn', ...opts.targetEnv }
+  if (opts.store !== null) env.STORE = opts.store
+  if (opts.cache !== null) env.CACHE = opts.cache
+  if (opts.preset !== null) env.PRESET = opts.preset
+  return env
+}
+
+/** Runs; throws usage errors (BadOptionError & co.) for the CLI to map to exit 2. */
+export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<number> {
+  const opts = parseRunOptions(raw)
+  if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
+  const url = opts.url?.replace(/\/+$/, '') ?? null
+  const model = opts.scenarios[0]?.load.model ?? 'closed'
+
+  // The generator goes on its own core only when the target is ours to pin to another one.
+  const generatorCpus = url === null ? await pinGenerator() : null
+  const env = targetEnv(opts)
+  const engine = new Engine(
+    {
+      label: opts.label,
+      scenarios: opts.scenarios,
+      trials: opts.trials,
+      restartPerTrial: opts.restartPerTrial,
+      errorRateThreshold: opts.errorRateThreshold,
+      lateShareThreshold: opts.lateShareThreshold,
+      calibration: opts.calibration ? { durationMs: 2_000, connections: 32 } : null,
+      maxPoolSize: opts.maxPoolSize,
+      setupConcurrency: 16,
+      unresponsiveProbes: 3,
+      fingerprint: {
+        ...collectFingerprint({ store: opts.store, cache: opts.cache, preset: opts.preset, driver: model === 'open' ? 'open' : 'autocannon' }),
+        cpuPinning: { target: null, generator: generatorCpus }
+      }
+    },
+    {
+      target: url !== null
+        ? { url }
+        : {
+            start: async (): Promise<TargetHandle> => {
+              const tp = await startTarget({ env, pinCpus: generatorCpus === null ? null : 'auto' })
+              return {
+                url: tp.url,
+                cpuPinning: { target: tp.pinnedCpus, generator: generatorCpus },
+                // Only an exit nobody asked for settles this (as a crash).
+                exited: new Promise<Error>((resolve) => tp.once('crash', (err: Error) => resolve(err))),
+                stop: async () => {
+                  await tp.stop()
+                }
+              }
+            }
+          },
+      createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
+      metrics,
+      fetchTargetConfig
+    }
+  )
+
+  attachDisplay(engine, opts, io)
+  const result = await engine.run(io.signal)
+  fillFromTargetConfig(result)
+
+  const dir = path.resolve(opts.outDir, resultDirName(new Date(result.createdAt), opts.label))
+  const file = path.join(dir, 'result.json')
+  const problems = await writeResult(file, result)
+  for (const p of problems) io.stderr(`warning: result does not match the schema: ${p}\n`)
+
+  if (opts.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`)
+  else io.stdout(formatSummary(result))
+  const shown = path.relative(process.cwd(), file)
+  io.stderr(`result written to ${shown.startsWith('..') ? file : shown}\n`)
+
+  if (result.aborted !== null) {
+    io.stderr(`run aborted (${result.aborted.code}): ${result.aborted.reason}\n`)
+    return result.aborted.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.FAILED
+  }
+  return EXIT.OK
+}
+
+/** Store, cache and preset come from the target itself when it reported its config. */
+function fillFromTargetConfig(result: RunResult): void {
+  const cfg = result.environment.targetConfig
+  if (cfg === null) return
+  const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
+  result.environment.store = str(cfg.store) ?? result.environment.store
+  result.environment.cache = str(cfg.cache) ?? result.environment.cache
+  result.environment.preset = str(cfg.preset) ?? result.environment.preset
+}
+
+/** Line-oriented progress on stderr; silent with --json. */
+function attachDisplay(engine: Engine, opts: RunOptions, io: CommandIo): void {
+  const on = <K extends keyof EngineEvents>(event: K, fn: (payload: EngineEvents[K]) => void): void => {
+    engine.on(event, fn as (payload: unknown) => void)
+  }
+  on('warning', (w) => io.stderr(`warning: ${w.message}\n`))
+  if (!opts.progress) return
+  on('plan-start', (p) => io.stderr(`authbench: ${p.scenarios.join(', ')} × ${p.trials} trial(s)\n`))
+  on('phase', (p) => {
+    if (p.phase === 'calibration') io.stderr(`  calibration: GET / for ${p.durationMs} ms\n`)
+    if (p.phase === 'measure') io.stderr(`  ${p.scenario} trial ${p.trial + 1}: measuring ${p.durationMs} ms\n`)
+  })
+  on('tick', (t) => io.stderr(`    ${t.scenario} #${t.trial + 1} ${t.tick.second + 1}s: ${t.tick.requests} req, ${t.tick.errors} err, p99 ${(t.tick.p99Us / 1000).toFixed(2)} ms\n`))
+  on('trial-done', (t) => {
+    const v = t.validity.state === 'valid' ? 'valid' : `INVALID ${t.validity.code}`
+    io.stderr(`  ${t.scenario} trial ${t.trial + 1}: ${Math.round(t.throughputRps)} req/s, p99 ${(t.latencyUs.p99 / 1000).toFixed(2)} ms, ${(t.errorRate * 100).toFixed(2)}% errors, ${v}\n`)
+  })
+}

@@ -1,0 +1,181 @@
+// Closed-model driver: autocannon used programmatically, `connections` × `pipelining` requests in
+// flight, each connection sending its next request when a response arrives.
+//
+// autocannon's own latency histogram keeps whole milliseconds (0.3 ms reads as 0), so every
+// response's latency is recorded here in integer µs from its `response` event: in autocannon 8
+// `responseTime` is process.hrtime-based fractional milliseconds, measured from just before the
+// request is written to the socket until its response is parsed.
+//
+// autocannon's coordinated-omission "correction" adds synthetic 1 ms-spaced samples that make
+// latency look better. It only runs when a connection or overall rate is set, and autocannon 8
+// refuses `ignoreCoordinatedOmission: true` without one ("makes no sense without connectionRate or
+// overallRate"), so this driver sets no rate and the correction never runs; our own histogram is
+// separate from autocannon's anyway. The closed model under-reports stalls by design: the open
+// driver is the one that measures them.
+import { EventEmitter } from 'node:events'
+import autocannon from 'autocannon'
+import type { Client, Instance, Request as AutocannonRequest, Result as AutocannonResult } from 'autocannon'
+import { DriverError } from '../errors.ts'
+import type { HistogramFactory } from '../recorder.ts'
+import { TrialMeter, classifyFailure } from './meter.ts'
+import type { Driver, DriverOptions, DriverOutcome, RequestSpec } from './types.ts'
+
+export interface ClosedDriverOptions {
+  createHistogram?: HistogramFactory
+  /**
+   * How often autocannon checks whether it was told to stop. Its default (1 s) would let it run
+   * up to a second past the end of a trial or an abort.
+   */
+  stopPollMs?: number
+}
+
+/** autocannon keeps no reference from a response to the request that produced it: this does. */
+interface ClientSpecs {
+  queue: RequestSpec[]
+  /** The spec built while autocannon constructed the client, before it was handed to us. */
+  constructionSpec: RequestSpec | undefined
+}
+
+export class ClosedDriver extends EventEmitter implements Driver {
+  readonly #createHistogram: HistogramFactory | undefined
+  readonly #stopPollMs: number
+
+  constructor (options: ClosedDriverOptions = {}) {
+    super()
+    this.#createHistogram = options.createHistogram
+    this.#stopPollMs = options.stopPollMs ?? 100
+  }
+
+  run (options: DriverOptions): Promise<DriverOutcome> {
+    const { load, signal } = options
+    const meter = new TrialMeter(this, this.#createHistogram === undefined ? {} : { createHistogram: this.#createHistogram })
+    if (signal?.aborted === true) {
+      const outcome = meter.outcome(0, true)
+      this.emit('done', outcome)
+      return Promise.resolve(outcome)
+    }
+
+    const specsByClient = new WeakMap<Client, ClientSpecs>()
+    // Set between a client's 'request' event and the setupRequest call autocannon makes right
+    // after it, synchronously, for every request but a client's first.
+    let pendingClient: Client | undefined
+    let lastSpec: RequestSpec | undefined
+
+    const setupRequest = (request: AutocannonRequest): AutocannonRequest => {
+      const spec = options.nextRequest()
+      lastSpec = spec
+      if (pendingClient !== undefined) {
+        specsByClient.get(pendingClient)?.queue.push(spec)
+        pendingClient = undefined
+      }
+      request.method = spec.method
+      request.path = spec.path
+      request.headers = { ...spec.headers }
+      request.body = spec.body ?? ''
+      return request
+    }
+
+    const setupClient = (client: Client): void => {
+      const specs: ClientSpecs = { queue: [], constructionSpec: lastSpec }
+      specsByClient.set(client, specs)
+      // 'request' is a real autocannon 8 client event its typings omit.
+      ;(client as unknown as EventEmitter).on('request', () => {
+        const made = (client as unknown as { reqsMade?: number }).reqsMade ?? 1
+        if (made === 0 && specs.constructionSpec !== undefined) {
+          specs.queue.push(specs.constructionSpec)
+          specs.constructionSpec = undefined
+        } else {
+          pendingClient = client
+        }
+      })
+    }
+
+    const specOfResponse = (client: Client): RequestSpec | undefined => {
+      const specs = specsByClient.get(client)
+      if (specs === undefined) return undefined
+      // autocannon drops its in-flight queue when it destroys a timed-out connection; its queue
+      // size after the response tells how many of ours are still genuinely in flight.
+      const inFlight = (client as unknown as { pipelinedRequests?: { size(): number } }).pipelinedRequests?.size()
+      if (inFlight !== undefined) {
+        const stale = specs.queue.length - (inFlight + 1)
+        if (stale > 0) specs.queue.splice(0, stale)
+      }
+      return specs.queue.shift()
+    }
+
+    const plannedMs = load.warmupMs + load.durationMs
+    const safetySeconds = load.durationMs > 0 ? plannedMs / 1000 + 30 : 3600
+
+    return new Promise<DriverOutcome>((resolve, reject) => {
+      let aborted = false
+      let finished = false
+      let instance: Instance | undefined
+      const timers: NodeJS.Timeout[] = []
+
+      const endMeasurement = (): void => {
+        for (const timer of timers) clearTimeout(timer)
+        meter.stop()
+        instance?.stop()
+      }
+
+      const onAbort = (): void => {
+        aborted = true
+        endMeasurement()
+      }
+
+      const finish = (error: unknown, _result: AutocannonResult | undefined): void => {
+        if (finished) return
+        finished = true
+        signal?.removeEventListener('abort', onAbort)
+        endMeasurement()
+        if (error !== null && error !== undefined) {
+          reject(new DriverError(`autocannon failed: ${error instanceof Error ? error.message : String(error)}`, error))
+          return
+        }
+        const durationMs = meter.measuredMs
+        const outcome = meter.outcome(durationMs, aborted)
+        this.emit('done', outcome)
+        resolve(outcome)
+      }
+
+      try {
+        instance = autocannon({
+          url: options.url,
+          connections: load.connections,
+          pipelining: load.pipelining,
+          duration: safetySeconds,
+          timeout: Math.max(1, Math.ceil(load.timeoutMs / 1000)),
+          sampleInt: this.#stopPollMs,
+          requests: [{ setupRequest }],
+          setupClient
+        }, finish)
+      } catch (error) {
+        finish(error, undefined)
+        return
+      }
+
+      instance.on('response', (client: Client, statusCode: number, resBytes: number, responseTimeMs: number) => {
+        const spec = specOfResponse(client)
+        if (!meter.measuring) return
+        meter.response(spec, statusCode, resBytes, responseTimeMs * 1000)
+        if (load.maxRequests !== null && meter.requests >= load.maxRequests) endMeasurement()
+      })
+      instance.on('reqError', (error: unknown) => {
+        meter.failure(classifyFailure(error), error instanceof Error ? error.message : String(error))
+        if (load.maxRequests !== null && meter.requests >= load.maxRequests) endMeasurement()
+      })
+
+      signal?.addEventListener('abort', onAbort, { once: true })
+      if (load.warmupMs > 0) meter.warmup(load.warmupMs)
+      timers.push(setTimeout(() => {
+        if (meter.stopped) return
+        meter.start(load.durationMs, load.warmupMs)
+        if (load.durationMs > 0) timers.push(setTimeout(endMeasurement, load.durationMs))
+      }, load.warmupMs))
+    })
+  }
+}
+
+export function createClosedDriver (options: ClosedDriverOptions = {}): ClosedDriver {
+  return new ClosedDriver(options)
+}

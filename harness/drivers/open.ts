@@ -1,0 +1,267 @@
+// Open-model driver, in the manner of wrk2: request i is due at t0 + i / rate whatever the
+// responses do, over an undici Pool of `connections` keep-alive connections (pipelining 1), and
+// its latency is measured from that INTENDED time. A server stall therefore shows in full in the
+// percentiles instead of silently pausing the load (coordinated omission).
+//
+// Accounting, in the order a request meets it:
+// - late send: the scheduler reached the request more than `lateThresholdUs` after its intended
+//   time. That lateness is the generator's own (event loop busy, timers coarse); a trial with
+//   many late sends measured the client, not the server.
+// - dropped: when it was due, every connection already had a request in flight (the in-flight
+//   cap). It waits in a FIFO backlog and goes out when a connection frees; it still counts in
+//   latency from its intended time, so the wait shows. A backlogged request older than the
+//   request timeout is abandoned and counted as a timeout error (it could only have timed out);
+//   the backlog is capped at rate × timeout for the same reason.
+import { EventEmitter } from 'node:events'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { Pool } from 'undici'
+import type { HistogramFactory } from '../recorder.ts'
+import { BadOptionError } from '../errors.ts'
+import { TrialMeter, classifyFailure } from './meter.ts'
+import type { Driver, DriverOptions, DriverOutcome, RequestSpec } from './types.ts'
+
+export interface OpenDriverOptions {
+  createHistogram?: HistogramFactory
+  /** A send this much later than its intended time counts as late. Default 1 ms. */
+  lateThresholdUs?: number
+  /** Requests in flight at once; further due requests wait in the backlog. Default: connections. */
+  maxInFlight?: number
+  /**
+   * After the schedule ends, how long in-flight requests may take to finish; those still unanswered
+   * then count as timeouts. Default: timeoutMs.
+   */
+  drainTimeoutMs?: number
+}
+
+interface Pending {
+  intendedMs: number
+  spec: RequestSpec
+  measured: boolean
+}
+
+// A lower bound for the schedule's sleeps: a timer set for the next due request fires up to a
+// millisecond or more late, so it is set to wake this early and the last stretch is polled.
+const SPIN_BEFORE_DUE_MS = 1.5
+const LOOP_DELAY_RESOLUTION_MS = 10
+
+export class OpenDriver extends EventEmitter implements Driver {
+  readonly #options: OpenDriverOptions
+
+  constructor (options: OpenDriverOptions = {}) {
+    super()
+    this.#options = options
+  }
+
+  run (options: DriverOptions): Promise<DriverOutcome> {
+    const { load, signal } = options
+    const rateRps = load.rateRps
+    if (rateRps === null || !(rateRps > 0)) {
+      return Promise.reject(new BadOptionError('the open model needs a rate (requests per second) greater than 0'))
+    }
+    const meter = new TrialMeter(this, this.#options.createHistogram === undefined ? {} : { createHistogram: this.#options.createHistogram })
+    const lateThresholdMs = (this.#options.lateThresholdUs ?? 1000) / 1000
+    const maxInFlight = Math.max(1, this.#options.maxInFlight ?? load.connections)
+    const maxBacklog = Math.max(1, Math.ceil(rateRps * load.timeoutMs / 1000))
+    const drainTimeoutMs = this.#options.drainTimeoutMs ?? load.timeoutMs
+
+    const intervalMs = 1000 / rateRps
+    const totalSends = Math.floor((load.warmupMs + load.durationMs) * rateRps / 1000)
+    const firstMeasured = Math.ceil(load.warmupMs * rateRps / 1000)
+
+    const pool = new Pool(new URL(options.url).origin, {
+      connections: load.connections,
+      pipelining: 1,
+      headersTimeout: load.timeoutMs,
+      bodyTimeout: load.timeoutMs,
+      connectTimeout: load.timeoutMs
+    })
+    const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS })
+
+    let scheduled = 0
+    let sent = 0
+    let lateSends = 0
+    let dropped = 0
+    let inFlight = 0
+    let next = 0
+    let stopping = false
+    let aborted = false
+    let t0 = 0
+    let windowEndMs = 0
+    const backlog: Pending[] = []
+    const inFlightSet = new Set<Pending>()
+
+    return new Promise<DriverOutcome>((resolve) => {
+      let drainTimer: NodeJS.Timeout | undefined
+      let pumpTimer: NodeJS.Timeout | undefined
+      let finished = false
+
+      const finish = (): void => {
+        if (finished) return
+        finished = true
+        stopping = true
+        if (pumpTimer !== undefined) clearTimeout(pumpTimer)
+        if (drainTimer !== undefined) clearTimeout(drainTimer)
+        signal?.removeEventListener('abort', onAbort)
+        meter.stop()
+        loopDelay.disable()
+        // Destroying the pool fails whatever is still in flight; `stopping` keeps those out of the counts.
+        pool.destroy().catch(() => {})
+        const measuredStartMs = t0 + load.warmupMs
+        const windowMs = Math.max(0, (windowEndMs === 0 ? performance.now() : windowEndMs) - measuredStartMs)
+        // The histogram holds whole timer intervals (resolution included), not the lateness alone.
+        const lagP99Ms = loopDelay.count > 0 ? Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS) : 0
+        const outcome = meter.outcome(meter.startedAtMs === 0 ? 0 : windowMs, aborted, {
+          openModel: {
+            targetRps: rateRps,
+            achievedRps: windowMs > 0 ? sent / (windowMs / 1000) : 0,
+            scheduled,
+            sent,
+            lateSends,
+            lateShare: scheduled > 0 ? lateSends / scheduled : 0,
+            dropped,
+            eventLoopLagP99Ms: Math.round(lagP99Ms * 1000) / 1000
+          }
+        })
+        this.emit('done', outcome)
+        resolve(outcome)
+      }
+
+      const onAbort = (): void => {
+        aborted = true
+        if (windowEndMs === 0) windowEndMs = performance.now()
+        finish()
+      }
+
+      const maybeFinish = (): void => {
+        if (next >= totalSends && inFlight === 0 && backlog.length === 0) finish()
+      }
+
+      const timeoutFailure = (pending: Pending): void => {
+        if (pending.measured) meter.failure('timeout', 'request waited in the backlog longer than the timeout')
+      }
+
+      const send = (pending: Pending): void => {
+        inFlight++
+        inFlightSet.add(pending)
+        if (pending.measured) sent++
+        pool.request({
+          method: pending.spec.method,
+          path: pending.spec.path,
+          headers: pending.spec.headers ?? {},
+          body: pending.spec.body ?? null
+        }).then(async (response) => {
+          const body = await response.body.arrayBuffer()
+          const latencyUs = (performance.now() - pending.intendedMs) * 1000
+          if (pending.measured && !stopping) {
+            meter.response(pending.spec, response.statusCode, body.byteLength + headerBytes(response.headers), latencyUs)
+          }
+        }, (error: unknown) => {
+          if (pending.measured && !stopping) {
+            meter.failure(classifyFailure(error), error instanceof Error ? error.message : String(error))
+          }
+        }).finally(() => {
+          inFlight--
+          inFlightSet.delete(pending)
+          if (stopping) return
+          sendFromBacklog()
+          maybeFinish()
+        })
+      }
+
+      const sendFromBacklog = (): void => {
+        const now = performance.now()
+        while (inFlight < maxInFlight && backlog.length > 0) {
+          const pending = backlog.shift() as Pending
+          if (now - pending.intendedMs > load.timeoutMs) timeoutFailure(pending)
+          else send(pending)
+        }
+      }
+
+      const dispatch = (index: number, now: number): void => {
+        const intendedMs = t0 + index * intervalMs
+        const measured = index >= firstMeasured
+        if (measured) {
+          if (scheduled === 0) {
+            meter.start(load.durationMs, load.warmupMs)
+            loopDelay.reset()
+          }
+          scheduled++
+          if (now - intendedMs > lateThresholdMs) lateSends++
+        }
+        let spec: RequestSpec
+        try {
+          spec = options.nextRequest()
+        } catch (error) {
+          if (measured) meter.failure('other', `nextRequest failed: ${error instanceof Error ? error.message : String(error)}`)
+          return
+        }
+        const pending: Pending = { intendedMs, spec, measured }
+        if (inFlight < maxInFlight && backlog.length === 0) {
+          send(pending)
+          return
+        }
+        if (measured) dropped++
+        backlog.push(pending)
+        if (backlog.length > maxBacklog) timeoutFailure(backlog.shift() as Pending)
+      }
+
+      // One wake-up sends everything already due. A timer per request would be worse on two
+      // counts: Node timers have millisecond granularity and fire late under load, so thousands of
+      // them per second would each add their own lateness, and their callbacks compete with the
+      // response handlers for the same loop. A batched loop keeps lateness to one wake-up's delay,
+      // and latency is measured from the intended time anyway, so a late wake-up is never hidden.
+      const pump = (): void => {
+        pumpTimer = undefined
+        if (stopping) return
+        const now = performance.now()
+        while (next < totalSends && t0 + next * intervalMs <= now) {
+          dispatch(next, now)
+          next++
+        }
+        if (next >= totalSends) {
+          windowEndMs = t0 + load.warmupMs + load.durationMs
+          // Responses to requests due inside the window still count; give them until the timeout.
+          drainTimer = setTimeout(() => {
+            for (const pending of [...inFlightSet, ...backlog.splice(0)]) timeoutFailure(pending)
+            finish()
+          }, drainTimeoutMs)
+          maybeFinish()
+          return
+        }
+        const waitMs = t0 + next * intervalMs - performance.now()
+        if (waitMs > SPIN_BEFORE_DUE_MS + 1) pumpTimer = setTimeout(pump, waitMs - SPIN_BEFORE_DUE_MS)
+        else setImmediate(pump)
+      }
+
+      if (signal?.aborted === true) {
+        aborted = true
+        finish()
+        return
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      loopDelay.enable()
+      if (load.warmupMs > 0) meter.warmup(load.warmupMs)
+      if (totalSends === 0) {
+        finish()
+        return
+      }
+      t0 = performance.now()
+      pump()
+    })
+  }
+}
+
+export function createOpenDriver (options: OpenDriverOptions = {}): OpenDriver {
+  return new OpenDriver(options)
+}
+
+/** Approximate bytes of the status line and headers, so `bytes` means wire bytes in both drivers. */
+function headerBytes (headers: Record<string, string | string[] | undefined>): number {
+  let bytes = 17 // "HTTP/1.1 200 OK\r\n"
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue
+    if (Array.isArray(value)) for (const v of value) bytes += name.length + v.length + 4
+    else bytes += name.length + value.length + 4
+  }
+  return bytes + 2
+}

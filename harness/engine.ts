@@ -1,0 +1,423 @@
+// The load engine: runs a plan (scenarios × trials) against a target and builds the RunResult.
+// It emits events and knows nothing of the terminal; the CLI's progress display and printers
+// subscribe. Targets, drivers and /metrics scraping are injected so tests can use small doubles.
+//
+// Per trial: (re)start the target if asked, seed the scenario, warm up (not recorded), top up
+// consumable data from the warm-up's rate, scrape /metrics, measure, scrape again, judge validity.
+// A crashed or silent target, or the caller's abort signal, stops the run within seconds; trials
+// already done are kept and the result says why it stopped.
+import { EventEmitter } from 'node:events'
+import { request } from 'undici'
+import { BASE_PATH } from '../scenarios/catalog.ts'
+import type { Scenario, ScenarioInstance, ScenarioParams } from '../scenarios/types.ts'
+import { health as healthScenario } from '../scenarios/health.ts'
+import type { Driver, DriverOutcome, RequestSpec, TickEvent } from './drivers/types.ts'
+import { summarizeEncoded } from './recorder.ts'
+import { summarizeScenario } from './summary.ts'
+import { watchLiveness } from './target-process.ts'
+import type { EnvironmentFingerprint, LoadModel, LoadSettings, RunResult, ScenarioSummary, ServerSideDelta, TrialResult, TrialValidity } from './types.ts'
+import { RESULT_SCHEMA_VERSION } from './types.ts'
+
+/** A running target, however it was started. */
+export interface TargetHandle {
+  readonly url: string
+  readonly cpuPinning: { target: string | null; generator: string | null }
+  /** Settles when the target goes away on its own (never when `stop()` was asked for). */
+  readonly exited: Promise<Error>
+  stop(): Promise<void>
+}
+
+export type StartTarget = (signal: AbortSignal) => Promise<TargetHandle>
+
+/** Scrapes /metrics; `delta` turns two snapshots into the trial's server-side figures. */
+export interface MetricsScraper<S = unknown> {
+  snapshot(url: string, signal?: AbortSignal): Promise<S>
+  delta(before: S, after: S, completedRequests: number): ServerSideDelta
+}
+
+export type DriverFactory = (model: LoadModel) => Driver
+
+export interface ScenarioPlan {
+  scenario: Scenario
+  params: ScenarioParams
+  load: LoadSettings
+}
+
+export interface EnginePlan {
+  label: string
+  kind?: RunResult['kind']
+  scenarios: readonly ScenarioPlan[]
+  trials: number
+  /** Restart the target before each trial (only when the engine starts it). */
+  restartPerTrial: boolean
+  /** A trial whose unexpected-status share exceeds this is invalid (ERROR_RATE). */
+  errorRateThreshold: number
+  /** An open-model trial whose late-send share exceeds this is invalid (CLIENT_LIMITED). */
+  lateShareThreshold: number
+  /** Health-only raw HTTP load beside the run, to normalise across machines; null to skip. */
+  calibration: { durationMs: number; connections: number } | null
+  /** Upper bound on tokens seeded per trial. */
+  maxPoolSize: number
+  setupConcurrency: number
+  /** Consecutive failed health probes (1 s apart) that declare the target unresponsive. */
+  unresponsiveProbes: number
+  /** What the fingerprint says about the target, beside what the engine can read itself. */
+  fingerprint: Omit<EnvironmentFingerprint, 'targetConfig' | 'cpuPinning'> & { cpuPinning?: EnvironmentFingerprint['cpuPinning'] }
+}
+
+export interface EngineDeps {
+  /** Either a URL of an already running target or a way to start one. */
+  target: { url: string } | { start: StartTarget }
+  createDriver: DriverFactory
+  metrics: MetricsScraper | null
+  /** Reads the target's config for the fingerprint; null when unavailable. */
+  fetchTargetConfig?: (url: string) => Promise<Record<string, unknown> | null>
+  now?: () => number
+}
+
+export interface PlanStartEvent { scenarios: string[]; trials: number; totalTrials: number }
+export interface TrialStartEvent { scenario: string; trial: number; load: LoadSettings }
+export interface PhaseEvent { scenario: string; trial: number; phase: 'restart' | 'setup' | 'warmup' | 'refill' | 'measure' | 'calibration'; durationMs: number; driver?: Driver }
+export interface EngineTickEvent { scenario: string; trial: number; tick: TickEvent }
+export interface WarningEvent { message: string; scenario?: string; trial?: number }
+
+/** Event names and payloads, for subscribers. */
+export interface EngineEvents {
+  'plan-start': PlanStartEvent
+  'trial-start': TrialStartEvent
+  phase: PhaseEvent
+  tick: EngineTickEvent
+  'trial-done': TrialResult
+  'scenario-done': ScenarioSummary
+  warning: WarningEvent
+  done: RunResult
+}
+
+/** Why the run stopped early. */
+class StopSignal {
+  constructor(readonly code: 'TARGET_CRASHED' | 'ABORTED', readonly errorCode: string, readonly reason: string) {}
+}
+
+const PROBE_INTERVAL_MS = 1_000
+const PROBE_TIMEOUT_MS = 2_000
+/** Top-up margin: the measured phase runs faster than a cold warm-up (JIT, caches). */
+const REFILL_MARGIN = 1.5
+const COLD_REFILL_MARGIN = 3
+const CALIBRATION_WARMUP_MS = 500
+/** Without a warm-up to measure, assume this rate when sizing consumable pools. */
+const FALLBACK_RATE_RPS = 5_000
+
+export class Engine extends EventEmitter {
+  readonly #plan: EnginePlan
+  readonly #deps: EngineDeps
+  readonly #now: () => number
+  /** Set for the duration of run(): trips the run's abort with a reason. */
+  #stopWith: ((s: StopSignal) => void) | null = null
+  /** Highest measured throughput per scenario so far, to size the next trial's token pool. */
+  readonly #measuredRps = new Map<string, number>()
+
+  constructor(plan: EnginePlan, deps: EngineDeps) {
+    super()
+    this.#plan = plan
+    this.#deps = deps
+    this.#now = deps.now ?? Date.now
+  }
+
+  override emit<K extends keyof EngineEvents>(event: K, payload: EngineEvents[K]): boolean {
+    return super.emit(event, payload)
+  }
+
+  /** Runs the whole plan. Never rejects for a target failure or abort: the result says so. */
+  async run(signal?: AbortSignal): Promise<RunResult> {
+    const plan = this.#plan
+    const trials: TrialResult[] = []
+    let calibration: RunResult['calibration'] = null
+    let aborted: RunResult['aborted'] = null
+    let targetConfig: Record<string, unknown> | null = null
+    let cpuPinning = plan.fingerprint.cpuPinning ?? { target: null, generator: null }
+    const createdAt = new Date(this.#now()).toISOString()
+
+    // One controller per run: the caller's signal, a crash or a silent target all trip it.
+    const runAbort = new AbortController()
+    let stop: StopSignal | null = null
+    const stopWith = (s: StopSignal): void => {
+      if (stop === null) stop = s
+      runAbort.abort()
+    }
+    this.#stopWith = stopWith
+    const onCallerAbort = (): void => stopWith(new StopSignal('ABORTED', 'AUTHBENCH_ERR_ABORTED', 'interrupted (SIGINT or abort)'))
+    if (signal?.aborted) onCallerAbort()
+    signal?.addEventListener('abort', onCallerAbort, { once: true })
+
+    let target: TargetHandle | null = null
+    const startTarget = async (): Promise<TargetHandle> => {
+      const deps = this.#deps.target
+      if ('url' in deps) {
+        return { url: deps.url, cpuPinning, exited: new Promise<Error>(() => undefined), stop: async () => undefined }
+      }
+      const handle = await deps.start(runAbort.signal)
+      cpuPinning = handle.cpuPinning
+      void handle.exited.then((err) => stopWith(new StopSignal('TARGET_CRASHED', 'AUTHBENCH_ERR_TARGET_CRASHED', err.message)))
+      return handle
+    }
+    const stopTarget = async (): Promise<void> => {
+      const t = target
+      target = null
+      if (t !== null) await t.stop().catch(() => undefined)
+    }
+
+    this.emit('plan-start', { scenarios: plan.scenarios.map((s) => s.scenario.name), trials: plan.trials, totalTrials: plan.scenarios.length * plan.trials })
+
+    try {
+      target = await startTarget()
+      targetConfig = await (this.#deps.fetchTargetConfig ?? fetchTargetConfig)(target.url).catch(() => null)
+
+      if (plan.calibration !== null && !runAbort.signal.aborted) {
+        calibration = await this.#calibrate(target.url, runAbort.signal).catch((err: unknown) => {
+          this.emit('warning', { message: `calibration failed: ${(err as Error).message}` })
+          return null
+        })
+      }
+
+      let trialsStarted = 0
+      outer: for (const sp of plan.scenarios) {
+        for (let trial = 0; trial < plan.trials; trial++) {
+          if (runAbort.signal.aborted) break outer
+          // The first trial already has a fresh target (calibration only read GET /).
+          if (plan.restartPerTrial && trialsStarted++ > 0 && !('url' in this.#deps.target)) {
+            this.emit('phase', { scenario: sp.scenario.name, trial, phase: 'restart', durationMs: 0 })
+            await stopTarget()
+            target = await startTarget()
+          }
+          const current = target as TargetHandle | null
+          if (current === null) break outer
+          const result = await this.#trial(sp, trial, current.url, runAbort.signal, () => stop)
+          if (result !== null) {
+            trials.push(result)
+            this.emit('trial-done', result)
+          }
+          if (runAbort.signal.aborted) break outer
+        }
+        this.emit('scenario-done', summarizeScenario(sp.scenario.name, trials))
+      }
+    } catch (err) {
+      // Start-up failures, setup failures and driver failures end the run the same way.
+      if (stop === null) {
+        const e = err as Error & { code?: string }
+        stop = new StopSignal(runAbort.signal.aborted ? 'ABORTED' : 'TARGET_CRASHED', e.code ?? 'AUTHBENCH_ERR_RUN_FAILED', e.message)
+      }
+    } finally {
+      signal?.removeEventListener('abort', onCallerAbort)
+      this.#stopWith = null
+      await stopTarget()
+    }
+
+    const finalStop = stop as StopSignal | null
+    if (finalStop !== null) aborted = { reason: finalStop.reason, code: finalStop.errorCode }
+
+    const names = plan.scenarios.map((s) => s.scenario.name)
+    const result: RunResult = {
+      schemaVersion: RESULT_SCHEMA_VERSION,
+      tool: 'authbench',
+      kind: plan.kind ?? 'run',
+      label: plan.label,
+      createdAt,
+      environment: { ...plan.fingerprint, targetConfig, cpuPinning },
+      load: Object.fromEntries(plan.scenarios.map((s) => [s.scenario.name, s.load])),
+      scenarios: names,
+      trials,
+      summary: names.map((n) => summarizeScenario(n, trials)),
+      calibration,
+      aborted
+    }
+    this.emit('done', result)
+    return result
+  }
+
+  /** One trial; null when stopped before it measured anything. */
+  async #trial(sp: ScenarioPlan, trial: number, url: string, runSignal: AbortSignal, stopReason: () => StopSignal | null): Promise<TrialResult | null> {
+    const plan = this.#plan
+    const name = sp.scenario.name
+    const load = sp.load
+    this.emit('trial-start', { scenario: name, trial, load })
+
+    const expectedWarmup = load.model === 'open' && load.rateRps !== null ? load.rateRps * (load.warmupMs / 1000) : FALLBACK_RATE_RPS * (load.warmupMs / 1000)
+    this.emit('phase', { scenario: name, trial, phase: 'setup', durationMs: 0 })
+    const instance = await sp.scenario.setup({
+      url,
+      expectedRequests: sp.scenario.consumes ? Math.ceil(expectedWarmup * REFILL_MARGIN) + 100 : 0,
+      maxPoolSize: plan.maxPoolSize,
+      concurrency: plan.setupConcurrency,
+      params: sp.params,
+      signal: runSignal
+    })
+    if (runSignal.aborted) return null
+
+    let measuredRate = load.model === 'open' && load.rateRps !== null ? load.rateRps : FALLBACK_RATE_RPS
+    if (load.warmupMs > 0) {
+      this.emit('phase', { scenario: name, trial, phase: 'warmup', durationMs: load.warmupMs })
+      const warm = await this.#drive(name, trial, url, { ...load, durationMs: load.warmupMs, warmupMs: 0 }, instance, runSignal, false)
+      if (runSignal.aborted) return null
+      if (warm.durationMs > 0 && load.model === 'closed') measuredRate = warm.requests / (warm.durationMs / 1000)
+    }
+    if (sp.scenario.consumes) {
+      this.emit('phase', { scenario: name, trial, phase: 'refill', durationMs: 0 })
+      // A cold first warm-up underestimates the rate (JIT, caches); later trials know better.
+      const seen = this.#measuredRps.get(name)
+      const rate = seen === undefined ? measuredRate * COLD_REFILL_MARGIN : Math.max(measuredRate, seen) * REFILL_MARGIN
+      const needed = Math.ceil(rate * (load.durationMs / 1000)) + 100
+      if (needed > plan.maxPoolSize) {
+        this.emit('warning', { scenario: name, trial, message: `${name}: about ${needed} fresh tokens would be needed at ${Math.round(measuredRate)} req/s; capped at ${plan.maxPoolSize} (raise --max-pool or shorten --duration)` })
+      }
+      await instance.refill(needed, runSignal)
+      if (runSignal.aborted) return null
+    }
+    instance.resetStats()
+
+    const before = await this.#scrape(url, runSignal, name, trial)
+    const startedAt = new Date(this.#now()).toISOString()
+    const outcome = await this.#drive(name, trial, url, { ...load, warmupMs: 0 }, instance, runSignal, true)
+    const stopNow = stopReason()
+    const after = before === undefined || stopNow !== null ? undefined : await this.#scrape(url, undefined, name, trial)
+    const server = before !== undefined && after !== undefined && this.#deps.metrics !== null
+      ? this.#deps.metrics.delta(before, after, outcome.requests)
+      : null
+
+    const stats = instance.stats()
+    const validity = this.#judge(outcome, stats.exhaustedRequests, stopNow)
+    const durationS = outcome.durationMs / 1000
+    if (durationS > 0) this.#measuredRps.set(name, Math.max(this.#measuredRps.get(name) ?? 0, outcome.requests / durationS))
+    return {
+      scenario: name,
+      trial,
+      startedAt,
+      durationMs: outcome.durationMs,
+      requests: outcome.requests,
+      successes: outcome.successes,
+      errors: outcome.errors,
+      errorRate: outcome.requests === 0 ? 0 : outcome.errors / outcome.requests,
+      throughputRps: durationS > 0 ? outcome.requests / durationS : 0,
+      bytesRead: outcome.bytesRead,
+      meanResponseBytes: outcome.requests === 0 ? 0 : outcome.bytesRead / outcome.requests,
+      latencyUs: summarizeEncoded(outcome.histogram),
+      histogram: outcome.histogram,
+      errorsByKind: outcome.errorsByKind,
+      statusCounts: outcome.statusCounts,
+      timeline: outcome.timeline,
+      ...(outcome.openModel === undefined ? {} : { openModel: outcome.openModel }),
+      server,
+      setup: { seeded: stats.seeded, setupMs: stats.setupMs, exhaustedRequests: stats.exhaustedRequests },
+      validity
+    }
+  }
+
+  #judge(outcome: DriverOutcome, exhaustedRequests: number, stop: StopSignal | null): TrialValidity {
+    const plan = this.#plan
+    if (stop !== null) return { state: 'invalid', code: stop.code, reason: stop.reason }
+    if (outcome.aborted) return { state: 'invalid', code: 'ABORTED', reason: 'the driver stopped before the planned end' }
+    if (outcome.requests === 0) return { state: 'invalid', code: 'NO_RESPONSES', reason: 'no request completed' }
+    const exhaustedShare = exhaustedRequests / outcome.requests
+    if (exhaustedRequests > 0 && exhaustedShare > plan.errorRateThreshold) {
+      return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the harness ran out of seeded tokens: ${exhaustedRequests} requests (${pct(exhaustedShare)}) reused a spent token; the client, not the server, was the limit` }
+    }
+    const errorRate = outcome.errors / outcome.requests
+    if (errorRate > plan.errorRateThreshold) {
+      return { state: 'invalid', code: 'ERROR_RATE', reason: `${pct(errorRate)} of requests got an unexpected result (threshold ${pct(plan.errorRateThreshold)}): ${describeErrors(outcome)}` }
+    }
+    const open = outcome.openModel
+    if (open !== undefined && open.lateShare > plan.lateShareThreshold) {
+      return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the load generator could not keep ${open.targetRps} req/s: ${pct(open.lateShare)} of sends were late (threshold ${pct(plan.lateShareThreshold)}); the client, not the server, was the limit` }
+    }
+    return { state: 'valid' }
+  }
+
+  /** Runs one driver pass; a silent target trips the run's abort within a few probe intervals. */
+  async #drive(name: string, trial: number, url: string, load: LoadSettings, instance: ScenarioInstance, runSignal: AbortSignal, measured: boolean): Promise<DriverOutcome> {
+    const driver = this.#deps.createDriver(load.model)
+    const onTick = (tick: TickEvent): void => void this.emit('tick', { scenario: name, trial, tick })
+    if (measured) {
+      driver.on('tick', onTick)
+      this.emit('phase', { scenario: name, trial, phase: 'measure', durationMs: load.durationMs, driver })
+    }
+    const watchdog = this.#watch(url, runSignal)
+    try {
+      return await driver.run({ url, load, nextRequest: instance.nextRequest, signal: runSignal })
+    } finally {
+      watchdog.stop()
+      driver.off('tick', onTick)
+    }
+  }
+
+  /** Health probes beside the load (target-process's watchdog); a silent target aborts the run. */
+  #watch(url: string, runSignal: AbortSignal): { stop: () => void } {
+    const watchdog = watchLiveness(url, { intervalMs: PROBE_INTERVAL_MS, probeTimeoutMs: PROBE_TIMEOUT_MS, failures: this.#plan.unresponsiveProbes })
+    const onDead = (): void => {
+      const reason = watchdog.signal.reason as (Error & { code?: string }) | undefined
+      this.#stopWith?.(new StopSignal('TARGET_CRASHED', reason?.code ?? 'AUTHBENCH_ERR_TARGET_UNRESPONSIVE', reason?.message ?? `target ${url} stopped answering`))
+    }
+    watchdog.signal.addEventListener('abort', onDead, { once: true })
+    const stopAll = (): void => {
+      watchdog.signal.removeEventListener('abort', onDead)
+      watchdog.stop()
+    }
+    runSignal.addEventListener('abort', stopAll, { once: true })
+    return { stop: () => { runSignal.removeEventListener('abort', stopAll); stopAll() } }
+  }
+
+  async #scrape(url: string, signal: AbortSignal | undefined, scenario: string, trial: number): Promise<unknown> {
+    const m = this.#deps.metrics
+    if (m === null) return undefined
+    try {
+      return await m.snapshot(url, signal)
+    } catch (err) {
+      this.emit('warning', { scenario, trial, message: `could not scrape ${url}/metrics: ${(err as Error).message}` })
+      return undefined
+    }
+  }
+
+  async #calibrate(url: string, runSignal: AbortSignal): Promise<RunResult['calibration']> {
+    const cal = this.#plan.calibration
+    if (cal === null) return null
+    const load: LoadSettings = { model: 'closed', durationMs: cal.durationMs, warmupMs: 0, connections: cal.connections, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 10_000 }
+    this.emit('phase', { scenario: 'calibration', trial: 0, phase: 'calibration', durationMs: cal.durationMs })
+    const instance = await healthScenario.setup({ url, expectedRequests: 0, maxPoolSize: 0, concurrency: 1, params: {} })
+    // A short unrecorded pass first: a cold process would report its JIT, not the machine.
+    await this.#drive('calibration', 0, url, { ...load, durationMs: CALIBRATION_WARMUP_MS }, instance, runSignal, false)
+    if (runSignal.aborted) return null
+    const before = await this.#scrape(url, runSignal, 'calibration', 0)
+    const outcome = await this.#drive('calibration', 0, url, load, instance, runSignal, false)
+    const after = before === undefined ? undefined : await this.#scrape(url, runSignal, 'calibration', 0)
+    if (runSignal.aborted || outcome.requests === 0) return null
+    const server = before !== undefined && after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(before, after, outcome.requests) : null
+    return { throughputRps: outcome.requests / (outcome.durationMs / 1000), cpuUsPerRequest: server?.cpuUsPerRequest ?? null }
+  }
+}
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(2)}%`
+}
+
+function describeErrors(o: DriverOutcome): string {
+  const parts = Object.entries(o.errorsByKind.byStatus).map(([s, n]) => `${n}× status ${s}`)
+  if (o.errorsByKind.timeouts > 0) parts.push(`${o.errorsByKind.timeouts} timeouts`)
+  if (o.errorsByKind.resets > 0) parts.push(`${o.errorsByKind.resets} resets`)
+  if (o.errorsByKind.other > 0) parts.push(`${o.errorsByKind.other} other`)
+  return parts.join(', ') || 'unknown'
+}
+
+/** GET /debug/stats → its `config` (secrets already redacted by the target). */
+export async function fetchTargetConfig(url: string): Promise<Record<string, unknown> | null> {
+  try {
+    const res = await request(`${url}${BASE_PATH}/debug/stats`, { method: 'GET', signal: AbortSignal.timeout(3_000) })
+    if (res.statusCode !== 200) {
+      await res.body.dump()
+      return null
+    }
+    const body = (await res.body.json()) as { config?: unknown }
+    return typeof body.config === 'object' && body.config !== null ? (body.config as Record<string, unknown>) : null
+  } catch {
+    return null
+  }
+}
+
+export type { RequestSpec }

@@ -1,0 +1,63 @@
+// The end-of-run summary: a pure function of the RunResult (no clock, no terminal), so the same
+// file always prints the same table and a fixture test pins it down.
+import Table from 'cli-table3'
+import type { RunResult, ScenarioSummary, TrialResult } from './types.ts'
+
+export function formatLatencyUs(us: number): string {
+  if (us < 1_000) return `${(us / 1_000).toFixed(3)} ms`
+  if (us < 10_000) return `${(us / 1_000).toFixed(2)} ms`
+  if (us < 1_000_000) return `${(us / 1_000).toFixed(1)} ms`
+  return `${(us / 1_000_000).toFixed(2)} s`
+}
+
+export function formatRps(rps: number): string {
+  return rps >= 100 ? Math.round(rps).toLocaleString('en-US') : rps.toFixed(1)
+}
+
+function validityCell(s: ScenarioSummary, trials: readonly TrialResult[]): string {
+  const invalid = trials.filter((t) => t.scenario === s.scenario && t.validity.state === 'invalid')
+  const codes = [...new Set(invalid.map((t) => (t.validity.state === 'invalid' ? t.validity.code : '')))]
+  if (s.trials === 0) return 'not run'
+  if (invalid.length === 0) return `valid ${s.validTrials}/${s.trials}`
+  return `${s.validTrials === 0 ? 'INVALID' : 'partly valid'} ${s.validTrials}/${s.trials} (${codes.join(', ')})`
+}
+
+/** The summary table and the notes under it (invalid trials' reasons, abort, calibration). */
+export function formatSummary(result: RunResult): string {
+  const table = new Table({
+    head: ['scenario', 'req/s', 'p50', 'p95', 'p99', 'p99.9', 'max', 'error %', 'CPU µs/req', 'validity'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+    style: { head: [], border: [] }
+  })
+  for (const s of result.summary) {
+    const none = s.validTrials === 0
+    const lat = (us: number): string => (none ? '—' : formatLatencyUs(us))
+    table.push([
+      s.scenario,
+      none ? '—' : formatRps(s.throughputRps),
+      lat(s.latencyUs.p50),
+      lat(s.latencyUs.p95),
+      lat(s.latencyUs.p99),
+      lat(s.latencyUs.p999),
+      lat(s.latencyUs.max),
+      none ? '—' : `${(s.errorRate * 100).toFixed(2)}%`,
+      s.cpuUsPerRequest === null ? '—' : s.cpuUsPerRequest.toFixed(1),
+      validityCell(s, result.trials)
+    ])
+  }
+  const lines = [`authbench ${result.kind} "${result.label}" (${result.environment.preset ?? 'external target'}, store ${result.environment.store ?? '?'}, cache ${result.environment.cache ?? '?'})`, table.toString()]
+  for (const t of result.trials) {
+    if (t.validity.state === 'invalid') lines.push(`  ${t.scenario} trial ${t.trial + 1} invalid (${t.validity.code}): ${firstLine(t.validity.reason)}`)
+  }
+  if (result.calibration !== null) {
+    const cpu = result.calibration.cpuUsPerRequest === null ? '' : `, ${result.calibration.cpuUsPerRequest.toFixed(1)} CPU µs/req`
+    lines.push(`  calibration (raw HTTP GET /): ${formatRps(result.calibration.throughputRps)} req/s${cpu}`)
+  }
+  if (result.aborted !== null) lines.push(`  RUN ABORTED (${result.aborted.code}): ${firstLine(result.aborted.reason)}; ${result.trials.length} trial(s) kept`)
+  return `${lines.join('\n')}\n`
+}
+
+/** Reasons can carry a target's stderr tail; the table notes keep their first line. */
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? ''
+}

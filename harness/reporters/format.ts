@@ -1,0 +1,55 @@
+// Number formatting shared by the reporters and the one-line verdict, so that every report
+// writes the same figure the same way.
+import { METRIC_INFO } from '../verdict.ts'
+import type { MetricComparison, MetricName, Verdict } from '../types.ts'
+
+const grouped = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
+
+/** A metric's value with its unit; latencies past 10 ms switch to ms, as people read them. */
+export function formatValue(metric: MetricName, value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return '—'
+  switch (METRIC_INFO[metric].unit) {
+    case 'req/s':
+      return `${grouped.format(value)} req/s`
+    case 'µs':
+      return value >= 10_000 ? `${(value / 1000).toFixed(1)} ms` : `${grouped.format(value)} µs`
+    case '%':
+      return `${(value * 100).toFixed(value < 0.001 && value > 0 ? 3 : 2)}%`
+    case 'µs/req':
+      return `${value.toFixed(value >= 100 ? 0 : 1)} µs/req`
+  }
+}
+
+/** A change: relative as a signed percentage, absolute (error rate) in percentage points. */
+export function formatChange(kind: 'relative' | 'absolute', change: number | null): string {
+  if (change === null || !Number.isFinite(change)) return '—'
+  const sign = change > 0 ? '+' : change < 0 ? '−' : '±'
+  const magnitude = Math.abs(change) * 100
+  return kind === 'relative' ? `${sign}${magnitude.toFixed(1)}%` : `${sign}${magnitude.toFixed(2)} pp`
+}
+
+export function formatInterval(metric: MetricComparison): string {
+  if (metric.interval === null) return '—'
+  return `[${formatChange(metric.changeKind, metric.interval.low)}, ${formatChange(metric.changeKind, metric.interval.high)}]`
+}
+
+export function formatMargin(metric: MetricComparison): string {
+  const magnitude = metric.margin * 100
+  return metric.changeKind === 'relative' ? `±${magnitude.toFixed(1)}%` : `±${magnitude.toFixed(2)} pp`
+}
+
+export const VERDICT_LABEL: Readonly<Record<Verdict, string>> = Object.freeze({
+  regression: 'regression',
+  improvement: 'improvement',
+  'no-change': 'no change',
+  inconclusive: 'inconclusive',
+  invalid: 'invalid'
+})
+
+export const VERDICT_EMOJI: Readonly<Record<Verdict, string>> = Object.freeze({
+  regression: '🔴',
+  improvement: '🟢',
+  'no-change': '⚪',
+  inconclusive: '🟡',
+  invalid: '⛔'
+})

@@ -1,0 +1,251 @@
+// report.html: a self-contained page that works offline (Chart.js is inlined, no CDN) with the
+// latency percentile spectrum (HDR style) of baseline and current, throughput and p99 over time,
+// and a bar per scenario of each change and its interval. renderHtml is a pure function of
+// (result, comparison, assets); loadChartJs is the only file read, done once by the caller.
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { decodeHistogram } from '../recorder.ts'
+import { METRIC_INFO } from '../verdict.ts'
+import { VERDICT_LABEL, formatChange, formatInterval, formatMargin, formatValue } from './format.ts'
+import type { Comparison, RunResult, TrialResult } from '../types.ts'
+
+export interface HtmlAssets {
+  /** Chart.js UMD build, inlined in a <script>. */
+  chartJs: string
+}
+
+let cachedChartJs: string | null = null
+
+/** Reads Chart.js's UMD build from node_modules (its package exports do not expose the file). */
+export function loadChartJs(): string {
+  if (cachedChartJs === null) {
+    const entry = createRequire(import.meta.url).resolve('chart.js')
+    cachedChartJs = readFileSync(join(dirname(entry), 'chart.umd.min.js'), 'utf8')
+  }
+  return cachedChartJs
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
+}
+
+/** Makes JavaScript safe inside <script>…</script>: no early end tag, no script-data escape state. */
+export function escapeInlineScript(source: string): string {
+  return source.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--')
+}
+
+/** JSON for a <script type="application/json">: `<` escaped so no string can close the tag. */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')
+}
+
+export interface SpectrumPoint {
+  /** 1 / (1 − p): the HDR plot's log-scale x axis. */
+  x: number
+  /** Latency µs at that percentile. */
+  y: number
+}
+
+/** Percentile spectrum of an encoded histogram, 10 points per decade of 1/(1−p), ending at max. */
+export function percentileSpectrum(encoded: string | null): SpectrumPoint[] {
+  if (encoded === null || encoded === '') return []
+  let histogram
+  try {
+    histogram = decodeHistogram(encoded)
+  } catch {
+    return []
+  }
+  const count = histogram.totalCount
+  const points: SpectrumPoint[] = []
+  if (count > 0) {
+    const decades = Math.log10(count)
+    for (let step = 0; step / 10 <= decades; step++) {
+      const x = 10 ** (step / 10)
+      points.push({ x, y: histogram.getValueAtPercentile(100 * (1 - 1 / x)) })
+    }
+    // The max sits one count past the last point, where p would be 1 − 1/count.
+    points.push({ x: count, y: histogram.maxValue })
+  }
+  histogram.destroy()
+  return points
+}
+
+interface TimelineSeries {
+  label: string
+  throughput: Array<{ x: number; y: number }>
+  p99Us: Array<{ x: number; y: number }>
+}
+
+/** Trials of a scenario laid end to end in the order they ran; one series per arm for A/B. */
+function timelines(trials: readonly TrialResult[], scenario: string): TimelineSeries[] {
+  const mine = trials.filter((trial) => trial.scenario === scenario).sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.trial - b.trial)
+  const arms = [...new Set(mine.map((trial) => trial.arm ?? 'current'))]
+  let offset = 0
+  const series = new Map<string, TimelineSeries>(arms.map((arm) => [arm, { label: arm === 'current' ? 'current run' : `arm ${arm}`, throughput: [], p99Us: [] }]))
+  for (const trial of mine) {
+    const target = series.get(trial.arm ?? 'current') as TimelineSeries
+    for (const row of trial.timeline) {
+      target.throughput.push({ x: offset + row.second, y: row.requests })
+      target.p99Us.push({ x: offset + row.second, y: row.p99Us })
+    }
+    offset += Math.max(trial.timeline.length, Math.ceil(trial.durationMs / 1000))
+  }
+  return [...series.values()]
+}
+
+function summaryTables(comparison: Comparison): string {
+  const sides = comparison.mode === 'ab' ? ['A', 'B'] : ['baseline', 'current']
+  return comparison.scenarios
+    .map((scenario) => {
+      const rows = scenario.metrics
+        .map(
+          (metric) =>
+            `<tr class="${metric.verdict}"><td>${escapeHtml(METRIC_INFO[metric.metric].label)}${metric.normalised ? ' ¹' : ''}${metric.gated ? '' : ' <small>(not gated)</small>'}</td><td>${escapeHtml(formatValue(metric.metric, metric.baseline))}</td><td>${escapeHtml(formatValue(metric.metric, metric.current))}</td><td>${escapeHtml(formatChange(metric.changeKind, metric.change))}</td><td>${escapeHtml(formatInterval(metric))}</td><td>${escapeHtml(formatMargin(metric))}</td><td>${metric.pValue === null ? '—' : metric.pValue.toFixed(3)}</td><td>${escapeHtml(VERDICT_LABEL[metric.verdict])}${metric.note ? `<br><small>${escapeHtml(metric.note)}</small>` : ''}</td></tr>`
+        )
+        .join('\n')
+      const notes = scenario.notes.map((note) => `<p class="note">${escapeHtml(note)}</p>`).join('')
+      return `<section class="scenario"><h2>${escapeHtml(scenario.scenario)} — <span class="verdict ${scenario.verdict}">${escapeHtml(VERDICT_LABEL[scenario.verdict])}</span></h2>${notes}
+<table><thead><tr><th>metric</th><th>${sides[0]}</th><th>${sides[1]}</th><th>delta</th><th>${Math.round(comparison.settings.confidence * 100)}% interval</th><th>margin</th><th>p</th><th>verdict</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+<div class="charts"><div class="chart"><canvas data-chart="spectrum" data-scenario="${escapeHtml(scenario.scenario)}"></canvas></div><div class="chart"><canvas data-chart="timeline" data-scenario="${escapeHtml(scenario.scenario)}"></canvas></div></div></section>`
+    })
+    .join('\n')
+}
+
+// The page's own script: builds the charts from the JSON data block. Plain ES2017, no imports.
+const PAGE_SCRIPT = `
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('authbench-data').textContent);
+  var palette = { baseline: '#6b7280', current: '#2563eb', A: '#6b7280', B: '#2563eb', p99: '#dc2626' };
+  Chart.defaults.animation = false;
+  Chart.defaults.responsive = true;
+  Chart.defaults.maintainAspectRatio = false;
+  window.authbenchCharts = [];
+  function percentLabel(value) {
+    var exponent = Math.log10(value);
+    if (Math.abs(exponent - Math.round(exponent)) > 1e-9) return '';
+    var percentile = 100 * (1 - 1 / value);
+    return percentile.toFixed(Math.max(0, Math.round(exponent) - 2)) + '%';
+  }
+  function canvasFor(kind, scenario) {
+    var all = document.querySelectorAll('canvas[data-chart="' + kind + '"]');
+    for (var i = 0; i < all.length; i++) if (all[i].getAttribute('data-scenario') === scenario) return all[i];
+    return null;
+  }
+  data.scenarios.forEach(function (scenario) {
+    var spectrum = canvasFor('spectrum', scenario.name);
+    if (spectrum) window.authbenchCharts.push(new Chart(spectrum, {
+      type: 'line',
+      data: { datasets: [
+        { label: data.sides[0], data: scenario.spectrum.baseline, borderColor: palette.baseline, pointRadius: 0, borderDash: [6, 4] },
+        { label: data.sides[1], data: scenario.spectrum.current, borderColor: palette.current, pointRadius: 0 }
+      ] },
+      options: {
+        plugins: { title: { display: true, text: scenario.name + ': latency by percentile' } },
+        scales: {
+          x: { type: 'logarithmic', title: { display: true, text: 'percentile' }, ticks: { callback: percentLabel, autoSkip: false } },
+          y: { type: 'linear', title: { display: true, text: 'latency (µs)' }, beginAtZero: true }
+        }
+      }
+    }));
+    var timeline = canvasFor('timeline', scenario.name);
+    if (timeline) {
+      var datasets = [];
+      scenario.timeline.forEach(function (series) {
+        datasets.push({ label: series.label + ' req/s', data: series.throughput, yAxisID: 'y', borderColor: palette[series.label.slice(-1)] || palette.current, pointRadius: 0 });
+        datasets.push({ label: series.label + ' p99 µs', data: series.p99Us, yAxisID: 'y1', borderColor: palette.p99, borderDash: series.label.slice(-1) === 'A' ? [6, 4] : [], pointRadius: 0 });
+      });
+      window.authbenchCharts.push(new Chart(timeline, {
+        type: 'line',
+        data: { datasets: datasets },
+        options: {
+          plugins: { title: { display: true, text: scenario.name + ': throughput and p99 over time (trials end to end)' } },
+          scales: {
+            x: { type: 'linear', title: { display: true, text: 'seconds' } },
+            y: { position: 'left', title: { display: true, text: 'req/s' }, beginAtZero: true },
+            y1: { position: 'right', title: { display: true, text: 'p99 (µs)' }, beginAtZero: true, grid: { drawOnChartArea: false } }
+          }
+        }
+      }));
+    }
+  });
+  var changes = document.getElementById('changes');
+  if (changes) window.authbenchCharts.push(new Chart(changes, {
+    type: 'bar',
+    data: {
+      labels: data.scenarios.map(function (s) { return s.name; }),
+      datasets: data.changeMetrics.map(function (metric, index) {
+        var colors = ['#2563eb', '#16a34a', '#f59e0b', '#dc2626', '#7c3aed'];
+        return {
+          label: metric.label + ' (interval, %)',
+          backgroundColor: colors[index % colors.length],
+          data: data.scenarios.map(function (s) { var c = s.changes[metric.key]; return c ? [c.low * 100, c.high * 100] : null; })
+        };
+      })
+    },
+    options: {
+      plugins: { title: { display: true, text: 'Change ' + data.sides[1] + ' vs ' + data.sides[0] + ', ' + data.confidencePercent + '% interval (floating bars, %; positive = larger)' } },
+      scales: { y: { title: { display: true, text: 'change (%)' } } }
+    }
+  }));
+})();
+`
+
+export function renderHtml(result: RunResult, comparison: Comparison, assets: HtmlAssets = { chartJs: loadChartJs() }): string {
+  const changeMetrics = (['throughputRps', 'p50Us', 'p95Us', 'p99Us', 'cpuUsPerRequest'] as const).map((key) => ({ key, label: METRIC_INFO[key].label }))
+  const data = {
+    sides: comparison.mode === 'ab' ? ['A', 'B'] : ['baseline', 'current'],
+    confidencePercent: Math.round(comparison.settings.confidence * 100),
+    changeMetrics,
+    scenarios: comparison.scenarios.map((scenario) => ({
+      name: scenario.scenario,
+      verdict: scenario.verdict,
+      spectrum: { baseline: percentileSpectrum(scenario.baselineHistogram), current: percentileSpectrum(scenario.currentHistogram) },
+      timeline: timelines(result.trials, scenario.scenario),
+      changes: Object.fromEntries(
+        scenario.metrics.filter((metric) => metric.interval !== null && metric.changeKind === 'relative').map((metric) => [metric.metric, { low: metric.interval?.low, high: metric.interval?.high, change: metric.change }])
+      )
+    }))
+  }
+  const notes = comparison.notes.map((note) => `<p class="note">${escapeHtml(note)}</p>`).join('\n')
+  const differences =
+    comparison.environment.differences.length === 0
+      ? '<p>Same environment fingerprint.</p>'
+      : `<table><thead><tr><th>field</th><th>baseline</th><th>current</th></tr></thead><tbody>${comparison.environment.differences
+          .map((d) => `<tr><td>${escapeHtml(d.field)}${d.machine ? ' (machine)' : ''}</td><td>${escapeHtml(d.baseline)}</td><td>${escapeHtml(d.current)}</td></tr>`)
+          .join('')}</tbody></table>`
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>authbench: ${escapeHtml(VERDICT_LABEL[comparison.verdict])} — ${escapeHtml(result.label)}</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #111827; }
+h1 { font-size: 1.1rem; } h2 { font-size: 1rem; margin-top: 2rem; }
+table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px solid #d1d5db; padding: 0.2rem 0.5rem; text-align: right; }
+td:first-child, th:first-child, td:last-child { text-align: left; }
+tr.regression { background: #fee2e2; } tr.improvement { background: #dcfce7; } tr.inconclusive { background: #fef9c3; } tr.invalid { background: #e5e7eb; }
+.charts { display: flex; flex-wrap: wrap; gap: 1rem; } .chart { position: relative; width: 560px; height: 320px; }
+.verdict { padding: 0 0.4rem; border-radius: 0.3rem; } .verdict.regression { background: #fecaca; } .verdict.improvement { background: #bbf7d0; } .verdict.inconclusive { background: #fef08a; } .verdict.invalid { background: #d1d5db; }
+.note { color: #92400e; } small { color: #4b5563; }
+</style>
+</head>
+<body>
+<h1><span class="verdict ${comparison.verdict}">${escapeHtml(VERDICT_LABEL[comparison.verdict])}</span> ${escapeHtml(comparison.headline)}</h1>
+<p>${escapeHtml(data.sides[0] as string)}: <code>${escapeHtml(comparison.baseline.label)}</code> (${escapeHtml(comparison.baseline.createdAt)}) · ${escapeHtml(data.sides[1] as string)}: <code>${escapeHtml(comparison.current.label)}</code> (${escapeHtml(comparison.current.createdAt)})</p>
+${notes}
+<div class="chart" style="width: 100%; max-width: 1140px;"><canvas id="changes" data-chart="changes"></canvas></div>
+${summaryTables(comparison)}
+<h2>Environment</h2>
+${differences}
+<script type="application/json" id="authbench-data">${jsonForScript(data)}</script>
+<script>${escapeInlineScript(assets.chartJs)}</script>
+<script>${escapeInlineScript(PAGE_SCRIPT)}</script>
+</body>
+</html>
+`
+}

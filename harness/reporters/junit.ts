@@ -1,0 +1,54 @@
+// junit.xml: one test case per scenario × gated metric, so CI systems show the gate natively.
+// A regression is a <failure>, invalid data an <error>, an inconclusive metric <skipped> (the
+// gate could not decide, which a reader should see rather than a silent pass).
+import { METRIC_INFO } from '../verdict.ts'
+import { VERDICT_LABEL, formatChange, formatInterval, formatMargin, formatValue } from './format.ts'
+import type { Comparison, MetricComparison, RunResult } from '../types.ts'
+
+/** Escapes text for XML attributes and content, and drops characters XML 1.0 forbids. */
+export function escapeXml(text: string): string {
+  return text
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;')
+}
+
+function describe(metric: MetricComparison): string {
+  return `${METRIC_INFO[metric.metric].label}: ${formatValue(metric.metric, metric.baseline)} → ${formatValue(metric.metric, metric.current)}, change ${formatChange(metric.changeKind, metric.change)} ${formatInterval(metric)}, margin ${formatMargin(metric)}, p ${metric.pValue === null ? 'n/a' : metric.pValue.toFixed(3)}: ${VERDICT_LABEL[metric.verdict]}${metric.note ? ` (${metric.note})` : ''}`
+}
+
+export function renderJunit(result: RunResult, comparison: Comparison): string {
+  const suites = comparison.scenarios.map((scenario) => {
+    const cases = scenario.metrics.filter((metric) => metric.gated)
+    const failures = cases.filter((metric) => metric.verdict === 'regression').length
+    const errors = cases.filter((metric) => metric.verdict === 'invalid').length
+    const skipped = cases.filter((metric) => metric.verdict === 'inconclusive').length
+    const body = cases.map((metric) => {
+      const text = escapeXml(describe(metric))
+      const open = `    <testcase classname="authbench.${escapeXml(scenario.scenario)}" name="${escapeXml(`${scenario.scenario} ${METRIC_INFO[metric.metric].label}`)}" time="0">`
+      let inner = ''
+      if (metric.verdict === 'regression') inner = `\n      <failure message="${text}" type="regression">${text}</failure>`
+      else if (metric.verdict === 'invalid') inner = `\n      <error message="${text}" type="invalid">${text}</error>`
+      else if (metric.verdict === 'inconclusive') inner = `\n      <skipped message="${text}"/>`
+      else inner = `\n      <system-out>${text}</system-out>`
+      return `${open}${inner}\n    </testcase>`
+    })
+    return [
+      `  <testsuite name="authbench ${escapeXml(scenario.scenario)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="0">`,
+      ...body,
+      '  </testsuite>'
+    ].join('\n')
+  })
+  const all = comparison.scenarios.flatMap((scenario) => scenario.metrics.filter((metric) => metric.gated))
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="${escapeXml(`authbench ${comparison.mode === 'ab' ? 'ab' : 'compare'}: ${result.label}`)}" tests="${all.length}" failures="${all.filter((m) => m.verdict === 'regression').length}" errors="${all.filter((m) => m.verdict === 'invalid').length}" skipped="${all.filter((m) => m.verdict === 'inconclusive').length}">`,
+    ...suites,
+    '</testsuites>',
+    ''
+  ].join('\n')
+}

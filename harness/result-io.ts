@@ -1,0 +1,109 @@
+// Reading and writing result files. Every read is validated against harness/result.schema.json,
+// so `compare` and the reporters never work on a file they misunderstand: a missing, corrupt or
+// incompatible file is a ResultFileError naming the file and the problem.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Ajv2020Module from 'ajv/dist/2020.js'
+import addFormatsModule from 'ajv-formats'
+import type { ErrorObject, ValidateFunction } from 'ajv'
+import type { RunResult } from './types.ts'
+import { RESULT_SCHEMA_VERSION } from './types.ts'
+
+export const RESULT_SCHEMA_PATH = fileURLToPath(new URL('./result.schema.json', import.meta.url))
+
+export type ResultFileProblem = 'MISSING' | 'UNREADABLE' | 'CORRUPT' | 'INCOMPATIBLE' | 'INVALID'
+
+/**
+ * A result file that cannot be used. `problem` says which way it failed.
+ * TODO(lead): move AUTHBENCH_ERR_RESULT_FILE into the harness/errors.ts registry.
+ */
+export class ResultFileError extends Error {
+  readonly code = 'AUTHBENCH_ERR_RESULT_FILE'
+  constructor(readonly file: string, readonly problem: ResultFileProblem, message: string, options?: { cause?: unknown }) {
+    super(`${file}: ${message}`, options)
+    this.name = 'ResultFileError'
+  }
+}
+
+// ajv ships CommonJS: under NodeNext its default export arrives wrapped once more.
+type AjvCtor = typeof Ajv2020Module.default
+const Ajv2020 = ((Ajv2020Module as unknown as { default?: AjvCtor }).default ?? Ajv2020Module) as AjvCtor
+type AddFormats = typeof addFormatsModule.default
+const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as AddFormats
+
+let validator: ValidateFunction | null = null
+
+function getValidator(): ValidateFunction {
+  if (validator === null) {
+    const schema = JSON.parse(readFileSync(RESULT_SCHEMA_PATH, 'utf8')) as object
+    const ajv = new Ajv2020({ allErrors: true, strict: true })
+    addFormats(ajv)
+    validator = ajv.compile(schema)
+  }
+  return validator
+}
+
+function describe(errors: readonly ErrorObject[] | null | undefined): string {
+  return (errors ?? []).slice(0, 5).map((e) => `${e.instancePath === '' ? '(root)' : e.instancePath} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : ''}`).join('; ')
+}
+
+/** Schema check without throwing: the problems, or an empty list. */
+export function validateResult(value: unknown): string[] {
+  const validate = getValidator()
+  if (validate(value)) return []
+  return describe(validate.errors).split('; ')
+}
+
+/** Checks a parsed value and narrows it; `file` only names the source in errors. */
+export function assertResult(value: unknown, file = '<result>'): RunResult {
+  const version = (value as { schemaVersion?: unknown } | null)?.schemaVersion
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ResultFileError(file, 'INVALID', 'is not a JSON object')
+  }
+  if (version !== RESULT_SCHEMA_VERSION) {
+    throw new ResultFileError(file, 'INCOMPATIBLE', `schemaVersion ${JSON.stringify(version)} is not the supported ${RESULT_SCHEMA_VERSION}`)
+  }
+  const validate = getValidator()
+  if (!validate(value)) throw new ResultFileError(file, 'INVALID', `does not match the result schema: ${describe(validate.errors)}`)
+  return value as unknown as RunResult
+}
+
+export async function readResult(file: string): Promise<RunResult> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT'
+    throw new ResultFileError(file, missing ? 'MISSING' : 'UNREADABLE', missing ? 'no such file' : `cannot be read: ${(err as Error).message}`, { cause: err })
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new ResultFileError(file, 'CORRUPT', `is not valid JSON: ${(err as Error).message}`, { cause: err })
+  }
+  return assertResult(value, file)
+}
+
+/**
+ * Writes atomically (temp file + rename) so a killed run never leaves half a file behind. A result
+ * that fails the schema is still written (measurements are not thrown away for a harness bug);
+ * the problems are returned for the caller to report.
+ */
+export async function writeResult(file: string, result: RunResult): Promise<string[]> {
+  const problems = validateResult(result)
+  await mkdir(path.dirname(file), { recursive: true })
+  const tmp = `${file}.${process.pid}.tmp`
+  await writeFile(tmp, `${JSON.stringify(result, null, 2)}\n`)
+  await rename(tmp, file)
+  return problems
+}
+
+/** reports/<timestamp>-<label>: the timestamp sorts, the label is made safe for a folder name. */
+export function resultDirName(createdAt: Date, label: string): string {
+  const stamp = createdAt.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')
+  const safe = label.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64)
+  return safe === '' ? stamp : `${stamp}-${safe}`
+}

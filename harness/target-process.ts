@@ -1,0 +1,336 @@
+// The reference target as its own child process, never in the generator's process: started with
+// its preset and overrides, pinned to its own core when it can be, waited for until it answers,
+// stopped with SIGTERM then SIGKILL, and watched, so that a crash or a hang mid-trial stops the
+// engine within seconds instead of leaving it waiting on a dead socket.
+import { spawn, execFile } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { EventEmitter } from 'node:events'
+import { existsSync } from 'node:fs'
+import { request } from 'node:http'
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { availableParallelism } from 'node:os'
+import { dirname, resolve as resolvePath } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { TargetCrashedError, TargetStartError, TargetUnresponsiveError } from './errors.ts'
+
+export const READINESS_PATH = '/auth-server/v1/oauth/'
+export const REPO_ROOT = resolvePath(dirname(fileURLToPath(import.meta.url)), '..')
+
+export interface TargetProcessOptions {
+  /** Working directory the target runs in. Default: the repository root. */
+  cwd?: string
+  /** Script to run, relative to cwd. Default 'target/server.ts'. */
+  script?: string
+  /** Node flags before the script. Default ['--import', 'tsx']. */
+  nodeArgs?: string[]
+  host?: string
+  /** 0 picks a free port. Default 0. */
+  port?: number
+  preset?: string
+  /** Extra environment (target overrides), on top of this process's environment. */
+  env?: Record<string, string | undefined>
+  /**
+   * CPU list for `taskset -c`. 'auto' pins to core 0 when taskset exists and there are ≥ 2
+   * cores; null never pins. Default 'auto'.
+   */
+  pinCpus?: string | 'auto' | null
+  readinessPath?: string
+  readyTimeoutMs?: number
+  stopTimeoutMs?: number
+  /** Bytes of stderr (and stdout) kept for error messages. Default 8 KiB. */
+  tailBytes?: number
+}
+
+export interface TargetExit {
+  code: number | null
+  signal: NodeJS.Signals | null
+  /** True when the harness asked it to stop. */
+  expected: boolean
+}
+
+class Tail {
+  #text = ''
+  constructor (readonly maxBytes: number) {}
+  push (chunk: Buffer): void {
+    this.#text += chunk.toString('utf8')
+    if (this.#text.length > this.maxBytes * 2) this.#text = this.#text.slice(-this.maxBytes)
+  }
+
+  toString (): string {
+    return this.#text.slice(-this.maxBytes)
+  }
+}
+
+/**
+ * A running target. Events: 'crash' (TargetCrashedError) when it exits without being asked to,
+ * 'exit' (TargetExit) always. `crashSignal` aborts on a crash, with the error as its reason, so the
+ * engine can hand AbortSignal.any([userSignal, target.crashSignal]) to a driver.
+ */
+export class TargetProcess extends EventEmitter {
+  readonly url: string
+  readonly host: string
+  readonly port: number
+  readonly pinnedCpus: string | null
+  readonly exited: Promise<TargetExit>
+  readonly #child: ChildProcess
+  readonly #stderr: Tail
+  readonly #stdout: Tail
+  readonly #crash = new AbortController()
+  readonly #stopTimeoutMs: number
+  #stopping = false
+  #exit: TargetExit | undefined
+  readonly #killOnParentExit = (): void => { this.#child.kill('SIGKILL') }
+
+  private constructor (child: ChildProcess, init: { host: string; port: number; pinnedCpus: string | null; tailBytes: number; stopTimeoutMs: number }) {
+    super()
+    this.#child = child
+    this.host = init.host
+    this.port = init.port
+    this.url = `http://${init.host.includes(':') ? `[${init.host}]` : init.host}:${init.port}`
+    this.pinnedCpus = init.pinnedCpus
+    this.#stderr = new Tail(init.tailBytes)
+    this.#stdout = new Tail(init.tailBytes)
+    this.#stopTimeoutMs = init.stopTimeoutMs
+    // Both pipes must be drained: a chatty target blocks on a full stdout pipe otherwise.
+    child.stdout?.on('data', (chunk: Buffer) => this.#stdout.push(chunk))
+    child.stderr?.on('data', (chunk: Buffer) => this.#stderr.push(chunk))
+    process.once('exit', this.#killOnParentExit)
+    this.exited = new Promise<TargetExit>((resolve) => {
+      child.once('exit', (code, signal) => {
+        process.removeListener('exit', this.#killOnParentExit)
+        const exit: TargetExit = { code, signal, expected: this.#stopping }
+        this.#exit = exit
+        if (!exit.expected) {
+          const error = new TargetCrashedError(code, signal, this.stderrTail())
+          this.#crash.abort(error)
+          if (this.listenerCount('crash') > 0) this.emit('crash', error)
+        }
+        this.emit('exit', exit)
+        resolve(exit)
+      })
+    })
+  }
+
+  static async start (options: TargetProcessOptions = {}): Promise<TargetProcess> {
+    const cwd = options.cwd ?? REPO_ROOT
+    const host = options.host ?? '127.0.0.1'
+    const port = options.port !== undefined && options.port !== 0 ? options.port : await findFreePort(host)
+    const pinCpus = options.pinCpus === undefined || options.pinCpus === 'auto'
+      ? (canPin() ? '0' : null)
+      : options.pinCpus
+    const nodeCommand = [process.execPath, ...(options.nodeArgs ?? ['--import', 'tsx']), options.script ?? 'target/server.ts']
+    const [command, ...args] = pinCpus !== null && tasksetPath() !== null
+      ? [tasksetPath() as string, '-c', pinCpus, ...nodeCommand]
+      : nodeCommand
+    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, PORT: String(port), HOST: host }
+    if (options.preset !== undefined) env.PRESET = options.preset
+    // taskset execs node in place, so the child's pid is the target's and signals reach it.
+    const child = spawn(command as string, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const target = new TargetProcess(child, {
+      host,
+      port,
+      pinnedCpus: pinCpus !== null && tasksetPath() !== null ? pinCpus : null,
+      tailBytes: options.tailBytes ?? 8192,
+      stopTimeoutMs: options.stopTimeoutMs ?? 5000
+    })
+    const spawnError = new Promise<never>((_resolve, reject) => {
+      child.once('error', (error) => reject(new TargetStartError(`could not start the target: ${error.message}`, '', error)))
+    })
+    spawnError.catch(() => {})
+    try {
+      await Promise.race([
+        target.#waitReady(options.readinessPath ?? READINESS_PATH, options.readyTimeoutMs ?? 20_000),
+        spawnError
+      ])
+    } catch (error) {
+      await target.stop()
+      throw error
+    }
+    return target
+  }
+
+  get pid (): number | undefined {
+    return this.#child.pid
+  }
+
+  get running (): boolean {
+    return this.#exit === undefined
+  }
+
+  get crashSignal (): AbortSignal {
+    return this.#crash.signal
+  }
+
+  stderrTail (): string {
+    return this.#stderr.toString()
+  }
+
+  stdoutTail (): string {
+    return this.#stdout.toString()
+  }
+
+  /** SIGTERM, then SIGKILL after stopTimeoutMs. Resolves with the exit (at once if it already exited). */
+  async stop (): Promise<TargetExit> {
+    if (this.#exit !== undefined) return this.#exit
+    this.#stopping = true
+    this.#child.kill('SIGTERM')
+    const timer = setTimeout(() => { this.#child.kill('SIGKILL') }, this.#stopTimeoutMs)
+    const exit = await this.exited
+    clearTimeout(timer)
+    return exit
+  }
+
+  async #waitReady (path: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    let lastError: unknown
+    while (Date.now() < deadline) {
+      if (this.#exit !== undefined) {
+        throw new TargetStartError(
+          `the target exited during start-up (code ${String(this.#exit.code)}, signal ${String(this.#exit.signal)})`,
+          this.stderrTail()
+        )
+      }
+      try {
+        const status = await probe(`${this.url}${path}`, Math.min(1000, Math.max(100, deadline - Date.now())))
+        if (status >= 200 && status < 300) return
+        lastError = new Error(`readiness probe answered ${status}`)
+      } catch (error) {
+        lastError = error
+      }
+      await sleep(100)
+    }
+    const reason = lastError instanceof Error ? `: ${lastError.message}` : ''
+    throw new TargetStartError(`the target was not ready at ${this.url}${path} within ${timeoutMs} ms${reason}`, this.stderrTail(), lastError)
+  }
+}
+
+export function startTarget (options: TargetProcessOptions = {}): Promise<TargetProcess> {
+  return TargetProcess.start(options)
+}
+
+/** One GET on its own connection; resolves with the status after reading the body. */
+export function probe (url: string, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs, signal }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode ?? 0))
+      res.on('error', reject)
+    })
+    req.on('timeout', () => req.destroy(new Error(`health probe timed out after ${timeoutMs} ms`)))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+export async function findFreePort (host = '127.0.0.1'): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', reject)
+    server.listen(0, host, () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+let tasksetCache: string | null | undefined
+function tasksetPath (): string | null {
+  if (tasksetCache !== undefined) return tasksetCache
+  tasksetCache = null
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    if (process.platform === 'linux' && dir !== '' && existsSync(`${dir}/taskset`)) {
+      tasksetCache = `${dir}/taskset`
+      break
+    }
+  }
+  return tasksetCache
+}
+
+/** Pinning needs taskset (Linux) and at least two cores: one for the target, one for the load. */
+export function canPin (): boolean {
+  return tasksetPath() !== null && availableParallelism() >= 2
+}
+
+/** `taskset -pc <cpus> <pid>`; resolves false when pinning is unavailable or refused. */
+export function pinProcess (pid: number, cpus: string): Promise<boolean> {
+  const taskset = tasksetPath()
+  if (taskset === null) return Promise.resolve(false)
+  return new Promise<boolean>((resolve) => {
+    execFile(taskset, ['-pc', cpus, String(pid)], (error) => resolve(error === null))
+  })
+}
+
+/** Pins this (the generator's) process to core 1 when pinning is possible; returns the CPU list or null. */
+export async function pinGenerator (cpus = '1'): Promise<string | null> {
+  if (!canPin()) return null
+  return (await pinProcess(process.pid, cpus)) ? cpus : null
+}
+
+export interface LivenessOptions {
+  path?: string
+  intervalMs?: number
+  /** Consecutive failed probes before the target is declared dead. Default 3. */
+  failures?: number
+  probeTimeoutMs?: number
+}
+
+export interface LivenessWatchdog {
+  /** Aborts, with a TargetUnresponsiveError as reason, when the target stops answering. */
+  readonly signal: AbortSignal
+  stop: () => void
+}
+
+/**
+ * Probes `baseUrl` every intervalMs on a separate connection; after `failures` consecutive
+ * failures (no answer, or a 5xx) it aborts its signal. A crash of a child process is caught faster
+ * by TargetProcess; this also covers a hung process and an external --url target.
+ */
+export function watchLiveness (baseUrl: string, options: LivenessOptions = {}): LivenessWatchdog {
+  const url = new URL(options.path ?? READINESS_PATH, baseUrl).href
+  const intervalMs = options.intervalMs ?? 1000
+  const failuresAllowed = options.failures ?? 3
+  const probeTimeoutMs = options.probeTimeoutMs ?? intervalMs
+  const controller = new AbortController()
+  const stopController = new AbortController()
+  let consecutive = 0
+  let timer: NodeJS.Timeout | undefined
+  let lastError: unknown
+
+  const tick = async (): Promise<void> => {
+    try {
+      const status = await probe(url, probeTimeoutMs, stopController.signal)
+      if (status >= 500) throw new Error(`health probe answered ${status}`)
+      consecutive = 0
+    } catch (error) {
+      if (stopController.signal.aborted) return
+      lastError = error
+      consecutive++
+    }
+    if (stopController.signal.aborted) return
+    if (consecutive >= failuresAllowed) {
+      controller.abort(new TargetUnresponsiveError(baseUrl, consecutive, lastError))
+      return
+    }
+    schedule()
+  }
+  // Unref'd: a watchdog someone forgot to stop must not keep the process alive.
+  const schedule = (): void => {
+    timer = setTimeout(() => { void tick() }, intervalMs)
+    timer.unref()
+  }
+  schedule()
+
+  return {
+    signal: controller.signal,
+    stop: () => {
+      stopController.abort()
+      if (timer !== undefined) clearTimeout(timer)
+    }
+  }
+}
+
+function sleep (ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

@@ -1,0 +1,34 @@
+// revoke: POST /revoke, every request revoking a different live token seeded beforehand, so each
+// measured request takes the success path (the original's script only measured rejections).
+import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS, bearerHeaders } from './catalog.ts'
+import { checkKnown } from './params.ts'
+import { TokenSupply } from './seeder.ts'
+import type { RequestSpec, Scenario, ScenarioInstance, SetupContext } from './types.ts'
+
+const PARAMS = Object.freeze({})
+
+export function revokeRequest(jwt: string): RequestSpec {
+  return { method: 'POST', path: ENDPOINTS.revoke.path, headers: bearerHeaders(jwt, false), expectedStatuses: EXPECTED_STATUS.revoke, tag: 'revoke' }
+}
+
+export const revoke: Scenario = Object.freeze<Scenario>({
+  name: 'revoke',
+  description: 'POST /revoke, each request revoking a distinct live token',
+  consumes: true,
+  defaultLoad: DEFAULT_LOAD,
+  params: PARAMS,
+  checkParams: (params) => checkKnown('revoke', params, PARAMS),
+  async setup(ctx: SetupContext): Promise<ScenarioInstance> {
+    checkKnown('revoke', ctx.params, PARAMS)
+    const supply = new TokenSupply('token', ctx.url, ctx.maxPoolSize, ctx.concurrency)
+    await supply.ensure(ctx.expectedRequests, ctx.signal)
+    return {
+      nextRequest: () => revokeRequest(supply.pool.take()),
+      refill: (n, signal) => supply.ensure(n, signal),
+      resetStats: () => {
+        supply.pool.exhausted = 0
+      },
+      stats: () => ({ seeded: supply.seeded, exhaustedRequests: supply.pool.exhausted, setupMs: supply.setupMs })
+    }
+  }
+})

@@ -1,0 +1,36 @@
+// token: POST /token with the original's client_credentials body; every request issues a new JWT.
+import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS, JSON_HEADERS, TEST_CLIENT, credentialsBody } from './catalog.ts'
+import { checkKnown } from './params.ts'
+import type { RequestSpec, Scenario, ScenarioInstance } from './types.ts'
+
+const PARAMS = Object.freeze({})
+
+const TOKEN_REQUEST: RequestSpec = Object.freeze({
+  method: ENDPOINTS.token.method,
+  path: ENDPOINTS.token.path,
+  headers: JSON_HEADERS,
+  body: credentialsBody(TEST_CLIENT),
+  expectedStatuses: EXPECTED_STATUS.token,
+  tag: 'token'
+})
+
+export function tokenRequest(): RequestSpec {
+  return TOKEN_REQUEST
+}
+
+export const token: Scenario = Object.freeze<Scenario>({
+  name: 'token',
+  description: 'POST /token (client_credentials): issue an access token',
+  consumes: false,
+  defaultLoad: DEFAULT_LOAD,
+  params: PARAMS,
+  checkParams: (params) => checkKnown('token', params, PARAMS),
+  async setup(): Promise<ScenarioInstance> {
+    return {
+      nextRequest: tokenRequest,
+      refill: async () => undefined,
+      resetStats: () => undefined,
+      stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 })
+    }
+  }
+})

@@ -1,0 +1,108 @@
+// The engine against a tiny local server: a scenario whose expected statuses are wrong is marked
+// invalid (not reported as a result), a right one is valid, and an abort keeps what was measured.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createClosedDriver } from '../../harness/drivers/closed.ts'
+import { Engine } from '../../harness/engine.ts'
+import type { EngineDeps, EnginePlan } from '../../harness/engine.ts'
+import { validateResult } from '../../harness/result-io.ts'
+import type { LoadSettings } from '../../harness/types.ts'
+import { DEFAULT_LOAD } from '../../scenarios/catalog.ts'
+import type { Scenario } from '../../scenarios/types.ts'
+import { fastServer } from './helpers/servers.ts'
+import type { TestServer } from './helpers/servers.ts'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await fastServer()
+})
+afterAll(async () => {
+  await server.close()
+})
+
+/** GET /ok always answers 200; the scenario claims to expect `expected`. */
+function okScenario(name: string, expected: number): Scenario {
+  return {
+    name,
+    description: 'test double',
+    consumes: false,
+    defaultLoad: DEFAULT_LOAD,
+    params: {},
+    checkParams: () => undefined,
+    setup: async () => ({
+      nextRequest: () => ({ method: 'GET', path: '/ok', expectedStatuses: [expected], tag: name }),
+      refill: async () => undefined,
+      resetStats: () => undefined,
+      stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 })
+    })
+  }
+}
+
+const load = (durationMs: number): LoadSettings => ({ model: 'closed', durationMs, warmupMs: 200, connections: 4, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 2_000 })
+
+function plan(scenarios: Scenario[], durationMs: number, trials = 1): EnginePlan {
+  return {
+    label: 'engine-test',
+    scenarios: scenarios.map((scenario) => ({ scenario, params: {}, load: load(durationMs) })),
+    trials,
+    restartPerTrial: false,
+    errorRateThreshold: 0.01,
+    lateShareThreshold: 0.05,
+    calibration: null,
+    maxPoolSize: 1_000,
+    setupConcurrency: 2,
+    unresponsiveProbes: 3,
+    fingerprint: {
+      nodeVersion: process.version, platform: 'linux', arch: 'x64', osRelease: 'test', cpuModel: 'test', cpuCount: 1, totalMemBytes: 1,
+      hostname: 'test', gitCommit: null, gitDirty: null, store: null, cache: null, preset: null, driver: 'autocannon'
+    }
+  }
+}
+
+const deps = (): EngineDeps => ({ target: { url: server.url }, createDriver: () => createClosedDriver(), metrics: null, fetchTargetConfig: async () => null })
+
+describe('engine', () => {
+  it('marks a trial whose statuses are all unexpected invalid (ERROR_RATE), and a right one valid', async () => {
+    const engine = new Engine(plan([okScenario('wrong', 201), okScenario('right', 200)], 500), deps())
+    const events: string[] = []
+    for (const e of ['plan-start', 'trial-start', 'trial-done', 'scenario-done', 'done'] as const) engine.on(e, () => events.push(e))
+    const result = await engine.run()
+
+    const wrong = result.trials.find((t) => t.scenario === 'wrong')
+    expect(wrong?.validity).toMatchObject({ state: 'invalid', code: 'ERROR_RATE' })
+    expect(wrong?.errorsByKind.byStatus['200']).toBeGreaterThan(0)
+    expect(result.summary.find((s) => s.scenario === 'wrong')).toMatchObject({ validTrials: 0, throughputRps: 0 })
+
+    const right = result.trials.find((t) => t.scenario === 'right')
+    expect(right?.validity).toEqual({ state: 'valid' })
+    expect(right?.requests).toBeGreaterThan(0)
+    expect(result.summary.find((s) => s.scenario === 'right')?.latencyUs.count).toBe(right?.requests)
+
+    expect(result.aborted).toBeNull()
+    expect(events).toEqual(['plan-start', 'trial-start', 'trial-done', 'scenario-done', 'trial-start', 'trial-done', 'scenario-done', 'done'])
+    expect(validateResult(result)).toEqual([])
+  })
+
+  it('summarises from the merged histogram and the median throughput of valid trials', async () => {
+    const result = await new Engine(plan([okScenario('right', 200)], 300, 3), deps()).run()
+    const s = result.summary[0]
+    const rps = result.trials.map((t) => t.throughputRps).sort((a, b) => a - b)
+    expect(s?.throughputRps).toBe(rps[1])
+    expect(s?.latencyUs.count).toBe(result.trials.reduce((n, t) => n + t.latencyUs.count, 0))
+    expect(s?.latencyUs.max).toBe(Math.max(...result.trials.map((t) => t.latencyUs.max)))
+  })
+
+  it('stops within a second of an abort, keeping the trial and saying why', async () => {
+    const controller = new AbortController()
+    const engine = new Engine(plan([okScenario('right', 200)], 10_000, 2), deps())
+    engine.on('phase', (p) => {
+      if (p.phase === 'measure') setTimeout(() => controller.abort(), 300)
+    })
+    const started = Date.now()
+    const result = await engine.run(controller.signal)
+    expect(Date.now() - started).toBeLessThan(3_000)
+    expect(result.aborted?.code).toBe('AUTHBENCH_ERR_ABORTED')
+    expect(result.trials).toHaveLength(1)
+    expect(result.trials[0]?.validity).toMatchObject({ state: 'invalid', code: 'ABORTED' })
+    expect(validateResult(result)).toEqual([])
+  })
+})

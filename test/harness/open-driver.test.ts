@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { OpenDriver } from '../../harness/drivers/open.ts'
+import type { RequestSpec } from '../../harness/drivers/types.ts'
+import { summarizeEncoded } from '../../harness/recorder.ts'
+import type { LoadSettings } from '../../harness/types.ts'
+import { fastServer, holdingServer } from './helpers/servers.ts'
+import type { TestServer } from './helpers/servers.ts'
+
+const load = (overrides: Partial<LoadSettings> = {}): LoadSettings => ({
+  model: 'open', durationMs: 1000, warmupMs: 200, connections: 8, pipelining: 1, rateRps: 300, maxRequests: null, timeoutMs: 5000, ...overrides
+})
+const ok: RequestSpec = { method: 'GET', path: '/ok', expectedStatuses: [200] }
+
+let server: TestServer
+beforeAll(async () => { server = await fastServer() })
+afterAll(async () => { await server.close() })
+
+describe('OpenDriver', () => {
+  it('sends on schedule: the measured window holds rate × duration requests, warm-up excluded', async () => {
+    const driver = new OpenDriver()
+    const events: string[] = []
+    for (const name of ['warmup', 'start', 'tick', 'done']) driver.on(name, () => events.push(name))
+    server.requests = 0
+    const outcome = await driver.run({ url: server.url, load: load(), nextRequest: () => ok })
+    expect(server.requests).toBe(360)
+    expect(outcome.requests).toBe(300)
+    expect(outcome.successes).toBe(300)
+    expect(outcome.statusCounts).toEqual({ 200: 300 })
+    expect(summarizeEncoded(outcome.histogram).count).toBe(300)
+    expect(outcome.openModel).toMatchObject({ targetRps: 300, scheduled: 300, sent: 300 })
+    expect(outcome.openModel?.achievedRps).toBeCloseTo(300, 0)
+    // How late the generator was depends on the machine; only the bookkeeping is checked here.
+    expect(outcome.openModel?.lateSends).toBeLessThanOrEqual(300)
+    expect(outcome.openModel?.lateShare).toBe((outcome.openModel?.lateSends ?? 0) / 300)
+    expect(outcome.openModel?.eventLoopLagP99Ms).toBeGreaterThanOrEqual(0)
+    expect(outcome.timeline.reduce((sum, row) => sum + row.requests, 0)).toBe(300)
+    expect(events[0]).toBe('warmup')
+    expect(events).toContain('start')
+    expect(events.at(-1)).toBe('done')
+  })
+
+  it('judges statuses per request and sends per-request bodies', async () => {
+    server.bodies.length = 0
+    let n = 0
+    const nextRequest = (): RequestSpec => {
+      n++
+      if (n % 4 === 0) return { method: 'GET', path: '/fail', expectedStatuses: [200] }
+      return { method: 'POST', path: '/echo', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n }), expectedStatuses: [201] }
+    }
+    const outcome = await new OpenDriver().run({ url: server.url, load: load({ warmupMs: 0, rateRps: 400 }), nextRequest })
+    expect(outcome.requests).toBe(400)
+    expect(outcome.errors).toBe(100)
+    expect(outcome.errorsByKind.byStatus).toEqual({ 500: 100 })
+    expect(outcome.statusCounts).toEqual({ 201: 300, 500: 100 })
+    const seen = server.bodies.map((body) => (JSON.parse(body) as { n: number }).n)
+    expect(new Set(seen).size).toBe(300)
+  })
+
+  it('counts requests that found every connection busy as dropped, and those never answered as timeouts', async () => {
+    const outcome = await new OpenDriver().run({
+      url: server.url,
+      load: load({ warmupMs: 0, durationMs: 500, rateRps: 100, connections: 1, timeoutMs: 2000 }),
+      nextRequest: () => ({ method: 'GET', path: '/hang', expectedStatuses: [200] })
+    })
+    // One connection, hung: the first request holds it, the rest wait in the backlog until they
+    // are older than the timeout. Nothing completes.
+    expect(outcome.successes).toBe(0)
+    expect(outcome.openModel?.dropped).toBe(49)
+    expect(outcome.errorsByKind.timeouts).toBe(50)
+  })
+
+  it('stops within a second when its signal aborts', async () => {
+    const controller = new AbortController()
+    const started = performance.now()
+    setTimeout(() => controller.abort(), 500)
+    const outcome = await new OpenDriver().run({ url: server.url, load: load({ durationMs: 30_000 }), nextRequest: () => ok, signal: controller.signal })
+    expect(performance.now() - started).toBeLessThan(1500)
+    expect(outcome.aborted).toBe(true)
+    expect(outcome.requests).toBeGreaterThan(0)
+  })
+
+  it('refuses to run without a rate', async () => {
+    await expect(new OpenDriver().run({ url: server.url, load: load({ rateRps: null }), nextRequest: () => ok }))
+      .rejects.toMatchObject({ code: 'AUTHBENCH_ERR_BAD_OPTION' })
+  })
+})
+
+describe('OpenDriver backlog', () => {
+  it('measures a backlogged request from its intended time, so the wait shows', async () => {
+    const slow = await holdingServer(1000)
+    try {
+      // Every response is held to the end of the server's first second; with one connection the
+      // requests due meanwhile wait in the backlog, and their latency counts that wait: the last
+      // one, due at 350 ms, is answered after 1 s, so even it shows more than 500 ms.
+      const outcome = await new OpenDriver().run({
+        url: slow.url,
+        load: load({ warmupMs: 0, durationMs: 400, rateRps: 20, connections: 1, timeoutMs: 3000 }),
+        nextRequest: () => ok
+      })
+      expect(outcome.successes).toBe(8)
+      expect(outcome.openModel?.dropped).toBe(7)
+      expect(summarizeEncoded(outcome.histogram).min).toBeGreaterThan(500_000)
+    } finally {
+      await slow.close()
+    }
+  })
+})

@@ -1,0 +1,68 @@
+// Result files: a real result validates against harness/result.schema.json; missing, corrupt,
+// incompatible and malformed files are refused with a coded error naming the problem.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ResultFileError, readResult, resultDirName, validateResult, writeResult } from '../../harness/result-io.ts'
+import type { RunResult } from '../../harness/types.ts'
+
+const fixturePath = new URL('./fixtures/summary-result.json', import.meta.url)
+const load = (): RunResult => JSON.parse(readFileSync(fixturePath, 'utf8')) as RunResult
+const dir = mkdtempSync(path.join(tmpdir(), 'authbench-io-'))
+
+async function problemOf(file: string): Promise<string> {
+  try {
+    await readResult(file)
+  } catch (err) {
+    expect(err).toBeInstanceOf(ResultFileError)
+    expect((err as ResultFileError).code).toBe('AUTHBENCH_ERR_RESULT_FILE')
+    expect((err as Error).message).toContain(file)
+    return (err as ResultFileError).problem
+  }
+  return 'none'
+}
+
+describe('result files', () => {
+  it('a result written by a run validates against the schema and reads back equal', async () => {
+    expect(validateResult(load())).toEqual([])
+    const file = path.join(dir, 'nested', 'result.json')
+    expect(await writeResult(file, load())).toEqual([])
+    expect(await readResult(file)).toEqual(load())
+  })
+
+  it('refuses a missing file', async () => {
+    expect(await problemOf(path.join(dir, 'nope.json'))).toBe('MISSING')
+  })
+
+  it('refuses a corrupt file', async () => {
+    const file = path.join(dir, 'corrupt.json')
+    writeFileSync(file, '{"schemaVersion": 1, "tool": ')
+    expect(await problemOf(file)).toBe('CORRUPT')
+  })
+
+  it('refuses another schema version', async () => {
+    const file = path.join(dir, 'v2.json')
+    writeFileSync(file, JSON.stringify({ ...load(), schemaVersion: 2 }))
+    expect(await problemOf(file)).toBe('INCOMPATIBLE')
+  })
+
+  it('refuses a file missing a field, naming it', async () => {
+    const file = path.join(dir, 'invalid.json')
+    const broken = load() as unknown as Record<string, unknown>
+    delete broken.environment
+    writeFileSync(file, JSON.stringify(broken))
+    expect(await problemOf(file)).toBe('INVALID')
+    await expect(readResult(file)).rejects.toThrow(/environment/)
+  })
+
+  it('flags an unknown trial field (types and schema drifting apart)', () => {
+    const r = load()
+    ;(r.trials[0] as unknown as Record<string, unknown>).surprise = 1
+    expect(validateResult(r).join(' ')).toContain('surprise')
+  })
+
+  it('names result folders <timestamp>-<label>', () => {
+    expect(resultDirName(new Date('2026-01-02T03:04:05.678Z'), 'my run/1')).toBe('2026-01-02T03-04-05Z-my-run-1')
+  })
+})

@@ -1,0 +1,52 @@
+// `authbench run` option parsing: defaults, durations, and bad input named in a usage error.
+import { describe, expect, it } from 'vitest'
+import { parseDurationMs, parseRunOptions } from '../../harness/commands/run-options.ts'
+import { isAuthbenchError } from '../../harness/errors.ts'
+
+function usageError(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    expect(isAuthbenchError(err) && err.usage).toBe(true)
+    return (err as Error).message
+  }
+  throw new Error('expected a usage error')
+}
+
+describe('run options', () => {
+  it('defaults to every scenario, closed model, 2 trials of 5 s with 1 s warm-up', () => {
+    const o = parseRunOptions({})
+    expect(o.scenarios.map((s) => s.scenario.name)).toEqual(['health', 'token', 'ott', 'validate', 'revoke', 'mixed'])
+    expect(o.trials).toBe(2)
+    expect(o.scenarios[0]?.load).toMatchObject({ model: 'closed', durationMs: 5_000, warmupMs: 1_000, pipelining: 1, rateRps: null })
+    expect(o.outDir).toBe('reports')
+  })
+
+  it('parses 500ms, 5s, 1m and bare seconds', () => {
+    expect(parseDurationMs('--duration', '500ms', false)).toBe(500)
+    expect(parseDurationMs('--duration', '5s', false)).toBe(5_000)
+    expect(parseDurationMs('--duration', '1m', false)).toBe(60_000)
+    expect(parseDurationMs('--duration', '2', false)).toBe(2_000)
+    expect(parseDurationMs('--warmup', '0s', true)).toBe(0)
+  })
+
+  it('takes repeated and comma-listed scenarios, and --rate switches to the open model', () => {
+    const o = parseRunOptions({ scenario: ['health,token', 'validate'], rate: '2000' })
+    expect(o.scenarios.map((s) => s.scenario.name)).toEqual(['health', 'token', 'validate'])
+    expect(o.scenarios[0]?.load).toMatchObject({ model: 'open', rateRps: 2_000 })
+  })
+
+  it('names the bad option', () => {
+    expect(usageError(() => parseRunOptions({ scenario: ['nope'] }))).toContain('"nope"')
+    expect(usageError(() => parseRunOptions({ duration: 'soon' }))).toContain('--duration')
+    expect(usageError(() => parseRunOptions({ trials: '0' }))).toContain('--trials')
+    expect(usageError(() => parseRunOptions({ store: 'mysql' }))).toContain('--store')
+    expect(usageError(() => parseRunOptions({ cache: 'disk' }))).toContain('--cache')
+    expect(usageError(() => parseRunOptions({ preset: 'turbo' }))).toContain('--preset')
+    expect(usageError(() => parseRunOptions({ targetEnv: ['nokey'] }))).toContain('--target-env')
+    expect(usageError(() => parseRunOptions({ rate: '100', pipelining: '4' }))).toContain('--pipelining')
+    expect(usageError(() => parseRunOptions({ url: 'http://127.0.0.1:3000', preset: 'baseline' }))).toContain('--preset')
+    expect(usageError(() => parseRunOptions({ scenario: ['validate'], scenarioParam: ['validate.invalidShare=2'] }))).toContain('invalidShare')
+    expect(usageError(() => parseRunOptions({ scenario: ['health'], scenarioParam: ['validate.invalidShare=0.1'] }))).toContain('not being run')
+  })
+})

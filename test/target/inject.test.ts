@@ -1,0 +1,86 @@
+// The test-only cost knobs: INJECT_CPU_US burns at least that much CPU per API request,
+// INJECT_DELAY_MS delays a share of requests; both are off by default and skip the ops routes.
+import { afterEach, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../target/config.ts'
+import { burnCpuUs } from '../../target/services/inject.ts'
+import { BASE, SECRET, closeAllApps, makeApp, postToken } from './helpers.ts'
+
+afterEach(closeAllApps)
+
+const cpuUs = (u: NodeJS.CpuUsage): number => u.user + u.system
+
+describe('INJECT_CPU_US', () => {
+  it('is off by default', () => {
+    const c = loadConfig({ JWT_SECRET: SECRET })
+    expect(c).toMatchObject({ injectCpuUs: 0, injectDelayMs: 0, injectDelayRatio: 0 })
+  })
+
+  it('burnCpuUs spins on the CPU (not a sleep) for at least the time asked', () => {
+    const wall = performance.now()
+    const before = process.cpuUsage()
+    burnCpuUs(30_000)
+    const used = cpuUs(process.cpuUsage(before))
+    expect(performance.now() - wall).toBeGreaterThanOrEqual(30)
+    // CPU time can lag wall time when the machine is busy, but a busy loop is mostly CPU.
+    expect(used).toBeGreaterThanOrEqual(15_000)
+  })
+
+  it('makes each API request burn at least that much CPU; ops routes are exempt', async () => {
+    const app = await makeApp({ INJECT_CPU_US: '20000' })
+    await app.inject({ method: 'GET', url: `${BASE}/` }) // warm up
+    const n = 5
+    const wall = performance.now()
+    const before = process.cpuUsage()
+    for (let i = 0; i < n; i++) expect((await app.inject({ method: 'GET', url: `${BASE}/` })).statusCode).toBe(200)
+    const used = cpuUs(process.cpuUsage(before))
+    expect(performance.now() - wall).toBeGreaterThanOrEqual(n * 20)
+    expect(used).toBeGreaterThanOrEqual(n * 20_000 * 0.6)
+    // POST /token pays it too
+    const t0 = performance.now()
+    expect((await postToken(app)).statusCode).toBe(200)
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(20)
+    // /health, /metrics and /debug do not
+    const t1 = performance.now()
+    for (const url of ['/health/ready', '/metrics', '/debug/stats', `${BASE}/health/ready`]) await app.inject({ method: 'GET', url })
+    expect(performance.now() - t1).toBeLessThan(4 * 20)
+  })
+
+  it('without it a request costs far less', async () => {
+    const app = await makeApp()
+    for (let i = 0; i < 20; i++) await app.inject({ method: 'GET', url: `${BASE}/` }) // warm up
+    const before = process.cpuUsage()
+    for (let i = 0; i < 5; i++) await app.inject({ method: 'GET', url: `${BASE}/` })
+    expect(cpuUs(process.cpuUsage(before))).toBeLessThan(5 * 20_000 * 0.6)
+  })
+})
+
+describe('INJECT_DELAY_MS', () => {
+  it('delays every request with ratio 1', async () => {
+    const app = await makeApp({ INJECT_DELAY_MS: '60', INJECT_DELAY_RATIO: '1' })
+    const t0 = performance.now()
+    await app.inject({ method: 'GET', url: `${BASE}/` })
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(55)
+  })
+
+  it('delays nothing with ratio 0', async () => {
+    const app = await makeApp({ INJECT_DELAY_MS: '300', INJECT_DELAY_RATIO: '0' })
+    await app.inject({ method: 'GET', url: `${BASE}/` })
+    const t0 = performance.now()
+    for (let i = 0; i < 3; i++) await app.inject({ method: 'GET', url: `${BASE}/` })
+    expect(performance.now() - t0).toBeLessThan(300)
+  })
+
+  it('delays about the given share of requests', async () => {
+    const app = await makeApp({ INJECT_DELAY_MS: '25', INJECT_DELAY_RATIO: '0.5' })
+    await app.inject({ method: 'GET', url: `${BASE}/` })
+    let delayed = 0
+    for (let i = 0; i < 40; i++) {
+      const t0 = performance.now()
+      await app.inject({ method: 'GET', url: `${BASE}/` })
+      if (performance.now() - t0 >= 24) delayed++
+    }
+    // Binomial(40, 0.5): outside 5..35 with probability < 1e-6 (a busy machine only adds delays).
+    expect(delayed).toBeGreaterThanOrEqual(5)
+    expect(delayed).toBeLessThanOrEqual(35)
+  })
+})

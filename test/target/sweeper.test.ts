@@ -1,0 +1,162 @@
+// The sweeper: deletes expired tokens in batches with a pause between them, stops on a short
+// batch, refuses a batch size ≤ 0, stops cleanly, and /debug/stats shows its last run.
+import { afterEach, describe, expect, it } from 'vitest'
+import type { SweepLock, TokenRecord, TokenStore } from '../../target/domain.ts'
+import { Sweeper, type SweeperOptions } from '../../target/services/sweeper.ts'
+import { LocalSweepLock } from '../../target/stores/memory-lock.ts'
+import { MemoryStore } from '../../target/stores/memory.ts'
+import { closeAllApps, makeApp, sleep, waitFor } from './helpers.ts'
+
+afterEach(closeAllApps)
+
+const GRACE = 60_000
+
+function record(i: number, expiresAtMs: number): TokenRecord {
+  return { tokenId: i.toString(16).padStart(32, '0'), tokenHash: 'h', tokenType: 'N', clientId: 'c', scopes: [], issuedAtMs: expiresAtMs - 1000, expiresAtMs, revokedAtMs: null, usedAtMs: null }
+}
+
+async function seeded(expired: number, live: number): Promise<MemoryStore> {
+  const store = new MemoryStore()
+  const now = Date.now()
+  const recs: TokenRecord[] = []
+  for (let i = 0; i < expired; i++) recs.push(record(i, now - GRACE - 1_000 - i))
+  // expired, but within the grace period: kept
+  for (let i = 0; i < live; i++) recs.push(record(expired + i, i % 2 === 0 ? now + 3_600_000 : now - GRACE / 2))
+  await store.insertTokens(recs)
+  return store
+}
+
+/** A store whose deleteExpiredBatch answers from a script and records when it was called. */
+function scripted(results: number[] | (() => number)): TokenStore & { calls: Array<{ at: number; limit: number }> } {
+  const calls: Array<{ at: number; limit: number }> = []
+  const next = typeof results === 'function' ? results : () => results.shift() ?? 0
+  return Object.assign(new MemoryStore(), {
+    calls,
+    async deleteExpiredBatch(_before: number, limit: number) {
+      calls.push({ at: performance.now(), limit })
+      return next()
+    }
+  })
+}
+
+const opts = (o: Partial<SweeperOptions> = {}): SweeperOptions => ({ intervalMs: 0, batchSize: 10, pauseMs: 1, graceMs: GRACE, ...o })
+
+describe('Sweeper', () => {
+  it('deletes every expired token in batches and keeps the rest', async () => {
+    const store = await seeded(25, 6)
+    const sweeper = new Sweeper(store, new LocalSweepLock(), opts({ batchSize: 10 }))
+    const run = await sweeper.runOnce()
+    expect(run).toMatchObject({ deleted: 25, batches: 3, skipped: false, error: null })
+    expect(await store.countTokens()).toBe(6)
+    // a second run finds nothing: one short batch
+    expect(await sweeper.runOnce()).toMatchObject({ deleted: 0, batches: 1 })
+    expect(sweeper.stats()).toMatchObject({ runs: 2, deletedTotal: 25 })
+  })
+
+  it('pauses between batches and stops on the first short batch', async () => {
+    const store = scripted([5, 5, 5, 2, 5, 5])
+    const sweeper = new Sweeper(store, new LocalSweepLock(), opts({ batchSize: 5, pauseMs: 40 }))
+    const run = await sweeper.runOnce()
+    expect(run).toMatchObject({ deleted: 17, batches: 4 })
+    expect(store.calls.map((c) => c.limit)).toEqual([5, 5, 5, 5])
+    for (let i = 1; i < store.calls.length; i++) {
+      expect(store.calls[i]!.at - store.calls[i - 1]!.at).toBeGreaterThanOrEqual(35)
+    }
+    expect(run.durationMs).toBeGreaterThanOrEqual(3 * 35)
+  })
+
+  it('an exactly-full last batch costs one more (empty) batch, not an endless loop', async () => {
+    const store = await seeded(20, 0)
+    const run = await new Sweeper(store, new LocalSweepLock(), opts({ batchSize: 10 })).runOnce()
+    expect(run).toMatchObject({ deleted: 20, batches: 3 })
+  })
+
+  it.each([0, -1, 1.5, Number.NaN])('refuses batch size %s', (batchSize) => {
+    expect(() => new Sweeper(new MemoryStore(), new LocalSweepLock(), opts({ batchSize }))).toThrow(RangeError)
+  })
+
+  it('the store refuses a batch size ≤ 0 too', async () => {
+    await expect(new MemoryStore().deleteExpiredBatch(Date.now(), 0)).rejects.toThrow(RangeError)
+  })
+
+  it('stop() ends a sweep in its pause and no batch runs afterwards', async () => {
+    const store = scripted(() => 10)
+    const sweeper = new Sweeper(store, new LocalSweepLock(), opts({ batchSize: 10, pauseMs: 10_000 }))
+    const running = sweeper.runOnce()
+    await waitFor(() => store.calls.length === 1, 1_000, 1)
+    const t0 = performance.now()
+    await sweeper.stop()
+    expect(performance.now() - t0).toBeLessThan(1_000)
+    const run = await running
+    expect(run.batches).toBe(1)
+    await sleep(30)
+    expect(store.calls).toHaveLength(1)
+  })
+
+  it('runs on its interval after start() and not after stop()', async () => {
+    const store = scripted(() => 0)
+    const sweeper = new Sweeper(store, new LocalSweepLock(), opts({ intervalMs: 15 }))
+    sweeper.start()
+    expect(await waitFor(() => store.calls.length >= 2, 2_000)).toBe(true)
+    await sweeper.stop()
+    const n = store.calls.length
+    await sleep(60)
+    expect(store.calls.length).toBe(n)
+  })
+
+  it('interval 0 never runs', async () => {
+    const store = scripted(() => 0)
+    const sweeper = new Sweeper(store, new LocalSweepLock(), opts({ intervalMs: 0 }))
+    sweeper.start()
+    await sleep(30)
+    expect(store.calls).toHaveLength(0)
+    await sweeper.stop()
+  })
+
+  it('a store error is recorded in the run, not thrown', async () => {
+    const store = Object.assign(new MemoryStore(), { async deleteExpiredBatch(): Promise<number> { throw new Error('db down') } })
+    const run = await new Sweeper(store, new LocalSweepLock(), opts()).runOnce()
+    expect(run).toMatchObject({ error: 'db down', deleted: 0 })
+  })
+
+  it('a tick another instance holds the lock for is skipped', async () => {
+    const store = scripted(() => 0)
+    const held: SweepLock = { runExclusive: async () => false, close: async () => {} }
+    const sweeper = new Sweeper(store, held, opts())
+    expect(await sweeper.runOnce()).toMatchObject({ skipped: true, batches: 0 })
+    expect(store.calls).toHaveLength(0)
+    expect(sweeper.stats().skippedTotal).toBe(1)
+  })
+
+  it('concurrent runOnce calls share one run', async () => {
+    const store = scripted([10, 3])
+    const sweeper = new Sweeper(store, new LocalSweepLock(), opts({ pauseMs: 5 }))
+    const [a, b] = await Promise.all([sweeper.runOnce(), sweeper.runOnce()])
+    expect(a).toBe(b)
+    expect(store.calls).toHaveLength(2)
+  })
+})
+
+describe('the sweeper in the app', () => {
+  it('/debug/stats shows the last run and how many rows it removed', async () => {
+    const store = await seeded(7, 2)
+    const app = await makeApp({ SWEEPER_BATCH_SIZE: '3', SWEEPER_PAUSE_MS: '1' }, { store })
+    const before = (await app.inject({ method: 'GET', url: '/debug/stats' })).json() as { sweeper: { lastRun: unknown; runs: number } }
+    expect(before.sweeper).toMatchObject({ lastRun: null, runs: 0 })
+    await app.auth.sweeper.runOnce()
+    const after = (await app.inject({ method: 'GET', url: '/debug/stats' })).json() as { sweeper: Record<string, unknown> }
+    expect(after.sweeper).toMatchObject({ runs: 1, deletedTotal: 7, batchSize: 3, lastRun: { deleted: 7, batches: 3, skipped: false, error: null } })
+    expect((after.sweeper.lastRun as { startedAt: string }).startedAt).toMatch(/^\d{4}-\d\d-\d\dT/)
+    expect(await store.countTokens()).toBe(2)
+  })
+
+  it('SWEEPER_INTERVAL_MS runs it on its own, and close() stops it', async () => {
+    const store = await seeded(4, 1)
+    const app = await makeApp({ SWEEPER_INTERVAL_MS: '20' }, { store })
+    expect(await waitFor(async () => ((await app.inject({ method: 'GET', url: '/debug/stats' })).json() as { sweeper: { deletedTotal: number } }).sweeper.deletedTotal === 4, 3_000)).toBe(true)
+    await app.close()
+    const runs = app.auth.sweeper.stats().runs
+    await sleep(60)
+    expect(app.auth.sweeper.stats().runs).toBe(runs)
+  })
+})
