@@ -4,6 +4,7 @@
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
 import { isAuthbenchError } from './errors.ts'
+import { compareCommand } from './commands/compare.ts'
 import { EXIT, runCommand } from './commands/run.ts'
 import type { CommandIo } from './commands/run.ts'
 import type { RawRunOptions } from './commands/run-options.ts'
@@ -49,9 +50,25 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
       setExit(await runCommand(options, io))
     })
 
-  // TODO(compare): when harness/commands/compare.ts lands, register `compare` here the same way:
-  //   program.command('compare <a> <b>')...action(async (a, b, o) => setExit(await compareCommand(a, b, o, io)))
-  // and likewise `baseline`, `ab` and `phases` from harness/commands/<name>.ts.
+  program
+    .command('compare <result>')
+    .description('compare a result with a baseline (default reports/baseline.json) and gate on the verdict')
+    .option('-b, --baseline <file>', 'baseline result file')
+    .option('-o, --out <dir>', "where the reports go (default: the result's folder)")
+    .option('--config <file>', 'thresholds file (default authbench.config.json when present)')
+    .action(async (resultPath: string, o: { baseline?: string; out?: string; config?: string }) => {
+      setExit(await compareCommand({
+        resultPath,
+        ...(o.baseline === undefined ? {} : { baselinePath: o.baseline }),
+        ...(o.out === undefined ? {} : { outDir: o.out }),
+        ...(o.config === undefined ? {} : { configPath: o.config }),
+        stdout: (line) => io.stdout(`${line}\n`),
+        stderr: (line) => io.stderr(`${line}\n`)
+      }))
+    })
+
+  // More commands (`baseline`, `ab`, `phases`, `k6`) register here the same way, each from
+  // harness/commands/<name>.ts exporting `async (...) => exitCode`.
 
   return program
 }

@@ -10,7 +10,8 @@ export const COMPARE_ERROR_CODES = {
   AUTHBENCH_ERR_SCHEMA_VERSION: "A result file's schemaVersion is not the one this authbench reads.",
   AUTHBENCH_ERR_RESULT_SHAPE: 'A result file does not have the shape of an authbench result.',
   AUTHBENCH_ERR_CONFIG_INVALID: 'The comparison settings in the config file are invalid.',
-  AUTHBENCH_ERR_AB_UNPAIRED: 'An A/B result has no complete A/B pair to compare.'
+  AUTHBENCH_ERR_AB_UNPAIRED: 'An A/B result has no complete A/B pair to compare.',
+  AUTHBENCH_ERR_AB_SPEC: 'An A/B arm is not a preset, a JSON file of target env overrides, or a git ref whose target can be checked out.'
 } as const
 
 export type CompareErrorCode = keyof typeof COMPARE_ERROR_CODES

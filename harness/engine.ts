@@ -102,7 +102,7 @@ const PROBE_INTERVAL_MS = 1_000
 const PROBE_TIMEOUT_MS = 2_000
 /** Top-up margin: the measured phase runs faster than a cold warm-up (JIT, caches). */
 const REFILL_MARGIN = 1.5
-const COLD_REFILL_MARGIN = 3
+const COLD_REFILL_MARGIN = 2
 const CALIBRATION_WARMUP_MS = 500
 /** Without a warm-up to measure, assume this rate when sizing consumable pools. */
 const FALLBACK_RATE_RPS = 5_000
@@ -256,7 +256,12 @@ export class Engine extends EventEmitter {
     let measuredRate = load.model === 'open' && load.rateRps !== null ? load.rateRps : FALLBACK_RATE_RPS
     if (load.warmupMs > 0) {
       this.emit('phase', { scenario: name, trial, phase: 'warmup', durationMs: load.warmupMs })
-      const warm = await this.#drive(name, trial, url, { ...load, durationMs: load.warmupMs, warmupMs: 0 }, instance, runSignal, false)
+      // Two halves: the rate used to size token pools comes from the second, when the target's
+      // JIT and caches have warmed up; the first half alone would underestimate it.
+      const firstMs = load.warmupMs >= 400 ? Math.floor(load.warmupMs / 2) : 0
+      if (firstMs > 0) await this.#drive(name, trial, url, { ...load, durationMs: firstMs, warmupMs: 0 }, instance, runSignal, false)
+      if (runSignal.aborted) return null
+      const warm = await this.#drive(name, trial, url, { ...load, durationMs: load.warmupMs - firstMs, warmupMs: 0 }, instance, runSignal, false)
       if (runSignal.aborted) return null
       if (warm.durationMs > 0 && load.model === 'closed') measuredRate = warm.requests / (warm.durationMs / 1000)
     }
@@ -276,7 +281,11 @@ export class Engine extends EventEmitter {
 
     const before = await this.#scrape(url, runSignal, name, trial)
     const startedAt = new Date(this.#now()).toISOString()
-    const outcome = await this.#drive(name, trial, url, { ...load, warmupMs: 0 }, instance, runSignal, true)
+    const measuredLoad = { ...load, warmupMs: 0, maxRequests: capRequests(load, instance.capacity()) }
+    const outcome = await this.#drive(name, trial, url, measuredLoad, instance, runSignal, true)
+    if (measuredLoad.maxRequests !== load.maxRequests && outcome.requests >= (measuredLoad.maxRequests ?? Infinity) && outcome.durationMs < load.durationMs * 0.9) {
+      this.emit('warning', { scenario: name, trial, message: `${name} trial ${trial + 1} ended after ${Math.round(outcome.durationMs)} of ${load.durationMs} ms: its ${instance.stats().seeded} seeded tokens ran out (raise --max-pool or shorten --duration)` })
+    }
     const stopNow = stopReason()
     const after = before === undefined || stopNow !== null ? undefined : await this.#scrape(url, undefined, name, trial)
     const server = before !== undefined && after !== undefined && this.#deps.metrics !== null
@@ -391,6 +400,16 @@ export class Engine extends EventEmitter {
     const server = before !== undefined && after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(before, after, outcome.requests) : null
     return { throughputRps: outcome.requests / (outcome.durationMs / 1000), cpuUsPerRequest: server?.cpuUsPerRequest ?? null }
   }
+}
+
+/**
+ * Closed model: stop once the scenario's seeded tokens are spent, less what may already be in
+ * flight (connections × pipelining requests are built before the driver sees the end).
+ */
+function capRequests(load: LoadSettings, capacity: number | null): number | null {
+  if (capacity === null || load.model !== 'closed') return load.maxRequests
+  const cap = Math.max(1, capacity - load.connections * load.pipelining)
+  return load.maxRequests === null ? cap : Math.min(load.maxRequests, cap)
 }
 
 function pct(share: number): string {

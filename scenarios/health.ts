@@ -29,7 +29,8 @@ export const health: Scenario = Object.freeze<Scenario>({
       nextRequest: healthRequest,
       refill: async () => undefined,
       resetStats: () => undefined,
-      stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 })
+      stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 }),
+      capacity: () => null
     }
   }
 })

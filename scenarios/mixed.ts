@@ -122,7 +122,16 @@ export const mixed: Scenario = Object.freeze<Scenario>({
         seeded: pool.tokens.length + ottSupply.seeded + revokeSupply.seeded,
         exhaustedRequests: ottSupply.pool.exhausted + revokeSupply.pool.exhausted,
         setupMs: pool.setupMs + ottSupply.setupMs + revokeSupply.setupMs
-      })
+      }),
+      capacity: () => {
+        // Kinds are drawn at random, so keep a tenth in reserve against a run of revokes or OTTs.
+        const limits = [
+          ottPerRequest > 0 ? ottSupply.pool.remaining / ottPerRequest : Infinity,
+          revokePerRequest > 0 ? revokeSupply.pool.remaining / revokePerRequest : Infinity
+        ]
+        const min = Math.min(...limits)
+        return Number.isFinite(min) ? Math.floor(min * 0.9) : null
+      }
     }
   }
 })

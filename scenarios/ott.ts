@@ -48,7 +48,8 @@ export const ott: Scenario = Object.freeze<Scenario>({
       resetStats: () => {
         supply.pool.exhausted = 0
       },
-      stats: () => ({ seeded: supply.seeded, exhaustedRequests: supply.pool.exhausted, setupMs: supply.setupMs })
+      stats: () => ({ seeded: supply.seeded, exhaustedRequests: supply.pool.exhausted, setupMs: supply.setupMs }),
+      capacity: () => Math.max(0, supply.pool.remaining * 2 - 1)
     }
   }
 })

@@ -28,7 +28,8 @@ export const revoke: Scenario = Object.freeze<Scenario>({
       resetStats: () => {
         supply.pool.exhausted = 0
       },
-      stats: () => ({ seeded: supply.seeded, exhaustedRequests: supply.pool.exhausted, setupMs: supply.setupMs })
+      stats: () => ({ seeded: supply.seeded, exhaustedRequests: supply.pool.exhausted, setupMs: supply.setupMs }),
+      capacity: () => supply.pool.remaining
     }
   }
 })

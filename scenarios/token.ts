@@ -30,7 +30,8 @@ export const token: Scenario = Object.freeze<Scenario>({
       nextRequest: tokenRequest,
       refill: async () => undefined,
       resetStats: () => undefined,
-      stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 })
+      stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 }),
+      capacity: () => null
     }
   }
 })

@@ -40,6 +40,12 @@ export interface ScenarioInstance {
   /** Start counting exhaustion afresh: warm-up exhaustion must not invalidate the measured phase. */
   resetStats(): void
   stats(): InstanceStats
+  /**
+   * Requests that can still be sent before a consumable pool runs dry; null when nothing is
+   * consumed. The engine caps a closed-model trial's request count with it, so a trial that
+   * outruns its pool ends early on the success path instead of reusing spent tokens.
+   */
+  capacity(): number | null
 }
 
 export interface Scenario {

@@ -69,7 +69,8 @@ export const validate: Scenario = Object.freeze<Scenario>({
       nextRequest: validateRequestFactory(tokens, opts.invalidShare),
       refill: async () => undefined,
       resetStats: () => undefined,
-      stats: () => ({ seeded: tokens.length, exhaustedRequests: 0, setupMs })
+      stats: () => ({ seeded: tokens.length, exhaustedRequests: 0, setupMs }),
+      capacity: () => null
     }
   }
 })

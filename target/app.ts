@@ -7,6 +7,7 @@ import { createCache, createStore, type Logger } from './backends.ts'
 import { describeConfig, type Config } from './config.ts'
 import type { Store, SweepLock, TokenCache } from './domain.ts'
 import { AuthError, ERRORS } from './errors.ts'
+import type { Registry } from 'prom-client'
 import { createMetrics } from './metrics.ts'
 import { clusterMetrics, rememberRegistry } from './metrics-cluster.ts'
 import { BASE_PATH, oauthRoutes } from './routes/oauth.ts'
@@ -166,7 +167,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 }
 
 async function createSweepLock(config: Config, logger: Logger): Promise<SweepLock> {
-  if (config.redisUrl && config.instances > 1) {
+  // Not only INSTANCES > 1: separate processes on several ports (INSTANCES=1 each) share the
+  // database too, and each would otherwise sweep it under its own process-local lock.
+  if (config.redisUrl && config.store === 'postgres') {
     const { RedisSweepLock } = await import('./cache/redis-lock.ts')
     return RedisSweepLock.connect(config, logger)
   }
@@ -235,7 +238,7 @@ function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((req, reply) => send(reply, new AuthError('NOT_FOUND', { description: `No route ${req.method} ${req.url.split('?')[0]?.slice(0, 100)}` })))
 }
 
-function registerOpsRoutes(app: FastifyInstance, registry: import('prom-client').Registry): void {
+function registerOpsRoutes(app: FastifyInstance, registry: Registry): void {
   const ready = async (_req: FastifyRequest, reply: FastifyReply) => {
     const { store, cache } = app.auth
     const check = async (fn: () => Promise<void>): Promise<string> => {

@@ -24,6 +24,10 @@ async function runWorker(config: Config): Promise<void> {
   if (cluster.isWorker) {
     // /metrics must describe the whole target, not one worker: ask the primary to aggregate.
     AggregatorRegistry.setRegistries([(await import('./metrics-cluster.ts')).registryOf(app)])
+    // prom-client answers the primary's metrics requests only once an AggregatorRegistry was
+    // constructed in this process (its constructor installs the worker's listener); without it
+    // every /metrics waited 5 s for the primary and answered 500.
+    new AggregatorRegistry()
   }
   closeWithGrace({ delay: config.shutdownTimeoutMs + 2_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an uncaught error')

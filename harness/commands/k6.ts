@@ -354,8 +354,8 @@ export async function k6RunCommand(opts: K6RunOptions, io: K6CommandIo): Promise
 export interface ImportK6Options {
   scenario: string
   /**
-   * 'trials' (default): each file is one trial (repeated runs). 'runners': the files are the
-   * runners of ONE distributed run (k6-operator parallelism) and merge into one trial.
+   * 'trials' (default): each file is one trial (repeated runs). 'runners': files are k6-operator
+   * runner summaries, one directory per distributed run; each directory's files merge into one trial.
    */
   mode?: 'trials' | 'runners'
   /** The configured duration of each run, used when a summary has no clock gauge. */
@@ -404,7 +404,16 @@ export async function importK6Command(files: readonly string[], opts: ImportK6Op
         importK6Summary(text, { scenario: opts.scenario, trial: index, startedAt, durationMs: opts.durationMs ?? null, errorRateThreshold: opts.errorRateThreshold ?? 0.01, file })
       )
     }
-    const trials = opts.mode === 'runners' ? [{ ...mergeRunnerTrials(imported), trial: 0 }] : imported
+    let trials: TrialResult[] = imported
+    if (opts.mode === 'runners') {
+      // One directory per distributed run (TestRun): its runners' summaries make one trial.
+      const byDir = new Map<string, TrialResult[]>()
+      files.forEach((file, i) => {
+        const dir = path.dirname(path.resolve(file))
+        byDir.set(dir, [...(byDir.get(dir) ?? []), imported[i] as TrialResult])
+      })
+      trials = [...byDir.values()].map((runners, trial) => ({ ...mergeRunnerTrials(runners), trial }))
+    }
     const result = runResult(opts.label ?? `k6-${opts.scenario}`, opts.scenario, load, trials)
     await writeAndReport(result, opts.outDir ?? 'reports', io, opts.json ?? false)
     return trials.some((t) => t.k6?.thresholdsPassed === false) ? EXIT.FAILED : EXIT.OK

@@ -10,6 +10,7 @@ import type { EngineEvents, MetricsScraper, TargetHandle } from '../engine.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { assertLoopback } from '../loopback.ts'
 import { formatSummary } from '../print-summary.ts'
+import { ProgressDisplay } from '../progress.ts'
 import { resultDirName, writeResult } from '../result-io.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
@@ -90,8 +91,14 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
     }
   )
 
-  attachDisplay(engine, opts, io)
-  const result = await engine.run(io.signal)
+  const bars = opts.progress ? new ProgressDisplay({ json: opts.json }) : null
+  attachDisplay(engine, opts, io, bars)
+  let result: RunResult
+  try {
+    result = await engine.run(io.signal)
+  } finally {
+    bars?.stop()
+  }
   fillFromTargetConfig(result)
 
   const dir = path.resolve(opts.outDir, resultDirName(new Date(result.createdAt), opts.label))
@@ -121,14 +128,23 @@ function fillFromTargetConfig(result: RunResult): void {
   result.environment.preset = str(cfg.preset) ?? result.environment.preset
 }
 
-/** Line-oriented progress on stderr; silent with --json. */
-function attachDisplay(engine: Engine, opts: RunOptions, io: CommandIo): void {
+/**
+ * Progress on stderr, silent with --json: bars per trial on a terminal (harness/progress.ts),
+ * plain lines otherwise (CI logs, pipes).
+ */
+function attachDisplay(engine: Engine, opts: RunOptions, io: CommandIo, bars: ProgressDisplay | null): void {
   const on = <K extends keyof EngineEvents>(event: K, fn: (payload: EngineEvents[K]) => void): void => {
     engine.on(event, fn as (payload: unknown) => void)
   }
   on('warning', (w) => io.stderr(`warning: ${w.message}\n`))
   if (!opts.progress) return
   on('plan-start', (p) => io.stderr(`authbench: ${p.scenarios.join(', ')} × ${p.trials} trial(s)\n`))
+  if (bars?.enabled === true) {
+    on('phase', (p) => {
+      if (p.phase === 'measure' && p.driver !== undefined) bars.attach(p.driver, { scenario: p.scenario, trial: p.trial, durationMs: p.durationMs })
+    })
+    return
+  }
   on('phase', (p) => {
     if (p.phase === 'calibration') io.stderr(`  calibration: GET / for ${p.durationMs} ms\n`)
     if (p.phase === 'measure') io.stderr(`  ${p.scenario} trial ${p.trial + 1}: measuring ${p.durationMs} ms\n`)

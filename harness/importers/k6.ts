@@ -437,3 +437,15 @@ export function summarizeK6Scenario(scenario: string, trials: readonly TrialResu
     source: 'k6'
   }
 }
+
+const PERCENTILE_FIELD = Object.freeze({ p50Us: 'p50', p95Us: 'p95', p99Us: 'p99' } as const)
+
+/**
+ * For `compare` / `ab` on k6 trials (which have no histogram): the trial's own percentile in µs,
+ * or null when k6 did not report it (then the metric must be judged invalid, not 0).
+ */
+export function k6TrialPercentileUs(trial: TrialResult, metric: keyof typeof PERCENTILE_FIELD): number | null {
+  const field = PERCENTILE_FIELD[metric]
+  if (trial.k6?.latencyUnreported.includes(field) === true) return null
+  return trial.latencyUs[field]
+}

@@ -84,7 +84,8 @@ export function loadConfig(): LoadConfig {
  */
 export function consumablePoolSize(config: LoadConfig, share: number): number {
   const expected = config.model === 'open' ? config.rateRps * config.durationS * share * 1.1 : config.maxPoolSize * share
-  return Math.max(1, Math.min(Math.ceil(expected), config.maxPoolSize))
+  // The epsilon keeps 50 × 2 × 1.1 = 110.00000000000001 from asking for a 111th token.
+  return Math.max(1, Math.min(Math.ceil(expected - 1e-9), config.maxPoolSize))
 }
 
 /** Both load models, the gate's thresholds, and the percentiles the importer needs. */

@@ -32,7 +32,8 @@ function okScenario(name: string, expected: number): Scenario {
       nextRequest: () => ({ method: 'GET', path: '/ok', expectedStatuses: [expected], tag: name }),
       refill: async () => undefined,
       resetStats: () => undefined,
-      stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 })
+      stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 }),
+      capacity: () => null
     })
   }
 }

@@ -15,34 +15,48 @@ describe('INJECT_CPU_US', () => {
     expect(c).toMatchObject({ injectCpuUs: 0, injectDelayMs: 0, injectDelayRatio: 0 })
   })
 
+  // burnCpuUs spins for wall-clock time, so on a machine busy with other work (load average 8 on
+  // two cores while other suites run) the process gets less CPU than asked: the CPU bounds take
+  // the best of three attempts and a quarter of the figure; the wall-clock bounds are exact.
   it('burnCpuUs spins on the CPU (not a sleep) for at least the time asked', () => {
-    const wall = performance.now()
-    const before = process.cpuUsage()
-    burnCpuUs(30_000)
-    const used = cpuUs(process.cpuUsage(before))
-    expect(performance.now() - wall).toBeGreaterThanOrEqual(30)
-    // CPU time can lag wall time when the machine is busy, but a busy loop is mostly CPU.
-    expect(used).toBeGreaterThanOrEqual(15_000)
+    let best = 0
+    for (let attempt = 0; attempt < 3 && best < 7_500; attempt++) {
+      const wall = performance.now()
+      const before = process.cpuUsage()
+      burnCpuUs(30_000)
+      best = Math.max(best, cpuUs(process.cpuUsage(before)))
+      expect(performance.now() - wall).toBeGreaterThanOrEqual(30)
+    }
+    expect(best).toBeGreaterThanOrEqual(7_500)
   })
 
   it('makes each API request burn at least that much CPU; ops routes are exempt', async () => {
     const app = await makeApp({ INJECT_CPU_US: '20000' })
     await app.inject({ method: 'GET', url: `${BASE}/` }) // warm up
     const n = 5
-    const wall = performance.now()
-    const before = process.cpuUsage()
-    for (let i = 0; i < n; i++) expect((await app.inject({ method: 'GET', url: `${BASE}/` })).statusCode).toBe(200)
-    const used = cpuUs(process.cpuUsage(before))
-    expect(performance.now() - wall).toBeGreaterThanOrEqual(n * 20)
-    expect(used).toBeGreaterThanOrEqual(n * 20_000 * 0.6)
+    let best = 0
+    for (let attempt = 0; attempt < 3 && best < n * 20_000 * 0.25; attempt++) {
+      const wall = performance.now()
+      const before = process.cpuUsage()
+      for (let i = 0; i < n; i++) expect((await app.inject({ method: 'GET', url: `${BASE}/` })).statusCode).toBe(200)
+      best = Math.max(best, cpuUs(process.cpuUsage(before)))
+      expect(performance.now() - wall).toBeGreaterThanOrEqual(n * 20)
+    }
+    expect(best).toBeGreaterThanOrEqual(n * 20_000 * 0.25)
     // POST /token pays it too
     const t0 = performance.now()
     expect((await postToken(app)).statusCode).toBe(200)
     expect(performance.now() - t0).toBeGreaterThanOrEqual(20)
     // /health, /metrics and /debug do not
-    const t1 = performance.now()
-    for (const url of ['/health/ready', '/metrics', '/debug/stats', `${BASE}/health/ready`]) await app.inject({ method: 'GET', url })
-    expect(performance.now() - t1).toBeLessThan(4 * 20)
+    for (const url of ['/health/ready', '/metrics', '/debug/stats', `${BASE}/health/ready`]) {
+      let fastest = Number.POSITIVE_INFINITY
+      for (let i = 0; i < 3; i++) {
+        const t1 = performance.now()
+        await app.inject({ method: 'GET', url })
+        fastest = Math.min(fastest, performance.now() - t1)
+      }
+      expect(fastest, url).toBeLessThan(20)
+    }
   })
 
   it('without it a request costs far less', async () => {
@@ -50,7 +64,7 @@ describe('INJECT_CPU_US', () => {
     for (let i = 0; i < 20; i++) await app.inject({ method: 'GET', url: `${BASE}/` }) // warm up
     const before = process.cpuUsage()
     for (let i = 0; i < 5; i++) await app.inject({ method: 'GET', url: `${BASE}/` })
-    expect(cpuUs(process.cpuUsage(before))).toBeLessThan(5 * 20_000 * 0.6)
+    expect(cpuUs(process.cpuUsage(before))).toBeLessThan(5 * 20_000 * 0.25)
   })
 })
 

@@ -19,7 +19,7 @@ async function slowApp(env: Record<string, string>, insertMs: number) {
 
 describe('429 from the request queue', () => {
   it('overflow: QUEUE_MAX_CONCURRENT=1, QUEUE_CAPACITY=1 → one runs, one waits, the rest get 429', async () => {
-    const app = await slowApp({ QUEUE_MAX_CONCURRENT: '1', QUEUE_CAPACITY: '1', QUEUE_TIMEOUT_MS: '5000' }, 100)
+    const app = await slowApp({ QUEUE_MAX_CONCURRENT: '1', QUEUE_CAPACITY: '1', QUEUE_TIMEOUT_MS: '5000' }, 200)
     const results = await Promise.all(Array.from({ length: 6 }, () => postToken(app)))
     const codes = results.map((r) => r.statusCode).sort()
     expect(codes).toEqual([200, 200, 429, 429, 429, 429])
@@ -35,9 +35,9 @@ describe('429 from the request queue', () => {
   })
 
   it('every API route is admitted through the queue (validate and revoke too)', async () => {
-    const app = await slowApp({ QUEUE_MAX_CONCURRENT: '1', QUEUE_CAPACITY: '0', QUEUE_TIMEOUT_MS: '5000' }, 150)
+    const app = await slowApp({ QUEUE_MAX_CONCURRENT: '1', QUEUE_CAPACITY: '0', QUEUE_TIMEOUT_MS: '5000' }, 400)
     const holding = postToken(app)
-    await sleep(30)
+    expect(await waitFor(() => app.auth.queue!.stats().active === 1, 2_000, 1)).toBe(true)
     const auth = { authorization: 'Bearer x' }
     for (const path of ['token', 'ott', 'validate', 'revoke']) {
       const res = await app.inject({ method: 'POST', url: `${BASE}/${path}`, headers: path === 'validate' || path === 'revoke' ? auth : {}, payload: { grant_type: 'client_credentials', ...CLIENT } })

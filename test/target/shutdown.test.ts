@@ -4,12 +4,19 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { BASE, CLIENT, ControlledStore, claimsOf, closeAllApps, closeApp, getOtt, getToken, makeApp, revoke, sleep, validate } from './helpers.ts'
+import { BASE, CLIENT, ControlledStore, claimsOf, closeAllApps, closeApp, getOtt, getToken, makeApp, revoke, sleep, validate, waitFor } from './helpers.ts'
 import { exitWithin, freePort, listening, startTarget, type TargetProcess } from './process.ts'
 
 afterEach(closeAllApps)
 
 const NEVER_FLUSH = { BATCH_SIZE: '10000', BATCH_FLUSH_INTERVAL_MS: '600000' }
+
+/** How many requests the HTTP server has received so far. */
+function requestsSeen(app: FastifyInstance): () => number {
+  let n = 0
+  app.server.on('request', () => { n++ })
+  return () => n
+}
 
 async function listenOn(app: FastifyInstance): Promise<number> {
   await app.listen({ port: 0, host: '127.0.0.1' })
@@ -58,8 +65,9 @@ describe('app.close()', () => {
     const store = new ControlledStore()
     const app = await makeApp({ PRESET: 'phase2', ...NEVER_FLUSH, INJECT_DELAY_MS: '150', INJECT_DELAY_RATIO: '1' }, { store })
     const port = await listenOn(app)
+    const seen = requestsSeen(app)
     const inflight = Array.from({ length: 5 }, () => post(port, `${BASE}/token`, { grant_type: 'client_credentials', ...CLIENT }, false))
-    await sleep(50)
+    expect(await waitFor(() => seen() === 5, 5_000, 1)).toBe(true)
     const t0 = Date.now()
     await closeApp(app)
     const results = await Promise.all(inflight)
@@ -76,10 +84,11 @@ describe('app.close()', () => {
   it('close() does not wait for the idle keep-alive socket of a request that was in flight', async () => {
     const app = await makeApp({ PRESET: 'phase2', INJECT_DELAY_MS: '150', INJECT_DELAY_RATIO: '1' })
     const port = await listenOn(app)
+    const seen = requestsSeen(app)
     const agent = new http.Agent({ keepAlive: true })
     try {
       const inflight = post(port, `${BASE}/token`, { grant_type: 'client_credentials', ...CLIENT }, agent)
-      await sleep(50)
+      expect(await waitFor(() => seen() === 1, 5_000, 1)).toBe(true)
       const closing = app.close()
       expect((await inflight).status).toBe(200)
       const outcome = await Promise.race([closing.then(() => 'closed'), sleep(2_000).then(() => 'still open')])
@@ -139,11 +148,12 @@ describe('the real process', () => {
 
   it('exits 0 on SIGTERM, after answering the request in flight', async () => {
     const port = await freePort()
-    proc = startTarget({ PORT: String(port), INJECT_DELAY_MS: '300', INJECT_DELAY_RATIO: '1' })
+    // The request is delayed 1 s in the target; SIGTERM comes 300 ms after it was sent.
+    proc = startTarget({ PORT: String(port), INJECT_DELAY_MS: '1000', INJECT_DELAY_RATIO: '1' })
     const url = await listening(proc)
     expect(url).toBe(`http://127.0.0.1:${port}`)
     const inflight = post(port, `${BASE}/token`, { grant_type: 'client_credentials', ...CLIENT }, false)
-    await sleep(100)
+    await sleep(300)
     proc.child.kill('SIGTERM')
     const res = await inflight
     expect(res.status).toBe(200)
@@ -156,13 +166,13 @@ describe('the real process', () => {
   // when SHUTDOWN_TIMEOUT_MS (10 s) forces the idle keep-alive socket closed.
   it('exits 0 on SIGTERM promptly with a keep-alive client (fetch) that had a request in flight', async () => {
     const port = await freePort()
-    proc = startTarget({ PORT: String(port), INJECT_DELAY_MS: '300', INJECT_DELAY_RATIO: '1' })
+    proc = startTarget({ PORT: String(port), INJECT_DELAY_MS: '1000', INJECT_DELAY_RATIO: '1' })
     const url = await listening(proc)
     const inflight = fetch(`${url}${BASE}/token`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ grant_type: 'client_credentials', ...CLIENT })
     })
-    await sleep(100)
+    await sleep(300)
     proc.child.kill('SIGTERM')
     const res = await inflight
     expect(res.status).toBe(200)

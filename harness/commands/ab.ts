@@ -1,0 +1,322 @@
+// `authbench ab --a <spec> --b <spec>`: the pull-request gate. Runs arms A and B alternately on
+// this machine in randomised ABBA/BAAB blocks (harness/ab-plan.ts), starting a fresh target for
+// every trial, so that drift of the machine and luck of a process's start cancel within pairs.
+// Writes result.json (kind 'ab', trials carrying arm and pair), compares the arms with paired
+// statistics (compareAB) and writes the same reports as `compare`. Exit codes as `compare`:
+// 0 no regression, 1 regression, 2 usage errors, bad specs or invalid data; 130 interrupted.
+//
+// Each trial is one single-trial Engine run: the engine already starts a target, seeds, warms up,
+// measures and judges validity, and composing it keeps this command free of a second copy of that.
+import path from 'node:path'
+import { planAB } from '../ab-plan.ts'
+import type { ABStep, Arm } from '../ab-plan.ts'
+import { prepareArms, releaseAll, resolveArmSpec } from '../ab-spec.ts'
+import type { PreparedArm } from '../ab-spec.ts'
+import { compareAB } from '../compare.ts'
+import { isCompareError } from '../compare-errors.ts'
+import { createClosedDriver } from '../drivers/closed.ts'
+import { createOpenDriver } from '../drivers/open.ts'
+import { Engine, fetchTargetConfig } from '../engine.ts'
+import type { EngineEvents, MetricsScraper, TargetHandle } from '../engine.ts'
+import { BadOptionError, isAuthbenchError } from '../errors.ts'
+import { collectFingerprint } from '../fingerprint.ts'
+import { renderMarkdown } from '../reporters/markdown.ts'
+import { ResultFileError, resultDirName, writeResult } from '../result-io.ts'
+import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
+import type { MetricsSnapshot } from '../server-metrics.ts'
+import { summarizeScenario } from '../summary.ts'
+import { pinGenerator, startTarget } from '../target-process.ts'
+import type { Comparison, CompareSettings, RunResult, TrialResult } from '../types.ts'
+import { RESULT_SCHEMA_VERSION } from '../types.ts'
+import { loadCompareSettings } from '../verdict.ts'
+import { appendStepSummary, writeReports } from './compare.ts'
+import { EXIT } from './run.ts'
+import type { CommandIo } from './run.ts'
+import { parseIntOption, parseRunOptions } from './run-options.ts'
+import type { RunOptions } from './run-options.ts'
+
+/**
+ * Defaults chosen from scripts/gate-accuracy.ts on this 2-core machine (see the README's "How
+ * accurate is the gate"). Six pairs is the floor: with requireSignificance the exact Wilcoxon
+ * signed-rank test cannot reach p < 0.05 with fewer than six pairs (its smallest p is 2/2^n).
+ * Time: 6 scenarios × 12 trials × (≈1.5 s start + 1 s warm-up + 3 s measure) ≈ 7 minutes.
+ */
+export const AB_DEFAULTS = Object.freeze({
+  pairs: 6,
+  durationMs: 3_000,
+  warmupMs: 1_000,
+  outDir: 'reports',
+  seed: 1
+})
+
+/** What commander hands over for `ab`. */
+export interface RawAbOptions {
+  a?: string
+  b?: string
+  aEnv?: string[]
+  bEnv?: string[]
+  scenario?: string[]
+  /** Pairs per scenario (each pair is one A trial and one B trial). */
+  trials?: string
+  duration?: string
+  warmup?: string
+  connections?: string
+  rate?: string
+  scenarioParam?: string[]
+  errorThreshold?: string
+  maxPool?: string
+  out?: string
+  label?: string
+  seed?: string
+  /** Comparison settings file (default authbench.config.json when present). */
+  config?: string
+  calibration?: boolean
+  progress?: boolean
+}
+
+/** Knobs for programmatic callers (tests, scripts/gate-accuracy.ts); not on the command line. */
+export interface AbRuntime {
+  /** Pin the target and this process to separate cores when possible. Default true. */
+  pin?: boolean
+  /** Read for GITHUB_STEP_SUMMARY. Default process.env. */
+  env?: NodeJS.ProcessEnv
+  /** Overrides the config file's settings. */
+  settings?: CompareSettings
+}
+
+export interface AbOutcome {
+  exitCode: number
+  result: RunResult | null
+  comparison: Comparison | null
+  resultPath: string | null
+}
+
+export interface InterleavedRun {
+  arms: Readonly<Record<Arm, PreparedArm>>
+  scenarios: RunOptions['scenarios']
+  pairs: number
+  seed: number
+  label: string
+  calibration: boolean
+  pin: boolean
+  errorRateThreshold: number
+  lateShareThreshold: number
+  maxPoolSize: number
+  progress: boolean
+}
+
+const metrics: MetricsScraper<MetricsSnapshot> = {
+  snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
+  delta: (before, after, completed) => computeServerDelta(before, after, completed)
+}
+
+function parseEnvList(option: string, values: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const item of values ?? []) {
+    const eq = item.indexOf('=')
+    const key = eq > 0 ? item.slice(0, eq).trim() : ''
+    if (!/^[A-Z][A-Z0-9_]*$/.test(key)) throw new BadOptionError(`${option} "${item}" is not KEY=VALUE with an upper-case KEY`)
+    out[key] = item.slice(eq + 1)
+  }
+  return out
+}
+
+function safeLabel(text: string): string {
+  return text.replace(/[^A-Za-z0-9._+-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'ab'
+}
+
+/** Runs the plan; never rejects for a target failure: the result's `aborted` says what happened. */
+export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promise<RunResult> {
+  const steps = planAB({ scenarios: run.scenarios.map((s) => s.scenario.name), pairs: run.pairs, seed: run.seed })
+  const byName = new Map(run.scenarios.map((s) => [s.scenario.name, s]))
+  const generatorCpus = run.pin ? await pinGenerator() : null
+  const model = run.scenarios[0]?.load.model ?? 'closed'
+  const fingerprint = collectFingerprint({ store: null, cache: null, preset: `A=${run.arms.A.spec} B=${run.arms.B.spec}`, driver: model === 'open' ? 'open' : 'autocannon' })
+  const createdAt = new Date().toISOString()
+  const trials: TrialResult[] = []
+  const configs: Partial<Record<Arm, Record<string, unknown> | null>> = {}
+  let calibration: RunResult['calibration'] = null
+  let aborted: RunResult['aborted'] = null
+  let cpuPinning: RunResult['environment']['cpuPinning'] = { target: null, generator: generatorCpus }
+
+  if (run.progress) io.stderr(`ab: ${steps.length} trials: A = ${run.arms.A.spec}, B = ${run.arms.B.spec}; ${run.pairs} pair(s) × ${run.scenarios.length} scenario(s), seed ${run.seed}\n`)
+  for (const step of steps) {
+    if (io.signal?.aborted) {
+      aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
+      break
+    }
+    const arm = run.arms[step.arm]
+    const sp = byName.get(step.scenario) as RunOptions['scenarios'][number]
+    const engine = new Engine(
+      {
+        label: run.label,
+        scenarios: [sp],
+        trials: 1,
+        restartPerTrial: false,
+        errorRateThreshold: run.errorRateThreshold,
+        lateShareThreshold: run.lateShareThreshold,
+        // Once, on the first trial's target: a reference for cross-machine trends, not for the verdict.
+        calibration: run.calibration && step.index === 0 ? { durationMs: 2_000, connections: 32 } : null,
+        maxPoolSize: run.maxPoolSize,
+        setupConcurrency: 16,
+        unresponsiveProbes: 3,
+        fingerprint: { ...fingerprint, cpuPinning }
+      },
+      {
+        target: {
+          start: async (): Promise<TargetHandle> => {
+            const tp = await startTarget({ cwd: arm.cwd, env: arm.env, pinCpus: generatorCpus === null ? null : 'auto' })
+            return {
+              url: tp.url,
+              cpuPinning: { target: tp.pinnedCpus, generator: generatorCpus },
+              exited: new Promise<Error>((resolve) => tp.once('crash', (err: Error) => resolve(err))),
+              stop: async () => {
+                await tp.stop()
+              }
+            }
+          }
+        },
+        createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
+        metrics,
+        fetchTargetConfig
+      }
+    )
+    engine.on('warning', ((w: EngineEvents['warning']) => io.stderr(`warning: ${w.message}\n`)) as (payload: unknown) => void)
+    const one = await engine.run(io.signal)
+    cpuPinning = one.environment.cpuPinning
+    if (step.index === 0) calibration = one.calibration
+    if (configs[step.arm] === undefined && one.environment.targetConfig !== null) configs[step.arm] = one.environment.targetConfig
+    const trial = one.trials[0]
+    if (trial !== undefined) {
+      trials.push({ ...trial, trial: step.trial, arm: step.arm, pair: step.pair })
+      if (run.progress) io.stderr(`${describeStep(step, steps.length, arm.spec)}: ${describeTrial(trial)}\n`)
+    }
+    if (one.aborted !== null) {
+      aborted = { code: one.aborted.code, reason: `arm ${step.arm} (${arm.spec}), ${step.scenario} pair ${step.pair + 1}: ${one.aborted.reason}` }
+      break
+    }
+  }
+
+  const names = run.scenarios.map((s) => s.scenario.name)
+  const armInfo = (a: Arm): Record<string, unknown> => {
+    const p = run.arms[a]
+    return { spec: p.spec, kind: p.kind, commit: p.commit, env: p.env, config: configs[a] ?? null }
+  }
+  const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
+  const joined = (key: string): string | null => {
+    const a = str(configs.A?.[key])
+    const b = str(configs.B?.[key])
+    return a === b ? a : `A=${a ?? '?'} B=${b ?? '?'}`
+  }
+  return {
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    tool: 'authbench',
+    kind: 'ab',
+    label: run.label,
+    createdAt,
+    environment: { ...fingerprint, store: joined('store'), cache: joined('cache'), targetConfig: { arms: { A: armInfo('A'), B: armInfo('B') } }, cpuPinning },
+    load: Object.fromEntries(run.scenarios.map((s) => [s.scenario.name, s.load])),
+    scenarios: names,
+    trials,
+    // The summary describes arm B, the candidate; arm A's figures are in the comparison.
+    summary: names.map((n) => summarizeScenario(n, trials.filter((t) => t.arm === 'B'))),
+    calibration,
+    aborted
+  }
+}
+
+function describeStep(step: ABStep, total: number, spec: string): string {
+  return `  [${step.index + 1}/${total}] ${step.scenario} pair ${step.pair + 1} ${step.arm} (${spec})`
+}
+
+function describeTrial(t: TrialResult): string {
+  const v = t.validity.state === 'valid' ? 'valid' : `INVALID ${t.validity.code}: ${t.validity.reason}`
+  const cpu = t.server?.cpuUsPerRequest
+  return `${Math.round(t.throughputRps)} req/s, p50 ${(t.latencyUs.p50 / 1000).toFixed(2)} ms, p99 ${(t.latencyUs.p99 / 1000).toFixed(2)} ms, ${cpu == null ? '—' : cpu.toFixed(1)} µs/req CPU, ${v}`
+}
+
+/** Parses, resolves specs, runs, compares and reports; the outcome carries the exit code. */
+export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime = {}): Promise<AbOutcome> {
+  const fail = (code: number): AbOutcome => ({ exitCode: code, result: null, comparison: null, resultPath: null })
+  let prepared: PreparedArm[] = []
+  let stage = 'options'
+  try {
+    if (raw.a === undefined || raw.b === undefined) throw new BadOptionError('ab needs both --a <spec> and --b <spec> (a preset, a JSON file of env overrides, or a git ref)')
+    const pairs = raw.trials === undefined ? AB_DEFAULTS.pairs : parseIntOption('--trials', raw.trials, 1, 1_000)
+    const seed = raw.seed === undefined ? AB_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
+    const label = raw.label ?? safeLabel(`ab-${raw.a}-vs-${raw.b}`)
+    const opts = parseRunOptions({
+      scenario: raw.scenario,
+      duration: raw.duration ?? `${AB_DEFAULTS.durationMs}ms`,
+      warmup: raw.warmup ?? `${AB_DEFAULTS.warmupMs}ms`,
+      connections: raw.connections,
+      rate: raw.rate,
+      scenarioParam: raw.scenarioParam,
+      errorThreshold: raw.errorThreshold,
+      maxPool: raw.maxPool,
+      label
+    })
+    stage = 'config'
+    const settings = runtime.settings ?? loadCompareSettings(raw.config)
+    stage = 'specs'
+    const specA = await resolveArmSpec('--a', raw.a, parseEnvList('--a-env', raw.aEnv))
+    const specB = await resolveArmSpec('--b', raw.b, parseEnvList('--b-env', raw.bEnv))
+    if (pairs < settings.minTrials) io.stderr(`warning: --trials ${pairs} is below the ${settings.minTrials} pairs the comparison needs: the verdict will be invalid\n`)
+    prepared = await prepareArms([specA, specB], undefined, (line) => io.stderr(`${line}\n`))
+    const [armA, armB] = prepared as [PreparedArm, PreparedArm]
+
+    stage = 'run'
+    const result = await runInterleaved(
+      {
+        arms: { A: armA, B: armB },
+        scenarios: opts.scenarios,
+        pairs,
+        seed,
+        label: opts.label,
+        calibration: raw.calibration !== false,
+        pin: runtime.pin !== false,
+        errorRateThreshold: opts.errorRateThreshold,
+        lateShareThreshold: opts.lateShareThreshold,
+        maxPoolSize: opts.maxPoolSize,
+        progress: raw.progress !== false
+      },
+      io
+    )
+    stage = 'result'
+    const dir = path.resolve(raw.out ?? AB_DEFAULTS.outDir, resultDirName(new Date(result.createdAt), opts.label))
+    const file = path.join(dir, 'result.json')
+    for (const p of await writeResult(file, result)) io.stderr(`warning: result does not match the schema: ${p}\n`)
+    if (result.trials.length === 0) {
+      io.stderr(`authbench ab: no trial completed${result.aborted === null ? '' : ` (${result.aborted.code}: ${result.aborted.reason})`}; result written to ${file}\n`)
+      return { exitCode: result.aborted?.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.USAGE, result, comparison: null, resultPath: file }
+    }
+    stage = 'comparison'
+    const comparison = compareAB(result, { settings, currentPath: file })
+    stage = 'reports'
+    const written = await writeReports(result, comparison, dir)
+    await appendStepSummary(renderMarkdown(result, comparison), runtime.env ?? process.env)
+    io.stdout(`${comparison.headline}\n`)
+    io.stdout(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}\n`)
+    let exitCode: number = comparison.exitCode
+    if (result.aborted !== null) {
+      io.stderr(`ab stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)
+      // Incomplete data never passes the gate: 2 unless a regression was already certain.
+      if (result.aborted.code === 'AUTHBENCH_ERR_ABORTED') exitCode = EXIT.INTERRUPTED
+      else if (exitCode === EXIT.OK) exitCode = EXIT.USAGE
+    }
+    return { exitCode, result, comparison, resultPath: written.json }
+  } catch (error) {
+    const e = error as Error & { code?: string }
+    const known = isCompareError(error) || isAuthbenchError(error) || error instanceof ResultFileError
+    io.stderr(`authbench ab: ${stage}: ${known ? `${e.message} [${e.code}]` : (e.stack ?? e.message)}\n`)
+    // 2 even for an unexpected failure: 1 would read as "regression" in CI.
+    return fail(EXIT.USAGE)
+  } finally {
+    await releaseAll(prepared)
+  }
+}
+
+/** The CLI's entry: the exit code only. */
+export async function abCommand(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime = {}): Promise<number> {
+  return (await runAb(raw, io, runtime)).exitCode
+}

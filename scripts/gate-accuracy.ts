@@ -1,0 +1,242 @@
+// How accurate is the gate, on this machine? Runs real `ab` gate runs (interleaved ABBA/BAAB, a
+// fresh target per trial, paired comparison) and counts what they say:
+//   A/A             the same config on both sides → how often it cries "regression" (false alarms);
+//   +5/+10/+20% CPU INJECT_CPU_US set to that share of the scenario's measured CPU µs/req → detection;
+//   tail only       INJECT_DELAY_MS=50 on 1% of requests → does p99 see it while p50 stays quiet?
+// Then it re-judges the same runs under other margins, so the defaults in harness/verdict.ts can be
+// chosen from the figures, and prints markdown for the README's "How accurate is the gate".
+//
+//   node --import tsx scripts/gate-accuracy.ts [--scenario health] [--aa-runs 20] [--runs 10]
+//        [--pairs 6] [--duration 1s] [--warmup 700ms] [--preset phase2] [--seed 1] [--out dir]
+//
+// Both arms carry the injection hook (A with a 1 ms delay on one request in a million, which costs
+// nothing measurable) so that the hook's own per-request overhead is not counted as the change.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { prepareArms, releaseAll, resolveArmSpec } from '../harness/ab-spec.ts'
+import type { PreparedArm } from '../harness/ab-spec.ts'
+import { runInterleaved } from '../harness/commands/ab.ts'
+import { parseDurationMs, parseIntOption, parseRunOptions } from '../harness/commands/run-options.ts'
+import { compareAB } from '../harness/compare.ts'
+import { median } from '../harness/stats.ts'
+import type { CompareSettings, Comparison, MetricName, RunResult } from '../harness/types.ts'
+import { DEFAULT_COMPARE_SETTINGS, resolveCompareSettings } from '../harness/verdict.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    scenario: { type: 'string', default: 'health' },
+    'aa-runs': { type: 'string', default: '20' },
+    runs: { type: 'string', default: '10' },
+    pairs: { type: 'string', default: '6' },
+    duration: { type: 'string', default: '1s' },
+    warmup: { type: 'string', default: '700ms' },
+    preset: { type: 'string', default: 'phase2' },
+    seed: { type: 'string', default: '1' },
+    out: { type: 'string' }
+  }
+})
+
+const aaRuns = parseIntOption('--aa-runs', args['aa-runs'] as string, 1, 1_000)
+const runs = parseIntOption('--runs', args.runs as string, 1, 1_000)
+const pairs = parseIntOption('--pairs', args.pairs as string, 1, 100)
+const durationMs = parseDurationMs('--duration', args.duration as string, false)
+const warmupMs = parseDurationMs('--warmup', args.warmup as string, true)
+const baseSeed = parseIntOption('--seed', args.seed as string, 0, 2 ** 30)
+const scenario = args.scenario as string
+const preset = args.preset as string
+const outDir = args.out ?? path.join(tmpdir(), `authbench-gate-accuracy-${Date.now()}`)
+mkdirSync(outDir, { recursive: true })
+
+const opts = parseRunOptions({ scenario: [scenario], duration: `${durationMs}ms`, warmup: `${warmupMs}ms`, label: `gate-${scenario}` })
+const io = { stdout: (t: string) => void process.stdout.write(t), stderr: (t: string) => void process.stderr.write(t) }
+const log = (line: string): void => void process.stderr.write(`${line}\n`)
+
+/** The hook, at no measurable cost, on both sides (see the header). */
+const HOOK_ONLY = { INJECT_DELAY_MS: '1', INJECT_DELAY_RATIO: '0.000001' }
+
+interface Condition {
+  name: string
+  /** Expected direction of the true effect on CPU µs/req (+0.1 = 10% more CPU), for the table. */
+  injectedCpuShare: number | null
+  envB: Record<string, string>
+  runs: number
+}
+
+interface GateRun {
+  condition: string
+  index: number
+  result: RunResult
+}
+
+let runCounter = 0
+const totalRunsPlanned = aaRuns + 4 * runs
+const started = Date.now()
+
+async function gateRun(condition: Condition, index: number, armA: PreparedArm, armB: PreparedArm): Promise<GateRun> {
+  const seed = baseSeed * 10_007 + runCounter
+  runCounter++
+  const result = await runInterleaved(
+    {
+      arms: { A: armA, B: armB },
+      scenarios: opts.scenarios,
+      pairs,
+      seed,
+      label: `gate-${condition.name}-${index}`,
+      calibration: false,
+      pin: true,
+      errorRateThreshold: opts.errorRateThreshold,
+      lateShareThreshold: opts.lateShareThreshold,
+      maxPoolSize: opts.maxPoolSize,
+      progress: false
+    },
+    io
+  )
+  writeFileSync(path.join(outDir, `${condition.name}-${index}.json`), JSON.stringify(result))
+  const c = compareAB(result, { settings: resolveCompareSettings({}) })
+  const elapsedS = (Date.now() - started) / 1000
+  const eta = (elapsedS / runCounter) * (totalRunsPlanned - runCounter)
+  const metric = (m: MetricName): string => {
+    const x = c.scenarios[0]?.metrics.find((k) => k.metric === m)
+    return `${m} ${x?.change == null ? '—' : `${(x.change * 100).toFixed(1)}%`} ${x?.verdict ?? '—'}`
+  }
+  log(`[${runCounter}/${totalRunsPlanned}] ${condition.name} #${index + 1}: ${c.verdict}; ${metric('throughputRps')}; ${metric('cpuUsPerRequest')}; ${metric('p50Us')}; ${metric('p99Us')} (elapsed ${Math.round(elapsedS)} s, ~${Math.round(eta)} s left)`)
+  if (result.aborted !== null) throw new Error(`gate run stopped: ${result.aborted.reason}`)
+  return { condition: condition.name, index, result }
+}
+
+async function runCondition(condition: Condition, armA: PreparedArm): Promise<GateRun[]> {
+  const [armB] = await prepareArms([await resolveArmSpec('--b', preset, { ...HOOK_ONLY, ...condition.envB })])
+  const out: GateRun[] = []
+  try {
+    for (let i = 0; i < condition.runs; i++) out.push(await gateRun(condition, i, armA, armB as PreparedArm))
+  } finally {
+    await releaseAll([armB as PreparedArm])
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Judging the stored runs under given settings
+
+interface Rates {
+  runs: number
+  /** Overall verdict 'regression' (what fails CI). */
+  overall: number
+  byMetric: Record<MetricName, number>
+  invalid: number
+}
+
+const METRIC_ORDER: MetricName[] = ['throughputRps', 'cpuUsPerRequest', 'p50Us', 'p95Us', 'p99Us', 'errorRate']
+
+function judge(gateRuns: readonly GateRun[], settings: CompareSettings): { rates: Rates; comparisons: Comparison[] } {
+  const comparisons = gateRuns.map((g) => compareAB(g.result, { settings }))
+  const byMetric = Object.fromEntries(METRIC_ORDER.map((m) => [m, 0])) as Record<MetricName, number>
+  let overall = 0
+  let invalid = 0
+  for (const c of comparisons) {
+    if (c.verdict === 'regression') overall++
+    if (c.verdict === 'invalid') invalid++
+    for (const m of c.scenarios[0]?.metrics ?? []) if (m.verdict === 'regression') byMetric[m.metric]++
+  }
+  return { rates: { runs: comparisons.length, overall, byMetric, invalid }, comparisons }
+}
+
+function medianChange(comparisons: readonly Comparison[], metric: MetricName): number | null {
+  const values = comparisons.map((c) => c.scenarios[0]?.metrics.find((m) => m.metric === metric)?.change).filter((v): v is number => typeof v === 'number')
+  return values.length === 0 ? null : median(values)
+}
+
+function medianHalfWidth(comparisons: readonly Comparison[], metric: MetricName): number | null {
+  const values = comparisons
+    .map((c) => c.scenarios[0]?.metrics.find((m) => m.metric === metric)?.interval)
+    .filter((i): i is NonNullable<typeof i> => i != null)
+    .map((i) => (i.high - i.low) / 2)
+  return values.length === 0 ? null : median(values)
+}
+
+const pct = (n: number, d: number): string => (d === 0 ? '—' : `${n}/${d} (${Math.round((100 * n) / d)}%)`)
+const signed = (v: number | null): string => (v === null ? '—' : `${v >= 0 ? '+' : '−'}${Math.abs(v * 100).toFixed(1)}%`)
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  log(`gate-accuracy: scenario ${scenario}, preset ${preset}, ${pairs} pairs × ${durationMs} ms (+${warmupMs} ms warm-up) per gate run; ${aaRuns} A/A runs, ${runs} runs per injected level; raw results in ${outDir}`)
+  const [armA] = await prepareArms([await resolveArmSpec('--a', preset, HOOK_ONLY)])
+  const byCondition = new Map<string, GateRun[]>()
+  const conditions: Condition[] = []
+  try {
+    const aa: Condition = { name: 'aa', injectedCpuShare: 0, envB: {}, runs: aaRuns }
+    conditions.push(aa)
+    byCondition.set(aa.name, await runCondition(aa, armA as PreparedArm))
+
+    // Calibrate the knob: the scenario's CPU µs/req, from the A/A runs' A arms.
+    const cpu = byCondition.get('aa')!.flatMap((g) => g.result.trials.filter((t) => t.arm === 'A' && t.validity.state === 'valid').map((t) => t.server?.cpuUsPerRequest ?? null)).filter((v): v is number => v !== null)
+    const cpuUs = median(cpu)
+    if (!Number.isFinite(cpuUs) || cpuUs <= 0) throw new Error('no CPU µs/req measured in the A/A runs; is /metrics reachable?')
+    log(`gate-accuracy: ${scenario} costs ${cpuUs.toFixed(1)} CPU µs/req (median of ${cpu.length} A trials)`)
+    for (const share of [0.05, 0.1, 0.2]) {
+      const injectUs = Math.max(1, Math.round(cpuUs * share))
+      const c: Condition = { name: `cpu+${Math.round(share * 100)}%`, injectedCpuShare: share, envB: { INJECT_CPU_US: String(injectUs) }, runs }
+      conditions.push(c)
+      byCondition.set(c.name, await runCondition(c, armA as PreparedArm))
+    }
+    const tail: Condition = { name: 'tail', injectedCpuShare: null, envB: { INJECT_DELAY_MS: '50', INJECT_DELAY_RATIO: '0.01' }, runs }
+    conditions.push(tail)
+    byCondition.set(tail.name, await runCondition(tail, armA as PreparedArm))
+
+    printReport(conditions, byCondition, cpuUs)
+  } finally {
+    await releaseAll([armA as PreparedArm])
+  }
+}
+
+function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<string, GateRun[]>, cpuUs: number): void {
+  const settings = resolveCompareSettings({})
+  const minutes = ((Date.now() - started) / 60_000).toFixed(1)
+  const lines: string[] = []
+  lines.push(`Measured with \`node --import tsx scripts/gate-accuracy.ts ${process.argv.slice(2).join(' ')}\` on ${new Date().toISOString().slice(0, 10)}: scenario \`${scenario}\`, preset \`${preset}\`, ${pairs} pairs per gate run, ${durationMs} ms measured + ${warmupMs} ms warm-up per trial, a fresh target per trial; ${minutes} min in all. The scenario costs ${cpuUs.toFixed(1)} CPU µs/req, so +5/+10/+20% is INJECT_CPU_US=${Math.max(1, Math.round(cpuUs * 0.05))}/${Math.max(1, Math.round(cpuUs * 0.1))}/${Math.max(1, Math.round(cpuUs * 0.2))}.`)
+  lines.push('')
+  lines.push(`With the default settings (margins: throughput ±${settings.margins.throughputRps * 100}%, CPU µs/req ±${settings.margins.cpuUsPerRequest * 100}%, p50 ±${settings.margins.p50Us * 100}%, p95 ±${settings.margins.p95Us * 100}%, p99 ±${settings.margins.p99Us * 100}%, error rate ±${settings.margins.errorRate * 100} pp; ${Math.round(settings.confidence * 100)}% BCa interval over pairs${settings.requireSignificance ? ' and Wilcoxon signed-rank p < ' + (1 - settings.confidence).toFixed(2) : ''}):`)
+  lines.push('')
+  lines.push('| condition | gate runs | gate says regression | throughput | CPU µs/req | p50 | p99 | median Δ throughput | median Δ CPU µs/req | median Δ p50 | median Δ p99 |')
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|')
+  for (const c of conditions) {
+    const g = byCondition.get(c.name) ?? []
+    const { rates, comparisons } = judge(g, settings)
+    const name = c.name === 'aa' ? 'A/A (false alarms)' : c.name === 'tail' ? '50 ms on 1% (tail only)' : `${c.name.replace('cpu', 'CPU ')} per request`
+    lines.push(`| ${name} | ${rates.runs} | ${pct(rates.overall, rates.runs)} | ${pct(rates.byMetric.throughputRps, rates.runs)} | ${pct(rates.byMetric.cpuUsPerRequest, rates.runs)} | ${pct(rates.byMetric.p50Us, rates.runs)} | ${pct(rates.byMetric.p99Us, rates.runs)} | ${signed(medianChange(comparisons, 'throughputRps'))} | ${signed(medianChange(comparisons, 'cpuUsPerRequest'))} | ${signed(medianChange(comparisons, 'p50Us'))} | ${signed(medianChange(comparisons, 'p99Us'))} |`)
+  }
+  lines.push('')
+  lines.push('Columns per metric count gate runs whose verdict for that metric was *regression*; "gate says regression" is the overall verdict (any gated metric), which is what fails CI.')
+  lines.push('')
+
+  // Noise: how wide are the intervals when nothing changed?
+  const aaComparisons = judge(byCondition.get('aa') ?? [], settings).comparisons
+  lines.push('A/A noise (median half-width of the 95% interval over pairs): ' + METRIC_ORDER.filter((m) => m !== 'errorRate').map((m) => `${m} ±${((medianHalfWidth(aaComparisons, m) ?? Number.NaN) * 100).toFixed(1)}%`).join(', ') + '.')
+  lines.push('')
+
+  // Re-judge the same runs under scaled margins.
+  lines.push('The same gate runs re-judged with every relative margin scaled (the error-rate margin kept):')
+  lines.push('')
+  lines.push('| margins (throughput / CPU / p50 / p95 / p99) | A/A false alarms | +5% CPU detected | +10% CPU detected | +20% CPU detected | tail: p99 flagged | tail: p50 flagged |')
+  lines.push('|---|---|---|---|---|---|---|')
+  for (const factor of [0.5, 0.75, 1, 1.5, 2]) {
+    const margins = { ...DEFAULT_COMPARE_SETTINGS.margins }
+    for (const m of ['throughputRps', 'cpuUsPerRequest', 'p50Us', 'p95Us', 'p99Us'] as const) margins[m] = DEFAULT_COMPARE_SETTINGS.margins[m] * factor
+    const s = resolveCompareSettings({ margins })
+    const r = (name: string): Rates => judge(byCondition.get(name) ?? [], s).rates
+    const aa = r('aa')
+    const tail = r('tail')
+    const label = ['throughputRps', 'cpuUsPerRequest', 'p50Us', 'p95Us', 'p99Us'].map((m) => `${(margins[m as MetricName] * 100).toFixed(1)}%`).join(' / ')
+    lines.push(`| ${label}${factor === 1 ? ' (default)' : ''} | ${pct(aa.overall, aa.runs)} | ${pct(r('cpu+5%').overall, r('cpu+5%').runs)} | ${pct(r('cpu+10%').overall, r('cpu+10%').runs)} | ${pct(r('cpu+20%').overall, r('cpu+20%').runs)} | ${pct(tail.byMetric.p99Us, tail.runs)} | ${pct(tail.byMetric.p50Us, tail.runs)} |`)
+  }
+  lines.push('')
+  process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+main().catch((error: unknown) => {
+  log(`gate-accuracy: ${(error as Error).stack ?? String(error)}`)
+  process.exitCode = 1
+})
