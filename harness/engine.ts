@@ -104,6 +104,8 @@ const PROBE_TIMEOUT_MS = 2_000
 const REFILL_MARGIN = 1.5
 const COLD_REFILL_MARGIN = 2
 const CALIBRATION_WARMUP_MS = 500
+/** How long a closed-model driver may keep sending after its request count is reached. */
+const STOP_SLACK_MS = 500
 /** Without a warm-up to measure, assume this rate when sizing consumable pools. */
 const FALLBACK_RATE_RPS = 5_000
 
@@ -269,7 +271,7 @@ export class Engine extends EventEmitter {
       this.emit('phase', { scenario: name, trial, phase: 'refill', durationMs: 0 })
       // A cold first warm-up underestimates the rate (JIT, caches); later trials know better.
       const seen = this.#measuredRps.get(name)
-      const rate = seen === undefined ? measuredRate * COLD_REFILL_MARGIN : Math.max(measuredRate, seen) * REFILL_MARGIN
+      const rate = seen === undefined ? Math.max(measuredRate * COLD_REFILL_MARGIN, load.model === 'closed' ? FALLBACK_RATE_RPS : 0) : Math.max(measuredRate, seen) * REFILL_MARGIN
       const needed = Math.ceil(rate * (load.durationMs / 1000)) + 100
       if (needed > plan.maxPoolSize) {
         this.emit('warning', { scenario: name, trial, message: `${name}: about ${needed} fresh tokens would be needed at ${Math.round(measuredRate)} req/s; capped at ${plan.maxPoolSize} (raise --max-pool or shorten --duration)` })
@@ -281,7 +283,8 @@ export class Engine extends EventEmitter {
 
     const before = await this.#scrape(url, runSignal, name, trial)
     const startedAt = new Date(this.#now()).toISOString()
-    const measuredLoad = { ...load, warmupMs: 0, maxRequests: capRequests(load, instance.capacity()) }
+    const rateGuessRps = Math.max(measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
+    const measuredLoad = { ...load, warmupMs: 0, maxRequests: capRequests(load, instance.capacity(), rateGuessRps) }
     const outcome = await this.#drive(name, trial, url, measuredLoad, instance, runSignal, true)
     if (measuredLoad.maxRequests !== load.maxRequests && outcome.requests >= (measuredLoad.maxRequests ?? Infinity) && outcome.durationMs < load.durationMs * 0.9) {
       this.emit('warning', { scenario: name, trial, message: `${name} trial ${trial + 1} ended after ${Math.round(outcome.durationMs)} of ${load.durationMs} ms: its ${instance.stats().seeded} seeded tokens ran out (raise --max-pool or shorten --duration)` })
@@ -403,12 +406,13 @@ export class Engine extends EventEmitter {
 }
 
 /**
- * Closed model: stop once the scenario's seeded tokens are spent, less what may already be in
- * flight (connections × pipelining requests are built before the driver sees the end).
+ * Closed model: stop once the scenario's seeded tokens are spent, less what is still sent after
+ * the count is reached: the requests in flight (connections × pipelining) and those sent before
+ * the driver notices the end (about STOP_SLACK_MS at the expected rate).
  */
-function capRequests(load: LoadSettings, capacity: number | null): number | null {
+function capRequests(load: LoadSettings, capacity: number | null, rateRps: number): number | null {
   if (capacity === null || load.model !== 'closed') return load.maxRequests
-  const cap = Math.max(1, capacity - load.connections * load.pipelining)
+  const cap = Math.max(1, capacity - load.connections * load.pipelining - Math.ceil(rateRps * STOP_SLACK_MS / 1000))
   return load.maxRequests === null ? cap : Math.min(load.maxRequests, cap)
 }
 

@@ -1,18 +1,28 @@
 // The sweep figure of the real-backends issue: with 1,000,000 expired rows in `tokens`, POST
 // /validate's p99 while the batched cleanup runs, against its p99 without it, and the sweep's
-// duration. Needs a running target on PostgreSQL; CACHE=none makes every validate reach the store,
-// which is what the sweep competes with. Pin the two sides to separate cores, for example:
-//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CACHE=none taskset -c 0 npm start
-//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test taskset -c 1 node --import tsx scripts/bench-sweep.ts
+// duration. CACHE=none makes every validate reach the store, which is what the sweep competes with.
+// By default the script starts that target itself (harness/target-process.ts) pinned to core 0, on
+// a PostgreSQL schema of its own (created, and dropped at the end), and pins itself to core 1:
+//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx scripts/bench-sweep.ts --rows 1000000 --md reports/bench-sweep.md
+// Or against a target already running on that database (pin it yourself; this script still pins
+// itself to core 1):
+//   DATABASE_URL=… CACHE=none taskset -c 0 npm start
+//   DATABASE_URL=… node --import tsx scripts/bench-sweep.ts --target http://127.0.0.1:3000
 // The sweep runs here, through the store's own deleteExpiredBatch and the sweeper's batch size and
 // pause, so that it starts exactly when the measured window does; its cost lands in PostgreSQL,
 // where the target's sweeper would put it too. Latency is recorded in microseconds from autocannon's
 // `response` event (its own histogram rounds to whole milliseconds).
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import autocannon from 'autocannon'
+import pg from 'pg'
+import { pinGenerator, startTarget } from '../harness/target-process.ts'
+import type { TargetProcess } from '../harness/target-process.ts'
 import { PostgresStore } from '../target/stores/postgres.ts'
-import { PgSqlClient } from '../target/stores/sql-client.ts'
+import { PgSqlClient, assertIdentifier } from '../target/stores/sql-client.ts'
 
 const BASE = '/auth-server/v1/oauth'
 const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost'])
@@ -30,8 +40,17 @@ interface Window {
 function usage(msg?: string): never {
   if (msg) console.error(`bench-sweep: ${msg}`)
   console.error('usage: DATABASE_URL=… node --import tsx scripts/bench-sweep.ts [--target http://127.0.0.1:3000] [--rows 1000000]\n'
-    + '  [--duration-s 10] [--connections 16] [--batch-size 10000] [--pause-ms 200] [--schema name] [--out reports/bench-sweep.json]')
+    + '  [--duration-s 10] [--connections 16] [--batch-size 10000] [--pause-ms 200] [--schema name] [--out reports/bench-sweep.json] [--md reports/bench-sweep.md]\n'
+    + '  Without --target, starts its own target (CACHE=none) pinned to core 0 on a schema of its own.')
   process.exit(2)
+}
+
+function uptime(): string {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim()
+  } catch {
+    return 'uptime unavailable'
+  }
 }
 
 function percentile(sortedUs: Float64Array, p: number): number {
@@ -91,18 +110,18 @@ async function measure(label: string, target: string, jwt: string, connections: 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      target: { type: 'string', default: 'http://127.0.0.1:3000' },
+      target: { type: 'string' },
       rows: { type: 'string', default: '1000000' },
       'duration-s': { type: 'string', default: '10' },
       connections: { type: 'string', default: '16' },
       'batch-size': { type: 'string', default: '10000' },
       'pause-ms': { type: 'string', default: '200' },
       schema: { type: 'string' },
-      out: { type: 'string', default: 'reports/bench-sweep.json' }
+      out: { type: 'string', default: 'reports/bench-sweep.json' },
+      md: { type: 'string' }
     }
   })
-  const target = values.target.replace(/\/$/, '')
-  if (!LOOPBACK.has(new URL(target).hostname)) usage('--target must be on 127.0.0.1 or ::1')
+  if (values.target !== undefined && !LOOPBACK.has(new URL(values.target).hostname)) usage('--target must be on 127.0.0.1 or ::1')
   const int = (name: string, v: string, min: number) => {
     const n = Number(v)
     if (!Number.isInteger(n) || n < min) usage(`--${name} must be an integer ≥ ${min}`)
@@ -117,20 +136,44 @@ async function main(): Promise<void> {
   if (!databaseUrl) usage('DATABASE_URL is not set (the database the target uses)')
   if (!LOOPBACK.has(new URL(databaseUrl).hostname)) usage('DATABASE_URL must point at 127.0.0.1 or ::1')
 
+  // The load (and the sweep's driver) on core 1; the target on core 0 (below, or pinned by whoever
+  // started it): the two must not take turns on one core, or the p99s measure the scheduler.
+  const generatorCpus = await pinGenerator('1')
+  let ownTarget: TargetProcess | null = null
+  let ownSchema: string | null = null
+  let schema = values.schema
+  if (values.target === undefined) {
+    ownSchema = assertIdentifier(schema ?? `bench_sweep_${randomBytes(4).toString('hex')}`)
+    schema = ownSchema
+    const admin = new pg.Client({ connectionString: databaseUrl })
+    await admin.connect()
+    await admin.query(`CREATE SCHEMA IF NOT EXISTS ${ownSchema}`).finally(() => admin.end())
+    const url = new URL(databaseUrl)
+    // libpq's startup option: the target's pool and its migrations use the schema.
+    url.searchParams.set('options', `-c search_path=${ownSchema}`)
+    ownTarget = await startTarget({
+      port: 0, pinCpus: '0', readyTimeoutMs: 60_000,
+      env: { DATABASE_URL: url.toString(), CACHE: 'none', PRESET: 'phase2', SWEEPER_INTERVAL_MS: '0', LOG_LEVEL: 'error', REDIS_URL: undefined, JWT_SECRET: `bench-sweep-${randomBytes(24).toString('hex')}` }
+    })
+  }
+  const target = (values.target ?? ownTarget!.url).replace(/\/$/, '')
   const health = await fetch(`${target}${BASE}/`).catch((err: unknown) => usage(`target not reachable at ${target}: ${String(err)}`))
   if (!health.ok) usage(`GET ${BASE}/ answered ${health.status}`)
   const jwt = await fetchToken(target)
+  const loadBefore = uptime()
 
-  const client = new PgSqlClient({ connectionString: databaseUrl, max: 2, min: 0, idleTimeoutMs: 10_000, maxLifetimeMs: 0, connectTimeoutMs: 5_000, ...(values.schema ? { schema: values.schema } : {}) })
+  const client = new PgSqlClient({ connectionString: databaseUrl, max: 2, min: 0, idleTimeoutMs: 10_000, maxLifetimeMs: 0, connectTimeoutMs: 5_000, ...(schema ? { schema } : {}) })
   const store = await PostgresStore.open(client, { migrate: false })
   try {
     console.log(`inserting ${rows} expired rows…`)
+    const insertStart = performance.now()
     const nowMs = Date.now()
     await client.query(`INSERT INTO tokens (token_id, token_hash, token_type, client_id, scopes, issued_at, expires_at)
       SELECT 'bench-sweep-' || i, md5(i::text), 'N', 'bench-client', '{read:ltp}',
         to_timestamp($1::float8 / 1000) - interval '2 hours', to_timestamp($1::float8 / 1000) - interval '1 hour' - (i % 3600) * interval '1 second'
       FROM generate_series(1, $2::int) AS i ON CONFLICT (token_id) DO NOTHING`, [nowMs, rows])
     await client.exec('VACUUM ANALYZE tokens')
+    const insertMs = Math.round(performance.now() - insertStart)
 
     // Warm-up, so that neither window pays JIT and connection set-up.
     await measure('warm-up', target, jwt, connections, 2_000)
@@ -153,8 +196,12 @@ async function main(): Promise<void> {
     const during = await measure('during sweep', target, jwt, connections, Math.max(durationMs * 6, 60_000), sweepDone)
     const sweepMs = await sweepDone
 
+    const loadAfter = uptime()
     const result = {
-      rows, batchSize, pauseMs, connections, deleted, batches,
+      rows, batchSize, pauseMs, connections, deleted, batches, insertMs,
+      targetPinnedCpus: ownTarget ? ownTarget.pinnedCpus : 'external (pin it yourself)',
+      generatorPinnedCpus: generatorCpus,
+      loadBefore, loadAfter,
       sweepDurationMs: Math.round(sweepMs),
       p99RatioDuringVsWithout: Number((during.p99Us / quiet.p99Us).toFixed(3)),
       windows: [quiet, during]
@@ -162,12 +209,37 @@ async function main(): Promise<void> {
     console.table(result.windows)
     console.log(`sweep: ${deleted} rows in ${batches} batches, ${result.sweepDurationMs} ms; validate p99 during/without = ${result.p99RatioDuringVsWithout}`)
     if (quiet.non2xx > 0 || during.non2xx > 0) console.warn('warning: some validations were not 2xx; check the target before trusting the figures')
-    await mkdir('reports', { recursive: true })
+    await mkdir(dirname(values.out), { recursive: true })
     await writeFile(values.out, JSON.stringify(result, null, 2))
     console.log(`written ${values.out}`)
+    if (values.md !== undefined) {
+      const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
+      const md = [
+        '# Validate p99 during the batched sweep of expired rows', '',
+        `Command: \`DATABASE_URL=${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')} node --import tsx scripts/bench-sweep.ts ${process.argv.slice(2).join(' ')}\``, '',
+        `Date: ${new Date().toISOString()}. Node ${process.version}. Target (PRESET=phase2, CACHE=none, PostgreSQL store) pinned to CPU ${result.targetPinnedCpus ?? 'none'}; load generator and sweep driver pinned to CPU ${generatorCpus ?? 'none'}; PostgreSQL unpinned.`,
+        `${fmt(rows)} expired rows inserted in ${fmt(insertMs)} ms (then VACUUM ANALYZE). Sweep: DELETE_EXPIRED_SQL batches of ${fmt(batchSize)}, ${pauseMs} ms pause, stop on a short batch. POST /validate on one token, closed model, ${connections} connections, latency in µs per response.`,
+        `Load average before: \`${loadBefore}\``, `Load average after: \`${loadAfter}\``, '',
+        '| window | requests | non-2xx | duration ms | p50 µs | p99 µs | max µs |',
+        '|---|---:|---:|---:|---:|---:|---:|',
+        ...result.windows.map((w) => `| ${w.label} | ${fmt(w.requests)} | ${w.non2xx} | ${fmt(w.durationMs)} | ${fmt(w.p50Us)} | ${fmt(w.p99Us)} | ${fmt(w.maxUs)} |`),
+        '',
+        `**Sweep:** ${fmt(deleted)} rows deleted in ${batches} batches, **${fmt(result.sweepDurationMs)} ms**.`,
+        `**Validate p99 during / without the sweep: ${result.p99RatioDuringVsWithout}** (${fmt(during.p99Us)} µs / ${fmt(quiet.p99Us)} µs).`, ''
+      ].join('\n')
+      await mkdir(dirname(values.md), { recursive: true })
+      await writeFile(values.md, md)
+      console.log(`written ${values.md}`)
+    }
   } finally {
     await client.query("DELETE FROM tokens WHERE token_id LIKE 'bench-sweep-%'").catch(() => {})
     await store.close()
+    await ownTarget?.stop()
+    if (ownSchema !== null) {
+      const admin = new pg.Client({ connectionString: databaseUrl })
+      await admin.connect()
+      await admin.query(`DROP SCHEMA IF EXISTS ${ownSchema} CASCADE`).catch(() => {}).finally(() => admin.end())
+    }
   }
 }
 

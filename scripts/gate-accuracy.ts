@@ -8,10 +8,15 @@
 //
 //   node --import tsx scripts/gate-accuracy.ts [--scenario health] [--aa-runs 20] [--runs 10]
 //        [--pairs 6] [--duration 1s] [--warmup 700ms] [--preset phase2] [--seed 1] [--out dir]
+//   node --import tsx scripts/gate-accuracy.ts --analyse <dir>   (re-judge saved gate runs only)
+//
+// Conditions run round-robin after two calibration A/A runs (aa, +5%, +10%, +20%, tail, aa, …), so
+// a noisy spell of the shared machine hits every condition alike, and stopping the script early
+// (Ctrl-C) still leaves a balanced set of saved runs for --analyse.
 //
 // Both arms carry the injection hook (A with a 1 ms delay on one request in a million, which costs
 // nothing measurable) so that the hook's own per-request overhead is not counted as the change.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -34,7 +39,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '700ms' },
     preset: { type: 'string', default: 'phase2' },
     seed: { type: 'string', default: '1' },
-    out: { type: 'string' }
+    out: { type: 'string' },
+    analyse: { type: 'string' }
   }
 })
 
@@ -46,7 +52,7 @@ const warmupMs = parseDurationMs('--warmup', args.warmup as string, true)
 const baseSeed = parseIntOption('--seed', args.seed as string, 0, 2 ** 30)
 const scenario = args.scenario as string
 const preset = args.preset as string
-const outDir = args.out ?? path.join(tmpdir(), `authbench-gate-accuracy-${Date.now()}`)
+const outDir = args.analyse ?? args.out ?? path.join(tmpdir(), `authbench-gate-accuracy-${Date.now()}`)
 mkdirSync(outDir, { recursive: true })
 
 const opts = parseRunOptions({ scenario: [scenario], duration: `${durationMs}ms`, warmup: `${warmupMs}ms`, label: `gate-${scenario}` })
@@ -106,17 +112,6 @@ async function gateRun(condition: Condition, index: number, armA: PreparedArm, a
   return { condition: condition.name, index, result }
 }
 
-async function runCondition(condition: Condition, armA: PreparedArm): Promise<GateRun[]> {
-  const [armB] = await prepareArms([await resolveArmSpec('--b', preset, { ...HOOK_ONLY, ...condition.envB })])
-  const out: GateRun[] = []
-  try {
-    for (let i = 0; i < condition.runs; i++) out.push(await gateRun(condition, i, armA, armB as PreparedArm))
-  } finally {
-    await releaseAll([armB as PreparedArm])
-  }
-  return out
-}
-
 // ---------------------------------------------------------------------------------------------
 // Judging the stored runs under given settings
 
@@ -161,42 +156,109 @@ const signed = (v: number | null): string => (v === null ? '—' : `${v >= 0 ? '
 
 // ---------------------------------------------------------------------------------------------
 
+const CALIBRATION_AA_RUNS = 2
+
 async function main(): Promise<void> {
+  if (args.analyse !== undefined) {
+    const saved = loadSaved(args.analyse)
+    printReport(saved.conditions, saved.byCondition, saved.cpuUs, `--analyse of ${saved.total} saved gate runs in ${args.analyse}`)
+    return
+  }
   log(`gate-accuracy: scenario ${scenario}, preset ${preset}, ${pairs} pairs × ${durationMs} ms (+${warmupMs} ms warm-up) per gate run; ${aaRuns} A/A runs, ${runs} runs per injected level; raw results in ${outDir}`)
-  const [armA] = await prepareArms([await resolveArmSpec('--a', preset, HOOK_ONLY)])
+  const prepared: PreparedArm[] = []
+  const arm = async (option: string, env: Record<string, string>): Promise<PreparedArm> => {
+    const [p] = await prepareArms([await resolveArmSpec(option, preset, { ...HOOK_ONLY, ...env })])
+    prepared.push(p as PreparedArm)
+    return p as PreparedArm
+  }
   const byCondition = new Map<string, GateRun[]>()
-  const conditions: Condition[] = []
+  const record = (g: GateRun): void => void byCondition.set(g.condition, [...(byCondition.get(g.condition) ?? []), g])
   try {
+    const armA = await arm('--a', {})
     const aa: Condition = { name: 'aa', injectedCpuShare: 0, envB: {}, runs: aaRuns }
-    conditions.push(aa)
-    byCondition.set(aa.name, await runCondition(aa, armA as PreparedArm))
+    const armAA = await arm('--b', {})
+    for (let i = 0; i < Math.min(CALIBRATION_AA_RUNS, aaRuns); i++) record(await gateRun(aa, i, armA, armAA))
 
-    // Calibrate the knob: the scenario's CPU µs/req, from the A/A runs' A arms.
-    const cpu = byCondition.get('aa')!.flatMap((g) => g.result.trials.filter((t) => t.arm === 'A' && t.validity.state === 'valid').map((t) => t.server?.cpuUsPerRequest ?? null)).filter((v): v is number => v !== null)
-    const cpuUs = median(cpu)
+    // Calibrate the knob: the scenario's CPU µs/req, from the first A/A runs' A arms.
+    const cpuUs = cpuOf(byCondition.get('aa') ?? [])
     if (!Number.isFinite(cpuUs) || cpuUs <= 0) throw new Error('no CPU µs/req measured in the A/A runs; is /metrics reachable?')
-    log(`gate-accuracy: ${scenario} costs ${cpuUs.toFixed(1)} CPU µs/req (median of ${cpu.length} A trials)`)
-    for (const share of [0.05, 0.1, 0.2]) {
-      const injectUs = Math.max(1, Math.round(cpuUs * share))
-      const c: Condition = { name: `cpu+${Math.round(share * 100)}%`, injectedCpuShare: share, envB: { INJECT_CPU_US: String(injectUs) }, runs }
-      conditions.push(c)
-      byCondition.set(c.name, await runCondition(c, armA as PreparedArm))
+    log(`gate-accuracy: ${scenario} costs ${cpuUs.toFixed(1)} CPU µs/req; INJECT_CPU_US ${[0.05, 0.1, 0.2].map((x) => Math.max(1, Math.round(cpuUs * x))).join('/')} for +5/+10/+20%`)
+    const levels: Condition[] = [0.05, 0.1, 0.2].map((share) => ({ name: `cpu+${Math.round(share * 100)}%`, injectedCpuShare: share, envB: { INJECT_CPU_US: String(Math.max(1, Math.round(cpuUs * share))) }, runs }))
+    levels.push({ name: 'tail', injectedCpuShare: null, envB: { INJECT_DELAY_MS: '50', INJECT_DELAY_RATIO: '0.01' }, runs })
+    const armsB = new Map<string, PreparedArm>([['aa', armAA]])
+    for (const c of levels) armsB.set(c.name, await arm('--b', c.envB))
+    const conditions = [aa, ...levels]
+    const done = new Map<string, number>([['aa', byCondition.get('aa')?.length ?? 0]])
+    for (let round = 0; conditions.some((c) => (done.get(c.name) ?? 0) < c.runs); round++) {
+      for (const c of conditions) {
+        const index = done.get(c.name) ?? 0
+        if (index >= c.runs) continue
+        record(await gateRun(c, index, armA, armsB.get(c.name) as PreparedArm))
+        done.set(c.name, index + 1)
+      }
     }
-    const tail: Condition = { name: 'tail', injectedCpuShare: null, envB: { INJECT_DELAY_MS: '50', INJECT_DELAY_RATIO: '0.01' }, runs }
-    conditions.push(tail)
-    byCondition.set(tail.name, await runCondition(tail, armA as PreparedArm))
-
-    printReport(conditions, byCondition, cpuUs)
+    printReport(conditions, byCondition, cpuUs, `\`node --import tsx scripts/gate-accuracy.ts ${process.argv.slice(2).join(' ')}\``)
   } finally {
-    await releaseAll([armA as PreparedArm])
+    await releaseAll(prepared)
   }
 }
 
-function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<string, GateRun[]>, cpuUs: number): void {
+function cpuOf(aaRuns: readonly GateRun[]): number {
+  const cpu = aaRuns.flatMap((g) => g.result.trials.filter((t) => t.arm === 'A' && t.validity.state === 'valid').map((t) => t.server?.cpuUsPerRequest ?? null)).filter((v): v is number => v !== null)
+  return median(cpu)
+}
+
+/** Saved runs from a directory (`<condition>-<index>.json`), for --analyse. */
+function loadSaved(dir: string): { conditions: Condition[]; byCondition: Map<string, GateRun[]>; cpuUs: number; total: number } {
+  const byCondition = new Map<string, GateRun[]>()
+  let total = 0
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const m = /^(.*)-(\d+)\.json$/.exec(file)
+    if (m === null) continue
+    const result = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as RunResult
+    const condition = m[1] as string
+    byCondition.set(condition, [...(byCondition.get(condition) ?? []), { condition, index: Number(m[2]), result }])
+    total++
+  }
+  const order = ['aa', 'cpu+5%', 'cpu+10%', 'cpu+20%', 'tail']
+  const conditions = order.filter((n) => byCondition.has(n)).map((name): Condition => ({ name, injectedCpuShare: null, envB: {}, runs: byCondition.get(name)?.length ?? 0 }))
+  return { conditions, byCondition, cpuUs: cpuOf(byCondition.get('aa') ?? []), total }
+}
+
+interface Meta {
+  scenario: string
+  preset: string
+  pairs: number
+  durationMs: number
+  warmupMs: number
+  minutes: number
+}
+
+/** What the saved runs themselves say about how they were made (for --analyse). */
+function metaOf(byCondition: ReadonlyMap<string, GateRun[]>): Meta {
+  const all = [...byCondition.values()].flat().map((g) => g.result)
+  const first = all[0]
+  const name = first?.scenarios[0] ?? scenario
+  const load = first?.load[name]
+  const arms = (first?.environment.targetConfig as { arms?: { A?: { env?: Record<string, string> } } } | null)?.arms
+  const startMs = Math.min(...all.map((r) => Date.parse(r.createdAt)))
+  const endMs = Math.max(...all.flatMap((r) => r.trials.map((t) => Date.parse(t.startedAt) + t.durationMs)))
+  return {
+    scenario: name,
+    preset: arms?.A?.env?.PRESET ?? preset,
+    pairs: Math.max(0, ...all.flatMap((r) => r.trials.map((t) => (t.pair ?? 0) + 1))),
+    durationMs: load?.durationMs ?? durationMs,
+    warmupMs: load?.warmupMs ?? warmupMs,
+    minutes: Number.isFinite(endMs - startMs) ? (endMs - startMs) / 60_000 : Number.NaN
+  }
+}
+
+function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<string, GateRun[]>, cpuUs: number, how: string): void {
   const settings = resolveCompareSettings({})
-  const minutes = ((Date.now() - started) / 60_000).toFixed(1)
+  const meta = args.analyse === undefined ? { scenario, preset, pairs, durationMs, warmupMs, minutes: (Date.now() - started) / 60_000 } : metaOf(byCondition)
+  const minutes = meta.minutes.toFixed(1)
   const lines: string[] = []
-  lines.push(`Measured with \`node --import tsx scripts/gate-accuracy.ts ${process.argv.slice(2).join(' ')}\` on ${new Date().toISOString().slice(0, 10)}: scenario \`${scenario}\`, preset \`${preset}\`, ${pairs} pairs per gate run, ${durationMs} ms measured + ${warmupMs} ms warm-up per trial, a fresh target per trial; ${minutes} min in all. The scenario costs ${cpuUs.toFixed(1)} CPU µs/req, so +5/+10/+20% is INJECT_CPU_US=${Math.max(1, Math.round(cpuUs * 0.05))}/${Math.max(1, Math.round(cpuUs * 0.1))}/${Math.max(1, Math.round(cpuUs * 0.2))}.`)
+  lines.push(`Measured with ${how} on ${new Date().toISOString().slice(0, 10)}: scenario \`${meta.scenario}\`, preset \`${meta.preset}\`, ${meta.pairs} pairs per gate run, ${meta.durationMs} ms measured + ${meta.warmupMs} ms warm-up per trial, a fresh target per trial; ${minutes} min in all. The scenario costs ${cpuUs.toFixed(1)} CPU µs/req, so +5/+10/+20% is INJECT_CPU_US=${Math.max(1, Math.round(cpuUs * 0.05))}/${Math.max(1, Math.round(cpuUs * 0.1))}/${Math.max(1, Math.round(cpuUs * 0.2))}.`)
   lines.push('')
   lines.push(`With the default settings (margins: throughput ±${settings.margins.throughputRps * 100}%, CPU µs/req ±${settings.margins.cpuUsPerRequest * 100}%, p50 ±${settings.margins.p50Us * 100}%, p95 ±${settings.margins.p95Us * 100}%, p99 ±${settings.margins.p99Us * 100}%, error rate ±${settings.margins.errorRate * 100} pp; ${Math.round(settings.confidence * 100)}% BCa interval over pairs${settings.requireSignificance ? ' and Wilcoxon signed-rank p < ' + (1 - settings.confidence).toFixed(2) : ''}):`)
   lines.push('')

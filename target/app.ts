@@ -133,7 +133,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const apiOnRequest: Array<(req: FastifyRequest, reply: FastifyReply) => Promise<void> | void> = []
   if (config.injectCpuUs > 0 || (config.injectDelayMs > 0 && config.injectDelayRatio > 0)) {
     const hook = injectCost({ cpuUs: config.injectCpuUs, delayMs: config.injectDelayMs, delayRatio: config.injectDelayRatio })
-    app.addHook('onRequest', hook)
+    // preHandler runs after the route's queue admission, so an injected delay holds a queue slot
+    // like real work would.
+    app.addHook('preHandler', hook)
   }
   if (queue) apiOnRequest.push(queueHook(queue))
   // Timing only on the API routes: a global hook would tax `GET /`, which must stay bare.
@@ -153,7 +155,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   // Runs after in-flight requests finished (Fastify closes the server first): nothing new can
   // be issued, so flushing now persists every token and revocation that was acknowledged.
+  // server.close() reaps only the connections idle at that moment: keep reaping while in-flight
+  // responses finish, or an idle keep-alive socket holds shutdown until keepAliveTimeout.
+  let reaper: NodeJS.Timeout | undefined
+  app.addHook('preClose', async () => {
+    reaper = setInterval(() => app.server.closeIdleConnections(), 25)
+    reaper.unref()
+  })
   app.addHook('onClose', async () => {
+    clearInterval(reaper)
     const deadlineMs = Date.now() + config.shutdownTimeoutMs
     service?.close()
     await sweeper.stop()

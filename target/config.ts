@@ -160,7 +160,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const issue = parsed.error.issues[0]
     const key = (issue?.path[0] ?? 'unknown') as keyof Config
     const envName = ENV_NAMES[key] ?? String(key)
-    throw new ConfigError(envName, `${issue?.message ?? 'invalid'} (got ${JSON.stringify(merged[key])})`)
+    const shown = key === 'jwtSecret' || key === 'databaseUrl' || key === 'redisUrl' ? '(value not shown)' : `(got ${JSON.stringify(merged[key])})`
+    throw new ConfigError(envName, `${issue?.message ?? 'invalid'} ${shown}`)
   }
   return Object.freeze(parsed.data)
 }

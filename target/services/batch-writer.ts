@@ -56,6 +56,8 @@ export class TokenBatchWriter {
 
   /** Queue a token for persistence; throws a 503 AuthError when the pending bound is reached. */
   add(record: TokenRecord): void {
+    // After close() nothing would flush it: refuse, so that no token is handed out unpersisted.
+    if (this.closing) throw new AuthError('SHUTTING_DOWN', { retryAfterS: 1 })
     if (this.buffer.length >= this.options.maxPending) {
       this.s.rejected++
       throw new AuthError('BATCH_BACKPRESSURE', { retryAfterS: Math.max(1, Math.ceil(this.options.flushIntervalMs / 1000)) })

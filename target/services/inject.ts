@@ -9,11 +9,15 @@ export interface InjectOptions {
   delayRatio: number
 }
 
-/** Spin on the CPU for `us` microseconds: a busy loop, not a sleep, so it costs real CPU time. */
+/**
+ * Spin until this process has used `us` microseconds of CPU. It reads CPU time, not the wall
+ * clock, so a preempted spin on a busy machine still costs the full amount.
+ */
 export function burnCpuUs(us: number): void {
-  const end = process.hrtime.bigint() + BigInt(Math.round(us * 1000))
-  while (process.hrtime.bigint() < end) {
-    // busy
+  const start = process.cpuUsage()
+  for (;;) {
+    const d = process.cpuUsage(start)
+    if (d.user + d.system >= us) return
   }
 }
 

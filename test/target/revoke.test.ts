@@ -99,7 +99,7 @@ describe('revoke then validate without a cache', () => {
   // The same invariant holds for the presets without a cache (baseline, phase1): the issue says
   // "After the response, the token never validates again".
   // Failed before the fix in TokenService.revoke (drop in-flight lookups once the store has the revocation).
-  it.each([
+  it.each<{ name: string; env: Record<string, string> }>([
     { name: 'baseline', env: { PRESET: 'baseline' } },
     { name: 'phase1', env: { PRESET: 'phase1' } },
     { name: 'phase3 without a cache (revocation pool)', env: { PRESET: 'phase3', CACHE: 'none' } }

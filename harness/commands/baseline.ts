@@ -1,0 +1,102 @@
+// `authbench baseline`: runs the suite (several trials per scenario, a fresh target each), keeps
+// the dated result like any run, then writes it as reports/baseline.json (kind 'baseline') and
+// regenerates BASELINE_REPORT.md from that same result, so the two can never disagree.
+// A run that stopped early or has a scenario without a valid trial does not replace the baseline.
+import { readdir, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { renderBaselineReport } from '../reporters/baseline-report.ts'
+import { readResult, writeResult } from '../result-io.ts'
+import { EXIT, runCommand } from './run.ts'
+import type { CommandIo } from './run.ts'
+import type { RawRunOptions } from './run-options.ts'
+
+export const BASELINE_DEFAULTS = Object.freeze({
+  /** Five trials: enough for the unpaired comparison's minTrials with one to spare. */
+  trials: 5,
+  outDir: 'reports',
+  file: 'baseline.json',
+  report: 'BASELINE_REPORT.md',
+  label: 'baseline'
+})
+
+export interface RawBaselineOptions extends Omit<RawRunOptions, 'json' | 'label'> {
+  /** Where BASELINE_REPORT.md goes. */
+  report?: string
+}
+
+/** The flags actually given, in a fixed order, so the report says how to rerun this exact baseline. */
+export function reproduceCommand(raw: RawBaselineOptions): string {
+  const parts = ['npx authbench baseline']
+  const flag = (name: string, value: string | boolean | undefined): void => {
+    if (value === undefined || value === false) return
+    parts.push(value === true ? `--${name}` : `--${name} ${/^[\w.,:/=+-]+$/.test(value) ? value : JSON.stringify(value)}`)
+  }
+  for (const s of raw.scenario ?? []) flag('scenario', s)
+  flag('trials', raw.trials)
+  flag('duration', raw.duration)
+  flag('warmup', raw.warmup)
+  flag('connections', raw.connections)
+  flag('pipelining', raw.pipelining)
+  flag('rate', raw.rate)
+  flag('preset', raw.preset)
+  flag('store', raw.store)
+  flag('cache', raw.cache)
+  for (const e of raw.targetEnv ?? []) flag('target-env', e)
+  for (const p of raw.scenarioParam ?? []) flag('scenario-param', p)
+  if (raw.restartPerTrial === false) parts.push('--no-restart-per-trial')
+  if (raw.calibration === false) parts.push('--no-calibration')
+  flag('out', raw.out)
+  flag('report', raw.report)
+  return parts.join(' ')
+}
+
+async function listDirs(dir: string): Promise<Set<string>> {
+  try {
+    return new Set((await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name))
+  } catch {
+    return new Set()
+  }
+}
+
+/** Returns the exit code; usage errors propagate (as from runCommand) for the CLI to map to 2. */
+export async function baselineCommand(raw: RawBaselineOptions, io: CommandIo): Promise<number> {
+  const outDir = raw.out ?? BASELINE_DEFAULTS.outDir
+  const before = await listDirs(outDir)
+  const code = await runCommand(
+    {
+      ...raw,
+      trials: raw.trials ?? String(BASELINE_DEFAULTS.trials),
+      // A fresh process per trial: the baseline's spread should include start-to-start variation,
+      // as every later comparison's trials will.
+      restartPerTrial: raw.restartPerTrial ?? true,
+      label: BASELINE_DEFAULTS.label,
+      out: outDir,
+      json: false
+    },
+    io
+  )
+  if (code !== EXIT.OK) {
+    io.stderr(`baseline not updated: the run did not complete (exit ${code})\n`)
+    return code
+  }
+  const created = [...(await listDirs(outDir))].filter((d) => !before.has(d) && d.endsWith(`-${BASELINE_DEFAULTS.label}`)).sort()
+  const dir = created.at(-1)
+  if (dir === undefined) {
+    io.stderr(`baseline not updated: the run's result folder was not found in ${outDir}\n`)
+    return EXIT.FAILED
+  }
+  const result = await readResult(path.join(outDir, dir, 'result.json'))
+  const empty = result.summary.filter((s) => s.validTrials === 0).map((s) => s.scenario)
+  if (empty.length > 0) {
+    io.stderr(`baseline not updated: no valid trial for ${empty.join(', ')} (see ${path.join(outDir, dir, 'result.json')})\n`)
+    return EXIT.FAILED
+  }
+  result.kind = 'baseline'
+  const file = path.join(outDir, BASELINE_DEFAULTS.file)
+  for (const p of await writeResult(file, result)) io.stderr(`warning: baseline does not match the schema: ${p}\n`)
+  const reportFile = raw.report ?? BASELINE_DEFAULTS.report
+  const relative = path.relative(path.dirname(path.resolve(reportFile)), path.resolve(file)).split(path.sep).join('/')
+  await writeFile(reportFile, renderBaselineReport(result, { command: reproduceCommand(raw), resultPath: relative }))
+  io.stderr(`baseline written to ${file}; report ${reportFile}\n`)
+  return EXIT.OK
+}

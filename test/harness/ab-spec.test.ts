@@ -1,0 +1,93 @@
+// Arm specs of `authbench ab`: presets, JSON files of env overrides, git refs in a temporary
+// worktree; and a bad spec ends `ab` with exit 2 and a message naming it, before any load.
+import { existsSync, lstatSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { prepareArms, releaseAll, resolveArmSpec } from '../../harness/ab-spec.ts'
+import { abCommand } from '../../harness/commands/ab.ts'
+import { REPO_ROOT } from '../../harness/target-process.ts'
+
+function tmpFile(name: string, text: string): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'authbench-abspec-')), name)
+  writeFileSync(file, text)
+  return file
+}
+
+function capture(): { io: { stdout: (t: string) => void; stderr: (t: string) => void }; out: () => string; err: () => string } {
+  let out = ''
+  let err = ''
+  return { io: { stdout: (t) => void (out += t), stderr: (t) => void (err += t) }, out: () => out, err: () => err }
+}
+
+describe('resolveArmSpec', () => {
+  it('reads a preset name, with --x-env on top', async () => {
+    const arm = await resolveArmSpec('--a', 'phase1', { INJECT_CPU_US: '5' })
+    expect(arm).toMatchObject({ kind: 'preset', spec: 'phase1', commit: null, env: { PRESET: 'phase1', INJECT_CPU_US: '5', LOG_LEVEL: 'warn' } })
+  })
+
+  it('reads a JSON file of env overrides; --x-env wins over the file', async () => {
+    const file = tmpFile('b.json', JSON.stringify({ PRESET: 'baseline', INJECT_CPU_US: 10, SEED_SAMPLE_DATA: true }))
+    const arm = await resolveArmSpec('--b', file, { INJECT_CPU_US: '20' })
+    expect(arm.kind).toBe('config')
+    expect(arm.env).toMatchObject({ PRESET: 'baseline', INJECT_CPU_US: '20', SEED_SAMPLE_DATA: 'true' })
+  })
+
+  it('refuses a config the target would refuse, naming the option, the file and the variable', async () => {
+    const file = tmpFile('bad.json', JSON.stringify({ DB_POOL_MAX: 'lots' }))
+    await expect(resolveArmSpec('--b', file, {})).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/--b ".*bad\.json".*DB_POOL_MAX/) })
+    await expect(resolveArmSpec('--a', 'phase2', { INJECT_DELAY_RATIO: '7' })).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/INJECT_DELAY_RATIO/) })
+  })
+
+  it('refuses malformed files and unknown names', async () => {
+    await expect(resolveArmSpec('--a', tmpFile('x.json', '[1,2]'), {})).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/JSON object/) })
+    await expect(resolveArmSpec('--a', tmpFile('y.json', '{"lower": 1}'), {})).rejects.toMatchObject({ message: expect.stringMatching(/"lower" is not an environment variable/) })
+    await expect(resolveArmSpec('--a', 'missing-config.json', {})).rejects.toMatchObject({ message: expect.stringMatching(/--a "missing-config\.json": no such file/) })
+    await expect(resolveArmSpec('--b', 'phase9', {})).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/--b "phase9": is not a preset .* or a git ref/) })
+    await expect(resolveArmSpec('--b', '--upload-pack=evil', {})).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC' })
+  })
+
+  it('resolves a git ref to a commit and checks it out into a temporary worktree, removed on release', async () => {
+    const arm = await resolveArmSpec('--a', 'HEAD', {})
+    expect(arm.kind).toBe('git')
+    expect(arm.commit).toMatch(/^[0-9a-f]{40}$/)
+    const [prepared, again] = await prepareArms([arm, arm])
+    try {
+      expect(prepared?.cwd).not.toBe(REPO_ROOT)
+      expect(prepared?.cwd.startsWith(tmpdir())).toBe(true)
+      // Both arms on one commit share one checkout.
+      expect(again?.cwd).toBe(prepared?.cwd)
+      expect(existsSync(path.join(prepared?.cwd as string, 'target', 'server.ts'))).toBe(true)
+      expect(lstatSync(path.join(prepared?.cwd as string, 'node_modules')).isSymbolicLink() || existsSync(path.join(prepared?.cwd as string, 'node_modules'))).toBe(true)
+    } finally {
+      await releaseAll([prepared!, again!])
+    }
+    expect(existsSync(prepared?.cwd as string)).toBe(false)
+  }, 60_000)
+})
+
+describe('abCommand with bad input', () => {
+  it('exits 2 naming a spec that is neither preset, file nor ref, without starting anything', async () => {
+    const c = capture()
+    const code = await abCommand({ a: 'baseline', b: 'no-such-thing', out: mkdtempSync(path.join(tmpdir(), 'authbench-ab-bad-')) }, c.io, { pin: false })
+    expect(code).toBe(2)
+    expect(c.err()).toMatch(/--b "no-such-thing"/)
+    expect(c.err()).toMatch(/AUTHBENCH_ERR_AB_SPEC/)
+    expect(c.err()).not.toMatch(/\[1\//)
+  })
+
+  it('exits 2 when an arm is missing, or an option is bad', async () => {
+    const c = capture()
+    expect(await abCommand({ a: 'baseline' }, c.io, { pin: false })).toBe(2)
+    expect(c.err()).toMatch(/--b/)
+    const d = capture()
+    expect(await abCommand({ a: 'baseline', b: 'phase2', trials: '0' }, d.io, { pin: false })).toBe(2)
+    expect(d.err()).toMatch(/--trials/)
+    const e = capture()
+    expect(await abCommand({ a: 'baseline', b: 'phase2', aEnv: ['lower=1'] }, e.io, { pin: false })).toBe(2)
+    expect(e.err()).toMatch(/--a-env "lower=1"/)
+    const f = capture()
+    expect(await abCommand({ a: 'baseline', b: 'phase2', scenario: ['nope'] }, f.io, { pin: false })).toBe(2)
+    expect(f.err()).toMatch(/unknown scenario "nope"/)
+  })
+})
