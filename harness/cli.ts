@@ -5,6 +5,9 @@ import { pathToFileURL } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
 import { isAuthbenchError } from './errors.ts'
 import { compareCommand } from './commands/compare.ts'
+import { importK6Command, k6RunCommand, locateK6 } from './commands/k6.ts'
+import { parseDurationMs, parseIntOption } from './commands/run-options.ts'
+import { startTarget } from './target-process.ts'
 import { EXIT, runCommand } from './commands/run.ts'
 import type { CommandIo } from './commands/run.ts'
 import type { RawRunOptions } from './commands/run-options.ts'
@@ -23,7 +26,7 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .command('run')
     .description('drive scenarios against the target and write reports/<timestamp>-<label>/result.json')
     .addOption(new Option('-s, --scenario <names>', `scenario(s), repeatable or comma list: ${SCENARIO_NAMES.join(', ')} (default: all)`).argParser(collect))
-    .option('-d, --duration <time>', 'measured time per trial, e.g. 500ms, 5s, 1m (default 5s)')
+    .option('-d, --duration <time>', 'measured time per trial, e.g. 500ms, 5s, 1m (default 4s)')
     .option('-w, --warmup <time>', 'unrecorded warm-up before each trial (default 1s)')
     .option('-t, --trials <n>', 'trials per scenario (default 2)')
     .option('-c, --connections <n>', 'closed model: concurrent connections; open model: pool size')
@@ -46,7 +49,13 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('--max-pool <n>', 'cap on tokens seeded per trial (default 100000)')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
     .option('--no-progress', 'no progress lines on stderr')
-    .action(async (options: RawRunOptions) => {
+    .addOption(new Option('--driver <name>', 'load generator: autocannon (closed, default), open (with --rate) or k6 (needs k6 >= 0.57 on PATH)').choices(['autocannon', 'open', 'k6']))
+    .action(async (options: RawRunOptions & { driver?: string }) => {
+      if (options.driver === 'k6') return setExit(await runWithK6(options, io))
+      if (options.driver === 'open' && options.rate === undefined) {
+        io.stderr('authbench: --driver open needs --rate <rps>\n')
+        return setExit(EXIT.USAGE)
+      }
       setExit(await runCommand(options, io))
     })
 
@@ -67,10 +76,67 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
       }))
     })
 
-  // More commands (`baseline`, `ab`, `phases`, `k6`) register here the same way, each from
+  program
+    .command('import-k6 <summaries...>')
+    .description("import k6 summaries (--summary-export or the machine-readable summary) into a result file that compare reads")
+    .requiredOption('-s, --scenario <name>', 'the scenario the k6 script ran')
+    .option('--runners', 'files are k6-operator runner summaries; each directory is one distributed run')
+    .option('--duration <time>', 'configured duration of each k6 run, when the summary has no clock gauge')
+    .option('--rate <rps>', 'open model arrival rate the runs used')
+    .option('-o, --out <dir>', 'reports folder (default reports)')
+    .option('-l, --label <label>', 'run label')
+    .action(async (files: string[], o: { scenario: string; runners?: boolean; duration?: string; rate?: string; out?: string; label?: string }) => {
+      setExit(await importK6Command(files, {
+        scenario: o.scenario,
+        mode: o.runners ? 'runners' : 'trials',
+        ...(o.duration === undefined ? {} : { durationMs: parseDurationMs('--duration', o.duration, false) }),
+        ...(o.rate === undefined ? {} : { rateRps: parseIntOption('--rate', o.rate, 1, 10_000_000), model: 'open' as const }),
+        ...(o.out === undefined ? {} : { outDir: o.out }),
+        ...(o.label === undefined ? {} : { label: o.label })
+      }, io))
+    })
+
+  // More commands (`baseline`, `ab`, `phases`) register here the same way, each from
   // harness/commands/<name>.ts exporting `async (...) => exitCode`.
 
   return program
+}
+
+/**
+ * `run --driver k6`: one scenario through k6. Without --url the harness starts the target (as for
+ * the other drivers) and stops it afterwards. Without k6 on PATH it says so and exits 2 before
+ * starting anything.
+ */
+async function runWithK6(o: RawRunOptions & { driver?: string }, io: CommandIo): Promise<number> {
+  const scenarios = (o.scenario ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)
+  if (scenarios.length !== 1) {
+    io.stderr('authbench: --driver k6 runs exactly one --scenario at a time\n')
+    return EXIT.USAGE
+  }
+  try {
+    await locateK6(process.env)
+  } catch (err) {
+    io.stderr(`authbench: ${(err as Error).message}\n`)
+    return EXIT.USAGE
+  }
+  const target = o.url === undefined
+    ? await startTarget({ port: 0, pinCpus: 'auto', ...(o.preset === undefined ? {} : { preset: o.preset }) })
+    : null
+  try {
+    return await k6RunCommand({
+      scenario: scenarios[0] as Parameters<typeof k6RunCommand>[0]['scenario'],
+      url: o.url ?? target!.url,
+      ...(o.allowRemote ? { allowRemote: true } : {}),
+      ...(o.rate === undefined ? { model: 'closed' as const } : { model: 'open' as const, rateRps: parseIntOption('--rate', o.rate, 1, 10_000_000) }),
+      ...(o.connections === undefined ? {} : { vus: parseIntOption('--connections', o.connections, 1, 100_000) }),
+      ...(o.duration === undefined ? {} : { durationMs: parseDurationMs('--duration', o.duration, false) }),
+      ...(o.trials === undefined ? {} : { trials: parseIntOption('--trials', o.trials, 1, 1000) }),
+      ...(o.out === undefined ? {} : { outDir: o.out }),
+      ...(o.label === undefined ? {} : { label: o.label })
+    }, io)
+  } finally {
+    await target?.stop()
+  }
 }
 
 /** Runs the CLI; resolves with the exit code instead of exiting, so tests can call it. */

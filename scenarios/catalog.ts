@@ -96,7 +96,7 @@ export interface DefaultLoad {
 
 /** Defaults sized so that `authbench run` over every scenario takes about two minutes. */
 export const DEFAULT_LOAD: Readonly<DefaultLoad> = Object.freeze({
-  closed: Object.freeze({ connections: 32, pipelining: 1, durationMs: 5_000 }),
+  closed: Object.freeze({ connections: 32, pipelining: 1, durationMs: 4_000 }),
   open: Object.freeze({ rateRps: 2_000, connections: 64, durationMs: 5_000 }),
   warmupMs: 1_000
 })

@@ -87,7 +87,10 @@ async function measure(label: string, target: string, jwt: string, connections: 
     connections,
     // Closed model without a rate: autocannon adds no coordinated-omission samples here (and
     // refuses ignoreCoordinatedOmission without one).
-    duration: Math.ceil(maxDurationMs / 1000)
+    duration: Math.ceil(maxDurationMs / 1000),
+    // How often autocannon checks stop(): its 1 s default would stretch the "during" window up to a
+    // second past the end of the sweep, mixing quiet samples into it.
+    sampleInt: 100
   }, (err) => finish(err ?? null))
   instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
     latenciesUs.push(responseTimeMs * 1000)

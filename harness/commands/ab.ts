@@ -39,15 +39,25 @@ import type { RunOptions } from './run-options.ts'
  * Defaults chosen from scripts/gate-accuracy.ts on this 2-core machine (see the README's "How
  * accurate is the gate"). Six pairs is the floor: with requireSignificance the exact Wilcoxon
  * signed-rank test cannot reach p < 0.05 with fewer than six pairs (its smallest p is 2/2^n).
- * Time: 6 scenarios × 12 trials × (≈1.5 s start + 1 s warm-up + 3 s measure) ≈ 7 minutes.
+ * Time: 6 scenarios × 12 trials × (≈1.5 s start + 1.5 s warm-up + 3 s measure + setup) ≈ 8 minutes.
  */
 export const AB_DEFAULTS = Object.freeze({
   pairs: 6,
   durationMs: 3_000,
-  warmupMs: 1_000,
+  warmupMs: 1_500,
   outDir: 'reports',
   seed: 1
 })
+
+/**
+ * The fewest pairs with which the exact two-sided Wilcoxon signed-rank test can reach p < alpha:
+ * its smallest p-value, all pairs agreeing, is 2 / 2^n (6 pairs for alpha 0.05).
+ */
+export function minPairsForSignificance(alpha: number): number {
+  let n = 1
+  while (2 / 2 ** n >= alpha && n < 64) n++
+  return n
+}
 
 /** What commander hands over for `ab`. */
 export interface RawAbOptions {
@@ -262,6 +272,9 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     const specA = await resolveArmSpec('--a', raw.a, parseEnvList('--a-env', raw.aEnv))
     const specB = await resolveArmSpec('--b', raw.b, parseEnvList('--b-env', raw.bEnv))
     if (pairs < settings.minTrials) io.stderr(`warning: --trials ${pairs} is below the ${settings.minTrials} pairs the comparison needs: the verdict will be invalid\n`)
+    else if (settings.requireSignificance && pairs < minPairsForSignificance(1 - settings.confidence)) {
+      io.stderr(`warning: with ${pairs} pairs the signed-rank test cannot reach p < ${(1 - settings.confidence).toFixed(2)}: no change can be called a regression (use --trials ${minPairsForSignificance(1 - settings.confidence)} or more)\n`)
+    }
     prepared = await prepareArms([specA, specB], undefined, (line) => io.stderr(`${line}\n`))
     const [armA, armB] = prepared as [PreparedArm, PreparedArm]
 

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { prepareArms, releaseAll, resolveArmSpec } from '../../harness/ab-spec.ts'
-import { abCommand } from '../../harness/commands/ab.ts'
+import { abCommand, minPairsForSignificance } from '../../harness/commands/ab.ts'
+import { wilcoxonSignedRank } from '../../harness/stats.ts'
 import { REPO_ROOT } from '../../harness/target-process.ts'
 
 function tmpFile(name: string, text: string): string {
@@ -89,5 +90,15 @@ describe('abCommand with bad input', () => {
     const f = capture()
     expect(await abCommand({ a: 'baseline', b: 'phase2', scenario: ['nope'] }, f.io, { pin: false })).toBe(2)
     expect(f.err()).toMatch(/unknown scenario "nope"/)
+  })
+})
+
+describe('minPairsForSignificance', () => {
+  it('is the smallest pair count whose signed-rank test can reach p < alpha', () => {
+    expect(minPairsForSignificance(0.05)).toBe(6)
+    expect(minPairsForSignificance(0.01)).toBe(8)
+    const allWorse = (n: number): number => wilcoxonSignedRank(Array.from({ length: n }, (_, i) => 0.1 + i / 100)).pValue
+    expect(allWorse(5)).toBeGreaterThanOrEqual(0.05)
+    expect(allWorse(6)).toBeLessThan(0.05)
   })
 })

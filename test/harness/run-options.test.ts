@@ -14,11 +14,11 @@ function usageError(fn: () => unknown): string {
 }
 
 describe('run options', () => {
-  it('defaults to every scenario, closed model, 2 trials of 5 s with 1 s warm-up', () => {
+  it('defaults to every scenario, closed model, 2 trials of 4 s with 1 s warm-up', () => {
     const o = parseRunOptions({})
     expect(o.scenarios.map((s) => s.scenario.name)).toEqual(['health', 'token', 'ott', 'validate', 'revoke', 'mixed'])
     expect(o.trials).toBe(2)
-    expect(o.scenarios[0]?.load).toMatchObject({ model: 'closed', durationMs: 5_000, warmupMs: 1_000, pipelining: 1, rateRps: null })
+    expect(o.scenarios[0]?.load).toMatchObject({ model: 'closed', durationMs: 4_000, warmupMs: 1_000, pipelining: 1, rateRps: null })
     expect(o.outDir).toBe('reports')
   })
 
