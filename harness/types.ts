@@ -103,6 +103,13 @@ export interface TrialResult {
   arm?: 'A' | 'B'
   /** For interleaved A/B runs: the 0-based index of the A/B pair this trial belongs to. */
   pair?: number
+  /** For multi-variant runs (`phases`): the variant this trial ran under, e.g. a preset name. */
+  variant?: string
+  /**
+   * For multi-variant runs: the 0-based round. A round runs every variant once per scenario, next
+   * to each other, so trials of one round pair up (as an A/B pair does).
+   */
+  round?: number
   startedAt: string
   durationMs: number
   requests: number

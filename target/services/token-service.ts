@@ -152,6 +152,7 @@ export class TokenService {
       }
       await this.deps.store.revokeTokens([record], nowMs)
       this.pendingRevocations.delete(record.tokenId)
+      if (!shared) throw this.sharedCacheMissedRevocation()
       this.metrics.revocation('sync')
       return
     }
@@ -161,12 +162,21 @@ export class TokenService {
     try {
       await this.deps.cache.markRevoked(record.tokenId, ttlMs)
     } catch (err) {
-      // The store already has it; a cache that cannot be told must not serve a stale answer, and
-      // the Redis caches fall through to the store while they are failing.
       this.metrics.cacheError()
       this.deps.logger.warn({ err, code: 'AUTH_ERR_CACHE' }, 'cache could not record a revocation')
+      throw this.sharedCacheMissedRevocation()
     }
     this.metrics.revocation('sync')
+  }
+
+  /**
+   * The revocation is durable in the store, but the shared cache (Redis) did not take it, so
+   * another instance may still read a "valid" entry from Redis. Answering 200 would promise what
+   * cannot be kept; 503 with Retry-After makes the client retry until Redis has it (the Redis
+   * cache also replays missed revocations when it reconnects). In-process caches never throw here.
+   */
+  private sharedCacheMissedRevocation(): AuthError {
+    return new AuthError('DEPENDENCY_UNAVAILABLE', { retryAfterS: 1, description: 'The revocation is stored but not yet visible to every instance; retry' })
   }
 
   /** Revocation and consumption state: in-memory pending state, then cache, then store. */

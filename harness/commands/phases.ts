@@ -1,0 +1,429 @@
+// `authbench phases [--store postgres --cache redis]`: the optimisation phases of seeds/001
+// (presets baseline, phase1, phase2, phase3) measured against each other on this machine. Runs
+// every scenario under every preset, interleaved in randomised blocks of rounds with a fresh target
+// per trial (as `ab` does for two arms), so a slow spell of the machine hits every phase of a round
+// alike and the per-round ratios see through it. Writes result.json (kind 'phases', trials tagged
+// with `variant` and `round`), phases.md and phases.html (harness/reporters/phases.ts).
+// Exit codes: 0 done, 1 a target failed (figures of the trials before it are still written),
+// 2 bad options, 130 interrupted. This is a description, not a gate: no verdict sets the exit code.
+import { writeFile } from 'node:fs/promises'
+import { loadavg } from 'node:os'
+import path from 'node:path'
+import { ENV_NAMES, PRESETS, PRESET_VALUES, loadConfig } from '../../target/config.ts'
+import type { PresetName } from '../../target/config.ts'
+import { createClosedDriver } from '../drivers/closed.ts'
+import { createOpenDriver } from '../drivers/open.ts'
+import { Engine, fetchTargetConfig } from '../engine.ts'
+import type { EngineEvents, MetricsScraper, ScenarioPlan, TargetHandle } from '../engine.ts'
+import { BadOptionError, isAuthbenchError } from '../errors.ts'
+import { collectFingerprint } from '../fingerprint.ts'
+import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../reporters/phases.ts'
+import type { PhasesAnalysis } from '../reporters/phases.ts'
+import { ResultFileError, resultDirName, writeResult } from '../result-io.ts'
+import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
+import type { MetricsSnapshot } from '../server-metrics.ts'
+import { createRng } from '../stats.ts'
+import { summarizeScenario } from '../summary.ts'
+import { REPO_ROOT, pinGenerator, startTarget } from '../target-process.ts'
+import type { CompareSettings, EnvironmentFingerprint, RunResult, TrialResult } from '../types.ts'
+import { RESULT_SCHEMA_VERSION } from '../types.ts'
+import { EXIT } from './run.ts'
+import type { CommandIo } from './run.ts'
+import { parseIntOption, parseRunOptions } from './run-options.ts'
+
+/**
+ * Defaults sized for this shared 2-core machine: 5 scenarios × 4 phases × 3 rounds = 60 trials of
+ * ≈ (1.5 s start + 1 s warm-up + 3 s measure + setup) ≈ 7 minutes.
+ */
+export const PHASES_DEFAULTS = Object.freeze({
+  rounds: 3,
+  durationMs: 3_000,
+  warmupMs: 1_000,
+  outDir: 'reports',
+  seed: 1,
+  scenarios: ['health', 'token', 'ott', 'validate', 'revoke'] as readonly string[],
+  databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
+  redisUrl: 'redis://127.0.0.1:6379'
+})
+
+/** What commander hands over for `phases`. */
+export interface RawPhasesOptions {
+  /** memory (the embedded default) or postgres. */
+  store?: string
+  /** redis or tiered: the shared cache of the phases that have one (baseline and phase1 have none). */
+  cache?: string
+  scenario?: string[]
+  /** Rounds: each runs every scenario once under every preset. */
+  trials?: string
+  duration?: string
+  warmup?: string
+  connections?: string
+  scenarioParam?: string[]
+  errorThreshold?: string
+  maxPool?: string
+  out?: string
+  label?: string
+  seed?: string
+  calibration?: boolean
+  progress?: boolean
+  /** false: do not pin target and generator to separate cores (commander's --no-pin). */
+  pin?: boolean
+}
+
+/** Knobs for programmatic callers (tests); not on the command line. */
+export interface PhasesRuntime {
+  /** Where DATABASE_URL and REDIS_URL are read. Default process.env. */
+  env?: NodeJS.ProcessEnv
+  settings?: CompareSettings
+  /** Presets to run, in order; default all four. The first is the reference unless it lacks 'baseline'. */
+  presets?: readonly PresetName[]
+}
+
+export interface PhasesOutcome {
+  exitCode: number
+  result: RunResult | null
+  analysis: PhasesAnalysis | null
+  resultPath: string | null
+  markdownPath: string | null
+  htmlPath: string | null
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan: rounds of every variant, interleaved
+
+export interface VariantStep {
+  /** 0-based position in the run. */
+  index: number
+  round: number
+  /** Two rounds make a block: the second runs the first's order reversed. */
+  block: number
+  scenario: string
+  variant: string
+  /** 0-based index of this trial among the scenario's trials (all variants), in run order. */
+  trial: number
+}
+
+export interface VariantPlanOptions {
+  variants: readonly string[]
+  scenarios: readonly string[]
+  rounds: number
+  seed: number
+}
+
+/**
+ * The order of an interleaved multi-variant run: ABBA generalised to k variants. A block is two
+ * rounds: a seeded random permutation of the variants, then the same permutation reversed, so every
+ * variant's mean position in the block is the same and a linear drift of the machine cancels
+ * within the block; a fresh permutation per block and scenario keeps periodic patterns from lining
+ * up with a variant. For two variants this is planAB's ABBA / BAAB. Rounds go over scenarios (a
+ * round runs every scenario), so a noisy minute spoils one round of each rather than all of one.
+ * Pure and deterministic: the same options give the same plan.
+ */
+export function planVariants(options: VariantPlanOptions): VariantStep[] {
+  const { variants, scenarios, rounds, seed } = options
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`rounds must be a positive integer; got ${rounds}`)
+  if (variants.length === 0 || scenarios.length === 0) throw new RangeError('a plan needs at least one variant and one scenario')
+  if (new Set(variants).size !== variants.length) throw new RangeError(`variants repeat: ${variants.join(', ')}`)
+  if (new Set(scenarios).size !== scenarios.length) throw new RangeError(`scenarios repeat: ${scenarios.join(', ')}`)
+  const rng = createRng(seed)
+  const steps: VariantStep[] = []
+  const trialOf = new Map<string, number>(scenarios.map((s) => [s, 0]))
+  const blockOrder = new Map<string, string[]>()
+  for (let round = 0; round < rounds; round++) {
+    const block = Math.floor(round / 2)
+    for (const scenario of scenarios) {
+      let order: string[]
+      if (round % 2 === 0) {
+        // Fisher-Yates with the seeded generator, one shuffle per block and scenario in a fixed order.
+        order = [...variants]
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = rng.int(i + 1)
+          ;[order[i], order[j]] = [order[j] as string, order[i] as string]
+        }
+        blockOrder.set(scenario, order)
+      } else {
+        order = [...(blockOrder.get(scenario) as string[])].reverse()
+      }
+      for (const variant of order) {
+        const trial = trialOf.get(scenario) as number
+        trialOf.set(scenario, trial + 1)
+        steps.push({ index: steps.length, round, block, scenario, variant, trial })
+      }
+    }
+  }
+  return steps
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets: what each preset runs on
+
+export interface Backend {
+  store: 'memory' | 'postgres'
+  /** The shared cache the cached phases use; null: the preset's own in-process choice (lru / none). */
+  cache: 'redis' | 'tiered' | null
+  databaseUrl: string | null
+  redisUrl: string | null
+}
+
+export function parseBackend(raw: Pick<RawPhasesOptions, 'store' | 'cache'>, env: NodeJS.ProcessEnv): Backend {
+  const store = raw.store ?? 'memory'
+  if (store !== 'memory' && store !== 'postgres') throw new BadOptionError(`--store "${store}" must be memory (the embedded default) or postgres`)
+  const cache = raw.cache ?? null
+  if (cache !== null && cache !== 'redis' && cache !== 'tiered') {
+    throw new BadOptionError(`--cache "${cache}" must be redis or tiered: the presets choose their in-process cache themselves (baseline and phase1 have none)`)
+  }
+  return {
+    store,
+    cache,
+    databaseUrl: store === 'postgres' ? env.DATABASE_URL || PHASES_DEFAULTS.databaseUrl : null,
+    redisUrl: cache !== null ? env.REDIS_URL || PHASES_DEFAULTS.redisUrl : null
+  }
+}
+
+/**
+ * The target environment of one preset on one backend. Every other config variable is blanked
+ * (the target skips empty values), because the target inherits this process's environment and a
+ * stray DB_POOL_MAX or CACHE in the shell would quietly make the presets alike. The cache is set
+ * per preset: a preset without a cache keeps none, so `--cache redis` never gives baseline one.
+ */
+export function presetTargetEnv(preset: PresetName, backend: Backend): Record<string, string> {
+  const env: Record<string, string> = Object.fromEntries(Object.values(ENV_NAMES).map((name) => [name, '']))
+  delete env.PORT
+  delete env.HOST
+  env.LOG_LEVEL = 'warn'
+  env.PRESET = preset
+  env.STORE = backend.store
+  if (backend.databaseUrl !== null) env.DATABASE_URL = backend.databaseUrl
+  if (backend.redisUrl !== null) env.REDIS_URL = backend.redisUrl
+  const presetCache = PRESET_VALUES[preset].cache ?? 'lru'
+  env.CACHE = presetCache === 'none' || backend.cache === null ? presetCache : backend.cache
+  return env
+}
+
+function redactUrl(url: string | null): string | null {
+  return url === null ? null : url.replace(/\/\/([^@/]*)@/, '//***@')
+}
+
+// ---------------------------------------------------------------------------------------------
+// One trial on a fresh target
+
+export interface FreshTrialSpec {
+  label: string
+  scenario: ScenarioPlan
+  env: Record<string, string>
+  cwd?: string
+  errorRateThreshold: number
+  lateShareThreshold: number
+  maxPoolSize: number
+  calibration: boolean
+  /** The generator's CPU list when it was pinned; null: nothing is pinned. */
+  generatorCpus: string | null
+  fingerprint: Omit<EnvironmentFingerprint, 'targetConfig' | 'cpuPinning'> & { cpuPinning?: EnvironmentFingerprint['cpuPinning'] }
+}
+
+const metrics: MetricsScraper<MetricsSnapshot> = {
+  snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
+  delta: (before, after, completed) => computeServerDelta(before, after, completed)
+}
+
+/**
+ * One measured trial of one scenario on a target started for it and stopped after it: a
+ * single-trial Engine run, so start-up, seeding, warm-up, scraping and validity are the engine's.
+ * The same composition as the loop body of `ab`'s runInterleaved, with the arm's env given here.
+ */
+export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promise<RunResult> {
+  const engine = new Engine(
+    {
+      label: spec.label,
+      scenarios: [spec.scenario],
+      trials: 1,
+      restartPerTrial: false,
+      errorRateThreshold: spec.errorRateThreshold,
+      lateShareThreshold: spec.lateShareThreshold,
+      calibration: spec.calibration ? { durationMs: 2_000, connections: 32 } : null,
+      maxPoolSize: spec.maxPoolSize,
+      setupConcurrency: 16,
+      unresponsiveProbes: 3,
+      fingerprint: spec.fingerprint
+    },
+    {
+      target: {
+        start: async (): Promise<TargetHandle> => {
+          const tp = await startTarget({ cwd: spec.cwd ?? REPO_ROOT, env: spec.env, pinCpus: spec.generatorCpus === null ? null : 'auto' })
+          return {
+            url: tp.url,
+            cpuPinning: { target: tp.pinnedCpus, generator: spec.generatorCpus },
+            exited: new Promise<Error>((resolve) => tp.once('crash', (err: Error) => resolve(err))),
+            stop: async () => {
+              await tp.stop()
+            }
+          }
+        }
+      },
+      createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
+      metrics,
+      fetchTargetConfig
+    }
+  )
+  engine.on('warning', ((w: EngineEvents['warning']) => io.stderr(`warning: ${w.message}\n`)) as (payload: unknown) => void)
+  return engine.run(io.signal)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command
+
+function describeTrial(t: TrialResult): string {
+  const v = t.validity.state === 'valid' ? 'valid' : `INVALID ${t.validity.code}: ${t.validity.reason}`
+  const cpu = t.server?.cpuUsPerRequest
+  return `${Math.round(t.throughputRps)} req/s, p99 ${(t.latencyUs.p99 / 1000).toFixed(2)} ms, ${cpu == null ? '—' : cpu.toFixed(1)} µs/req CPU, ${v}`
+}
+
+/** Parses, runs every preset interleaved, writes the result and both reports. */
+export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime = {}): Promise<PhasesOutcome> {
+  const fail = (code: number): PhasesOutcome => ({ exitCode: code, result: null, analysis: null, resultPath: null, markdownPath: null, htmlPath: null })
+  let stage = 'options'
+  try {
+    const env = runtime.env ?? process.env
+    const backend = parseBackend(raw, env)
+    const presets = [...(runtime.presets ?? PRESETS)]
+    const rounds = raw.trials === undefined ? PHASES_DEFAULTS.rounds : parseIntOption('--trials', raw.trials, 1, 1_000)
+    const seed = raw.seed === undefined ? PHASES_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
+    const label = raw.label ?? `phases-${backend.store}${backend.cache === null ? '' : `-${backend.cache}`}`
+    const opts = parseRunOptions({
+      scenario: raw.scenario === undefined || raw.scenario.length === 0 ? [...PHASES_DEFAULTS.scenarios] : raw.scenario,
+      duration: raw.duration ?? `${PHASES_DEFAULTS.durationMs}ms`,
+      warmup: raw.warmup ?? `${PHASES_DEFAULTS.warmupMs}ms`,
+      connections: raw.connections,
+      scenarioParam: raw.scenarioParam,
+      errorThreshold: raw.errorThreshold,
+      maxPool: raw.maxPool,
+      label
+    })
+    // Each preset's config is checked before any trial, so a bad URL fails now, not 5 minutes in.
+    stage = 'presets'
+    const envs = new Map<PresetName, Record<string, string>>()
+    for (const preset of presets) {
+      const targetEnv = presetTargetEnv(preset, backend)
+      try {
+        loadConfig({ ...env, ...targetEnv, PORT: '0' })
+      } catch (error) {
+        throw new BadOptionError(`preset ${preset} on ${backend.store}${backend.cache === null ? '' : ` + ${backend.cache}`}: the target would refuse this config: ${(error as Error).message}`)
+      }
+      envs.set(preset, targetEnv)
+    }
+
+    stage = 'run'
+    const steps = planVariants({ variants: presets, scenarios: opts.scenarios.map((s) => s.scenario.name), rounds, seed })
+    const byName = new Map(opts.scenarios.map((s) => [s.scenario.name, s]))
+    const generatorCpus = raw.pin === false ? null : await pinGenerator()
+    const model = opts.scenarios[0]?.load.model ?? 'closed'
+    const cacheLabel = backend.cache === null ? 'per preset (none / lru)' : `per preset (none / ${backend.cache})`
+    const fingerprint = collectFingerprint({ store: backend.store, cache: cacheLabel, preset: presets.join(','), driver: model === 'open' ? 'open' : 'autocannon' })
+    const createdAt = new Date().toISOString()
+    const loadStart = loadavg().map((x) => Math.round(x * 100) / 100)
+    const trials: TrialResult[] = []
+    const configs = new Map<string, Record<string, unknown>>()
+    let cpuPinning: EnvironmentFingerprint['cpuPinning'] = { target: null, generator: generatorCpus }
+    let calibration: RunResult['calibration'] = null
+    let aborted: RunResult['aborted'] = null
+    if (raw.progress !== false) {
+      io.stderr(`phases: ${steps.length} trials: ${presets.join(', ')} × ${opts.scenarios.length} scenario(s) × ${rounds} round(s) on ${backend.store}${backend.cache === null ? '' : ` + ${backend.cache}`}, seed ${seed}; load average ${loadStart.join(' ')}\n`)
+    }
+    for (const step of steps) {
+      if (io.signal?.aborted) {
+        aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
+        break
+      }
+      const one = await runFreshTrial(
+        {
+          label: opts.label,
+          scenario: byName.get(step.scenario) as ScenarioPlan,
+          env: envs.get(step.variant as PresetName) as Record<string, string>,
+          errorRateThreshold: opts.errorRateThreshold,
+          lateShareThreshold: opts.lateShareThreshold,
+          maxPoolSize: opts.maxPoolSize,
+          // Once, on the first trial's target: a reference for cross-machine trends only.
+          calibration: raw.calibration !== false && step.index === 0,
+          generatorCpus,
+          fingerprint: { ...fingerprint, cpuPinning }
+        },
+        io
+      )
+      cpuPinning = one.environment.cpuPinning
+      if (step.index === 0) calibration = one.calibration
+      if (!configs.has(step.variant) && one.environment.targetConfig !== null) configs.set(step.variant, one.environment.targetConfig)
+      const trial = one.trials[0]
+      if (trial !== undefined) {
+        trials.push({ ...trial, trial: step.trial, variant: step.variant, round: step.round })
+        if (raw.progress !== false) io.stderr(`  [${step.index + 1}/${steps.length}] ${step.scenario} round ${step.round + 1} ${step.variant}: ${describeTrial(trial)}\n`)
+      }
+      if (one.aborted !== null) {
+        aborted = { code: one.aborted.code, reason: `${step.variant}, ${step.scenario} round ${step.round + 1}: ${one.aborted.reason}` }
+        break
+      }
+    }
+    const loadEnd = loadavg().map((x) => Math.round(x * 100) / 100)
+
+    const names = opts.scenarios.map((s) => s.scenario.name)
+    const last = presets[presets.length - 1] as string
+    const result: RunResult = {
+      schemaVersion: RESULT_SCHEMA_VERSION,
+      tool: 'authbench',
+      kind: 'phases',
+      label: opts.label,
+      createdAt,
+      environment: {
+        ...fingerprint,
+        // Free-form by design: per variant, what it was asked to run with and what the target reported.
+        targetConfig: {
+          variants: Object.fromEntries(presets.map((p) => [p, { env: redactEnv(envs.get(p) as Record<string, string>), config: configs.get(p) ?? null }])),
+          backend: { ...backend, databaseUrl: redactUrl(backend.databaseUrl), redisUrl: redactUrl(backend.redisUrl) },
+          plan: { rounds, seed, order: 'blocks of two rounds: a seeded permutation, then its reverse' },
+          loadAverage: { start: loadStart, end: loadEnd }
+        },
+        cpuPinning
+      },
+      load: Object.fromEntries(opts.scenarios.map((s) => [s.scenario.name, s.load])),
+      scenarios: names,
+      trials,
+      // The summary describes the last (most optimised) preset; every phase is in phases.md.
+      summary: names.map((n) => summarizeScenario(n, trials.filter((t) => t.variant === last))),
+      calibration,
+      aborted
+    }
+
+    stage = 'result'
+    const dir = path.resolve(raw.out ?? PHASES_DEFAULTS.outDir, resultDirName(new Date(createdAt), opts.label))
+    const file = path.join(dir, 'result.json')
+    for (const p of await writeResult(file, result)) io.stderr(`warning: result does not match the schema: ${p}\n`)
+    stage = 'reports'
+    const analysis = analysePhases(result, runtime.settings === undefined ? {} : { settings: runtime.settings })
+    const markdownPath = path.join(dir, 'phases.md')
+    const htmlPath = path.join(dir, 'phases.html')
+    await writeFile(markdownPath, renderPhasesMarkdown(analysis))
+    await writeFile(htmlPath, renderPhasesHtml(analysis))
+    io.stdout(`phases: ${trials.length} trial(s); reports: ${markdownPath}, ${htmlPath}, ${file}\n`)
+    let exitCode: number = EXIT.OK
+    if (aborted !== null) {
+      io.stderr(`phases stopped early (${aborted.code}): ${aborted.reason}\n`)
+      exitCode = aborted.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.FAILED
+    }
+    return { exitCode, result, analysis, resultPath: file, markdownPath, htmlPath }
+  } catch (error) {
+    const e = error as Error & { code?: string }
+    const known = isAuthbenchError(error) || error instanceof ResultFileError
+    io.stderr(`authbench phases: ${stage}: ${known ? `${e.message} [${e.code}]` : (e.stack ?? e.message)}\n`)
+    return fail(isAuthbenchError(error) && error.usage ? EXIT.USAGE : EXIT.FAILED)
+  }
+}
+
+/** Secrets stay out of result files: URLs lose their credentials, empty (blanked) keys are dropped. */
+function redactEnv(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '').map(([k, v]) => [k, k.endsWith('_URL') ? (redactUrl(v) as string) : k === 'JWT_SECRET' ? '***' : v]))
+}
+
+/** The CLI's entry: the exit code only. */
+export async function phasesCommand(raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime = {}): Promise<number> {
+  return (await runPhases(raw, io, runtime)).exitCode
+}
+

@@ -1,0 +1,594 @@
+// phases.md and phases.html: the optimisation phases of seeds/001 side by side. analysePhases turns
+// a `phases` result (trials tagged with `variant` and `round`) into figures: per endpoint × phase
+// the median throughput, merged-histogram p95/p99, CPU µs/req, the change against `baseline` and
+// against the phase before, each paired by round with compareAB's bootstrap interval, whether the
+// phase helped, and the server-side counters that say why not. The renderers are pure functions
+// of that analysis (and Chart.js's source, read once by the caller).
+import { compareAB } from '../compare.ts'
+import { median } from '../stats.ts'
+import { summarizeScenario } from '../summary.ts'
+import { resolveCompareSettings } from '../verdict.ts'
+import type { CompareSettings, MetricComparison, MetricName, RunResult, TrialResult } from '../types.ts'
+import { escapeHtml, escapeInlineScript, jsonForScript, loadChartJs } from './html.ts'
+import type { HtmlAssets } from './html.ts'
+import { formatChange, formatValue } from './format.ts'
+
+/**
+ * The guide's own targets (seeds/001, "Quick Reference": health 50k, token 15k, OTT 5k, validate
+ * 30k, revoke 30k r/s) and its measured "current" figures. Absolute numbers from its machine do not
+ * transfer, so the report compares ratios to health, measured here on one machine in one run.
+ */
+export const GUIDE_TABLE: Readonly<Record<string, { currentRps: number; targetRps: number }>> = Object.freeze({
+  health: { currentRps: 31_000, targetRps: 50_000 },
+  token: { currentRps: 8_200, targetRps: 15_000 },
+  ott: { currentRps: 1_300, targetRps: 5_000 },
+  validate: { currentRps: 18_600, targetRps: 30_000 },
+  revoke: { currentRps: 21_200, targetRps: 30_000 }
+})
+export const GUIDE_REFERENCE = 'health'
+
+/** What each preset turns on, in the guide's words (target/config.ts PRESET_VALUES). */
+export const PHASE_MECHANISMS: Readonly<Record<string, string>> = Object.freeze({
+  baseline: 'small pool (4), a synchronous insert per token, no cache, no request queue, revocation on the request path',
+  phase1: 'Level 1: pool sized (20) and the token batch writer',
+  phase2: 'Level 2: adds the request queue with 429 backpressure and the shared cache',
+  phase3: 'Level 3: adds the revocation worker pool and several instances (on PostgreSQL + a shared cache only)'
+})
+
+const CHANGE_METRICS = ['throughputRps', 'p95Us', 'p99Us', 'cpuUsPerRequest'] as const
+type ChangeMetric = (typeof CHANGE_METRICS)[number]
+
+export interface ChangeFigure {
+  /** Median over rounds of the per-round change (relative: this/other − 1). */
+  change: number | null
+  low: number | null
+  high: number | null
+}
+
+/** Helps: the throughput interval lies above 0; worse: below 0; no-effect: it includes 0. */
+export type Effect = 'helps' | 'no-effect' | 'worse' | 'unknown'
+
+export interface PhaseChange {
+  against: string
+  /** Complete rounds where both trials were valid. */
+  pairs: number
+  metrics: Record<ChangeMetric, ChangeFigure>
+  effect: Effect
+  /** Why the effect is unknown, or what else limits it. */
+  note: string | null
+}
+
+/** Server-side counters over the measured phase, medians over the cell's valid trials. */
+export interface ServerEvidence {
+  poolWaitsPer1kRequests: number | null
+  cacheHitRate: number | null
+  batchFlushesPerS: number | null
+  /** Requests the request queue refused with 429, per 1,000 requests. */
+  queueRejectionsPer1kRequests: number | null
+  /** Revocations persisted by the worker pool (phase3's mechanism), per second. */
+  revocationsPersistedPerS: number | null
+}
+
+export interface PhaseCell {
+  scenario: string
+  variant: string
+  trials: number
+  validTrials: number
+  throughputRps: number | null
+  p95Us: number | null
+  p99Us: number | null
+  cpuUsPerRequest: number | null
+  errorRate: number | null
+  server: ServerEvidence
+  vsBaseline: PhaseChange | null
+  vsPrevious: PhaseChange | null
+}
+
+export interface GuideRow {
+  scenario: string
+  guideCurrentRps: number
+  guideTargetRps: number
+  /** guide target / guide health target: what the guide asks of this endpoint relative to health. */
+  targetRatio: number
+  baselineRps: number | null
+  baselineRatio: number | null
+  best: { variant: string; rps: number; ratio: number } | null
+  /** The target ratio applied to the best phase's measured health throughput. */
+  targetRpsHere: number | null
+  /** targetRatio / measured ratio − 1 (positive: still short of the guide's target). */
+  gapFromBaseline: number | null
+  gapFromBest: number | null
+}
+
+export interface VariantInfo {
+  name: string
+  mechanism: string
+  /** What the target reported for this variant (GET /debug/stats), null when unknown. */
+  config: Record<string, unknown> | null
+}
+
+export interface PhasesAnalysis {
+  label: string
+  createdAt: string
+  reference: string
+  variants: VariantInfo[]
+  scenarios: string[]
+  rounds: number
+  cells: PhaseCell[]
+  guide: GuideRow[]
+  /** One line per (phase, endpoint) that did not help, with its evidence. */
+  notHelping: Array<{ variant: string; scenario: string; against: string; text: string }>
+  context: {
+    store: string | null
+    cache: string | null
+    loadAverage: { start: number[] | null; end: number[] | null }
+    durationMs: number | null
+    connections: number | null
+    confidence: number
+    aborted: RunResult['aborted']
+    invalidTrials: number
+  }
+}
+
+export interface AnalyseOptions {
+  /** The variant others are compared to. Default 'baseline' (else the first variant). */
+  reference?: string
+  settings?: CompareSettings
+}
+
+/**
+ * Paired settings for phases: an interval needs two rounds at least, invalid trials only drop
+ * their round (they are reported, not fatal), and no rank-test gate, since this is a description,
+ * not a pass/fail verdict.
+ */
+export function phasesCompareSettings(): CompareSettings {
+  return { ...resolveCompareSettings({ minTrials: 2, requireSignificance: false }), maxInvalidTrials: Number.MAX_SAFE_INTEGER }
+}
+
+function variantsOf(result: RunResult): string[] {
+  const declared = (result.environment.targetConfig as { variants?: Record<string, unknown> } | null)?.variants
+  const fromTrials = [...new Set(result.trials.map((t) => t.variant).filter((v): v is string => v !== undefined))]
+  // Declared variants keep their order (and show as empty when a run stopped before them).
+  const order = declared !== undefined && typeof declared === 'object' && declared !== null ? Object.keys(declared) : []
+  return [...order, ...fromTrials.filter((v) => !order.includes(v))]
+}
+
+function configOf(result: RunResult, variant: string): Record<string, unknown> | null {
+  const entry = (result.environment.targetConfig as { variants?: Record<string, { config?: unknown }> } | null)?.variants?.[variant]
+  return entry !== undefined && typeof entry.config === 'object' && entry.config !== null ? (entry.config as Record<string, unknown>) : null
+}
+
+/** Two variants as the arms of an A/B result, paired by round, so compareAB does the statistics. */
+function asAbResult(result: RunResult, a: string, b: string): RunResult {
+  const arm = (t: TrialResult, which: 'A' | 'B'): TrialResult => {
+    const { variant: _variant, round, ...rest } = t
+    return round === undefined ? { ...rest, arm: which } : { ...rest, arm: which, pair: round }
+  }
+  const trials = [
+    ...result.trials.filter((t) => t.variant === a).map((t) => arm(t, 'A')),
+    ...result.trials.filter((t) => t.variant === b).map((t) => arm(t, 'B'))
+  ]
+  return { ...result, kind: 'ab', trials, comparison: undefined } as RunResult
+}
+
+function figure(metric: MetricComparison | undefined): ChangeFigure {
+  return { change: metric?.change ?? null, low: metric?.interval?.low ?? null, high: metric?.interval?.high ?? null }
+}
+
+function changeBetween(result: RunResult, other: string, variant: string, settings: CompareSettings): Map<string, PhaseChange> {
+  const out = new Map<string, PhaseChange>()
+  const ab = asAbResult(result, other, variant)
+  if (!ab.trials.some((t) => t.arm === 'A') || !ab.trials.some((t) => t.arm === 'B')) return out
+  const comparison = compareAB(ab, { settings })
+  for (const s of comparison.scenarios) {
+    const byName = new Map<MetricName, MetricComparison>(s.metrics.map((m) => [m.metric, m]))
+    const metrics = Object.fromEntries(CHANGE_METRICS.map((m) => [m, figure(byName.get(m))])) as Record<ChangeMetric, ChangeFigure>
+    const t = metrics.throughputRps
+    let effect: Effect = 'unknown'
+    let note: string | null = null
+    if (t.low !== null && t.high !== null) effect = t.low > 0 ? 'helps' : t.high < 0 ? 'worse' : 'no-effect'
+    else note = s.baselineTrials < settings.minTrials ? `${s.baselineTrials} complete valid round(s): an interval needs ${settings.minTrials}` : (s.notes[0] ?? 'no interval')
+    out.set(s.scenario, { against: other, pairs: s.baselineTrials, metrics, effect, note })
+  }
+  return out
+}
+
+function medianOf(values: ReadonlyArray<number | null>): number | null {
+  const finite = values.filter((v): v is number => v !== null && Number.isFinite(v))
+  return finite.length === 0 ? null : median(finite)
+}
+
+function counter(t: TrialResult, name: string): number {
+  let total = 0
+  for (const [key, value] of Object.entries(t.server?.counters ?? {})) if (key === name || key.startsWith(`${name}{`)) total += value
+  return total
+}
+
+function evidenceOf(valid: readonly TrialResult[]): ServerEvidence {
+  const withServer = valid.filter((t) => t.server !== null && t.requests > 0)
+  const perK = (pick: (t: TrialResult) => number): number | null => medianOf(withServer.map((t) => (pick(t) / t.requests) * 1000))
+  const perS = (pick: (t: TrialResult) => number): number | null => medianOf(withServer.map((t) => (t.durationMs > 0 ? pick(t) / (t.durationMs / 1000) : null)))
+  return {
+    poolWaitsPer1kRequests: perK((t) => t.server?.poolWaits ?? 0),
+    cacheHitRate: medianOf(withServer.map((t) => t.server?.cacheHitRate ?? null)),
+    batchFlushesPerS: perS((t) => t.server?.batchFlushes ?? 0),
+    queueRejectionsPer1kRequests: perK((t) => t.server?.queueRejections ?? 0),
+    revocationsPersistedPerS: perS((t) => counter(t, 'authbench_revocations_persisted_total'))
+  }
+}
+
+function cellOf(result: RunResult, scenario: string, variant: string): Omit<PhaseCell, 'vsBaseline' | 'vsPrevious'> {
+  const mine = result.trials.filter((t) => t.scenario === scenario && t.variant === variant)
+  const valid = mine.filter((t) => t.validity.state === 'valid')
+  const summary = summarizeScenario(scenario, mine)
+  const measured = valid.length > 0
+  return {
+    scenario,
+    variant,
+    trials: mine.length,
+    validTrials: valid.length,
+    throughputRps: measured ? summary.throughputRps : null,
+    p95Us: measured ? summary.latencyUs.p95 : null,
+    p99Us: measured ? summary.latencyUs.p99 : null,
+    cpuUsPerRequest: summary.cpuUsPerRequest,
+    errorRate: measured ? summary.errorRate : null,
+    server: evidenceOf(valid)
+  }
+}
+
+function guideRows(cells: readonly PhaseCell[], reference: string): GuideRow[] {
+  const ref = GUIDE_TABLE[GUIDE_REFERENCE] as { targetRps: number }
+  const cell = (scenario: string, variant: string): PhaseCell | undefined => cells.find((c) => c.scenario === scenario && c.variant === variant)
+  const ratioIn = (scenario: string, variant: string): number | null => {
+    const mine = cell(scenario, variant)?.throughputRps ?? null
+    const health = cell(GUIDE_REFERENCE, variant)?.throughputRps ?? null
+    return mine !== null && health !== null && health > 0 ? mine / health : null
+  }
+  const scenarios = [...new Set(cells.map((c) => c.scenario))].filter((s) => GUIDE_TABLE[s] !== undefined)
+  return scenarios.map((scenario) => {
+    const guide = GUIDE_TABLE[scenario] as { currentRps: number; targetRps: number }
+    const targetRatio = guide.targetRps / ref.targetRps
+    // The best phase is the one whose endpoint comes closest to the guide's ratio to health; for
+    // health itself, the one with the most throughput.
+    let best: GuideRow['best'] = null
+    for (const c of cells.filter((x) => x.scenario === scenario && x.throughputRps !== null)) {
+      const ratio = ratioIn(scenario, c.variant)
+      if (ratio === null) continue
+      const score = scenario === GUIDE_REFERENCE ? (c.throughputRps as number) : ratio
+      const bestScore = best === null ? -Infinity : scenario === GUIDE_REFERENCE ? best.rps : best.ratio
+      if (score > bestScore) best = { variant: c.variant, rps: c.throughputRps as number, ratio }
+    }
+    const baselineRatio = ratioIn(scenario, reference)
+    const bestHealth = best === null ? null : (cell(GUIDE_REFERENCE, best.variant)?.throughputRps ?? null)
+    const gap = (ratio: number | null): number | null => (ratio === null || ratio <= 0 || scenario === GUIDE_REFERENCE ? null : targetRatio / ratio - 1)
+    return {
+      scenario,
+      guideCurrentRps: guide.currentRps,
+      guideTargetRps: guide.targetRps,
+      targetRatio,
+      baselineRps: cell(scenario, reference)?.throughputRps ?? null,
+      baselineRatio,
+      best,
+      targetRpsHere: bestHealth === null ? null : targetRatio * bestHealth,
+      gapFromBaseline: gap(baselineRatio),
+      gapFromBest: gap(best?.ratio ?? null)
+    }
+  })
+}
+
+const pct = (share: number | null): string => (share === null ? '—' : `${(share * 100).toFixed(share < 0.001 && share > 0 ? 3 : 1)}%`)
+const num = (value: number | null, digits = 1): string => (value === null ? '—' : value.toFixed(digits))
+
+/** The counters behind a change, then the reading of them that applies. */
+function explain(cell: PhaseCell, other: PhaseCell, change: PhaseChange, otherConfig: Record<string, unknown> | null, config: Record<string, unknown> | null): string {
+  const a = other.server
+  const b = cell.server
+  const t = change.metrics.throughputRps
+  const cpu = change.metrics.cpuUsPerRequest
+  const facts = [
+    `pool waits/1k req ${num(a.poolWaitsPer1kRequests)} → ${num(b.poolWaitsPer1kRequests)}`,
+    `cache hit rate ${pct(a.cacheHitRate)} → ${pct(b.cacheHitRate)}`,
+    `batch flushes/s ${num(a.batchFlushesPerS)} → ${num(b.batchFlushesPerS)}`,
+    `429 rejections/1k req ${num(a.queueRejectionsPer1kRequests)} → ${num(b.queueRejectionsPer1kRequests)}`,
+    `revocations persisted by workers/s ${num(a.revocationsPersistedPerS, 0)} → ${num(b.revocationsPersistedPerS, 0)}`,
+    `CPU µs/req ${num(other.cpuUsPerRequest)} → ${num(cell.cpuUsPerRequest)}`
+  ]
+  const why: string[] = []
+  if ((a.poolWaitsPer1kRequests ?? 0) === 0 && (b.poolWaitsPer1kRequests ?? 0) === 0) {
+    why.push(config?.store === 'postgres' ? 'no request waited for a database connection in either, so a larger pool had nothing to relieve' : 'the embedded store has no connection pool, so pool sizing changes nothing')
+  }
+  if ((b.batchFlushesPerS ?? 0) === 0 && cell.variant !== other.variant && config?.batchSize !== 0) why.push('the batch writer never flushed: this endpoint issues no tokens')
+  if (b.cacheHitRate === null && config?.cache !== 'none') why.push('the cache saw no lookups on this path')
+  else if (b.cacheHitRate !== null && b.cacheHitRate < 0.5) why.push(`the cache mostly missed (${pct(b.cacheHitRate)}): each token is looked up about once`)
+  if ((b.queueRejectionsPer1kRequests ?? 0) > 0) why.push('the queue refused requests with 429: backpressure caps throughput by design')
+  if (cpu.change !== null && cpu.change > 0.02 && cpu.low !== null && cpu.low > 0) why.push(`each request costs more CPU (${formatChange('relative', cpu.change)}): with the target on one core, throughput follows CPU per request`)
+  const instancesA = typeof otherConfig?.instances === 'number' ? otherConfig.instances : null
+  const instancesB = typeof config?.instances === 'number' ? config.instances : null
+  if (cell.variant === 'phase3' && instancesB === 1) why.push('phase3 ran one instance here: several instances need PostgreSQL and a shared cache (the embedded store is per process)')
+  else if (instancesB !== null && instancesA !== null && instancesB > instancesA) why.push(`${instancesB} instances shared the target's pinned core(s): more processes, no more CPU`)
+  if (change.effect === 'worse' && why.length === 0) why.push('the added mechanism costs more than it saves on this path')
+  const verdict = change.effect === 'worse' ? 'is slower' : change.effect === 'unknown' ? 'cannot be judged' : 'does not measurably help'
+  const interval = t.low === null || t.high === null ? (change.note ?? 'no interval') : `[${formatChange('relative', t.low)}, ${formatChange('relative', t.high)}]`
+  return `${cell.variant} ${verdict} on ${cell.scenario} against ${change.against}: throughput ${formatChange('relative', t.change)} ${interval} over ${change.pairs} round(s). Evidence: ${facts.join('; ')}.${why.length > 0 ? ` Reading: ${why.join('; ')}.` : ''}`
+}
+
+export function analysePhases(result: RunResult, options: AnalyseOptions = {}): PhasesAnalysis {
+  const settings = options.settings ?? phasesCompareSettings()
+  const variants = variantsOf(result)
+  const reference = options.reference ?? (variants.includes('baseline') ? 'baseline' : (variants[0] ?? 'baseline'))
+  const scenarios = result.scenarios.length > 0 ? [...result.scenarios] : [...new Set(result.trials.map((t) => t.scenario))]
+  const vsRef = new Map<string, Map<string, PhaseChange>>()
+  const vsPrev = new Map<string, Map<string, PhaseChange>>()
+  variants.forEach((variant, index) => {
+    if (variant === reference) return
+    vsRef.set(variant, changeBetween(result, reference, variant, settings))
+    const previous = variants[index - 1]
+    // Against the phase before: what this phase's own mechanisms add (phase1's is the same as vs baseline).
+    if (previous !== undefined && previous !== reference) vsPrev.set(variant, changeBetween(result, previous, variant, settings))
+  })
+  const cells: PhaseCell[] = scenarios.flatMap((scenario) =>
+    variants.map((variant) => ({
+      ...cellOf(result, scenario, variant),
+      vsBaseline: vsRef.get(variant)?.get(scenario) ?? null,
+      vsPrevious: vsPrev.get(variant)?.get(scenario) ?? null
+    }))
+  )
+  const cellAt = (scenario: string, variant: string): PhaseCell => cells.find((c) => c.scenario === scenario && c.variant === variant) as PhaseCell
+  const notHelping: PhasesAnalysis['notHelping'] = []
+  for (const variant of variants) {
+    for (const scenario of scenarios) {
+      const cell = cellAt(scenario, variant)
+      for (const change of [cell.vsPrevious, cell.vsBaseline]) {
+        if (change === null || change.effect === 'helps') continue
+        const other = cellAt(scenario, change.against)
+        notHelping.push({ variant, scenario, against: change.against, text: explain(cell, other, change, configOf(result, change.against), configOf(result, variant)) })
+      }
+    }
+  }
+  const rounds = Math.max(0, ...result.trials.map((t) => (t.round ?? -1) + 1))
+  const tc = result.environment.targetConfig as { loadAverage?: { start?: number[]; end?: number[] } } | null
+  const firstLoad = Object.values(result.load)[0]
+  return {
+    label: result.label,
+    createdAt: result.createdAt,
+    reference,
+    variants: variants.map((name) => ({ name, mechanism: PHASE_MECHANISMS[name] ?? 'custom variant', config: configOf(result, name) })),
+    scenarios,
+    rounds,
+    cells,
+    guide: guideRows(cells, reference),
+    notHelping,
+    context: {
+      store: result.environment.store,
+      cache: result.environment.cache,
+      loadAverage: { start: tc?.loadAverage?.start ?? null, end: tc?.loadAverage?.end ?? null },
+      durationMs: firstLoad?.durationMs ?? null,
+      connections: firstLoad?.connections ?? null,
+      confidence: settings.confidence,
+      aborted: result.aborted,
+      invalidTrials: result.trials.filter((t) => t.validity.state !== 'valid').length
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+function cellText(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
+}
+
+const EFFECT_LABEL: Readonly<Record<Effect, string>> = Object.freeze({ helps: 'helps', 'no-effect': 'no measurable effect', worse: 'worse', unknown: 'not judged' })
+
+function changeText(f: ChangeFigure): string {
+  if (f.change === null) return '—'
+  return f.low === null || f.high === null ? formatChange('relative', f.change) : `${formatChange('relative', f.change)} [${formatChange('relative', f.low)}, ${formatChange('relative', f.high)}]`
+}
+
+/** The phase's own step: against the phase before it (phase1's step is against the reference). */
+function stepChange(a: PhasesAnalysis, c: PhaseCell): PhaseChange | null {
+  return c.vsPrevious ?? (c.variant === a.reference ? null : c.vsBaseline)
+}
+
+function ratioText(ratio: number | null): string {
+  return ratio === null ? '—' : ratio.toFixed(2)
+}
+
+function rpsText(rps: number | null): string {
+  return formatValue('throughputRps', rps)
+}
+
+function describeConfig(config: Record<string, unknown> | null): string[] {
+  if (config === null) return ['—', '—', '—', '—', '—', '—', '—']
+  const v = (key: string): string => (config[key] === undefined || config[key] === null ? '—' : String(config[key]))
+  const queue = config.queueMaxConcurrent === 0 ? 'off' : `${v('queueMaxConcurrent')} running, ${v('queueCapacity')} waiting, ${v('queueTimeoutMs')} ms`
+  return [v('store'), v('cache'), v('dbPoolMax'), config.batchSize === 0 ? 'off (insert per token)' : `${v('batchSize')} / ${v('batchFlushIntervalMs')} ms`, queue, config.revocationWorkers === 0 ? 'off (on request path)' : v('revocationWorkers'), v('instances')]
+}
+
+function loadText(values: number[] | null): string {
+  return values === null ? '—' : values.map((x) => x.toFixed(2)).join(' ')
+}
+
+export function renderPhasesMarkdown(analysis: PhasesAnalysis): string {
+  const a = analysis
+  const ci = `${Math.round(a.context.confidence * 100)}%`
+  const lines: string[] = []
+  lines.push(`## authbench phases — \`${cellText(a.label)}\``, '')
+  lines.push(
+    `${a.scenarios.length} endpoint(s) × ${a.variants.length} phase(s), ${a.rounds} round(s), interleaved in randomised blocks with a fresh target per trial; ` +
+      `store ${a.context.store ?? '?'}, cache ${a.context.cache ?? '?'}; ${a.context.durationMs === null ? '' : `${a.context.durationMs / 1000} s measured per trial, `}` +
+      `${a.context.connections === null ? '' : `${a.context.connections} connections (closed model); `}load average at start ${loadText(a.context.loadAverage.start)}, at end ${loadText(a.context.loadAverage.end)} (${a.createdAt}).`,
+    ''
+  )
+  if (a.context.aborted !== null) lines.push(`> ⚠️ The run stopped early (${cellText(a.context.aborted.code)}): ${cellText(a.context.aborted.reason)}. Figures cover the trials done before it.`, '')
+  if (a.context.invalidTrials > 0) lines.push(`> ⚠️ ${a.context.invalidTrials} invalid trial(s) left out (their rounds are unpaired).`, '')
+
+  lines.push('### Endpoint × phase', '')
+  lines.push(`| endpoint | phase | req/s | p95 | p99 | CPU µs/req | errors | req/s vs ${a.reference} [${ci}] | p99 vs ${a.reference} | CPU vs ${a.reference} | effect vs ${a.reference} | effect vs previous phase |`)
+  lines.push('|---|---|---:|---:|---:|---:|---:|---|---|---|---|---|')
+  for (const c of a.cells) {
+    const vs = c.vsBaseline
+    const prev = stepChange(a, c)
+    const effect = (change: PhaseChange | null): string => (change === null ? '—' : `${EFFECT_LABEL[change.effect]}${change.note === null ? '' : ` (${change.note})`}`)
+    const valid = c.validTrials === c.trials ? '' : ` (${c.validTrials}/${c.trials} valid)`
+    lines.push(
+      `| ${cellText(c.scenario)} | ${cellText(c.variant)}${valid} | ${rpsText(c.throughputRps)} | ${formatValue('p95Us', c.p95Us)} | ${formatValue('p99Us', c.p99Us)} | ${num(c.cpuUsPerRequest)} | ${pct(c.errorRate)} | ` +
+        `${vs === null ? '—' : changeText(vs.metrics.throughputRps)} | ${vs === null ? '—' : changeText(vs.metrics.p99Us)} | ${vs === null ? '—' : changeText(vs.metrics.cpuUsPerRequest)} | ${cellText(effect(vs))} | ${cellText(effect(prev))} |`
+    )
+  }
+  lines.push('')
+
+  lines.push("### The guide's table, measured here", '')
+  lines.push(
+    `The guide's targets are ratios to health (its targets ÷ its health target of ${GUIDE_TABLE[GUIDE_REFERENCE]?.targetRps.toLocaleString('en-US')} r/s); "Target here" applies that ratio to the health throughput measured under the best phase. ` +
+      'Gap = target ratio ÷ measured ratio − 1 (positive: still short of the target). Best phase: the one whose ratio to health comes closest to the target (for health, the fastest).',
+    ''
+  )
+  lines.push(`| Endpoint | Guide: current → target | Target ratio | Current here (${a.reference}) | Best phase here | Target here | Gap (${a.reference}) | Gap (best) |`)
+  lines.push('|---|---|---:|---|---|---:|---:|---:|')
+  for (const g of a.guide) {
+    const isRef = g.scenario === GUIDE_REFERENCE
+    lines.push(
+      `| ${cellText(g.scenario)} | ${(g.guideCurrentRps / 1000).toFixed(1)}k → ${(g.guideTargetRps / 1000).toFixed(0)}k r/s | ${isRef ? '1.00 (reference)' : g.targetRatio.toFixed(2)} | ` +
+        `${rpsText(g.baselineRps)} (${ratioText(g.baselineRatio)}) | ${g.best === null ? '—' : `${g.best.variant}: ${rpsText(g.best.rps)} (${ratioText(g.best.ratio)})`} | ` +
+        `${isRef ? '—' : rpsText(g.targetRpsHere)} | ${isRef ? '—' : formatChange('relative', g.gapFromBaseline)} | ${isRef ? '—' : formatChange('relative', g.gapFromBest)} |`
+    )
+  }
+  lines.push('')
+
+  lines.push('### Where a phase does not help', '')
+  if (a.notHelping.length === 0) lines.push(`Every phase raised throughput on every endpoint, against ${a.reference} and against the phase before (intervals above 0).`, '')
+  else {
+    lines.push(`A phase "does not help" when the ${ci} interval of its throughput change includes 0 or lies below it; each line gives the server-side counters (medians over the trials' measured phases) as evidence.`, '')
+    for (const v of a.variants) {
+      const mine = a.notHelping.filter((n) => n.variant === v.name)
+      if (mine.length === 0) continue
+      lines.push(`#### ${cellText(v.name)} — ${cellText(v.mechanism)}`, '')
+      for (const n of mine) lines.push(`- ${cellText(n.text)}`)
+      lines.push('')
+    }
+  }
+
+  lines.push('### What each phase ran with (as the target reported it)', '')
+  lines.push('| phase | mechanism | store | cache | pool max | batch writer | request queue | revocation workers | instances |')
+  lines.push('|---|---|---|---|---:|---|---|---|---:|')
+  for (const v of a.variants) lines.push(`| ${cellText(v.name)} | ${cellText(v.mechanism)} | ${describeConfig(v.config).map(cellText).join(' | ')} |`)
+  lines.push('')
+  lines.push(
+    `<sub>Per endpoint and phase: median of per-trial throughput; p95/p99 of the merged histogram of valid trials; median CPU µs/req from the target's /metrics. ` +
+      `Changes are paired by round (trials of one round ran next to each other): median over rounds of the per-round ratio, BCa bootstrap interval over rounds (compareAB). ` +
+      `Effect: helps when the throughput interval lies above 0, worse when below, otherwise no measurable effect; not judged with fewer than two complete rounds.</sub>`,
+    ''
+  )
+  return lines.join('\n')
+}
+
+// The page's own script: plain ES2017, builds the charts from the JSON data block.
+const PAGE_SCRIPT = `
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('phases-data').textContent);
+  var colors = ['#6b7280', '#2563eb', '#16a34a', '#f59e0b', '#dc2626', '#7c3aed'];
+  Chart.defaults.animation = false;
+  Chart.defaults.responsive = true;
+  Chart.defaults.maintainAspectRatio = false;
+  window.authbenchCharts = [];
+  function bars(id, title, axis, pick, floating) {
+    var canvas = document.getElementById(id);
+    if (!canvas) return;
+    window.authbenchCharts.push(new Chart(canvas, {
+      type: 'bar',
+      data: {
+        labels: data.scenarios,
+        datasets: data.variants.map(function (variant, index) {
+          return { label: variant, backgroundColor: colors[index % colors.length], data: data.scenarios.map(function (scenario) { return pick(data.cells[scenario + '/' + variant] || null); }) };
+        }).filter(function (set) { return !floating || set.label !== data.reference; })
+      },
+      options: { plugins: { title: { display: true, text: title } }, scales: { y: { title: { display: true, text: axis }, beginAtZero: !floating } } }
+    }));
+  }
+  bars('throughput', 'Throughput by endpoint and phase (median of trials)', 'req/s', function (c) { return c ? c.throughputRps : null; }, false);
+  bars('p99', 'p99 latency by endpoint and phase (merged histograms)', 'µs', function (c) { return c ? c.p99Us : null; }, false);
+  bars('change', 'Throughput change vs ' + data.reference + ', ' + data.confidencePercent + '% interval (floating bars, %)', 'change (%)', function (c) {
+    return c && c.low !== null && c.high !== null ? [c.low * 100, c.high * 100] : null;
+  }, true);
+})();
+`
+
+export function renderPhasesHtml(analysis: PhasesAnalysis, assets: HtmlAssets = { chartJs: loadChartJs() }): string {
+  const a = analysis
+  const data = {
+    reference: a.reference,
+    confidencePercent: Math.round(a.context.confidence * 100),
+    scenarios: a.scenarios,
+    variants: a.variants.map((v) => v.name),
+    cells: Object.fromEntries(
+      a.cells.map((c) => [`${c.scenario}/${c.variant}`, { throughputRps: c.throughputRps, p99Us: c.p99Us, low: c.vsBaseline?.metrics.throughputRps.low ?? null, high: c.vsBaseline?.metrics.throughputRps.high ?? null }])
+    )
+  }
+  const effectClass = (change: PhaseChange | null): string => (change === null ? '' : change.effect)
+  const rows = a.cells
+    .map((c) => {
+      const vs = c.vsBaseline
+      const prev = stepChange(a, c)
+      const effect = (change: PhaseChange | null): string => (change === null ? '—' : `${EFFECT_LABEL[change.effect]}${change.note === null ? '' : ` (${change.note})`}`)
+      return `<tr class="${effectClass(prev)}"><td>${escapeHtml(c.scenario)}</td><td>${escapeHtml(c.variant)}${c.validTrials === c.trials ? '' : ` (${c.validTrials}/${c.trials} valid)`}</td><td>${escapeHtml(rpsText(c.throughputRps))}</td><td>${escapeHtml(formatValue('p95Us', c.p95Us))}</td><td>${escapeHtml(formatValue('p99Us', c.p99Us))}</td><td>${num(c.cpuUsPerRequest)}</td><td>${pct(c.errorRate)}</td><td>${escapeHtml(vs === null ? '—' : changeText(vs.metrics.throughputRps))}</td><td>${escapeHtml(vs === null ? '—' : changeText(vs.metrics.p99Us))}</td><td>${escapeHtml(vs === null ? '—' : changeText(vs.metrics.cpuUsPerRequest))}</td><td>${escapeHtml(effect(vs))}</td><td>${escapeHtml(effect(prev))}</td></tr>`
+    })
+    .join('\n')
+  const guide = a.guide
+    .map((g) => {
+      const isRef = g.scenario === GUIDE_REFERENCE
+      return `<tr><td>${escapeHtml(g.scenario)}</td><td>${(g.guideCurrentRps / 1000).toFixed(1)}k → ${(g.guideTargetRps / 1000).toFixed(0)}k r/s</td><td>${isRef ? '1.00 (reference)' : g.targetRatio.toFixed(2)}</td><td>${escapeHtml(rpsText(g.baselineRps))} (${ratioText(g.baselineRatio)})</td><td>${g.best === null ? '—' : `${escapeHtml(g.best.variant)}: ${escapeHtml(rpsText(g.best.rps))} (${ratioText(g.best.ratio)})`}</td><td>${isRef ? '—' : escapeHtml(rpsText(g.targetRpsHere))}</td><td>${isRef ? '—' : escapeHtml(formatChange('relative', g.gapFromBaseline))}</td><td>${isRef ? '—' : escapeHtml(formatChange('relative', g.gapFromBest))}</td></tr>`
+    })
+    .join('\n')
+  const notHelping = a.notHelping.length === 0 ? '<p>Every phase raised throughput on every endpoint.</p>' : `<ul>${a.notHelping.map((n) => `<li>${escapeHtml(n.text)}</li>`).join('\n')}</ul>`
+  const variants = a.variants.map((v) => `<tr><td>${escapeHtml(v.name)}</td><td>${escapeHtml(v.mechanism)}</td>${describeConfig(v.config).map((x) => `<td>${escapeHtml(x)}</td>`).join('')}</tr>`).join('\n')
+  const warnings = [
+    a.context.aborted === null ? '' : `<p class="note">The run stopped early (${escapeHtml(a.context.aborted.code)}): ${escapeHtml(a.context.aborted.reason)}.</p>`,
+    a.context.invalidTrials === 0 ? '' : `<p class="note">${a.context.invalidTrials} invalid trial(s) left out.</p>`
+  ].join('')
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>authbench phases — ${escapeHtml(a.label)}</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #111827; }
+h1 { font-size: 1.1rem; } h2 { font-size: 1rem; margin-top: 2rem; }
+table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px solid #d1d5db; padding: 0.2rem 0.5rem; text-align: right; }
+td:first-child, th:first-child, td:nth-child(2) { text-align: left; }
+tr.worse { background: #fee2e2; } tr.helps { background: #dcfce7; } tr.no-effect { background: #fef9c3; }
+.chart { position: relative; width: 100%; max-width: 1140px; height: 340px; margin: 1rem 0; }
+.note { color: #92400e; } li { margin: 0.3rem 0; }
+</style>
+</head>
+<body>
+<h1>authbench phases — ${escapeHtml(a.label)}</h1>
+<p>${a.scenarios.length} endpoint(s) × ${a.variants.length} phase(s), ${a.rounds} round(s), interleaved, a fresh target per trial · store ${escapeHtml(a.context.store ?? '?')}, cache ${escapeHtml(a.context.cache ?? '?')} · load average at start ${escapeHtml(loadText(a.context.loadAverage.start))}, at end ${escapeHtml(loadText(a.context.loadAverage.end))} · ${escapeHtml(a.createdAt)}</p>
+${warnings}
+<div class="chart"><canvas id="throughput"></canvas></div>
+<div class="chart"><canvas id="p99"></canvas></div>
+<div class="chart"><canvas id="change"></canvas></div>
+<h2>Endpoint × phase</h2>
+<table><thead><tr><th>endpoint</th><th>phase</th><th>req/s</th><th>p95</th><th>p99</th><th>CPU µs/req</th><th>errors</th><th>req/s vs ${escapeHtml(a.reference)} [${data.confidencePercent}%]</th><th>p99 vs ${escapeHtml(a.reference)}</th><th>CPU vs ${escapeHtml(a.reference)}</th><th>effect vs ${escapeHtml(a.reference)}</th><th>effect vs previous phase</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+<h2>The guide's table, measured here</h2>
+<p>Targets are the guide's ratios to health; "target here" applies them to the health throughput measured under the best phase. Gap = target ratio ÷ measured ratio − 1.</p>
+<table><thead><tr><th>endpoint</th><th>guide: current → target</th><th>target ratio</th><th>current here (${escapeHtml(a.reference)})</th><th>best phase here</th><th>target here</th><th>gap (${escapeHtml(a.reference)})</th><th>gap (best)</th></tr></thead><tbody>
+${guide}
+</tbody></table>
+<h2>Where a phase does not help</h2>
+${notHelping}
+<h2>What each phase ran with</h2>
+<table><thead><tr><th>phase</th><th>mechanism</th><th>store</th><th>cache</th><th>pool max</th><th>batch writer</th><th>request queue</th><th>revocation workers</th><th>instances</th></tr></thead><tbody>
+${variants}
+</tbody></table>
+<script type="application/json" id="phases-data">${jsonForScript(data)}</script>
+<script>${escapeInlineScript(assets.chartJs)}</script>
+<script>${escapeInlineScript(PAGE_SCRIPT)}</script>
+</body>
+</html>
+`
+}
