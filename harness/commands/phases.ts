@@ -197,6 +197,10 @@ export function presetTargetEnv(preset: PresetName, backend: Backend): Record<st
   if (backend.redisUrl !== null) env.REDIS_URL = backend.redisUrl
   const presetCache = PRESET_VALUES[preset].cache ?? 'lru'
   env.CACHE = presetCache === 'none' || backend.cache === null ? presetCache : backend.cache
+  // INSTANCES is set, not blanked: the target drops phase3 to one instance off PostgreSQL + a shared
+  // cache only when INSTANCES is absent, and an empty value counts as present there. The count is
+  // the target's own config loader's answer for this env (throws when it would refuse the config).
+  env.INSTANCES = String(loadConfig({ ...env, INSTANCES: undefined, PORT: '0' }).instances)
   return env
 }
 
@@ -303,9 +307,9 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
     stage = 'presets'
     const envs = new Map<PresetName, Record<string, string>>()
     for (const preset of presets) {
-      const targetEnv = presetTargetEnv(preset, backend)
+      let targetEnv: Record<string, string>
       try {
-        loadConfig({ ...env, ...targetEnv, PORT: '0' })
+        targetEnv = presetTargetEnv(preset, backend)
       } catch (error) {
         throw new BadOptionError(`preset ${preset} on ${backend.store}${backend.cache === null ? '' : ` + ${backend.cache}`}: the target would refuse this config: ${(error as Error).message}`)
       }
