@@ -5,6 +5,10 @@ import { pathToFileURL } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
 import { isAuthbenchError } from './errors.ts'
 import { compareCommand } from './commands/compare.ts'
+import { abCommand } from './commands/ab.ts'
+import type { RawAbOptions } from './commands/ab.ts'
+import { baselineCommand } from './commands/baseline.ts'
+import type { RawBaselineOptions } from './commands/baseline.ts'
 import { importK6Command, k6RunCommand, locateK6 } from './commands/k6.ts'
 import { parseDurationMs, parseIntOption } from './commands/run-options.ts'
 import { startTarget } from './target-process.ts'
@@ -49,6 +53,8 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('--max-pool <n>', 'cap on tokens seeded per trial (default 100000)')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
     .option('--no-progress', 'no progress lines on stderr')
+    .option('--compare', 'compare with the baseline straight after the run (exit 1 on a regression); 5 trials by default')
+    .option('--baseline <file>', 'baseline for --compare (default reports/baseline.json)')
     .addOption(new Option('--driver <name>', 'load generator: autocannon (closed, default), open (with --rate) or k6 (needs k6 >= 0.57 on PATH)').choices(['autocannon', 'open', 'k6']))
     .action(async (options: RawRunOptions & { driver?: string }) => {
       if (options.driver === 'k6') return setExit(await runWithK6(options, io))
@@ -77,6 +83,52 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     })
 
   program
+    .command('baseline')
+    .description('run the suite (5 trials per scenario, fresh target each); write reports/baseline.json and BASELINE_REPORT.md')
+    .addOption(new Option('-s, --scenario <names>', 'scenario(s), repeatable or comma list').argParser(collect))
+    .option('-t, --trials <n>', 'trials per scenario (default 5)')
+    .option('-d, --duration <time>', 'measured time per trial')
+    .option('-w, --warmup <time>', 'unrecorded warm-up before each trial')
+    .option('-c, --connections <n>', 'closed model: concurrent connections')
+    .option('-p, --pipelining <n>', 'closed model: requests in flight per connection')
+    .option('-r, --rate <rps>', 'open model at this arrival rate')
+    .option('--preset <name>', 'target preset')
+    .addOption(new Option('--target-env <KEY=VALUE>', 'target environment override, repeatable').argParser(collect))
+    .option('--store <kind>', 'target store: memory or postgres')
+    .option('--cache <kind>', 'target cache: none, lru, redis or tiered')
+    .option('--no-restart-per-trial', 'one target for all trials')
+    .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
+    .option('--no-calibration', 'skip the raw-HTTP calibration workload')
+    .option('--no-progress', 'no progress lines on stderr')
+    .option('-o, --out <dir>', 'reports folder; baseline.json goes here (default reports)')
+    .option('--report <file>', 'markdown report (default BASELINE_REPORT.md)')
+    .action(async (o: RawBaselineOptions) => setExit(await baselineCommand(o, io)))
+
+  program
+    .command('ab')
+    .description('interleaved A/B gate: ABBA/BAAB blocks, fresh target per trial, paired verdict (exit 0 no regression, 1 regression, 2 bad input or invalid)')
+    .requiredOption('--a <spec>', 'arm A (base): preset, JSON file of env overrides, or git ref')
+    .requiredOption('--b <spec>', 'arm B (candidate): same forms')
+    .addOption(new Option('--a-env <KEY=VALUE>', 'env override for A, repeatable').argParser(collect))
+    .addOption(new Option('--b-env <KEY=VALUE>', 'env override for B, repeatable').argParser(collect))
+    .addOption(new Option('-s, --scenario <names>', 'scenario(s), repeatable or comma list').argParser(collect))
+    .option('-t, --trials <n>', 'A/B pairs per scenario (default 6, the signed-rank floor)')
+    .option('-d, --duration <time>', 'measured time per trial (default 3s)')
+    .option('-w, --warmup <time>', 'unrecorded warm-up (default 1.5s)')
+    .option('-c, --connections <n>', 'closed model: concurrent connections')
+    .option('-r, --rate <rps>', 'open model at this arrival rate')
+    .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
+    .option('--error-threshold <share>', 'unexpected-status share above which a trial is invalid')
+    .option('--max-pool <n>', 'cap on tokens seeded per trial')
+    .option('--seed <n>', 'seed of the block order (default 1)')
+    .option('--config <file>', 'comparison settings (default authbench.config.json)')
+    .option('-o, --out <dir>', 'reports folder (default reports)')
+    .option('-l, --label <label>', 'run label')
+    .option('--no-calibration', 'skip the raw-HTTP calibration workload')
+    .option('--no-progress', 'no progress lines on stderr')
+    .action(async (o: RawAbOptions) => setExit(await abCommand(o, io)))
+
+  program
     .command('import-k6 <summaries...>')
     .description("import k6 summaries (--summary-export or the machine-readable summary) into a result file that compare reads")
     .requiredOption('-s, --scenario <name>', 'the scenario the k6 script ran')
@@ -96,7 +148,7 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
       }, io))
     })
 
-  // More commands (`baseline`, `ab`, `phases`) register here the same way, each from
+  // More commands (`phases`) register here the same way, each from
   // harness/commands/<name>.ts exporting `async (...) => exitCode`.
 
   return program

@@ -36,10 +36,11 @@ import { parseIntOption, parseRunOptions } from './run-options.ts'
 import type { RunOptions } from './run-options.ts'
 
 /**
- * Defaults chosen from scripts/gate-accuracy.ts on this 2-core machine (see the README's "How
- * accurate is the gate"). Six pairs is the floor: with requireSignificance the exact Wilcoxon
- * signed-rank test cannot reach p < 0.05 with fewer than six pairs (its smallest p is 2/2^n).
- * Time: 6 scenarios × 12 trials × (≈1.5 s start + 1.5 s warm-up + 3 s measure + setup) ≈ 8 minutes.
+ * Six pairs is the floor: with requireSignificance the exact Wilcoxon signed-rank test cannot
+ * reach p < 0.05 with fewer (its smallest p is 2/2^n). scripts/gate-accuracy.ts found the
+ * interval over pairs of 1 s trials ±25-55% wide on the shared 2-core box, so the rest of the
+ * 10-minute budget goes to longer trials rather than more pairs: 6 scenarios × 12 trials ×
+ * (≈1.5 s start + 1.5 s warm-up + 3 s measured + setup) ≈ 8 minutes.
  */
 export const AB_DEFAULTS = Object.freeze({
   pairs: 6,

@@ -33,6 +33,9 @@ export interface RawRunOptions {
   maxPool?: string
   calibration?: boolean
   progress?: boolean
+  /** Compare with a baseline straight after the run (`run --compare`). */
+  compare?: boolean
+  baseline?: string
 }
 
 export interface RunOptions {
@@ -121,7 +124,8 @@ export function parseRunOptions(raw: RawRunOptions): RunOptions {
   const durationMs = raw.duration === undefined ? RUN_DEFAULTS.durationMs : parseDurationMs('--duration', raw.duration, false)
   const warmupMs = raw.warmup === undefined ? RUN_DEFAULTS.warmupMs : parseDurationMs('--warmup', raw.warmup, true)
   const timeoutMs = raw.timeout === undefined ? RUN_DEFAULTS.timeoutMs : parseDurationMs('--timeout', raw.timeout, false)
-  const trials = raw.trials === undefined ? RUN_DEFAULTS.trials : parseIntOption('--trials', raw.trials, 1, 1_000)
+  // A comparison needs enough trials for its statistics (the gate's minTrials): 5 by default then.
+  const trials = raw.trials === undefined ? (raw.compare ? 5 : RUN_DEFAULTS.trials) : parseIntOption('--trials', raw.trials, 1, 1_000)
   const rateRps = raw.rate === undefined ? null : parseIntOption('--rate', raw.rate, 1, 10_000_000)
   const model = rateRps === null ? 'closed' : 'open'
   const pipelining = raw.pipelining === undefined ? 1 : parseIntOption('--pipelining', raw.pipelining, 1, 1_024)

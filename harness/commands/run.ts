@@ -12,6 +12,7 @@ import { assertLoopback } from '../loopback.ts'
 import { formatSummary } from '../print-summary.ts'
 import { ProgressDisplay } from '../progress.ts'
 import { resultDirName, writeResult } from '../result-io.ts'
+import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
 import { pinGenerator, startTarget } from '../target-process.ts'
@@ -114,6 +115,14 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
   if (result.aborted !== null) {
     io.stderr(`run aborted (${result.aborted.code}): ${result.aborted.reason}\n`)
     return result.aborted.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.FAILED
+  }
+  if (raw.compare) {
+    return compareCommand({
+      resultPath: file,
+      baselinePath: raw.baseline ?? DEFAULT_BASELINE_PATH,
+      stdout: (line) => io.stdout(`${line}\n`),
+      stderr: (line) => io.stderr(`${line}\n`)
+    })
   }
   return EXIT.OK
 }

@@ -279,11 +279,31 @@ function guideRows(cells: readonly PhaseCell[], reference: string): GuideRow[] {
 const pct = (share: number | null): string => (share === null ? '—' : `${(share * 100).toFixed(share < 0.001 && share > 0 ? 3 : 1)}%`)
 const num = (value: number | null, digits = 1): string => (value === null ? '—' : value.toFixed(digits))
 
-/** The counters behind a change, then the reading of them that applies. */
-function explain(cell: PhaseCell, other: PhaseCell, change: PhaseChange, otherConfig: Record<string, unknown> | null, config: Record<string, unknown> | null): string {
+function effectPhrase(effect: Effect): string {
+  return effect === 'worse' ? 'is slower' : effect === 'unknown' ? 'cannot be judged' : 'does not measurably help'
+}
+
+function changePhrase(change: PhaseChange): string {
+  const t = change.metrics.throughputRps
+  const interval = t.low === null || t.high === null ? ` (${change.note ?? 'no interval'})` : ` [${formatChange('relative', t.low)}, ${formatChange('relative', t.high)}]`
+  return `against ${change.against} ${effectPhrase(change.effect)}: throughput ${formatChange('relative', t.change)}${interval} over ${change.pairs} round(s)`
+}
+
+interface ExplainContext {
+  config: Record<string, unknown> | null
+  otherConfig: Record<string, unknown> | null
+  /** The target was pinned to these CPUs (null: not pinned). */
+  targetCpus: string | null
+}
+
+/**
+ * The counters behind a change, then the readings that apply. A reading is offered only for a
+ * mechanism the two phases actually differ in (their reported configs), so phase2 is never
+ * "explained" by the pool it shares with phase1.
+ */
+function explain(cell: PhaseCell, other: PhaseCell, change: PhaseChange, ctx: ExplainContext): { facts: string; why: string[] } {
   const a = other.server
   const b = cell.server
-  const t = change.metrics.throughputRps
   const cpu = change.metrics.cpuUsPerRequest
   const facts = [
     `pool waits/1k req ${num(a.poolWaitsPer1kRequests)} → ${num(b.poolWaitsPer1kRequests)}`,
@@ -292,24 +312,33 @@ function explain(cell: PhaseCell, other: PhaseCell, change: PhaseChange, otherCo
     `429 rejections/1k req ${num(a.queueRejectionsPer1kRequests)} → ${num(b.queueRejectionsPer1kRequests)}`,
     `revocations persisted by workers/s ${num(a.revocationsPersistedPerS, 0)} → ${num(b.revocationsPersistedPerS, 0)}`,
     `CPU µs/req ${num(other.cpuUsPerRequest)} → ${num(cell.cpuUsPerRequest)}`
-  ]
+  ].join('; ')
+  const { config, otherConfig } = ctx
+  const differs = (key: string): boolean => config !== null && otherConfig !== null && config[key] !== otherConfig[key]
   const why: string[] = []
-  if ((a.poolWaitsPer1kRequests ?? 0) === 0 && (b.poolWaitsPer1kRequests ?? 0) === 0) {
-    why.push(config?.store === 'postgres' ? 'no request waited for a database connection in either, so a larger pool had nothing to relieve' : 'the embedded store has no connection pool, so pool sizing changes nothing')
+  if (differs('dbPoolMax') && (a.poolWaitsPer1kRequests ?? 0) === 0 && (b.poolWaitsPer1kRequests ?? 0) === 0) {
+    why.push(config?.store === 'postgres' ? 'pool: no request waited for a database connection under either pool size, so a larger pool had nothing to relieve' : 'pool: the embedded store has no connection pool, so pool sizing changes nothing')
   }
-  if ((b.batchFlushesPerS ?? 0) === 0 && cell.variant !== other.variant && config?.batchSize !== 0) why.push('the batch writer never flushed: this endpoint issues no tokens')
-  if (b.cacheHitRate === null && config?.cache !== 'none') why.push('the cache saw no lookups on this path')
-  else if (b.cacheHitRate !== null && b.cacheHitRate < 0.5) why.push(`the cache mostly missed (${pct(b.cacheHitRate)}): each token is looked up about once`)
-  if ((b.queueRejectionsPer1kRequests ?? 0) > 0) why.push('the queue refused requests with 429: backpressure caps throughput by design')
-  if (cpu.change !== null && cpu.change > 0.02 && cpu.low !== null && cpu.low > 0) why.push(`each request costs more CPU (${formatChange('relative', cpu.change)}): with the target on one core, throughput follows CPU per request`)
+  if (differs('batchSize') && (b.batchFlushesPerS ?? 0) === 0) why.push('batch writer: it never flushed, since this endpoint issues no tokens')
+  else if (differs('batchSize') && config?.store !== 'postgres') why.push('batch writer: an in-memory insert costs little, so batching has little to save')
+  if (differs('cache')) {
+    if (b.cacheHitRate === null) why.push('cache: it saw no lookups on this path')
+    else if (b.cacheHitRate < 0.5) why.push(`cache: it mostly missed (${pct(b.cacheHitRate)}): each token is looked up about once`)
+    else if (config?.store !== 'postgres') why.push(`cache: it hit ${pct(b.cacheHitRate)}, but the embedded store it spares is itself an in-memory map`)
+  }
+  if ((b.queueRejectionsPer1kRequests ?? 0) > 0) why.push('queue: it refused requests with 429; backpressure caps throughput by design')
+  else if (differs('queueMaxConcurrent')) why.push('queue: it refused nothing, so it only adds admission work per request')
+  if (differs('revocationWorkers') && (b.revocationsPersistedPerS ?? 0) === 0) why.push('revocation workers: no revocation went through them on this path')
+  if (cpu.change !== null && cpu.low !== null && cpu.low > 0) {
+    why.push(`CPU: each request costs ${(cpu.change * 100).toFixed(1)}% more CPU; ${ctx.targetCpus === null ? 'a CPU-bound target' : `with the target pinned to CPU ${ctx.targetCpus}, it`} serves fewer requests per second`)
+  }
   const instancesA = typeof otherConfig?.instances === 'number' ? otherConfig.instances : null
   const instancesB = typeof config?.instances === 'number' ? config.instances : null
-  if (cell.variant === 'phase3' && instancesB === 1) why.push('phase3 ran one instance here: several instances need PostgreSQL and a shared cache (the embedded store is per process)')
-  else if (instancesB !== null && instancesA !== null && instancesB > instancesA) why.push(`${instancesB} instances shared the target's pinned core(s): more processes, no more CPU`)
-  if (change.effect === 'worse' && why.length === 0) why.push('the added mechanism costs more than it saves on this path')
-  const verdict = change.effect === 'worse' ? 'is slower' : change.effect === 'unknown' ? 'cannot be judged' : 'does not measurably help'
-  const interval = t.low === null || t.high === null ? (change.note ?? 'no interval') : `[${formatChange('relative', t.low)}, ${formatChange('relative', t.high)}]`
-  return `${cell.variant} ${verdict} on ${cell.scenario} against ${change.against}: throughput ${formatChange('relative', t.change)} ${interval} over ${change.pairs} round(s). Evidence: ${facts.join('; ')}.${why.length > 0 ? ` Reading: ${why.join('; ')}.` : ''}`
+  if (cell.variant === 'phase3' && instancesB === 1) why.push('instances: phase3 ran one instance here; several need PostgreSQL and a shared cache (the embedded store is per process)')
+  else if (instancesA !== null && instancesB !== null && instancesB > instancesA && ctx.targetCpus !== null) {
+    why.push(`instances: ${instancesB} processes shared the target's pinned CPU ${ctx.targetCpus}: more processes, no more CPU`)
+  }
+  return { facts, why }
 }
 
 export function analysePhases(result: RunResult, options: AnalyseOptions = {}): PhasesAnalysis {
@@ -334,15 +363,33 @@ export function analysePhases(result: RunResult, options: AnalyseOptions = {}): 
     }))
   )
   const cellAt = (scenario: string, variant: string): PhaseCell => cells.find((c) => c.scenario === scenario && c.variant === variant) as PhaseCell
+  // Without an interval (too few rounds) the point change still tells the reader something: the
+  // ratio of the two cells' figures, shown without brackets.
+  for (const cell of cells) {
+    for (const change of [cell.vsBaseline, cell.vsPrevious]) {
+      if (change === null) continue
+      const other = cellAt(cell.scenario, change.against)
+      for (const metric of CHANGE_METRICS) {
+        const f = change.metrics[metric]
+        const a = other[metric]
+        const b = cell[metric]
+        if (f.change === null && a !== null && b !== null && a > 0) change.metrics[metric] = { change: b / a - 1, low: null, high: null }
+      }
+    }
+  }
+  // One line per phase and endpoint: its own step (against the phase before) first, then against
+  // the reference; the evidence is for the first comparison that did not help.
   const notHelping: PhasesAnalysis['notHelping'] = []
+  const targetCpus = result.environment.cpuPinning.target
   for (const variant of variants) {
     for (const scenario of scenarios) {
       const cell = cellAt(scenario, variant)
-      for (const change of [cell.vsPrevious, cell.vsBaseline]) {
-        if (change === null || change.effect === 'helps') continue
-        const other = cellAt(scenario, change.against)
-        notHelping.push({ variant, scenario, against: change.against, text: explain(cell, other, change, configOf(result, change.against), configOf(result, variant)) })
-      }
+      const failing = [cell.vsPrevious, cell.vsBaseline].filter((c): c is PhaseChange => c !== null && c.effect !== 'helps')
+      const first = failing[0]
+      if (first === undefined) continue
+      const { facts, why } = explain(cell, cellAt(scenario, first.against), first, { config: configOf(result, variant), otherConfig: configOf(result, first.against), targetCpus })
+      const text = `${variant} on ${scenario}: ${failing.map(changePhrase).join('; ')}. Evidence (${first.against} → ${variant}): ${facts}.${why.length > 0 ? ` Reading: ${why.join('; ')}.` : ''}`
+      notHelping.push({ variant, scenario, against: first.against, text })
     }
   }
   const rounds = Math.max(0, ...result.trials.map((t) => (t.round ?? -1) + 1))

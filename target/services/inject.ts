@@ -10,14 +10,21 @@ export interface InjectOptions {
 }
 
 /**
- * Spin until this process has used `us` microseconds of CPU. It reads CPU time, not the wall
- * clock, so a preempted spin on a busy machine still costs the full amount.
+ * Spin until this process has used `us` microseconds of CPU. The spin runs on the high-resolution
+ * clock (cheap to read) and only checks CPU time (getrusage, a syscall) when the wall-clock target
+ * is reached, spinning again for any shortfall: a preempted spin on a busy machine still costs the
+ * full amount, and a small cost is not inflated by the syscall.
  */
 export function burnCpuUs(us: number): void {
   const start = process.cpuUsage()
-  for (;;) {
+  let remainingUs = us
+  for (let round = 0; round < 1000 && remainingUs > 0; round++) {
+    const end = process.hrtime.bigint() + BigInt(Math.ceil(remainingUs * 1000))
+    while (process.hrtime.bigint() < end) {
+      // busy
+    }
     const d = process.cpuUsage(start)
-    if (d.user + d.system >= us) return
+    remainingUs = us - (d.user + d.system)
   }
 }
 
