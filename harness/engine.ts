@@ -308,7 +308,8 @@ export class Engine extends EventEmitter {
       successes: outcome.successes,
       errors: outcome.errors,
       errorRate: outcome.requests === 0 ? 0 : outcome.errors / outcome.requests,
-      throughputRps: durationS > 0 ? outcome.requests / durationS : 0,
+      // Open model: what completed inside the window, not the backlog answered after it.
+      throughputRps: outcome.openModel?.completedRps ?? (durationS > 0 ? outcome.requests / durationS : 0),
       bytesRead: outcome.bytesRead,
       meanResponseBytes: outcome.requests === 0 ? 0 : outcome.bytesRead / outcome.requests,
       latencyUs: summarizeEncoded(outcome.histogram),
@@ -337,6 +338,13 @@ export class Engine extends EventEmitter {
       return { state: 'invalid', code: 'ERROR_RATE', reason: `${pct(errorRate)} of requests got an unexpected result (threshold ${pct(plan.errorRateThreshold)}): ${describeErrors(outcome)}` }
     }
     const open = outcome.openModel
+    // Sends that found every connection busy mean the target (or the pool) could not keep the
+    // offered rate: the generator's own lateness then follows from the backlog, so blaming the
+    // client would mislabel a saturated server.
+    const dropShare = open !== undefined && open.scheduled > 0 ? open.dropped / open.scheduled : 0
+    if (open !== undefined && dropShare > plan.lateShareThreshold && (open.completedRps ?? open.targetRps) < open.targetRps * (1 - plan.lateShareThreshold)) {
+      return { state: 'invalid', code: 'SERVER_SATURATED', reason: `the target completed ${Math.round(open.completedRps ?? 0)} of ${open.targetRps} req/s and ${pct(dropShare)} of sends waited for a free connection: the server, not the client, was the limit (lower --rate or raise --connections)` }
+    }
     if (open !== undefined && open.lateShare > plan.lateShareThreshold) {
       return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the load generator could not keep ${open.targetRps} req/s: ${pct(open.lateShare)} of sends were late (threshold ${pct(plan.lateShareThreshold)}); the client, not the server, was the limit` }
     }

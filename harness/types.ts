@@ -93,7 +93,7 @@ export interface ServerSideDelta {
 
 export type TrialValidity =
   | { state: 'valid' }
-  | { state: 'invalid'; reason: string; code: 'ERROR_RATE' | 'CLIENT_LIMITED' | 'TARGET_CRASHED' | 'ABORTED' | 'NO_RESPONSES' }
+  | { state: 'invalid'; reason: string; code: 'ERROR_RATE' | 'CLIENT_LIMITED' | 'SERVER_SATURATED' | 'TARGET_CRASHED' | 'ABORTED' | 'NO_RESPONSES' }
 
 export interface TrialResult {
   scenario: string
@@ -130,7 +130,13 @@ export interface TrialResult {
   /** Open model only. */
   openModel?: {
     targetRps: number
+    /** Requests that actually left inside the measured window, per second (late ones included). */
     achievedRps: number
+    /**
+     * Responses that arrived inside the measured window, per second: the server's real throughput.
+     * When the server cannot keep up this falls below the set rate while `achievedRps` may not.
+     */
+    completedRps?: number
     scheduled: number
     sent: number
     /** Sends that left more than the lateness threshold after their intended time. */

@@ -81,6 +81,12 @@ export class OpenDriver extends EventEmitter implements Driver {
     let sent = 0
     let lateSends = 0
     let dropped = 0
+    // Sends and completions that happened inside the measured window (wall-clock), so that a
+    // server that falls behind shows up as a completed rate below the set rate instead of being
+    // credited later for a backlog it worked off after the window.
+    let sentInWindow = 0
+    let completedInWindow = 0
+    const inWindow = (ms: number): boolean => ms >= t0 + load.warmupMs && ms <= t0 + load.warmupMs + load.durationMs
     let inFlight = 0
     let next = 0
     let stopping = false
@@ -113,7 +119,8 @@ export class OpenDriver extends EventEmitter implements Driver {
         const outcome = meter.outcome(meter.startedAtMs === 0 ? 0 : windowMs, aborted, {
           openModel: {
             targetRps: rateRps,
-            achievedRps: windowMs > 0 ? sent / (windowMs / 1000) : 0,
+            achievedRps: windowMs > 0 ? sentInWindow / (windowMs / 1000) : 0,
+            completedRps: windowMs > 0 ? completedInWindow / (windowMs / 1000) : 0,
             scheduled,
             sent,
             lateSends,
@@ -144,6 +151,7 @@ export class OpenDriver extends EventEmitter implements Driver {
         inFlight++
         inFlightSet.add(pending)
         if (pending.measured) sent++
+        if (pending.measured && inWindow(performance.now())) sentInWindow++
         pool.request({
           method: pending.spec.method,
           path: pending.spec.path,
@@ -151,7 +159,9 @@ export class OpenDriver extends EventEmitter implements Driver {
           body: pending.spec.body ?? null
         }).then(async (response) => {
           const body = await response.body.arrayBuffer()
-          const latencyUs = (performance.now() - pending.intendedMs) * 1000
+          const doneMs = performance.now()
+          const latencyUs = (doneMs - pending.intendedMs) * 1000
+          if (pending.measured && inWindow(doneMs)) completedInWindow++
           if (pending.measured && !stopping) {
             meter.response(pending.spec, response.statusCode, body.byteLength + headerBytes(response.headers), latencyUs)
           }

@@ -28,7 +28,12 @@ describe('OpenDriver', () => {
     expect(outcome.statusCounts).toEqual({ 200: 300 })
     expect(summarizeEncoded(outcome.histogram).count).toBe(300)
     expect(outcome.openModel).toMatchObject({ targetRps: 300, scheduled: 300, sent: 300 })
-    expect(outcome.openModel?.achievedRps).toBeCloseTo(300, 0)
+    // Sends and completions count when they happen inside the window: a loaded machine pushes a
+    // few of the last sends past its end, never more than were scheduled.
+    expect(outcome.openModel?.achievedRps).toBeGreaterThan(300 * 0.85)
+    expect(outcome.openModel?.achievedRps).toBeLessThanOrEqual(300.5)
+    expect(outcome.openModel?.completedRps).toBeGreaterThan(300 * 0.8)
+    expect(outcome.openModel?.completedRps).toBeLessThanOrEqual(outcome.openModel?.achievedRps ?? 0)
     // How late the generator was depends on the machine; only the bookkeeping is checked here.
     expect(outcome.openModel?.lateSends).toBeLessThanOrEqual(300)
     expect(outcome.openModel?.lateShare).toBe((outcome.openModel?.lateSends ?? 0) / 300)
