@@ -338,7 +338,7 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
         aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
         break
       }
-      const one = await runFreshTrial(
+      const run = (): Promise<RunResult> => runFreshTrial(
         {
           label: opts.label,
           scenario: byName.get(step.scenario) as ScenarioPlan,
@@ -353,6 +353,13 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
         },
         io
       )
+      let one = await run()
+      // A target that did not come up in time on a loaded machine should not throw away a long
+      // run: one more start, then the failure stands. A crash mid-trial is never retried.
+      if (one.aborted?.code === 'AUTHBENCH_ERR_TARGET_START' && one.trials.length === 0 && !io.signal?.aborted) {
+        io.stderr(`warning: ${step.variant}, ${step.scenario} round ${step.round + 1}: ${one.aborted.reason}; starting it once more\n`)
+        one = await run()
+      }
       cpuPinning = one.environment.cpuPinning
       if (step.index === 0) calibration = one.calibration
       if (!configs.has(step.variant) && one.environment.targetConfig !== null) configs.set(step.variant, one.environment.targetConfig)
