@@ -249,6 +249,14 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
         // A few more ticks on each side after the table is clean.
         await sleep(1_200)
       }
+      // A sweep's counters are added when its run ends: on a loaded machine the last run can still
+      // be pausing between batches when the table is already clean. Wait for the counters, then
+      // judge them (a double deletion would overshoot, a foreign deleter would never get there).
+      const deletedSince = async (): Promise<number> => {
+        const [sa, sb] = [(await debugStats<{ sweeper: SweeperStats }>(a.url)).sweeper, (await debugStats<{ sweeper: SweeperStats }>(b.url)).sweeper]
+        return (sa.deletedTotal - base.a.deletedTotal) + (sb.deletedTotal - base.b.deletedTotal)
+      }
+      await waitFor(async () => (await deletedSince()) >= 2 * ROWS, 20_000, 100)
       polling = false
       await poller
 
