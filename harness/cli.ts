@@ -8,6 +8,8 @@ import { compareCommand } from './commands/compare.ts'
 import { abCommand } from './commands/ab.ts'
 import type { RawAbOptions } from './commands/ab.ts'
 import { baselineCommand } from './commands/baseline.ts'
+import { phasesCommand } from './commands/phases.ts'
+import type { RawPhasesOptions } from './commands/phases.ts'
 import type { RawBaselineOptions } from './commands/baseline.ts'
 import { importK6Command, k6RunCommand, locateK6 } from './commands/k6.ts'
 import { parseDurationMs, parseIntOption } from './commands/run-options.ts'
@@ -129,6 +131,27 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .action(async (o: RawAbOptions) => setExit(await abCommand(o, io)))
 
   program
+    .command('phases')
+    .description("run the suite under every preset (baseline, phase1, phase2, phase3) interleaved; write phases.md and phases.html")
+    .option('--store <kind>', 'memory (default) or postgres (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test)')
+    .option('--cache <kind>', 'redis or tiered for the phases that cache (REDIS_URL, default redis://127.0.0.1:6379)')
+    .addOption(new Option('-s, --scenario <names>', 'scenario(s), repeatable or comma list').argParser(collect))
+    .option('-t, --trials <n>', 'rounds: each runs every scenario under every preset')
+    .option('-d, --duration <time>', 'measured time per trial')
+    .option('-w, --warmup <time>', 'unrecorded warm-up per trial')
+    .option('-c, --connections <n>', 'closed model: concurrent connections')
+    .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
+    .option('--error-threshold <share>', 'unexpected-status share above which a trial is invalid')
+    .option('--max-pool <n>', 'cap on tokens seeded per trial')
+    .option('--seed <n>', 'seed of the preset order per round')
+    .option('-o, --out <dir>', 'reports folder (default reports)')
+    .option('-l, --label <label>', 'run label')
+    .option('--no-calibration', 'skip the raw-HTTP calibration workload')
+    .option('--no-progress', 'no progress lines on stderr')
+    .option('--no-pin', 'do not pin target and generator to separate cores')
+    .action(async (o: RawPhasesOptions) => setExit(await phasesCommand(o, io)))
+
+  program
     .command('import-k6 <summaries...>')
     .description("import k6 summaries (--summary-export or the machine-readable summary) into a result file that compare reads")
     .requiredOption('-s, --scenario <name>', 'the scenario the k6 script ran')
@@ -148,8 +171,6 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
       }, io))
     })
 
-  // More commands (`phases`) register here the same way, each from
-  // harness/commands/<name>.ts exporting `async (...) => exitCode`.
 
   return program
 }

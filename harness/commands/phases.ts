@@ -225,6 +225,9 @@ export interface FreshTrialSpec {
   fingerprint: Omit<EnvironmentFingerprint, 'targetConfig' | 'cpuPinning'> & { cpuPinning?: EnvironmentFingerprint['cpuPinning'] }
 }
 
+/** Where the target goes when the generator is pinned (pinGenerator takes CPU 1). */
+const TARGET_CPUS = '0'
+
 const metrics: MetricsScraper<MetricsSnapshot> = {
   snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
   delta: (before, after, completed) => computeServerDelta(before, after, completed)
@@ -253,7 +256,9 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
     {
       target: {
         start: async (): Promise<TargetHandle> => {
-          const tp = await startTarget({ cwd: spec.cwd ?? REPO_ROOT, env: spec.env, pinCpus: spec.generatorCpus === null ? null : 'auto' })
+          // An explicit CPU, not 'auto': once the generator is pinned, availableParallelism() reports
+          // one CPU, so 'auto' declines to pin and the target inherits the generator's core.
+          const tp = await startTarget({ cwd: spec.cwd ?? REPO_ROOT, env: spec.env, pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS })
           return {
             url: tp.url,
             cpuPinning: { target: tp.pinnedCpus, generator: spec.generatorCpus },

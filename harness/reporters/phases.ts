@@ -294,6 +294,7 @@ interface ExplainContext {
   otherConfig: Record<string, unknown> | null
   /** The target was pinned to these CPUs (null: not pinned). */
   targetCpus: string | null
+  cpuCount: number
 }
 
 /**
@@ -335,8 +336,13 @@ function explain(cell: PhaseCell, other: PhaseCell, change: PhaseChange, ctx: Ex
   const instancesA = typeof otherConfig?.instances === 'number' ? otherConfig.instances : null
   const instancesB = typeof config?.instances === 'number' ? config.instances : null
   if (cell.variant === 'phase3' && instancesB === 1) why.push('instances: phase3 ran one instance here; several need PostgreSQL and a shared cache (the embedded store is per process)')
-  else if (instancesA !== null && instancesB !== null && instancesB > instancesA && ctx.targetCpus !== null) {
-    why.push(`instances: ${instancesB} processes shared the target's pinned CPU ${ctx.targetCpus}: more processes, no more CPU`)
+  else if (instancesA !== null && instancesB !== null && instancesB > instancesA) {
+    why.push(ctx.targetCpus === null
+      ? `instances: ${instancesB} processes on ${ctx.cpuCount} core(s) shared with the load generator: more processes, little more CPU`
+      : `instances: ${instancesB} processes shared the target's pinned CPU ${ctx.targetCpus}: more processes, no more CPU`)
+    const flushesA = a.batchFlushesPerS ?? 0
+    const flushesB = b.batchFlushesPerS ?? 0
+    if (flushesA > 0 && flushesB > flushesA * 1.5) why.push(`batch writer: each instance runs its own, so flushes went ${num(flushesA)} → ${num(flushesB)}/s and each batch carries fewer tokens`)
   }
   return { facts, why }
 }
@@ -387,7 +393,7 @@ export function analysePhases(result: RunResult, options: AnalyseOptions = {}): 
       const failing = [cell.vsPrevious, cell.vsBaseline].filter((c): c is PhaseChange => c !== null && c.effect !== 'helps')
       const first = failing[0]
       if (first === undefined) continue
-      const { facts, why } = explain(cell, cellAt(scenario, first.against), first, { config: configOf(result, variant), otherConfig: configOf(result, first.against), targetCpus })
+      const { facts, why } = explain(cell, cellAt(scenario, first.against), first, { config: configOf(result, variant), otherConfig: configOf(result, first.against), targetCpus, cpuCount: result.environment.cpuCount })
       const text = `${variant} on ${scenario}: ${failing.map(changePhrase).join('; ')}. Evidence (${first.against} → ${variant}): ${facts}.${why.length > 0 ? ` Reading: ${why.join('; ')}.` : ''}`
       notHelping.push({ variant, scenario, against: first.against, text })
     }
