@@ -14,7 +14,7 @@ import { health as healthScenario } from '../scenarios/health.ts'
 import type { Driver, DriverOutcome, RequestSpec, TickEvent } from './drivers/types.ts'
 import { summarizeEncoded } from './recorder.ts'
 import { summarizeScenario } from './summary.ts'
-import { watchLiveness } from './target-process.ts'
+import { startTarget, watchLiveness, type TargetProcessOptions } from './target-process.ts'
 import type { EnvironmentFingerprint, LoadModel, LoadSettings, RunResult, ScenarioSummary, ServerSideDelta, TrialResult, TrialValidity } from './types.ts'
 import { RESULT_SCHEMA_VERSION } from './types.ts'
 
@@ -452,3 +452,19 @@ export async function fetchTargetConfig(url: string): Promise<Record<string, unk
 }
 
 export type { RequestSpec }
+
+/**
+ * Start the reference target as the engine's TargetHandle: only an exit nobody asked for settles
+ * `exited` (as a crash). Shared by `run`, `ab` and `phases`.
+ */
+export async function startTargetHandle(options: TargetProcessOptions, generatorCpus: string | null): Promise<TargetHandle> {
+  const tp = await startTarget(options)
+  return {
+    url: tp.url,
+    cpuPinning: { target: tp.pinnedCpus, generator: generatorCpus },
+    exited: new Promise<Error>((resolve) => tp.once('crash', (err: Error) => resolve(err))),
+    stop: async () => {
+      await tp.stop()
+    }
+  }
+}

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { availableParallelism } from 'node:os'
+import { cpus } from 'node:os'
 import { dirname, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TargetCrashedError, TargetStartError, TargetUnresponsiveError } from './errors.ts'
@@ -248,9 +248,14 @@ function tasksetPath (): string | null {
   return tasksetCache
 }
 
-/** Pinning needs taskset (Linux) and at least two cores: one for the target, one for the load. */
+/**
+ * Pinning needs taskset (Linux) and at least two cores: one for the target, one for the load.
+ * It counts the machine's cores (os.cpus()), not availableParallelism(): once the generator has
+ * pinned itself to core 1, availableParallelism() reports 1, and a target started after that would
+ * silently inherit the generator's core.
+ */
 export function canPin (): boolean {
-  return tasksetPath() !== null && availableParallelism() >= 2
+  return tasksetPath() !== null && cpus().length >= 2
 }
 
 /** `taskset -pc <cpus> <pid>`; resolves false when pinning is unavailable or refused. */

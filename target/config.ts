@@ -154,7 +154,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (env.CACHE === undefined && env.REDIS_URL && merged.cache === 'lru') merged.cache = 'tiered'
   // phase3's several instances need state they can share: PostgreSQL and a shared cache. On the
   // embedded default (per-process memory) the preset runs one instance, its other mechanisms on.
-  if (env.INSTANCES === undefined && (merged.instances as number) > 1 && !(merged.store === 'postgres' && (merged.cache === 'redis' || merged.cache === 'tiered'))) merged.instances = 1
+  if (!env.INSTANCES && (merged.instances as number) > 1 && !(merged.store === 'postgres' && (merged.cache === 'redis' || merged.cache === 'tiered'))) merged.instances = 1
   const parsed = configSchema.safeParse(merged)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]

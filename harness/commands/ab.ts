@@ -16,8 +16,8 @@ import { compareAB } from '../compare.ts'
 import { isCompareError } from '../compare-errors.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { Engine, fetchTargetConfig } from '../engine.ts'
-import type { EngineEvents, MetricsScraper, TargetHandle } from '../engine.ts'
+import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { BadOptionError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
@@ -25,7 +25,7 @@ import { ResultFileError, resultDirName, writeResult } from '../result-io.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
 import { summarizeScenario } from '../summary.ts'
-import { pinGenerator, startTarget } from '../target-process.ts'
+import { pinGenerator } from '../target-process.ts'
 import type { Comparison, CompareSettings, RunResult, TrialResult } from '../types.ts'
 import { RESULT_SCHEMA_VERSION } from '../types.ts'
 import { loadCompareSettings } from '../verdict.ts'
@@ -175,17 +175,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
       },
       {
         target: {
-          start: async (): Promise<TargetHandle> => {
-            const tp = await startTarget({ cwd: arm.cwd, env: arm.env, pinCpus: generatorCpus === null ? null : 'auto' })
-            return {
-              url: tp.url,
-              cpuPinning: { target: tp.pinnedCpus, generator: generatorCpus },
-              exited: new Promise<Error>((resolve) => tp.once('crash', (err: Error) => resolve(err))),
-              stop: async () => {
-                await tp.stop()
-              }
-            }
-          }
+          start: () => startTargetHandle({ cwd: arm.cwd, env: arm.env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
         },
         createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
         metrics,

@@ -13,8 +13,8 @@ import { ENV_NAMES, PRESETS, PRESET_VALUES, loadConfig } from '../../target/conf
 import type { PresetName } from '../../target/config.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { Engine, fetchTargetConfig } from '../engine.ts'
-import type { EngineEvents, MetricsScraper, ScenarioPlan, TargetHandle } from '../engine.ts'
+import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import type { EngineEvents, MetricsScraper, ScenarioPlan } from '../engine.ts'
 import { BadOptionError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../reporters/phases.ts'
@@ -24,7 +24,7 @@ import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
 import { createRng } from '../stats.ts'
 import { summarizeScenario } from '../summary.ts'
-import { REPO_ROOT, pinGenerator, startTarget } from '../target-process.ts'
+import { REPO_ROOT, pinGenerator } from '../target-process.ts'
 import type { CompareSettings, EnvironmentFingerprint, RunResult, TrialResult } from '../types.ts'
 import { RESULT_SCHEMA_VERSION } from '../types.ts'
 import { EXIT } from './run.ts'
@@ -255,19 +255,7 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
     },
     {
       target: {
-        start: async (): Promise<TargetHandle> => {
-          // An explicit CPU, not 'auto': once the generator is pinned, availableParallelism() reports
-          // one CPU, so 'auto' declines to pin and the target inherits the generator's core.
-          const tp = await startTarget({ cwd: spec.cwd ?? REPO_ROOT, env: spec.env, pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS })
-          return {
-            url: tp.url,
-            cpuPinning: { target: tp.pinnedCpus, generator: spec.generatorCpus },
-            exited: new Promise<Error>((resolve) => tp.once('crash', (err: Error) => resolve(err))),
-            stop: async () => {
-              await tp.stop()
-            }
-          }
-        }
+        start: () => startTargetHandle({ cwd: spec.cwd ?? REPO_ROOT, env: spec.env, pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS }, spec.generatorCpus)
       },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
       metrics,

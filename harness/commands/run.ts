@@ -5,8 +5,8 @@
 import path from 'node:path'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { Engine, fetchTargetConfig } from '../engine.ts'
-import type { EngineEvents, MetricsScraper, TargetHandle } from '../engine.ts'
+import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { assertLoopback } from '../loopback.ts'
 import { formatSummary } from '../print-summary.ts'
@@ -15,7 +15,7 @@ import { resultDirName, writeResult } from '../result-io.ts'
 import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
-import { pinGenerator, startTarget } from '../target-process.ts'
+import { pinGenerator } from '../target-process.ts'
 import type { RunResult } from '../types.ts'
 import { parseRunOptions } from './run-options.ts'
 import type { RawRunOptions, RunOptions } from './run-options.ts'
@@ -73,18 +73,7 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
       target: url !== null
         ? { url }
         : {
-            start: async (): Promise<TargetHandle> => {
-              const tp = await startTarget({ env, pinCpus: generatorCpus === null ? null : 'auto' })
-              return {
-                url: tp.url,
-                cpuPinning: { target: tp.pinnedCpus, generator: generatorCpus },
-                // Only an exit nobody asked for settles this (as a crash).
-                exited: new Promise<Error>((resolve) => tp.once('crash', (err: Error) => resolve(err))),
-                stop: async () => {
-                  await tp.stop()
-                }
-              }
-            }
+            start: () => startTargetHandle({ env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
           },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
       metrics,
