@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
-import { Redis } from 'ioredis'
+import { deleteTargetKeys } from '../target/cache/redis.ts'
 import pg from 'pg'
 import { Agent, request } from 'undici'
 import { ClosedDriver } from '../harness/drivers/closed.ts'
@@ -213,22 +213,6 @@ const uptime = (): string => {
   }
 }
 
-async function clearRedis(url: string): Promise<void> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
-  try {
-    await r.connect()
-    let cursor = '0'
-    for (let i = 0; i < 100_000; i++) {
-      const [next, keys] = await r.scan(cursor, 'MATCH', 'authbench:*', 'COUNT', 1000)
-      if (keys.length > 0) await r.del(...keys)
-      cursor = next
-      if (cursor === '0') break
-    }
-  } finally {
-    r.disconnect()
-  }
-}
-
 async function main(): Promise<void> {
   const generatorCpus = await pinGenerator('1')
   const loadBefore = uptime()
@@ -236,7 +220,7 @@ async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: databaseUrl })
   await admin.connect()
   await admin.query(`CREATE SCHEMA ${schema}`)
-  await clearRedis(redisUrl)
+  await deleteTargetKeys(redisUrl)
   const schemaUrl = new URL(databaseUrl)
   // libpq's startup option: every connection of the target's pool (and its migrations) uses the schema.
   schemaUrl.searchParams.set('options', `-c search_path=${schema}`)
@@ -314,7 +298,7 @@ async function main(): Promise<void> {
     await Promise.all([...targets.values()].map((t) => t.stop()))
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {})
     await admin.end()
-    await clearRedis(redisUrl).catch(() => {})
+    await deleteTargetKeys(redisUrl).catch(() => {})
     await dispatcher.close()
   }
 }

@@ -101,7 +101,7 @@ export class RedisTokenCache implements TokenCache {
   constructor(readonly redis: Redis, options: Omit<RedisCacheOptions, 'url'>) {
     this.kind = options.kind
     this.local = options.kind === 'tiered' ? new LruTokenCache({ maxEntries: options.maxEntries }) : null
-    this.prefix = options.keyPrefix ?? 'authbench:'
+    this.prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX
     this.maxTtlMs = options.maxTtlMs
     this.maxEntries = options.maxEntries
     redis.on('ready', () => void this.resync())
@@ -259,4 +259,27 @@ export async function createRedisCache(config: Config, logger: Logger, overrides
     ...(overrides.keyPrefix ? { keyPrefix: overrides.keyPrefix } : {}),
     logger
   })
+}
+
+/** The prefix of every key the target writes to Redis, unless a cache is given another. */
+export const DEFAULT_KEY_PREFIX = 'authbench:'
+
+/**
+ * Delete the target's keys from the Redis database at `url` (SCAN in bounded steps, never FLUSHDB:
+ * the database may hold other data). For benchmarks and tests that reuse a database.
+ */
+export async function deleteTargetKeys(url: string, prefix = DEFAULT_KEY_PREFIX): Promise<void> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await r.connect()
+    let cursor = '0'
+    for (let i = 0; i < 100_000; i++) {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+      if (keys.length > 0) await r.del(...keys)
+      cursor = next
+      if (cursor === '0') break
+    }
+  } finally {
+    r.disconnect()
+  }
 }

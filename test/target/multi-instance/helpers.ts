@@ -2,7 +2,7 @@
 // PostgreSQL schema and one Redis database of their own, plain HTTP calls to them, SQL on the same
 // schema, and a TCP proxy that plays "Redis went away" without touching the machine's Redis.
 import net from 'node:net'
-import { Redis } from 'ioredis'
+import { deleteTargetKeys } from '../../../target/cache/redis.ts'
 import pg from 'pg'
 import { Agent, request } from 'undici'
 import { startTarget } from '../../../harness/target-process.ts'
@@ -66,22 +66,8 @@ export async function openSchema(databaseUrl: string, schema: string): Promise<{
   }
 }
 
-/** Delete the target's keys in the test's Redis database (SCAN, bounded; never FLUSHDB). */
-export async function clearRedisDb(url: string): Promise<void> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
-  try {
-    await r.connect()
-    let cursor = '0'
-    for (let i = 0; i < 10_000; i++) {
-      const [next, keys] = await r.scan(cursor, 'MATCH', 'authbench:*', 'COUNT', 1000)
-      if (keys.length > 0) await r.del(...keys)
-      cursor = next
-      if (cursor === '0') break
-    }
-  } finally {
-    r.disconnect()
-  }
-}
+/** Delete the target's keys in the test's Redis database (never FLUSHDB). */
+export const clearRedisDb = (url: string): Promise<void> => deleteTargetKeys(url)
 
 /** Start a target with the shared secret, unpinned (tests share the machine), quiet logs. */
 export function startInstance(env: Record<string, string>, opts: { stopTimeoutMs?: number } = {}): Promise<TargetProcess> {
