@@ -361,7 +361,13 @@ export class Engine extends EventEmitter {
     }
     const watchdog = this.#watch(url, runSignal)
     try {
-      return await driver.run({ url, load, nextRequest: instance.nextRequest, signal: runSignal })
+      return await driver.run({
+        url,
+        load,
+        nextRequest: instance.nextRequest,
+        ...(instance.fixedRequest === undefined ? {} : { fixedRequest: instance.fixedRequest }),
+        signal: runSignal
+      })
     } finally {
       watchdog.stop()
       driver.off('tick', onTick)

@@ -27,6 +27,7 @@ export const health: Scenario = Object.freeze<Scenario>({
   async setup(): Promise<ScenarioInstance> {
     return {
       nextRequest: healthRequest,
+      fixedRequest: healthRequest(),
       refill: async () => undefined,
       resetStats: () => undefined,
       stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 }),

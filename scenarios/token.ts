@@ -28,6 +28,7 @@ export const token: Scenario = Object.freeze<Scenario>({
   async setup(): Promise<ScenarioInstance> {
     return {
       nextRequest: tokenRequest,
+      fixedRequest: tokenRequest(),
       refill: async () => undefined,
       resetStats: () => undefined,
       stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 }),

@@ -35,6 +35,11 @@ export interface InstanceStats {
 export interface ScenarioInstance {
   /** Synchronous and cheap: the driver calls it once per request on its hot path. */
   nextRequest(): RequestSpec
+  /**
+   * Set when every request is this one frozen spec (health, token): the closed driver then hands
+   * autocannon a static request it builds once, instead of calling nextRequest per send.
+   */
+  fixedRequest?: RequestSpec
   /** Make sure `expectedRequests` more requests can be served (tops up consumables). */
   refill(expectedRequests: number, signal?: AbortSignal): Promise<void>
   /** Start counting exhaustion afresh: warm-up exhaustion must not invalidate the measured phase. */

@@ -143,6 +143,15 @@ export class ClosedDriver extends EventEmitter implements Driver {
       return specs.queue.shift()
     }
 
+    // A scenario with one fixed frozen request (health, token) needs none of the above: autocannon
+    // builds the request once and sends those bytes on every connection, exactly as its CLI does,
+    // and every response belongs to that one spec. This keeps the harness's per-request cost at
+    // autocannon's own plus the recording.
+    const fixed = options.fixedRequest !== undefined && isImmutableSpec(options.fixedRequest) ? options.fixedRequest : undefined
+    const requests = fixed === undefined
+      ? [{ setupRequest }]
+      : [fill({}, fixed)]
+
     const plannedMs = load.warmupMs + load.durationMs
     const safetySeconds = load.durationMs > 0 ? plannedMs / 1000 + 30 : 3600
 
@@ -186,8 +195,8 @@ export class ClosedDriver extends EventEmitter implements Driver {
           duration: safetySeconds,
           timeout: Math.max(1, Math.ceil(load.timeoutMs / 1000)),
           sampleInt: this.#stopPollMs,
-          requests: [{ setupRequest }],
-          setupClient
+          requests,
+          ...(fixed === undefined ? { setupClient } : {})
         }, finish)
       } catch (error) {
         finish(error, undefined)
@@ -195,7 +204,7 @@ export class ClosedDriver extends EventEmitter implements Driver {
       }
 
       instance.on('response', (client: Client, statusCode: number, resBytes: number, responseTimeMs: number) => {
-        const spec = specOfResponse(client)
+        const spec = fixed ?? specOfResponse(client)
         if (!meter.measuring) return
         meter.response(spec, statusCode, resBytes, responseTimeMs * 1000)
         if (load.maxRequests !== null && meter.requests >= load.maxRequests) endMeasurement()

@@ -21,6 +21,12 @@ export interface DriverOptions {
   load: LoadSettings
   /** Called once per request to be sent; returns a fresh spec (per-request bodies and headers). */
   nextRequest: () => RequestSpec
+  /**
+   * The one frozen spec every send uses, when the scenario has a single fixed request. Lets the
+   * closed driver give autocannon a static request (built once, no per-send callbacks); the open
+   * driver may ignore it, since nextRequest returns the same spec.
+   */
+  fixedRequest?: RequestSpec
   /** Aborting stops the driver within a second; it then resolves with what it measured. */
   signal?: AbortSignal
 }

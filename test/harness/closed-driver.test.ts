@@ -77,6 +77,28 @@ describe('ClosedDriver', () => {
     expect(seen.slice(0, 5)).toEqual([1, 2, 3, 4, 5])
   })
 
+  it('sends a fixed frozen request as built once, without calling nextRequest, and judges it by that spec', async () => {
+    server.bodies.length = 0
+    const fixed: RequestSpec = Object.freeze({
+      method: 'POST', path: '/echo', headers: Object.freeze({ 'content-type': 'application/json' }), body: '{"fixed":true}', expectedStatuses: Object.freeze([201])
+    })
+    let calls = 0
+    const nextRequest = (): RequestSpec => { calls++; return fixed }
+    const outcome = await new ClosedDriver().run({ url: server.url, load: load({ connections: 2, warmupMs: 0, maxRequests: 200 }), nextRequest, fixedRequest: fixed })
+    expect(calls).toBe(0)
+    expect(outcome.requests).toBe(200)
+    expect(outcome.successes).toBe(200)
+    // (The previous test's last in-flight echo requests may land after the reset: ignore them.)
+    const ours = server.bodies.filter((body) => !body.startsWith('{"n":'))
+    expect(ours.length).toBeGreaterThanOrEqual(200)
+    expect(new Set(ours)).toEqual(new Set(['{"fixed":true}']))
+    // A fixed request whose status is not the expected one still counts as an error.
+    const wrong: RequestSpec = Object.freeze({ method: 'GET', path: '/fail', expectedStatuses: Object.freeze([200]) })
+    const failing = await new ClosedDriver().run({ url: server.url, load: load({ connections: 1, warmupMs: 0, maxRequests: 50 }), nextRequest: () => wrong, fixedRequest: wrong })
+    expect(failing.errors).toBe(50)
+    expect(failing.errorsByKind.byStatus).toEqual({ 500: 50 })
+  })
+
   it('stops within a second when its signal aborts', async () => {
     const controller = new AbortController()
     const started = performance.now()
