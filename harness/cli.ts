@@ -117,6 +117,7 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('-t, --trials <n>', 'A/B pairs per scenario (default 6, the signed-rank floor)')
     .option('-d, --duration <time>', 'measured time per trial (default 3s)')
     .option('-w, --warmup <time>', 'unrecorded warm-up (default 1.5s)')
+    .option('--slot <time>', 'closed model: both arms run side by side and the measured time alternates between them in slots this long (default 500ms; 0 = one trial after the other)')
     .option('-c, --connections <n>', 'closed model: concurrent connections')
     .option('-r, --rate <rps>', 'open model at this arrival rate')
     .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))

@@ -12,7 +12,7 @@ import { BASE_PATH } from '../scenarios/catalog.ts'
 import type { Scenario, ScenarioInstance, ScenarioParams } from '../scenarios/types.ts'
 import { health as healthScenario } from '../scenarios/health.ts'
 import type { Driver, DriverOutcome, RequestSpec, TickEvent } from './drivers/types.ts'
-import { summarizeEncoded } from './recorder.ts'
+import { mergeEncoded, summarizeEncoded } from './recorder.ts'
 import { summarizeScenario } from './summary.ts'
 import { startTarget, watchLiveness, type TargetProcessOptions } from './target-process.ts'
 import type { EnvironmentFingerprint, LoadModel, LoadSettings, RunResult, ScenarioSummary, ServerSideDelta, TrialResult, TrialValidity } from './types.ts'
@@ -73,6 +73,15 @@ export interface EngineDeps {
   /** Reads the target's config for the fingerprint; null when unavailable. */
   fetchTargetConfig?: (url: string) => Promise<Record<string, unknown> | null>
   now?: () => number
+}
+
+/** What one slot-interleaved A/B pair produced (Engine.runPair). */
+export interface PairOutcome {
+  trials: Partial<Record<'A' | 'B', TrialResult>>
+  configs: Partial<Record<'A' | 'B', Record<string, unknown> | null>>
+  calibration: RunResult['calibration']
+  cpuPinning: EnvironmentFingerprint['cpuPinning']
+  aborted: RunResult['aborted']
 }
 
 export interface PlanStartEvent { scenarios: string[]; trials: number; totalTrials: number }
@@ -238,6 +247,27 @@ export class Engine extends EventEmitter {
 
   /** One trial; null when stopped before it measured anything. */
   async #trial(sp: ScenarioPlan, trial: number, url: string, runSignal: AbortSignal, stopReason: () => StopSignal | null): Promise<TrialResult | null> {
+    const name = sp.scenario.name
+    const load = sp.load
+    const prepared = await this.#prepare(sp, trial, url, runSignal)
+    if (prepared === null) return null
+    const { instance, measuredRate } = prepared
+
+    const before = await this.#scrape(url, runSignal, name, trial)
+    const startedAt = new Date(this.#now()).toISOString()
+    const rateGuessRps = Math.max(measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
+    const measuredLoad = { ...load, warmupMs: 0, maxRequests: capRequests(load, instance.capacity(), rateGuessRps) }
+    const outcome = await this.#drive(name, trial, url, measuredLoad, instance, runSignal, true)
+    if (measuredLoad.maxRequests !== load.maxRequests && outcome.requests >= (measuredLoad.maxRequests ?? Infinity) && outcome.durationMs < load.durationMs * 0.9) {
+      this.#warnRanOut(name, trial, outcome.durationMs, load.durationMs, instance)
+    }
+    const stopNow = stopReason()
+    const after = before === undefined || stopNow !== null ? undefined : await this.#scrape(url, undefined, name, trial)
+    return this.#result(name, trial, startedAt, outcome, before, after, instance, stopNow)
+  }
+
+  /** Seed the scenario, warm up (not recorded), top up consumables, reset the instance's counters. */
+  async #prepare(sp: ScenarioPlan, trial: number, url: string, runSignal: AbortSignal): Promise<{ instance: ScenarioInstance; measuredRate: number } | null> {
     const plan = this.#plan
     const name = sp.scenario.name
     const load = sp.load
@@ -280,17 +310,15 @@ export class Engine extends EventEmitter {
       if (runSignal.aborted) return null
     }
     instance.resetStats()
+    return { instance, measuredRate }
+  }
 
-    const before = await this.#scrape(url, runSignal, name, trial)
-    const startedAt = new Date(this.#now()).toISOString()
-    const rateGuessRps = Math.max(measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
-    const measuredLoad = { ...load, warmupMs: 0, maxRequests: capRequests(load, instance.capacity(), rateGuessRps) }
-    const outcome = await this.#drive(name, trial, url, measuredLoad, instance, runSignal, true)
-    if (measuredLoad.maxRequests !== load.maxRequests && outcome.requests >= (measuredLoad.maxRequests ?? Infinity) && outcome.durationMs < load.durationMs * 0.9) {
-      this.emit('warning', { scenario: name, trial, message: `${name} trial ${trial + 1} ended after ${Math.round(outcome.durationMs)} of ${load.durationMs} ms: its ${instance.stats().seeded} seeded tokens ran out (raise --max-pool or shorten --duration)` })
-    }
-    const stopNow = stopReason()
-    const after = before === undefined || stopNow !== null ? undefined : await this.#scrape(url, undefined, name, trial)
+  #warnRanOut(name: string, trial: number, ranMs: number, plannedMs: number, instance: ScenarioInstance): void {
+    this.emit('warning', { scenario: name, trial, message: `${name} trial ${trial + 1} ended after ${Math.round(ranMs)} of ${plannedMs} ms: its ${instance.stats().seeded} seeded tokens ran out (raise --max-pool or shorten --duration)` })
+  }
+
+  /** The trial's record from what the driver measured and the two /metrics snapshots around it. */
+  #result(name: string, trial: number, startedAt: string, outcome: DriverOutcome, before: unknown, after: unknown, instance: ScenarioInstance, stopNow: StopSignal | null): TrialResult {
     const server = before !== undefined && after !== undefined && this.#deps.metrics !== null
       ? this.#deps.metrics.delta(before, after, outcome.requests)
       : null
@@ -322,6 +350,114 @@ export class Engine extends EventEmitter {
       setup: { seeded: stats.seeded, setupMs: stats.setupMs, exhaustedRequests: stats.exhaustedRequests },
       validity
     }
+  }
+
+  /**
+   * One A/B pair, slot-interleaved (closed model): both arms' targets are started fresh and run
+   * side by side; each is seeded and warmed up, then the measured time alternates between them in
+   * short slots (A B B A A B …, or B A A B … when B goes first), so that both arms are measured
+   * through the same seconds of the machine. On a shared host the same tool against the same target
+   * moves ±10-25% between seconds, in spells that last seconds; two trials run one after the other
+   * (seconds apart) see different spells, slots 0.5 s apart mostly see the same one. Each arm's
+   * slots are merged into one trial: counts summed, histograms added bucket by bucket, the
+   * timeline rebuilt per second of that arm's measured time from the slots' histograms, and the
+   * server-side delta taken over the whole measured phase of that arm's own target.
+   *
+   * `deps.target` is not used: the two targets come from `targets`. Never rejects for a target
+   * failure or abort; `aborted` says what happened and the trials measured so far are returned.
+   */
+  async runPair(
+    targets: Readonly<Record<'A' | 'B', StartTarget>>,
+    sp: ScenarioPlan,
+    trials: Readonly<Record<'A' | 'B', number>>,
+    first: 'A' | 'B',
+    slotMs: number,
+    signal?: AbortSignal
+  ): Promise<PairOutcome> {
+    const runAbort = new AbortController()
+    let stop: StopSignal | null = null
+    const stopWith = (s: StopSignal): void => {
+      if (stop === null) stop = s
+      runAbort.abort()
+    }
+    this.#stopWith = stopWith
+    const onCallerAbort = (): void => stopWith(new StopSignal('ABORTED', 'AUTHBENCH_ERR_ABORTED', 'interrupted (SIGINT or abort)'))
+    if (signal?.aborted) onCallerAbort()
+    signal?.addEventListener('abort', onCallerAbort, { once: true })
+
+    const arms: Array<'A' | 'B'> = first === 'A' ? ['A', 'B'] : ['B', 'A']
+    const handles: Partial<Record<'A' | 'B', TargetHandle>> = {}
+    const out: PairOutcome = { trials: {}, configs: {}, calibration: null, cpuPinning: this.#plan.fingerprint.cpuPinning ?? { target: null, generator: null }, aborted: null }
+    const name = sp.scenario.name
+    try {
+      const started = await Promise.allSettled(arms.map(async (arm) => {
+        const handle = await targets[arm](runAbort.signal)
+        handles[arm] = handle
+        void handle.exited.then((err) => stopWith(new StopSignal('TARGET_CRASHED', 'AUTHBENCH_ERR_TARGET_CRASHED', `arm ${arm}: ${err.message}`)))
+        return handle
+      }))
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
+      out.cpuPinning = (handles.A as TargetHandle).cpuPinning
+      for (const arm of arms) out.configs[arm] = await (this.#deps.fetchTargetConfig ?? fetchTargetConfig)((handles[arm] as TargetHandle).url).catch(() => null)
+      if (this.#plan.calibration !== null && !runAbort.signal.aborted) {
+        out.calibration = await this.#calibrate((handles.A as TargetHandle).url, runAbort.signal).catch((err: unknown) => {
+          this.emit('warning', { message: `calibration failed: ${(err as Error).message}` })
+          return null
+        })
+      }
+
+      const prepared: Partial<Record<'A' | 'B', { instance: ScenarioInstance; measuredRate: number }>> = {}
+      for (const arm of arms) {
+        const p = await this.#prepare(sp, trials[arm], (handles[arm] as TargetHandle).url, runAbort.signal)
+        if (p === null) return out
+        prepared[arm] = p
+      }
+
+      const before: Partial<Record<'A' | 'B', unknown>> = {}
+      for (const arm of arms) before[arm] = await this.#scrape((handles[arm] as TargetHandle).url, runAbort.signal, name, trials[arm])
+      const startedAt = new Date(this.#now()).toISOString()
+      const load = sp.load
+      const slotsPerArm = Math.max(1, Math.round(load.durationMs / slotMs))
+      const slotLoad = { ...load, warmupMs: 0, durationMs: load.durationMs / slotsPerArm }
+      const slots: Record<'A' | 'B', DriverOutcome[]> = { A: [], B: [] }
+      const sentPerArm: Record<'A' | 'B', number> = { A: 0, B: 0 }
+      // A B | B A | A B …: each arm goes first in every other slot pair, so a drift within a pair cancels too.
+      for (let k = 0; k < slotsPerArm && !runAbort.signal.aborted; k++) {
+        for (const arm of k % 2 === 0 ? arms : [...arms].reverse()) {
+          if (runAbort.signal.aborted) break
+          const p = prepared[arm] as { instance: ScenarioInstance; measuredRate: number }
+          const rateGuessRps = Math.max(p.measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
+          const capped = capRequests(slotLoad, p.instance.capacity(), rateGuessRps)
+          if (capped !== null && capped <= 1 && capped !== slotLoad.maxRequests) continue
+          const outcome = await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...slotLoad, maxRequests: capped }, p.instance, runAbort.signal, false)
+          slots[arm].push(outcome)
+          sentPerArm[arm] += outcome.requests
+        }
+      }
+      const stopNow = stop as StopSignal | null
+      for (const arm of arms) {
+        const p = prepared[arm] as { instance: ScenarioInstance; measuredRate: number }
+        const merged = mergeSlotOutcomes(slots[arm])
+        if (merged.durationMs < load.durationMs * 0.9 && stopNow === null) this.#warnRanOut(name, trials[arm], merged.durationMs, load.durationMs, p.instance)
+        const after = before[arm] === undefined || stopNow !== null ? undefined : await this.#scrape((handles[arm] as TargetHandle).url, undefined, name, trials[arm])
+        const result = this.#result(name, trials[arm], startedAt, merged, before[arm], after, p.instance, stopNow)
+        out.trials[arm] = result
+        this.emit('trial-done', result)
+      }
+    } catch (err) {
+      if (stop === null) {
+        const e = err as Error & { code?: string }
+        stop = new StopSignal(runAbort.signal.aborted ? 'ABORTED' : 'TARGET_CRASHED', e.code ?? 'AUTHBENCH_ERR_RUN_FAILED', e.message)
+      }
+    } finally {
+      signal?.removeEventListener('abort', onCallerAbort)
+      this.#stopWith = null
+      await Promise.all(Object.values(handles).map((h) => h.stop().catch(() => undefined)))
+      const finalStop = stop as StopSignal | null
+      if (finalStop !== null) out.aborted = { reason: finalStop.reason, code: finalStop.errorCode }
+    }
+    return out
   }
 
   #judge(outcome: DriverOutcome, exhaustedRequests: number, stop: StopSignal | null): TrialValidity {
@@ -416,6 +552,49 @@ export class Engine extends EventEmitter {
     if (runSignal.aborted || outcome.requests === 0) return null
     const server = before !== undefined && after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(before, after, outcome.requests) : null
     return { throughputRps: outcome.requests / (outcome.durationMs / 1000), cpuUsPerRequest: server?.cpuUsPerRequest ?? null }
+  }
+}
+
+/**
+ * One arm's slots as one trial: counts and status/error tallies summed, histograms added bucket by
+ * bucket (exact percentiles, never averaged), and a timeline with one row per second of the arm's
+ * own measured time, rebuilt from the histograms of the slots that started in that second.
+ */
+export function mergeSlotOutcomes(slots: readonly DriverOutcome[]): DriverOutcome {
+  const statusCounts: Record<string, number> = {}
+  const byStatus: Record<string, number> = {}
+  const sum = (key: 'durationMs' | 'requests' | 'successes' | 'errors' | 'bytesRead'): number => slots.reduce((acc, o) => acc + o[key], 0)
+  for (const o of slots) {
+    for (const [k, v] of Object.entries(o.statusCounts)) statusCounts[k] = (statusCounts[k] ?? 0) + v
+    for (const [k, v] of Object.entries(o.errorsByKind.byStatus)) byStatus[k] = (byStatus[k] ?? 0) + v
+  }
+  const bySecond = new Map<number, DriverOutcome[]>()
+  let armMs = 0
+  for (const o of slots) {
+    const second = Math.floor(armMs / 1000)
+    bySecond.set(second, [...(bySecond.get(second) ?? []), o])
+    armMs += o.durationMs
+  }
+  const timeline = [...bySecond.entries()].map(([second, group]) => {
+    const s = summarizeEncoded(mergeEncoded(group.map((o) => o.histogram)))
+    return { second, requests: group.reduce((a, o) => a + o.requests, 0), errors: group.reduce((a, o) => a + o.errors, 0), p50Us: s.p50, p99Us: s.p99 }
+  })
+  return {
+    durationMs: sum('durationMs'),
+    requests: sum('requests'),
+    successes: sum('successes'),
+    errors: sum('errors'),
+    bytesRead: sum('bytesRead'),
+    histogram: mergeEncoded(slots.map((o) => o.histogram)),
+    statusCounts,
+    errorsByKind: {
+      byStatus,
+      timeouts: slots.reduce((a, o) => a + o.errorsByKind.timeouts, 0),
+      resets: slots.reduce((a, o) => a + o.errorsByKind.resets, 0),
+      other: slots.reduce((a, o) => a + o.errorsByKind.other, 0)
+    },
+    timeline,
+    aborted: slots.some((o) => o.aborted)
   }
 }
 

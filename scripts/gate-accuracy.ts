@@ -7,7 +7,7 @@
 // chosen from the figures, and prints markdown for the README's "How accurate is the gate".
 //
 //   node --import tsx scripts/gate-accuracy.ts [--scenario health] [--aa-runs 20] [--runs 10]
-//        [--pairs 6] [--duration 1s] [--warmup 700ms] [--preset phase2] [--seed 1] [--out dir]
+//        [--pairs 6] [--slot 500ms] [--duration 1s] [--warmup 700ms] [--preset phase2] [--seed 1] [--out dir]
 //   node --import tsx scripts/gate-accuracy.ts --analyse <dir>   (re-judge saved gate runs only)
 //
 // Conditions run round-robin after two calibration A/A runs (aa, +5%, +10%, +20%, tail, aa, …), so
@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     'aa-runs': { type: 'string', default: '20' },
     runs: { type: 'string', default: '10' },
     pairs: { type: 'string', default: '6' },
+    slot: { type: 'string', default: '500ms' },
     duration: { type: 'string', default: '1s' },
     warmup: { type: 'string', default: '700ms' },
     preset: { type: 'string', default: 'phase2' },
@@ -48,6 +49,7 @@ const aaRuns = parseIntOption('--aa-runs', args['aa-runs'] as string, 1, 1_000)
 const runs = parseIntOption('--runs', args.runs as string, 1, 1_000)
 const pairs = parseIntOption('--pairs', args.pairs as string, 1, 100)
 const durationMs = parseDurationMs('--duration', args.duration as string, false)
+const slotMs = parseDurationMs('--slot', args.slot as string, true)
 const warmupMs = parseDurationMs('--warmup', args.warmup as string, true)
 const baseSeed = parseIntOption('--seed', args.seed as string, 0, 2 ** 30)
 const scenario = args.scenario as string
@@ -95,7 +97,8 @@ async function gateRun(condition: Condition, index: number, armA: PreparedArm, a
       errorRateThreshold: opts.errorRateThreshold,
       lateShareThreshold: opts.lateShareThreshold,
       maxPoolSize: opts.maxPoolSize,
-      progress: false
+      progress: false,
+      slotMs
     },
     io
   )

@@ -32,7 +32,7 @@ import { loadCompareSettings } from '../verdict.ts'
 import { appendStepSummary, writeReports } from './compare.ts'
 import { EXIT } from './run.ts'
 import type { CommandIo } from './run.ts'
-import { parseIntOption, parseRunOptions } from './run-options.ts'
+import { parseDurationMs, parseIntOption, parseRunOptions } from './run-options.ts'
 import type { RunOptions } from './run-options.ts'
 
 /**
@@ -44,6 +44,7 @@ import type { RunOptions } from './run-options.ts'
  */
 export const AB_DEFAULTS = Object.freeze({
   pairs: 6,
+  slotMs: 500,
   durationMs: 3_000,
   warmupMs: 1_500,
   outDir: 'reports',
@@ -83,6 +84,8 @@ export interface RawAbOptions {
   config?: string
   calibration?: boolean
   progress?: boolean
+  /** Slot length for slot-interleaved pairs, e.g. 500ms; 0 for one trial after the other. */
+  slot?: string
 }
 
 /** Knobs for programmatic callers (tests, scripts/gate-accuracy.ts); not on the command line. */
@@ -114,6 +117,12 @@ export interface InterleavedRun {
   lateShareThreshold: number
   maxPoolSize: number
   progress: boolean
+  /**
+   * Slot length in ms for slot-interleaved pairs (closed model): both arms' targets run side by
+   * side and the measured time alternates between them in slots of this length. 0 runs the two
+   * trials of a pair one after the other, each on its own target.
+   */
+  slotMs: number
 }
 
 const metrics: MetricsScraper<MetricsSnapshot> = {
@@ -151,37 +160,79 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
   let cpuPinning: RunResult['environment']['cpuPinning'] = { target: null, generator: generatorCpus }
 
   if (run.progress) io.stderr(`ab: ${steps.length} trials: A = ${run.arms.A.spec}, B = ${run.arms.B.spec}; ${run.pairs} pair(s) × ${run.scenarios.length} scenario(s), seed ${run.seed}\n`)
-  for (const step of steps) {
+  const slotted = run.slotMs > 0 && model === 'closed'
+  if (run.slotMs > 0 && model !== 'closed' && run.progress) io.stderr('ab: --slot applies to the closed model only; the open-model pairs run one trial after the other\n')
+  const startArm = (arm: Arm) => (signal: AbortSignal) => {
+    void signal
+    return startTargetHandle({ cwd: run.arms[arm].cwd, env: run.arms[arm].env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
+  }
+  const enginePlan = (sp: RunOptions['scenarios'][number], first: boolean): ConstructorParameters<typeof Engine>[0] => ({
+    label: run.label,
+    scenarios: [sp],
+    trials: 1,
+    restartPerTrial: false,
+    errorRateThreshold: run.errorRateThreshold,
+    lateShareThreshold: run.lateShareThreshold,
+    // Once, on the first trial's target: a reference for cross-machine trends, not for the verdict.
+    calibration: run.calibration && first ? { durationMs: 2_000, connections: 32 } : null,
+    maxPoolSize: run.maxPoolSize,
+    setupConcurrency: 16,
+    unresponsiveProbes: 3,
+    fingerprint: { ...fingerprint, cpuPinning }
+  })
+  const engineDeps = (arm: Arm): ConstructorParameters<typeof Engine>[1] => ({
+    target: { start: startArm(arm) },
+    createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
+    metrics,
+    fetchTargetConfig
+  })
+
+  if (slotted) {
+    // One Engine.runPair per (scenario, pair), in the plan's order; the plan's first arm of the
+    // pair goes first in the pair's first slot.
+    const pairsInOrder: ABStep[][] = []
+    for (const step of steps) {
+      const last = pairsInOrder.at(-1)
+      if (last !== undefined && last[0]?.scenario === step.scenario && last[0]?.pair === step.pair) last.push(step)
+      else pairsInOrder.push([step])
+    }
+    if (run.progress) io.stderr(`ab: slot-interleaved: both arms' targets side by side, ${run.slotMs} ms slots\n`)
+    for (const [index, group] of pairsInOrder.entries()) {
+      if (io.signal?.aborted) {
+        aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
+        break
+      }
+      const head = group[0] as ABStep
+      const sp = byName.get(head.scenario) as RunOptions['scenarios'][number]
+      const trialOf = (arm: Arm): number => group.find((g) => g.arm === arm)?.trial ?? 0
+      const engine = new Engine(enginePlan(sp, index === 0), engineDeps('A'))
+      engine.on('warning', ((w: EngineEvents['warning']) => io.stderr(`warning: ${w.message}\n`)) as (payload: unknown) => void)
+      const pair = await engine.runPair({ A: startArm('A'), B: startArm('B') }, sp, { A: trialOf('A'), B: trialOf('B') }, head.arm, run.slotMs, io.signal)
+      cpuPinning = pair.cpuPinning
+      if (index === 0) calibration = pair.calibration
+      for (const arm of ['A', 'B'] as const) {
+        const config = pair.configs[arm]
+        if (configs[arm] === undefined && config !== undefined && config !== null) configs[arm] = config
+        const trial = pair.trials[arm]
+        if (trial === undefined) continue
+        trials.push({ ...trial, trial: trialOf(arm), arm, pair: head.pair })
+        if (run.progress) io.stderr(`  [${index + 1}/${pairsInOrder.length}] ${head.scenario} pair ${head.pair + 1} ${arm} (${run.arms[arm].spec}): ${describeTrial(trial)}\n`)
+      }
+      if (pair.aborted !== null) {
+        aborted = { code: pair.aborted.code, reason: `${head.scenario} pair ${head.pair + 1}: ${pair.aborted.reason}` }
+        break
+      }
+    }
+  }
+
+  for (const step of slotted ? [] : steps) {
     if (io.signal?.aborted) {
       aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
       break
     }
     const arm = run.arms[step.arm]
     const sp = byName.get(step.scenario) as RunOptions['scenarios'][number]
-    const engine = new Engine(
-      {
-        label: run.label,
-        scenarios: [sp],
-        trials: 1,
-        restartPerTrial: false,
-        errorRateThreshold: run.errorRateThreshold,
-        lateShareThreshold: run.lateShareThreshold,
-        // Once, on the first trial's target: a reference for cross-machine trends, not for the verdict.
-        calibration: run.calibration && step.index === 0 ? { durationMs: 2_000, connections: 32 } : null,
-        maxPoolSize: run.maxPoolSize,
-        setupConcurrency: 16,
-        unresponsiveProbes: 3,
-        fingerprint: { ...fingerprint, cpuPinning }
-      },
-      {
-        target: {
-          start: () => startTargetHandle({ cwd: arm.cwd, env: arm.env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
-        },
-        createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
-        metrics,
-        fetchTargetConfig
-      }
-    )
+    const engine = new Engine(enginePlan(sp, step.index === 0), engineDeps(step.arm))
     engine.on('warning', ((w: EngineEvents['warning']) => io.stderr(`warning: ${w.message}\n`)) as (payload: unknown) => void)
     const one = await engine.run(io.signal)
     cpuPinning = one.environment.cpuPinning
@@ -246,6 +297,8 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     const pairs = raw.trials === undefined ? AB_DEFAULTS.pairs : parseIntOption('--trials', raw.trials, 1, 1_000)
     const seed = raw.seed === undefined ? AB_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
     const label = raw.label ?? safeLabel(`ab-${raw.a}-vs-${raw.b}`)
+    const slotMs = raw.slot === undefined ? AB_DEFAULTS.slotMs : parseDurationMs('--slot', raw.slot, true)
+    if (slotMs > 0 && slotMs < 100) throw new BadOptionError(`--slot ${raw.slot} is too short: each slot opens its connections afresh, so slots under 100ms measure connection set-up (use 0 to turn slots off)`)
     const opts = parseRunOptions({
       scenario: raw.scenario,
       duration: raw.duration ?? `${AB_DEFAULTS.durationMs}ms`,
@@ -282,7 +335,8 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
         errorRateThreshold: opts.errorRateThreshold,
         lateShareThreshold: opts.lateShareThreshold,
         maxPoolSize: opts.maxPoolSize,
-        progress: raw.progress !== false
+        progress: raw.progress !== false,
+        slotMs
       },
       io
     )
