@@ -300,15 +300,19 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
   lines.push('')
   lines.push('| margins (throughput / CPU / p50 / p95 / p99) | A/A false alarms | A/A false improvements | +5% CPU detected | +10% CPU detected | +20% CPU detected | tail: p99 flagged | tail: p50 flagged |')
   lines.push('|---|---|---|---|---|---|---|---|')
-  for (const factor of [0.5, 0.75, 1, 1.5, 2]) {
+  const variants: Array<{ factor: number; requireSignificance: boolean }> = [0.5, 0.75, 1, 1.5, 2].map((factor) => ({ factor, requireSignificance: DEFAULT_COMPARE_SETTINGS.requireSignificance }))
+  // The rank-test guard costs power with few pairs (with 6, all six must agree): show its effect.
+  for (const factor of [0.5, 1]) variants.push({ factor, requireSignificance: !DEFAULT_COMPARE_SETTINGS.requireSignificance })
+  for (const { factor, requireSignificance } of variants) {
     const margins = { ...DEFAULT_COMPARE_SETTINGS.margins }
     for (const m of ['throughputRps', 'cpuUsPerRequest', 'p50Us', 'p95Us', 'p99Us'] as const) margins[m] = DEFAULT_COMPARE_SETTINGS.margins[m] * factor
-    const s = resolveCompareSettings({ margins })
+    const s = resolveCompareSettings({ margins, requireSignificance })
     const r = (name: string): Rates => judge(byCondition.get(name) ?? [], s).rates
     const aa = r('aa')
     const tail = r('tail')
     const label = ['throughputRps', 'cpuUsPerRequest', 'p50Us', 'p95Us', 'p99Us'].map((m) => `${(margins[m as MetricName] * 100).toFixed(1)}%`).join(' / ')
-    lines.push(`| ${label}${factor === 1 ? ' (default)' : ''} | ${pct(aa.overall, aa.runs)} | ${pct(aa.anyImprovement, aa.runs)} | ${pct(r('cpu+5%').overall, r('cpu+5%').runs)} | ${pct(r('cpu+10%').overall, r('cpu+10%').runs)} | ${pct(r('cpu+20%').overall, r('cpu+20%').runs)} | ${pct(tail.byMetric.p99Us, tail.runs)} | ${pct(tail.byMetric.p50Us, tail.runs)} |`)
+    const isDefault = factor === 1 && requireSignificance === DEFAULT_COMPARE_SETTINGS.requireSignificance
+    lines.push(`| ${label}${isDefault ? ' (default)' : ''}${requireSignificance ? '' : ', no rank test'} | ${pct(aa.overall, aa.runs)} | ${pct(aa.anyImprovement, aa.runs)} | ${pct(r('cpu+5%').overall, r('cpu+5%').runs)} | ${pct(r('cpu+10%').overall, r('cpu+10%').runs)} | ${pct(r('cpu+20%').overall, r('cpu+20%').runs)} | ${pct(tail.byMetric.p99Us, tail.runs)} | ${pct(tail.byMetric.p50Us, tail.runs)} |`)
   }
   lines.push('')
   process.stdout.write(`${lines.join('\n')}\n`)
