@@ -9,26 +9,55 @@ export interface InjectOptions {
   delayRatio: number
 }
 
+// Written by hand: no library injects a calibrated CPU cost, and the gate's accuracy figures
+// depend on the cost being exactly the work asked for, with nothing else attached.
+//
+// The cost is a fixed number of iterations of an integer loop, calibrated once to `us` µs of CPU
+// on this machine. An earlier version spun until process.cpuUsage() said the CPU was spent; under
+// load getrusage(2) cost ~14 µs per call in this process (it walks every thread), so a "+4 µs"
+// knob added ~20 µs. A fixed amount of work is also what a real regression is: more instructions
+// per request, whose time then varies with the machine exactly as the rest of the request does.
+let sink = 0
+
+function spin(iterations: number): number {
+  let x = sink | 1
+  for (let i = 0; i < iterations; i++) x = (Math.imul(x, 1664525) + 1013904223) | 0
+  return x
+}
+
+let iterationsPerUs: number | null = null
+
 /**
- * Spin until this process has used `us` microseconds of CPU. The spin runs on the high-resolution
- * clock (cheap to read) and only checks CPU time (getrusage, a syscall) when the wall-clock target
- * is reached, spinning again for any shortfall: a preempted spin on a busy machine still costs the
- * full amount, and a small cost is not inflated by the syscall.
+ * Iterations of the loop per µs of CPU: the fastest of five ~10 ms runs (the least disturbed one,
+ * so a calibration during a noisy spell errs towards more work, not less).
  */
-export function burnCpuUs(us: number): void {
-  const start = process.cpuUsage()
-  let remainingUs = us
-  for (let round = 0; round < 1000 && remainingUs > 0; round++) {
-    const end = process.hrtime.bigint() + BigInt(Math.ceil(remainingUs * 1000))
-    while (process.hrtime.bigint() < end) {
-      // busy
-    }
-    const d = process.cpuUsage(start)
-    remainingUs = us - (d.user + d.system)
+export function calibrateSpin(): number {
+  sink ^= spin(200_000) // let the JIT optimise the loop first
+  let best = 0
+  let n = 1_000_000
+  for (let run = 0; run < 5; run++) {
+    const before = process.cpuUsage()
+    sink ^= spin(n)
+    const used = process.cpuUsage(before)
+    const us = used.user + used.system
+    if (us > 0) best = Math.max(best, n / us)
+    // Aim each run at ~10 ms of CPU, whatever this machine's speed.
+    if (best > 0) n = Math.max(100_000, Math.round(best * 10_000))
   }
+  iterationsPerUs = best > 0 ? best : 1_000
+  return iterationsPerUs
+}
+
+/** Burns about `us` µs of CPU: the calibrated number of loop iterations, no clock or syscall. */
+export function burnCpuUs(us: number): void {
+  if (us <= 0) return
+  const rate = iterationsPerUs ?? calibrateSpin()
+  sink ^= spin(Math.round(us * rate))
 }
 
 export function injectCost(options: InjectOptions) {
+  // Calibrate at start-up, not on the first request.
+  if (options.cpuUs > 0 && iterationsPerUs === null) calibrateSpin()
   return async function inject(req: FastifyRequest): Promise<void> {
     // Ops endpoints stay honest: the harness reads /metrics between trials.
     if (req.url.includes('/metrics') || req.url.includes('/debug/') || req.url.includes('/health/')) return
