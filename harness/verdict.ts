@@ -26,14 +26,12 @@ export const METRIC_INFO: Readonly<Record<MetricName, MetricInfo>> = Object.free
 })
 
 /**
- * The one place the gate's defaults live. scripts/gate-accuracy.ts measured them on the shared
- * 2-core box (health, 6 pairs of 1 s trials, 29 gate runs, load average 5-8 from other jobs):
- * 0/9 A/A runs called a regression, but 2/9 called an improvement somewhere (its mirror image),
- * and the 95% interval over pairs was ±25-55% wide. Re-judging the same runs with margins scaled
- * ×0.5 to ×2 changed neither false alarms nor detection much: on that machine the interval's
- * width, not the margin, decides, and it is the rank-test requirement that keeps false
- * regressions down. So the margins stay a little above the spread of a quiet machine, wider in
- * the tail; lengthen trials or add pairs (`ab --trials`) rather than narrow them.
+ * The one place the gate's defaults live. scripts/gate-accuracy.ts measured them on the 2-core VM
+ * (token, 6 slot-interleaved pairs of 2 s per arm, 20 A/A + 40 injected gate runs; README "How
+ * accurate is the gate"): 0/20 A/A runs called a regression and 1/20 an improvement; margins ×0.75
+ * gave 1/20 false alarms and ×0.5 gave 2/20 while detection rose only from 3-6/10 to 5-7/10,
+ * because the interval's width (A/A median half-width ±12% on throughput), not the margin, decides.
+ * So the margins stay here; narrow the interval with more pairs (`ab --trials`), not the margins.
  */
 export const DEFAULT_COMPARE_SETTINGS: Readonly<CompareSettings> = Object.freeze({
   margins: Object.freeze({

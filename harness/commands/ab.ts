@@ -37,16 +37,16 @@ import type { RunOptions } from './run-options.ts'
 
 /**
  * Six pairs is the floor: with requireSignificance the exact Wilcoxon signed-rank test cannot
- * reach p < 0.05 with fewer (its smallest p is 2/2^n). scripts/gate-accuracy.ts found the
- * interval over pairs of 1 s trials ±25-55% wide on the shared 2-core box, so the rest of the
- * 10-minute budget goes to longer trials rather than more pairs: 6 scenarios × 12 trials ×
- * (≈1.5 s start + 1.5 s warm-up + 3 s measured + setup) ≈ 8 minutes.
+ * reach p < 0.05 with fewer (its smallest p is 2/2^n). Each pair runs both arms side by side in
+ * 500 ms slots (2 s measured per arm after a 1 s warm-up each): scripts/gate-accuracy.ts measured
+ * these settings (README, "How accurate is the gate"), and 5 scenarios × 6 pairs fit the
+ * 10-minute budget.
  */
 export const AB_DEFAULTS = Object.freeze({
   pairs: 6,
   slotMs: 500,
-  durationMs: 3_000,
-  warmupMs: 1_500,
+  durationMs: 2_000,
+  warmupMs: 1_000,
   outDir: 'reports',
   seed: 1
 })
@@ -210,7 +210,8 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
       const pair = await engine.runPair({ A: startArm('A'), B: startArm('B') }, sp, { A: trialOf('A'), B: trialOf('B') }, head.arm, run.slotMs, io.signal)
       cpuPinning = pair.cpuPinning
       if (index === 0) calibration = pair.calibration
-      for (const arm of ['A', 'B'] as const) {
+      // In the plan's order, so trial numbers run in order in the result.
+      for (const arm of group.map((g) => g.arm)) {
         const config = pair.configs[arm]
         if (configs[arm] === undefined && config !== undefined && config !== null) configs[arm] = config
         const trial = pair.trials[arm]

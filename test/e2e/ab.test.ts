@@ -66,5 +66,26 @@ describe('authbench ab (end to end)', () => {
     expect(strict.verdict).toBe('invalid')
     expect(strict.exitCode).toBe(2)
     expect(strict.scenarios[0]?.notes.join(' ')).toMatch(/too few complete valid pairs/)
+    // The default is slot-interleaved: both arms' slots fall inside one window per pair.
+    for (const pair of [0, 1, 2]) {
+      const [a, b] = (['A', 'B'] as const).map((arm) => result.trials.find((t) => t.pair === pair && t.arm === arm))
+      expect(Math.abs(Date.parse(a?.startedAt ?? '') - Date.parse(b?.startedAt ?? ''))).toBeLessThan(1_000)
+    }
   }, 90_000)
+
+  it('with --slot 0 runs the two trials of a pair one after the other, each on its own target', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'authbench-e2e-ab-seq-'))
+    const io = { stdout: () => undefined, stderr: () => undefined }
+    const settings = resolveCompareSettings({ minTrials: 1, requireSignificance: false })
+    const outcome = await runAb(
+      { a: 'phase2', b: 'phase2', scenario: ['health'], trials: '1', duration: '600ms', warmup: '200ms', slot: '0', out, calibration: false },
+      io,
+      { pin: false, settings, env: {} }
+    )
+    const result = outcome.result
+    expect(result?.trials.map((t) => t.arm).sort()).toEqual(['A', 'B'])
+    const [first, second] = [...(result?.trials ?? [])].sort((x, y) => x.startedAt.localeCompare(y.startedAt))
+    // The second trial starts after the first one's measured time, not inside it.
+    expect(Date.parse(second?.startedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(first?.startedAt ?? '') + (first?.durationMs ?? 0) - 50)
+  }, 60_000)
 })
