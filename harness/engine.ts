@@ -428,7 +428,10 @@ export class Engine extends EventEmitter {
           if (runAbort.signal.aborted) break
           const p = prepared[arm] as { instance: ScenarioInstance; measuredRate: number }
           const rateGuessRps = Math.max(p.measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
-          const capped = capRequests(slotLoad, p.instance.capacity(), rateGuessRps)
+          // The full stop slack (a slot's worth of requests at 500 ms) reserved before every slot
+          // would strand half the pool: a quarter slot is kept instead; a spent token reused
+          // anyway is counted (exhaustedRequests) and judged by the validity check.
+          const capped = capRequests(slotLoad, p.instance.capacity(), rateGuessRps, Math.min(STOP_SLACK_MS, slotLoad.durationMs / 4))
           if (capped !== null && capped <= 1 && capped !== slotLoad.maxRequests) continue
           const outcome = await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...slotLoad, maxRequests: capped }, p.instance, runAbort.signal, false)
           slots[arm].push(outcome)
@@ -603,9 +606,9 @@ export function mergeSlotOutcomes(slots: readonly DriverOutcome[]): DriverOutcom
  * the count is reached: the requests in flight (connections × pipelining) and those sent before
  * the driver notices the end (about STOP_SLACK_MS at the expected rate).
  */
-function capRequests(load: LoadSettings, capacity: number | null, rateRps: number): number | null {
+function capRequests(load: LoadSettings, capacity: number | null, rateRps: number, slackMs = STOP_SLACK_MS): number | null {
   if (capacity === null || load.model !== 'closed') return load.maxRequests
-  const cap = Math.max(1, capacity - load.connections * load.pipelining - Math.ceil(rateRps * STOP_SLACK_MS / 1000))
+  const cap = Math.max(1, capacity - load.connections * load.pipelining - Math.ceil(rateRps * slackMs / 1000))
   return load.maxRequests === null ? cap : Math.min(load.maxRequests, cap)
 }
 
