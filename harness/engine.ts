@@ -107,6 +107,29 @@ class StopSignal {
   constructor(readonly code: 'TARGET_CRASHED' | 'ABORTED', readonly errorCode: string, readonly reason: string) {}
 }
 
+/** One abort controller per run (or pair): the caller's signal, a crash or a silent target trip it; the first reason wins. */
+class RunControl {
+  readonly abort = new AbortController()
+  stop: StopSignal | null = null
+  readonly #signal: AbortSignal | undefined
+  readonly #onCallerAbort = (): void => this.stopWith(new StopSignal('ABORTED', 'AUTHBENCH_ERR_ABORTED', 'interrupted (SIGINT or abort)'))
+
+  constructor(signal: AbortSignal | undefined) {
+    this.#signal = signal
+    if (signal?.aborted) this.#onCallerAbort()
+    signal?.addEventListener('abort', this.#onCallerAbort, { once: true })
+  }
+
+  readonly stopWith = (s: StopSignal): void => {
+    if (this.stop === null) this.stop = s
+    this.abort.abort()
+  }
+
+  dispose(): void {
+    this.#signal?.removeEventListener('abort', this.#onCallerAbort)
+  }
+}
+
 const PROBE_INTERVAL_MS = 1_000
 const PROBE_TIMEOUT_MS = 2_000
 /** Top-up margin: the measured phase runs faster than a cold warm-up (JIT, caches). */
@@ -149,16 +172,10 @@ export class Engine extends EventEmitter {
     const createdAt = new Date(this.#now()).toISOString()
 
     // One controller per run: the caller's signal, a crash or a silent target all trip it.
-    const runAbort = new AbortController()
-    let stop: StopSignal | null = null
-    const stopWith = (s: StopSignal): void => {
-      if (stop === null) stop = s
-      runAbort.abort()
-    }
+    const control = new RunControl(signal)
+    const runAbort = control.abort
+    const stopWith = control.stopWith
     this.#stopWith = stopWith
-    const onCallerAbort = (): void => stopWith(new StopSignal('ABORTED', 'AUTHBENCH_ERR_ABORTED', 'interrupted (SIGINT or abort)'))
-    if (signal?.aborted) onCallerAbort()
-    signal?.addEventListener('abort', onCallerAbort, { once: true })
 
     let target: TargetHandle | null = null
     const startTarget = async (): Promise<TargetHandle> => {
@@ -202,7 +219,7 @@ export class Engine extends EventEmitter {
           }
           const current = target as TargetHandle | null
           if (current === null) break outer
-          const result = await this.#trial(sp, trial, current.url, runAbort.signal, () => stop)
+          const result = await this.#trial(sp, trial, current.url, runAbort.signal, () => control.stop)
           if (result !== null) {
             trials.push(result)
             this.emit('trial-done', result)
@@ -213,17 +230,17 @@ export class Engine extends EventEmitter {
       }
     } catch (err) {
       // Start-up failures, setup failures and driver failures end the run the same way.
-      if (stop === null) {
+      if (control.stop === null) {
         const e = err as Error & { code?: string }
-        stop = new StopSignal(runAbort.signal.aborted ? 'ABORTED' : 'TARGET_CRASHED', e.code ?? 'AUTHBENCH_ERR_RUN_FAILED', e.message)
+        control.stop = new StopSignal(runAbort.signal.aborted ? 'ABORTED' : 'TARGET_CRASHED', e.code ?? 'AUTHBENCH_ERR_RUN_FAILED', e.message)
       }
     } finally {
-      signal?.removeEventListener('abort', onCallerAbort)
+      control.dispose()
       this.#stopWith = null
       await stopTarget()
     }
 
-    const finalStop = stop as StopSignal | null
+    const finalStop = control.stop
     if (finalStop !== null) aborted = { reason: finalStop.reason, code: finalStop.errorCode }
 
     const names = plan.scenarios.map((s) => s.scenario.name)
@@ -374,16 +391,10 @@ export class Engine extends EventEmitter {
     slotMs: number,
     signal?: AbortSignal
   ): Promise<PairOutcome> {
-    const runAbort = new AbortController()
-    let stop: StopSignal | null = null
-    const stopWith = (s: StopSignal): void => {
-      if (stop === null) stop = s
-      runAbort.abort()
-    }
+    const control = new RunControl(signal)
+    const runAbort = control.abort
+    const stopWith = control.stopWith
     this.#stopWith = stopWith
-    const onCallerAbort = (): void => stopWith(new StopSignal('ABORTED', 'AUTHBENCH_ERR_ABORTED', 'interrupted (SIGINT or abort)'))
-    if (signal?.aborted) onCallerAbort()
-    signal?.addEventListener('abort', onCallerAbort, { once: true })
 
     const arms: Array<'A' | 'B'> = first === 'A' ? ['A', 'B'] : ['B', 'A']
     const handles: Partial<Record<'A' | 'B', TargetHandle>> = {}
@@ -438,7 +449,7 @@ export class Engine extends EventEmitter {
           sentPerArm[arm] += outcome.requests
         }
       }
-      const stopNow = stop as StopSignal | null
+      const stopNow = control.stop
       for (const arm of arms) {
         const p = prepared[arm] as { instance: ScenarioInstance; measuredRate: number }
         const merged = mergeSlotOutcomes(slots[arm])
@@ -449,15 +460,15 @@ export class Engine extends EventEmitter {
         this.emit('trial-done', result)
       }
     } catch (err) {
-      if (stop === null) {
+      if (control.stop === null) {
         const e = err as Error & { code?: string }
-        stop = new StopSignal(runAbort.signal.aborted ? 'ABORTED' : 'TARGET_CRASHED', e.code ?? 'AUTHBENCH_ERR_RUN_FAILED', e.message)
+        control.stop = new StopSignal(runAbort.signal.aborted ? 'ABORTED' : 'TARGET_CRASHED', e.code ?? 'AUTHBENCH_ERR_RUN_FAILED', e.message)
       }
     } finally {
-      signal?.removeEventListener('abort', onCallerAbort)
+      control.dispose()
       this.#stopWith = null
       await Promise.all(Object.values(handles).map((h) => h.stop().catch(() => undefined)))
-      const finalStop = stop as StopSignal | null
+      const finalStop = control.stop
       if (finalStop !== null) out.aborted = { reason: finalStop.reason, code: finalStop.errorCode }
     }
     return out
