@@ -125,6 +125,13 @@ class RunControl {
     this.abort.abort()
   }
 
+  /** An error ended the run: the reason, unless a stop (crash, abort) came first. */
+  failed(err: unknown): void {
+    if (this.stop !== null) return
+    const e = err as Error & { code?: string }
+    this.stop = new StopSignal(this.abort.signal.aborted ? 'ABORTED' : 'TARGET_CRASHED', e.code ?? 'AUTHBENCH_ERR_RUN_FAILED', e.message)
+  }
+
   dispose(): void {
     this.#signal?.removeEventListener('abort', this.#onCallerAbort)
   }
@@ -230,10 +237,7 @@ export class Engine extends EventEmitter {
       }
     } catch (err) {
       // Start-up failures, setup failures and driver failures end the run the same way.
-      if (control.stop === null) {
-        const e = err as Error & { code?: string }
-        control.stop = new StopSignal(runAbort.signal.aborted ? 'ABORTED' : 'TARGET_CRASHED', e.code ?? 'AUTHBENCH_ERR_RUN_FAILED', e.message)
-      }
+      control.failed(err)
     } finally {
       control.dispose()
       this.#stopWith = null
@@ -460,10 +464,7 @@ export class Engine extends EventEmitter {
         this.emit('trial-done', result)
       }
     } catch (err) {
-      if (control.stop === null) {
-        const e = err as Error & { code?: string }
-        control.stop = new StopSignal(runAbort.signal.aborted ? 'ABORTED' : 'TARGET_CRASHED', e.code ?? 'AUTHBENCH_ERR_RUN_FAILED', e.message)
-      }
+      control.failed(err)
     } finally {
       control.dispose()
       this.#stopWith = null
