@@ -8,6 +8,7 @@ import { validateResult } from '../../harness/result-io.ts'
 import type { LoadSettings } from '../../harness/types.ts'
 import { DEFAULT_LOAD } from '../../scenarios/catalog.ts'
 import type { Scenario } from '../../scenarios/types.ts'
+import { testEnginePlan } from './helpers/engine-plan.ts'
 import { fastServer } from './helpers/servers.ts'
 import type { TestServer } from './helpers/servers.ts'
 
@@ -41,22 +42,7 @@ function okScenario(name: string, expected: number): Scenario {
 const load = (durationMs: number): LoadSettings => ({ model: 'closed', durationMs, warmupMs: 200, connections: 4, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 2_000 })
 
 function plan(scenarios: Scenario[], durationMs: number, trials = 1): EnginePlan {
-  return {
-    label: 'engine-test',
-    scenarios: scenarios.map((scenario) => ({ scenario, params: {}, load: load(durationMs) })),
-    trials,
-    restartPerTrial: false,
-    errorRateThreshold: 0.01,
-    lateShareThreshold: 0.05,
-    calibration: null,
-    maxPoolSize: 1_000,
-    setupConcurrency: 2,
-    unresponsiveProbes: 3,
-    fingerprint: {
-      nodeVersion: process.version, platform: 'linux', arch: 'x64', osRelease: 'test', cpuModel: 'test', cpuCount: 1, totalMemBytes: 1,
-      hostname: 'test', gitCommit: null, gitDirty: null, store: null, cache: null, preset: null, driver: 'autocannon'
-    }
-  }
+  return testEnginePlan('engine-test', scenarios.map((scenario) => ({ scenario, params: {}, load: load(durationMs) })), trials)
 }
 
 const deps = (): EngineDeps => ({ target: { url: server.url }, createDriver: () => createClosedDriver(), metrics: null, fetchTargetConfig: async () => null })

@@ -9,6 +9,7 @@ import type { EngineDeps, EnginePlan, ScenarioPlan, StartTarget, TargetHandle } 
 import { createHistogram, encodeHistogram, summarizeEncoded } from '../../harness/recorder.ts'
 import { DEFAULT_LOAD } from '../../scenarios/catalog.ts'
 import type { Scenario } from '../../scenarios/types.ts'
+import { testEnginePlan } from './helpers/engine-plan.ts'
 import { fastServer } from './helpers/servers.ts'
 import type { TestServer } from './helpers/servers.ts'
 
@@ -83,22 +84,7 @@ const sp = (durationMs: number): ScenarioPlan => ({
   load: { model: 'closed', durationMs, warmupMs: 200, connections: 2, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 2_000 }
 })
 
-const plan: EnginePlan = {
-  label: 'paired-test',
-  scenarios: [],
-  trials: 1,
-  restartPerTrial: false,
-  errorRateThreshold: 0.01,
-  lateShareThreshold: 0.05,
-  calibration: null,
-  maxPoolSize: 1_000,
-  setupConcurrency: 2,
-  unresponsiveProbes: 3,
-  fingerprint: {
-    nodeVersion: process.version, platform: 'linux', arch: 'x64', osRelease: 'test', cpuModel: 'test', cpuCount: 1, totalMemBytes: 1,
-    hostname: 'test', gitCommit: null, gitDirty: null, store: null, cache: null, preset: null, driver: 'autocannon'
-  }
-}
+const plan: EnginePlan = testEnginePlan('paired-test', [])
 
 const deps = (): EngineDeps => ({ target: { url: 'http://127.0.0.1:1' }, createDriver: () => createClosedDriver(), metrics: null, fetchTargetConfig: async () => null })
 
