@@ -431,12 +431,12 @@ export class Engine extends EventEmitter {
 
       const before: Partial<Record<'A' | 'B', unknown>> = {}
       for (const arm of arms) before[arm] = await this.#scrape((handles[arm] as TargetHandle).url, runAbort.signal, name, trials[arm])
-      const startedAt = new Date(this.#now()).toISOString()
+      // Each arm's trial starts when its first slot does.
+      const startedAt: Partial<Record<'A' | 'B', string>> = {}
       const load = sp.load
       const slotsPerArm = Math.max(1, Math.round(load.durationMs / slotMs))
       const slotLoad = { ...load, warmupMs: 0, durationMs: load.durationMs / slotsPerArm }
       const slots: Record<'A' | 'B', DriverOutcome[]> = { A: [], B: [] }
-      const sentPerArm: Record<'A' | 'B', number> = { A: 0, B: 0 }
       // A B | B A | A B …: each arm goes first in every other slot pair, so a drift within a pair cancels too.
       for (let k = 0; k < slotsPerArm && !runAbort.signal.aborted; k++) {
         for (const arm of k % 2 === 0 ? arms : [...arms].reverse()) {
@@ -448,18 +448,18 @@ export class Engine extends EventEmitter {
           // anyway is counted (exhaustedRequests) and judged by the validity check.
           const capped = capRequests(slotLoad, p.instance.capacity(), rateGuessRps, Math.min(STOP_SLACK_MS, slotLoad.durationMs / 4))
           if (capped !== null && capped <= 1 && capped !== slotLoad.maxRequests) continue
+          startedAt[arm] ??= new Date(this.#now()).toISOString()
           const outcome = await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...slotLoad, maxRequests: capped }, p.instance, runAbort.signal, false)
           slots[arm].push(outcome)
-          sentPerArm[arm] += outcome.requests
         }
       }
       const stopNow = control.stop
       for (const arm of arms) {
         const p = prepared[arm] as { instance: ScenarioInstance; measuredRate: number }
         const merged = mergeSlotOutcomes(slots[arm])
-        if (merged.durationMs < load.durationMs * 0.9 && stopNow === null) this.#warnRanOut(name, trials[arm], merged.durationMs, load.durationMs, p.instance)
+        if (sp.scenario.consumes && merged.durationMs < load.durationMs * 0.9 && stopNow === null) this.#warnRanOut(name, trials[arm], merged.durationMs, load.durationMs, p.instance)
         const after = before[arm] === undefined || stopNow !== null ? undefined : await this.#scrape((handles[arm] as TargetHandle).url, undefined, name, trials[arm])
-        const result = this.#result(name, trials[arm], startedAt, merged, before[arm], after, p.instance, stopNow)
+        const result = this.#result(name, trials[arm], startedAt[arm] ?? new Date(this.#now()).toISOString(), merged, before[arm], after, p.instance, stopNow)
         out.trials[arm] = result
         this.emit('trial-done', result)
       }

@@ -162,8 +162,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
   if (run.progress) io.stderr(`ab: ${steps.length} trials: A = ${run.arms.A.spec}, B = ${run.arms.B.spec}; ${run.pairs} pair(s) × ${run.scenarios.length} scenario(s), seed ${run.seed}\n`)
   const slotted = run.slotMs > 0 && model === 'closed'
   if (run.slotMs > 0 && model !== 'closed' && run.progress) io.stderr('ab: --slot applies to the closed model only; the open-model pairs run one trial after the other\n')
-  const startArm = (arm: Arm) => (signal: AbortSignal) => {
-    void signal
+  const startArm = (arm: Arm) => () => {
     return startTargetHandle({ cwd: run.arms[arm].cwd, env: run.arms[arm].env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
   }
   const enginePlan = (sp: RunOptions['scenarios'][number], first: boolean): ConstructorParameters<typeof Engine>[0] => ({

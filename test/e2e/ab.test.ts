@@ -66,10 +66,15 @@ describe('authbench ab (end to end)', () => {
     expect(strict.verdict).toBe('invalid')
     expect(strict.exitCode).toBe(2)
     expect(strict.scenarios[0]?.notes.join(' ')).toMatch(/too few complete valid pairs/)
-    // The default is slot-interleaved: both arms' slots fall inside one window per pair.
+    // The default is slot-interleaved: each arm's trial starts at its first 500 ms slot, so the
+    // second arm starts one slot after the first, inside the first arm's measured time (one after
+    // the other it would start after that second plus a restart and a warm-up).
+    expect(stderr).toContain('slot-interleaved')
     for (const pair of [0, 1, 2]) {
-      const [a, b] = (['A', 'B'] as const).map((arm) => result.trials.find((t) => t.pair === pair && t.arm === arm))
-      expect(Math.abs(Date.parse(a?.startedAt ?? '') - Date.parse(b?.startedAt ?? ''))).toBeLessThan(1_000)
+      const [first, second] = result.trials.filter((t) => t.pair === pair).sort((x, y) => x.startedAt.localeCompare(y.startedAt))
+      const gapMs = Date.parse(second?.startedAt ?? '') - Date.parse(first?.startedAt ?? '')
+      expect(gapMs).toBeGreaterThan(0)
+      expect(gapMs).toBeLessThan(first?.durationMs ?? 0)
     }
   }, 90_000)
 
