@@ -115,7 +115,7 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .addOption(new Option('--b-env <KEY=VALUE>', 'env override for B, repeatable').argParser(collect))
     .addOption(new Option('-s, --scenario <names>', 'scenario(s), repeatable or comma list').argParser(collect))
     .option('-t, --trials <n>', 'A/B pairs per scenario (default 6, the signed-rank floor)')
-    .option('-d, --duration <time>', 'measured time per trial (default 2s)')
+    .option('-d, --duration <time>', 'measured time per trial (default 4s)')
     .option('-w, --warmup <time>', 'unrecorded warm-up (default 1s)')
     .option('--slot <time>', 'closed model: both arms run side by side and the measured time alternates between them in slots this long (default 500ms; 0 = one trial after the other)')
     .option('-c, --connections <n>', 'closed model: concurrent connections')

@@ -110,6 +110,24 @@ describe('ClosedDriver', () => {
     expect(outcome.requests).toBeGreaterThan(0)
   })
 
+  // autocannon's stop() only sets a flag; its clients go on sending until its next sample tick.
+  // At the old 100 ms tick a 300 ms window left the server ~30% more requests than were measured
+  // (and, in `ab`'s 500 ms slots, an unmeasured load on one arm's target during the next slot).
+  it('stops sending soon after its measured window: the server sees few unmeasured requests', async () => {
+    const own = await fastServer()
+    try {
+      const outcome = await new ClosedDriver().run({ url: own.url, load: load({ warmupMs: 0, durationMs: 300, connections: 4 }), nextRequest: () => ok })
+      const settled = own.requests
+      await new Promise((r) => setTimeout(r, 100))
+      // once run() resolved, at most what was already on the wire (one per connection)
+      expect(own.requests - settled).toBeLessThanOrEqual(4)
+      expect(outcome.requests).toBeGreaterThan(100)
+      expect((own.requests - outcome.requests) / outcome.requests).toBeLessThan(0.15)
+    } finally {
+      await own.close()
+    }
+  })
+
   it('counts timeouts', async () => {
     const outcome = await new ClosedDriver().run({
       url: server.url,

@@ -2,7 +2,8 @@
 // INJECT_DELAY_MS delays a share of requests; both are off by default and skip the ops routes.
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../target/config.ts'
-import { burnCpuUs, calibrateSpin } from '../../target/services/inject.ts'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { burnCpuUs, calibrateSpin, injectCost } from '../../target/services/inject.ts'
 import { BASE, SECRET, closeAllApps, makeApp, postToken } from './helpers.ts'
 
 afterEach(closeAllApps)
@@ -48,6 +49,17 @@ describe('INJECT_CPU_US', () => {
     // 5,000 × 4 µs = 20 ms; the old clock-and-getrusage spin paid ~2-14 µs extra per call.
     expect(best).toBeGreaterThanOrEqual(20_000 * 0.7)
     expect(best).toBeLessThan(20_000 * 1.6)
+  })
+
+  // An async hook's promise and microtask hop cost ~3-4 µs per request under load (measured with
+  // `authbench ab` against a hook that did nothing), which made a "+4 µs" knob cost ~10 µs. The
+  // hook is a callback hook and, without a delay to apply, calls done before it returns.
+  it('is a callback hook that finishes synchronously when no delay applies', () => {
+    const hook = injectCost({ cpuUs: 1, delayMs: 0, delayRatio: 0 })
+    let done = 0
+    const result: unknown = hook({ url: '/auth-server/v1/oauth/token' } as FastifyRequest, {} as FastifyReply, () => { done++ })
+    expect(result).toBeUndefined()
+    expect(done).toBe(1)
   })
 
   it('makes each API request burn at least that much CPU; ops routes are exempt', async () => {
