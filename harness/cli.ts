@@ -52,7 +52,7 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable (e.g. validate.invalidShare=0.1)').argParser(collect))
     .option('--error-threshold <share>', 'unexpected-status share above which a trial is invalid (default 0.01)')
     .option('--max-late-share <share>', 'open model: late-send share above which a trial is invalid (default 0.05)')
-    .option('--max-pool <n>', 'cap on tokens seeded per trial (default 100000)')
+    .option('--max-pool <n>', 'cap on tokens seeded per trial (default 200000)')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--compare', 'compare with the baseline straight after the run (exit 1 on a regression); 5 trials by default')

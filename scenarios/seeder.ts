@@ -1,8 +1,10 @@
-// Seeds scenario data through the target's public API: issues access tokens or one-time tokens
-// with bounded concurrency over one undici Pool. Node-only (k6 seeds in its own setup()).
+// Seeds scenario data through the target: issues access tokens or one-time tokens, in batches
+// through the target's seeding route (POST …/debug/tokens, thousands per call) when it has one, or
+// one /token (or /ott) request at a time with bounded concurrency when it does not (another
+// service, an older ref's target). Node-only (k6 seeds in its own setup()).
 import { setMaxListeners } from 'node:events'
 import { Pool } from 'undici'
-import { BENCH_CLIENT, ENDPOINTS, JSON_HEADERS, credentialsBody } from './catalog.ts'
+import { BASE_PATH, BENCH_CLIENT, ENDPOINTS, JSON_HEADERS, credentialsBody } from './catalog.ts'
 import type { ClientCredentials } from './catalog.ts'
 import { SetupFailedError } from './errors.ts'
 
@@ -17,12 +19,20 @@ export interface IssueOptions {
   signal?: AbortSignal
   /** Give up when one issue keeps failing this long (429/503 backpressure is retried until then). */
   retryBudgetMs?: number
+  /** Try the target's batch seeding route first (default true). */
+  bulk?: boolean
 }
+
+export const BULK_SEED_PATH = `${BASE_PATH}/debug/tokens`
+/** Tokens per seeding call: ~0.5 MB of JSON, well under the target's cap (MAX_SEED_BATCH). */
+const BULK_BATCH = 2_000
+/** Two calls in flight: the target issues one batch while the seeder parses the other. */
+const BULK_CONCURRENCY = 2
 
 const BACKOFF_START_MS = 5
 const BACKOFF_MAX_MS = 200
 
-/** Issue `count` tokens; resolves with the JWTs in issue order. Throws SetupFailedError naming why. */
+/** Issue `count` tokens; resolves with the JWTs (in no promised order). Throws SetupFailedError naming why. */
 export async function issueTokens(options: IssueOptions): Promise<string[]> {
   const { url, kind, count } = options
   if (count <= 0) return []
@@ -34,46 +44,88 @@ export async function issueTokens(options: IssueOptions): Promise<string[]> {
   if (options.signal?.aborted === true) onAbort()
   options.signal?.addEventListener('abort', onAbort, { once: true })
   const signal = local.signal
-  const concurrency = Math.max(1, Math.min(options.concurrency, count))
   const retryBudgetMs = options.retryBudgetMs ?? 10_000
   const path = ENDPOINTS[kind].path
-  const body = credentialsBody(options.client ?? BENCH_CLIENT)
-  const pool = new Pool(url, { connections: concurrency, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 })
-  const out: string[] = new Array<string>(count)
-  let next = 0
+  const credentials = options.client ?? BENCH_CLIENT
+  const body = credentialsBody(credentials)
+  const out: string[] = []
+  let pool = new Pool(url, { connections: BULK_CONCURRENCY, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 })
 
-  const issueOne = async (): Promise<string> => {
+  /** Backpressure (429 queue, 503 batch/revocation) is the target protecting itself: wait and retry. */
+  const retrying = async <T>(what: string, notFoundOk: boolean, attempt: () => Promise<{ status: number; text: string; value?: T }>): Promise<{ status: number; value?: T }> => {
     const started = Date.now()
     let backoffMs = BACKOFF_START_MS
     for (;;) {
       signal.throwIfAborted()
-      const res = await pool.request({ method: 'POST', path, headers: JSON_HEADERS, body, signal })
-      const text = await res.body.text()
-      if (res.statusCode === 200) {
-        const token = (JSON.parse(text) as { access_token?: unknown }).access_token
-        if (typeof token !== 'string') throw new SetupFailedError(`${path} answered 200 without an access_token`)
-        return token
+      const r = await attempt()
+      if (r.status === 200 || (notFoundOk && r.status === 404)) return r
+      if (!(r.status === 429 || r.status === 503) || Date.now() - started > retryBudgetMs) {
+        throw new SetupFailedError(`${what} answered ${r.status} while seeding ${kind}s: ${r.text.slice(0, 200)}`)
       }
-      // Backpressure (429 queue, 503 batch/revocation) is the target protecting itself: wait and retry.
-      const retriable = res.statusCode === 429 || res.statusCode === 503
-      if (!retriable || Date.now() - started > retryBudgetMs) {
-        throw new SetupFailedError(`${path} answered ${res.statusCode} while seeding ${kind}s: ${text.slice(0, 200)}`)
-      }
-      await new Promise((r) => setTimeout(r, backoffMs))
+      await new Promise((res) => setTimeout(res, backoffMs))
       backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2)
     }
   }
 
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const i = next++
-      if (i >= count) return
-      out[i] = await issueOne()
+  // Batches through the seeding route; false when the target has none.
+  const bulk = async (): Promise<boolean> => {
+    let wanted = count
+    let supported = true
+    const worker = async (): Promise<void> => {
+      while (supported && wanted > 0) {
+        const n = Math.min(BULK_BATCH, wanted)
+        wanted -= n
+        const bulkBody = JSON.stringify({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret, token_type: kind === 'ott' ? 'ott' : 'access', count: n })
+        const r = await retrying<string[]>(BULK_SEED_PATH, true, async () => {
+          const res = await pool.request({ method: 'POST', path: BULK_SEED_PATH, headers: JSON_HEADERS, body: bulkBody, signal })
+          const text = await res.body.text()
+          if (res.statusCode !== 200) return { status: res.statusCode, text }
+          const tokens = (JSON.parse(text) as { access_tokens?: unknown }).access_tokens
+          if (!Array.isArray(tokens) || tokens.some((t) => typeof t !== 'string')) throw new SetupFailedError(`${BULK_SEED_PATH} answered 200 without access_tokens`)
+          return { status: 200, text: '', value: tokens as string[] }
+        })
+        if (r.status === 404) {
+          supported = false
+          wanted += n
+          return
+        }
+        const tokens = r.value ?? []
+        for (const t of tokens) out.push(t)
+        wanted += n - tokens.length // stopped early at the writer's bound: ask again for the rest
+      }
     }
+    await Promise.all(Array.from({ length: BULK_CONCURRENCY }, worker))
+    return supported
+  }
+
+  const concurrency = Math.max(1, Math.min(options.concurrency, count))
+  let next = 0
+  const issueOne = async (): Promise<string> => {
+    const r = await retrying<string>(path, false, async () => {
+      const res = await pool.request({ method: 'POST', path, headers: JSON_HEADERS, body, signal })
+      const text = await res.body.text()
+      if (res.statusCode !== 200) return { status: res.statusCode, text }
+      const token = (JSON.parse(text) as { access_token?: unknown }).access_token
+      if (typeof token !== 'string') throw new SetupFailedError(`${path} answered 200 without an access_token`)
+      return { status: 200, text: '', value: token }
+    })
+    return r.value as string
+  }
+
+  let left = 0
+  const worker = async (): Promise<void> => {
+    while (next++ < left) out.push(await issueOne())
   }
 
   try {
-    await Promise.all(Array.from({ length: concurrency }, worker))
+    if (options.bulk === false || !(await bulk())) {
+      // One token per request for what the seeding route did not cover.
+      await pool.destroy().catch(() => undefined)
+      pool = new Pool(url, { connections: concurrency, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 })
+      next = 0
+      left = count - out.length
+      await Promise.all(Array.from({ length: Math.min(concurrency, left) }, worker))
+    }
   } catch (err) {
     if (err instanceof SetupFailedError) throw err
     if (signal.aborted) throw err

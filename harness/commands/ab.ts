@@ -181,11 +181,14 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
     unresponsiveProbes: 3,
     fingerprint: { ...fingerprint, cpuPinning }
   })
+  // One rate memory for all pairs: a pair sizes its token pools from what earlier pairs measured.
+  const measuredRps = new Map<string, number>()
   const engineDeps = (arm: Arm): ConstructorParameters<typeof Engine>[1] => ({
     target: { start: startArm(arm) },
     createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
     metrics,
-    fetchTargetConfig
+    fetchTargetConfig,
+    measuredRps
   })
 
   if (slotted) {

@@ -66,7 +66,9 @@ export const RUN_DEFAULTS = Object.freeze({
   outDir: 'reports',
   errorRateThreshold: 0.01,
   lateShareThreshold: 0.05,
-  maxPoolSize: 100_000
+  // Tokens seeded per trial at most: a revoke trial at ~23k req/s for ab's 4 s needs ~140k with
+  // the refill margin. Seeding goes through the target's batch route (~1 s per 100k here).
+  maxPoolSize: 200_000
 })
 
 export const STORES = ['memory', 'postgres'] as const

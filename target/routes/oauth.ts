@@ -5,6 +5,8 @@ import type { TokenRequest, TokenService } from '../services/token-service.ts'
 import { MAX_JWT_LENGTH } from '../services/jwt.ts'
 
 export const BASE_PATH = '/auth-server/v1/oauth'
+/** Most tokens one POST /debug/tokens may ask for. */
+export const MAX_SEED_BATCH = 5_000
 
 const errorShape = {
   type: 'object',
@@ -111,6 +113,32 @@ export async function oauthRoutes(app: FastifyInstance, opts: OauthRouteOptions)
     async (req) => {
       await service.revoke(bearerToken(req))
       return { message: 'Token revoked successfully' }
+    }
+  )
+
+  // Seeding, not part of the original's API: many tokens for one client in one call (the harness
+  // fills its revoke/ott/validate pools with it; see TokenService.issueMany). Same credentials and
+  // checks as /token, a bounded count, and no API hooks: seeding is not load, so neither the queue
+  // nor the test-only cost knob nor the API latency histogram sees it.
+  app.post<{ Body: TokenRequest & { token_type?: 'access' | 'ott'; count: number } }>(
+    `${BASE_PATH}/debug/tokens`,
+    {
+      schema: {
+        body: {
+          ...tokenBody,
+          required: [...tokenBody.required, 'count'],
+          properties: { ...tokenBody.properties, token_type: { type: 'string', enum: ['access', 'ott'] }, count: { type: 'integer', minimum: 1, maximum: MAX_SEED_BATCH } }
+        },
+        response: {
+          200: { type: 'object', properties: { access_tokens: { type: 'array', items: { type: 'string' } }, token_type: { type: 'string' }, expires_in: { type: 'integer' } } },
+          '4xx': errorShape,
+          '5xx': errorShape
+        }
+      }
+    },
+    async (req) => {
+      const { tokens, expiresIn } = await service.issueMany(req.body, req.body.token_type === 'ott' ? 'O' : 'N', req.body.count)
+      return { access_tokens: tokens, token_type: 'Bearer', expires_in: expiresIn }
     }
   )
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ClosedDriver } from '../../harness/drivers/closed.ts'
 import { canPin, probe, startTarget, watchLiveness } from '../../harness/target-process.ts'
@@ -25,6 +25,23 @@ describe('TargetProcess (fixture)', () => {
     }
     expect(target.running).toBe(false)
     expect(target.crashSignal.aborted).toBe(false)
+  })
+
+  // Start-up runs on every core (two targets of an ab pair start together); once it answers, every
+  // thread of the target, not only its main one, is on the target core.
+  it.runIf(canPin() && process.platform === 'linux')('pins every thread of the target once it answers', async () => {
+    const target = await startTarget(FIXTURE)
+    try {
+      const pid = target.pid as number
+      const threads = readdirSync(`/proc/${pid}/task`)
+      expect(threads.length).toBeGreaterThan(1)
+      for (const tid of threads) {
+        const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1]
+        expect(allowed, `thread ${tid}`).toBe('0')
+      }
+    } finally {
+      await target.stop()
+    }
   })
 
   it('reports a target that dies during start-up, with its stderr', async () => {
