@@ -10,6 +10,7 @@
 //        [--pairs 6] [--slot 500ms] [--duration 4s] [--warmup 1s] [--preset phase2] [--seed 1] [--out dir]
 // (the defaults are `authbench ab`'s own, so the figures describe the gate as users run it)
 //   node --import tsx scripts/gate-accuracy.ts --analyse <dir>   (re-judge saved gate runs only)
+//   … --readme README.md   also writes the tables between the README's gate-accuracy markers
 //
 // The knob is calibrated first. Two A/A runs give the scenario's CPU µs/req; one gate run with
 // INJECT_CPU_US at 20% of it measures what a knob µs really costs under this load (here ~1.15-1.2
@@ -49,7 +50,8 @@ const { values: args } = parseArgs({
     preset: { type: 'string', default: 'phase2' },
     seed: { type: 'string', default: '1' },
     out: { type: 'string' },
-    analyse: { type: 'string' }
+    analyse: { type: 'string' },
+    readme: { type: 'string' }
   }
 })
 
@@ -176,7 +178,7 @@ const CALIBRATION_AA_RUNS = 2
 async function main(): Promise<void> {
   if (args.analyse !== undefined) {
     const saved = loadSaved(args.analyse)
-    printReport(saved.conditions, saved.byCondition, saved.cpuUs, `--analyse of ${saved.total} saved gate runs in ${args.analyse}`)
+    printReport(saved.conditions, saved.byCondition, saved.cpuUs, `\`node --import tsx scripts/gate-accuracy.ts --analyse <dir>\` over ${saved.total} saved gate runs`)
     return
   }
   log(`gate-accuracy: scenario ${scenario}, preset ${preset}, ${pairs} pairs × ${durationMs} ms (+${warmupMs} ms warm-up) per gate run; ${aaRuns} A/A runs, ${runs} runs per injected level; raw results in ${outDir}`)
@@ -340,7 +342,22 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
     lines.push(`| ${label}${isDefault ? ' (default)' : ''}${requireSignificance ? '' : ', no rank test'} | ${pct(aa.overall, aa.runs)} | ${pct(aa.anyImprovement, aa.runs)} | ${pct(r('cpu+5%').overall, r('cpu+5%').runs)} | ${pct(r('cpu+10%').overall, r('cpu+10%').runs)} | ${pct(r('cpu+20%').overall, r('cpu+20%').runs)} | ${pct(tail.byMetric.p99Us, tail.runs)} | ${pct(tail.byMetric.p50Us, tail.runs)} |`)
   }
   lines.push('')
-  process.stdout.write(`${lines.join('\n')}\n`)
+  const text = `${lines.join('\n')}\n`
+  process.stdout.write(text)
+  if (args.readme !== undefined) writeIntoReadme(args.readme, text)
+}
+
+const README_START = '<!-- gate-accuracy:start (written by scripts/gate-accuracy.ts --readme) -->'
+const README_END = '<!-- gate-accuracy:end -->'
+
+/** Replaces what lies between the README's markers with the figures just printed. */
+function writeIntoReadme(file: string, text: string): void {
+  const readme = readFileSync(file, 'utf8')
+  const start = readme.indexOf(README_START)
+  const end = readme.indexOf(README_END)
+  if (start < 0 || end < start) throw new Error(`${file} has no "${README_START}" … "${README_END}" block to write into`)
+  writeFileSync(file, `${readme.slice(0, start + README_START.length)}\n${text}${readme.slice(end)}`)
+  log(`gate-accuracy: wrote the figures into ${file}`)
 }
 
 main().catch((error: unknown) => {
