@@ -6,6 +6,7 @@ import { spawn, execFile } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
+import { readFile, readdir } from 'node:fs/promises'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
@@ -148,9 +149,14 @@ export class TargetProcess extends EventEmitter {
         target.#waitReady(options.readinessPath ?? READINESS_PATH, options.readyTimeoutMs ?? 20_000),
         spawnError
       ])
-      // Every thread, not just the main one: V8's and libuv's threads do the target's work too.
-      if (target.pinnedCpus !== null && child.pid !== undefined && !(await pinProcess(child.pid, target.pinnedCpus, true))) {
-        throw new TargetStartError(`could not pin the target (pid ${child.pid}) to CPU ${target.pinnedCpus} with taskset`, target.stderrTail())
+      // Every thread, not just the main one (V8's and libuv's threads do the target's work too),
+      // and every process: a preset with instances > 1 forks cluster workers during start-up.
+      if (target.pinnedCpus !== null && child.pid !== undefined) {
+        for (const pid of [child.pid, ...(await descendantsOf(child.pid))]) {
+          if (!(await pinProcess(pid, target.pinnedCpus, true))) {
+            throw new TargetStartError(`could not pin the target (pid ${pid}) to CPU ${target.pinnedCpus} with taskset`, target.stderrTail())
+          }
+        }
       }
     } catch (error) {
       await target.stop()
@@ -265,6 +271,28 @@ function tasksetPath (): string | null {
  */
 export function canPin (): boolean {
   return tasksetPath() !== null && cpus().length >= 2
+}
+
+/** Every descendant process of `pid` (Linux: read from /proc), children before grandchildren. */
+export async function descendantsOf (pid: number): Promise<number[]> {
+  const children = new Map<number, number[]>()
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null)
+    if (stat === null) continue
+    // "pid (comm) state ppid …": comm may hold spaces or parentheses, so read after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)])
+  }
+  const out: number[] = []
+  const queue = [pid]
+  while (queue.length > 0) {
+    for (const c of children.get(queue.shift() as number) ?? []) {
+      out.push(c)
+      queue.push(c)
+    }
+  }
+  return out
 }
 
 /** `taskset [-a] -pc <cpus> <pid>` (-a: every thread); resolves false when pinning is unavailable or refused. */

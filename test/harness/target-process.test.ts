@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ClosedDriver } from '../../harness/drivers/closed.ts'
-import { canPin, probe, startTarget, watchLiveness } from '../../harness/target-process.ts'
+import { canPin, descendantsOf, probe, startTarget, watchLiveness } from '../../harness/target-process.ts'
 import type { TargetProcess } from '../../harness/target-process.ts'
 
 const FIXTURE = { script: 'test/fixtures/tiny-target.mjs', nodeArgs: [] as string[], readyTimeoutMs: 10_000 }
@@ -29,15 +29,20 @@ describe('TargetProcess (fixture)', () => {
 
   // Start-up runs on every core (two targets of an ab pair start together); once it answers, every
   // thread of the target, not only its main one, is on the target core.
-  it.runIf(canPin() && process.platform === 'linux')('pins every thread of the target once it answers', async () => {
-    const target = await startTarget(FIXTURE)
+  // …and every process: a clustered preset (instances > 1) forks its workers during start-up.
+  it.runIf(canPin() && process.platform === 'linux')('pins every thread of the target and of its child processes once it answers', async () => {
+    const target = await startTarget({ ...FIXTURE, env: { FORK_CHILD: '1' } })
     try {
       const pid = target.pid as number
-      const threads = readdirSync(`/proc/${pid}/task`)
-      expect(threads.length).toBeGreaterThan(1)
-      for (const tid of threads) {
-        const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1]
-        expect(allowed, `thread ${tid}`).toBe('0')
+      const children = await descendantsOf(pid)
+      expect(children.length).toBe(1)
+      for (const p of [pid, ...children]) {
+        const threads = readdirSync(`/proc/${p}/task`)
+        expect(threads.length).toBeGreaterThan(1)
+        for (const tid of threads) {
+          const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${p}/task/${tid}/status`, 'utf8'))?.[1]
+          expect(allowed, `process ${p} thread ${tid}`).toBe('0')
+        }
       }
     } finally {
       await target.stop()
