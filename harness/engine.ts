@@ -76,7 +76,7 @@ export interface EngineDeps {
   /**
    * Highest measured throughput per scenario, shared by engines that run one after another (`ab`
    * runs one engine per pair): later pairs size their token pools from what earlier ones measured
-   * instead of from a cold warm-up, which runs at a third of the steady rate.
+   * instead of from a cold warm-up, whose second half ran at ~40% of the steady rate (ott).
    */
   measuredRps?: Map<string, number>
 }
@@ -147,7 +147,8 @@ const PROBE_INTERVAL_MS = 1_000
 const PROBE_TIMEOUT_MS = 2_000
 /** Top-up margin: the measured phase runs faster than a cold warm-up (JIT, caches). */
 const REFILL_MARGIN = 1.5
-// A cold warm-up's second half ran at ~40% of the steady rate (ott: 3.7k against 9.4k req/s), and
+// A cold warm-up's second half ran at ~40% of the steady rate (ott: ~3.7k req/s, inferred from the
+// pool it sized, against 9.4k measured), and
 // seeding through the target's batch route is cheap, so the first trial errs well on the safe side.
 const COLD_REFILL_MARGIN = 3
 const CALIBRATION_WARMUP_MS = 500

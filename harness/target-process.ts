@@ -273,7 +273,10 @@ export function canPin (): boolean {
   return tasksetPath() !== null && cpus().length >= 2
 }
 
-/** Every descendant process of `pid` (Linux: read from /proc), children before grandchildren. */
+/**
+ * Every descendant process of `pid`, children before grandchildren. Written by hand: pinning is
+ * Linux-only (taskset), and /proc answers directly, where pidtree or ps-tree would spawn `ps`.
+ */
 export async function descendantsOf (pid: number): Promise<number[]> {
   const children = new Map<number, number[]>()
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {

@@ -41,8 +41,9 @@ import type { RunOptions } from './run-options.ts'
  * 500 ms slots (4 s measured per arm after a 1 s warm-up each): scripts/gate-accuracy.ts measured
  * these settings (README, "How accurate is the gate"). The noise here is slow (the throughput of
  * one steady target moves ~6% between seconds), so slots cancel most of it and what is left
- * shrinks with measured time: 4 s per arm halved the A/A interval of 2 s, and the five endpoint
- * scenarios plus `mixed` × 6 pairs still fit the 10-minute budget.
+ * shrinks with measured time (A/A interval on token ±2.4% at 4 s per arm over 20 gate runs,
+ * against ±4% for a 2 s gate run the same day), and the five endpoint scenarios plus `mixed` × 6
+ * pairs still fit the 10-minute budget.
  */
 export const AB_DEFAULTS = Object.freeze({
   pairs: 6,

@@ -111,7 +111,7 @@ describe('ClosedDriver', () => {
   })
 
   // autocannon's stop() only sets a flag; its clients go on sending until its next sample tick.
-  // At the old 100 ms tick a 300 ms window left the server ~30% more requests than were measured
+  // At the old 100 ms tick a 300 ms window left the server ~76% more requests than were measured
   // (and, in `ab`'s 500 ms slots, an unmeasured load on one arm's target during the next slot).
   it('stops sending soon after its measured window: the server sees few unmeasured requests', async () => {
     const own = await fastServer()

@@ -52,8 +52,8 @@ describe('INJECT_CPU_US', () => {
   })
 
   // An async hook's promise and microtask hop cost ~3-4 µs per request under load (measured with
-  // `authbench ab` against a hook that did nothing), which made a "+4 µs" knob cost ~10 µs. The
-  // hook is a callback hook and, without a delay to apply, calls done before it returns.
+  // `authbench ab` against a hook that did nothing). The hook is a callback hook and, without a
+  // delay to apply, calls done before it returns.
   it('is a callback hook that finishes synchronously when no delay applies', () => {
     const hook = injectCost({ cpuUs: 1, delayMs: 0, delayRatio: 0 })
     let done = 0
