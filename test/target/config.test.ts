@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULTS, PRESETS, describeConfig, loadConfig } from '../../target/config.ts'
 import { ConfigError } from '../../target/errors.ts'
 import { SECRET, closeAllApps, getToken, makeApp, validate } from './helpers.ts'
-import { exitWithin, startTarget, type TargetProcess } from './process.ts'
+import { exitWithin, spawnServer, type ServerProcess } from './process.ts'
 
 afterEach(closeAllApps)
 
@@ -208,7 +208,7 @@ describe('debug routes are on only when enabled', () => {
 })
 
 describe('the real process refuses a bad value at start', () => {
-  let proc: TargetProcess | undefined
+  let proc: ServerProcess | undefined
   afterEach(async () => {
     if (proc && proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL')
     proc = undefined
@@ -219,7 +219,7 @@ describe('the real process refuses a bad value at start', () => {
     [{ PRESET: 'nope', PORT: '0' }, 'PRESET'],
     [{ JWT_SECRET: 'short', PORT: '0' }, 'JWT_SECRET']
   ])('%j → exit code 2 and a message naming %s', async (env, variable) => {
-    proc = startTarget(env)
+    proc = spawnServer(env)
     expect(await exitWithin(proc, 20_000)).toBe(2)
     expect(proc.stderr()).toMatch(new RegExp(`invalid configuration: ${variable}\\b`))
     expect(proc.stderr()).not.toMatch(/\n\s+at /)
