@@ -5,7 +5,7 @@ import { closeAllApps, makeApp } from './helpers.ts'
 
 afterEach(closeAllApps)
 
-it('every authbench_ counter ends in _total and no other authbench_ metric does (prom-client'"'"'s own nodejs_ defaults are not ours)', async () => {
+it('every authbench_ counter ends in _total and no other authbench_ metric does (prom-client defaults are not ours)', async () => {
   const app = await makeApp()
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
   const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => ({ name: m[1] as string, type: m[2] as string })).filter((t) => t.name.startsWith('authbench_'))

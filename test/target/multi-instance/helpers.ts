@@ -15,7 +15,6 @@ export const SECRET = 'authbench-multi-instance-secret-0123456789abcdef'
 export const CLIENT = { grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123' } as const
 
 export { sleep, waitFor } from '../../helpers/time.ts'
-import { sleep } from '../../helpers/time.ts'
 
 /**
  * The database URL with `options=-c search_path=<schema>`: libpq's connection option, which
