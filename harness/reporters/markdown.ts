@@ -4,7 +4,8 @@
 // the most severe scenarios come first, and what does not fit is named as left out (report.html and
 // result.json always hold everything). A pure function of the result and its comparison.
 import { METRIC_INFO } from '../verdict.ts'
-import { VERDICT_EMOJI, VERDICT_LABEL, formatChange, formatInterval, formatMargin, formatValue } from './format.ts'
+import { SENSITIVITY_METHOD } from '../sensitivity.ts'
+import { VERDICT_EMOJI, VERDICT_LABEL, formatChange, formatDetectable, formatInterval, formatMargin, formatValue } from './format.ts'
 import type { Comparison, RunResult, ScenarioComparison, Verdict } from '../types.ts'
 
 /** GitHub's limit on an issue or pull-request comment body, in characters. */
@@ -54,13 +55,13 @@ function scenarioDetails(scenario: ScenarioComparison, comparison: Comparison, s
   const trialsWord = comparison.mode === 'ab' ? `${scenario.baselineTrials} pairs` : `${scenario.baselineTrials} vs ${scenario.currentTrials} trials`
   const lines: string[] = []
   lines.push(`<details><summary>${html(scenario.scenario)} — ${VERDICT_EMOJI[scenario.verdict]} ${VERDICT_LABEL[scenario.verdict]} (${trialsWord})</summary>`, '')
-  lines.push(`| metric | ${sides[0]} | ${sides[1]} | delta | ${Math.round(comparison.settings.confidence * 100)}% interval | margin | p | verdict |`)
-  lines.push('|---|---:|---:|---:|---|---:|---:|---|')
+  lines.push(`| metric | ${sides[0]} | ${sides[1]} | delta | ${Math.round(comparison.settings.confidence * 100)}% interval | margin | detectable | p | verdict |`)
+  lines.push('|---|---:|---:|---:|---|---:|---:|---:|---|')
   for (const metric of scenario.metrics) {
     const label = `${METRIC_INFO[metric.metric].label}${metric.normalised ? ' ¹' : ''}${metric.gated ? '' : ' (not gated)'}`
     const verdict = `${VERDICT_EMOJI[metric.verdict]} ${VERDICT_LABEL[metric.verdict]}${metric.note ? ` — ${metric.note}` : ''}`
     lines.push(
-      `| ${cell(label)} | ${formatValue(metric.metric, metric.baseline)} | ${formatValue(metric.metric, metric.current)} | ${formatChange(metric.changeKind, metric.change)} | ${formatInterval(metric)} | ${formatMargin(metric)} | ${metric.pValue === null ? '—' : metric.pValue.toFixed(3)} | ${cell(verdict)} |`
+      `| ${cell(label)} | ${formatValue(metric.metric, metric.baseline)} | ${formatValue(metric.metric, metric.current)} | ${formatChange(metric.changeKind, metric.change)} | ${formatInterval(metric)} | ${formatMargin(metric)} | ${formatDetectable(metric)} | ${metric.pValue === null ? '—' : metric.pValue.toFixed(3)} | ${cell(verdict)} |`
     )
   }
   for (const note of scenario.notes) lines.push('', `_${cell(note)}_`)
@@ -87,7 +88,7 @@ export function renderMarkdown(result: RunResult, comparison: Comparison, option
       ? 'Paired: per-pair B/A (error rate: B − A), median over pairs, BCa bootstrap over pairs, Wilcoxon signed-rank p.'
       : 'Unit: the trial. Medians of per-trial values; percentiles from merged histograms, interval by resampling trials and merging their histograms; Mann-Whitney U p.'
   tail.push(
-    `<sub>${method} Verdict: regression/improvement when the whole interval is past the margin${comparison.settings.requireSignificance ? ` and p < ${(1 - comparison.settings.confidence).toFixed(2)}` : ''}; no change when it lies within ±margin; otherwise inconclusive. ${comparison.settings.resamples} resamples, seed ${comparison.settings.seed}.</sub>`,
+    `<sub>${method} Verdict: regression/improvement when the whole interval is past the margin${comparison.settings.requireSignificance ? ` and p < ${(1 - comparison.settings.confidence).toFixed(2)}` : ''}; no change when it lies within ±margin; otherwise inconclusive. ${comparison.settings.resamples} resamples, seed ${comparison.settings.seed}. Detectable: ${SENSITIVITY_METHOD}</sub>`,
     ''
   )
 
