@@ -276,6 +276,8 @@ export interface CompareSettings {
   requireSignificance: boolean
 }
 
+import type { Sensitivity } from './sensitivity.ts'
+
 export interface ChangeInterval {
   low: number
   high: number
@@ -308,6 +310,8 @@ export interface MetricComparison {
   normalised: boolean
   /** Why the verdict is invalid or inconclusive, or what else the reader should know. */
   note?: string
+  /** The smallest change this run could have called a regression (harness/sensitivity.ts). */
+  sensitivity?: Sensitivity
 }
 
 export interface ScenarioComparison {

@@ -58,24 +58,45 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Never logged, whatever a future log line passes in: credentials travel in these fields. The
+ * request serializer already leaves headers and bodies out; this is the second lock.
+ */
+export const LOG_REDACT = {
+  paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'body.client_secret', 'client_secret', 'jwtSecret', 'config.jwtSecret', 'access_token', 'access_tokens'],
+  censor: '[redacted]'
+}
+
+function verboseLogs(logger: AppOptions['logger'], level: string): boolean {
+  const effective = typeof logger === 'object' && typeof logger.level === 'string' ? logger.level : level
+  return logger !== false && (effective === 'debug' || effective === 'trace')
+}
+
 let reqCounter = 0
 const reqPrefix = randomBytes(4).toString('hex')
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config } = opts
   const app = Fastify({
-    logger: opts.logger === undefined ? { level: config.logLevel } : opts.logger,
-    // Per-request log lines would cost more than some endpoints do.
-    logController: new LogController({ disableRequestLogging: true }),
+    logger: opts.logger === undefined ? { level: config.logLevel, redact: LOG_REDACT } : opts.logger,
+    // Per-request log lines would cost more than some endpoints do: only at debug and trace.
+    logController: new LogController({ disableRequestLogging: !verboseLogs(opts.logger, config.logLevel) }),
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
     // A cheap unique id: a per-process random prefix and a counter (no UUID on the hot path).
     genReqId: () => `${reqPrefix}-${(++reqCounter).toString(36)}`,
     return503OnClosing: true,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    // Node checks header and request deadlines on this interval (30 s by default), so a
+    // slow-header socket would otherwise live up to 30 s past HEADERS_TIMEOUT_MS.
+    http: { connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs) },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 }
   })
   const logger: Logger = app.log
+  app.server.headersTimeout = config.headersTimeoutMs
+  if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections
 
   let jwtSecret = config.jwtSecret
   if (jwtSecret === null) {
@@ -151,7 +172,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     done()
   }
 
-  await app.register(oauthRoutes, { service, apiHooks: { onRequest: apiOnRequest, onResponse: [observe] } })
+  await app.register(oauthRoutes, { service, debugRoutes: config.debugRoutes, apiHooks: { onRequest: apiOnRequest, onResponse: [observe] } })
   registerOpsRoutes(app, metrics.registry)
 
   app.addHook('onReady', async () => {
@@ -249,6 +270,7 @@ function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, req, reply) => {
     const err = toAuthError(error)
     if (err.statusCode >= 500) req.log.error({ err: error, code: err.code }, 'request failed')
+    else req.log.debug({ code: err.code, statusCode: err.statusCode }, 'request rejected')
     return send(reply, err)
   })
   app.setNotFoundHandler((req, reply) => send(reply, new AuthError('NOT_FOUND', { description: `No route ${req.method} ${req.url.split('?')[0]?.slice(0, 100)}` })))
@@ -293,7 +315,7 @@ function registerOpsRoutes(app: FastifyInstance, registry: Registry): void {
   for (const prefix of ['', BASE_PATH]) {
     app.get(`${prefix}/health/ready`, ready)
     app.get(`${prefix}/metrics`, metrics)
-    app.get(`${prefix}/debug/stats`, stats)
+    if (app.auth.config.debugRoutes) app.get(`${prefix}/debug/stats`, stats)
   }
 }
 

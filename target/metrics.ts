@@ -75,7 +75,7 @@ export function createMetrics(sources: MetricSources): AppMetrics {
   mirroredCounter(registry, 'authbench_revocations_persisted_total', 'Revocation jobs persisted by the worker pool', () => sources.revocations()?.persisted ?? 0)
   mirroredCounter(registry, 'authbench_revocation_failures_total', 'Revocation persist attempts that failed (and were retried)', () => sources.revocations()?.failures ?? 0)
 
-  gauge(registry, 'authbench_pool_total', 'Database pool: open connections', () => sources.pool().total)
+  gauge(registry, 'authbench_pool_connections', 'Database pool: open connections', () => sources.pool().total)
   gauge(registry, 'authbench_pool_idle', 'Database pool: idle connections', () => sources.pool().idle)
   gauge(registry, 'authbench_pool_waiting', 'Database pool: queries waiting for a connection', () => sources.pool().waiting)
   mirroredCounter(registry, 'authbench_pool_waits_total', 'Database pool acquisitions that had to wait', () => sources.pool().waits)
