@@ -13,6 +13,7 @@ import type { Scenario, ScenarioInstance, ScenarioParams } from '../scenarios/ty
 import { health as healthScenario } from '../scenarios/health.ts'
 import type { Driver, DriverOutcome, RequestSpec, TickEvent } from './drivers/types.ts'
 import { mergeEncoded, summarizeEncoded } from './recorder.ts'
+import { classifyOpenModel } from './saturation.ts'
 import { summarizeScenario } from './summary.ts'
 import { startTarget, watchLiveness, type TargetProcessOptions } from './target-process.ts'
 import type { EnvironmentFingerprint, LoadModel, LoadSettings, RunResult, ScenarioSummary, ServerSideDelta, TrialResult, TrialValidity } from './types.ts'
@@ -494,20 +495,22 @@ export class Engine extends EventEmitter {
     if (exhaustedRequests > 0 && exhaustedShare > plan.errorRateThreshold) {
       return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the harness ran out of seeded tokens: ${exhaustedRequests} requests (${pct(exhaustedShare)}) reused a spent token; the client, not the server, was the limit` }
     }
+    // Open model: who limited the trial comes first, since a saturated server or a busy generator
+    // also explains the errors (sheds, timeouts) that follow from it.
+    const open = outcome.openModel
+    if (open !== undefined) {
+      const v = classifyOpenModel(open, plan.lateShareThreshold)
+      const facts = `offered ${open.targetRps} req/s, completed ${Math.round(open.completedRps ?? 0)} req/s, ${pct(v.dropShare)} of sends dropped and ${pct(v.lateShare)} late; generator CPU ${pct(open.generatorCpuShare ?? 0)} of a core, event-loop lag p99 ${open.eventLoopLagP99Ms} ms`
+      if (v.limitedBy === 'server') {
+        return { state: 'invalid', code: 'SERVER_SATURATED', reason: `the server, not the client, was the limit: ${facts} (in flight at most ${open.maxInFlight ?? '?'}); lower --rate to measure below saturation` }
+      }
+      if (v.limitedBy === 'client') {
+        return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the load generator, not the server, was the limit: ${facts}` }
+      }
+    }
     const errorRate = outcome.errors / outcome.requests
     if (errorRate > plan.errorRateThreshold) {
       return { state: 'invalid', code: 'ERROR_RATE', reason: `${pct(errorRate)} of requests got an unexpected result (threshold ${pct(plan.errorRateThreshold)}): ${describeErrors(outcome)}` }
-    }
-    const open = outcome.openModel
-    // Sends that found every connection busy mean the target (or the pool) could not keep the
-    // offered rate: the generator's own lateness then follows from the backlog, so blaming the
-    // client would mislabel a saturated server.
-    const dropShare = open !== undefined && open.scheduled > 0 ? open.dropped / open.scheduled : 0
-    if (open !== undefined && dropShare > plan.lateShareThreshold && (open.completedRps ?? open.targetRps) < open.targetRps * (1 - plan.lateShareThreshold)) {
-      return { state: 'invalid', code: 'SERVER_SATURATED', reason: `the target completed ${Math.round(open.completedRps ?? 0)} of ${open.targetRps} req/s and ${pct(dropShare)} of sends waited for a free connection: the server, not the client, was the limit (lower --rate or raise --connections)` }
-    }
-    if (open !== undefined && open.lateShare > plan.lateShareThreshold) {
-      return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the load generator could not keep ${open.targetRps} req/s: ${pct(open.lateShare)} of sends were late (threshold ${pct(plan.lateShareThreshold)}); the client, not the server, was the limit` }
     }
     return { state: 'valid' }
   }

@@ -27,6 +27,7 @@ import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
 import { summarizeScenario } from '../summary.ts'
+import { applySlos } from '../slo.ts'
 import { pinGenerator } from '../target-process.ts'
 import type { Comparison, CompareSettings, RunResult, TrialResult } from '../types.ts'
 import { RESULT_SCHEMA_VERSION } from '../types.ts'
@@ -66,6 +67,8 @@ export function minPairsForSignificance(alpha: number): number {
 
 /** What commander hands over for `ab`. */
 export interface RawAbOptions {
+  slo?: string[]
+  maxInFlight?: string
   a?: string
   b?: string
   aEnv?: string[]
@@ -313,6 +316,8 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       warmup: raw.warmup ?? `${AB_DEFAULTS.warmupMs}ms`,
       connections: raw.connections,
       rate: raw.rate,
+      maxInFlight: raw.maxInFlight,
+      slo: raw.slo,
       scenarioParam: raw.scenarioParam,
       errorThreshold: raw.errorThreshold,
       maxPool: raw.maxPool,
@@ -362,6 +367,8 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     }
     stage = 'comparison'
     const comparison = compareAB(result, { settings, currentPath: file })
+    // Objectives are checked on the candidate's (arm B's) merged figures, which the summary holds.
+    const slosMet = applySlos(opts.slos, result.summary)
     stage = 'reports'
     const written = await writeReports(result, comparison, dir)
     await appendStepSummary(renderMarkdown(result, comparison), runtime.env ?? process.env)
@@ -370,6 +377,10 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     say(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}\n`)
     if (raw.json === true) io.stdout(renderJson(result, comparison))
     let exitCode: number = comparison.exitCode
+    if (!slosMet) {
+      say(`SLO failed on arm B: ${result.summary.flatMap((s) => (s.slo ?? []).filter((o) => !o.passed).map((o) => `${s.scenario} ${o.expression}`)).join(', ')}\n`)
+      if (exitCode === EXIT.OK) exitCode = EXIT.REGRESSION
+    }
     if (result.aborted !== null) {
       io.stderr(`ab stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)
       // Incomplete data never passes the gate: 2 unless a regression was already certain.

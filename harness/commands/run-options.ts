@@ -6,9 +6,14 @@ import type { Scenario, ScenarioParams } from '../../scenarios/types.ts'
 import { PRESETS } from '../../target/config.ts'
 import { BadOptionError } from '../errors.ts'
 import type { LoadSettings } from '../types.ts'
+import { parseSlos, type Slo } from '../slo.ts'
 
 /** What commander hands over: strings, booleans and repeated lists, unvalidated. */
 export interface RawRunOptions {
+  /** Service-level objectives (harness/slo.ts), e.g. 'p99<20ms'. */
+  slo?: string[]
+  /** Open model: bound on requests in flight. */
+  maxInFlight?: string
   scenario?: string[]
   duration?: string
   warmup?: string
@@ -39,6 +44,8 @@ export interface RawRunOptions {
 }
 
 export interface RunOptions {
+  /** Objectives checked on each scenario's merged figures; a failed one makes the run exit 1. */
+  slos: readonly Slo[]
   scenarios: readonly { scenario: Scenario; params: ScenarioParams; load: LoadSettings }[]
   trials: number
   url: string | null
@@ -132,6 +139,9 @@ export function parseRunOptions(raw: RawRunOptions): RunOptions {
   const model = rateRps === null ? 'closed' : 'open'
   const pipelining = raw.pipelining === undefined ? 1 : parseIntOption('--pipelining', raw.pipelining, 1, 1_024)
   if (model === 'open' && pipelining !== 1) throw new BadOptionError('--pipelining applies to the closed model only; drop it or drop --rate')
+  if (model === 'closed' && raw.maxInFlight !== undefined) throw new BadOptionError('--max-in-flight applies to the open model only (with --rate); the closed model has --connections')
+  const maxInFlight = raw.maxInFlight === undefined ? null : parseIntOption('--max-in-flight', raw.maxInFlight, 1, 100_000)
+  const slos = parseSlos(raw.slo)
 
   // Parameters are "scenario.name=value" so one command line can tune several scenarios.
   const params = new Map<string, Record<string, string>>()
@@ -148,7 +158,7 @@ export function parseRunOptions(raw: RawRunOptions): RunOptions {
     const connections = raw.connections === undefined
       ? (model === 'open' ? d.open.connections : d.closed.connections)
       : parseIntOption('--connections', raw.connections, 1, 10_000)
-    const load: LoadSettings = Object.freeze({ model, durationMs, warmupMs, connections, pipelining, rateRps, maxRequests: null, timeoutMs })
+    const load: LoadSettings = Object.freeze({ model, durationMs, warmupMs, connections, pipelining, rateRps, maxRequests: null, timeoutMs, ...(maxInFlight === null ? {} : { maxInFlight }) })
     return Object.freeze({ scenario, params: p, load })
   })
 
@@ -165,6 +175,7 @@ export function parseRunOptions(raw: RawRunOptions): RunOptions {
   if (!/^[A-Za-z0-9._+-]{1,64}$/.test(label)) throw new BadOptionError(`--label "${label}" may only use letters, digits and . _ + - (at most 64)`)
 
   return Object.freeze({
+    slos: Object.freeze(slos),
     scenarios: Object.freeze(plans),
     trials,
     url,

@@ -19,6 +19,9 @@ import type { MetricsSnapshot } from '../server-metrics.ts'
 import { pinGenerator } from '../target-process.ts'
 import type { RunResult } from '../types.ts'
 import { parseRunOptions } from './run-options.ts'
+import { applySlos } from '../slo.ts'
+import { renderSloJunit } from '../reporters/slo-junit.ts'
+import { writeFile } from 'node:fs/promises'
 import type { RawRunOptions, RunOptions } from './run-options.ts'
 
 export interface CommandIo {
@@ -97,11 +100,13 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
     bars?.stop()
   }
   fillFromTargetConfig(result)
+  const slosMet = applySlos(opts.slos, result.summary)
 
   const dir = path.resolve(opts.outDir, resultDirName(new Date(result.createdAt), opts.label))
   const file = path.join(dir, 'result.json')
   const problems = await writeResult(file, result)
   for (const p of problems) io.stderr(`warning: result does not match the schema: ${p}\n`)
+  if (opts.slos.length > 0) await writeFile(path.join(dir, 'junit.xml'), renderSloJunit(result))
 
   // With --compare, compare prints the one JSON document (the result with its comparison).
   if (opts.json && (raw.compare !== true || result.aborted !== null)) io.stdout(`${JSON.stringify(result, null, 2)}\n`)
@@ -113,16 +118,18 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
     io.stderr(`run aborted (${result.aborted.code}): ${result.aborted.reason}\n`)
     return result.aborted.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.INCOMPLETE
   }
+  if (!slosMet) io.stderr(`SLO failed: ${result.summary.flatMap((s) => (s.slo ?? []).filter((o) => !o.passed).map((o) => `${s.scenario} ${o.expression}`)).join(', ')} (junit.xml beside the result)\n`)
   if (raw.compare) {
-    return compareCommand({
+    const compared = await compareCommand({
       resultPath: file,
       baselinePath: raw.baseline ?? DEFAULT_BASELINE_PATH,
       json: opts.json,
       stdout: (line) => io.stdout(`${line}\n`),
       stderr: (line) => io.stderr(`${line}\n`)
     })
+    return compared === EXIT.OK && !slosMet ? EXIT.REGRESSION : compared
   }
-  return EXIT.OK
+  return slosMet ? EXIT.OK : EXIT.REGRESSION
 }
 
 /** Store, cache and preset come from the target itself when it reported its config. */
