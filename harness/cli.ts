@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
 import { isAuthbenchError } from './errors.ts'
 import { compareCommand } from './commands/compare.ts'
+import { capacityCommand, type RawCapacityOptions } from './commands/capacity.ts'
 import { abCommand } from './commands/ab.ts'
 import type { RawAbOptions } from './commands/ab.ts'
 import { baselineCommand } from './commands/baseline.ts'
@@ -68,6 +69,36 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
       }
       setExit(await runCommand(options, io))
     })
+
+  program
+    .command('capacity')
+    .description('find the highest offered rate (open model) each scenario sustains under the --slo objectives: coarse steps, bisection, repeats near the knee; writes capacity.json, capacity.md and report.html (exit 1 below --min-rate)')
+    .addOption(new Option('-s, --scenario <names>', 'scenario(s), repeatable or comma list (default: all)').argParser(collect))
+    .addOption(new Option('--slo <objective>', 'objective each step must meet, repeatable: p99<20ms, errors<0.1%, …').argParser(collect))
+    .option('--min-rate <rps>', 'exit 1 when a capacity is below this')
+    .option('--start-rate <rps>', 'first coarse step (default 500; doubles until a step fails)')
+    .option('--max-rate <rps>', 'highest rate tried (default 200000)')
+    .option('--step-duration <time>', 'measured time per step (default 2s)')
+    .option('-w, --warmup <time>', 'unrecorded warm-up per step (default 500ms)')
+    .option('--precision <share>', 'bisection stops when the interval is this narrow (default 0.05)')
+    .option('--repeats <n>', 'trials at each end of the final interval (default 3)')
+    .option('-c, --connections <n>', 'smallest connection pool (in flight grows with the rate)')
+    .option('--max-in-flight <n>', 'bound on requests in flight (default rate × 100 ms)')
+    .option('--timeout <time>', 'per-request timeout (default 10s)')
+    .option('--url <url>', 'search against an already running target (loopback only unless --allow-remote)')
+    .option('--allow-remote', 'allow a --url that is not on loopback')
+    .option('--preset <name>', 'target preset')
+    .addOption(new Option('--target-env <KEY=VALUE>', 'target environment override, repeatable').argParser(collect))
+    .option('--store <kind>', 'target store: memory or postgres')
+    .option('--cache <kind>', 'target cache: none, lru, redis or tiered')
+    .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
+    .option('--error-threshold <share>', 'unexpected-status share above which a step is invalid')
+    .option('--max-late-share <share>', 'late or dropped share above which a step is invalid')
+    .option('--max-pool <n>', 'cap on tokens seeded per step')
+    .option('-o, --out <dir>', 'reports folder (default reports)')
+    .option('-l, --label <label>', 'run label')
+    .option('--no-progress', 'no progress lines on stderr')
+    .action(async (o: RawCapacityOptions) => setExit(await capacityCommand(o, io)))
 
   program
     .command('compare <result>')

@@ -1,6 +1,7 @@
 // Who limited an open-model trial, from what was measured: the generator's own CPU time and
 // event-loop lag over the window, against how many sends it dropped or sent late and how much the
-// target completed. Pure, so the driver, the engine's validity check and `capacity` agree.
+// target completed. The generator is blamed only when it was busy; otherwise drops (every in-flight
+// slot taken) and a completion shortfall are the server's. Pure, so the driver, the engine's validity check and `capacity` agree.
 
 /** Expected latency the default in-flight bound allows for (Little's law: in flight = rate × latency). */
 export const EXPECTED_LATENCY_MS = 100
@@ -54,8 +55,9 @@ export function classifyOpenModel(facts: OpenModelFacts, threshold = 0.05): Satu
   if (clientBusy && (dropShare > threshold || lateShare > threshold || completedShare < 1 - threshold)) return { ...base, limitedBy: 'client' }
   // Sends found every in-flight slot taken while the generator had time to spare: the target was slow to answer.
   if (dropShare > threshold) return { ...base, limitedBy: 'server' }
-  // Late sends with an idle-looking generator: its timers, not the target, missed the schedule.
-  if (lateShare > threshold) return { ...base, limitedBy: 'client' }
+  // Late sends alone, with a generator that had time to spare (a timer woke late, the process was
+  // descheduled for a moment), leave the offered rate intact: latency runs from each request's
+  // intended time, so the lateness is already in the percentiles, and it does not void the trial.
   if (completedShare < 1 - threshold) return { ...base, limitedBy: 'server' }
   return { ...base, limitedBy: 'none' }
 }
