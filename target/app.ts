@@ -189,6 +189,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await sweeper.stop()
     await revocations?.close()
     await writer?.close(deadlineMs)
+    // What shutdown left behind, for operators and for the fault suite (which checks it against
+    // what the load was answered 200): nothing acknowledged may still be pending here.
+    app.log.info({
+      code: 'AUTH_SHUTDOWN_SUMMARY',
+      tokensInStore: await store.countTokens().catch(() => null),
+      tokensPending: writer?.stats().pending ?? 0,
+      tokensFlushed: writer?.stats().tokensFlushed ?? 0,
+      revocationsQueued: (revocations?.stats().queued ?? 0) + (revocations?.stats().inFlight ?? 0),
+      revocationsPersisted: revocations?.stats().persisted ?? 0
+    }, 'shut down')
     await sweepLock.close()
     await cache.close()
     await store.close()
