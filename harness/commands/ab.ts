@@ -23,6 +23,8 @@ import { collectFingerprint } from '../fingerprint.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
 import { ResultFileError, resultDirName, writeResult } from '../result-io.ts'
 import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
+import { minFirstPairs } from '../sequential.ts'
+import { budgetNotes, runBudgeted } from './ab-budget.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
 import { summarizeScenario } from '../summary.ts'
@@ -88,6 +90,8 @@ export interface RawAbOptions {
   progress?: boolean
   /** Slot length for slot-interleaved pairs, e.g. 500ms; 0 for one trial after the other. */
   slot?: string
+  /** Time budget, e.g. 10m: after the first round, more pairs where the verdict is undecided. */
+  budget?: string
 }
 
 /** Knobs for programmatic callers (tests, scripts/gate-accuracy.ts); not on the command line. */
@@ -325,6 +329,10 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
         `--trials ${pairs} is too few: with fewer than ${minPairs} pairs the exact signed-rank test cannot reach p < ${formatP(1 - settings.confidence)} (its smallest p is ${formatP(signedRankMinP(pairs))}), so no regression could ever be called; use --trials ${minPairs} or more`
       )
     }
+    const budgetMs = raw.budget === undefined ? null : parseDurationMs('--budget', raw.budget, false)
+    if (budgetMs !== null && settings.requireSignificance && pairs < minFirstPairs(1 - settings.confidence)) {
+      throw new BadOptionError(`--budget: the first round needs at least ${minFirstPairs(1 - settings.confidence)} pairs for its sequential look to be able to call a regression; use --trials ${minFirstPairs(1 - settings.confidence)} or more`)
+    }
     stage = 'specs'
     const specA = await resolveArmSpec('--a', raw.a, parseEnvList('--a-env', raw.aEnv))
     const specB = await resolveArmSpec('--b', raw.b, parseEnvList('--b-env', raw.bEnv))
@@ -332,23 +340,22 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     const [armA, armB] = prepared as [PreparedArm, PreparedArm]
 
     stage = 'run'
-    const result = await runInterleaved(
-      {
-        arms: { A: armA, B: armB },
-        scenarios: opts.scenarios,
-        pairs,
-        seed,
-        label: opts.label,
-        calibration: raw.calibration !== false,
-        pin: runtime.pin !== false,
-        errorRateThreshold: opts.errorRateThreshold,
-        lateShareThreshold: opts.lateShareThreshold,
-        maxPoolSize: opts.maxPoolSize,
-        progress: raw.progress !== false,
-        slotMs
-      },
-      io
-    )
+    const interleaved: InterleavedRun = {
+      arms: { A: armA, B: armB },
+      scenarios: opts.scenarios,
+      pairs,
+      seed,
+      label: opts.label,
+      calibration: raw.calibration !== false,
+      pin: runtime.pin !== false,
+      errorRateThreshold: opts.errorRateThreshold,
+      lateShareThreshold: opts.lateShareThreshold,
+      maxPoolSize: opts.maxPoolSize,
+      progress: raw.progress !== false,
+      slotMs
+    }
+    const budgeted = budgetMs === null ? null : await runBudgeted(interleaved, budgetMs, settings, io)
+    const result = budgeted?.result ?? (await runInterleaved(interleaved, io))
     stage = 'result'
     const dir = path.resolve(raw.out ?? AB_DEFAULTS.outDir, resultDirName(new Date(result.createdAt), opts.label))
     const file = path.join(dir, 'result.json')
@@ -358,7 +365,8 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       return { exitCode: result.aborted?.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.USAGE, result, comparison: null, resultPath: file }
     }
     stage = 'comparison'
-    const comparison = compareAB(result, { settings, currentPath: file })
+    const comparison = compareAB(result, { settings, currentPath: file, ...(budgeted === null ? {} : { scenarioSettings: budgeted.scenarioSettings }) })
+    if (budgeted !== null) budgetNotes(budgeted, comparison)
     stage = 'reports'
     const written = await writeReports(result, comparison, dir)
     await appendStepSummary(renderMarkdown(result, comparison), runtime.env ?? process.env)
