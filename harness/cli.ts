@@ -181,6 +181,12 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
   return program
 }
 
+/** Every command's name and long options, as the CLI declares them (for checks of docs and workflows). */
+export function describeCommands(): Map<string, string[]> {
+  const program = buildProgram({ stdout: () => undefined, stderr: () => undefined }, () => undefined)
+  return new Map(program.commands.map((c) => [c.name(), c.options.flatMap((o) => (o.long === undefined ? [] : [o.long]))]))
+}
+
 /**
  * `run --driver k6`: one scenario through k6. Without --url the harness starts the target (as for
  * the other drivers) and stops it afterwards. Without k6 on PATH it says so and exits 2 before
