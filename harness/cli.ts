@@ -283,12 +283,16 @@ async function dispatch(argv: readonly string[], io: CommandIo): Promise<number>
 export async function runMain(argv: readonly string[] = process.argv): Promise<never> {
   const controller = new AbortController()
   let interrupts = 0
-  process.on('SIGINT', () => {
+  // SIGTERM too: a cancelled CI job gets one, and the run must still stop its targets and remove
+  // its temporary worktrees (an 'exit' hook removes any left when a second signal quits at once).
+  const onSignal = (signal: NodeJS.Signals): void => {
     interrupts++
     if (interrupts > 1) process.exit(EXIT.INTERRUPTED)
-    process.stderr.write('\nauthbench: interrupted; stopping (Ctrl-C again to quit at once)\n')
+    process.stderr.write(`\nauthbench: ${signal === 'SIGINT' ? 'interrupted' : signal}; stopping (Ctrl-C again to quit at once)\n`)
     controller.abort()
-  })
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
   const code = await main(argv, {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),
