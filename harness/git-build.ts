@@ -8,7 +8,7 @@
 import { spawn, spawnSync, execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, rmSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -28,6 +28,15 @@ export interface RefBuildOptions {
   install?: ProjectCommand | null
   /** Run after install (e.g. `npm run build`); null or absent: nothing. */
   build?: ProjectCommand | null
+  /**
+   * With no install command: the checkout whose node_modules a ref may share. When the ref's
+   * package-lock.json is the same as this checkout's, its node_modules is linked (no install, works
+   * offline); when it differs, the ref gets `npm ci --prefer-offline`, since its code may need other
+   * versions. Without this option and without an install command nothing is installed.
+   */
+  linkNodeModulesFrom?: string
+  /** Folder inside the repository where install and build run (the target's folder). Default: the top. */
+  workdir?: string
   /** Default: $AUTHBENCH_CACHE_DIR, else $XDG_CACHE_HOME/authbench/builds, else ~/.cache/authbench/builds. */
   cacheDir?: string
   /** Builds kept in the cache (least recently used go first). Default 4. */
@@ -47,7 +56,7 @@ export interface RefBuildOptions {
 export interface BuiltRef {
   ref: string
   commit: string
-  /** Where the built tree is: the target starts here. */
+  /** Where the built tree's workdir is: the target starts here. */
   dir: string
   /** True when the build came from the cache (no install, no build). */
   cached: boolean
@@ -88,9 +97,9 @@ function describeCommand (command: ProjectCommand): string {
  * The cache key: the commit plus everything else that changes what a build produces here. The
  * repository itself is not in it: a commit id names the same tree in every clone.
  */
-export function buildKey (commit: string, install: ProjectCommand | null, build: ProjectCommand | null): string {
+export function buildKey (commit: string, install: ProjectCommand | null, build: ProjectCommand | null, extra: Record<string, string> = {}): string {
   const hash = createHash('sha256')
-    .update(JSON.stringify({ install, build, node: process.versions.node.split('.')[0], platform: process.platform, arch: process.arch }))
+    .update(JSON.stringify({ install, build, node: process.versions.node.split('.')[0], platform: process.platform, arch: process.arch, ...extra }))
     .digest('hex')
     .slice(0, 10)
   return `${commit.slice(0, 16)}-${hash}`
@@ -178,6 +187,10 @@ async function removeCheckout (dir: string, repo: string): Promise<void> {
   inProgress.delete(dir)
 }
 
+async function readOrNull (file: string): Promise<string | null> {
+  return readFile(file, 'utf8').catch(() => null)
+}
+
 async function readMarker (dir: string): Promise<{ commit: string } | null> {
   try {
     const json = JSON.parse(await readFile(path.join(dir, MARKER), 'utf8')) as { commit?: unknown }
@@ -226,7 +239,10 @@ export async function buildRef (options: RefBuildOptions): Promise<BuiltRef> {
   if (commit === null) throw new RefBuildError(ref, 'resolve', `git ref "${ref}" does not name a commit of ${top} (for a pull request's base, fetch it: actions/checkout with fetch-depth: 0)`)
   const cacheDir = options.cacheDir ?? defaultCacheDir()
   await mkdir(cacheDir, { recursive: true })
-  const key = buildKey(commit, install, build)
+  const workdir = options.workdir ?? ''
+  const linkFrom = install === null && options.linkNodeModulesFrom !== undefined ? path.resolve(options.linkNodeModulesFrom) : null
+  // A linked node_modules belongs to that checkout: builds linked to another checkout are others.
+  const key = buildKey(commit, install, build, { workdir, ...(linkFrom === null ? {} : { linkFrom }) })
   const finalDir = path.join(cacheDir, key)
   const short = commit.slice(0, 12)
 
@@ -235,7 +251,7 @@ export async function buildRef (options: RefBuildOptions): Promise<BuiltRef> {
     const now = new Date()
     await utimes(path.join(finalDir, MARKER), now, now).catch(() => undefined)
     log(`build: ${ref} (${short}): cached build in ${finalDir}, skipping install and build`)
-    return { ref, commit, dir: finalDir, cached: true, buildMs: 0 }
+    return { ref, commit, dir: path.join(finalDir, workdir), cached: true, buildMs: 0 }
   }
 
   const startedMs = Date.now()
@@ -250,12 +266,24 @@ export async function buildRef (options: RefBuildOptions): Promise<BuiltRef> {
       throw new RefBuildError(ref, 'checkout', `git ref "${ref}" (${short}): git worktree add failed`, e.stderr ?? e.message, error)
     }
     const env: NodeJS.ProcessEnv = { ...process.env, ...options.env }
-    for (const [step, command] of [['install', install], ['build', build]] as const) {
+    const cwd = path.join(tmp, workdir)
+    if (!existsSync(cwd)) throw new RefBuildError(ref, 'checkout', `git ref "${ref}" (${short}) has no folder ${workdir}, where the target starts`)
+    let installCommand: ProjectCommand | null = install
+    if (linkFrom !== null) {
+      const sameLock = await readOrNull(path.join(cwd, 'package-lock.json')) === await readOrNull(path.join(linkFrom, 'package-lock.json'))
+      if (sameLock && existsSync(path.join(linkFrom, 'node_modules'))) {
+        log(`build: ${ref} (${short}): same package-lock.json as ${linkFrom}: linking its node_modules`)
+        await symlink(path.join(linkFrom, 'node_modules'), path.join(cwd, 'node_modules'), 'dir')
+      } else if (existsSync(path.join(cwd, 'package-lock.json'))) {
+        installCommand = 'npm ci --prefer-offline --no-audit --no-fund'
+      }
+    }
+    for (const [step, command] of [['install', installCommand], ['build', build]] as const) {
       if (command === null) continue
       if (options.signal?.aborted === true) break
       log(`build: ${ref} (${short}): ${step}: ${describeCommand(command)}`)
       const stepStart = Date.now()
-      const outcome = await runProjectCommand(command, tmp, env, options.commandTimeoutMs ?? 600_000, options.tailBytes ?? 4096, options.signal)
+      const outcome = await runProjectCommand(command, cwd, env, options.commandTimeoutMs ?? 600_000, options.tailBytes ?? 4096, options.signal)
       const seconds = ((Date.now() - stepStart) / 1000).toFixed(1)
       if (outcome.aborted) break
       if (outcome.error !== undefined || outcome.code !== 0) {
@@ -283,7 +311,7 @@ export async function buildRef (options: RefBuildOptions): Promise<BuiltRef> {
     const buildMs = Date.now() - startedMs
     log(`build: ${ref} (${short}): built in ${(buildMs / 1000).toFixed(1)} s, cached as ${finalDir}`)
     await evict(cacheDir, options.maxCached ?? 4, new Set([finalDir, ...(options.inUse ?? [])]))
-    return { ref, commit, dir: finalDir, cached: false, buildMs }
+    return { ref, commit, dir: path.join(finalDir, workdir), cached: false, buildMs }
   } catch (error) {
     await removeCheckout(tmp, top)
     throw error

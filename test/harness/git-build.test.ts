@@ -1,7 +1,7 @@
 // buildRef on a repository of the test's own: install and build run in a temporary worktree, the
 // build is cached by commit (the second call runs no command), and a failing, unknown or
 // interrupted ref leaves neither a worktree nor a directory behind.
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -53,6 +53,20 @@ describe('buildRef', () => {
     expect(other.cached).toBe(false)
     expect(other.dir).not.toBe(b.dir)
     expect(extraWorktrees(repo)).toEqual([])
+  })
+
+  it('without an install command, shares the checkout\'s node_modules when the ref has the same package-lock.json', async () => {
+    const lockRepo = createRepo()
+    commitFiles(lockRepo, { 'app/package-lock.json': '{"lockfileVersion":3}\n', 'app/server.mjs': '' }, 'app')
+    mkdirSync(path.join(lockRepo, 'app/node_modules/dep'), { recursive: true })
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'authbench-cache-'))
+    const lines: string[] = []
+    const built = await buildRef({ repo: lockRepo, ref: 'main', workdir: 'app', linkNodeModulesFrom: path.join(lockRepo, 'app'), cacheDir, log: (l) => lines.push(l) })
+    expect(built.dir.endsWith(`${path.sep}app`)).toBe(true)
+    expect(realpathSync(path.join(built.dir, 'node_modules'))).toBe(realpathSync(path.join(lockRepo, 'app/node_modules')))
+    expect(lines.join('\n')).toMatch(/same package-lock.json .*linking its node_modules/)
+    await expect(buildRef({ repo: lockRepo, ref: 'main', workdir: 'missing', cacheDir })).rejects.toThrow(/has no folder missing/)
+    expect(extraWorktrees(lockRepo)).toEqual([])
   })
 
   it('keeps only the most recently used builds', async () => {
