@@ -20,6 +20,7 @@ import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { BadOptionError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
+import { renderJson } from '../reporters/json.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
 import { ResultFileError, resultDirName, writeResult } from '../result-io.ts'
 import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
@@ -92,6 +93,8 @@ export interface RawAbOptions {
   slot?: string
   /** Time budget, e.g. 10m: after the first round, more pairs where the verdict is undecided. */
   budget?: string
+  /** Print result.json with the comparison on stdout, and nothing else there. */
+  json?: boolean
 }
 
 /** Knobs for programmatic callers (tests, scripts/gate-accuracy.ts); not on the command line. */
@@ -370,8 +373,10 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     stage = 'reports'
     const written = await writeReports(result, comparison, dir)
     await appendStepSummary(renderMarkdown(result, comparison), runtime.env ?? process.env)
-    io.stdout(`${comparison.headline}\n`)
-    io.stdout(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}\n`)
+    const say = raw.json === true ? io.stderr : io.stdout
+    say(`${comparison.headline}\n`)
+    say(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}\n`)
+    if (raw.json === true) io.stdout(renderJson(result, comparison))
     let exitCode: number = comparison.exitCode
     if (result.aborted !== null) {
       io.stderr(`ab stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)
