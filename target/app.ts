@@ -20,6 +20,7 @@ import { injectCost } from './services/inject.ts'
 import { JwtService } from './services/jwt.ts'
 import { RequestQueue } from './services/request-queue.ts'
 import { RevocationWorkerPool } from './services/revocation-pool.ts'
+import { registerShedding, sheddingEnabled, type Shedding } from './services/shedding.ts'
 import { Sweeper } from './services/sweeper.ts'
 import { LocalSweepLock } from './stores/memory-lock.ts'
 import { TokenService } from './services/token-service.ts'
@@ -42,6 +43,8 @@ export interface AuthComponents {
   writer: TokenBatchWriter | null
   revocations: RevocationWorkerPool | null
   queue: RequestQueue | null
+  /** Shedding on event-loop pressure; null when off. */
+  shedding: Shedding | null
   sweeper: Sweeper
   registry: ClientRegistry
   /** The JWT secret in use (generated when JWT_SECRET is unset): cluster workers must share it. */
@@ -127,7 +130,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const sweeper = new Sweeper(store, sweepLock, { intervalMs: config.sweeperIntervalMs, batchSize: config.sweeperBatchSize, pauseMs: config.sweeperPauseMs, graceMs: 60_000 })
 
   const storeWithWaits = store as Store & { poolWaitCount?: () => number }
+  // Registered before the routes so its onRequest hook runs ahead of the request queue's.
+  const shedding = sheddingEnabled(config) ? await registerShedding(app, config) : null
   const metrics = createMetrics({
+    shed: () => shedding?.stats() ?? null,
     cache: () => cache.stats(),
     writer: () => writer?.stats() ?? null,
     queue: () => queue?.stats() ?? null,
@@ -142,7 +148,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logger
   })
   rememberRegistry(app, metrics.registry)
-  app.decorate('auth', { config, store, cache, service, writer, revocations, queue, sweeper, registry, jwtSecret } satisfies AuthComponents)
+  app.decorate('auth', { config, store, cache, service, writer, revocations, queue, shedding, sweeper, registry, jwtSecret } satisfies AuthComponents)
 
   installErrorHandling(app)
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: config.bodyLimitBytes }, (_req, body, done) => {
@@ -349,6 +355,7 @@ function registerOpsRoutes(app: FastifyInstance, registry: Registry): void {
       config: describeConfig(a.config),
       batchWriter: a.writer?.stats() ?? null,
       queue: a.queue?.stats() ?? null,
+      shedding: a.shedding?.stats() ?? null,
       revocationPool: a.revocations?.stats() ?? null,
       pool: a.store.poolStats(),
       sweeper: a.sweeper.stats(),

@@ -53,6 +53,18 @@ export const configSchema = z.object({
   queueCapacity: int(0, 10_000_000),
   queueTimeoutMs: int(1, 600_000),
 
+  /**
+   * Admission by event-loop pressure (@fastify/under-pressure), beside the request queue: the
+   * queue only sees requests that reached a handler, while a CPU-bound process queues them in the
+   * kernel and the parser. Past either limit API requests are shed with 503 and Retry-After.
+   * 0 turns a check off; both 0 turn shedding off.
+   */
+  shedMaxEventLoopDelayMs: int(0, 60_000),
+  /** Event-loop utilisation (0–1) over the last sample interval above which requests are shed. */
+  shedMaxEventLoopUtilization: z.coerce.number().min(0).max(1),
+  shedSampleIntervalMs: int(10, 10_000),
+  shedRetryAfterS: int(1, 3_600),
+
   cacheTtlMs: int(1, 86_400_000),
   cacheMaxEntries: int(1, 100_000_000),
 
@@ -112,6 +124,8 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = Object.freeze({
   revocationWorkers: 'REVOCATION_WORKERS', revocationQueueCapacity: 'REVOCATION_QUEUE_CAPACITY',
   revocationBatchSize: 'REVOCATION_BATCH_SIZE',
   queueMaxConcurrent: 'QUEUE_MAX_CONCURRENT', queueCapacity: 'QUEUE_CAPACITY', queueTimeoutMs: 'QUEUE_TIMEOUT_MS',
+  shedMaxEventLoopDelayMs: 'SHED_MAX_EVENT_LOOP_DELAY_MS', shedMaxEventLoopUtilization: 'SHED_MAX_EVENT_LOOP_UTILIZATION',
+  shedSampleIntervalMs: 'SHED_SAMPLE_INTERVAL_MS', shedRetryAfterS: 'SHED_RETRY_AFTER_S',
   cacheTtlMs: 'CACHE_TTL_MS', cacheMaxEntries: 'CACHE_MAX_ENTRIES',
   sweeperIntervalMs: 'SWEEPER_INTERVAL_MS', sweeperBatchSize: 'SWEEPER_BATCH_SIZE', sweeperPauseMs: 'SWEEPER_PAUSE_MS',
   sweeperLockTtlMs: 'SWEEPER_LOCK_TTL_MS',
@@ -120,6 +134,9 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = Object.freeze({
   keepAliveTimeoutMs: 'KEEP_ALIVE_TIMEOUT_MS', maxConnections: 'MAX_CONNECTIONS',
   injectCpuUs: 'INJECT_CPU_US', injectDelayMs: 'INJECT_DELAY_MS', injectDelayRatio: 'INJECT_DELAY_RATIO'
 })
+
+/** Shedding limits of the presets that shed (phase2 and later); measured in the README. */
+const SHED = Object.freeze({ maxEventLoopDelayMs: 40, maxEventLoopUtilization: 0, sampleIntervalMs: 100 })
 
 export const DEFAULTS: Readonly<ConfigInput> = Object.freeze({
   port: 3000, host: '127.0.0.1', preset: 'phase2', logLevel: 'warn',
@@ -130,6 +147,7 @@ export const DEFAULTS: Readonly<ConfigInput> = Object.freeze({
   batchSize: 500, batchFlushIntervalMs: 200, batchMaxPending: 50_000, batchRetryBaseMs: 50, batchRetryMaxMs: 5_000,
   revocationWorkers: 0, revocationQueueCapacity: 10_000, revocationBatchSize: 200,
   queueMaxConcurrent: 256, queueCapacity: 2_048, queueTimeoutMs: 100,
+  shedMaxEventLoopDelayMs: SHED.maxEventLoopDelayMs, shedMaxEventLoopUtilization: SHED.maxEventLoopUtilization, shedSampleIntervalMs: SHED.sampleIntervalMs, shedRetryAfterS: 1,
   cacheTtlMs: 3_600_000, cacheMaxEntries: 100_000,
   sweeperIntervalMs: 600_000, sweeperBatchSize: 10_000, sweeperPauseMs: 200, sweeperLockTtlMs: 30_000,
   instances: 1, shutdownTimeoutMs: 10_000,
@@ -147,12 +165,12 @@ export const DEFAULTS: Readonly<ConfigInput> = Object.freeze({
  * The phases of seeds/001's optimisation guide. Each turns on a real mechanism:
  * baseline: small pool, a synchronous insert per token, no cache, no queue, revocation on the request path.
  * phase1 (Level 1): pool sizing and the token batch writer.
- * phase2 (Level 2): adds the request queue with 429 backpressure and the shared cache.
+ * phase2 (Level 2): adds the request queue with 429 backpressure, shedding on event-loop pressure and the shared cache.
  * phase3 (Level 3): adds the revocation worker pool and several instances.
  */
 export const PRESET_VALUES: Readonly<Record<PresetName, Partial<ConfigInput>>> = Object.freeze({
-  baseline: { dbPoolMax: 4, dbPoolMin: 0, batchSize: 0, cache: 'none', queueMaxConcurrent: 0, revocationWorkers: 0, instances: 1 },
-  phase1: { dbPoolMax: 20, dbPoolMin: 5, batchSize: 500, batchFlushIntervalMs: 200, cache: 'none', queueMaxConcurrent: 0, revocationWorkers: 0, instances: 1 },
+  baseline: { dbPoolMax: 4, dbPoolMin: 0, batchSize: 0, cache: 'none', queueMaxConcurrent: 0, shedMaxEventLoopDelayMs: 0, shedMaxEventLoopUtilization: 0, revocationWorkers: 0, instances: 1 },
+  phase1: { dbPoolMax: 20, dbPoolMin: 5, batchSize: 500, batchFlushIntervalMs: 200, cache: 'none', queueMaxConcurrent: 0, shedMaxEventLoopDelayMs: 0, shedMaxEventLoopUtilization: 0, revocationWorkers: 0, instances: 1 },
   phase2: { dbPoolMax: 20, dbPoolMin: 5, batchSize: 500, batchFlushIntervalMs: 200, cache: 'lru', queueMaxConcurrent: 256, queueCapacity: 2_048, queueTimeoutMs: 100, revocationWorkers: 0, instances: 1 },
   phase3: { dbPoolMax: 20, dbPoolMin: 5, batchSize: 500, batchFlushIntervalMs: 200, cache: 'lru', queueMaxConcurrent: 256, queueCapacity: 2_048, queueTimeoutMs: 100, revocationWorkers: 4, instances: 2 }
 })

@@ -9,6 +9,7 @@ export interface MetricSources {
   cache: () => { hits: number; misses: number; evictions: number; errors: number; entries: number }
   writer: () => { pending: number; flushes: number; flushFailures: number; tokensFlushed: number; rejected: number } | null
   queue: () => { active: number; waiting: number; rejectedFull: number; rejectedTimeout: number } | null
+  shed?: () => { shed: number } | null
   revocations: () => { queued: number; persisted: number; failures: number } | null
   pool: () => PoolStats & { waits: number }
   sweeper: () => { runs: number; deletedTotal: number; skippedTotal: number }
@@ -66,6 +67,7 @@ export function createMetrics(sources: MetricSources): AppMetrics {
     const q = sources.queue()
     return q ? q.rejectedFull + q.rejectedTimeout : 0
   })
+  mirroredCounter(registry, 'authbench_shed_total', 'API requests shed with 503 on event-loop pressure', () => sources.shed?.()?.shed ?? 0)
   gauge(registry, 'authbench_queue_depth', 'Requests waiting in the request queue', () => sources.queue()?.waiting ?? 0)
   gauge(registry, 'authbench_queue_active', 'Requests running under the request queue', () => sources.queue()?.active ?? 0)
 

@@ -20,8 +20,12 @@ import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { BadOptionError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
+import { renderJson } from '../reporters/json.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
 import { ResultFileError, resultDirName, writeResult } from '../result-io.ts'
+import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
+import { minFirstPairs } from '../sequential.ts'
+import { budgetNotes, runBudgeted } from './ab-budget.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
 import { summarizeScenario } from '../summary.ts'
@@ -59,9 +63,7 @@ export const AB_DEFAULTS = Object.freeze({
  * its smallest p-value, all pairs agreeing, is 2 / 2^n (6 pairs for alpha 0.05).
  */
 export function minPairsForSignificance(alpha: number): number {
-  let n = 1
-  while (2 / 2 ** n >= alpha && n < 64) n++
-  return n
+  return minPairsFor(alpha)
 }
 
 /** What commander hands over for `ab`. */
@@ -89,6 +91,10 @@ export interface RawAbOptions {
   progress?: boolean
   /** Slot length for slot-interleaved pairs, e.g. 500ms; 0 for one trial after the other. */
   slot?: string
+  /** Time budget, e.g. 10m: after the first round, more pairs where the verdict is undecided. */
+  budget?: string
+  /** Print result.json with the comparison on stdout, and nothing else there. */
+  json?: boolean
 }
 
 /** Knobs for programmatic callers (tests, scripts/gate-accuracy.ts); not on the command line. */
@@ -318,34 +324,41 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     })
     stage = 'config'
     const settings = runtime.settings ?? loadCompareSettings(raw.config)
+    // Refused before any load: a gate that cannot fail would pass a gross regression with exit 0.
+    if (pairs < settings.minTrials) throw new BadOptionError(`--trials ${pairs} is below the ${settings.minTrials} pairs the comparison needs (minTrials): use --trials ${settings.minTrials} or more`)
+    const minPairs = minPairsForSignificance(1 - settings.confidence)
+    if (settings.requireSignificance && pairs < minPairs) {
+      throw new BadOptionError(
+        `--trials ${pairs} is too few: with fewer than ${minPairs} pairs the exact signed-rank test cannot reach p < ${formatP(1 - settings.confidence)} (its smallest p is ${formatP(signedRankMinP(pairs))}), so no regression could ever be called; use --trials ${minPairs} or more`
+      )
+    }
+    const budgetMs = raw.budget === undefined ? null : parseDurationMs('--budget', raw.budget, false)
+    if (budgetMs !== null && settings.requireSignificance && pairs < minFirstPairs(1 - settings.confidence)) {
+      throw new BadOptionError(`--budget: the first round needs at least ${minFirstPairs(1 - settings.confidence)} pairs for its sequential look to be able to call a regression; use --trials ${minFirstPairs(1 - settings.confidence)} or more`)
+    }
     stage = 'specs'
     const specA = await resolveArmSpec('--a', raw.a, parseEnvList('--a-env', raw.aEnv))
     const specB = await resolveArmSpec('--b', raw.b, parseEnvList('--b-env', raw.bEnv))
-    if (pairs < settings.minTrials) io.stderr(`warning: --trials ${pairs} is below the ${settings.minTrials} pairs the comparison needs: the verdict will be invalid\n`)
-    else if (settings.requireSignificance && pairs < minPairsForSignificance(1 - settings.confidence)) {
-      io.stderr(`warning: with ${pairs} pairs the signed-rank test cannot reach p < ${(1 - settings.confidence).toFixed(2)}: no change can be called a regression (use --trials ${minPairsForSignificance(1 - settings.confidence)} or more)\n`)
-    }
     prepared = await prepareArms([specA, specB], undefined, (line) => io.stderr(`${line}\n`))
     const [armA, armB] = prepared as [PreparedArm, PreparedArm]
 
     stage = 'run'
-    const result = await runInterleaved(
-      {
-        arms: { A: armA, B: armB },
-        scenarios: opts.scenarios,
-        pairs,
-        seed,
-        label: opts.label,
-        calibration: raw.calibration !== false,
-        pin: runtime.pin !== false,
-        errorRateThreshold: opts.errorRateThreshold,
-        lateShareThreshold: opts.lateShareThreshold,
-        maxPoolSize: opts.maxPoolSize,
-        progress: raw.progress !== false,
-        slotMs
-      },
-      io
-    )
+    const interleaved: InterleavedRun = {
+      arms: { A: armA, B: armB },
+      scenarios: opts.scenarios,
+      pairs,
+      seed,
+      label: opts.label,
+      calibration: raw.calibration !== false,
+      pin: runtime.pin !== false,
+      errorRateThreshold: opts.errorRateThreshold,
+      lateShareThreshold: opts.lateShareThreshold,
+      maxPoolSize: opts.maxPoolSize,
+      progress: raw.progress !== false,
+      slotMs
+    }
+    const budgeted = budgetMs === null ? null : await runBudgeted(interleaved, budgetMs, settings, io)
+    const result = budgeted?.result ?? (await runInterleaved(interleaved, io))
     stage = 'result'
     const dir = path.resolve(raw.out ?? AB_DEFAULTS.outDir, resultDirName(new Date(result.createdAt), opts.label))
     const file = path.join(dir, 'result.json')
@@ -355,12 +368,15 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       return { exitCode: result.aborted?.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.USAGE, result, comparison: null, resultPath: file }
     }
     stage = 'comparison'
-    const comparison = compareAB(result, { settings, currentPath: file })
+    const comparison = compareAB(result, { settings, currentPath: file, ...(budgeted === null ? {} : { scenarioSettings: budgeted.scenarioSettings }) })
+    if (budgeted !== null) budgetNotes(budgeted, comparison)
     stage = 'reports'
     const written = await writeReports(result, comparison, dir)
     await appendStepSummary(renderMarkdown(result, comparison), runtime.env ?? process.env)
-    io.stdout(`${comparison.headline}\n`)
-    io.stdout(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}\n`)
+    const say = raw.json === true ? io.stderr : io.stdout
+    say(`${comparison.headline}\n`)
+    say(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}\n`)
+    if (raw.json === true) io.stdout(renderJson(result, comparison))
     let exitCode: number = comparison.exitCode
     if (result.aborted !== null) {
       io.stderr(`ab stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)
