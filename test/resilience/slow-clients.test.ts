@@ -18,7 +18,8 @@ const RATE_RPS = 200
 describe('slow clients', () => {
   let target: TargetProcess
   beforeAll(async () => {
-    target = await TargetProcess.start({ pinCpus: null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS) } })
+    // Shedding off: what is measured is whether held sockets starve the others, not admission control.
+    target = await TargetProcess.start({ pinCpus: null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), SHED_MAX_EVENT_LOOP_DELAY_MS: '0', SHED_MAX_EVENT_LOOP_UTILIZATION: '0' } })
   }, 60_000)
   afterAll(async () => { await target?.stop() })
 
