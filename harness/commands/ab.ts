@@ -16,7 +16,7 @@ import { compareAB } from '../compare.ts'
 import { isCompareError } from '../compare-errors.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import { DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { BadOptionError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
@@ -169,7 +169,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
   let cpuPinning: RunResult['environment']['cpuPinning'] = { target: null, generator: generatorCpus }
 
   if (run.progress) io.stderr(`ab: ${steps.length} trials: A = ${run.arms.A.spec}, B = ${run.arms.B.spec}; ${run.pairs} pair(s) × ${run.scenarios.length} scenario(s), seed ${run.seed}\n`)
-  const slotted = run.slotMs > 0 && model === 'closed'
+  const slotted = (run.slotMs > 0 || run.slotMs === DUET) && model === 'closed'
   if (run.slotMs > 0 && model !== 'closed' && run.progress) io.stderr('ab: --slot applies to the closed model only; the open-model pairs run one trial after the other\n')
   const startArm = (arm: Arm) => () => {
     return startTargetHandle({ cwd: run.arms[arm].cwd, env: run.arms[arm].env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
@@ -207,7 +207,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
       if (last !== undefined && last[0]?.scenario === step.scenario && last[0]?.pair === step.pair) last.push(step)
       else pairsInOrder.push([step])
     }
-    if (run.progress) io.stderr(`ab: slot-interleaved: both arms' targets side by side, ${run.slotMs} ms slots\n`)
+    if (run.progress) io.stderr(run.slotMs === DUET ? 'ab: duet: both arms\' targets side by side, both under load at the same time\n' : `ab: slot-interleaved: both arms' targets side by side, ${run.slotMs} ms slots\n`)
     for (const [index, group] of pairsInOrder.entries()) {
       if (io.signal?.aborted) {
         aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
@@ -310,7 +310,7 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     const pairs = raw.trials === undefined ? AB_DEFAULTS.pairs : parseIntOption('--trials', raw.trials, 1, 1_000)
     const seed = raw.seed === undefined ? AB_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
     const label = raw.label ?? safeLabel(`ab-${raw.a}-vs-${raw.b}`)
-    const slotMs = raw.slot === undefined ? AB_DEFAULTS.slotMs : parseDurationMs('--slot', raw.slot, true)
+    const slotMs = raw.slot === undefined ? AB_DEFAULTS.slotMs : raw.slot.trim() === 'duet' ? DUET : parseDurationMs('--slot', raw.slot, true)
     if (slotMs > 0 && slotMs < 100) throw new BadOptionError(`--slot ${raw.slot} is too short: each slot opens its connections afresh, so slots under 100ms measure connection set-up (use 0 to turn slots off)`)
     const opts = parseRunOptions({
       scenario: raw.scenario,
