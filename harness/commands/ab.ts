@@ -16,7 +16,7 @@ import { compareAB } from '../compare.ts'
 import { isCompareError } from '../compare-errors.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import { CALIBRATION_DEFAULT, DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { BadOptionError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
@@ -182,7 +182,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
     errorRateThreshold: run.errorRateThreshold,
     lateShareThreshold: run.lateShareThreshold,
     // Once, on the first trial's target: a reference for cross-machine trends, not for the verdict.
-    calibration: run.calibration && first ? { durationMs: 2_000, connections: 32 } : null,
+    calibration: run.calibration && first ? CALIBRATION_DEFAULT : null,
     maxPoolSize: run.maxPoolSize,
     setupConcurrency: 16,
     unresponsiveProbes: 3,
