@@ -35,7 +35,7 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .addOption(new Option('-s, --scenario <names>', `scenario(s), repeatable or comma list: ${SCENARIO_NAMES.join(', ')} (default: all)`).argParser(collect))
     .option('-d, --duration <time>', 'measured time per trial, e.g. 500ms, 5s, 1m (default 4s)')
     .option('-w, --warmup <time>', 'unrecorded warm-up before each trial (default 1s)')
-    .option('-t, --trials <n>', 'trials per scenario (default 2)')
+    .option('-t, --trials <n>', 'trials per scenario (default 3, the fewest compare accepts)')
     .option('-c, --connections <n>', 'closed model: concurrent connections; open model: pool size')
     .option('-p, --pipelining <n>', 'closed model: requests in flight per connection (default 1)')
     .option('-r, --rate <rps>', 'switch to the open model at this constant arrival rate (req/s)')
@@ -152,7 +152,8 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('-t, --trials <n>', 'A/B pairs per scenario (default 6, the signed-rank floor)')
     .option('-d, --duration <time>', 'measured time per trial (default 4s)')
     .option('-w, --warmup <time>', 'unrecorded warm-up (default 1s)')
-    .option('--slot <time>', 'closed model: both arms run side by side and the measured time alternates between them in slots this long (default 500ms; 0 = one trial after the other)')
+    .option('--slot <time>', 'closed model: both arms run side by side and the measured time alternates between them in slots this long (default 500ms; 0 = one trial after the other; duet = both arms under load at the same time)')
+    .option('--budget <time>', 'time budget, e.g. 10m: after a first round of --trials pairs, 3 more pairs at a time for scenarios still undecided (group-sequential, alpha spending)')
     .option('-c, --connections <n>', 'closed model: concurrent connections')
     .option('-r, --rate <rps>', 'open model at this arrival rate')
     .option('--max-in-flight <n>', 'open model: most requests in flight; later sends are dropped and counted')
@@ -214,6 +215,12 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
 
 
   return program
+}
+
+/** Every command's name and long options, as the CLI declares them (for checks of docs and workflows). */
+export function describeCommands(): Map<string, string[]> {
+  const program = buildProgram({ stdout: () => undefined, stderr: () => undefined }, () => undefined)
+  return new Map(program.commands.map((c) => [c.name(), c.options.flatMap((o) => (o.long === undefined ? [] : [o.long]))]))
 }
 
 /**
@@ -312,12 +319,16 @@ async function dispatch(argv: readonly string[], io: CommandIo): Promise<number>
 export async function runMain(argv: readonly string[] = process.argv): Promise<never> {
   const controller = new AbortController()
   let interrupts = 0
-  process.on('SIGINT', () => {
+  // SIGTERM too: a cancelled CI job gets one, and the run must still stop its targets and remove
+  // its temporary worktrees (an 'exit' hook removes any left when a second signal quits at once).
+  const onSignal = (signal: NodeJS.Signals): void => {
     interrupts++
     if (interrupts > 1) process.exit(EXIT.INTERRUPTED)
-    process.stderr.write('\nauthbench: interrupted; stopping (Ctrl-C again to quit at once)\n')
+    process.stderr.write(`\nauthbench: ${signal === 'SIGINT' ? 'interrupted' : signal}; stopping (Ctrl-C again to quit at once)\n`)
     controller.abort()
-  })
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
   const code = await main(argv, {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),

@@ -19,7 +19,7 @@ import {
 import type { BootstrapInterval, ChangeKind, RankTestResult, WeightedStatistic } from './stats.ts'
 import { CompareError } from './compare-errors.ts'
 import { mannWhitneyMinP, sensitivityOf, signedRankMinP } from './sensitivity.ts'
-import { METRIC_INFO, METRICS, combineVerdicts, decideVerdict, exitCodeFor, resolveCompareSettings } from './verdict.ts'
+import { CALIBRATION_MAX_SPREAD, METRIC_INFO, METRICS, combineVerdicts, decideVerdict, exitCodeFor, resolveCompareSettings } from './verdict.ts'
 import { VERDICT_LABEL, formatChange, formatInterval, formatMargin } from './reporters/format.ts'
 import type {
   CompareSettings,
@@ -39,6 +39,11 @@ export interface CompareOptions {
   /** Where the runs were read from; recorded in the comparison. */
   baselinePath?: string | null
   currentPath?: string | null
+  /**
+   * compareAB only: settings for single scenarios, over `settings` (a sequential gate judges each
+   * scenario at the level of its own last look).
+   */
+  scenarioSettings?: Readonly<Record<string, CompareSettings>>
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -317,6 +322,35 @@ function sideOf(result: RunResult, scenario: string): Side {
 }
 
 /**
+ * The yardstick checked before it is trusted: each side's calibration slices must have been
+ * steady, and when both runs measured the health scenario (the same `GET /` the calibration
+ * drives), its throughput must have moved between the machines as the calibration did. A
+ * disagreement is stated, with how far off the normalised figures may be.
+ */
+export function checkCalibration(baseline: RunResult, current: RunResult): string[] {
+  const out: string[] = []
+  for (const [side, r] of [['baseline', baseline], ['current', current]] as const) {
+    const spread = r.calibration?.spread
+    if (spread !== undefined && spread > CALIBRATION_MAX_SPREAD) out.push(`the ${side} calibration was unsteady (slices ±${(spread * 50).toFixed(0)}%): normalised throughput is unreliable`)
+  }
+  const healthRps = (r: RunResult): number | null => {
+    const values = r.trials.filter((t) => t.scenario === 'health' && t.validity.state === 'valid').map((t) => t.throughputRps)
+    return values.length > 0 ? median(values) : null
+  }
+  const hb = healthRps(baseline)
+  const hc = healthRps(current)
+  const cb = baseline.calibration?.throughputRps
+  const cc = current.calibration?.throughputRps
+  if (hb !== null && hc !== null && hb > 0 && cb !== undefined && cc !== undefined && cb > 0 && cc > 0) {
+    const offBy = (hc / hb) / (cc / cb) - 1
+    if (Math.abs(offBy) > CALIBRATION_MAX_SPREAD) {
+      out.push(`the calibration moved ×${(cc / cb).toFixed(2)} between the machines but the health scenario ×${(hc / hb).toFixed(2)}: normalised throughput may be off by ${offBy > 0 ? '+' : '−'}${Math.abs(offBy * 100).toFixed(0)}%`)
+    }
+  }
+  return out
+}
+
+/**
  * Compares a current run with a baseline run. When the machines differ (CPU model, CPU count or
  * Node version), throughput and CPU µs/request are divided by each run's calibration workload
  * before comparing, and the comparison says so; latencies are compared raw, with a note.
@@ -344,6 +378,7 @@ export function compareResults(baseline: RunResult, current: RunResult, options:
         currentCalibrationCpuUsPerRequest: canNormaliseCpu ? (current.calibration?.cpuUsPerRequest ?? null) : null
       }
       notes.push(`throughput${canNormaliseCpu ? ' and CPU µs/req' : ''} normalised by each run's calibration workload (${Math.round(baselineRps)} → ${Math.round(currentRps)} req/s)`)
+      notes.push(...checkCalibration(baseline, current))
     } else {
       crossMachineProblem = 'different machines and no calibration workload on both sides: throughput cannot be normalised'
       notes.push(crossMachineProblem)
@@ -507,7 +542,7 @@ function pairsOf(trials: readonly TrialResult[]): { pairs: Pair[]; invalidA: num
  * rank test is Wilcoxon signed-rank. Both arms ran on one machine, so nothing is normalised.
  */
 export function compareAB(result: RunResult, options: Omit<CompareOptions, 'baselinePath'> = {}): Comparison {
-  const settings = options.settings ?? resolveCompareSettings({})
+  const baseSettings = options.settings ?? resolveCompareSettings({})
   const notes: string[] = []
   const withArms = result.trials.filter((trial) => trial.arm !== undefined)
   if (withArms.length === 0) throw new CompareError('AUTHBENCH_ERR_AB_UNPAIRED', `${options.currentPath ?? result.label}: no trial has an arm (A or B); is this an A/B result?`)
@@ -515,6 +550,7 @@ export function compareAB(result: RunResult, options: Omit<CompareOptions, 'base
   const scenarioNames = [...new Set(withArms.map((trial) => trial.scenario))]
 
   const scenarios = scenarioNames.map((scenario): ScenarioComparison => {
+    const settings = options.scenarioSettings?.[scenario] ?? baseSettings
     const { pairs, invalidA, invalidB, incomplete, inferred } = pairsOf(withArms.filter((trial) => trial.scenario === scenario))
     const scenarioNotes: string[] = []
     if (inferred) scenarioNotes.push('trials carry no pair index: paired in the order they ran')
@@ -591,7 +627,7 @@ export function compareAB(result: RunResult, options: Omit<CompareOptions, 'base
     identityOf(result, options.currentPath, ' (A)'),
     identityOf(result, options.currentPath, ' (B)'),
     { sameMachine: true, differences: [], normalisation: null },
-    settings,
+    baseSettings,
     scenarios,
     notes
   )
