@@ -17,7 +17,7 @@ import {
   wilcoxonSignedRank
 } from './stats.ts'
 import type { BootstrapInterval, ChangeKind, RankTestResult, WeightedStatistic } from './stats.ts'
-import { CompareError } from './compare-errors.ts'
+import { CompareError } from './errors.ts'
 import { METRIC_INFO, METRICS, combineVerdicts, decideVerdict, exitCodeFor, resolveCompareSettings } from './verdict.ts'
 import { VERDICT_LABEL, formatChange, formatInterval } from './reporters/format.ts'
 import type {

@@ -2,6 +2,7 @@
 import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS } from './catalog.ts'
 import { checkKnown } from './params.ts'
 import type { RequestSpec, Scenario, ScenarioInstance } from './types.ts'
+import { defineScenario } from '../harness/index.ts'
 
 const PARAMS = Object.freeze({})
 
@@ -17,7 +18,7 @@ export function healthRequest(): RequestSpec {
   return HEALTH_REQUEST
 }
 
-export const health: Scenario = Object.freeze<Scenario>({
+export const health: Scenario = defineScenario({
   name: 'health',
   description: 'GET / (200 "ok"): the HTTP stack alone, no dependency',
   consumes: false,

@@ -4,6 +4,7 @@ import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS, bearerHeaders } from './catal
 import { checkKnown } from './params.ts'
 import { TokenSupply } from './seeder.ts'
 import type { RequestSpec, Scenario, ScenarioInstance, SetupContext } from './types.ts'
+import { defineScenario } from '../harness/index.ts'
 
 const PARAMS = Object.freeze({})
 
@@ -11,7 +12,7 @@ export function revokeRequest(jwt: string): RequestSpec {
   return { method: 'POST', path: ENDPOINTS.revoke.path, headers: bearerHeaders(jwt, false), expectedStatuses: EXPECTED_STATUS.revoke, tag: 'revoke' }
 }
 
-export const revoke: Scenario = Object.freeze<Scenario>({
+export const revoke: Scenario = defineScenario({
   name: 'revoke',
   description: 'POST /revoke, each request revoking a distinct live token',
   consumes: true,

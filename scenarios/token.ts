@@ -2,6 +2,7 @@
 import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS, JSON_HEADERS, TEST_CLIENT, credentialsBody } from './catalog.ts'
 import { checkKnown } from './params.ts'
 import type { RequestSpec, Scenario, ScenarioInstance } from './types.ts'
+import { defineScenario } from '../harness/index.ts'
 
 const PARAMS = Object.freeze({})
 
@@ -18,7 +19,7 @@ export function tokenRequest(): RequestSpec {
   return TOKEN_REQUEST
 }
 
-export const token: Scenario = Object.freeze<Scenario>({
+export const token: Scenario = defineScenario({
   name: 'token',
   description: 'POST /token (client_credentials): issue an access token',
   consumes: false,

@@ -12,9 +12,9 @@ import { DEFAULT_LOAD } from '../../scenarios/catalog.ts'
 import { K6_SCENARIOS } from '../../scenarios/k6/contract.ts'
 import type { K6ScenarioName } from '../../scenarios/k6/contract.ts'
 import type { BaselineFigures } from '../../scenarios/k6/thresholds.ts'
-import { BadOptionError, isAuthbenchError } from '../errors.ts'
+import { BadOptionError, EXIT, K6MissingError, K6SummaryError, describeError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
-import { K6SummaryError, importK6Summary, mergeRunnerTrials, summarizeK6Scenario } from '../importers/k6.ts'
+import { importK6Summary, mergeRunnerTrials, summarizeK6Scenario } from '../importers/k6.ts'
 import { assertLoopback } from '../loopback.ts'
 import { resultDirName, writeResult } from '../result-io.ts'
 import type { LoadSettings, RunResult, TrialResult } from '../types.ts'
@@ -25,19 +25,6 @@ export const MIN_K6_VERSION = Object.freeze({ major: 0, minor: 57, patch: 0 })
 export const NEW_SUMMARY_K6_VERSION = Object.freeze({ major: 1, minor: 5, patch: 0 })
 
 export const K6_SCRIPTS_DIR = fileURLToPath(new URL('../../scenarios/k6/', import.meta.url))
-
-/**
- * No usable k6 on PATH. `usage` so the CLI exits 2.
- * TODO(lead): register AUTHBENCH_ERR_K6_MISSING (and AUTHBENCH_ERR_K6_SUMMARY) in harness/errors.ts.
- */
-export class K6MissingError extends Error {
-  readonly code = 'AUTHBENCH_ERR_K6_MISSING'
-  readonly usage = true
-  constructor(message: string) {
-    super(message)
-    this.name = 'K6MissingError'
-  }
-}
 
 export interface K6CommandIo {
   stdout: (text: string) => void
@@ -208,7 +195,6 @@ export function k6RunArgs(opts: K6RunOptions, summaryFile: string, k6Version: Se
   return args
 }
 
-const EXIT = Object.freeze({ OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 })
 /** k6 exits 99 when a threshold failed: the run itself completed and its summary is valid. */
 const K6_EXIT_THRESHOLDS_FAILED = 99
 
@@ -266,12 +252,12 @@ async function writeAndReport(result: RunResult, outDir: string, io: K6CommandIo
   return file
 }
 
+/** Registered errors print and exit by the registry; anything else is a bug and propagates. */
 function usageOrThrow(error: unknown, io: K6CommandIo): number {
-  if (error instanceof K6MissingError || error instanceof K6SummaryError || (isAuthbenchError(error) && error.usage)) {
-    io.stderr(`authbench: ${(error as Error).message}\n`)
-    return EXIT.USAGE
-  }
-  throw error
+  if (!isAuthbenchError(error)) throw error
+  const { message, exitCode } = describeError(error)
+  io.stderr(`authbench: ${message}\n`)
+  return exitCode
 }
 
 /**

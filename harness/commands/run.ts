@@ -15,7 +15,9 @@ import { resultDirName, writeResult } from '../result-io.ts'
 import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
-import { pinGenerator } from '../target-process.ts'
+import { pinGenerator, targetProcessOptions } from '../target-process.ts'
+import type { TargetDefinition } from '../api.ts'
+import { loadConfig } from '../config.ts'
 import type { RunResult } from '../types.ts'
 import { parseRunOptions } from './run-options.ts'
 import type { RawRunOptions, RunOptions } from './run-options.ts'
@@ -27,31 +29,24 @@ export interface CommandIo {
   signal?: AbortSignal
 }
 
-export const EXIT = Object.freeze({ OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 })
+import { EXIT, exitCodeForCode } from '../errors.ts'
 
 const metrics: MetricsScraper<MetricsSnapshot> = {
   snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
   delta: (before, after, completed) => computeServerDelta(before, after, completed)
 }
 
-function targetEnv(opts: RunOptions): Record<string, string> {
-  const env: Record<string, string> = { LOG_LEVEL: 'warn', ...opts.targetEnv }
-  if (opts.store !== null) env.STORE = opts.store
-  if (opts.cache !== null) env.CACHE = opts.cache
-  if (opts.preset !== null) env.PRESET = opts.preset
-  return env
-}
-
 /** Runs; throws usage errors (BadOptionError & co.) for the CLI to map to exit 2. */
 export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<number> {
-  const opts = parseRunOptions(raw)
+  const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
+  const opts = parseRunOptions(raw, config)
   if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
   const url = opts.url?.replace(/\/+$/, '') ?? null
   const model = opts.scenarios[0]?.load.model ?? 'closed'
 
   // The generator goes on its own core only when the target is ours to pin to another one.
   const generatorCpus = url === null ? await pinGenerator() : null
-  const env = targetEnv(opts)
+  const target = opts.target
   const engine = new Engine(
     {
       label: opts.label,
@@ -62,6 +57,7 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
       lateShareThreshold: opts.lateShareThreshold,
       calibration: opts.calibration ? { durationMs: 2_000, connections: 32 } : null,
       maxPoolSize: opts.maxPoolSize,
+      probePath: target?.readiness.path ?? '/',
       setupConcurrency: 16,
       unresponsiveProbes: 3,
       fingerprint: {
@@ -73,11 +69,11 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
       target: url !== null
         ? { url }
         : {
-            start: () => startTargetHandle({ env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
+            start: () => startTargetHandle({ ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
           },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
       metrics,
-      fetchTargetConfig
+      fetchTargetConfig: (u) => fetchTargetConfig(u, target)
     }
   )
 
@@ -103,7 +99,7 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
 
   if (result.aborted !== null) {
     io.stderr(`run aborted (${result.aborted.code}): ${result.aborted.reason}\n`)
-    return result.aborted.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.FAILED
+    return exitCodeForCode(result.aborted.code)
   }
   if (raw.compare) {
     return compareCommand({
