@@ -87,6 +87,8 @@ export interface Scenario {
   /** Throws a ScenarioParamError naming the bad parameter; called before any traffic. */
   checkParams(params: ScenarioParams): void
   setup(ctx: SetupContext): Promise<ScenarioInstance>
+  /** Absolute path of the scenario's k6 script, when it has one. */
+  k6Script?: string
 }
 
 /** What `setup` may return: `nextRequest` at least; the rest defaults to "nothing consumed". */
@@ -109,6 +111,8 @@ export interface ScenarioDefinition {
   request?: RequestSpec
   /** Seed through the target's HTTP API and return the per-request generator. */
   setup?: (ctx: SetupContext) => Promise<ScenarioInstanceInit> | ScenarioInstanceInit
+  /** Absolute path of a k6 script for the same workload (`run --driver k6`); see harness/k6-contract.ts. */
+  k6Script?: string
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/
@@ -155,6 +159,7 @@ export function defineScenario(def: ScenarioDefinition): Scenario {
       warmupMs: def.defaultLoad?.warmupMs ?? DEFAULT_LOAD.warmupMs
     }),
     params,
+    ...(def.k6Script === undefined ? {} : { k6Script: def.k6Script }),
     checkParams: (p) => {
       checkKnownParams(name, p, params)
       def.checkParams?.(p)

@@ -3,6 +3,7 @@ import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS } from './catalog.ts'
 import { checkKnown } from './params.ts'
 import type { RequestSpec, Scenario, ScenarioInstance } from './types.ts'
 import { defineScenario } from '../harness/index.ts'
+import { k6Script } from './k6-script.ts'
 
 const PARAMS = Object.freeze({})
 
@@ -20,6 +21,7 @@ export function healthRequest(): RequestSpec {
 
 export const health: Scenario = defineScenario({
   name: 'health',
+  k6Script: k6Script('health'),
   description: 'GET / (200 "ok"): the HTTP stack alone, no dependency',
   consumes: false,
   defaultLoad: DEFAULT_LOAD,

@@ -7,6 +7,7 @@ import { checkKnown } from './params.ts'
 import { TokenSupply } from './seeder.ts'
 import type { RequestSpec, Scenario, ScenarioInstance, SetupContext } from './types.ts'
 import { defineScenario } from '../harness/index.ts'
+import { k6Script } from './k6-script.ts'
 
 const PARAMS = Object.freeze({})
 
@@ -33,6 +34,7 @@ const REDEEM_SHARE = 0.5
 
 export const ott: Scenario = defineScenario({
   name: 'ott',
+  k6Script: k6Script('ott'),
   description: 'one-time tokens: POST /ott (issue) alternating with POST /validate redeeming a distinct OTT once',
   consumes: true,
   defaultLoad: DEFAULT_LOAD,

@@ -5,6 +5,7 @@ import { checkKnown } from './params.ts'
 import { TokenSupply } from './seeder.ts'
 import type { RequestSpec, Scenario, ScenarioInstance, SetupContext } from './types.ts'
 import { defineScenario } from '../harness/index.ts'
+import { k6Script } from './k6-script.ts'
 
 const PARAMS = Object.freeze({})
 
@@ -14,6 +15,7 @@ export function revokeRequest(jwt: string): RequestSpec {
 
 export const revoke: Scenario = defineScenario({
   name: 'revoke',
+  k6Script: k6Script('revoke'),
   description: 'POST /revoke, each request revoking a distinct live token',
   consumes: true,
   defaultLoad: DEFAULT_LOAD,

@@ -3,6 +3,7 @@ import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS, JSON_HEADERS, TEST_CLIENT, cr
 import { checkKnown } from './params.ts'
 import type { RequestSpec, Scenario, ScenarioInstance } from './types.ts'
 import { defineScenario } from '../harness/index.ts'
+import { k6Script } from './k6-script.ts'
 
 const PARAMS = Object.freeze({})
 
@@ -21,6 +22,7 @@ export function tokenRequest(): RequestSpec {
 
 export const token: Scenario = defineScenario({
   name: 'token',
+  k6Script: k6Script('token'),
   description: 'POST /token (client_credentials): issue an access token',
   consumes: false,
   defaultLoad: DEFAULT_LOAD,

@@ -7,7 +7,7 @@
 // k6 reports no histogram: a trial gets the encoding of an empty one and `source: 'k6'`, its
 // latencyUs holds k6's percentiles in integer µs, and whatever k6 did not report is listed in
 // `k6.latencyUnreported` rather than made up.
-import { K6_METRICS, MEASURED_SUBMETRICS } from '../../scenarios/k6/contract.ts'
+import { K6_METRICS, MEASURED_SUBMETRICS } from '../k6-contract.ts'
 import { K6SummaryError } from '../errors.ts'
 import { createHistogram, encodeHistogram } from '../recorder.ts'
 import { median } from '../stats.ts'
