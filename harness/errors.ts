@@ -4,11 +4,16 @@
 // the message. The CLI maps any error to a message and an exit code with `describeError`, and
 // nowhere else; test/harness/errors.test.ts fails on an error class defined outside this file.
 
-/** Process exit codes of every command. */
-export const EXIT = Object.freeze({ OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 })
+/**
+ * The exit codes every command shares, so a CI step can tell them apart: 1 only ever means the
+ * gate found a regression or a threshold/SLO failed; anything that left the data incomplete or
+ * unusable (a target that crashed, a run that could not finish, an unexpected error) is 2, since
+ * reading it as 1 would blame the pull request for a broken run. 130 is SIGINT, as in shells.
+ */
+export const EXIT = Object.freeze({ OK: 0, REGRESSION: 1, USAGE: 2, INCOMPLETE: 2, INTERRUPTED: 130 })
 
-/** 2: the user can fix it (command line, config, files, target definition); 1: the run failed; 130: interrupted. */
-export type ErrorExitCode = typeof EXIT.FAILED | typeof EXIT.USAGE | typeof EXIT.INTERRUPTED
+/** What an error exits with: 2 (usage, bad data, or an incomplete run) or 130 (interrupted). No error is a regression. */
+export type ErrorExitCode = typeof EXIT.USAGE | typeof EXIT.INTERRUPTED
 
 interface CodeInfo {
   readonly exitCode: ErrorExitCode
@@ -28,11 +33,11 @@ export const ERROR_CODES = Object.freeze({
   AUTHBENCH_ERR_REMOTE_TARGET: code(2, 'The target URL is not on loopback and --allow-remote was not given.'),
   AUTHBENCH_ERR_TARGET_START: code(2, 'The target process did not start, exited during start-up, or never became ready.'),
   AUTHBENCH_ERR_SETUP_FAILED: code(2, "A scenario's setup failed (seeding through the target's API, or the scenario threw)."),
-  AUTHBENCH_ERR_TARGET_CRASHED: code(1, 'The target process exited while the harness still needed it.'),
-  AUTHBENCH_ERR_TARGET_UNRESPONSIVE: code(1, 'The target stopped answering its health probe.'),
-  AUTHBENCH_ERR_DRIVER: code(1, 'A load driver failed to run.'),
-  AUTHBENCH_ERR_METRICS: code(1, "The target's Prometheus endpoint could not be scraped or parsed."),
-  AUTHBENCH_ERR_RUN_FAILED: code(1, 'The run failed for a reason no other code names.'),
+  AUTHBENCH_ERR_TARGET_CRASHED: code(2, 'The target process exited while the harness still needed it.'),
+  AUTHBENCH_ERR_TARGET_UNRESPONSIVE: code(2, 'The target stopped answering its health probe.'),
+  AUTHBENCH_ERR_DRIVER: code(2, 'A load driver failed to run.'),
+  AUTHBENCH_ERR_METRICS: code(2, "The target's Prometheus endpoint could not be scraped or parsed."),
+  AUTHBENCH_ERR_RUN_FAILED: code(2, 'The run failed for a reason no other code names.'),
   AUTHBENCH_ERR_ABORTED: code(130, 'The run was interrupted (SIGINT or an abort signal).'),
   AUTHBENCH_ERR_HISTOGRAM: code(2, 'A serialised latency histogram could not be decoded.'),
   AUTHBENCH_ERR_RESULT_FILE: code(2, 'A result file is missing, unreadable, corrupt, of another schemaVersion or of the wrong shape.'),
@@ -42,6 +47,7 @@ export const ERROR_CODES = Object.freeze({
   AUTHBENCH_ERR_SCHEMA_VERSION: code(2, "A result file's schemaVersion is not one this authbench reads."),
   AUTHBENCH_ERR_RESULT_SHAPE: code(2, 'A result file does not have the shape of an authbench result.'),
   AUTHBENCH_ERR_AB_UNPAIRED: code(2, 'An A/B result has no complete A/B pair to compare.'),
+  AUTHBENCH_ERR_REF_BUILD: code(2, 'A git ref of an A/B arm could not be resolved, checked out, installed or built.'),
   AUTHBENCH_ERR_AB_SPEC: code(2, 'An A/B arm is not a variant, a config or env file, or a git ref whose target can be checked out.'),
   AUTHBENCH_ERR_K6_MISSING: code(2, 'No usable k6 (v0.57 or later) on PATH.'),
   AUTHBENCH_ERR_K6_SUMMARY: code(2, 'A k6 summary file cannot be imported.')
@@ -69,7 +75,7 @@ export class AuthbenchError extends Error {
     return ERROR_CODES[this.code].exitCode
   }
 
-  /** True when the user can fix it (exit code 2). */
+  /** True when it exits 2 (the user can fix it, or the run could not finish), not 130. */
   get usage (): boolean {
     return this.exitCode === EXIT.USAGE
   }
@@ -201,6 +207,23 @@ export class CompareError extends AuthbenchError {
   }
 }
 
+/** A git ref of an A/B arm could not be resolved, checked out, installed or built. */
+export class RefBuildError extends AuthbenchError {
+  constructor (
+    readonly ref: string,
+    readonly step: 'resolve' | 'checkout' | 'install' | 'build',
+    message: string,
+    readonly outputTail = '',
+    cause?: unknown,
+    /** Stopped by the abort signal (Ctrl-C), not a failure of the ref. */
+    readonly interrupted = false
+  ) {
+    // The user fixes it in their repository or on the command line: exit 2 (registry), never 1.
+    super('AUTHBENCH_ERR_REF_BUILD', outputTail === '' ? message : `${message}\n--- last output of ${step} ---\n${outputTail.trimEnd()}`, { cause })
+    this.name = 'RefBuildError'
+  }
+}
+
 /** No usable k6 on PATH. */
 export class K6MissingError extends AuthbenchError {
   constructor (message: string) {
@@ -226,15 +249,15 @@ export function isAuthbenchError (error: unknown): error is AuthbenchError {
 
 /** The exit code for a code found in a result's `aborted` (a string from a file, so it may be any). */
 export function exitCodeForCode (errorCode: string): ErrorExitCode {
-  return (ERROR_CODES as Record<string, CodeInfo>)[errorCode]?.exitCode ?? EXIT.FAILED
+  return (ERROR_CODES as Record<string, CodeInfo>)[errorCode]?.exitCode ?? EXIT.INCOMPLETE
 }
 
 /**
  * The one mapping from any thrown value to what the user sees and the exit code. A registered
  * error prints its message and code; anything else is a bug, printed with its stack, and exits
- * `unknownExit` (2 for the gates, where 1 would read as "regression").
+ * `unknownExit` (2 by default: 1 would read as "regression").
  */
-export function describeError (error: unknown, unknownExit: ErrorExitCode = EXIT.FAILED): { message: string; exitCode: ErrorExitCode } {
+export function describeError (error: unknown, unknownExit: ErrorExitCode = EXIT.INCOMPLETE): { message: string; exitCode: ErrorExitCode } {
   if (isAuthbenchError(error)) {
     const detail = error instanceof ResultFileError ? `${error.code}:${error.problem}` : error.code
     return { message: `${error.message} [${detail}]`, exitCode: error.exitCode }

@@ -18,6 +18,7 @@ import { injectCost } from './services/inject.ts'
 import { JwtService } from './services/jwt.ts'
 import { RequestQueue } from './services/request-queue.ts'
 import { RevocationWorkerPool } from './services/revocation-pool.ts'
+import { registerShedding, sheddingEnabled, type Shedding } from './services/shedding.ts'
 import { Sweeper } from './services/sweeper.ts'
 import { LocalSweepLock } from './stores/memory-lock.ts'
 import { TokenService } from './services/token-service.ts'
@@ -40,6 +41,8 @@ export interface AuthComponents {
   writer: TokenBatchWriter | null
   revocations: RevocationWorkerPool | null
   queue: RequestQueue | null
+  /** Shedding on event-loop pressure; null when off. */
+  shedding: Shedding | null
   sweeper: Sweeper
   registry: ClientRegistry
   /** The JWT secret in use (generated when JWT_SECRET is unset): cluster workers must share it. */
@@ -55,24 +58,45 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Never logged, whatever a future log line passes in: credentials travel in these fields. The
+ * request serializer already leaves headers and bodies out; this is the second lock.
+ */
+export const LOG_REDACT = {
+  paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'body.client_secret', 'client_secret', 'jwtSecret', 'config.jwtSecret', 'access_token', 'access_tokens'],
+  censor: '[redacted]'
+}
+
+function verboseLogs(logger: AppOptions['logger'], level: string): boolean {
+  const effective = typeof logger === 'object' && typeof logger.level === 'string' ? logger.level : level
+  return logger !== false && (effective === 'debug' || effective === 'trace')
+}
+
 let reqCounter = 0
 const reqPrefix = randomBytes(4).toString('hex')
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config } = opts
   const app = Fastify({
-    logger: opts.logger === undefined ? { level: config.logLevel } : opts.logger,
-    // Per-request log lines would cost more than some endpoints do.
-    logController: new LogController({ disableRequestLogging: true }),
+    logger: opts.logger === undefined ? { level: config.logLevel, redact: LOG_REDACT } : opts.logger,
+    // Per-request log lines would cost more than some endpoints do: only at debug and trace.
+    logController: new LogController({ disableRequestLogging: !verboseLogs(opts.logger, config.logLevel) }),
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
     // A cheap unique id: a per-process random prefix and a counter (no UUID on the hot path).
     genReqId: () => `${reqPrefix}-${(++reqCounter).toString(36)}`,
     return503OnClosing: true,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    // Node checks header and request deadlines on this interval (30 s by default), so a
+    // slow-header socket would otherwise live up to 30 s past HEADERS_TIMEOUT_MS.
+    http: { connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs) },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 }
   })
   const logger: Logger = app.log
+  app.server.headersTimeout = config.headersTimeoutMs
+  if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections
 
   let jwtSecret = config.jwtSecret
   if (jwtSecret === null) {
@@ -107,7 +131,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const sweeper = new Sweeper(store, sweepLock, { intervalMs: config.sweeperIntervalMs, batchSize: config.sweeperBatchSize, pauseMs: config.sweeperPauseMs, graceMs: 60_000 })
 
   const storeWithWaits = store as Store & { poolWaitCount?: () => number }
+  // Registered before the routes so its onRequest hook runs ahead of the request queue's.
+  const shedding = sheddingEnabled(config) ? await registerShedding(app, config) : null
   const metrics = createMetrics({
+    shed: () => shedding?.stats() ?? null,
     cache: () => cache.stats(),
     writer: () => writer?.stats() ?? null,
     queue: () => queue?.stats() ?? null,
@@ -122,7 +149,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logger
   })
   rememberRegistry(app, metrics.registry)
-  app.decorate('auth', { config, store, cache, service, writer, revocations, queue, sweeper, registry, jwtSecret } satisfies AuthComponents)
+  app.decorate('auth', { config, store, cache, service, writer, revocations, queue, shedding, sweeper, registry, jwtSecret } satisfies AuthComponents)
 
   installErrorHandling(app)
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: config.bodyLimitBytes }, (_req, body, done) => {
@@ -145,7 +172,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     done()
   }
 
-  await app.register(oauthRoutes, { service, apiHooks: { onRequest: apiOnRequest, onResponse: [observe] } })
+  await app.register(oauthRoutes, { service, debugRoutes: config.debugRoutes, apiHooks: { onRequest: apiOnRequest, onResponse: [observe] } })
   registerOpsRoutes(app, metrics.registry)
 
   app.addHook('onReady', async () => {
@@ -243,6 +270,7 @@ function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, req, reply) => {
     const err = toAuthError(error)
     if (err.statusCode >= 500) req.log.error({ err: error, code: err.code }, 'request failed')
+    else req.log.debug({ code: err.code, statusCode: err.statusCode }, 'request rejected')
     return send(reply, err)
   })
   app.setNotFoundHandler((req, reply) => send(reply, new AuthError('NOT_FOUND', { description: `No route ${req.method} ${req.url.split('?')[0]?.slice(0, 100)}` })))
@@ -276,6 +304,7 @@ function registerOpsRoutes(app: FastifyInstance, registry: Registry): void {
       config: describeConfig(a.config),
       batchWriter: a.writer?.stats() ?? null,
       queue: a.queue?.stats() ?? null,
+      shedding: a.shedding?.stats() ?? null,
       revocationPool: a.revocations?.stats() ?? null,
       pool: a.store.poolStats(),
       sweeper: a.sweeper.stats(),
@@ -286,7 +315,7 @@ function registerOpsRoutes(app: FastifyInstance, registry: Registry): void {
   for (const prefix of ['', BASE_PATH]) {
     app.get(`${prefix}/health/ready`, ready)
     app.get(`${prefix}/metrics`, metrics)
-    app.get(`${prefix}/debug/stats`, stats)
+    if (app.auth.config.debugRoutes) app.get(`${prefix}/debug/stats`, stats)
   }
 }
 

@@ -32,6 +32,7 @@ export const ERRORS = Object.freeze({
   METHOD_NOT_ALLOWED: def('AUTH_ERR_METHOD_NOT_ALLOWED', 'invalid_request', 405, 'Method not allowed'),
   QUEUE_FULL: def('AUTH_ERR_QUEUE_FULL', 'temporarily_unavailable', 429, 'The server is busy; retry later'),
   QUEUE_TIMEOUT: def('AUTH_ERR_QUEUE_TIMEOUT', 'temporarily_unavailable', 429, 'The request waited too long in the queue; retry later'),
+  OVERLOADED: def('AUTH_ERR_OVERLOADED', 'temporarily_unavailable', 503, 'The server is overloaded; retry later'),
   BATCH_BACKPRESSURE: def('AUTH_ERR_BATCH_BACKPRESSURE', 'temporarily_unavailable', 503, 'Too many tokens are waiting to be persisted; retry later'),
   REVOCATION_BACKPRESSURE: def('AUTH_ERR_REVOCATION_BACKPRESSURE', 'temporarily_unavailable', 503, 'Too many revocations are waiting to be persisted; retry later'),
   DEPENDENCY_UNAVAILABLE: def('AUTH_ERR_DEPENDENCY_UNAVAILABLE', 'temporarily_unavailable', 503, 'A dependency is unavailable; retry later'),

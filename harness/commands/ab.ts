@@ -19,8 +19,10 @@ import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { BadOptionError, EXIT, describeError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
+import { renderJson } from '../reporters/json.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
 import { resultDirName, writeResult } from '../result-io.ts'
+import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
 import { summarizeScenario } from '../summary.ts'
@@ -59,9 +61,7 @@ export const AB_DEFAULTS = Object.freeze({
  * its smallest p-value, all pairs agreeing, is 2 / 2^n (6 pairs for alpha 0.05).
  */
 export function minPairsForSignificance(alpha: number): number {
-  let n = 1
-  while (2 / 2 ** n >= alpha && n < 64) n++
-  return n
+  return minPairsFor(alpha)
 }
 
 /** What commander hands over for `ab`. */
@@ -91,6 +91,8 @@ export interface RawAbOptions {
   progress?: boolean
   /** Slot length for slot-interleaved pairs, e.g. 500ms; 0 for one trial after the other. */
   slot?: string
+  /** Print result.json with the comparison on stdout, and nothing else there. */
+  json?: boolean
 }
 
 /** Knobs for programmatic callers (tests, scripts/gate-accuracy.ts); not on the command line. */
@@ -320,13 +322,17 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     }, config)
     stage = 'config'
     const settings = runtime.settings ?? resolveCompareSettings(config.gate, config.file ?? 'settings')
+    // Refused before any load: a gate that cannot fail would pass a gross regression with exit 0.
+    if (pairs < settings.minTrials) throw new BadOptionError(`--trials ${pairs} is below the ${settings.minTrials} pairs the comparison needs (minTrials): use --trials ${settings.minTrials} or more`)
+    const minPairs = minPairsForSignificance(1 - settings.confidence)
+    if (settings.requireSignificance && pairs < minPairs) {
+      throw new BadOptionError(
+        `--trials ${pairs} is too few: with fewer than ${minPairs} pairs the exact signed-rank test cannot reach p < ${formatP(1 - settings.confidence)} (its smallest p is ${formatP(signedRankMinP(pairs))}), so no regression could ever be called; use --trials ${minPairs} or more`
+      )
+    }
     stage = 'specs'
     const specA = await resolveArmSpec('--a', raw.a, parseEnvList('--a-env', raw.aEnv), target)
     const specB = await resolveArmSpec('--b', raw.b, parseEnvList('--b-env', raw.bEnv), target)
-    if (pairs < settings.minTrials) io.stderr(`warning: --trials ${pairs} is below the ${settings.minTrials} pairs the comparison needs: the verdict will be invalid\n`)
-    else if (settings.requireSignificance && pairs < minPairsForSignificance(1 - settings.confidence)) {
-      io.stderr(`warning: with ${pairs} pairs the signed-rank test cannot reach p < ${(1 - settings.confidence).toFixed(2)}: no change can be called a regression (use --trials ${minPairsForSignificance(1 - settings.confidence)} or more)\n`)
-    }
     prepared = await prepareArms([specA, specB], target.start.cwd ?? config.dir, (line) => io.stderr(`${line}\n`))
     const [armA, armB] = prepared as [PreparedArm, PreparedArm]
 
@@ -362,8 +368,10 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     stage = 'reports'
     const written = await writeReports(result, comparison, dir)
     await appendStepSummary(renderMarkdown(result, comparison), runtime.env ?? process.env)
-    io.stdout(`${comparison.headline}\n`)
-    io.stdout(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}\n`)
+    const say = raw.json === true ? io.stderr : io.stdout
+    say(`${comparison.headline}\n`)
+    say(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}\n`)
+    if (raw.json === true) io.stdout(renderJson(result, comparison))
     let exitCode: number = comparison.exitCode
     if (result.aborted !== null) {
       io.stderr(`ab stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)

@@ -1,7 +1,8 @@
 // `authbench run`: the composition root of a benchmark run. Parses options, starts (or checks)
 // the target, wires the engine to drivers, /metrics and the display, writes
 // reports/<timestamp>-<label>/result.json and prints the summary. Returns the process exit code:
-// 0 done, 1 aborted (target crashed or stopped answering) or failed, 2 bad input, 130 SIGINT.
+// 0 done (or no regression with --compare), 1 regression (--compare), 2 bad input or a run that
+// could not complete (target crashed or stopped answering), 130 SIGINT.
 import path from 'node:path'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
@@ -92,8 +93,9 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
   const problems = await writeResult(file, result)
   for (const p of problems) io.stderr(`warning: result does not match the schema: ${p}\n`)
 
-  if (opts.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`)
-  else io.stdout(formatSummary(result))
+  // With --compare, compare prints the one JSON document (the result with its comparison).
+  if (opts.json && (raw.compare !== true || result.aborted !== null)) io.stdout(`${JSON.stringify(result, null, 2)}\n`)
+  else if (!opts.json) io.stdout(formatSummary(result))
   const shown = path.relative(process.cwd(), file)
   io.stderr(`result written to ${shown.startsWith('..') ? file : shown}\n`)
 
@@ -105,6 +107,7 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
     return compareCommand({
       resultPath: file,
       baselinePath: raw.baseline ?? DEFAULT_BASELINE_PATH,
+      json: opts.json,
       stdout: (line) => io.stdout(`${line}\n`),
       stderr: (line) => io.stderr(`${line}\n`)
     })

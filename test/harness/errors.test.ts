@@ -51,21 +51,22 @@ describe('the error registry', () => {
 
   it('maps any error to a message and an exit code from the table', () => {
     expect(errors.describeError(new errors.BadOptionError('--x is bad'))).toEqual({ message: '--x is bad [AUTHBENCH_ERR_BAD_OPTION]', exitCode: 2 })
-    expect(errors.describeError(new errors.TargetCrashedError(1, null, 'boom')).exitCode).toBe(1)
+    // An incomplete run is 2, never 1: 1 is only ever a regression.
+    expect(errors.describeError(new errors.TargetCrashedError(1, null, 'boom')).exitCode).toBe(2)
+    expect(errors.describeError(new errors.RefBuildError('main', 'install', 'npm ci failed')).exitCode).toBe(2)
     expect(errors.describeError(new errors.ResultFileError('r.json', 'MISSING', 'no such file')).message).toBe('r.json: no such file [AUTHBENCH_ERR_RESULT_FILE:MISSING]')
     // Not registered: a bug, shown with its stack, exiting as the caller says.
     const bug = errors.describeError(new TypeError('x is undefined'), 2)
     expect(bug.exitCode).toBe(2)
     expect(bug.message).toMatch(/TypeError: x is undefined\n\s+at /)
     for (const [code, info] of Object.entries(errors.ERROR_CODES)) expect(errors.exitCodeForCode(code)).toBe(info.exitCode)
-    expect(errors.exitCodeForCode('SOMETHING_ELSE')).toBe(1)
+    expect(errors.exitCodeForCode('SOMETHING_ELSE')).toBe(2)
   })
 
   it('marks what the user can fix as usage (exit 2), including a target that cannot start', () => {
     expect(new errors.UnknownScenarioError('nope', ['health']).usage).toBe(true)
     expect(new errors.TargetStartError('exited at once', '').usage).toBe(true)
     expect(new errors.SetupFailedError('seeding refused').usage).toBe(true)
-    expect(new errors.TargetCrashedError(1, null, 'boom').usage).toBe(false)
     expect(new errors.TargetCrashedError(1, null, 'boom').message).toContain('boom')
   })
 })
