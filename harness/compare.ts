@@ -39,6 +39,11 @@ export interface CompareOptions {
   /** Where the runs were read from; recorded in the comparison. */
   baselinePath?: string | null
   currentPath?: string | null
+  /**
+   * compareAB only: settings for single scenarios, over `settings` (a sequential gate judges each
+   * scenario at the level of its own last look).
+   */
+  scenarioSettings?: Readonly<Record<string, CompareSettings>>
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -507,7 +512,7 @@ function pairsOf(trials: readonly TrialResult[]): { pairs: Pair[]; invalidA: num
  * rank test is Wilcoxon signed-rank. Both arms ran on one machine, so nothing is normalised.
  */
 export function compareAB(result: RunResult, options: Omit<CompareOptions, 'baselinePath'> = {}): Comparison {
-  const settings = options.settings ?? resolveCompareSettings({})
+  const baseSettings = options.settings ?? resolveCompareSettings({})
   const notes: string[] = []
   const withArms = result.trials.filter((trial) => trial.arm !== undefined)
   if (withArms.length === 0) throw new CompareError('AUTHBENCH_ERR_AB_UNPAIRED', `${options.currentPath ?? result.label}: no trial has an arm (A or B); is this an A/B result?`)
@@ -515,6 +520,7 @@ export function compareAB(result: RunResult, options: Omit<CompareOptions, 'base
   const scenarioNames = [...new Set(withArms.map((trial) => trial.scenario))]
 
   const scenarios = scenarioNames.map((scenario): ScenarioComparison => {
+    const settings = options.scenarioSettings?.[scenario] ?? baseSettings
     const { pairs, invalidA, invalidB, incomplete, inferred } = pairsOf(withArms.filter((trial) => trial.scenario === scenario))
     const scenarioNotes: string[] = []
     if (inferred) scenarioNotes.push('trials carry no pair index: paired in the order they ran')
@@ -591,7 +597,7 @@ export function compareAB(result: RunResult, options: Omit<CompareOptions, 'base
     identityOf(result, options.currentPath, ' (A)'),
     identityOf(result, options.currentPath, ' (B)'),
     { sameMachine: true, differences: [], normalisation: null },
-    settings,
+    baseSettings,
     scenarios,
     notes
   )

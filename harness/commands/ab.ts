@@ -15,7 +15,7 @@ import type { PreparedArm } from '../ab-spec.ts'
 import { compareAB } from '../compare.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import { DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { BadOptionError, EXIT, describeError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
@@ -23,6 +23,8 @@ import { renderJson } from '../reporters/json.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
 import { resultDirName, writeResult } from '../result-io.ts'
 import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
+import { minFirstPairs } from '../sequential.ts'
+import { budgetNotes, runBudgeted } from './ab-budget.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
 import { summarizeScenario } from '../summary.ts'
@@ -91,6 +93,8 @@ export interface RawAbOptions {
   progress?: boolean
   /** Slot length for slot-interleaved pairs, e.g. 500ms; 0 for one trial after the other. */
   slot?: string
+  /** Time budget, e.g. 10m: after the first round, more pairs where the verdict is undecided. */
+  budget?: string
   /** Print result.json with the comparison on stdout, and nothing else there. */
   json?: boolean
 }
@@ -162,7 +166,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
   let cpuPinning: RunResult['environment']['cpuPinning'] = { target: null, generator: generatorCpus }
 
   if (run.progress) io.stderr(`ab: ${steps.length} trials: A = ${run.arms.A.spec}, B = ${run.arms.B.spec}; ${run.pairs} pair(s) × ${run.scenarios.length} scenario(s), seed ${run.seed}\n`)
-  const slotted = run.slotMs > 0 && model === 'closed'
+  const slotted = (run.slotMs > 0 || run.slotMs === DUET) && model === 'closed'
   if (run.slotMs > 0 && model !== 'closed' && run.progress) io.stderr('ab: --slot applies to the closed model only; the open-model pairs run one trial after the other\n')
   const startArm = (arm: Arm) => () => {
     return startTargetHandle({ ...targetProcessOptions(run.target, run.arms[arm].env), cwd: run.arms[arm].cwd, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
@@ -201,7 +205,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
       if (last !== undefined && last[0]?.scenario === step.scenario && last[0]?.pair === step.pair) last.push(step)
       else pairsInOrder.push([step])
     }
-    if (run.progress) io.stderr(`ab: slot-interleaved: both arms' targets side by side, ${run.slotMs} ms slots\n`)
+    if (run.progress) io.stderr(run.slotMs === DUET ? 'ab: duet: both arms\' targets side by side, both under load at the same time\n' : `ab: slot-interleaved: both arms' targets side by side, ${run.slotMs} ms slots\n`)
     for (const [index, group] of pairsInOrder.entries()) {
       if (io.signal?.aborted) {
         aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
@@ -307,7 +311,7 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     const pairs = raw.trials === undefined ? AB_DEFAULTS.pairs : parseIntOption('--trials', raw.trials, 1, 1_000)
     const seed = raw.seed === undefined ? AB_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
     const label = raw.label ?? safeLabel(`ab-${raw.a}-vs-${raw.b}`)
-    const slotMs = raw.slot === undefined ? AB_DEFAULTS.slotMs : parseDurationMs('--slot', raw.slot, true)
+    const slotMs = raw.slot === undefined ? AB_DEFAULTS.slotMs : raw.slot.trim() === 'duet' ? DUET : parseDurationMs('--slot', raw.slot, true)
     if (slotMs > 0 && slotMs < 100) throw new BadOptionError(`--slot ${raw.slot} is too short: each slot opens its connections afresh, so slots under 100ms measure connection set-up (use 0 to turn slots off)`)
     const opts = parseRunOptions({
       scenario: raw.scenario,
@@ -330,6 +334,10 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
         `--trials ${pairs} is too few: with fewer than ${minPairs} pairs the exact signed-rank test cannot reach p < ${formatP(1 - settings.confidence)} (its smallest p is ${formatP(signedRankMinP(pairs))}), so no regression could ever be called; use --trials ${minPairs} or more`
       )
     }
+    const budgetMs = raw.budget === undefined ? null : parseDurationMs('--budget', raw.budget, false)
+    if (budgetMs !== null && settings.requireSignificance && pairs < minFirstPairs(1 - settings.confidence)) {
+      throw new BadOptionError(`--budget: the first round needs at least ${minFirstPairs(1 - settings.confidence)} pairs for its sequential look to be able to call a regression; use --trials ${minFirstPairs(1 - settings.confidence)} or more`)
+    }
     stage = 'specs'
     const specA = await resolveArmSpec('--a', raw.a, parseEnvList('--a-env', raw.aEnv), target)
     const specB = await resolveArmSpec('--b', raw.b, parseEnvList('--b-env', raw.bEnv), target)
@@ -337,24 +345,23 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     const [armA, armB] = prepared as [PreparedArm, PreparedArm]
 
     stage = 'run'
-    const result = await runInterleaved(
-      {
-        target,
-        arms: { A: armA, B: armB },
-        scenarios: opts.scenarios,
-        pairs,
-        seed,
-        label: opts.label,
-        calibration: raw.calibration !== false,
-        pin: runtime.pin !== false,
-        errorRateThreshold: opts.errorRateThreshold,
-        lateShareThreshold: opts.lateShareThreshold,
-        maxPoolSize: opts.maxPoolSize,
-        progress: raw.progress !== false,
-        slotMs
-      },
-      io
-    )
+    const interleaved: InterleavedRun = {
+      target,
+      arms: { A: armA, B: armB },
+      scenarios: opts.scenarios,
+      pairs,
+      seed,
+      label: opts.label,
+      calibration: raw.calibration !== false,
+      pin: runtime.pin !== false,
+      errorRateThreshold: opts.errorRateThreshold,
+      lateShareThreshold: opts.lateShareThreshold,
+      maxPoolSize: opts.maxPoolSize,
+      progress: raw.progress !== false,
+      slotMs
+    }
+    const budgeted = budgetMs === null ? null : await runBudgeted(interleaved, budgetMs, settings, io)
+    const result = budgeted?.result ?? (await runInterleaved(interleaved, io))
     stage = 'result'
     const dir = path.resolve(raw.out ?? AB_DEFAULTS.outDir, resultDirName(new Date(result.createdAt), opts.label))
     const file = path.join(dir, 'result.json')
@@ -364,7 +371,8 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       return { exitCode: result.aborted?.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.USAGE, result, comparison: null, resultPath: file }
     }
     stage = 'comparison'
-    const comparison = compareAB(result, { settings, currentPath: file })
+    const comparison = compareAB(result, { settings, currentPath: file, ...(budgeted === null ? {} : { scenarioSettings: budgeted.scenarioSettings }) })
+    if (budgeted !== null) budgetNotes(budgeted, comparison)
     stage = 'reports'
     const written = await writeReports(result, comparison, dir)
     await appendStepSummary(renderMarkdown(result, comparison), runtime.env ?? process.env)

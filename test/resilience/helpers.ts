@@ -77,3 +77,74 @@ export function recordRow(row: ReliabilityRow): void {
 const round2 = (n: number): number => Math.round(n * 100) / 100
 
 export const fmt = (n: number): string => n.toLocaleString('en-US')
+
+/** What a token + revoke mix was answered: the ids of tokens issued (200) and of revocations accepted (200). */
+export interface MixTally {
+  issued: string[]
+  issuedJwts: string[]
+  revoked: string[]
+  statuses: Record<string, number>
+  /** Non-200 answers that were not 503 with a Retry-After header. */
+  badNon200: number
+  lastNon200AtMs: number
+}
+
+export function newTally(): MixTally {
+  return { issued: [], issuedJwts: [], revoked: [], statuses: {}, badNon200: 0, lastNon200AtMs: 0 }
+}
+
+function note(t: MixTally, status: number, headers: Record<string, string | string[] | undefined>): void {
+  t.statuses[status] = (t.statuses[status] ?? 0) + 1
+  if (status === 200) return
+  t.lastNon200AtMs = Date.now()
+  if (!(status === 503 && headers['retry-after'] !== undefined)) t.badNon200++
+}
+
+/** A request issuing a token; a 200 adds its id to the tally. */
+export function tokenSpec(t: MixTally): RequestSpec {
+  return {
+    method: 'POST', path: `${BASE}/token`, headers: JSON_HEADERS, body: CLIENT_BODY, expectedStatuses: [200], tag: 'token',
+    onResponse: (status, headers, body) => {
+      note(t, status, headers)
+      if (status !== 200) return
+      const jwt = (JSON.parse(body.toString('utf8')) as { access_token: string }).access_token
+      t.issued.push(tokenIdOf(jwt))
+      t.issuedJwts.push(jwt)
+    }
+  }
+}
+
+/** A request revoking `jwt`; a 200 adds its id to the tally. */
+export function revokeSpec(t: MixTally, jwt: string): RequestSpec {
+  return {
+    method: 'POST', path: `${BASE}/revoke`, headers: { authorization: `Bearer ${jwt}` }, expectedStatuses: [200], tag: 'revoke',
+    onResponse: (status, headers) => {
+      note(t, status, headers)
+      if (status === 200) t.revoked.push(tokenIdOf(jwt))
+    }
+  }
+}
+
+/** Mint `count` tokens through the seeding route (5,000 a call). */
+export async function seedTokens(url: string, count: number): Promise<string[]> {
+  const out: string[] = []
+  while (out.length < count) {
+    const n = Math.min(5_000, count - out.length)
+    const res = await fetch(`${url}${BASE}/debug/tokens`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ ...(JSON.parse(CLIENT_BODY) as object), count: n }) })
+    if (res.status !== 200) throw new Error(`seeding answered ${res.status}: ${await res.text()}`)
+    out.push(...((await res.json()) as { access_tokens: string[] }).access_tokens)
+  }
+  return out
+}
+
+/** Of `ids`, how many have a row in `tokens` (and, with `where`, match it). */
+export async function countRows(sql: { query: (q: string, p: unknown[]) => Promise<{ rows: Array<{ n: number }> }> }, ids: readonly string[], where = 'TRUE'): Promise<number> {
+  const { rows } = await sql.query(`SELECT count(*)::int AS n FROM tokens WHERE token_id = ANY($1) AND ${where}`, [ids])
+  return rows[0]?.n ?? 0
+}
+
+/** The target's AUTH_SHUTDOWN_SUMMARY log line (pino JSON on stdout), or null. */
+export function shutdownSummary(output: string): Record<string, number | null> | null {
+  const line = output.split('\n').reverse().find((l) => l.includes('"AUTH_SHUTDOWN_SUMMARY"'))
+  return line === undefined ? null : (JSON.parse(line) as Record<string, number | null>)
+}

@@ -15,7 +15,7 @@ it('no secret, client secret or token appears in the logs at trace level', async
   const lines: string[] = []
   const stream = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString('utf8')); cb() } })
   const store = new ControlledStore()
-  const config = loadConfig({ JWT_SECRET: SECRET, LOG_LEVEL: 'trace', BATCH_FLUSH_INTERVAL_MS: '10', BATCH_RETRY_BASE_MS: '5', BATCH_RETRY_MAX_MS: '10' })
+  const config = loadConfig({ JWT_SECRET: SECRET, LOG_LEVEL: 'trace', SHED_MAX_EVENT_LOOP_DELAY_MS: '0', SHED_MAX_EVENT_LOOP_UTILIZATION: '0', BATCH_FLUSH_INTERVAL_MS: '10', BATCH_RETRY_BASE_MS: '5', BATCH_RETRY_MAX_MS: '10' })
   const app = await buildApp({ config, store, logger: { level: 'trace', stream, redact: LOG_REDACT } })
   close = () => app.close()
   await app.ready()
