@@ -21,7 +21,7 @@ import { BadOptionError, EXIT, describeError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { renderJson } from '../reporters/json.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
-import { resultDirName, writeResult } from '../result-io.ts'
+import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
 import { minFirstPairs } from '../sequential.ts'
 import { budgetNotes, runBudgeted } from './ab-budget.ts'
@@ -304,6 +304,7 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
   let stage = 'options'
   try {
     if (raw.a === undefined || raw.b === undefined) throw new BadOptionError('ab needs both --a <spec> and --b <spec> (a variant, a JSON file of env overrides, or a git ref)')
+    await assertWritableDir(raw.out ?? AB_DEFAULTS.outDir)
     stage = 'config'
     const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
     const target = targetByName(config, raw.target)

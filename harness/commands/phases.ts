@@ -6,7 +6,6 @@
 // with `variant` and `round`), phases.md and phases.html (harness/reporters/phases.ts).
 // Exit codes: 0 done, 1 a target failed (figures of the trials before it are still written),
 // 2 bad options, 130 interrupted. This is a description, not a gate: no verdict sets the exit code.
-import { writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import path from 'node:path'
 import { ENV_NAMES, PRESETS, PRESET_VALUES, loadConfig as loadTargetConfig } from '../../target/config.ts'
@@ -19,7 +18,7 @@ import { BadOptionError, EXIT, describeError, exitCodeForCode } from '../errors.
 import { collectFingerprint } from '../fingerprint.ts'
 import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../reporters/phases.ts'
 import type { PhasesAnalysis } from '../reporters/phases.ts'
-import { resultDirName, writeResult } from '../result-io.ts'
+import { assertWritableDir, resultDirName, writeFileAtomic, writeResult } from '../result-io.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
 import { createRng } from '../stats.ts'
@@ -290,6 +289,7 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
   try {
     const env = runtime.env ?? process.env
     const backend = parseBackend(raw, env)
+    await assertWritableDir(raw.out ?? PHASES_DEFAULTS.outDir)
     const presets = [...(runtime.presets ?? PRESETS)]
     const rounds = raw.trials === undefined ? PHASES_DEFAULTS.rounds : parseIntOption('--trials', raw.trials, 1, 1_000)
     const seed = raw.seed === undefined ? PHASES_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
@@ -417,8 +417,8 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
     const analysis = analysePhases(result, runtime.settings === undefined ? {} : { settings: runtime.settings })
     const markdownPath = path.join(dir, 'phases.md')
     const htmlPath = path.join(dir, 'phases.html')
-    await writeFile(markdownPath, renderPhasesMarkdown(analysis))
-    await writeFile(htmlPath, renderPhasesHtml(analysis))
+    await writeFileAtomic(markdownPath, renderPhasesMarkdown(analysis))
+    await writeFileAtomic(htmlPath, renderPhasesHtml(analysis))
     io.stdout(`phases: ${trials.length} trial(s); reports: ${markdownPath}, ${htmlPath}, ${file}\n`)
     let exitCode: number = EXIT.OK
     if (aborted !== null) {

@@ -12,7 +12,7 @@ import { collectFingerprint } from '../fingerprint.ts'
 import { assertLoopback } from '../loopback.ts'
 import { formatSummary } from '../print-summary.ts'
 import { ProgressDisplay } from '../progress.ts'
-import { resultDirName, writeResult } from '../result-io.ts'
+import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
@@ -41,6 +41,7 @@ const metrics: MetricsScraper<MetricsSnapshot> = {
 export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<number> {
   const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
   const opts = parseRunOptions(raw, config)
+  await assertWritableDir(opts.outDir)
   if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
   const url = opts.url?.replace(/\/+$/, '') ?? null
   const model = opts.scenarios[0]?.load.model ?? 'closed'
