@@ -88,6 +88,13 @@ export function resolveCompareSettings(overrides: unknown = {}, source = 'settin
   }
 }
 
+/**
+ * Calibration slices that differ more than this (max − min over the median), or a calibration
+ * that moved this much more or less than the health scenario between two machines, make the
+ * cross-machine yardstick suspect; `compare` says so.
+ */
+export const CALIBRATION_MAX_SPREAD = 0.1
+
 export interface VerdictInput {
   /** The change and its interval, signed as current minus baseline (relative or absolute). */
   interval: { low: number; high: number } | null

@@ -15,7 +15,7 @@ import type { PreparedArm } from '../ab-spec.ts'
 import { compareAB } from '../compare.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import { CALIBRATION_DEFAULT, DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { BadOptionError, EXIT, describeError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
@@ -179,7 +179,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
     errorRateThreshold: run.errorRateThreshold,
     lateShareThreshold: run.lateShareThreshold,
     // Once, on the first trial's target: a reference for cross-machine trends, not for the verdict.
-    calibration: run.calibration && first ? { durationMs: 2_000, connections: 32 } : null,
+    calibration: run.calibration && first ? CALIBRATION_DEFAULT : null,
     maxPoolSize: run.maxPoolSize,
     probePath: run.target.readiness.path,
     setupConcurrency: 16,

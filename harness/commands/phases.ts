@@ -12,7 +12,7 @@ import { ENV_NAMES, PRESETS, PRESET_VALUES, loadConfig as loadTargetConfig } fro
 import type { PresetName } from '../../target/config.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import { CALIBRATION_DEFAULT, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper, ScenarioPlan } from '../engine.ts'
 import { BadOptionError, EXIT, describeError, exitCodeForCode } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
@@ -253,7 +253,7 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
       restartPerTrial: false,
       errorRateThreshold: spec.errorRateThreshold,
       lateShareThreshold: spec.lateShareThreshold,
-      calibration: spec.calibration ? { durationMs: 2_000, connections: 32 } : null,
+      calibration: spec.calibration ? CALIBRATION_DEFAULT : null,
       maxPoolSize: spec.maxPoolSize,
       probePath: spec.target.readiness.path,
       setupConcurrency: 16,

@@ -6,7 +6,7 @@
 import path from 'node:path'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import { CALIBRATION_DEFAULT, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { assertLoopback } from '../loopback.ts'
@@ -57,7 +57,7 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
       restartPerTrial: opts.restartPerTrial,
       errorRateThreshold: opts.errorRateThreshold,
       lateShareThreshold: opts.lateShareThreshold,
-      calibration: opts.calibration ? { durationMs: 2_000, connections: 32 } : null,
+      calibration: opts.calibration ? CALIBRATION_DEFAULT : null,
       maxPoolSize: opts.maxPoolSize,
       probePath: target?.readiness.path ?? '/',
       setupConcurrency: 16,
