@@ -97,8 +97,12 @@ function startNeighbour(settings: NeighbourSettings): ChildProcess {
   return child
 }
 
-/** The hook, at no measurable cost, on both sides (see the header). */
-const HOOK_ONLY = { INJECT_DELAY_MS: '1', INJECT_DELAY_RATIO: '0.000001' }
+/**
+ * The hook, at no measurable cost, on both sides (see the header). Load shedding off on both: a
+ * neighbour's burst stalls the target's event loop past the shedding limit, and the 503s it then
+ * sends make the trials invalid; the gate's accuracy is about the cost per request.
+ */
+const HOOK_ONLY = { INJECT_DELAY_MS: '1', INJECT_DELAY_RATIO: '0.000001', SHED_MAX_EVENT_LOOP_DELAY_MS: '0', SHED_MAX_EVENT_LOOP_UTILIZATION: '0' }
 
 interface Condition {
   name: string
