@@ -6,13 +6,13 @@
 import path from 'node:path'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import { CALIBRATION_DEFAULT, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { assertLoopback } from '../loopback.ts'
 import { formatSummary } from '../print-summary.ts'
 import { ProgressDisplay } from '../progress.ts'
-import { resultDirName, writeResult } from '../result-io.ts'
+import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
@@ -52,6 +52,7 @@ function targetEnv(opts: RunOptions): Record<string, string> {
 /** Runs; throws usage errors (BadOptionError & co.) for the CLI to map to exit 2. */
 export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<number> {
   const opts = parseRunOptions(raw)
+  await assertWritableDir(opts.outDir)
   if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
   const url = opts.url?.replace(/\/+$/, '') ?? null
   const model = opts.scenarios[0]?.load.model ?? 'closed'
@@ -67,7 +68,7 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
       restartPerTrial: opts.restartPerTrial,
       errorRateThreshold: opts.errorRateThreshold,
       lateShareThreshold: opts.lateShareThreshold,
-      calibration: opts.calibration ? { durationMs: 2_000, connections: 32 } : null,
+      calibration: opts.calibration ? CALIBRATION_DEFAULT : null,
       maxPoolSize: opts.maxPoolSize,
       setupConcurrency: 16,
       unresponsiveProbes: 3,
