@@ -10,7 +10,8 @@
 //        [--pairs 6] [--slot 500ms] [--duration 4s] [--warmup 1s] [--preset phase2] [--seed 1] [--out dir]
 // (the defaults are `authbench ab`'s own, so the figures describe the gate as users run it)
 //   node --import tsx scripts/gate-accuracy.ts --analyse <dir>   (re-judge saved gate runs only)
-//   … --readme README.md   also writes the tables between the README's gate-accuracy markers
+//   … --readme README.md [--readme-block noisy]   also writes the tables between the README's
+//        gate-accuracy markers (of that block)
 //   … --neighbour [--neighbour-duty 0.35] [--neighbour-burst-ms 150]   runs everything beside a
 //        noisy neighbour pinned to the target's core (scripts/noisy-neighbour.ts)
 //   … --runs 0   A/A runs only: the noise (per-pair SD, interval half-widths) without the levels
@@ -60,6 +61,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     analyse: { type: 'string' },
     readme: { type: 'string' },
+    'readme-block': { type: 'string' },
     neighbour: { type: 'boolean', default: false },
     'neighbour-duty': { type: 'string', default: '0.35' },
     'neighbour-burst-ms': { type: 'string', default: '150' }
@@ -100,8 +102,12 @@ function startNeighbour(settings: NeighbourSettings): ChildProcess {
   return child
 }
 
-/** The hook, at no measurable cost, on both sides (see the header). */
-const HOOK_ONLY = { INJECT_DELAY_MS: '1', INJECT_DELAY_RATIO: '0.000001' }
+/**
+ * The hook, at no measurable cost, on both sides (see the header). Load shedding off on both: a
+ * neighbour's burst stalls the target's event loop past the shedding limit, and the 503s it then
+ * sends make the trials invalid; the gate's accuracy is about the cost per request.
+ */
+const HOOK_ONLY = { INJECT_DELAY_MS: '1', INJECT_DELAY_RATIO: '0.000001', SHED_MAX_EVENT_LOOP_DELAY_MS: '0', SHED_MAX_EVENT_LOOP_UTILIZATION: '0' }
 
 interface Condition {
   name: string
@@ -433,8 +439,11 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
   if (args.readme !== undefined) writeIntoReadme(args.readme, text)
 }
 
-const README_START = '<!-- gate-accuracy:start (written by scripts/gate-accuracy.ts --readme) -->'
-const README_END = '<!-- gate-accuracy:end -->'
+// --readme-block <name> writes into a block of its own (e.g. one for a quiet machine and one beside
+// the noisy neighbour): <!-- gate-accuracy:<name>:start … --> … <!-- gate-accuracy:<name>:end -->
+const block = args['readme-block'] === undefined ? '' : `:${args['readme-block']}`
+const README_START = `<!-- gate-accuracy${block}:start (written by scripts/gate-accuracy.ts --readme${block === '' ? '' : ` --readme-block ${args['readme-block']}`}) -->`
+const README_END = `<!-- gate-accuracy${block}:end -->`
 
 /** Replaces what lies between the README's markers with the figures just printed. */
 function writeIntoReadme(file: string, text: string): void {
