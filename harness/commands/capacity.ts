@@ -15,12 +15,15 @@ import { formatLatencyUs, formatRps } from '../print-summary.ts'
 import { describeCapacity, renderCapacityHtml, renderCapacityMarkdown } from '../reporters/capacity.ts'
 import { resultDirName } from '../result-io.ts'
 import type { DriverFactory } from '../engine.ts'
-import { pinGenerator } from '../target-process.ts'
+import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import { parseDurationMs, parseIntOption, parseRunOptions, parseShareOption } from './run-options.ts'
 import type { RawRunOptions } from './run-options.ts'
-import { EXIT, type CommandIo } from './run.ts'
+import type { CommandIo } from './run.ts'
+import { EXIT } from '../errors.ts'
+import { loadConfig } from '../config.ts'
+import type { TargetDefinition } from '../api.ts'
 
-export interface RawCapacityOptions extends Pick<RawRunOptions, 'scenario' | 'slo' | 'url' | 'allowRemote' | 'preset' | 'targetEnv' | 'store' | 'cache' | 'connections' | 'maxInFlight' | 'scenarioParam' | 'errorThreshold' | 'maxLateShare' | 'maxPool' | 'out' | 'label' | 'timeout'> {
+export interface RawCapacityOptions extends Pick<RawRunOptions, 'config' | 'scenario' | 'slo' | 'url' | 'allowRemote' | 'preset' | 'targetEnv' | 'store' | 'cache' | 'connections' | 'maxInFlight' | 'scenarioParam' | 'errorThreshold' | 'maxLateShare' | 'maxPool' | 'out' | 'label' | 'timeout'> {
   minRate?: string
   startRate?: string
   maxRate?: string
@@ -49,17 +52,15 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
   const precision = raw.precision === undefined ? CAPACITY_DEFAULTS.precision : parseShareOption('--precision', raw.precision)
   if (precision < 0.005) throw new BadOptionError('--precision must be at least 0.005 (0.5%): finer steps than that measure noise')
   const repeats = raw.repeats === undefined ? CAPACITY_DEFAULTS.repeats : parseIntOption('--repeats', raw.repeats, 1, 20)
+  const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
   const opts = parseRunOptions({
     scenario: raw.scenario, slo: raw.slo, url: raw.url, allowRemote: raw.allowRemote, preset: raw.preset, targetEnv: raw.targetEnv, store: raw.store, cache: raw.cache,
     connections: raw.connections, maxInFlight: raw.maxInFlight, scenarioParam: raw.scenarioParam, errorThreshold: raw.errorThreshold, maxLateShare: raw.maxLateShare,
     maxPool: raw.maxPool, timeout: raw.timeout, out: raw.out, rate: String(startRps), duration: `${stepDurationMs}ms`, warmup: `${warmupMs}ms`, label: raw.label ?? `capacity-${(raw.scenario ?? ['all']).join('+').replace(/,/g, '+')}`
-  })
+  }, config)
   if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
   const generatorCpus = opts.url === null ? await pinGenerator() : null
-  const env: Record<string, string> = { LOG_LEVEL: 'warn', ...opts.targetEnv }
-  if (opts.store !== null) env.STORE = opts.store
-  if (opts.cache !== null) env.CACHE = opts.cache
-  if (opts.preset !== null) env.PRESET = opts.preset
+  const target = opts.target
   const progress = raw.progress !== false
   const createDriver = runtime.createDriver ?? (() => createOpenDriver())
 
@@ -67,9 +68,9 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
   for (const sp of opts.scenarios) {
     if (io.signal?.aborted) break
     // A fresh target per scenario, one for all its steps: the search measures one process.
-    const target: TargetHandle = opts.url !== null
+    const handle: TargetHandle = opts.url !== null
       ? { url: opts.url.replace(/\/+$/, ''), cpuPinning: { target: null, generator: null }, exited: new Promise<Error>(() => undefined), stop: async () => undefined }
-      : await startTargetHandle({ env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
+      : await startTargetHandle({ ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
     try {
       if (progress) io.stderr(`capacity: ${sp.scenario.name}, objectives ${opts.slos.map((s) => s.expression).join(', ')}, steps of ${stepDurationMs} ms from ${startRps} req/s\n`)
       const measure = async (rateRps: number): Promise<{ trial: NonNullable<Awaited<ReturnType<Engine['run']>>['trials'][number]>; summary: Awaited<ReturnType<Engine['run']>>['summary'][number] }> => {
@@ -85,8 +86,9 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
           maxPoolSize: opts.maxPoolSize,
           setupConcurrency: 16,
           unresponsiveProbes: 3,
-          fingerprint: { ...collectFingerprint({ store: opts.store, cache: opts.cache, preset: opts.preset, driver: 'open' }), cpuPinning: target.cpuPinning }
-        }, { target: { url: target.url }, createDriver, metrics: null, fetchTargetConfig })
+          probePath: target?.readiness.path ?? '/',
+          fingerprint: { ...collectFingerprint({ store: opts.store, cache: opts.cache, preset: opts.preset, driver: 'open' }), cpuPinning: handle.cpuPinning }
+        }, { target: { url: handle.url }, createDriver, metrics: null, fetchTargetConfig: (u) => fetchTargetConfig(u, target) })
         engine.on('warning', (w: { message: string }) => { if (progress) io.stderr(`warning: ${w.message}\n`) })
         const result = await engine.run(io.signal)
         const trial = result.trials[0]
@@ -101,7 +103,7 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
       }
       results.push(await searchCapacity(sp.scenario.name, { startRps, maxRps, precision, repeats, slos: opts.slos }, measure, onStep))
     } finally {
-      await target.stop()
+      await handle.stop()
     }
   }
 

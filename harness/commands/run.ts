@@ -16,7 +16,9 @@ import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
-import { pinGenerator } from '../target-process.ts'
+import { pinGenerator, targetProcessOptions } from '../target-process.ts'
+import type { TargetDefinition } from '../api.ts'
+import { loadConfig } from '../config.ts'
 import type { RunResult } from '../types.ts'
 import { parseRunOptions } from './run-options.ts'
 import { applySlos } from '../slo.ts'
@@ -31,30 +33,17 @@ export interface CommandIo {
   signal?: AbortSignal
 }
 
-/**
- * The exit codes every command shares, so a CI step can tell them apart: 1 only ever means the
- * gate found a regression or a threshold/SLO failed; anything that left the data incomplete or
- * unusable (a target that crashed, a run that could not finish, an unexpected error) is 2, since
- * reading it as 1 would blame the pull request for a broken run. 130 is SIGINT, as in shells.
- */
-export const EXIT = Object.freeze({ OK: 0, REGRESSION: 1, USAGE: 2, INCOMPLETE: 2, INTERRUPTED: 130 })
+import { EXIT, exitCodeForCode } from '../errors.ts'
 
 const metrics: MetricsScraper<MetricsSnapshot> = {
   snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
   delta: (before, after, completed) => computeServerDelta(before, after, completed)
 }
 
-function targetEnv(opts: RunOptions): Record<string, string> {
-  const env: Record<string, string> = { LOG_LEVEL: 'warn', ...opts.targetEnv }
-  if (opts.store !== null) env.STORE = opts.store
-  if (opts.cache !== null) env.CACHE = opts.cache
-  if (opts.preset !== null) env.PRESET = opts.preset
-  return env
-}
-
 /** Runs; throws usage errors (BadOptionError & co.) for the CLI to map to exit 2. */
 export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<number> {
-  const opts = parseRunOptions(raw)
+  const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
+  const opts = parseRunOptions(raw, config)
   await assertWritableDir(opts.outDir)
   if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
   const url = opts.url?.replace(/\/+$/, '') ?? null
@@ -62,7 +51,7 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
 
   // The generator goes on its own core only when the target is ours to pin to another one.
   const generatorCpus = url === null ? await pinGenerator() : null
-  const env = targetEnv(opts)
+  const target = opts.target
   const engine = new Engine(
     {
       label: opts.label,
@@ -73,6 +62,7 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
       lateShareThreshold: opts.lateShareThreshold,
       calibration: opts.calibration ? CALIBRATION_DEFAULT : null,
       maxPoolSize: opts.maxPoolSize,
+      probePath: target?.readiness.path ?? '/',
       setupConcurrency: 16,
       unresponsiveProbes: 3,
       fingerprint: {
@@ -84,11 +74,11 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
       target: url !== null
         ? { url }
         : {
-            start: () => startTargetHandle({ env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
+            start: () => startTargetHandle({ ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
           },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
       metrics,
-      fetchTargetConfig
+      fetchTargetConfig: (u) => fetchTargetConfig(u, target)
     }
   )
 
@@ -117,7 +107,7 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
 
   if (result.aborted !== null) {
     io.stderr(`run aborted (${result.aborted.code}): ${result.aborted.reason}\n`)
-    return result.aborted.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.INCOMPLETE
+    return exitCodeForCode(result.aborted.code)
   }
   if (!slosMet) io.stderr(`SLO failed: ${result.summary.flatMap((s) => (s.slo ?? []).filter((o) => !o.passed).map((o) => `${s.scenario} ${o.expression}`)).join(', ')} (junit.xml beside the result)\n`)
   if (raw.compare) {
