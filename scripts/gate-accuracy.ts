@@ -40,6 +40,7 @@ import type { PreparedArm } from '../harness/ab-spec.ts'
 import { AB_DEFAULTS, runInterleaved } from '../harness/commands/ab.ts'
 import { parseDurationMs, parseIntOption, parseRunOptions } from '../harness/commands/run-options.ts'
 import { compareAB } from '../harness/compare.ts'
+import { loadConfig, targetByName } from '../harness/config.ts'
 import { DUET } from '../harness/engine.ts'
 import { median, quantileSorted } from '../harness/stats.ts'
 import { REPO_ROOT, canPin } from '../harness/target-process.ts'
@@ -79,7 +80,9 @@ const preset = args.preset as string
 const outDir = args.analyse ?? args.out ?? path.join(tmpdir(), `authbench-gate-accuracy-${Date.now()}`)
 mkdirSync(outDir, { recursive: true })
 
-const opts = parseRunOptions({ scenario: [scenario], duration: `${durationMs}ms`, warmup: `${warmupMs}ms`, label: `gate-${scenario}` })
+const config = await loadConfig({ cwd: path.resolve(import.meta.dirname, '..') })
+const target = targetByName(config)
+const opts = parseRunOptions({ scenario: [scenario], duration: `${durationMs}ms`, warmup: `${warmupMs}ms`, label: `gate-${scenario}` }, config)
 const io = { stdout: (t: string) => void process.stdout.write(t), stderr: (t: string) => void process.stderr.write(t) }
 const log = (line: string): void => void process.stderr.write(`${line}\n`)
 
@@ -129,6 +132,7 @@ async function gateRun(condition: Condition, index: number, armA: PreparedArm, a
   runCounter++
   const result = await runInterleaved(
     {
+      target,
       arms: { A: armA, B: armB },
       scenarios: opts.scenarios,
       pairs,
@@ -237,7 +241,7 @@ async function main(): Promise<void> {
   log(`gate-accuracy: scenario ${scenario}, preset ${preset}, ${pairs} pairs × ${durationMs} ms (+${warmupMs} ms warm-up) per gate run; ${aaRuns} A/A runs, ${runs} runs per injected level; raw results in ${outDir}`)
   const prepared: PreparedArm[] = []
   const arm = async (option: string, env: Record<string, string>): Promise<PreparedArm> => {
-    const [p] = await prepareArms([await resolveArmSpec(option, preset, { ...HOOK_ONLY, ...env })])
+    const [p] = await prepareArms([await resolveArmSpec(option, preset, { ...HOOK_ONLY, ...env }, target)], target.start.cwd ?? config.dir)
     prepared.push(p as PreparedArm)
     return p as PreparedArm
   }
