@@ -54,11 +54,17 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('--max-late-share <share>', 'open model: late-send share above which a trial is invalid (default 0.05)')
     .option('--max-pool <n>', 'cap on tokens seeded per trial (default 200000)')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
+    .option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report')
+    .option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--compare', 'compare with the baseline straight after the run (exit 1 on a regression); 5 trials by default')
     .option('--baseline <file>', 'baseline for --compare (default reports/baseline.json)')
     .addOption(new Option('--driver <name>', 'load generator: autocannon (closed, default), open (with --rate) or k6 (needs k6 >= 0.57 on PATH)').choices(['autocannon', 'open', 'k6']))
     .action(async (options: RawRunOptions & { driver?: string }) => {
+      if (options.driver === 'k6' && (options as { profile?: boolean }).profile === true) {
+        io.stderr('authbench: --profile profiles a Node target the harness starts; it does not apply to --driver k6\n')
+        return setExit(EXIT.USAGE)
+      }
       if (options.driver === 'k6') return setExit(await runWithK6(options, io))
       if (options.driver === 'open' && options.rate === undefined) {
         io.stderr('authbench: --driver open needs --rate <rps>\n')
@@ -128,6 +134,9 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('-o, --out <dir>', 'reports folder (default reports)')
     .option('-l, --label <label>', 'run label')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
+    .option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report')
+    .option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
+    .option('--profile-arm <arm>', "with --profile: a, b or both (default); one arm alone measures the profiler's own cost")
     .option('--no-progress', 'no progress lines on stderr')
     .action(async (o: RawAbOptions) => setExit(await abCommand(o, io)))
 
@@ -148,6 +157,8 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('-o, --out <dir>', 'reports folder (default reports)')
     .option('-l, --label <label>', 'run label')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
+    .option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report')
+    .option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--no-pin', 'do not pin target and generator to separate cores')
     .action(async (o: RawPhasesOptions) => setExit(await phasesCommand(o, io)))

@@ -41,6 +41,8 @@ export interface TargetProcessOptions {
   stopTimeoutMs?: number
   /** Bytes of stderr (and stdout) kept for error messages. Default 8 KiB. */
   tailBytes?: number
+  /** Sees the target's stderr as it comes (e.g. the inspector's "Debugger listening on …" lines). */
+  onStderr?: (chunk: string) => void
 }
 
 export interface TargetExit {
@@ -83,7 +85,7 @@ export class TargetProcess extends EventEmitter {
   #exit: TargetExit | undefined
   readonly #killOnParentExit = (): void => { this.#child.kill('SIGKILL') }
 
-  private constructor (child: ChildProcess, init: { host: string; port: number; pinnedCpus: string | null; tailBytes: number; stopTimeoutMs: number }) {
+  private constructor (child: ChildProcess, init: { host: string; port: number; pinnedCpus: string | null; tailBytes: number; stopTimeoutMs: number; onStderr?: (chunk: string) => void }) {
     super()
     this.#child = child
     this.host = init.host
@@ -95,7 +97,11 @@ export class TargetProcess extends EventEmitter {
     this.#stopTimeoutMs = init.stopTimeoutMs
     // Both pipes must be drained: a chatty target blocks on a full stdout pipe otherwise.
     child.stdout?.on('data', (chunk: Buffer) => this.#stdout.push(chunk))
-    child.stderr?.on('data', (chunk: Buffer) => this.#stderr.push(chunk))
+    const onStderr = init.onStderr
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.#stderr.push(chunk)
+      onStderr?.(chunk.toString('utf8'))
+    })
     process.once('exit', this.#killOnParentExit)
     this.exited = new Promise<TargetExit>((resolve) => {
       child.once('exit', (code, signal) => {
@@ -138,7 +144,8 @@ export class TargetProcess extends EventEmitter {
       port,
       pinnedCpus: pinCpus !== null && tasksetPath() !== null ? pinCpus : null,
       tailBytes: options.tailBytes ?? 8192,
-      stopTimeoutMs: options.stopTimeoutMs ?? 5000
+      stopTimeoutMs: options.stopTimeoutMs ?? 5000,
+      ...(options.onStderr === undefined ? {} : { onStderr: options.onStderr })
     })
     const spawnError = new Promise<never>((_resolve, reject) => {
       child.once('error', (error) => reject(new TargetStartError(`could not start the target: ${error.message}`, '', error)))

@@ -12,6 +12,7 @@ import { renderHtml } from '../reporters/html.ts'
 import { renderJson } from '../reporters/json.ts'
 import { renderJunit } from '../reporters/junit.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
+import { insertBeforeBodyEnd } from '../profile/session.ts'
 import { loadCompareSettings } from '../verdict.ts'
 import type { Comparison, RunResult } from '../types.ts'
 
@@ -46,7 +47,7 @@ async function writeAtomically(file: string, text: string): Promise<void> {
 }
 
 /** Writes the four reports into `outDir`; shared by `compare`, `ab` and `run --compare`. */
-export async function writeReports(result: RunResult, comparison: Comparison, outDir: string): Promise<WrittenReports> {
+export async function writeReports(result: RunResult, comparison: Comparison, outDir: string, extra: { markdown?: string; html?: string } = {}): Promise<WrittenReports> {
   await mkdir(outDir, { recursive: true })
   const paths: WrittenReports = {
     markdown: path.join(outDir, 'report.md'),
@@ -54,8 +55,9 @@ export async function writeReports(result: RunResult, comparison: Comparison, ou
     junit: path.join(outDir, 'junit.xml'),
     json: path.join(outDir, 'result.json')
   }
-  await writeAtomically(paths.markdown, renderMarkdown(result, comparison))
-  await writeAtomically(paths.html, renderHtml(result, comparison))
+  // Sections other modules add (the CPU profile's differential tables and flame graphs).
+  await writeAtomically(paths.markdown, `${renderMarkdown(result, comparison)}${extra.markdown ? `\n${extra.markdown}\n` : ''}`)
+  await writeAtomically(paths.html, insertBeforeBodyEnd(renderHtml(result, comparison), extra.html ?? ''))
   await writeAtomically(paths.junit, renderJunit(result, comparison))
   await writeAtomically(paths.json, renderJson(result, comparison))
   return paths

@@ -15,6 +15,9 @@ import { resultDirName, writeResult } from '../result-io.ts'
 import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
+import { createProfiler, finishProfiling, parseProfileOptions } from '../profile/session.ts'
+import type { RawProfileOptions } from '../profile/session.ts'
+import { BadOptionError } from '../errors.ts'
 import { pinGenerator } from '../target-process.ts'
 import type { RunResult } from '../types.ts'
 import { parseRunOptions } from './run-options.ts'
@@ -43,8 +46,12 @@ function targetEnv(opts: RunOptions): Record<string, string> {
 }
 
 /** Runs; throws usage errors (BadOptionError & co.) for the CLI to map to exit 2. */
-export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<number> {
+export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: CommandIo): Promise<number> {
   const opts = parseRunOptions(raw)
+  const profiling = parseProfileOptions(raw)
+  if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
+  if (profiling !== null && opts.url !== null) throw new BadOptionError('--profile needs a target the harness starts (with the inspector on); it cannot profile a --url target')
+  const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
   if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
   const url = opts.url?.replace(/\/+$/, '') ?? null
   const model = opts.scenarios[0]?.load.model ?? 'closed'
@@ -73,11 +80,14 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
       target: url !== null
         ? { url }
         : {
-            start: () => startTargetHandle({ env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
+            start: () => profiler === null
+              ? startTargetHandle({ env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
+              : profiler.startTarget({ env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus, { group: '' })
           },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
       metrics,
-      fetchTargetConfig
+      fetchTargetConfig,
+      ...(profiler === null ? {} : { window: profiler })
     }
   )
 
@@ -93,6 +103,10 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
 
   const dir = path.resolve(opts.outDir, resultDirName(new Date(result.createdAt), opts.label))
   const file = path.join(dir, 'result.json')
+  if (profiler !== null) {
+    await finishProfiling(result, profiler, [''], dir)
+    io.stderr(`profiles: ${(result.profile?.files ?? []).map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none (no trial was profiled)'}\n`)
+  }
   const problems = await writeResult(file, result)
   for (const p of problems) io.stderr(`warning: result does not match the schema: ${p}\n`)
 
