@@ -26,6 +26,9 @@ import type { SourceMapCache } from './source-maps.ts'
 /** V8's and `node --cpu-prof`'s default sampling interval. */
 export const DEFAULT_SAMPLING_INTERVAL_US = 1_000
 
+/** A sample weighs at most this many sampling intervals (sliceProfile says why): V8's own jitter is ~5-10%. */
+const MAX_WEIGHT_INTERVALS = 1.25
+
 const WORKER_PRELOAD = pathToFileURL(fileURLToPath(new URL('./inspect-workers.mjs', import.meta.url))).href
 
 /** What a profiled trial belongs to: `ab` tags arm and pair, `phases` variant and round. */
@@ -151,7 +154,7 @@ export class TargetProfiler implements MeasurementWindowObserver {
         await resolveSourcePositions(s, profiles[i] as CpuProfile, cache).catch((err: unknown) => this.#warn(`profile: source maps unavailable: ${(err as Error).message}`))
       }
       const windows = state.windows
-      const sliced = profiles.map((p) => sliceProfile(p, windows, state.cwd))
+      const sliced = profiles.map((p) => sliceProfile(p, windows, state.cwd, this.samplingIntervalUs * MAX_WEIGHT_INTERVALS))
       const labels = sliced.length > 1 ? sliced.map((_, i) => (i === 0 ? 'primary' : `worker ${i}`)) : [undefined]
       const profile = mergeProfiles(sliced.map((p, i) => (labels[i] === undefined ? { profile: p } : { profile: p, label: labels[i] as string })))
       this.trials.push({

@@ -23,45 +23,46 @@ let sink = 0
 // this one function, so the differential profile can be checked against a known truth. V8 inlines
 // small functions into their callers, and Node's inspector profiles carry no inlined frames (the
 // samples land in the caller: here split between the hook and burnCpuUs), so the loop is unrolled
-// 32 times: its bytecode (~1.2 kB) is past V8's inlining limit (max_inlined_bytecode_size, 460
-// bytes) and it always runs as its own frame. Calibration runs this same function, and each step
+// 128 times: its bytecode (~4.9 kB) is past the largest function V8 ever inlines
+// (max_inlined_bytecode_size_absolute, 4,600 bytes; at 32 times, ~1.2 kB, it was still inlined
+// into a hot caller now and then) and it always runs as its own frame. Calibration runs this same function, and each step
 // is the same integer work as before, so the knob costs what it is calibrated to.
 export function injectedCpuBurnLoop(iterations: number, seed: number): number {
   let x = seed | 1
   let i = 0
-  for (; i + 32 <= iterations; i += 32) {
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
-    x = (Math.imul(x, 1664525) + 1013904223) | 0
+  for (; i + 128 <= iterations; i += 128) {
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
+    x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0; x = (Math.imul(x, 1664525) + 1013904223) | 0
   }
   for (; i < iterations; i++) x = (Math.imul(x, 1664525) + 1013904223) | 0
   return x
