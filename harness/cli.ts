@@ -79,12 +79,14 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('-b, --baseline <file>', 'baseline result file')
     .option('-o, --out <dir>', "where the reports go (default: the result's folder)")
     .option('--config <file>', 'thresholds file (default authbench.config.json when present)')
-    .action(async (resultPath: string, o: { baseline?: string; out?: string; config?: string }) => {
+    .option('--json', 'print the result with its comparison as JSON on stdout (and nothing else)')
+    .action(async (resultPath: string, o: { baseline?: string; out?: string; config?: string; json?: boolean }) => {
       setExit(await compareCommand({
         resultPath,
         ...(o.baseline === undefined ? {} : { baselinePath: o.baseline }),
         ...(o.out === undefined ? {} : { outDir: o.out }),
         ...(o.config === undefined ? {} : { configPath: o.config }),
+        ...(o.json === true ? { json: true } : {}),
         stdout: (line) => io.stdout(`${line}\n`),
         stderr: (line) => io.stderr(`${line}\n`)
       }))
@@ -123,13 +125,15 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('-t, --trials <n>', 'A/B pairs per scenario (default 6, the signed-rank floor)')
     .option('-d, --duration <time>', 'measured time per trial (default 4s)')
     .option('-w, --warmup <time>', 'unrecorded warm-up (default 1s)')
-    .option('--slot <time>', 'closed model: both arms run side by side and the measured time alternates between them in slots this long (default 500ms; 0 = one trial after the other)')
+    .option('--slot <time>', 'closed model: both arms run side by side and the measured time alternates between them in slots this long (default 500ms; 0 = one trial after the other; duet = both arms under load at the same time)')
+    .option('--budget <time>', 'time budget, e.g. 10m: after a first round of --trials pairs, 3 more pairs at a time for scenarios still undecided (group-sequential, alpha spending)')
     .option('-c, --connections <n>', 'closed model: concurrent connections')
     .option('-r, --rate <rps>', 'open model at this arrival rate')
     .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
     .option('--error-threshold <share>', 'unexpected-status share above which a trial is invalid')
     .option('--max-pool <n>', 'cap on tokens seeded per trial')
     .option('--seed <n>', 'seed of the block order (default 1)')
+    .option('--json', 'print result.json with the comparison on stdout (and nothing else; progress stays on stderr)')
     .option('--config <file>', 'comparison settings (default authbench.config.json)')
     .option('-o, --out <dir>', 'reports folder (default reports)')
     .option('-l, --label <label>', 'run label')
@@ -172,19 +176,27 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('--rate <rps>', 'open model arrival rate the runs used')
     .option('-o, --out <dir>', 'reports folder (default reports)')
     .option('-l, --label <label>', 'run label')
-    .action(async (files: string[], o: { scenario: string; runners?: boolean; duration?: string; rate?: string; out?: string; label?: string }) => {
+    .option('--json', 'print the result JSON to stdout (and nothing else)')
+    .action(async (files: string[], o: { scenario: string; runners?: boolean; duration?: string; rate?: string; out?: string; label?: string; json?: boolean }) => {
       setExit(await importK6Command(files, {
         scenario: o.scenario,
         mode: o.runners ? 'runners' : 'trials',
         ...(o.duration === undefined ? {} : { durationMs: parseDurationMs('--duration', o.duration, false) }),
         ...(o.rate === undefined ? {} : { rateRps: parseIntOption('--rate', o.rate, 1, 10_000_000), model: 'open' as const }),
         ...(o.out === undefined ? {} : { outDir: o.out }),
-        ...(o.label === undefined ? {} : { label: o.label })
+        ...(o.label === undefined ? {} : { label: o.label }),
+        ...(o.json === true ? { json: true } : {})
       }, io))
     })
 
 
   return program
+}
+
+/** Every command's name and long options, as the CLI declares them (for checks of docs and workflows). */
+export function describeCommands(): Map<string, string[]> {
+  const program = buildProgram({ stdout: () => undefined, stderr: () => undefined }, () => undefined)
+  return new Map(program.commands.map((c) => [c.name(), c.options.flatMap((o) => (o.long === undefined ? [] : [o.long]))]))
 }
 
 /**
@@ -217,15 +229,43 @@ async function runWithK6(o: RawRunOptions & { driver?: string }, io: CommandIo):
       ...(o.duration === undefined ? {} : { durationMs: parseDurationMs('--duration', o.duration, false) }),
       ...(o.trials === undefined ? {} : { trials: parseIntOption('--trials', o.trials, 1, 1000) }),
       ...(o.out === undefined ? {} : { outDir: o.out }),
-      ...(o.label === undefined ? {} : { label: o.label })
+      ...(o.label === undefined ? {} : { label: o.label }),
+      ...(o.json === true ? { json: true } : {})
     }, io)
   } finally {
     await target?.stop()
   }
 }
 
-/** Runs the CLI; resolves with the exit code instead of exiting, so tests can call it. */
+/**
+ * Runs the CLI; resolves with the exit code instead of exiting, so tests can call it. With
+ * --json, stdout carries one JSON document whatever happens: when a command fails before it
+ * printed its result, an `{"error": …}` object with the exit code and the error lines, so a CI
+ * step piping stdout into jq gets something it can parse.
+ */
 export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+  const json = argv.slice(2).includes('--json')
+  let wroteStdout = false
+  const errors: string[] = []
+  const tracked: CommandIo = {
+    ...io,
+    stdout: (text) => {
+      if (text !== '') wroteStdout = true
+      io.stdout(text)
+    },
+    stderr: (text) => {
+      if (/^(authbench|error)/i.test(text) && errors.length < 20) errors.push(text.trimEnd())
+      io.stderr(text)
+    }
+  }
+  const code = await dispatch(argv, tracked)
+  if (json && code !== EXIT.OK && !wroteStdout) {
+    io.stdout(`${JSON.stringify({ error: { exitCode: code, messages: errors } }, null, 2)}\n`)
+  }
+  return code
+}
+
+async function dispatch(argv: readonly string[], io: CommandIo): Promise<number> {
   let exitCode: number = EXIT.OK
   const program = buildProgram(io, (code) => {
     exitCode = code
@@ -246,7 +286,8 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     }
     const e = err as Error & { code?: string }
     io.stderr(`authbench: ${e.message}${e.code === undefined ? '' : ` [${e.code}]`}\n`)
-    return EXIT.FAILED
+    // 2, never 1: in CI 1 would read as "regression" for what is a failure of the run itself.
+    return EXIT.INCOMPLETE
   }
 }
 
@@ -254,12 +295,16 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
 export async function runMain(argv: readonly string[] = process.argv): Promise<never> {
   const controller = new AbortController()
   let interrupts = 0
-  process.on('SIGINT', () => {
+  // SIGTERM too: a cancelled CI job gets one, and the run must still stop its targets and remove
+  // its temporary worktrees (an 'exit' hook removes any left when a second signal quits at once).
+  const onSignal = (signal: NodeJS.Signals): void => {
     interrupts++
     if (interrupts > 1) process.exit(EXIT.INTERRUPTED)
-    process.stderr.write('\nauthbench: interrupted; stopping (Ctrl-C again to quit at once)\n')
+    process.stderr.write(`\nauthbench: ${signal === 'SIGINT' ? 'interrupted' : signal}; stopping (Ctrl-C again to quit at once)\n`)
     controller.abort()
-  })
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
   const code = await main(argv, {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),

@@ -19,8 +19,9 @@ import {
 } from './stats.ts'
 import type { BootstrapInterval, ChangeKind, RankTestResult, WeightedStatistic } from './stats.ts'
 import { CompareError } from './compare-errors.ts'
+import { mannWhitneyMinP, sensitivityOf, signedRankMinP } from './sensitivity.ts'
 import { METRIC_INFO, METRICS, combineVerdicts, decideVerdict, exitCodeFor, resolveCompareSettings } from './verdict.ts'
-import { VERDICT_LABEL, formatChange, formatInterval } from './reporters/format.ts'
+import { VERDICT_LABEL, formatChange, formatInterval, formatMargin } from './reporters/format.ts'
 import type {
   CompareSettings,
   Comparison,
@@ -39,6 +40,11 @@ export interface CompareOptions {
   /** Where the runs were read from; recorded in the comparison. */
   baselinePath?: string | null
   currentPath?: string | null
+  /**
+   * compareAB only: settings for single scenarios, over `settings` (a sequential gate judges each
+   * scenario at the level of its own last look).
+   */
+  scenarioSettings?: Readonly<Record<string, CompareSettings>>
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,7 +166,9 @@ function judged(
   interval: BootstrapInterval,
   rankTest: RankTestResult,
   settings: CompareSettings,
-  normalised: boolean
+  normalised: boolean,
+  /** The smallest p the rank test can give with these trials (its exact distribution). */
+  attainablePValue: number
 ): MetricComparison {
   const finite = Number.isFinite(interval.low) && Number.isFinite(interval.high) && Number.isFinite(interval.estimate)
   const decision = decideVerdict({
@@ -169,7 +177,8 @@ function judged(
     better: shell.better,
     pValue: rankTest.pValue,
     alpha: 1 - settings.confidence,
-    requireSignificance: settings.requireSignificance
+    requireSignificance: settings.requireSignificance,
+    attainablePValue
   })
   const metric: MetricComparison = {
     ...shell,
@@ -182,6 +191,15 @@ function judged(
     verdict: decision.verdict
   }
   if (decision.note !== undefined) metric.note = decision.note
+  metric.sensitivity = sensitivityOf({
+    changeKind: shell.changeKind,
+    better: shell.better,
+    margin: shell.margin,
+    estimate: metric.change,
+    interval: metric.interval,
+    attainablePValue: settings.requireSignificance ? attainablePValue : null,
+    alpha: 1 - settings.confidence
+  })
   return metric
 }
 
@@ -240,7 +258,26 @@ function headlineOf(verdict: Verdict, scenarios: readonly ScenarioComparison[], 
   const detail = verdict === 'regression' || verdict === 'improvement' ? `: ${worst.slice(0, 3).join('; ')}${worst.length > 3 ? `; +${worst.length - 3} more` : ''}` : ''
   const tally = `${count('regression')} regression, ${count('improvement')} improvement, ${count('no-change')} no change, ${count('inconclusive')} inconclusive, ${count('invalid')} invalid over ${scenarios.length} scenario(s)`
   const why = verdict === 'invalid' && notes.length > 0 ? ` (${notes[0]})` : ''
-  return `authbench ${subject}: ${VERDICT_LABEL[verdict].toUpperCase()}${detail}${why} — ${tally}`
+  return `authbench ${subject}: ${VERDICT_LABEL[verdict].toUpperCase()}${detail}${why} — ${tally}${blindness(gated)}`
+}
+
+/**
+ * The headline's warning when the run could not have seen a regression of twice the margin in
+ * some gated cell, naming the worst one, so a pass on a noisy machine does not read as a clean bill.
+ */
+function blindness(gated: ReadonlyArray<{ scenario: string; metric: MetricComparison }>): string {
+  const judgedCells = gated.filter((entry) => entry.metric.verdict !== 'invalid' && entry.metric.sensitivity !== undefined)
+  const blind = judgedCells.filter((entry) => entry.metric.sensitivity?.tooNoisy === true)
+  if (blind.length === 0) return ''
+  const ratio = (entry: (typeof blind)[number]): number => (entry.metric.sensitivity?.detectableChange ?? Number.POSITIVE_INFINITY) / entry.metric.margin
+  const worst = [...blind].sort((x, y) => ratio(y) - ratio(x))[0] as (typeof blind)[number]
+  const sign = (entry: (typeof blind)[number]): number => (entry.metric.better === 'higher' ? -1 : 1)
+  const detectable = worst.metric.sensitivity?.detectableChange
+  const what =
+    detectable === null || detectable === undefined
+      ? `${worst.scenario} ${METRIC_INFO[worst.metric.metric].label} could not have been called a regression at all (${worst.metric.sensitivity?.note ?? 'no interval'})`
+      : `worst: ${worst.scenario} ${METRIC_INFO[worst.metric.metric].label}, smallest detectable regression ${formatChange(worst.metric.changeKind, sign(worst) * detectable)} against a margin of ${formatMargin(worst.metric)}`
+  return `; TOO NOISY to detect a regression of twice the margin in ${blind.length} of ${judgedCells.length} gated cell(s) (${what})`
 }
 
 function finish(
@@ -367,7 +404,7 @@ export function compareResults(baseline: RunResult, current: RunResult, options:
         const perTrialB = b.valid.map((_, i) => statB(unitWeights(b.valid.length, i)))
         const pointA = statA(new Array<number>(a.valid.length).fill(1))
         const pointB = statB(new Array<number>(b.valid.length).fill(1))
-        return [judged(metricShell(metric, settings), pointA, pointB, interval, mannWhitneyU(perTrialA, perTrialB), settings, false)]
+        return [judged(metricShell(metric, settings), pointA, pointB, interval, mannWhitneyU(perTrialA, perTrialB), settings, false, mannWhitneyMinP(a.valid.length, b.valid.length))]
       }
       let valuesA: number[]
       let valuesB: number[]
@@ -405,7 +442,7 @@ export function compareResults(baseline: RunResult, current: RunResult, options:
         valuesB = valuesB.map((value) => value / scaleB)
       }
       const interval = bootstrapTwoSample(valuesA.length, valuesB.length, medianStatistic(valuesA), medianStatistic(valuesB), changeOf(kind), bootstrap)
-      return [judged(metricShell(metric, settings), rawA, rawB, interval, mannWhitneyU(valuesA, valuesB), settings, normalised)]
+      return [judged(metricShell(metric, settings), rawA, rawB, interval, mannWhitneyU(valuesA, valuesB), settings, normalised, mannWhitneyMinP(valuesA.length, valuesB.length))]
     })
     if (invalidReason !== null) scenarioNotes.unshift(invalidReason)
     return {
@@ -478,7 +515,7 @@ function pairsOf(trials: readonly TrialResult[]): { pairs: Pair[]; invalidA: num
  * rank test is Wilcoxon signed-rank. Both arms ran on one machine, so nothing is normalised.
  */
 export function compareAB(result: RunResult, options: Omit<CompareOptions, 'baselinePath'> = {}): Comparison {
-  const settings = options.settings ?? resolveCompareSettings({})
+  const baseSettings = options.settings ?? resolveCompareSettings({})
   const notes: string[] = []
   const withArms = result.trials.filter((trial) => trial.arm !== undefined)
   if (withArms.length === 0) throw new CompareError('AUTHBENCH_ERR_AB_UNPAIRED', `${options.currentPath ?? result.label}: no trial has an arm (A or B); is this an A/B result?`)
@@ -488,6 +525,7 @@ export function compareAB(result: RunResult, options: Omit<CompareOptions, 'base
   const scenarioNames = [...new Set(withArms.map((trial) => trial.scenario))]
 
   const scenarios = scenarioNames.map((scenario): ScenarioComparison => {
+    const settings = options.scenarioSettings?.[scenario] ?? baseSettings
     const { pairs, invalidA, invalidB, incomplete, inferred } = pairsOf(withArms.filter((trial) => trial.scenario === scenario))
     const scenarioNotes: string[] = []
     if (inferred) scenarioNotes.push('trials carry no pair index: paired in the order they ran')
@@ -543,7 +581,7 @@ export function compareAB(result: RunResult, options: Omit<CompareOptions, 'base
       const interval = bootstrapOneSample(perPair.length, medianStatistic(perPair), bootstrap)
       // Signed-rank on log ratios: symmetric in A and B, unlike ratios − 1.
       const forRankTest = kind === 'relative' ? valuesA.map((valueA, i) => Math.log((valuesB[i] as number) / valueA)) : perPair
-      return [judged(metricShell(metric, settings), pointA, pointB, interval, wilcoxonSignedRank(forRankTest), settings, false)]
+      return [judged(metricShell(metric, settings), pointA, pointB, interval, wilcoxonSignedRank(forRankTest), settings, false, signedRankMinP(forRankTest.length))]
     })
     if (invalidReason !== null) scenarioNotes.unshift(invalidReason)
     return {
@@ -564,7 +602,7 @@ export function compareAB(result: RunResult, options: Omit<CompareOptions, 'base
     identityOf(result, options.currentPath, ' (A)'),
     identityOf(result, options.currentPath, ' (B)'),
     { sameMachine: true, differences: [], normalisation: null },
-    settings,
+    baseSettings,
     scenarios,
     notes
   )

@@ -99,6 +99,9 @@ export interface EngineDeps {
   window?: MeasurementWindowObserver
 }
 
+/** runPair's slot length that runs both arms at the same time instead of in alternating slots. */
+export const DUET = -1
+
 /** What one slot-interleaved A/B pair produced (Engine.runPair). */
 export interface PairOutcome {
   trials: Partial<Record<'A' | 'B', TrialResult>>
@@ -478,11 +481,27 @@ export class Engine extends EventEmitter {
       // Each arm's trial starts when its first slot does.
       const startedAt: Partial<Record<'A' | 'B', string>> = {}
       const load = sp.load
-      const slotsPerArm = Math.max(1, Math.round(load.durationMs / slotMs))
+      const slotsPerArm = slotMs === DUET ? 1 : Math.max(1, Math.round(load.durationMs / slotMs))
       const slotLoad = { ...load, warmupMs: 0, durationMs: load.durationMs / slotsPerArm }
       const slots: Record<'A' | 'B', DriverOutcome[]> = { A: [], B: [] }
+      if (slotMs === DUET) {
+        // Duet: both arms under load at the same moment for the whole measured time, so every
+        // instant's noise on the target core hits both (Bulej et al., ICPE 2020).
+        const duetLoad = { ...load, warmupMs: 0 }
+        const outcomes = await Promise.all(arms.map(async (arm) => {
+          const p = prepared[arm] as { instance: ScenarioInstance; measuredRate: number }
+          const rateGuessRps = Math.max(p.measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
+          const capped = capRequests(duetLoad, p.instance.capacity(), rateGuessRps, STOP_SLACK_MS)
+          startedAt[arm] = new Date(this.#now()).toISOString()
+          win?.slotStart(handles[arm] as TargetHandle)
+          const outcome = await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...duetLoad, maxRequests: capped }, p.instance, runAbort.signal, false)
+          win?.slotEnd(handles[arm] as TargetHandle)
+          return [arm, outcome] as const
+        }))
+        for (const [arm, outcome] of outcomes) slots[arm].push(outcome)
+      }
       // A B | B A | A B …: each arm goes first in every other slot pair, so a drift within a pair cancels too.
-      for (let k = 0; k < slotsPerArm && !runAbort.signal.aborted; k++) {
+      for (let k = 0; k < (slotMs === DUET ? 0 : slotsPerArm) && !runAbort.signal.aborted; k++) {
         for (const arm of k % 2 === 0 ? arms : [...arms].reverse()) {
           if (runAbort.signal.aborted) break
           const p = prepared[arm] as { instance: ScenarioInstance; measuredRate: number }

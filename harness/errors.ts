@@ -12,7 +12,8 @@ export const HARNESS_ERROR_CODES = {
   AUTHBENCH_ERR_TARGET_UNRESPONSIVE: 'The target stopped answering its health probe.',
   AUTHBENCH_ERR_DRIVER: 'A load driver failed to run.',
   AUTHBENCH_ERR_METRICS: "The target's /metrics could not be scraped or parsed.",
-  AUTHBENCH_ERR_HISTOGRAM: 'A serialised latency histogram could not be decoded.'
+  AUTHBENCH_ERR_HISTOGRAM: 'A serialised latency histogram could not be decoded.',
+  AUTHBENCH_ERR_REF_BUILD: 'A git ref of an A/B arm could not be resolved, checked out, installed or built.'
 } as const
 
 export type HarnessErrorCode = keyof typeof HARNESS_ERROR_CODES

@@ -1,16 +1,22 @@
 // The terminal's view of a run: one progress bar per trial, fed only by a driver's events
 // ('warmup', 'start', 'tick', 'done'). The engine never imports this; the CLI attaches it to each
-// driver. Silent when stderr is not a TTY or when --json is given, so output stays machine-readable.
+// driver. Silent unless a person is at a terminal (harness/terminal.ts: both streams are TTYs and
+// CI is not set) and --json is not given, so CI logs and machine-readable output stay clean.
 import type { EventEmitter } from 'node:events'
 import { MultiBar, Presets } from 'cli-progress'
 import type { SingleBar } from 'cli-progress'
 import type { TickEvent, DriverOutcome } from './drivers/types.ts'
+import { isInteractive } from './terminal.ts'
 
 export interface ProgressOptions {
   /** --json: print nothing. */
   json?: boolean
   /** Where bars go. Default process.stderr, so stdout stays clean for results. */
   stream?: NodeJS.WriteStream
+  /** Read for CI and TERM. Default process.env. */
+  env?: NodeJS.ProcessEnv
+  /** Checked for isTTY with the bar stream. Default process.stdout. */
+  stdout?: { isTTY?: boolean }
 }
 
 export interface TrialLabel {
@@ -41,7 +47,7 @@ export class ProgressDisplay {
 
   constructor (options: ProgressOptions = {}) {
     const stream = options.stream ?? process.stderr
-    this.enabled = options.json !== true && stream.isTTY
+    this.enabled = options.json !== true && isInteractive({ stderr: stream, stdout: options.stdout ?? process.stdout, env: options.env ?? process.env })
     this.#bars = this.enabled
       ? new MultiBar({
         stream,

@@ -135,7 +135,9 @@ export class TargetProcess extends EventEmitter {
     const [command, ...args] = pinCpus !== null && tasksetPath() !== null
       ? [tasksetPath() as string, '-c', startCpus, ...nodeCommand]
       : nodeCommand
-    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, PORT: String(port), HOST: host }
+    // The seeding route (POST /debug/tokens) and /debug/stats are on for the targets the harness
+    // starts; the user's environment or the options can still turn them off.
+    const env: NodeJS.ProcessEnv = { DEBUG_ROUTES: 'true', ...process.env, ...options.env, PORT: String(port), HOST: host }
     if (options.preset !== undefined) env.PRESET = options.preset
     // taskset execs node in place, so the child's pid is the target's and signals reach it.
     const child = spawn(command as string, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })

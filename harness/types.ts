@@ -145,6 +145,16 @@ export interface TrialResult {
     /** Intended sends skipped because no connection was free (counted, and in latency). */
     dropped: number
     eventLoopLagP99Ms: number
+    /** Most requests in flight at once (--max-in-flight); absent in results written before it. */
+    maxInFlight?: number
+    /** The generator's own CPU time (user + sys) over the measured window, as a share of one core. */
+    generatorCpuShare?: number
+    /**
+     * Who limited the trial, from measured facts: 'none' (the offered rate was kept), 'server'
+     * (sends found every in-flight slot taken while the generator had time to spare) or 'client'
+     * (the generator's CPU or event loop could not keep the schedule).
+     */
+    limitedBy?: 'none' | 'server' | 'client'
   }
   server: ServerSideDelta | null
   /** What the scenario seeded for this trial through the public API (added by the engine). */
@@ -278,6 +288,8 @@ export interface CompareSettings {
   requireSignificance: boolean
 }
 
+import type { Sensitivity } from './sensitivity.ts'
+
 export interface ChangeInterval {
   low: number
   high: number
@@ -310,6 +322,8 @@ export interface MetricComparison {
   normalised: boolean
   /** Why the verdict is invalid or inconclusive, or what else the reader should know. */
   note?: string
+  /** The smallest change this run could have called a regression (harness/sensitivity.ts). */
+  sensitivity?: Sensitivity
 }
 
 export interface ScenarioComparison {

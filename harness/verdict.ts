@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { CompareError } from './compare-errors.ts'
+import { formatP } from './sensitivity.ts'
 import type { CompareSettings, MetricName, Verdict } from './types.ts'
 
 export const METRICS: readonly MetricName[] = Object.freeze(['throughputRps', 'p50Us', 'p95Us', 'p99Us', 'errorRate', 'cpuUsPerRequest'])
@@ -129,6 +130,13 @@ export interface VerdictInput {
   pValue: number | null
   alpha: number
   requireSignificance: boolean
+  /**
+   * The smallest p the rank test can give with the trials at hand. When the guard is on and even
+   * that is not below alpha, the test could never agree, so an interval past the margin is
+   * reported invalid (exit 2) rather than inconclusive (exit 0): too few trials must not pass a
+   * gross regression.
+   */
+  attainablePValue?: number
 }
 
 export interface VerdictDecision {
@@ -152,9 +160,15 @@ export function decideVerdict(input: VerdictInput): VerdictDecision {
   if (worseLow > margin || worseHigh < -margin) {
     const verdict: Verdict = worseLow > margin ? 'regression' : 'improvement'
     if (significant) return { verdict }
+    if (input.attainablePValue !== undefined && input.attainablePValue >= input.alpha) {
+      return {
+        verdict: 'invalid',
+        note: `interval says ${verdict} but too few trials for the rank test to decide (its smallest p here is ${formatP(input.attainablePValue)}, not below ${formatP(input.alpha)}): run more trials`
+      }
+    }
     return {
       verdict: 'inconclusive',
-      note: `interval says ${verdict} but the rank test does not (p = ${input.pValue?.toFixed(3)} ≥ ${input.alpha}): more trials needed`
+      note: `interval says ${verdict} but the rank test does not (p = ${formatP(input.pValue ?? Number.NaN)} ≥ ${formatP(input.alpha)}): more trials needed`
     }
   }
   if (worseLow >= -margin && worseHigh <= margin) return { verdict: 'no-change' }

@@ -11,6 +11,9 @@
 // (the defaults are `authbench ab`'s own, so the figures describe the gate as users run it)
 //   node --import tsx scripts/gate-accuracy.ts --analyse <dir>   (re-judge saved gate runs only)
 //   … --readme README.md   also writes the tables between the README's gate-accuracy markers
+//   … --neighbour [--neighbour-duty 0.35] [--neighbour-burst-ms 150]   runs everything beside a
+//        noisy neighbour pinned to the target's core (scripts/noisy-neighbour.ts)
+//   … --runs 0   A/A runs only: the noise (per-pair SD, interval half-widths) without the levels
 //
 // The knob is calibrated first. Two A/A runs give the scenario's CPU µs/req; one gate run with
 // INJECT_CPU_US at 20% of it measures what a knob µs really costs under this load (1.31 µs in the
@@ -25,8 +28,10 @@
 //
 // Both arms carry the injection hook (A with a 1 ms delay on one request in a million, which costs
 // nothing measurable) so that the hook's own per-request overhead is not counted as the change.
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { prepareArms, releaseAll, resolveArmSpec } from '../harness/ab-spec.ts'
@@ -34,7 +39,9 @@ import type { PreparedArm } from '../harness/ab-spec.ts'
 import { AB_DEFAULTS, runInterleaved } from '../harness/commands/ab.ts'
 import { parseDurationMs, parseIntOption, parseRunOptions } from '../harness/commands/run-options.ts'
 import { compareAB } from '../harness/compare.ts'
-import { median } from '../harness/stats.ts'
+import { DUET } from '../harness/engine.ts'
+import { median, quantileSorted } from '../harness/stats.ts'
+import { REPO_ROOT, canPin } from '../harness/target-process.ts'
 import type { CompareSettings, Comparison, MetricName, RunResult } from '../harness/types.ts'
 import { DEFAULT_COMPARE_SETTINGS, resolveCompareSettings } from '../harness/verdict.ts'
 
@@ -51,15 +58,18 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     out: { type: 'string' },
     analyse: { type: 'string' },
-    readme: { type: 'string' }
+    readme: { type: 'string' },
+    neighbour: { type: 'boolean', default: false },
+    'neighbour-duty': { type: 'string', default: '0.35' },
+    'neighbour-burst-ms': { type: 'string', default: '150' }
   }
 })
 
 const aaRuns = parseIntOption('--aa-runs', args['aa-runs'] as string, 1, 1_000)
-const runs = parseIntOption('--runs', args.runs as string, 1, 1_000)
+const runs = parseIntOption('--runs', args.runs as string, 0, 1_000)
 const pairs = parseIntOption('--pairs', args.pairs as string, 1, 100)
 const durationMs = parseDurationMs('--duration', args.duration as string, false)
-const slotMs = parseDurationMs('--slot', args.slot as string, true)
+const slotMs = args.slot === 'duet' ? DUET : parseDurationMs('--slot', args.slot as string, true)
 const warmupMs = parseDurationMs('--warmup', args.warmup as string, true)
 const baseSeed = parseIntOption('--seed', args.seed as string, 0, 2 ** 30)
 const scenario = args.scenario as string
@@ -70,6 +80,22 @@ mkdirSync(outDir, { recursive: true })
 const opts = parseRunOptions({ scenario: [scenario], duration: `${durationMs}ms`, warmup: `${warmupMs}ms`, label: `gate-${scenario}` })
 const io = { stdout: (t: string) => void process.stdout.write(t), stderr: (t: string) => void process.stderr.write(t) }
 const log = (line: string): void => void process.stderr.write(`${line}\n`)
+
+interface NeighbourSettings {
+  duty: number
+  burstMs: number
+}
+
+const neighbourSettings: NeighbourSettings | null = args.neighbour === true ? { duty: Number(args['neighbour-duty']), burstMs: Number(args['neighbour-burst-ms']) } : null
+
+/** Starts the noisy neighbour on the target's core (core 0, where the harness pins targets). */
+function startNeighbour(settings: NeighbourSettings): ChildProcess {
+  const script = ['--import', 'tsx', path.join(REPO_ROOT, 'scripts/noisy-neighbour.ts'), '--duty', String(settings.duty), '--burst-ms', String(settings.burstMs), '--seed', String(baseSeed)]
+  const pinned = canPin()
+  if (!pinned) log('gate-accuracy: no taskset or one core: the neighbour runs unpinned')
+  const child = pinned ? spawn('taskset', ['-c', '0', process.execPath, ...script], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] }) : spawn(process.execPath, script, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
+  return child
+}
 
 /** The hook, at no measurable cost, on both sides (see the header). */
 const HOOK_ONLY = { INJECT_DELAY_MS: '1', INJECT_DELAY_RATIO: '0.000001' }
@@ -89,7 +115,7 @@ interface GateRun {
 }
 
 let runCounter = 0
-const totalRunsPlanned = aaRuns + 4 * runs + 1
+const totalRunsPlanned = aaRuns + (runs > 0 ? 4 * runs + 1 : 0)
 const started = Date.now()
 
 async function gateRun(condition: Condition, index: number, armA: PreparedArm, armB: PreparedArm): Promise<GateRun> {
@@ -168,6 +194,27 @@ function medianHalfWidth(comparisons: readonly Comparison[], metric: MetricName)
   return values.length === 0 ? null : median(values)
 }
 
+/** Standard deviation of a gate run's per-pair B/A ratio for one metric (valid pairs only). */
+function pairSd(result: RunResult, metric: 'throughputRps' | 'cpuUsPerRequest'): number {
+  const value = (t: RunResult['trials'][number]): number => (metric === 'throughputRps' ? t.throughputRps : (t.server?.cpuUsPerRequest ?? Number.NaN))
+  const ratios: number[] = []
+  for (const a of result.trials.filter((t) => t.arm === 'A' && t.validity.state === 'valid')) {
+    const b = result.trials.find((t) => t.arm === 'B' && t.pair === a.pair && t.scenario === a.scenario && t.validity.state === 'valid')
+    if (b !== undefined) ratios.push(value(b) / value(a))
+  }
+  const finite = ratios.filter(Number.isFinite)
+  if (finite.length < 2) return Number.NaN
+  const mean = finite.reduce((x, y) => x + y, 0) / finite.length
+  return Math.sqrt(finite.reduce((x, y) => x + (y - mean) ** 2, 0) / (finite.length - 1))
+}
+
+function describeSpread(values: readonly number[]): string {
+  const finite = values.filter(Number.isFinite).sort((x, y) => x - y)
+  if (finite.length === 0) return '—'
+  const f = (v: number): string => `${(v * 100).toFixed(1)}%`
+  return `${f(median(finite))} [${f(quantileSorted(finite, 0))}, ${f(quantileSorted(finite, 1))}]`
+}
+
 const pct = (n: number, d: number): string => (d === 0 ? '—' : `${n}/${d} (${Math.round((100 * n) / d)}%)`)
 const signed = (v: number | null): string => (v === null ? '—' : `${v >= 0 ? '+' : '−'}${Math.abs(v * 100).toFixed(1)}%`)
 
@@ -190,11 +237,18 @@ async function main(): Promise<void> {
   }
   const byCondition = new Map<string, GateRun[]>()
   const record = (g: GateRun): void => void byCondition.set(g.condition, [...(byCondition.get(g.condition) ?? []), g])
+  const neighbour = neighbourSettings === null ? null : startNeighbour(neighbourSettings)
+  writeFileSync(path.join(outDir, 'conditions.meta'), JSON.stringify({ neighbour: neighbourSettings }))
   try {
     const armA = await arm('--a', {})
     const aa: Condition = { name: 'aa', injectedCpuShare: 0, envB: {}, runs: aaRuns }
     const armAA = await arm('--b', {})
     for (let i = 0; i < Math.min(CALIBRATION_AA_RUNS, aaRuns); i++) record(await gateRun(aa, i, armA, armAA))
+    if (runs === 0) {
+      for (let i = CALIBRATION_AA_RUNS; i < aaRuns; i++) record(await gateRun(aa, i, armA, armAA))
+      printReport([aa], byCondition, cpuOf(byCondition.get('aa') ?? []), `\`node --import tsx scripts/gate-accuracy.ts ${process.argv.slice(2).join(' ')}\``)
+      return
+    }
 
     // Calibrate the knob: the scenario's CPU µs/req, from the first A/A runs' A arms, then what
     // one knob µs costs under this load, from one gate run at 20% (see the header).
@@ -226,6 +280,7 @@ async function main(): Promise<void> {
     }
     printReport(conditions, byCondition, cpuUs, `\`node --import tsx scripts/gate-accuracy.ts ${process.argv.slice(2).join(' ')}\``)
   } finally {
+    neighbour?.kill('SIGTERM')
     await releaseAll(prepared)
   }
 }
@@ -292,6 +347,15 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
   const meta = args.analyse === undefined ? { scenario, preset, pairs, durationMs, warmupMs, minutes: (Date.now() - started) / 60_000 } : metaOf(byCondition)
   const minutes = meta.minutes.toFixed(1)
   const lines: string[] = []
+  const neighbourOf = (): NeighbourSettings | null => {
+    if (args.analyse === undefined) return neighbourSettings
+    const file = path.join(args.analyse, 'conditions.meta')
+    return existsSync(file) ? ((JSON.parse(readFileSync(file, 'utf8')) as { neighbour: NeighbourSettings | null }).neighbour ?? null) : null
+  }
+  const n = neighbourOf()
+  const condition = n === null ? 'nothing else started by the script' : `a noisy neighbour on the target's core (scripts/noisy-neighbour.ts: duty ${n.duty}, bursts ~${n.burstMs} ms, 16 MiB cache walk)`
+  lines.push(`Machine: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}; ${condition}; load average at the end ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`)
+  lines.push('')
   lines.push(`Measured with ${how} on ${new Date().toISOString().slice(0, 10)}: scenario \`${meta.scenario}\`, preset \`${meta.preset}\`, ${meta.pairs} pairs per gate run, ${meta.durationMs} ms measured + ${meta.warmupMs} ms warm-up per trial, a fresh target per trial; ${minutes} min in all. The scenario costs ${cpuUs.toFixed(1)} CPU µs/req; the knob was set to INJECT_CPU_US=${['cpu+5%', 'cpu+10%', 'cpu+20%'].map((n) => knobOf(byCondition, n)).join('/')} for +5/+10/+20%${knobOf(byCondition, 'knob-cal') === '—' ? '' : ` (scaled by what INJECT_CPU_US=${knobOf(byCondition, 'knob-cal')} measured in a calibration gate run, not counted)`}.`)
   lines.push('')
   lines.push(`With the default settings (margins: throughput ±${settings.margins.throughputRps * 100}%, CPU µs/req ±${settings.margins.cpuUsPerRequest * 100}%, p50 ±${settings.margins.p50Us * 100}%, p95 ±${settings.margins.p95Us * 100}%, p99 ±${settings.margins.p99Us * 100}%, error rate ±${settings.margins.errorRate * 100} pp; ${Math.round(settings.confidence * 100)}% BCa interval over pairs${settings.requireSignificance ? ' and Wilcoxon signed-rank p < ' + (1 - settings.confidence).toFixed(2) : ''}):`)
@@ -318,6 +382,24 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
   // Noise: how wide are the intervals when nothing changed?
   const aaComparisons = judge(byCondition.get('aa') ?? [], settings).comparisons
   lines.push('A/A noise (median half-width of the 95% interval over pairs): ' + METRIC_ORDER.filter((m) => m !== 'errorRate').map((m) => `${m} ±${((medianHalfWidth(aaComparisons, m) ?? Number.NaN) * 100).toFixed(1)}%`).join(', ') + '.')
+  lines.push('')
+  const aaRunsSaved = byCondition.get('aa') ?? []
+  lines.push(
+    'A/A per-pair noise (standard deviation of the per-pair B/A ratio, median over gate runs [min, max]): ' +
+      (['throughputRps', 'cpuUsPerRequest'] as const).map((m) => `${m} ${describeSpread(aaRunsSaved.map((g) => pairSd(g.result, m)))}`).join(', ') +
+      '.'
+  )
+  lines.push('')
+  lines.push(
+    'A/A sensitivity (median smallest detectable regression the reports state, harness/sensitivity.ts): ' +
+      METRIC_ORDER.filter((m) => m !== 'errorRate')
+        .map((m) => {
+          const values = aaComparisons.map((c) => c.scenarios[0]?.metrics.find((x) => x.metric === m)?.sensitivity?.detectableChange).filter((v): v is number => typeof v === 'number')
+          return `${m} ${values.length === 0 ? '—' : `${(median(values) * 100).toFixed(1)}%`}`
+        })
+        .join(', ') +
+      `; ${aaComparisons.filter((c) => c.headline.includes('TOO NOISY')).length}/${aaComparisons.length} A/A gate runs said TOO NOISY.`
+  )
   lines.push('')
 
   // Re-judge the same runs under scaled margins.

@@ -2,6 +2,8 @@
 // routes, and owns shutdown order. Only server.ts listens; tests call buildApp() and inject().
 import cluster from 'node:cluster'
 import { randomBytes } from 'node:crypto'
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { createCache, createStore, type Logger } from './backends.ts'
 import { describeConfig, type Config } from './config.ts'
@@ -18,6 +20,7 @@ import { injectCost } from './services/inject.ts'
 import { JwtService } from './services/jwt.ts'
 import { RequestQueue } from './services/request-queue.ts'
 import { RevocationWorkerPool } from './services/revocation-pool.ts'
+import { registerShedding, sheddingEnabled, type Shedding } from './services/shedding.ts'
 import { Sweeper } from './services/sweeper.ts'
 import { LocalSweepLock } from './stores/memory-lock.ts'
 import { TokenService } from './services/token-service.ts'
@@ -40,6 +43,8 @@ export interface AuthComponents {
   writer: TokenBatchWriter | null
   revocations: RevocationWorkerPool | null
   queue: RequestQueue | null
+  /** Shedding on event-loop pressure; null when off. */
+  shedding: Shedding | null
   sweeper: Sweeper
   registry: ClientRegistry
   /** The JWT secret in use (generated when JWT_SECRET is unset): cluster workers must share it. */
@@ -55,20 +60,38 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Never logged, whatever a future log line passes in: credentials travel in these fields. The
+ * request serializer already leaves headers and bodies out; this is the second lock.
+ */
+export const LOG_REDACT = {
+  paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'body.client_secret', 'client_secret', 'jwtSecret', 'config.jwtSecret', 'access_token', 'access_tokens'],
+  censor: '[redacted]'
+}
+
+function verboseLogs(logger: AppOptions['logger'], level: string): boolean {
+  const effective = typeof logger === 'object' && typeof logger.level === 'string' ? logger.level : level
+  return logger !== false && (effective === 'debug' || effective === 'trace')
+}
+
 let reqCounter = 0
 const reqPrefix = randomBytes(4).toString('hex')
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config } = opts
   const app = Fastify({
-    logger: opts.logger === undefined ? { level: config.logLevel } : opts.logger,
-    // Per-request log lines would cost more than some endpoints do.
-    logController: new LogController({ disableRequestLogging: true }),
+    logger: opts.logger === undefined ? { level: config.logLevel, redact: LOG_REDACT } : opts.logger,
+    // Per-request log lines would cost more than some endpoints do: only at debug and trace.
+    logController: new LogController({ disableRequestLogging: !verboseLogs(opts.logger, config.logLevel) }),
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
     // A cheap unique id: a per-process random prefix and a counter (no UUID on the hot path).
     genReqId: () => `${reqPrefix}-${(++reqCounter).toString(36)}`,
     return503OnClosing: true,
+    clientErrorHandler,
+    serverFactory: (handler) => createHttpServer(config, handler),
+    // A URL Fastify cannot decode (`/%ff`) would otherwise get Fastify's own error shape.
+    frameworkErrors: (error, _req, reply) => send(reply, new AuthError('INVALID_REQUEST', { description: error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid' : 'The request is not valid' })),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 }
   })
@@ -107,7 +130,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const sweeper = new Sweeper(store, sweepLock, { intervalMs: config.sweeperIntervalMs, batchSize: config.sweeperBatchSize, pauseMs: config.sweeperPauseMs, graceMs: 60_000 })
 
   const storeWithWaits = store as Store & { poolWaitCount?: () => number }
+  // Registered before the routes so its onRequest hook runs ahead of the request queue's.
+  const shedding = sheddingEnabled(config) ? await registerShedding(app, config) : null
   const metrics = createMetrics({
+    shed: () => shedding?.stats() ?? null,
     cache: () => cache.stats(),
     writer: () => writer?.stats() ?? null,
     queue: () => queue?.stats() ?? null,
@@ -122,7 +148,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logger
   })
   rememberRegistry(app, metrics.registry)
-  app.decorate('auth', { config, store, cache, service, writer, revocations, queue, sweeper, registry, jwtSecret } satisfies AuthComponents)
+  app.decorate('auth', { config, store, cache, service, writer, revocations, queue, shedding, sweeper, registry, jwtSecret } satisfies AuthComponents)
 
   installErrorHandling(app)
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: config.bodyLimitBytes }, (_req, body, done) => {
@@ -145,7 +171,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     done()
   }
 
-  await app.register(oauthRoutes, { service, apiHooks: { onRequest: apiOnRequest, onResponse: [observe] } })
+  await app.register(oauthRoutes, { service, debugRoutes: config.debugRoutes, apiHooks: { onRequest: apiOnRequest, onResponse: [observe] } })
   registerOpsRoutes(app, metrics.registry)
 
   app.addHook('onReady', async () => {
@@ -169,6 +195,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await sweeper.stop()
     await revocations?.close()
     await writer?.close(deadlineMs)
+    // What shutdown left behind, for operators and for the fault suite (which checks it against
+    // what the load was answered 200): nothing acknowledged may still be pending here.
+    app.log.info({
+      code: 'AUTH_SHUTDOWN_SUMMARY',
+      tokensInStore: await store.countTokens().catch(() => null),
+      tokensPending: writer?.stats().pending ?? 0,
+      tokensFlushed: writer?.stats().tokensFlushed ?? 0,
+      revocationsQueued: (revocations?.stats().queued ?? 0) + (revocations?.stats().inFlight ?? 0),
+      revocationsPersisted: revocations?.stats().persisted ?? 0
+    }, 'shut down')
     await sweepLock.close()
     await cache.close()
     await store.close()
@@ -201,6 +237,48 @@ function queueHook(queue: RequestQueue) {
     req.queueSlot = true
     if (reply.raw.destroyed || reply.raw.writableEnded) release()
   }
+}
+
+/**
+ * The HTTP server with the config's connection limits. Node's own check for a missing Host header
+ * (RFC 9112 §3.2 requires a 400) answers with an empty body, outside Fastify; it is done here
+ * instead so that the 400 has the error shape like every other error.
+ */
+function createHttpServer(config: Config, handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  const server = createServer({
+    // Node checks header and request deadlines on this interval (30 s by default), so a
+    // slow-header socket would otherwise live up to 30 s past HEADERS_TIMEOUT_MS.
+    connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs),
+    requireHostHeader: false
+  }, (req, res) => {
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+      const body = JSON.stringify({ error: 'invalid_request', error_description: 'The Host header is required', request_id: `${reqPrefix}-h${(++reqCounter).toString(36)}` })
+      res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
+      return
+    }
+    handler(req, res)
+  })
+  server.headersTimeout = config.headersTimeoutMs
+  server.requestTimeout = config.requestTimeoutMs
+  server.keepAliveTimeout = config.keepAliveTimeoutMs
+  if (config.maxConnections > 0) server.maxConnections = config.maxConnections
+  return server
+}
+
+/**
+ * Requests Node's HTTP parser refuses never reach a route: a header timeout, oversized headers,
+ * or bytes that are not HTTP. Fastify's default answers them in its own JSON shape; this answers
+ * in ours (`{error, error_description, request_id}`), then closes the connection as Node does.
+ */
+function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const e = new AuthError(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'MALFORMED_HTTP')
+  this.log.debug({ code: e.code, parserCode: err.code }, 'client error')
+  if (socket.writable) {
+    const body = JSON.stringify({ error: e.oauthError, error_description: e.message, request_id: `${reqPrefix}-c${(++reqCounter).toString(36)}` })
+    socket.write(`HTTP/1.1 ${e.statusCode} ${STATUS_CODES[e.statusCode] ?? 'Error'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }
 
 function send(reply: FastifyReply, err: AuthError): FastifyReply {
@@ -243,6 +321,7 @@ function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, req, reply) => {
     const err = toAuthError(error)
     if (err.statusCode >= 500) req.log.error({ err: error, code: err.code }, 'request failed')
+    else req.log.debug({ code: err.code, statusCode: err.statusCode }, 'request rejected')
     return send(reply, err)
   })
   app.setNotFoundHandler((req, reply) => send(reply, new AuthError('NOT_FOUND', { description: `No route ${req.method} ${req.url.split('?')[0]?.slice(0, 100)}` })))
@@ -276,6 +355,7 @@ function registerOpsRoutes(app: FastifyInstance, registry: Registry): void {
       config: describeConfig(a.config),
       batchWriter: a.writer?.stats() ?? null,
       queue: a.queue?.stats() ?? null,
+      shedding: a.shedding?.stats() ?? null,
       revocationPool: a.revocations?.stats() ?? null,
       pool: a.store.poolStats(),
       sweeper: a.sweeper.stats(),
@@ -286,7 +366,7 @@ function registerOpsRoutes(app: FastifyInstance, registry: Registry): void {
   for (const prefix of ['', BASE_PATH]) {
     app.get(`${prefix}/health/ready`, ready)
     app.get(`${prefix}/metrics`, metrics)
-    app.get(`${prefix}/debug/stats`, stats)
+    if (app.auth.config.debugRoutes) app.get(`${prefix}/debug/stats`, stats)
   }
 }
 

@@ -1,6 +1,7 @@
 // The target's configuration: one schema, defaults in one object, named presets for the
 // optimisation phases of seeds/001, and any single environment variable overriding a preset.
 // The result is validated once and frozen; a bad value stops start-up naming the variable.
+import { isIPv4 } from 'node:net'
 import { z } from 'zod'
 import { ConfigError } from './errors.ts'
 
@@ -52,6 +53,18 @@ export const configSchema = z.object({
   queueCapacity: int(0, 10_000_000),
   queueTimeoutMs: int(1, 600_000),
 
+  /**
+   * Admission by event-loop pressure (@fastify/under-pressure), beside the request queue: the
+   * queue only sees requests that reached a handler, while a CPU-bound process queues them in the
+   * kernel and the parser. Past either limit API requests are shed with 503 and Retry-After.
+   * 0 turns a check off; both 0 turn shedding off.
+   */
+  shedMaxEventLoopDelayMs: int(0, 60_000),
+  /** Event-loop utilisation (0–1) over the last sample interval above which requests are shed. */
+  shedMaxEventLoopUtilization: z.coerce.number().min(0).max(1),
+  shedSampleIntervalMs: int(10, 10_000),
+  shedRetryAfterS: int(1, 3_600),
+
   cacheTtlMs: int(1, 86_400_000),
   cacheMaxEntries: int(1, 100_000_000),
 
@@ -65,6 +78,21 @@ export const configSchema = z.object({
   instances: int(1, 64),
   shutdownTimeoutMs: int(100, 600_000),
 
+  /**
+   * POST /debug/tokens (mints up to 5,000 tokens a call) and GET /debug/stats. Unset, it is on
+   * only when HOST is a loopback address: a target reachable from elsewhere must not hand out
+   * tokens in bulk or describe its internals to anyone who asks.
+   */
+  debugRoutes: bool,
+  /** Time a client has to send its complete request headers; slow-header sockets are closed after it (408). */
+  headersTimeoutMs: int(1, 600_000),
+  /** Time a client has to send a whole request (0 = no limit). */
+  requestTimeoutMs: int(0, 3_600_000),
+  /** How long an idle keep-alive connection is kept open. */
+  keepAliveTimeoutMs: int(1, 3_600_000),
+  /** Most open connections at once (0 = no cap); past it new connections are closed at once. */
+  maxConnections: int(0, 1_000_000),
+
   injectCpuUs: int(0, 1_000_000),
   injectDelayMs: int(0, 600_000),
   injectDelayRatio: z.coerce.number().min(0).max(1)
@@ -76,6 +104,7 @@ export const configSchema = z.object({
   if (c.instances > 1 && c.store !== 'postgres') ctx.addIssue({ code: 'custom', path: ['instances'], message: 'above 1 needs STORE=postgres: memory stores are per process and instances would disagree' })
   if (c.instances > 1 && c.cache === 'lru') ctx.addIssue({ code: 'custom', path: ['instances'], message: 'above 1 cannot use CACHE=lru: a per-process cache would serve stale revocations; use redis, tiered or none' })
   if (c.instances > 1 && c.cache === 'none' && c.revocationWorkers > 0) ctx.addIssue({ code: 'custom', path: ['instances'], message: 'above 1 with REVOCATION_WORKERS needs a shared cache (redis or tiered) so revocations are seen by every instance at once' })
+  if (c.requestTimeoutMs > 0 && c.headersTimeoutMs > c.requestTimeoutMs) ctx.addIssue({ code: 'custom', path: ['headersTimeoutMs'], message: 'must not exceed REQUEST_TIMEOUT_MS' })
   if (c.jwtSecret !== null && Buffer.byteLength(c.jwtSecret) < 32) ctx.addIssue({ code: 'custom', path: ['jwtSecret'], message: 'must be at least 32 bytes' })
 })
 
@@ -95,12 +124,19 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = Object.freeze({
   revocationWorkers: 'REVOCATION_WORKERS', revocationQueueCapacity: 'REVOCATION_QUEUE_CAPACITY',
   revocationBatchSize: 'REVOCATION_BATCH_SIZE',
   queueMaxConcurrent: 'QUEUE_MAX_CONCURRENT', queueCapacity: 'QUEUE_CAPACITY', queueTimeoutMs: 'QUEUE_TIMEOUT_MS',
+  shedMaxEventLoopDelayMs: 'SHED_MAX_EVENT_LOOP_DELAY_MS', shedMaxEventLoopUtilization: 'SHED_MAX_EVENT_LOOP_UTILIZATION',
+  shedSampleIntervalMs: 'SHED_SAMPLE_INTERVAL_MS', shedRetryAfterS: 'SHED_RETRY_AFTER_S',
   cacheTtlMs: 'CACHE_TTL_MS', cacheMaxEntries: 'CACHE_MAX_ENTRIES',
   sweeperIntervalMs: 'SWEEPER_INTERVAL_MS', sweeperBatchSize: 'SWEEPER_BATCH_SIZE', sweeperPauseMs: 'SWEEPER_PAUSE_MS',
   sweeperLockTtlMs: 'SWEEPER_LOCK_TTL_MS',
   instances: 'INSTANCES', shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
+  debugRoutes: 'DEBUG_ROUTES', headersTimeoutMs: 'HEADERS_TIMEOUT_MS', requestTimeoutMs: 'REQUEST_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'KEEP_ALIVE_TIMEOUT_MS', maxConnections: 'MAX_CONNECTIONS',
   injectCpuUs: 'INJECT_CPU_US', injectDelayMs: 'INJECT_DELAY_MS', injectDelayRatio: 'INJECT_DELAY_RATIO'
 })
+
+/** Shedding limits of the presets that shed (phase2 and later); measured in the README. */
+const SHED = Object.freeze({ maxEventLoopDelayMs: 40, maxEventLoopUtilization: 0, sampleIntervalMs: 100 })
 
 export const DEFAULTS: Readonly<ConfigInput> = Object.freeze({
   port: 3000, host: '127.0.0.1', preset: 'phase2', logLevel: 'warn',
@@ -111,9 +147,17 @@ export const DEFAULTS: Readonly<ConfigInput> = Object.freeze({
   batchSize: 500, batchFlushIntervalMs: 200, batchMaxPending: 50_000, batchRetryBaseMs: 50, batchRetryMaxMs: 5_000,
   revocationWorkers: 0, revocationQueueCapacity: 10_000, revocationBatchSize: 200,
   queueMaxConcurrent: 256, queueCapacity: 2_048, queueTimeoutMs: 100,
+  shedMaxEventLoopDelayMs: SHED.maxEventLoopDelayMs, shedMaxEventLoopUtilization: SHED.maxEventLoopUtilization, shedSampleIntervalMs: SHED.sampleIntervalMs, shedRetryAfterS: 1,
   cacheTtlMs: 3_600_000, cacheMaxEntries: 100_000,
   sweeperIntervalMs: 600_000, sweeperBatchSize: 10_000, sweeperPauseMs: 200, sweeperLockTtlMs: 30_000,
   instances: 1, shutdownTimeoutMs: 10_000,
+  // Replaced by "is HOST loopback?" in loadConfig unless DEBUG_ROUTES is set.
+  debugRoutes: false,
+  // Node's own defaults are 60 s headers / 300 s request / 5 s keep-alive and no cap; a 10 s
+  // header budget frees a slow-header socket six times sooner, 72 s keep-alive outlives the
+  // usual 60 s idle timeout of proxies in front (Fastify's choice), and the cap bounds file
+  // descriptors and memory under connection exhaustion.
+  headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, maxConnections: 10_000,
   injectCpuUs: 0, injectDelayMs: 0, injectDelayRatio: 0
 })
 
@@ -121,12 +165,12 @@ export const DEFAULTS: Readonly<ConfigInput> = Object.freeze({
  * The phases of seeds/001's optimisation guide. Each turns on a real mechanism:
  * baseline: small pool, a synchronous insert per token, no cache, no queue, revocation on the request path.
  * phase1 (Level 1): pool sizing and the token batch writer.
- * phase2 (Level 2): adds the request queue with 429 backpressure and the shared cache.
+ * phase2 (Level 2): adds the request queue with 429 backpressure, shedding on event-loop pressure and the shared cache.
  * phase3 (Level 3): adds the revocation worker pool and several instances.
  */
 export const PRESET_VALUES: Readonly<Record<PresetName, Partial<ConfigInput>>> = Object.freeze({
-  baseline: { dbPoolMax: 4, dbPoolMin: 0, batchSize: 0, cache: 'none', queueMaxConcurrent: 0, revocationWorkers: 0, instances: 1 },
-  phase1: { dbPoolMax: 20, dbPoolMin: 5, batchSize: 500, batchFlushIntervalMs: 200, cache: 'none', queueMaxConcurrent: 0, revocationWorkers: 0, instances: 1 },
+  baseline: { dbPoolMax: 4, dbPoolMin: 0, batchSize: 0, cache: 'none', queueMaxConcurrent: 0, shedMaxEventLoopDelayMs: 0, shedMaxEventLoopUtilization: 0, revocationWorkers: 0, instances: 1 },
+  phase1: { dbPoolMax: 20, dbPoolMin: 5, batchSize: 500, batchFlushIntervalMs: 200, cache: 'none', queueMaxConcurrent: 0, shedMaxEventLoopDelayMs: 0, shedMaxEventLoopUtilization: 0, revocationWorkers: 0, instances: 1 },
   phase2: { dbPoolMax: 20, dbPoolMin: 5, batchSize: 500, batchFlushIntervalMs: 200, cache: 'lru', queueMaxConcurrent: 256, queueCapacity: 2_048, queueTimeoutMs: 100, revocationWorkers: 0, instances: 1 },
   phase3: { dbPoolMax: 20, dbPoolMin: 5, batchSize: 500, batchFlushIntervalMs: 200, cache: 'lru', queueMaxConcurrent: 256, queueCapacity: 2_048, queueTimeoutMs: 100, revocationWorkers: 4, instances: 2 }
 })
@@ -150,6 +194,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (key === undefined || value === undefined || value === '') continue
     merged[key] = value
   }
+  if (!env.DEBUG_ROUTES) merged.debugRoutes = isLoopbackHost(String(merged.host))
   if (env.STORE === undefined && env.DATABASE_URL) merged.store = 'postgres'
   if (env.CACHE === undefined && env.REDIS_URL && merged.cache === 'lru') merged.cache = 'tiered'
   // phase3's several instances need state they can share: PostgreSQL and a shared cache. On the
@@ -164,6 +209,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(envName, `${issue?.message ?? 'invalid'} ${shown}`)
   }
   return Object.freeze(parsed.data)
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`; a wildcard (0.0.0.0, ::) is not loopback. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '')
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h
+  return isIPv4(v4) && v4.startsWith('127.')
 }
 
 /** The config without secrets, for /debug/stats and result fingerprints. */

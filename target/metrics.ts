@@ -9,6 +9,7 @@ export interface MetricSources {
   cache: () => { hits: number; misses: number; evictions: number; errors: number; entries: number }
   writer: () => { pending: number; flushes: number; flushFailures: number; tokensFlushed: number; rejected: number } | null
   queue: () => { active: number; waiting: number; rejectedFull: number; rejectedTimeout: number } | null
+  shed?: () => { shed: number } | null
   revocations: () => { queued: number; persisted: number; failures: number } | null
   pool: () => PoolStats & { waits: number }
   sweeper: () => { runs: number; deletedTotal: number; skippedTotal: number }
@@ -66,6 +67,7 @@ export function createMetrics(sources: MetricSources): AppMetrics {
     const q = sources.queue()
     return q ? q.rejectedFull + q.rejectedTimeout : 0
   })
+  mirroredCounter(registry, 'authbench_shed_total', 'API requests shed with 503 on event-loop pressure', () => sources.shed?.()?.shed ?? 0)
   gauge(registry, 'authbench_queue_depth', 'Requests waiting in the request queue', () => sources.queue()?.waiting ?? 0)
   gauge(registry, 'authbench_queue_active', 'Requests running under the request queue', () => sources.queue()?.active ?? 0)
 
@@ -73,7 +75,7 @@ export function createMetrics(sources: MetricSources): AppMetrics {
   mirroredCounter(registry, 'authbench_revocations_persisted_total', 'Revocation jobs persisted by the worker pool', () => sources.revocations()?.persisted ?? 0)
   mirroredCounter(registry, 'authbench_revocation_failures_total', 'Revocation persist attempts that failed (and were retried)', () => sources.revocations()?.failures ?? 0)
 
-  gauge(registry, 'authbench_pool_total', 'Database pool: open connections', () => sources.pool().total)
+  gauge(registry, 'authbench_pool_connections', 'Database pool: open connections', () => sources.pool().total)
   gauge(registry, 'authbench_pool_idle', 'Database pool: idle connections', () => sources.pool().idle)
   gauge(registry, 'authbench_pool_waiting', 'Database pool: queries waiting for a connection', () => sources.pool().waiting)
   mirroredCounter(registry, 'authbench_pool_waits_total', 'Database pool acquisitions that had to wait', () => sources.pool().waits)

@@ -16,12 +16,16 @@ import { compareAB } from '../compare.ts'
 import { isCompareError } from '../compare-errors.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import { DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { BadOptionError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
+import { renderJson } from '../reporters/json.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
 import { ResultFileError, resultDirName, writeResult } from '../result-io.ts'
+import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
+import { minFirstPairs } from '../sequential.ts'
+import { budgetNotes, runBudgeted } from './ab-budget.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
 import { summarizeScenario } from '../summary.ts'
@@ -62,9 +66,7 @@ export const AB_DEFAULTS = Object.freeze({
  * its smallest p-value, all pairs agreeing, is 2 / 2^n (6 pairs for alpha 0.05).
  */
 export function minPairsForSignificance(alpha: number): number {
-  let n = 1
-  while (2 / 2 ** n >= alpha && n < 64) n++
-  return n
+  return minPairsFor(alpha)
 }
 
 /** What commander hands over for `ab`. */
@@ -92,6 +94,10 @@ export interface RawAbOptions extends RawProfileOptions {
   progress?: boolean
   /** Slot length for slot-interleaved pairs, e.g. 500ms; 0 for one trial after the other. */
   slot?: string
+  /** Time budget, e.g. 10m: after the first round, more pairs where the verdict is undecided. */
+  budget?: string
+  /** Print result.json with the comparison on stdout, and nothing else there. */
+  json?: boolean
 }
 
 /** Knobs for programmatic callers (tests, scripts/gate-accuracy.ts); not on the command line. */
@@ -168,7 +174,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
   let cpuPinning: RunResult['environment']['cpuPinning'] = { target: null, generator: generatorCpus }
 
   if (run.progress) io.stderr(`ab: ${steps.length} trials: A = ${run.arms.A.spec}, B = ${run.arms.B.spec}; ${run.pairs} pair(s) × ${run.scenarios.length} scenario(s), seed ${run.seed}\n`)
-  const slotted = run.slotMs > 0 && model === 'closed'
+  const slotted = (run.slotMs > 0 || run.slotMs === DUET) && model === 'closed'
   if (run.slotMs > 0 && model !== 'closed' && run.progress) io.stderr('ab: --slot applies to the closed model only; the open-model pairs run one trial after the other\n')
   const profile = run.profile ?? null
   const startArm = (arm: Arm, pair: number) => () => {
@@ -211,7 +217,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
       if (last !== undefined && last[0]?.scenario === step.scenario && last[0]?.pair === step.pair) last.push(step)
       else pairsInOrder.push([step])
     }
-    if (run.progress) io.stderr(`ab: slot-interleaved: both arms' targets side by side, ${run.slotMs} ms slots\n`)
+    if (run.progress) io.stderr(run.slotMs === DUET ? 'ab: duet: both arms\' targets side by side, both under load at the same time\n' : `ab: slot-interleaved: both arms' targets side by side, ${run.slotMs} ms slots\n`)
     for (const [index, group] of pairsInOrder.entries()) {
       if (io.signal?.aborted) {
         aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
@@ -313,7 +319,7 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     const pairs = raw.trials === undefined ? AB_DEFAULTS.pairs : parseIntOption('--trials', raw.trials, 1, 1_000)
     const seed = raw.seed === undefined ? AB_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
     const label = raw.label ?? safeLabel(`ab-${raw.a}-vs-${raw.b}`)
-    const slotMs = raw.slot === undefined ? AB_DEFAULTS.slotMs : parseDurationMs('--slot', raw.slot, true)
+    const slotMs = raw.slot === undefined ? AB_DEFAULTS.slotMs : raw.slot.trim() === 'duet' ? DUET : parseDurationMs('--slot', raw.slot, true)
     const profiling = parseProfileOptions(raw)
     const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
     if (slotMs > 0 && slotMs < 100) throw new BadOptionError(`--slot ${raw.slot} is too short: each slot opens its connections afresh, so slots under 100ms measure connection set-up (use 0 to turn slots off)`)
@@ -330,35 +336,44 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     })
     stage = 'config'
     const settings = runtime.settings ?? loadCompareSettings(raw.config)
+    // Refused before any load: a gate that cannot fail would pass a gross regression with exit 0.
+    if (pairs < settings.minTrials) throw new BadOptionError(`--trials ${pairs} is below the ${settings.minTrials} pairs the comparison needs (minTrials): use --trials ${settings.minTrials} or more`)
+    const minPairs = minPairsForSignificance(1 - settings.confidence)
+    if (settings.requireSignificance && pairs < minPairs) {
+      throw new BadOptionError(
+        `--trials ${pairs} is too few: with fewer than ${minPairs} pairs the exact signed-rank test cannot reach p < ${formatP(1 - settings.confidence)} (its smallest p is ${formatP(signedRankMinP(pairs))}), so no regression could ever be called; use --trials ${minPairs} or more`
+      )
+    }
+    const budgetMs = raw.budget === undefined ? null : parseDurationMs('--budget', raw.budget, false)
+    // Later budget rounds number their pairs afresh, so their profiles could not be told from the first round's.
+    if (budgetMs !== null && profiler !== null) throw new BadOptionError('--profile cannot be combined with --budget: run a fixed number of pairs (--trials) to profile')
+    if (budgetMs !== null && settings.requireSignificance && pairs < minFirstPairs(1 - settings.confidence)) {
+      throw new BadOptionError(`--budget: the first round needs at least ${minFirstPairs(1 - settings.confidence)} pairs for its sequential look to be able to call a regression; use --trials ${minFirstPairs(1 - settings.confidence)} or more`)
+    }
     stage = 'specs'
     const specA = await resolveArmSpec('--a', raw.a, parseEnvList('--a-env', raw.aEnv))
     const specB = await resolveArmSpec('--b', raw.b, parseEnvList('--b-env', raw.bEnv))
-    if (pairs < settings.minTrials) io.stderr(`warning: --trials ${pairs} is below the ${settings.minTrials} pairs the comparison needs: the verdict will be invalid\n`)
-    else if (settings.requireSignificance && pairs < minPairsForSignificance(1 - settings.confidence)) {
-      io.stderr(`warning: with ${pairs} pairs the signed-rank test cannot reach p < ${(1 - settings.confidence).toFixed(2)}: no change can be called a regression (use --trials ${minPairsForSignificance(1 - settings.confidence)} or more)\n`)
-    }
     prepared = await prepareArms([specA, specB], undefined, (line) => io.stderr(`${line}\n`))
     const [armA, armB] = prepared as [PreparedArm, PreparedArm]
 
     stage = 'run'
-    const result = await runInterleaved(
-      {
-        arms: { A: armA, B: armB },
-        scenarios: opts.scenarios,
-        pairs,
-        seed,
-        label: opts.label,
-        calibration: raw.calibration !== false,
-        pin: runtime.pin !== false,
-        errorRateThreshold: opts.errorRateThreshold,
-        lateShareThreshold: opts.lateShareThreshold,
-        maxPoolSize: opts.maxPoolSize,
-        progress: raw.progress !== false,
-        slotMs,
-        profile: profiler === null || profiling === null ? null : { profiler, arms: profiling.arms }
-      },
-      io
-    )
+    const interleaved: InterleavedRun = {
+      arms: { A: armA, B: armB },
+      scenarios: opts.scenarios,
+      pairs,
+      seed,
+      label: opts.label,
+      calibration: raw.calibration !== false,
+      pin: runtime.pin !== false,
+      errorRateThreshold: opts.errorRateThreshold,
+      lateShareThreshold: opts.lateShareThreshold,
+      maxPoolSize: opts.maxPoolSize,
+      progress: raw.progress !== false,
+      slotMs,
+      profile: profiler === null || profiling === null ? null : { profiler, arms: profiling.arms }
+    }
+    const budgeted = budgetMs === null ? null : await runBudgeted(interleaved, budgetMs, settings, io)
+    const result = budgeted?.result ?? (await runInterleaved(interleaved, io))
     stage = 'result'
     const dir = path.resolve(raw.out ?? AB_DEFAULTS.outDir, resultDirName(new Date(result.createdAt), opts.label))
     const file = path.join(dir, 'result.json')
@@ -374,14 +389,17 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       return { exitCode: result.aborted?.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.USAGE, result, comparison: null, resultPath: file }
     }
     stage = 'comparison'
-    const comparison = compareAB(result, { settings, currentPath: file })
+    const comparison = compareAB(result, { settings, currentPath: file, ...(budgeted === null ? {} : { scenarioSettings: budgeted.scenarioSettings }) })
+    if (budgeted !== null) budgetNotes(budgeted, comparison)
     stage = 'reports'
     const extra = profiled === null ? {} : { markdown: profiled.markdown, html: profiled.html }
     const written = await writeReports(result, comparison, dir, extra)
     await appendStepSummary(`${renderMarkdown(result, comparison)}${profiled === null ? '' : `\n${profiled.markdown}`}`, runtime.env ?? process.env)
-    io.stdout(`${comparison.headline}\n`)
-    io.stdout(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}\n`)
-    if (result.profile !== undefined) io.stdout(`profiles: ${result.profile.files.map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none'}\n`)
+    const say = raw.json === true ? io.stderr : io.stdout
+    say(`${comparison.headline}\n`)
+    say(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}\n`)
+    if (result.profile !== undefined) say(`profiles: ${result.profile.files.map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none'}\n`)
+    if (raw.json === true) io.stdout(renderJson(result, comparison))
     let exitCode: number = comparison.exitCode
     if (result.aborted !== null) {
       io.stderr(`ab stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)

@@ -83,13 +83,13 @@ export async function baselineCommand(raw: RawBaselineOptions, io: CommandIo): P
   const dir = created.at(-1)
   if (dir === undefined) {
     io.stderr(`baseline not updated: the run's result folder was not found in ${outDir}\n`)
-    return EXIT.FAILED
+    return EXIT.INCOMPLETE
   }
   const result = await readResult(path.join(outDir, dir, 'result.json'))
   const empty = result.summary.filter((s) => s.validTrials === 0).map((s) => s.scenario)
   if (empty.length > 0) {
     io.stderr(`baseline not updated: no valid trial for ${empty.join(', ')} (see ${path.join(outDir, dir, 'result.json')})\n`)
-    return EXIT.FAILED
+    return EXIT.INCOMPLETE
   }
   result.kind = 'baseline'
   const file = path.join(outDir, BASELINE_DEFAULTS.file)

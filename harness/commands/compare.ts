@@ -31,6 +31,8 @@ export interface CompareCommandOptions {
   stderr?: (line: string) => void
   /** Default process.env; GITHUB_STEP_SUMMARY is read from it. */
   env?: NodeJS.ProcessEnv
+  /** Print result.json with the comparison on stdout, and nothing else there (lines go to stderr). */
+  json?: boolean
 }
 
 export interface WrittenReports {
@@ -106,8 +108,10 @@ export async function compareCommand(opts: CompareCommandOptions): Promise<numbe
     const outDir = opts.outDir ?? path.dirname(opts.resultPath)
     const written = await writeReports(current, comparison, outDir)
     await appendStepSummary(renderMarkdown(current, comparison), opts.env ?? process.env)
-    stdout(comparison.headline)
-    stdout(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}`)
+    const say = opts.json === true ? stderr : stdout
+    say(comparison.headline)
+    say(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}`)
+    if (opts.json === true) stdout(renderJson(current, comparison).trimEnd())
     return comparison.exitCode
   } catch (error) {
     const known = messageOf(error)

@@ -18,6 +18,7 @@ import { K6SummaryError, importK6Summary, mergeRunnerTrials, summarizeK6Scenario
 import { assertLoopback } from '../loopback.ts'
 import { resultDirName, writeResult } from '../result-io.ts'
 import type { LoadSettings, RunResult, TrialResult } from '../types.ts'
+import { EXIT } from './run.ts'
 
 /** Oldest k6 that strips TypeScript without a compatibility flag. */
 export const MIN_K6_VERSION = Object.freeze({ major: 0, minor: 57, patch: 0 })
@@ -208,7 +209,6 @@ export function k6RunArgs(opts: K6RunOptions, summaryFile: string, k6Version: Se
   return args
 }
 
-const EXIT = Object.freeze({ OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 })
 /** k6 exits 99 when a threshold failed: the run itself completed and its summary is valid. */
 const K6_EXIT_THRESHOLDS_FAILED = 99
 
@@ -254,9 +254,11 @@ async function writeAndReport(result: RunResult, outDir: string, io: K6CommandIo
   const problems = await writeResult(file, result)
   for (const p of problems) io.stderr(`warning: result does not match the schema: ${p}\n`)
   if (json) io.stdout(`${JSON.stringify(result, null, 2)}\n`)
+  // With --json, stdout holds the JSON document only; the per-trial lines move to stderr.
+  const say = json ? io.stderr : io.stdout
   for (const t of result.trials) {
     const failed = t.k6?.thresholds.filter((x) => !x.passed) ?? []
-    io.stdout(
+    say(
       `${t.scenario} trial ${t.trial + 1} (k6): ${Math.round(t.throughputRps)} req/s, p95 ${(t.latencyUs.p95 / 1000).toFixed(2)} ms, ` +
         `${(t.errorRate * 100).toFixed(2)}% errors, ${t.validity.state === 'valid' ? 'valid' : `INVALID ${t.validity.code}`}` +
         `${failed.length > 0 ? `, thresholds FAILED: ${failed.map((x) => `${x.metric} ${x.expression}`).join('; ')}` : ''}\n`
@@ -314,18 +316,18 @@ export async function k6RunCommand(opts: K6RunOptions, io: K6CommandIo): Promise
       } catch (error) {
         if (io.signal?.aborted) return EXIT.INTERRUPTED
         io.stderr(`authbench: k6 could not be started: ${(error as Error).message}\n`)
-        return EXIT.FAILED
+        return EXIT.INCOMPLETE
       }
       if (out.code !== 0 && out.code !== K6_EXIT_THRESHOLDS_FAILED) {
         io.stderr(`authbench: k6 exited with ${out.code === null ? `signal ${String(out.signal)}` : `code ${out.code}`}; no result written\n`)
-        return io.signal?.aborted ? EXIT.INTERRUPTED : EXIT.FAILED
+        return io.signal?.aborted ? EXIT.INTERRUPTED : EXIT.INCOMPLETE
       }
       let text: string
       try {
         text = await readFile(summaryFile, 'utf8')
       } catch (error) {
         io.stderr(`authbench: k6 finished but wrote no summary to ${summaryFile}: ${(error as Error).message}\n`)
-        return EXIT.FAILED
+        return EXIT.INCOMPLETE
       }
       summaries.push(text)
       const t = importK6Summary(text, {
@@ -345,7 +347,7 @@ export async function k6RunCommand(opts: K6RunOptions, io: K6CommandIo): Promise
     const file = await writeAndReport(result, opts.outDir ?? 'reports', io, opts.json ?? false)
     // The raw summaries stay beside the result, so a reader can check what was imported.
     await Promise.all(summaries.map((text, i) => writeFile(path.join(path.dirname(file), `k6-summary-${i}.json`), text)))
-    return thresholdsFailed ? EXIT.FAILED : EXIT.OK
+    return thresholdsFailed ? EXIT.REGRESSION : EXIT.OK
   } finally {
     await rm(work, { recursive: true, force: true })
   }
@@ -416,7 +418,7 @@ export async function importK6Command(files: readonly string[], opts: ImportK6Op
     }
     const result = runResult(opts.label ?? `k6-${opts.scenario}`, opts.scenario, load, trials)
     await writeAndReport(result, opts.outDir ?? 'reports', io, opts.json ?? false)
-    return trials.some((t) => t.k6?.thresholdsPassed === false) ? EXIT.FAILED : EXIT.OK
+    return trials.some((t) => t.k6?.thresholdsPassed === false) ? EXIT.REGRESSION : EXIT.OK
   } catch (error) {
     return usageOrThrow(error, io)
   }

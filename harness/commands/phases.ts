@@ -431,14 +431,14 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
     let exitCode: number = EXIT.OK
     if (aborted !== null) {
       io.stderr(`phases stopped early (${aborted.code}): ${aborted.reason}\n`)
-      exitCode = aborted.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.FAILED
+      exitCode = aborted.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.INCOMPLETE
     }
     return { exitCode, result, analysis, resultPath: file, markdownPath, htmlPath }
   } catch (error) {
     const e = error as Error & { code?: string }
     const known = isAuthbenchError(error) || error instanceof ResultFileError
     io.stderr(`authbench phases: ${stage}: ${known ? `${e.message} [${e.code}]` : (e.stack ?? e.message)}\n`)
-    return fail(isAuthbenchError(error) && error.usage ? EXIT.USAGE : EXIT.FAILED)
+    return fail(EXIT.USAGE)
   }
 }
 

@@ -1,7 +1,8 @@
 // `authbench run`: the composition root of a benchmark run. Parses options, starts (or checks)
 // the target, wires the engine to drivers, /metrics and the display, writes
 // reports/<timestamp>-<label>/result.json and prints the summary. Returns the process exit code:
-// 0 done, 1 aborted (target crashed or stopped answering) or failed, 2 bad input, 130 SIGINT.
+// 0 done (or no regression with --compare), 1 regression (--compare), 2 bad input or a run that
+// could not complete (target crashed or stopped answering), 130 SIGINT.
 import path from 'node:path'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
@@ -30,7 +31,13 @@ export interface CommandIo {
   signal?: AbortSignal
 }
 
-export const EXIT = Object.freeze({ OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 })
+/**
+ * The exit codes every command shares, so a CI step can tell them apart: 1 only ever means the
+ * gate found a regression or a threshold/SLO failed; anything that left the data incomplete or
+ * unusable (a target that crashed, a run that could not finish, an unexpected error) is 2, since
+ * reading it as 1 would blame the pull request for a broken run. 130 is SIGINT, as in shells.
+ */
+export const EXIT = Object.freeze({ OK: 0, REGRESSION: 1, USAGE: 2, INCOMPLETE: 2, INTERRUPTED: 130 })
 
 const metrics: MetricsScraper<MetricsSnapshot> = {
   snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
@@ -110,19 +117,21 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
   const problems = await writeResult(file, result)
   for (const p of problems) io.stderr(`warning: result does not match the schema: ${p}\n`)
 
-  if (opts.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`)
-  else io.stdout(formatSummary(result))
+  // With --compare, compare prints the one JSON document (the result with its comparison).
+  if (opts.json && (raw.compare !== true || result.aborted !== null)) io.stdout(`${JSON.stringify(result, null, 2)}\n`)
+  else if (!opts.json) io.stdout(formatSummary(result))
   const shown = path.relative(process.cwd(), file)
   io.stderr(`result written to ${shown.startsWith('..') ? file : shown}\n`)
 
   if (result.aborted !== null) {
     io.stderr(`run aborted (${result.aborted.code}): ${result.aborted.reason}\n`)
-    return result.aborted.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.FAILED
+    return result.aborted.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.INCOMPLETE
   }
   if (raw.compare) {
     return compareCommand({
       resultPath: file,
       baselinePath: raw.baseline ?? DEFAULT_BASELINE_PATH,
+      json: opts.json,
       stdout: (line) => io.stdout(`${line}\n`),
       stderr: (line) => io.stderr(`${line}\n`)
     })

@@ -160,6 +160,7 @@ export class OpenDriver extends EventEmitter implements Driver {
         }).then(async (response) => {
           const body = await response.body.arrayBuffer()
           const doneMs = performance.now()
+          pending.spec.onResponse?.(response.statusCode, response.headers, Buffer.from(body))
           const latencyUs = (doneMs - pending.intendedMs) * 1000
           if (pending.measured && inWindow(doneMs)) completedInWindow++
           if (pending.measured && !stopping) {

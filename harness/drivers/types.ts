@@ -13,6 +13,12 @@ export interface RequestSpec {
   expectedStatuses: readonly number[]
   /** Which kind of request within a mixed scenario ('validate', 'token', ...). */
   tag?: string
+  /**
+   * Called with every answer to this request, measured or not, by the open driver (the closed
+   * driver never sees bodies). For checks that need what the target said, such as the fault
+   * suite collecting the ids of tokens that were answered 200.
+   */
+  onResponse?: (status: number, headers: Record<string, string | string[] | undefined>, body: Buffer) => void
 }
 
 export interface DriverOptions {

@@ -53,3 +53,15 @@ export const VERDICT_EMOJI: Readonly<Record<Verdict, string>> = Object.freeze({
   inconclusive: '🟡',
   invalid: '⛔'
 })
+
+/**
+ * The smallest regression the run could have detected (harness/sensitivity.ts), signed in the bad
+ * direction (a fall for throughput), marked when the run was too noisy for twice the margin.
+ */
+export function formatDetectable(metric: MetricComparison): string {
+  const sensitivity = metric.sensitivity
+  if (sensitivity === undefined || metric.verdict === 'invalid') return '—'
+  if (sensitivity.detectableChange === null) return '⚠️ none'
+  const signed = (metric.better === 'higher' ? -1 : 1) * sensitivity.detectableChange
+  return `${sensitivity.tooNoisy ? '⚠️ ' : ''}${formatChange(metric.changeKind, signed)}`
+}

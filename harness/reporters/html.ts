@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { decodeHistogram } from '../recorder.ts'
+import { SENSITIVITY_METHOD } from '../sensitivity.ts'
 import { METRIC_INFO } from '../verdict.ts'
-import { VERDICT_LABEL, formatChange, formatInterval, formatMargin, formatValue } from './format.ts'
+import { VERDICT_LABEL, formatChange, formatDetectable, formatInterval, formatMargin, formatValue } from './format.ts'
 import type { Comparison, RunResult, TrialResult } from '../types.ts'
 
 export interface HtmlAssets {
@@ -101,12 +102,12 @@ function summaryTables(comparison: Comparison): string {
       const rows = scenario.metrics
         .map(
           (metric) =>
-            `<tr class="${metric.verdict}"><td>${escapeHtml(METRIC_INFO[metric.metric].label)}${metric.normalised ? ' ¹' : ''}${metric.gated ? '' : ' <small>(not gated)</small>'}</td><td>${escapeHtml(formatValue(metric.metric, metric.baseline))}</td><td>${escapeHtml(formatValue(metric.metric, metric.current))}</td><td>${escapeHtml(formatChange(metric.changeKind, metric.change))}</td><td>${escapeHtml(formatInterval(metric))}</td><td>${escapeHtml(formatMargin(metric))}</td><td>${metric.pValue === null ? '—' : metric.pValue.toFixed(3)}</td><td>${escapeHtml(VERDICT_LABEL[metric.verdict])}${metric.note ? `<br><small>${escapeHtml(metric.note)}</small>` : ''}</td></tr>`
+            `<tr class="${metric.verdict}"><td>${escapeHtml(METRIC_INFO[metric.metric].label)}${metric.normalised ? ' ¹' : ''}${metric.gated ? '' : ' <small>(not gated)</small>'}</td><td>${escapeHtml(formatValue(metric.metric, metric.baseline))}</td><td>${escapeHtml(formatValue(metric.metric, metric.current))}</td><td>${escapeHtml(formatChange(metric.changeKind, metric.change))}</td><td>${escapeHtml(formatInterval(metric))}</td><td>${escapeHtml(formatMargin(metric))}</td><td>${escapeHtml(formatDetectable(metric))}</td><td>${metric.pValue === null ? '—' : metric.pValue.toFixed(3)}</td><td>${escapeHtml(VERDICT_LABEL[metric.verdict])}${metric.note ? `<br><small>${escapeHtml(metric.note)}</small>` : ''}</td></tr>`
         )
         .join('\n')
       const notes = scenario.notes.map((note) => `<p class="note">${escapeHtml(note)}</p>`).join('')
       return `<section class="scenario"><h2>${escapeHtml(scenario.scenario)} — <span class="verdict ${scenario.verdict}">${escapeHtml(VERDICT_LABEL[scenario.verdict])}</span></h2>${notes}
-<table><thead><tr><th>metric</th><th>${sides[0]}</th><th>${sides[1]}</th><th>delta</th><th>${Math.round(comparison.settings.confidence * 100)}% interval</th><th>margin</th><th>p</th><th>verdict</th></tr></thead><tbody>
+<table><thead><tr><th>metric</th><th>${sides[0]}</th><th>${sides[1]}</th><th>delta</th><th>${Math.round(comparison.settings.confidence * 100)}% interval</th><th>margin</th><th>detectable</th><th>p</th><th>verdict</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
 <div class="charts"><div class="chart"><canvas data-chart="spectrum" data-scenario="${escapeHtml(scenario.scenario)}"></canvas></div><div class="chart"><canvas data-chart="timeline" data-scenario="${escapeHtml(scenario.scenario)}"></canvas></div></div></section>`
@@ -240,6 +241,7 @@ tr.regression { background: #fee2e2; } tr.improvement { background: #dcfce7; } t
 ${notes}
 <div class="chart" style="width: 100%; max-width: 1140px;"><canvas id="changes" data-chart="changes"></canvas></div>
 ${summaryTables(comparison)}
+<p class="note">Detectable: ${escapeHtml(SENSITIVITY_METHOD)}</p>
 <h2>Environment</h2>
 ${differences}
 <script type="application/json" id="authbench-data">${jsonForScript(data)}</script>

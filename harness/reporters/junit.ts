@@ -2,7 +2,7 @@
 // A regression is a <failure>, invalid data an <error>, an inconclusive metric <skipped> (the
 // gate could not decide, which a reader should see rather than a silent pass).
 import { METRIC_INFO } from '../verdict.ts'
-import { VERDICT_LABEL, formatChange, formatInterval, formatMargin, formatValue } from './format.ts'
+import { VERDICT_LABEL, formatChange, formatDetectable, formatInterval, formatMargin, formatValue } from './format.ts'
 import type { Comparison, MetricComparison, RunResult } from '../types.ts'
 
 /** Escapes text for XML attributes and content, and drops characters XML 1.0 forbids. */
@@ -18,7 +18,7 @@ export function escapeXml(text: string): string {
 }
 
 function describe(metric: MetricComparison): string {
-  return `${METRIC_INFO[metric.metric].label}: ${formatValue(metric.metric, metric.baseline)} → ${formatValue(metric.metric, metric.current)}, change ${formatChange(metric.changeKind, metric.change)} ${formatInterval(metric)}, margin ${formatMargin(metric)}, p ${metric.pValue === null ? 'n/a' : metric.pValue.toFixed(3)}: ${VERDICT_LABEL[metric.verdict]}${metric.note ? ` (${metric.note})` : ''}`
+  return `${METRIC_INFO[metric.metric].label}: ${formatValue(metric.metric, metric.baseline)} → ${formatValue(metric.metric, metric.current)}, change ${formatChange(metric.changeKind, metric.change)} ${formatInterval(metric)}, margin ${formatMargin(metric)}, detectable ${formatDetectable(metric)}, p ${metric.pValue === null ? 'n/a' : metric.pValue.toFixed(3)}: ${VERDICT_LABEL[metric.verdict]}${metric.note ? ` (${metric.note})` : ''}`
 }
 
 export function renderJunit(result: RunResult, comparison: Comparison): string {

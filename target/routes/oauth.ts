@@ -40,6 +40,8 @@ const validateBody = {
 
 export interface OauthRouteOptions {
   service: TokenService
+  /** Register POST /debug/tokens (off: it answers 404 like any unknown route). */
+  debugRoutes: boolean
   /** Runs before each API handler (request queue admission); the health route skips it. */
   apiHooks: {
     onRequest: Array<(req: FastifyRequest, reply: FastifyReply) => Promise<void> | void>
@@ -116,6 +118,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: OauthRouteOptions)
     }
   )
 
+  if (!opts.debugRoutes) return
   // Seeding, not part of the original's API: many tokens for one client in one call (the harness
   // fills its revoke/ott/validate pools with it; see TokenService.issueMany). Same credentials and
   // checks as /token, a bounded count, and no API hooks: seeding is not load, so neither the queue

@@ -35,7 +35,9 @@ export class JwtService {
 
   constructor(private readonly options: JwtServiceOptions) {
     this.sign = createSigner({ key: options.secret, algorithm: 'HS256' })
-    const common = { key: options.secret, algorithms: ['HS256' as const], allowedIss: options.issuer }
+    // fast-jwt checks iss, exp and nbf only when present: a token signed with our key but missing
+    // one of them is not one we issued (found by the fuzz suite: such a token could be revoked).
+    const common = { key: options.secret, algorithms: ['HS256' as const], allowedIss: options.issuer, requiredClaims: ['iss', 'exp', 'iat', 'nbf'] }
     this.verifyStrict = createVerifier({ ...common, cache: options.verifierCacheSize > 0 ? options.verifierCacheSize : false })
     this.verifyIgnoringExpiry = createVerifier({ ...common, ignoreExpiration: true, cache: false })
   }

@@ -57,8 +57,19 @@ describe('authbench ab (end to end)', () => {
     const markdown = readFileSync(path.join(dir, 'report.md'), 'utf8')
     expect(markdown).toContain('health')
     expect(readFileSync(summary, 'utf8')).toContain(markdown.split('\n')[0])
-    const junit = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(path.join(dir, 'junit.xml'), 'utf8')) as { testsuites?: unknown }
-    expect(junit.testsuites).toBeDefined()
+    // junit.xml: one suite for the scenario, one case per gated metric, each failure a regression.
+    type Case = { '@_name': string; failure?: unknown }
+    const junit = new XMLParser({ ignoreAttributes: false, isArray: (name) => name === 'testcase' }).parse(readFileSync(path.join(dir, 'junit.xml'), 'utf8')) as {
+      testsuites: { '@_tests': string; '@_failures': string; testsuite: { '@_name': string; testcase: Case[] } }
+    }
+    const gated = result.comparison?.scenarios[0]?.metrics.filter((m) => m.gated) ?? []
+    expect(junit.testsuites.testsuite['@_name']).toBe('authbench health')
+    expect(junit.testsuites.testsuite.testcase.map((c) => c['@_name'])).toHaveLength(gated.length)
+    expect(Number(junit.testsuites['@_tests'])).toBe(gated.length)
+    expect(junit.testsuites.testsuite.testcase.filter((c) => c.failure !== undefined)).toHaveLength(gated.filter((m) => m.verdict === 'regression').length)
+    // Every report states what the run could have detected.
+    expect(markdown).toContain('| detectable |')
+    expect(gated.every((m) => m.verdict === 'invalid' || m.sensitivity !== undefined)).toBe(true)
     expect(readFileSync(path.join(dir, 'report.html'), 'utf8')).toMatch(/<html/i)
 
     // With the default gate settings three pairs are too few: the verdict says so (exit 2).

@@ -1,6 +1,7 @@
 // Arm specs of `authbench ab`: presets, JSON files of env overrides, git refs in a temporary
-// worktree; and a bad spec ends `ab` with exit 2 and a message naming it, before any load.
-import { existsSync, lstatSync, mkdtempSync, writeFileSync } from 'node:fs'
+// worktree; and a bad spec, or too few pairs for the gate to fail, ends `ab` with exit 2 and a
+// message naming it, before any load.
+import { existsSync, lstatSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -8,6 +9,7 @@ import { prepareArms, releaseAll, resolveArmSpec } from '../../harness/ab-spec.t
 import { abCommand, minPairsForSignificance } from '../../harness/commands/ab.ts'
 import { wilcoxonSignedRank } from '../../harness/stats.ts'
 import { REPO_ROOT } from '../../harness/target-process.ts'
+import { resolveCompareSettings } from '../../harness/verdict.ts'
 
 function tmpFile(name: string, text: string): string {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'authbench-abspec-')), name)
@@ -100,5 +102,23 @@ describe('minPairsForSignificance', () => {
     const allWorse = (n: number): number => wilcoxonSignedRank(Array.from({ length: n }, (_, i) => 0.1 + i / 100)).pValue
     expect(allWorse(5)).toBeGreaterThanOrEqual(0.05)
     expect(allWorse(6)).toBeLessThan(0.05)
+  })
+})
+
+describe('ab refuses a gate that could not fail', () => {
+  it('a gross injected regression with 4 pairs is refused before any load: exit 2 naming --trials and the minimum', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'authbench-ab-fewpairs-'))
+    const f = capture()
+    const code = await abCommand({ a: 'phase2', b: 'phase2', bEnv: ['INJECT_CPU_US=300'], scenario: ['validate'], trials: '4', out }, f.io, { pin: false })
+    expect(code).toBe(2)
+    expect(f.err()).toMatch(/--trials 4 is too few: .*fewer than 6 pairs .*smallest p is 0\.125.*use --trials 6 or more/)
+    // Nothing ran: no target was started, no result directory was written.
+    expect(f.err()).not.toMatch(/trials: A =/)
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([])
+    // With the rank-test guard off, four pairs are allowed: the interval alone then decides.
+    const g = capture()
+    const none = await abCommand({ a: 'phase2', b: 'phase2', scenario: ['nope'], trials: '4' }, g.io, { pin: false, settings: resolveCompareSettings({ requireSignificance: false }) })
+    expect(none).toBe(2)
+    expect(g.err()).toMatch(/unknown scenario "nope"/)
   })
 })

@@ -201,7 +201,7 @@ describe('compareCommand', () => {
     expect(extended.trials.length).toBe(current.trials.length)
     const summary = readFileSync(summaryFile, 'utf8')
     expect(summary.startsWith('# earlier step\n')).toBe(true)
-    expect(summary).toMatch(/### token/)
+    expect(summary).toMatch(/<summary>token — 🔴 regression/)
   })
 
   it('no regression: exit 0', async () => {

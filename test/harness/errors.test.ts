@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as errors from '../../harness/errors.ts'
+import { RefBuildError } from '../../harness/git-build.ts'
 
 describe('harness errors', () => {
   it('every error class uses a documented AUTHBENCH_ERR_ code', () => {
@@ -7,7 +8,8 @@ describe('harness errors', () => {
       new errors.BadOptionError('x'), new errors.UnknownScenarioError('nope', ['health']), new errors.InvalidUrlError('x'),
       new errors.RemoteTargetError('http://10.0.0.1', '10.0.0.1'), new errors.TargetStartError('x', ''),
       new errors.TargetCrashedError(1, null, ''), new errors.TargetUnresponsiveError('http://127.0.0.1', 3),
-      new errors.DriverError('x'), new errors.MetricsError('x'), new errors.HistogramDecodeError()
+      new errors.DriverError('x'), new errors.MetricsError('x'), new errors.HistogramDecodeError(),
+      new RefBuildError('main', 'install', 'x')
     ]
     for (const error of samples) {
       expect(errors.HARNESS_ERROR_CODES[error.code]).toBeTypeOf('string')

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createClosedDriver } from '../../harness/drivers/closed.ts'
 import type { DriverOutcome } from '../../harness/drivers/types.ts'
-import { Engine, mergeSlotOutcomes } from '../../harness/engine.ts'
+import { DUET, Engine, mergeSlotOutcomes } from '../../harness/engine.ts'
 import type { EngineDeps, EnginePlan, ScenarioPlan, StartTarget, TargetHandle } from '../../harness/engine.ts'
 import { createHistogram, encodeHistogram, summarizeEncoded } from '../../harness/recorder.ts'
 import { DEFAULT_LOAD } from '../../scenarios/catalog.ts'
@@ -150,6 +150,31 @@ describe('Engine.runPair', () => {
     // Both targets stopped at the end.
     expect(ta.stops).toBe(1)
     expect(tb.stops).toBe(1)
+  })
+
+  it('duet: both targets under load at the same moments for the whole measured time', async () => {
+    const a = await fastServer()
+    const b = await fastServer()
+    servers.push(a, b)
+    const samples: Array<[number, number]> = []
+    const timer = setInterval(() => samples.push([a.requests, b.requests]), 50)
+    const pair = await new Engine(plan, deps()).runPair({ A: fakeTarget(a).start, B: fakeTarget(b).start }, sp(1_000), { A: 0, B: 1 }, 'A', DUET)
+    clearInterval(timer)
+    expect(pair.trials.A?.validity).toEqual({ state: 'valid' })
+    expect(pair.trials.B?.validity).toEqual({ state: 'valid' })
+    expect(pair.trials.A?.durationMs).toBeGreaterThan(900)
+    // Count the 50 ms samples in which both servers received requests, and those in which only
+    // one did: in a duet nearly every busy sample has both.
+    let both = 0
+    let one = 0
+    for (let i = 1; i < samples.length; i++) {
+      const da = (samples[i]?.[0] ?? 0) - (samples[i - 1]?.[0] ?? 0)
+      const db = (samples[i]?.[1] ?? 0) - (samples[i - 1]?.[1] ?? 0)
+      if (da > 0 && db > 0) both++
+      else if (da > 0 || db > 0) one++
+    }
+    expect(both).toBeGreaterThanOrEqual(8)
+    expect(one).toBeLessThan(both / 2)
   })
 
   it('stops within seconds when one arm\'s target crashes, stopping both and saying which arm', async () => {

@@ -11,9 +11,17 @@ function fakeTerminal (isTTY: boolean): NodeJS.WriteStream & { written: () => st
   return stream
 }
 
+const tty = { isTTY: true }
+
 describe('ProgressDisplay', () => {
-  it('is silent with --json or without a TTY', () => {
-    for (const display of [new ProgressDisplay({ json: true, stream: fakeTerminal(true) }), new ProgressDisplay({ stream: fakeTerminal(false) })]) {
+  it('is silent with --json, without a TTY on either stream, or when CI is set', () => {
+    const silent = [
+      new ProgressDisplay({ json: true, stream: fakeTerminal(true), stdout: tty, env: {} }),
+      new ProgressDisplay({ stream: fakeTerminal(false), stdout: tty, env: {} }),
+      new ProgressDisplay({ stream: fakeTerminal(true), stdout: { isTTY: false }, env: {} }),
+      new ProgressDisplay({ stream: fakeTerminal(true), stdout: tty, env: { CI: 'true' } })
+    ]
+    for (const display of silent) {
       expect(display.enabled).toBe(false)
       const driver = new EventEmitter()
       const detach = display.attach(driver, { scenario: 'health', trial: 0, durationMs: 3000 })
@@ -25,7 +33,7 @@ describe('ProgressDisplay', () => {
 
   it('draws a bar per trial from tick events and unsubscribes on done', () => {
     const terminal = fakeTerminal(true)
-    const display = new ProgressDisplay({ stream: terminal })
+    const display = new ProgressDisplay({ stream: terminal, stdout: tty, env: {} })
     const driver = new EventEmitter()
     display.attach(driver, { scenario: 'validate', trial: 1, durationMs: 2000 })
     driver.emit('start', { startedAtMs: Date.now(), durationMs: 2000, warmupMs: 0 })

@@ -7,8 +7,8 @@ import { validateResult } from '../../harness/result-io.ts'
 import { escapeInlineScript, jsonForScript, percentileSpectrum, renderHtml } from '../../harness/reporters/html.ts'
 import { renderJson } from '../../harness/reporters/json.ts'
 import { renderJunit } from '../../harness/reporters/junit.ts'
-import { renderMarkdown } from '../../harness/reporters/markdown.ts'
-import type { RunResult } from '../../harness/types.ts'
+import { GITHUB_COMMENT_LIMIT, renderMarkdown } from '../../harness/reporters/markdown.ts'
+import type { Comparison, RunResult, ScenarioComparison } from '../../harness/types.ts'
 import { makeRun } from '../fixtures/results/build.ts'
 import type { ScenarioShape } from '../fixtures/results/build.ts'
 
@@ -21,11 +21,15 @@ const comparison = compareResults(baseline, current)
 describe('markdown', () => {
   const markdown = renderMarkdown(current, comparison)
 
-  it('starts with the one-line verdict and has one table per scenario', () => {
+  it('starts with the one-line verdict, a line per scenario, then one folded table per scenario', () => {
     const firstLine = markdown.split('\n')[0] ?? ''
     expect(firstLine).toContain(comparison.headline.replace(/\|/g, '\\|'))
     expect(firstLine).toMatch(/REGRESSION/)
-    expect(markdown.match(/^### /gm)?.length).toBe(2)
+    expect(markdown).toMatch(/^\| health \| 🔴 regression \| throughput −3\d\.\d% /m)
+    expect(markdown.indexOf('| scenario | verdict | what changed |')).toBeLessThan(markdown.indexOf('<details>'))
+    expect(markdown.match(/^<details><summary>/gm)?.length).toBe(2)
+    expect(markdown.match(/^<\/details>$/gm)?.length).toBe(2)
+    expect(markdown).toContain('<summary>x&lt;/script&gt;&lt;b&gt;&amp;')
     expect(markdown.match(/^\| metric \| baseline \| current \| delta \| 95% interval \|/gm)?.length).toBe(2)
     expect(markdown).toMatch(/\| throughput \| 1\d,\d{3} req\/s \| \d,\d{3} req\/s \| −3\d\.\d% \|/)
   })
@@ -35,7 +39,31 @@ describe('markdown', () => {
   })
 
   it('fits a pull-request comment', () => {
-    expect(markdown.length).toBeLessThan(65_536)
+    expect(markdown.length).toBeLessThan(GITHUB_COMMENT_LIMIT)
+  })
+
+  it('stays under the comment limit for a large multi-scenario result, regressions first, the rest named as left out', () => {
+    // 1,500 scenarios with long names: the full report would be ~2 MB.
+    const template = comparison.scenarios.find((s) => s.scenario === 'health') as ScenarioComparison
+    const calm = comparison.scenarios.find((s) => s.scenario !== 'health') as ScenarioComparison
+    const many: ScenarioComparison[] = Array.from({ length: 1_500 }, (_, i) => ({
+      ...(i % 100 === 99 ? template : calm),
+      scenario: `endpoint-${String(i).padStart(4, '0')}-${'with-a-long-descriptive-name-'.repeat(3)}`
+    }))
+    const big: Comparison = { ...comparison, scenarios: many }
+    const text = renderMarkdown(current, big)
+    const unbounded = renderMarkdown(current, big, { maxChars: Number.MAX_SAFE_INTEGER })
+    expect(unbounded.length).toBeGreaterThan(1_000_000)
+    expect(text.length).toBeLessThan(GITHUB_COMMENT_LIMIT)
+    expect(text.split('\n')[0]).toMatch(/REGRESSION/)
+    // The 15 regressed scenarios lead the summary table and are all detailed.
+    const rows = text.split('\n').filter((line) => line.startsWith('| endpoint-'))
+    expect(rows.slice(0, 15).every((row) => row.includes('🔴 regression'))).toBe(true)
+    for (let i = 99; i < 1_500; i += 100) expect(text).toContain(`<summary>endpoint-${String(i).padStart(4, '0')}-`)
+    expect(text).toMatch(/more scenario\(s\) not listed here/)
+    expect(text).toMatch(/Details of \d+ of 1500 scenario\(s\) left out to stay under GitHub's 65,536-character comment limit/)
+    expect(text.match(/<details>/g)?.length).toBe(text.match(/<\/details>/g)?.length)
+    expect(text.trimEnd().endsWith('</sub>')).toBe(true)
   })
 })
 

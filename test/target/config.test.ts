@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULTS, PRESETS, describeConfig, loadConfig } from '../../target/config.ts'
 import { ConfigError } from '../../target/errors.ts'
 import { SECRET, closeAllApps, getToken, makeApp, validate } from './helpers.ts'
-import { exitWithin, startTarget, type TargetProcess } from './process.ts'
+import { exitWithin, spawnServer, type ServerProcess } from './process.ts'
 
 afterEach(closeAllApps)
 
@@ -52,7 +52,12 @@ describe('a bad value is refused, naming the variable', () => {
     [{ BODY_LIMIT_BYTES: '10' }, 'BODY_LIMIT_BYTES'],
     [{ SEED_SAMPLE_DATA: 'maybe' }, 'SEED_SAMPLE_DATA'],
     [{ INJECT_DELAY_RATIO: '2' }, 'INJECT_DELAY_RATIO'],
-    [{ INJECT_CPU_US: '-5' }, 'INJECT_CPU_US']
+    [{ INJECT_CPU_US: '-5' }, 'INJECT_CPU_US'],
+    [{ DEBUG_ROUTES: 'sometimes' }, 'DEBUG_ROUTES'],
+    [{ HEADERS_TIMEOUT_MS: '0' }, 'HEADERS_TIMEOUT_MS'],
+    [{ HEADERS_TIMEOUT_MS: '20000', REQUEST_TIMEOUT_MS: '10000' }, 'HEADERS_TIMEOUT_MS'],
+    [{ KEEP_ALIVE_TIMEOUT_MS: '0' }, 'KEEP_ALIVE_TIMEOUT_MS'],
+    [{ MAX_CONNECTIONS: '-1' }, 'MAX_CONNECTIONS']
   ]
   it.each(BAD)('%j → ConfigError naming %s', (env, variable) => {
     const err = configError(env)
@@ -61,8 +66,7 @@ describe('a bad value is refused, naming the variable', () => {
     expect(err.code).toBe('AUTH_ERR_CONFIG')
   })
 
-  // FAILS on the current target: loadConfig appends `(got <value>)` to every message, so a
-  // refused JWT_SECRET (or a DATABASE_URL with a password) is printed to stderr and the logs.
+  // A refused JWT_SECRET (or a URL with a password) must not reach stderr or the logs.
   it.each([
     [{ JWT_SECRET: 'hunter2-is-not-long-enough' }, 'hunter2-is-not-long-enough'],
     [{ DATABASE_URL: 'postgres://user:s3cr3t-pw@db:99999/x' }, 's3cr3t-pw'],
@@ -157,8 +161,54 @@ describe('overrides', () => {
   })
 })
 
+describe('connection limits', () => {
+  it('defaults: 10 s for headers, 30 s per request, 72 s keep-alive, at most 10,000 connections', () => {
+    expect(loadConfig(base)).toMatchObject({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, maxConnections: 10_000 })
+  })
+  it('the built server carries them (defaults and overrides)', async () => {
+    const d = await makeApp()
+    expect(d.server).toMatchObject({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 72_000, maxConnections: 10_000 })
+    const o = await makeApp({ HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '0', KEEP_ALIVE_TIMEOUT_MS: '1500', MAX_CONNECTIONS: '64' })
+    expect(o.server).toMatchObject({ headersTimeout: 2_000, requestTimeout: 0, keepAliveTimeout: 1_500, maxConnections: 64 })
+  })
+})
+
+describe('debug routes are on only when enabled', () => {
+  it.each([
+    ['127.0.0.1', true], ['127.1.2.3', true], ['::1', true], ['localhost', true],
+    ['0.0.0.0', false], ['::', false], ['10.0.0.5', false], ['192.168.1.1', false], ['example.com', false]
+  ])('HOST=%s → DEBUG_ROUTES defaults to %s', (host, on) => {
+    expect(loadConfig({ ...base, HOST: host }).debugRoutes).toBe(on)
+  })
+  it('DEBUG_ROUTES overrides the host rule both ways', () => {
+    expect(loadConfig({ ...base, HOST: '0.0.0.0', DEBUG_ROUTES: 'true' }).debugRoutes).toBe(true)
+    expect(loadConfig({ ...base, HOST: '127.0.0.1', DEBUG_ROUTES: 'false' }).debugRoutes).toBe(false)
+  })
+  it('off: /debug/tokens and /debug/stats answer 404 with the error shape; the API still works', async () => {
+    const app = await makeApp({ HOST: '0.0.0.0' })
+    const body = { grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123', count: 10 }
+    for (const req of [
+      { method: 'POST' as const, url: '/auth-server/v1/oauth/debug/tokens', payload: body },
+      { method: 'GET' as const, url: '/debug/stats' },
+      { method: 'GET' as const, url: '/auth-server/v1/oauth/debug/stats' }
+    ]) {
+      const res = await app.inject(req)
+      expect(res.statusCode, req.url).toBe(404)
+      expect(Object.keys(res.json() as object).sort()).toEqual(['error', 'error_description', 'request_id'])
+    }
+    expect((await validate(app, await getToken(app))).statusCode).toBe(200)
+  })
+  it('on (loopback default): both answer', async () => {
+    const app = await makeApp()
+    const res = await app.inject({ method: 'POST', url: '/auth-server/v1/oauth/debug/tokens', payload: { grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123', count: 3 } })
+    expect(res.statusCode).toBe(200)
+    expect((res.json() as { access_tokens: string[] }).access_tokens).toHaveLength(3)
+    expect((await app.inject({ method: 'GET', url: '/debug/stats' })).statusCode).toBe(200)
+  })
+})
+
 describe('the real process refuses a bad value at start', () => {
-  let proc: TargetProcess | undefined
+  let proc: ServerProcess | undefined
   afterEach(async () => {
     if (proc && proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL')
     proc = undefined
@@ -169,7 +219,7 @@ describe('the real process refuses a bad value at start', () => {
     [{ PRESET: 'nope', PORT: '0' }, 'PRESET'],
     [{ JWT_SECRET: 'short', PORT: '0' }, 'JWT_SECRET']
   ])('%j → exit code 2 and a message naming %s', async (env, variable) => {
-    proc = startTarget(env)
+    proc = spawnServer(env)
     expect(await exitWithin(proc, 20_000)).toBe(2)
     expect(proc.stderr()).toMatch(new RegExp(`invalid configuration: ${variable}\\b`))
     expect(proc.stderr()).not.toMatch(/\n\s+at /)

@@ -118,17 +118,8 @@ export function expectErrorShape(res: LightMyRequestResponse, status?: number, e
   return body as Record<string, string>
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
-/** Poll `cond` until true or the deadline; returns whether it became true. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5_000, stepMs = 5): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await cond()) return true
-    if (Date.now() > deadline) return false
-    await sleep(stepMs)
-  }
-}
+export { sleep, waitFor } from '../helpers/time.ts'
+import { sleep } from '../helpers/time.ts'
 
 /**
  * A MemoryStore that records what reached it and can be made to fail or stall, per operation.

@@ -1,5 +1,7 @@
 // Run the real target process (node --import tsx target/server.ts) for the start-up and shutdown
-// tests: a free port, the stderr line that says it listens, and its exit.
+// tests: a free port, the stderr line that says it listens, and its exit. Not the harness's
+// TargetProcess (harness/target-process.ts), which waits until the target answers and so cannot
+// observe a process that refuses its configuration and exits 2 before listening.
 import { spawn, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -18,14 +20,14 @@ export function freePort(): Promise<number> {
   })
 }
 
-export interface TargetProcess {
+export interface ServerProcess {
   child: ChildProcess
   stderr: () => string
   /** Resolves with the exit code (or the signal name) once the process has exited. */
   exited: Promise<number | string>
 }
 
-export function startTarget(env: Record<string, string>): TargetProcess {
+export function spawnServer(env: Record<string, string>): ServerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'target/server.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', JWT_SECRET: SECRET, LOG_LEVEL: 'warn', ...env },
@@ -39,7 +41,7 @@ export function startTarget(env: Record<string, string>): TargetProcess {
 }
 
 /** Wait for the "listening on http://host:port" line; rejects if the process exits first. */
-export async function listening(p: TargetProcess, timeoutMs = 20_000): Promise<string> {
+export async function listening(p: ServerProcess, timeoutMs = 20_000): Promise<string> {
   const deadline = Date.now() + timeoutMs
   let exitedWith: number | string | undefined
   void p.exited.then((c) => { exitedWith = c })
@@ -53,7 +55,7 @@ export async function listening(p: TargetProcess, timeoutMs = 20_000): Promise<s
 }
 
 /** Resolve with the exit code, or 'timeout' (and kill the process) after `ms`. */
-export async function exitWithin(p: TargetProcess, ms: number): Promise<number | string> {
+export async function exitWithin(p: ServerProcess, ms: number): Promise<number | string> {
   let timer: NodeJS.Timeout | undefined
   const result = await Promise.race([p.exited, new Promise<string>((r) => { timer = setTimeout(() => r('timeout'), ms) })])
   clearTimeout(timer)

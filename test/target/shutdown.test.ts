@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BASE, CLIENT, ControlledStore, claimsOf, closeAllApps, closeApp, getOtt, getToken, makeApp, revoke, sleep, validate, waitFor } from './helpers.ts'
-import { exitWithin, freePort, listening, startTarget, type TargetProcess } from './process.ts'
+import { exitWithin, freePort, listening, spawnServer, type ServerProcess } from './process.ts'
 
 afterEach(closeAllApps)
 
@@ -77,10 +77,10 @@ describe('app.close()', () => {
     expect(Date.now() - t0).toBeLessThan(3_000)
   })
 
-  // FAILS on the current target: Fastify's server.close() only reaps connections idle at that
-  // moment; a keep-alive connection whose response finishes afterwards stays open until
-  // keepAliveTimeout (72 s) or server.ts's forced closeAllConnections (SHUTDOWN_TIMEOUT_MS, 10 s),
-  // and the flush (an onClose hook) waits for it. Every load generator uses keep-alive.
+  // Fastify's server.close() only reaps connections idle at that moment; a keep-alive connection
+  // whose response finishes afterwards would stay open until keepAliveTimeout (72 s) or the forced
+  // closeAllConnections (SHUTDOWN_TIMEOUT_MS), and the flush (an onClose hook) would wait for it.
+  // The app keeps reaping idle connections while it closes. Every load generator uses keep-alive.
   it('close() does not wait for the idle keep-alive socket of a request that was in flight', async () => {
     const app = await makeApp({ PRESET: 'phase2', INJECT_DELAY_MS: '150', INJECT_DELAY_RATIO: '1' })
     const port = await listenOn(app)
@@ -137,7 +137,7 @@ describe('app.close()', () => {
 })
 
 describe('the real process', () => {
-  let proc: TargetProcess | undefined
+  let proc: ServerProcess | undefined
   afterEach(async () => {
     if (proc && proc.child.exitCode === null && proc.child.signalCode === null) {
       proc.child.kill('SIGKILL')
@@ -149,7 +149,7 @@ describe('the real process', () => {
   it('exits 0 on SIGTERM, after answering the request in flight', async () => {
     const port = await freePort()
     // The request is delayed 1 s in the target; SIGTERM comes 300 ms after it was sent.
-    proc = startTarget({ PORT: String(port), INJECT_DELAY_MS: '1000', INJECT_DELAY_RATIO: '1' })
+    proc = spawnServer({ PORT: String(port), INJECT_DELAY_MS: '1000', INJECT_DELAY_RATIO: '1' })
     const url = await listening(proc)
     expect(url).toBe(`http://127.0.0.1:${port}`)
     const inflight = post(port, `${BASE}/token`, { grant_type: 'client_credentials', ...CLIENT }, false)
@@ -162,11 +162,11 @@ describe('the real process', () => {
     expect(proc.stderr()).not.toMatch(/error/i)
   })
 
-  // FAILS on the current target (see the keep-alive test above): the process exits 0, but only
-  // when SHUTDOWN_TIMEOUT_MS (10 s) forces the idle keep-alive socket closed.
+  // The keep-alive case of the test above, in the real process: exit 0 well before
+  // SHUTDOWN_TIMEOUT_MS would force the idle keep-alive socket closed.
   it('exits 0 on SIGTERM promptly with a keep-alive client (fetch) that had a request in flight', async () => {
     const port = await freePort()
-    proc = startTarget({ PORT: String(port), INJECT_DELAY_MS: '1000', INJECT_DELAY_RATIO: '1' })
+    proc = spawnServer({ PORT: String(port), INJECT_DELAY_MS: '1000', INJECT_DELAY_RATIO: '1' })
     const url = await listening(proc)
     const inflight = fetch(`${url}${BASE}/token`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
@@ -182,7 +182,7 @@ describe('the real process', () => {
 
   it('exits 0 on SIGINT too', async () => {
     const port = await freePort()
-    proc = startTarget({ PORT: String(port) })
+    proc = spawnServer({ PORT: String(port) })
     await listening(proc)
     proc.child.kill('SIGINT')
     expect(await exitWithin(proc, 10_000)).toBe(0)

@@ -1,6 +1,6 @@
 // The sweeper: deletes expired tokens in batches with a pause between them, stops on a short
 // batch, refuses a batch size ≤ 0, stops cleanly, and /debug/stats shows its last run.
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { SweepLock, TokenRecord, TokenStore } from '../../target/domain.ts'
 import { Sweeper, type SweeperOptions } from '../../target/services/sweeper.ts'
 import { LocalSweepLock } from '../../target/stores/memory-lock.ts'
@@ -104,13 +104,25 @@ describe('Sweeper', () => {
     expect(store.calls.length).toBe(n)
   })
 
-  it('interval 0 never runs', async () => {
-    const store = scripted(() => 0)
-    const sweeper = new Sweeper(store, new LocalSweepLock(), opts({ intervalMs: 0 }))
-    sweeper.start()
-    await sleep(30)
-    expect(store.calls).toHaveLength(0)
-    await sweeper.stop()
+  it('interval 0 never runs: a day of fake time passes, and it schedules nothing (a 15 ms one, beside it, runs)', async () => {
+    vi.useFakeTimers()
+    try {
+      const off = scripted(() => 0)
+      const on = scripted(() => 0)
+      const offSweeper = new Sweeper(off, new LocalSweepLock(), opts({ intervalMs: 0 }))
+      const onSweeper = new Sweeper(on, new LocalSweepLock(), opts({ intervalMs: 15 }))
+      offSweeper.start()
+      onSweeper.start()
+      await vi.advanceTimersByTimeAsync(100)
+      await onSweeper.stop()
+      expect(on.calls.length).toBeGreaterThan(0)
+      await vi.advanceTimersByTimeAsync(86_400_000)
+      expect(off.calls).toHaveLength(0)
+      expect(vi.getTimerCount()).toBe(0)
+      await offSweeper.stop()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('a store error is recorded in the run, not thrown', async () => {

@@ -12,7 +12,7 @@ import { redisUrl, uniqueName } from '../../helpers/services.ts'
 
 const url = await redisUrl('the Redis cache tests')
 const silent = { info() {}, warn() {}, error() {} }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+import { sleep } from '../../helpers/time.ts'
 const VALID = { revoked: false, used: false }
 
 /** A TCP proxy to Redis that can be stopped and restarted on the same port. */

@@ -7,7 +7,7 @@ import { LocalSweepLock } from '../../../target/stores/memory-lock.ts'
 import { redisUrl, uniqueName } from '../../helpers/services.ts'
 
 const url = await redisUrl('the Redlock sweeper lock tests')
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+import { sleep } from '../../helpers/time.ts'
 
 describe('LocalSweepLock', () => {
   it('runs a tick, skips an overlapping one, and stops after close', async () => {

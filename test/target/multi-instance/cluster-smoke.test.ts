@@ -63,7 +63,7 @@ describe.skipIf(!pgBase || !redisBase)('INSTANCES=2 on PostgreSQL + Redis (one p
     expect(metricSum(text, 'process_cpu_seconds_total')).toBeGreaterThan(0)
     // Summed over the workers, whichever of them served each issue.
     expect(metricSum(text, 'authbench_tokens_issued_total')).toBe(31)
-    expect(metricSum(text, 'authbench_pool_total')).toBeGreaterThan(0)
+    expect(metricSum(text, 'authbench_pool_connections')).toBeGreaterThan(0)
     expect((await request(`${url}${BASE}/`)).statusCode).toBe(200)
   }, 60_000)
 })

@@ -14,7 +14,7 @@ export const BASE = '/auth-server/v1/oauth'
 export const SECRET = 'authbench-multi-instance-secret-0123456789abcdef'
 export const CLIENT = { grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123' } as const
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+export { sleep, waitFor } from '../../helpers/time.ts'
 
 /**
  * The database URL with `options=-c search_path=<schema>`: libpq's connection option, which
@@ -142,16 +142,6 @@ export async function metrics(baseUrl: string): Promise<string> {
   const r = await call(baseUrl, 'GET', '/metrics')
   if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`)
   return r.body
-}
-
-/** Poll `check` every `everyMs` until it returns true or `timeoutMs` passes; returns the last answer. */
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check().catch(() => false)) return true
-    if (Date.now() >= deadline) return false
-    await sleep(everyMs)
-  }
 }
 
 /** A TCP proxy to Redis that can be cut (every socket destroyed, port closed) and restored on the same port. */

@@ -8,6 +8,7 @@
 //       revocation (counted in SQL after exit), revoke-then-validate never passes;
 //   (e) Redis cut mid-test (a TCP proxy in front of it): answers stay right, and the cache recovers.
 // Real PostgreSQL and Redis: skipped when they are missing, a failure under CI=true.
+import type { SweepRun, Sweeper } from '../../../target/services/sweeper.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import type pg from 'pg'
@@ -41,21 +42,8 @@ const VARIANTS: Variant[] = [
   { name: 'phase3, tiered cache, revocation pool of 4, each process a cluster of 2', env: { PRESET: 'phase3' } }
 ]
 
-interface SweepRun {
-  startedAt: string
-  durationMs: number
-  deleted: number
-  batches: number
-  skipped: boolean
-  error: string | null
-}
-
-interface SweeperStats {
-  runs: number
-  deletedTotal: number
-  skippedTotal: number
-  lastRun: SweepRun | null
-}
+/** The sweeper's part of /debug/stats, as JSON. */
+type SweeperStats = ReturnType<Sweeper['stats']>
 
 describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL and Redis', () => {
   const schema = uniqueName('mi_two')
@@ -143,7 +131,7 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
         expect((await validate(b.url, ott)).status).toBe(401)
       }
       // The consumption reaches PostgreSQL (on the request path, or through phase3's pool).
-      expect(await waitFor(async () => (await countRows(ids, 'used_at IS NOT NULL')) === ids.length, 15_000)).toBe(true)
+      expect(await waitFor(async () => (await countRows(ids, 'used_at IS NOT NULL')) === ids.length, 15_000, 100)).toBe(true)
     }, 120_000)
 
     it('(a) 20 distinct OTTs, each validated on A and on B at once: each passes exactly once', async () => {
@@ -224,7 +212,7 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
       const sweepable = await sql.query<{ n: number }>("SELECT count(*)::int AS n FROM tokens WHERE expires_at < now() - interval '1 minute'")
       expect(sweepable.rows[0]?.n).toBe(0)
       // Both timers are running (they started at different moments: the ticks are out of step).
-      expect(await waitFor(async () => (await debugStats<{ sweeper: SweeperStats }>(a.url)).sweeper.runs > 0 && (await debugStats<{ sweeper: SweeperStats }>(b.url)).sweeper.runs > 0, 10_000)).toBe(true)
+      expect(await waitFor(async () => (await debugStats<{ sweeper: SweeperStats }>(a.url)).sweeper.runs > 0 && (await debugStats<{ sweeper: SweeperStats }>(b.url)).sweeper.runs > 0, 10_000, 100)).toBe(true)
       const base = {
         a: (await debugStats<{ sweeper: SweeperStats }>(a.url)).sweeper,
         b: (await debugStats<{ sweeper: SweeperStats }>(b.url)).sweeper
@@ -402,7 +390,7 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
       expect((await validate(b.url, revokedBefore)).status).toBe(401)
 
       await Promise.all([proxyA.stop(), proxyB.stop()])
-      expect(await waitFor(async () => !(await ready(a)) && !(await ready(b)), 10_000)).toBe(true)
+      expect(await waitFor(async () => !(await ready(a)) && !(await ready(b)), 10_000, 100)).toBe(true)
 
       for (const t of [a, b]) {
         const t0 = Date.now()
@@ -450,7 +438,7 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
       await waitFor(async () => {
         await validate(b.url, live)
         return metricSum(await metrics(b.url), 'authbench_cache_hits_total') > hitsBefore
-      }, 10_000)
+      }, 10_000, 100)
       expect(metricSum(await metrics(b.url), 'authbench_cache_hits_total')).toBeGreaterThan(hitsBefore)
       for (const t of [a, b]) {
         expect((await validate(t.url, live)).status).toBe(200)
@@ -477,12 +465,12 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
         direct.disconnect()
       }
       await Promise.all([proxyA.stop(), proxyB.stop()])
-      expect(await waitFor(async () => !(await ready(a)) && !(await ready(b)), 10_000)).toBe(true)
+      expect(await waitFor(async () => !(await ready(a)) && !(await ready(b)), 10_000, 100)).toBe(true)
       const first = await revoke(a.url, jwt)
       expect(first.status).toBe(503)
       expect(await countRows([tokenId(jwt)], 'revoked_at IS NOT NULL')).toBe(1)
       await Promise.all([proxyA.start(), proxyB.start()])
-      expect(await waitFor(async () => (await ready(a)) && (await ready(b)), 15_000)).toBe(true)
+      expect(await waitFor(async () => (await ready(a)) && (await ready(b)), 15_000, 100)).toBe(true)
       // The client retries as Retry-After says; once Redis has the revocation the answer is 200.
       expect(await waitFor(async () => (await revoke(a.url, jwt)).status === 200, 15_000, 200)).toBe(true)
       for (let i = 0; i < 10; i++) {

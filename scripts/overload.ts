@@ -1,0 +1,212 @@
+// Overload behaviour of the reference target, with and without shedding, side by side in one run:
+// per preset, a fresh target (core 0) is driven far past its capacity from core 1, closed model
+// (autocannon, thousands of connections on POST /validate) or open model (the harness's driver at a
+// multiple of capacity), then measured while it recovers. Figures per preset: shed share (503/429),
+// admitted (200) p50/p99, server time per shed reply (from the target's own histogram), peak RSS,
+// and how long after the load stopped a light probe's p99 came back within 1.5× its idle p99.
+//   node --import tsx scripts/overload.ts [--presets phase2,phase1] [--connections 4000]
+//     [--duration-s 10] [--rate 0] [--store memory|postgres] [--rounds 1]
+// --rate > 0 runs the open model at that rate instead of the closed model.
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+import * as hdr from 'hdr-histogram-js'
+import { Pool, request } from 'undici'
+import { OpenDriver } from '../harness/drivers/open.ts'
+import { pinGenerator, startTarget } from '../harness/target-process.ts'
+
+const BASE = '/auth-server/v1/oauth'
+
+export interface OverloadOptions {
+  /** Closed model: connections; ignored when rateRps > 0. */
+  connections: number
+  durationMs: number
+  /** > 0: open model at this rate (harness driver, --max-in-flight default). */
+  rateRps: number
+  /** Probe rate while idle and while recovering. */
+  probeRps: number
+  /** How long the recovery is watched. */
+  recoveryWatchMs: number
+}
+
+export interface OverloadFigures {
+  responses: number
+  admitted: number
+  shed: number
+  other: number
+  shedShare: number
+  admittedP50Ms: number | null
+  admittedP99Ms: number | null
+  /** Mean server time of a shed reply (target's own histogram for status 503/429), ms. */
+  shedServerMeanMs: number | null
+  idleRssMb: number
+  peakRssMb: number
+  idleP99Ms: number
+  /** ms after the load stopped until a probe window's p99 was within 1.5× idle; null if never within the watch. */
+  recoveryMs: number | null
+  /** Open model only: what the generator reached and dropped. */
+  open?: { completedRps: number; dropped: number; scheduled: number; classification: string }
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
+  const m = /VmRSS:\s+(\d+) kB/.exec(status)
+  return m === null ? 0 : Number(m[1]) / 1024
+}
+
+async function issueToken(url: string): Promise<string> {
+  const res = await request(`${url}${BASE}/token`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123' })
+  })
+  const body = await res.body.json() as { access_token: string }
+  return body.access_token
+}
+
+/** Light open-loop probe on validate; p99 per window of `windowMs` (ms). */
+async function probe(url: string, token: string, rps: number, durationMs: number, windowMs: number): Promise<number[]> {
+  const pool = new Pool(url, { connections: 8 })
+  const windows: hdr.Histogram[] = []
+  const t0 = performance.now()
+  const sends: Promise<void>[] = []
+  const n = Math.floor(rps * durationMs / 1000)
+  for (let i = 0; i < n; i++) {
+    const due = t0 + i * 1000 / rps
+    const wait = due - performance.now()
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    const w = Math.floor((due - t0) / windowMs)
+    windows[w] ??= hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
+    sends.push(pool.request({ method: 'POST', path: `${BASE}/validate`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"resource":"/quotes/ltp"}' })
+      .then(async (res) => {
+        await res.body.dump()
+        if (res.statusCode === 200) windows[w]?.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)))
+      }, () => undefined))
+  }
+  await Promise.all(sends)
+  await pool.close()
+  return windows.map((h) => (h.totalCount > 0 ? h.getValueAtPercentile(99) / 1000 : Number.POSITIVE_INFINITY))
+}
+
+async function shedServerMeanMs(url: string): Promise<number | null> {
+  const res = await request(`${url}/metrics`)
+  const text = await res.body.text()
+  let sum = 0
+  let count = 0
+  for (const line of text.split('\n')) {
+    const m = /^authbench_http_request_duration_seconds_(sum|count)\{[^}]*status="(503|429)"[^}]*\} ([\d.e+-]+)$/.exec(line)
+    if (m === null) continue
+    if (m[1] === 'sum') sum += Number(m[3])
+    else count += Number(m[3])
+  }
+  return count === 0 ? null : (sum / count) * 1000
+}
+
+/** One overload trial against a running target whose pid is known. */
+export async function overloadTrial(url: string, pid: number, opts: OverloadOptions): Promise<OverloadFigures> {
+  const token = await issueToken(url)
+  await probe(url, token, opts.probeRps, 1000, 1000) // warm-up
+  const idle = await probe(url, token, opts.probeRps, 2000, 2000)
+  const idleP99Ms = idle[0] ?? Number.POSITIVE_INFINITY
+  const idleRssMb = await rssMb(pid)
+  let peakRssMb = idleRssMb
+  const sampler = setInterval(() => void rssMb(pid).then((mb) => { peakRssMb = Math.max(peakRssMb, mb) }), 200)
+  const admittedHist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
+  let admitted = 0
+  let shed = 0
+  let other = 0
+  let open: OverloadFigures['open']
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+  const body = '{"resource":"/quotes/ltp"}'
+  try {
+    if (opts.rateRps > 0) {
+      const driver = new OpenDriver()
+      driver.on('response', (e: { status: number; latencyUs: number }) => {
+        if (e.status === 200) {
+          admitted++
+          admittedHist.recordValue(Math.max(1, e.latencyUs))
+        } else if (e.status === 503 || e.status === 429) shed++
+        else other++
+      })
+      const outcome = await driver.run({
+        url,
+        load: { model: 'open', durationMs: opts.durationMs, warmupMs: 0, connections: 64, pipelining: 1, rateRps: opts.rateRps, maxRequests: null, timeoutMs: 10_000 },
+        nextRequest: () => ({ method: 'POST', path: `${BASE}/validate`, headers, body, expectedStatuses: [200] })
+      })
+      other += outcome.errorsByKind.timeouts + outcome.errorsByKind.resets + outcome.errorsByKind.other
+      const om = outcome.openModel
+      open = { completedRps: om?.completedRps ?? 0, dropped: om?.dropped ?? 0, scheduled: om?.scheduled ?? 0, classification: om?.limitedBy ?? 'n/a' }
+    } else {
+      const instance = autocannon({
+        url: `${url}${BASE}/validate`, method: 'POST', headers, body,
+        connections: opts.connections, duration: opts.durationMs / 1000, timeout: 10, pipelining: 1
+      }, () => undefined)
+      const done = new Promise<void>((resolve) => instance.once('done', () => resolve()))
+      instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
+        if (statusCode === 200) {
+          admitted++
+          admittedHist.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)))
+        } else if (statusCode === 503 || statusCode === 429) shed++
+        else other++
+      })
+      await done
+    }
+  } finally {
+    clearInterval(sampler)
+  }
+  const stoppedAt = performance.now()
+  // Recovery: probe windows of 250 ms right after the load stopped.
+  const windowMs = 250
+  const recovery = await probe(url, token, opts.probeRps, opts.recoveryWatchMs, windowMs)
+  const firstOk = recovery.findIndex((p99) => p99 <= idleP99Ms * 1.5)
+  const probeStartLagMs = performance.now() - stoppedAt - opts.recoveryWatchMs
+  const responses = admitted + shed + other
+  return {
+    responses,
+    admitted,
+    shed,
+    other,
+    shedShare: responses === 0 ? 0 : shed / responses,
+    admittedP50Ms: admitted === 0 ? null : admittedHist.getValueAtPercentile(50) / 1000,
+    admittedP99Ms: admitted === 0 ? null : admittedHist.getValueAtPercentile(99) / 1000,
+    shedServerMeanMs: await shedServerMeanMs(url),
+    idleRssMb,
+    peakRssMb,
+    idleP99Ms,
+    recoveryMs: firstOk < 0 ? null : Math.max(0, (firstOk + 1) * windowMs + Math.min(0, probeStartLagMs)),
+    ...(open === undefined ? {} : { open })
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      presets: { type: 'string', default: 'phase2,phase1' }, connections: { type: 'string', default: '4000' },
+      'duration-s': { type: 'string', default: '10' }, rate: { type: 'string', default: '0' },
+      store: { type: 'string', default: 'memory' }, rounds: { type: 'string', default: '1' },
+      'target-env': { type: 'string', multiple: true, default: [] }
+    }
+  })
+  const generator = await pinGenerator()
+  const env: Record<string, string> = { LOG_LEVEL: 'warn' }
+  for (const kv of values['target-env'] ?? []) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1)
+  if (values.store === 'postgres') {
+    env.DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+    env.REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  }
+  const opts: OverloadOptions = { connections: Number(values.connections), durationMs: Number(values['duration-s']) * 1000, rateRps: Number(values.rate), probeRps: 200, recoveryWatchMs: 3000 }
+  console.log(`overload: ${opts.rateRps > 0 ? `open model ${opts.rateRps} req/s` : `closed model ${opts.connections} connections`}, ${opts.durationMs} ms on POST /validate, store ${values.store}, generator on CPU ${generator ?? 'any'}`)
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const preset of (values.presets ?? '').split(',')) {
+      const target = await startTarget({ preset, env, pinCpus: generator === null ? null : 'auto' })
+      try {
+        const f = await overloadTrial(target.url, target.pid ?? 0, opts)
+        const ms = (v: number | null): string => (v === null ? '—' : v.toFixed(1))
+        console.log(`${preset}: responses ${f.responses}, shed ${(f.shedShare * 100).toFixed(1)}% (server ${f.shedServerMeanMs === null ? '—' : `${(f.shedServerMeanMs * 1000).toFixed(0)} µs`} each), admitted ${f.admitted} p50 ${ms(f.admittedP50Ms)} ms p99 ${ms(f.admittedP99Ms)} ms, other ${f.other}, RSS ${f.idleRssMb.toFixed(0)} → peak ${f.peakRssMb.toFixed(0)} MB, idle probe p99 ${f.idleP99Ms.toFixed(2)} ms, recovered ${f.recoveryMs === null ? `not within ${opts.recoveryWatchMs} ms` : `in ${Math.round(f.recoveryMs)} ms`}${f.open === undefined ? '' : `, open: completed ${f.open.completedRps.toFixed(0)} req/s, dropped ${f.open.dropped}/${f.open.scheduled}, ${f.open.classification}`}`)
+      } finally {
+        await target.stop()
+      }
+    }
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main()

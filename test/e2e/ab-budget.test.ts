@@ -1,0 +1,55 @@
+// End to end: the budgeted A/B gate (`ab --budget`'s runner) with real target processes, real
+// load and the real engine, on a small stand-in target (test/fixtures/noisy-target) in both arms.
+// Its health route is quiet; its token route costs a CPU time drawn once per process, so token's
+// per-pair throughput ratio spreads over a factor of several and stays undecided against the margin; health's
+// spread on a busy 2-core machine reaches ±50% at these short slots, so the margin is 60%.
+// The gate must spend its extra pairs on token rather than health, and stop within the budget.
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import type { PreparedArm } from '../../harness/ab-spec.ts'
+import { budgetNotes, runBudgeted } from '../../harness/commands/ab-budget.ts'
+import { parseRunOptions } from '../../harness/commands/run-options.ts'
+import { compareAB } from '../../harness/compare.ts'
+import { resolveCompareSettings } from '../../harness/verdict.ts'
+
+const cwd = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'noisy-target')
+const arm = (spec: string): PreparedArm => ({ kind: 'preset', spec, commit: null, env: { LOG_LEVEL: 'warn' }, cwd, release: async () => undefined })
+
+describe('ab --budget (end to end, small targets)', () => {
+  it('spends more pairs on a noisy scenario than on a quiet one, and stops within the budget', async () => {
+    let stderr = ''
+    const io = { stdout: () => undefined, stderr: (t: string) => void (stderr += t) }
+    const settings = resolveCompareSettings({ gatedMetrics: ['throughputRps'], margins: { throughputRps: 0.6 } })
+    const opts = parseRunOptions({ scenario: ['health', 'token'], duration: '400ms', warmup: '100ms', connections: '8', label: 'budget' })
+    const budgetMs = 40_000
+    const started = Date.now()
+    const run = await runBudgeted(
+      { arms: { A: arm('A'), B: arm('B') }, scenarios: opts.scenarios, pairs: 6, seed: 3, label: 'budget', calibration: false, pin: false, errorRateThreshold: 0.01, lateShareThreshold: 0.05, maxPoolSize: 1000, progress: true, slotMs: 100 },
+      budgetMs,
+      settings,
+      io
+    )
+    const elapsedMs = Date.now() - started
+    expect(run.result.aborted, stderr).toBeNull()
+    const pairsOf = (scenario: string) => new Set(run.result.trials.filter((t) => t.scenario === scenario).map((t) => t.pair)).size
+    expect(pairsOf('health'), stderr).toBe(6)
+    expect(pairsOf('token'), stderr).toBeGreaterThanOrEqual(9)
+    expect((pairsOf('token') - 6) % 3).toBe(0)
+    expect(run.looks.token?.pairs).toBe(pairsOf('token'))
+    // Pair numbers run on across rounds without gaps, each pair with both arms.
+    const tokenTrials = run.result.trials.filter((t) => t.scenario === 'token')
+    for (let pair = 0; pair < pairsOf('token'); pair++) expect(tokenTrials.filter((t) => t.pair === pair).map((t) => t.arm).sort()).toEqual(['A', 'B'])
+    expect(elapsedMs).toBeLessThanOrEqual(budgetMs)
+    expect(run.spentMs).toBeLessThanOrEqual(budgetMs)
+
+    const comparison = compareAB(run.result, { settings, scenarioSettings: run.scenarioSettings })
+    budgetNotes(run, comparison)
+    const health = comparison.scenarios.find((s) => s.scenario === 'health')
+    const token = comparison.scenarios.find((s) => s.scenario === 'token')
+    expect(health?.metrics.find((m) => m.metric === 'throughputRps')?.verdict).toBe('no-change')
+    expect(health?.notes.join(' ')).toMatch(/sequential: look 1, 6 pairs, judged at level 0\.035/)
+    expect(token?.notes.join(' ')).toMatch(/sequential: look [2-9], \d+ pairs, judged at level 0\.00/)
+    expect(comparison.notes.join(' ')).toMatch(/--budget 40 s: \d+ s spent; group-sequential, alpha spending/)
+  }, 90_000)
+})

@@ -1,0 +1,122 @@
+// Slow clients and connection exhaustion. 2,000 sockets send their request headers one byte a
+// second (slowloris) while a well-behaved client validates tokens at a constant rate through the
+// harness's open-model driver: its p99 must stay within 2× of its p99 without them, and the server
+// must close every slow socket once HEADERS_TIMEOUT_MS has passed. Then MAX_CONNECTIONS: past the
+// cap, new connections are closed at once and the service still answers once they are gone.
+import net from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { summarizeEncoded } from '../../harness/recorder.ts'
+import { TargetProcess } from '../../harness/target-process.ts'
+import type { RequestSpec } from '../../harness/drivers/types.ts'
+import { SECRET } from '../target/helpers.ts'
+import { BASE, CLIENT_BODY, JSON_HEADERS, fiveXx, fmt, recordRow, runLoad, sleep, waitFor } from './helpers.ts'
+
+const SLOW_SOCKETS = 2_000
+const HEADERS_TIMEOUT_MS = 4_000
+const RATE_RPS = 200
+
+describe('slow clients', () => {
+  let target: TargetProcess
+  beforeAll(async () => {
+    // Shedding off: what is measured is whether held sockets starve the others, not admission control.
+    target = await TargetProcess.start({ pinCpus: null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), SHED_MAX_EVENT_LOOP_DELAY_MS: '0', SHED_MAX_EVENT_LOOP_UTILIZATION: '0' } })
+  }, 60_000)
+  afterAll(async () => { await target?.stop() })
+
+  it(`${fmt(SLOW_SOCKETS)} sockets sending headers at 1 byte/s do not stop a well-behaved client, and are closed after the header timeout`, async () => {
+    const res = await fetch(`${target.url}${BASE}/token`, { method: 'POST', headers: JSON_HEADERS, body: CLIENT_BODY })
+    const jwt = ((await res.json()) as { access_token: string }).access_token
+    const spec: RequestSpec = Object.freeze({
+      method: 'POST', path: `${BASE}/validate`, expectedStatuses: [200],
+      headers: Object.freeze({ ...JSON_HEADERS, authorization: `Bearer ${jwt}` }), body: '{"resource":"/quotes/ltp"}'
+    })
+    const measure = async () => {
+      const outcome = await runLoad(target.url, { rateRps: RATE_RPS, durationMs: 1_500, connections: 16 }, () => spec)
+      return { p99Us: summarizeEncoded(outcome.histogram).p99, errors: outcome.errors, requests: outcome.requests, fiveXx: fiveXx(outcome) }
+    }
+    await measure() // warm-up: JIT and connection pool, not counted
+    const idleBefore = await measure()
+
+    // The attack: every socket starts a request and then sends one more header byte a second.
+    const line = `POST ${BASE}/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'a'.repeat(200)}`
+    const sockets: Array<{ socket: net.Socket; openedMs: number; closedMs: number | null; sent: number; answer: string }> = []
+    for (let i = 0; i < SLOW_SOCKETS; i++) {
+      const entry = { socket: net.connect(target.port, '127.0.0.1'), openedMs: 0, closedMs: null as number | null, sent: 0, answer: '' }
+      entry.socket.on('connect', () => { entry.openedMs = Date.now(); entry.socket.write(line.slice(0, 1)); entry.sent = 1 })
+      entry.socket.on('data', (d: Buffer) => { entry.answer += d.toString('latin1') })
+      entry.socket.on('close', () => { entry.closedMs = Date.now() })
+      entry.socket.on('error', () => {})
+      sockets.push(entry)
+    }
+    const drip = setInterval(() => {
+      for (const e of sockets) {
+        if (e.closedMs === null && e.openedMs > 0 && e.sent < line.length) e.socket.write(line.slice(e.sent, ++e.sent))
+      }
+    }, 1_000)
+    try {
+      expect(await waitFor(() => sockets.every((e) => e.openedMs > 0 || e.closedMs !== null), 10_000, 20)).toBe(true)
+      const connectedMs = Math.max(...sockets.map((e) => e.openedMs))
+      const underAttack = await measure()
+      const stillOpenDuringMeasure = sockets.filter((e) => e.closedMs === null).length
+      // Every slow socket is closed by the server once its header time is up (not before).
+      expect(await waitFor(() => sockets.every((e) => e.closedMs !== null), HEADERS_TIMEOUT_MS + 10_000, 50)).toBe(true)
+      const lifetimesMs = sockets.map((e) => (e.closedMs as number) - e.openedMs)
+      const minLifeMs = Math.min(...lifetimesMs)
+      const maxLifeMs = Math.max(...lifetimesMs)
+      const answered408 = sockets.filter((e) => e.answer.startsWith('HTTP/1.1 408')).length
+      const idleAfter = await measure()
+
+      const idleP99Us = (idleBefore.p99Us + idleAfter.p99Us) / 2
+      const ratio = underAttack.p99Us / idleP99Us
+      const allDoneMs = Math.max(...sockets.map((e) => e.closedMs as number)) - connectedMs
+      const passed = ratio <= 2 && underAttack.errors === 0 && minLifeMs >= HEADERS_TIMEOUT_MS - 500 && answered408 === SLOW_SOCKETS
+      recordRow({
+        id: 'slow-clients',
+        order: 60,
+        fault: `${fmt(SLOW_SOCKETS)} sockets sending headers at 1 byte/s (HEADERS_TIMEOUT_MS ${fmt(HEADERS_TIMEOUT_MS)})`,
+        load: `validate at ${RATE_RPS} req/s (open model), 1.5 s before, during and after`,
+        lost: `${underAttack.errors} of ${fmt(underAttack.requests)} well-behaved requests failed; p99 ${(underAttack.p99Us / 1000).toFixed(2)} ms under attack vs ${(idleP99Us / 1000).toFixed(2)} ms idle (×${ratio.toFixed(2)}, limit ×2)`,
+        recoverMs: allDoneMs,
+        fiveXx: String(idleBefore.fiveXx + underAttack.fiveXx + idleAfter.fiveXx),
+        passed,
+        notes: `${fmt(stillOpenDuringMeasure)} slow sockets still open at the end of the measurement; each closed after ${(minLifeMs / 1000).toFixed(1)}–${(maxLifeMs / 1000).toFixed(1)} s, ${fmt(answered408)} with 408`
+      })
+      expect(stillOpenDuringMeasure).toBe(SLOW_SOCKETS)
+      expect(underAttack.errors).toBe(0)
+      expect(ratio, `p99 under attack ${underAttack.p99Us} µs vs idle ${idleBefore.p99Us} / ${idleAfter.p99Us} µs`).toBeLessThanOrEqual(2)
+      expect(minLifeMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 500)
+      // Checked once a second (connectionsCheckingInterval), so at most ~1 s late, plus a busy machine's slack.
+      expect(maxLifeMs).toBeLessThanOrEqual(HEADERS_TIMEOUT_MS + 4_000)
+      expect(answered408).toBe(SLOW_SOCKETS)
+    } finally {
+      clearInterval(drip)
+      for (const e of sockets) e.socket.destroy()
+    }
+  }, 90_000)
+})
+
+describe('connection cap', () => {
+  const CAP = 50
+  let target: TargetProcess
+  beforeAll(async () => {
+    target = await TargetProcess.start({ pinCpus: null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', MAX_CONNECTIONS: String(CAP) } })
+  }, 60_000)
+  afterAll(async () => { await target?.stop() })
+
+  it('past MAX_CONNECTIONS new connections are closed at once; the service answers again once they are gone', async () => {
+    const sockets = Array.from({ length: CAP + 20 }, () => {
+      const s = { socket: net.connect(target.port, '127.0.0.1'), closed: false }
+      s.socket.on('close', () => { s.closed = true })
+      s.socket.on('error', () => {})
+      return s
+    })
+    try {
+      expect(await waitFor(() => sockets.filter((s) => s.closed).length >= 20, 5_000, 20)).toBe(true)
+      await sleep(300)
+      expect(sockets.filter((s) => !s.closed)).toHaveLength(CAP)
+    } finally {
+      for (const s of sockets) s.socket.destroy()
+    }
+    expect(await waitFor(async () => (await fetch(`${target.url}${BASE}/`)).status === 200, 5_000, 50)).toBe(true)
+  }, 30_000)
+})
