@@ -34,7 +34,7 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .addOption(new Option('-s, --scenario <names>', `scenario(s), repeatable or comma list: ${SCENARIO_NAMES.join(', ')} (default: all)`).argParser(collect))
     .option('-d, --duration <time>', 'measured time per trial, e.g. 500ms, 5s, 1m (default 4s)')
     .option('-w, --warmup <time>', 'unrecorded warm-up before each trial (default 1s)')
-    .option('-t, --trials <n>', 'trials per scenario (default 2)')
+    .option('-t, --trials <n>', 'trials per scenario (default 3, the fewest compare accepts)')
     .option('-c, --connections <n>', 'closed model: concurrent connections; open model: pool size')
     .option('-p, --pipelining <n>', 'closed model: requests in flight per connection (default 1)')
     .option('-r, --rate <rps>', 'switch to the open model at this constant arrival rate (req/s)')

@@ -20,7 +20,7 @@ import {
 import type { BootstrapInterval, ChangeKind, RankTestResult, WeightedStatistic } from './stats.ts'
 import { CompareError } from './compare-errors.ts'
 import { mannWhitneyMinP, sensitivityOf, signedRankMinP } from './sensitivity.ts'
-import { METRIC_INFO, METRICS, combineVerdicts, decideVerdict, exitCodeFor, resolveCompareSettings } from './verdict.ts'
+import { CALIBRATION_MAX_SPREAD, METRIC_INFO, METRICS, combineVerdicts, decideVerdict, exitCodeFor, resolveCompareSettings } from './verdict.ts'
 import { VERDICT_LABEL, formatChange, formatInterval, formatMargin } from './reporters/format.ts'
 import type {
   CompareSettings,
@@ -323,6 +323,35 @@ function sideOf(result: RunResult, scenario: string): Side {
 }
 
 /**
+ * The yardstick checked before it is trusted: each side's calibration slices must have been
+ * steady, and when both runs measured the health scenario (the same `GET /` the calibration
+ * drives), its throughput must have moved between the machines as the calibration did. A
+ * disagreement is stated, with how far off the normalised figures may be.
+ */
+export function checkCalibration(baseline: RunResult, current: RunResult): string[] {
+  const out: string[] = []
+  for (const [side, r] of [['baseline', baseline], ['current', current]] as const) {
+    const spread = r.calibration?.spread
+    if (spread !== undefined && spread > CALIBRATION_MAX_SPREAD) out.push(`the ${side} calibration was unsteady (slices ±${(spread * 50).toFixed(0)}%): normalised throughput is unreliable`)
+  }
+  const healthRps = (r: RunResult): number | null => {
+    const values = r.trials.filter((t) => t.scenario === 'health' && t.validity.state === 'valid').map((t) => t.throughputRps)
+    return values.length > 0 ? median(values) : null
+  }
+  const hb = healthRps(baseline)
+  const hc = healthRps(current)
+  const cb = baseline.calibration?.throughputRps
+  const cc = current.calibration?.throughputRps
+  if (hb !== null && hc !== null && hb > 0 && cb !== undefined && cc !== undefined && cb > 0 && cc > 0) {
+    const offBy = (hc / hb) / (cc / cb) - 1
+    if (Math.abs(offBy) > CALIBRATION_MAX_SPREAD) {
+      out.push(`the calibration moved ×${(cc / cb).toFixed(2)} between the machines but the health scenario ×${(hc / hb).toFixed(2)}: normalised throughput may be off by ${offBy > 0 ? '+' : '−'}${Math.abs(offBy * 100).toFixed(0)}%`)
+    }
+  }
+  return out
+}
+
+/**
  * Compares a current run with a baseline run. When the machines differ (CPU model, CPU count or
  * Node version), throughput and CPU µs/request are divided by each run's calibration workload
  * before comparing, and the comparison says so; latencies are compared raw, with a note.
@@ -350,6 +379,7 @@ export function compareResults(baseline: RunResult, current: RunResult, options:
         currentCalibrationCpuUsPerRequest: canNormaliseCpu ? (current.calibration?.cpuUsPerRequest ?? null) : null
       }
       notes.push(`throughput${canNormaliseCpu ? ' and CPU µs/req' : ''} normalised by each run's calibration workload (${Math.round(baselineRps)} → ${Math.round(currentRps)} req/s)`)
+      notes.push(...checkCalibration(baseline, current))
     } else {
       crossMachineProblem = 'different machines and no calibration workload on both sides: throughput cannot be normalised'
       notes.push(crossMachineProblem)

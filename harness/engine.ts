@@ -6,6 +6,7 @@
 // consumable data from the warm-up's rate, scrape /metrics, measure, scrape again, judge validity.
 // A crashed or silent target, or the caller's abort signal, stops the run within seconds; trials
 // already done are kept and the result says why it stopped.
+import { CALIBRATION_MAX_SPREAD } from './verdict.ts'
 import { EventEmitter } from 'node:events'
 import { request } from 'undici'
 import { BASE_PATH } from '../scenarios/catalog.ts'
@@ -172,7 +173,14 @@ const REFILL_MARGIN = 1.5
 // pool it sized, against 9.4k measured), and
 // seeding through the target's batch route is cheap, so the first trial errs well on the safe side.
 const COLD_REFILL_MARGIN = 3
-const CALIBRATION_WARMUP_MS = 500
+// The calibration is a yardstick between machines, so it must not measure a cold process: a
+// 500 ms warm-up and one 2 s reading put two machines 7.0× apart where their health scenario was
+// 4.5× and their CPU per request 4.7× apart. It now warms up for 2 s and is read in 1 s slices,
+// whose median is the figure and whose spread says how steady it was.
+const CALIBRATION_WARMUP_MS = 2_000
+const CALIBRATION_SLICE_MS = 1_000
+/** The calibration commands ask for: 5 slices of 1 s after the warm-up, 32 connections. */
+export const CALIBRATION_DEFAULT = Object.freeze({ durationMs: 5_000, connections: 32 })
 /** How long a closed-model driver may keep sending after its request count is reached. */
 const STOP_SLACK_MS = 500
 /** Without a warm-up to measure, assume this rate when sizing consumable pools. */
@@ -628,11 +636,30 @@ export class Engine extends EventEmitter {
     await this.#drive('calibration', 0, url, { ...load, durationMs: CALIBRATION_WARMUP_MS }, instance, runSignal, false)
     if (runSignal.aborted) return null
     const before = await this.#scrape(url, runSignal, 'calibration', 0)
-    const outcome = await this.#drive('calibration', 0, url, load, instance, runSignal, false)
+    const slices = Math.max(1, Math.round(cal.durationMs / CALIBRATION_SLICE_MS))
+    const samplesRps: number[] = []
+    let requests = 0
+    for (let i = 0; i < slices && !runSignal.aborted; i++) {
+      const outcome = await this.#drive('calibration', 0, url, { ...load, durationMs: Math.min(CALIBRATION_SLICE_MS, cal.durationMs) }, instance, runSignal, false)
+      if (outcome.requests > 0 && outcome.durationMs > 0) samplesRps.push(outcome.requests / (outcome.durationMs / 1000))
+      requests += outcome.requests
+    }
     const after = before === undefined ? undefined : await this.#scrape(url, runSignal, 'calibration', 0)
-    if (runSignal.aborted || outcome.requests === 0) return null
-    const server = before !== undefined && after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(before, after, outcome.requests) : null
-    return { throughputRps: outcome.requests / (outcome.durationMs / 1000), cpuUsPerRequest: server?.cpuUsPerRequest ?? null }
+    if (runSignal.aborted || requests === 0 || samplesRps.length === 0) return null
+    const server = before !== undefined && after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(before, after, requests) : null
+    const sorted = [...samplesRps].sort((a, b) => a - b)
+    const mid = sorted.length >> 1
+    const medianRps = sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+    const spread = ((sorted.at(-1) as number) - (sorted[0] as number)) / medianRps
+    if (spread > CALIBRATION_MAX_SPREAD) {
+      this.emit('warning', { message: `calibration was unsteady: its ${samplesRps.length} slices ranged ${Math.round(sorted[0] as number)}–${Math.round(sorted.at(-1) as number)} req/s (±${Math.round(spread * 50)}%); throughput normalised across machines by it is unreliable` })
+    }
+    return {
+      throughputRps: Math.round(medianRps * 10) / 10,
+      cpuUsPerRequest: server?.cpuUsPerRequest ?? null,
+      samplesRps: samplesRps.map((r) => Math.round(r * 10) / 10),
+      spread: Math.round(spread * 1e4) / 1e4
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // Reading and writing result files. Every read is validated against harness/result.schema.json,
 // so `compare` and the reporters never work on a file they misunderstand: a missing, corrupt or
 // incompatible file is a ResultFileError naming the file and the problem.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -10,6 +10,7 @@ import addFormatsModule from 'ajv-formats'
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import type { RunResult } from './types.ts'
 import { RESULT_SCHEMA_VERSION } from './types.ts'
+import { BadOptionError } from './errors.ts'
 
 export const RESULT_SCHEMA_PATH = fileURLToPath(new URL('./result.schema.json', import.meta.url))
 
@@ -94,11 +95,41 @@ export async function readResult(file: string): Promise<RunResult> {
  */
 export async function writeResult(file: string, result: RunResult): Promise<string[]> {
   const problems = validateResult(result)
-  await mkdir(path.dirname(file), { recursive: true })
-  const tmp = `${file}.${process.pid}.tmp`
-  await writeFile(tmp, `${JSON.stringify(result, null, 2)}\n`)
-  await rename(tmp, file)
+  await writeFileAtomic(file, `${JSON.stringify(result, null, 2)}\n`)
   return problems
+}
+
+/**
+ * Write `text` to a temporary file beside `file`, then rename it over `file`: a reader (or a
+ * process killed mid-write) finds the old file or the new one, never half of one. rename() is
+ * atomic within one file system, which the temporary file in the same folder guarantees.
+ */
+export async function writeFileAtomic(file: string, text: string | Uint8Array): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true })
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`
+  try {
+    await writeFile(tmp, text)
+    await rename(tmp, file)
+  } catch (err) {
+    await unlink(tmp).catch(() => {})
+    throw err
+  }
+}
+
+/**
+ * Before any load: `dir` (created if missing) takes a new file. A run that measured for minutes
+ * and then could not save its result would have wasted them.
+ */
+export async function assertWritableDir(dir: string, option = '--out'): Promise<void> {
+  const probe = path.join(dir, `.authbench-write-check-${process.pid}`)
+  try {
+    await mkdir(dir, { recursive: true })
+    await writeFile(probe, '')
+    await unlink(probe)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new BadOptionError(`${option} ${dir} is not writable (${code}): no load was started`)
+  }
 }
 
 /** reports/<timestamp>-<label>: the timestamp sorts, the label is made safe for a folder name. */

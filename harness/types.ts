@@ -236,7 +236,15 @@ export interface RunResult {
   trials: TrialResult[]
   summary: ScenarioSummary[]
   /** A calibration workload (raw HTTP) run beside the scenarios, to normalise across machines. */
-  calibration: { throughputRps: number; cpuUsPerRequest: number | null } | null
+  calibration: {
+    /** The median of the slices' throughput. */
+    throughputRps: number
+    cpuUsPerRequest: number | null
+    /** Each measured slice's throughput (absent in files from before slices). */
+    samplesRps?: number[]
+    /** (max − min) / median of the slices. */
+    spread?: number
+  } | null
   /** Set when the run stopped early: what happened. Trials done before it are kept. */
   aborted: { reason: string; code: string } | null
   /** Added by `compare` / `ab`. */

@@ -89,6 +89,13 @@ export function resolveCompareSettings(overrides: unknown = {}, source = 'settin
   }
 }
 
+/**
+ * Calibration slices that differ more than this (max − min over the median), or a calibration
+ * that moved this much more or less than the health scenario between two machines, make the
+ * cross-machine yardstick suspect; `compare` says so.
+ */
+export const CALIBRATION_MAX_SPREAD = 0.1
+
 export const DEFAULT_CONFIG_FILE = 'authbench.config.json'
 
 /**

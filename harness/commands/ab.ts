@@ -16,13 +16,13 @@ import { compareAB } from '../compare.ts'
 import { isCompareError } from '../compare-errors.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import { CALIBRATION_DEFAULT, DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { BadOptionError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { renderJson } from '../reporters/json.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
-import { ResultFileError, resultDirName, writeResult } from '../result-io.ts'
+import { ResultFileError, assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
 import { minFirstPairs } from '../sequential.ts'
 import { budgetNotes, runBudgeted } from './ab-budget.ts'
@@ -191,7 +191,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
     errorRateThreshold: run.errorRateThreshold,
     lateShareThreshold: run.lateShareThreshold,
     // Once, on the first trial's target: a reference for cross-machine trends, not for the verdict.
-    calibration: run.calibration && first ? { durationMs: 2_000, connections: 32 } : null,
+    calibration: run.calibration && first ? CALIBRATION_DEFAULT : null,
     maxPoolSize: run.maxPoolSize,
     setupConcurrency: 16,
     unresponsiveProbes: 3,
@@ -316,6 +316,7 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
   let stage = 'options'
   try {
     if (raw.a === undefined || raw.b === undefined) throw new BadOptionError('ab needs both --a <spec> and --b <spec> (a preset, a JSON file of env overrides, or a git ref)')
+    await assertWritableDir(raw.out ?? AB_DEFAULTS.outDir)
     const pairs = raw.trials === undefined ? AB_DEFAULTS.pairs : parseIntOption('--trials', raw.trials, 1, 1_000)
     const seed = raw.seed === undefined ? AB_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
     const label = raw.label ?? safeLabel(`ab-${raw.a}-vs-${raw.b}`)

@@ -2,10 +2,10 @@
 // the dated result like any run, then writes it as reports/baseline.json (kind 'baseline') and
 // regenerates BASELINE_REPORT.md from that same result, so the two can never disagree.
 // A run that stopped early or has a scenario without a valid trial does not replace the baseline.
-import { readdir, writeFile } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { renderBaselineReport } from '../reporters/baseline-report.ts'
-import { readResult, writeResult } from '../result-io.ts'
+import { readResult, writeFileAtomic, writeResult } from '../result-io.ts'
 import { EXIT, runCommand } from './run.ts'
 import type { CommandIo } from './run.ts'
 import type { RawRunOptions } from './run-options.ts'
@@ -96,7 +96,7 @@ export async function baselineCommand(raw: RawBaselineOptions, io: CommandIo): P
   for (const p of await writeResult(file, result)) io.stderr(`warning: baseline does not match the schema: ${p}\n`)
   const reportFile = raw.report ?? BASELINE_DEFAULTS.report
   const relative = path.relative(path.dirname(path.resolve(reportFile)), path.resolve(file)).split(path.sep).join('/')
-  await writeFile(reportFile, renderBaselineReport(result, { command: reproduceCommand(raw), resultPath: relative }))
+  await writeFileAtomic(reportFile, renderBaselineReport(result, { command: reproduceCommand(raw), resultPath: relative }))
   io.stderr(`baseline written to ${file}; report ${reportFile}\n`)
   return EXIT.OK
 }

@@ -2,12 +2,12 @@
 // them, writes report.md, report.html, junit.xml and result.json (with the comparison) beside
 // the result, appends report.md to $GITHUB_STEP_SUMMARY, prints the one-line verdict and returns
 // the exit code: 0 no regression, 1 regression, 2 unreadable/incompatible files or invalid data.
-import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { compareAB, compareResults } from '../compare.ts'
 import { isCompareError } from '../compare-errors.ts'
 import { isAuthbenchError } from '../errors.ts'
-import { ResultFileError, readResult } from '../result-io.ts'
+import { ResultFileError, readResult, writeFileAtomic } from '../result-io.ts'
 import { renderHtml } from '../reporters/html.ts'
 import { renderJson } from '../reporters/json.ts'
 import { renderJunit } from '../reporters/junit.ts'
@@ -42,11 +42,6 @@ export interface WrittenReports {
   json: string
 }
 
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`
-  await writeFile(temporary, text)
-  await rename(temporary, file)
-}
 
 /** Writes the four reports into `outDir`; shared by `compare`, `ab` and `run --compare`. */
 export async function writeReports(result: RunResult, comparison: Comparison, outDir: string, extra: { markdown?: string; html?: string } = {}): Promise<WrittenReports> {
@@ -58,10 +53,10 @@ export async function writeReports(result: RunResult, comparison: Comparison, ou
     json: path.join(outDir, 'result.json')
   }
   // Sections other modules add (the CPU profile's differential tables and flame graphs).
-  await writeAtomically(paths.markdown, `${renderMarkdown(result, comparison)}${extra.markdown ? `\n${extra.markdown}\n` : ''}`)
-  await writeAtomically(paths.html, insertBeforeBodyEnd(renderHtml(result, comparison), extra.html ?? ''))
-  await writeAtomically(paths.junit, renderJunit(result, comparison))
-  await writeAtomically(paths.json, renderJson(result, comparison))
+  await writeFileAtomic(paths.markdown, `${renderMarkdown(result, comparison)}${extra.markdown ? `\n${extra.markdown}\n` : ''}`)
+  await writeFileAtomic(paths.html, insertBeforeBodyEnd(renderHtml(result, comparison), extra.html ?? ''))
+  await writeFileAtomic(paths.junit, renderJunit(result, comparison))
+  await writeFileAtomic(paths.json, renderJson(result, comparison))
   return paths
 }
 

@@ -6,20 +6,19 @@
 // with `variant` and `round`), phases.md and phases.html (harness/reporters/phases.ts).
 // Exit codes: 0 done, 1 a target failed (figures of the trials before it are still written),
 // 2 bad options, 130 interrupted. This is a description, not a gate: no verdict sets the exit code.
-import { writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import path from 'node:path'
 import { ENV_NAMES, PRESETS, PRESET_VALUES, loadConfig } from '../../target/config.ts'
 import type { PresetName } from '../../target/config.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import { CALIBRATION_DEFAULT, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper, ScenarioPlan } from '../engine.ts'
 import { BadOptionError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../reporters/phases.ts'
 import type { PhasesAnalysis } from '../reporters/phases.ts'
-import { ResultFileError, resultDirName, writeResult } from '../result-io.ts'
+import { ResultFileError, assertWritableDir, resultDirName, writeFileAtomic, writeResult } from '../result-io.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
 import { createRng } from '../stats.ts'
@@ -252,7 +251,7 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
       restartPerTrial: false,
       errorRateThreshold: spec.errorRateThreshold,
       lateShareThreshold: spec.lateShareThreshold,
-      calibration: spec.calibration ? { durationMs: 2_000, connections: 32 } : null,
+      calibration: spec.calibration ? CALIBRATION_DEFAULT : null,
       maxPoolSize: spec.maxPoolSize,
       setupConcurrency: 16,
       unresponsiveProbes: 3,
@@ -292,6 +291,7 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
   try {
     const env = runtime.env ?? process.env
     const backend = parseBackend(raw, env)
+    await assertWritableDir(raw.out ?? PHASES_DEFAULTS.outDir)
     const presets = [...(runtime.presets ?? PRESETS)]
     const rounds = raw.trials === undefined ? PHASES_DEFAULTS.rounds : parseIntOption('--trials', raw.trials, 1, 1_000)
     const seed = raw.seed === undefined ? PHASES_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
@@ -424,8 +424,8 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
     const analysis = analysePhases(result, runtime.settings === undefined ? {} : { settings: runtime.settings })
     const markdownPath = path.join(dir, 'phases.md')
     const htmlPath = path.join(dir, 'phases.html')
-    await writeFile(markdownPath, `${renderPhasesMarkdown(analysis)}${profiled === null || profiled.markdown === '' ? '' : `\n${profiled.markdown}\n`}`)
-    await writeFile(htmlPath, insertBeforeBodyEnd(renderPhasesHtml(analysis), profiled?.html ?? ''))
+    await writeFileAtomic(markdownPath, `${renderPhasesMarkdown(analysis)}${profiled === null || profiled.markdown === '' ? '' : `\n${profiled.markdown}\n`}`)
+    await writeFileAtomic(htmlPath, insertBeforeBodyEnd(renderPhasesHtml(analysis), profiled?.html ?? ''))
     if (result.profile !== undefined) io.stdout(`profiles: ${result.profile.files.map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none'}\n`)
     io.stdout(`phases: ${trials.length} trial(s); reports: ${markdownPath}, ${htmlPath}, ${file}\n`)
     let exitCode: number = EXIT.OK

@@ -6,6 +6,7 @@ import type { Scenario, ScenarioParams } from '../../scenarios/types.ts'
 import { PRESETS } from '../../target/config.ts'
 import { BadOptionError } from '../errors.ts'
 import type { LoadSettings } from '../types.ts'
+import { DEFAULT_COMPARE_SETTINGS } from '../verdict.ts'
 
 /** What commander hands over: strings, booleans and repeated lists, unvalidated. */
 export interface RawRunOptions {
@@ -59,7 +60,9 @@ export interface RunOptions {
 }
 
 export const RUN_DEFAULTS = Object.freeze({
-  trials: 2,
+  // As many as `compare` needs by default: a run with the defaults must be comparable (to the
+  // committed baseline, as the README shows) without another option.
+  trials: DEFAULT_COMPARE_SETTINGS.minTrials,
   durationMs: DEFAULT_LOAD.closed.durationMs,
   warmupMs: DEFAULT_LOAD.warmupMs,
   timeoutMs: 10_000,

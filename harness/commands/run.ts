@@ -6,13 +6,13 @@
 import path from 'node:path'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
-import { Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import { CALIBRATION_DEFAULT, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper } from '../engine.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { assertLoopback } from '../loopback.ts'
 import { formatSummary } from '../print-summary.ts'
 import { ProgressDisplay } from '../progress.ts'
-import { resultDirName, writeResult } from '../result-io.ts'
+import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
@@ -59,6 +59,7 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
   if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
   if (profiling !== null && opts.url !== null) throw new BadOptionError('--profile needs a target the harness starts (with the inspector on); it cannot profile a --url target')
   const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
+  await assertWritableDir(opts.outDir)
   if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
   const url = opts.url?.replace(/\/+$/, '') ?? null
   const model = opts.scenarios[0]?.load.model ?? 'closed'
@@ -74,7 +75,7 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
       restartPerTrial: opts.restartPerTrial,
       errorRateThreshold: opts.errorRateThreshold,
       lateShareThreshold: opts.lateShareThreshold,
-      calibration: opts.calibration ? { durationMs: 2_000, connections: 32 } : null,
+      calibration: opts.calibration ? CALIBRATION_DEFAULT : null,
       maxPoolSize: opts.maxPoolSize,
       setupConcurrency: 16,
       unresponsiveProbes: 3,

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseDurationMs, parseRunOptions } from '../../harness/commands/run-options.ts'
 import { isAuthbenchError } from '../../harness/errors.ts'
+import { DEFAULT_COMPARE_SETTINGS } from '../../harness/verdict.ts'
 
 function usageError(fn: () => unknown): string {
   try {
@@ -14,10 +15,11 @@ function usageError(fn: () => unknown): string {
 }
 
 describe('run options', () => {
-  it('defaults to every scenario, closed model, 2 trials of 4 s with 1 s warm-up', () => {
+  it('defaults to every scenario, closed model, 3 trials (what compare needs) of 4 s with 1 s warm-up', () => {
     const o = parseRunOptions({})
     expect(o.scenarios.map((s) => s.scenario.name)).toEqual(['health', 'token', 'ott', 'validate', 'revoke', 'mixed'])
-    expect(o.trials).toBe(2)
+    expect(o.trials).toBe(3)
+    expect(o.trials).toBeGreaterThanOrEqual(DEFAULT_COMPARE_SETTINGS.minTrials)
     expect(o.scenarios[0]?.load).toMatchObject({ model: 'closed', durationMs: 4_000, warmupMs: 1_000, pipelining: 1, rateRps: null })
     expect(o.outDir).toBe('reports')
   })
