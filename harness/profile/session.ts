@@ -1,7 +1,9 @@
 // What `run`, `ab` and `phases` share for --profile: the options, the profiler to hand the engine,
 // and the step after the run that writes the .cpuprofile files, marks the result as profiled and
 // renders the report sections.
+import path from 'node:path'
 import { BadOptionError } from '../errors.ts'
+import { writeFileAtomic } from '../result-io.ts'
 import type { RunResult } from '../types.ts'
 import { analyseProfiles, joinTrials } from './analysis.ts'
 import type { ProfileAnalysis } from './analysis.ts'
@@ -61,6 +63,12 @@ export async function finishProfiling(result: RunResult, profiler: TargetProfile
   const profiledGroups = groups.filter((g) => samples.some((s) => s.group === g))
   result.profile = await writeProfiles(result, samples, profiledGroups.length > 0 ? profiledGroups : groups, resultDir, profiler.samplingIntervalUs)
   const analysis = analyseProfiles(result, samples, profiledGroups, profiler.samplingIntervalUs)
+  // The tables as data, for scripts (scripts/profile-noise.ts reads the A/A runs' noise from them).
+  if (analysis.diffs.length > 0) {
+    const diffs = analysis.diffs.map((d) => ({ ...d, self: d.self.slice(0, 30), total: d.total.slice(0, 30) }))
+    await writeFileAtomic(path.join(resultDir, result.profile.dir, 'diff.json'), `${JSON.stringify({ samplingIntervalUs: analysis.samplingIntervalUs, diffs }, null, 2)}\n`)
+    result.profile.files.push('diff.json')
+  }
   return { analysis, markdown: renderProfileMarkdown(analysis), html: renderProfileHtml(analysis) }
 }
 
