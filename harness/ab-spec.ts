@@ -1,5 +1,6 @@
-// What an A/B arm runs: a preset name, a JSON file of target environment overrides, or a git ref
-// whose target is checked out into a temporary worktree. A spec is resolved (and checked) before
+// What an A/B arm runs: a variant of the configured target, a JSON file of target environment
+// overrides, or a git ref whose tree is checked out into a temporary worktree (the target then
+// starts from the same place in that tree). A spec is resolved (and checked) before
 // any trial runs, so a typo fails at once with exit 2 and a message naming it, not 10 minutes in.
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
@@ -7,25 +8,24 @@ import { mkdtemp, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { PRESETS, loadConfig } from '../target/config.ts'
-import { CompareError } from './compare-errors.ts'
-import { REPO_ROOT } from './target-process.ts'
+import type { TargetDefinition } from './api.ts'
+import { CompareError } from './errors.ts'
 
 const run = promisify(execFile)
 
-export type ArmSpecKind = 'preset' | 'config' | 'git'
+export type ArmSpecKind = 'variant' | 'config' | 'git'
 
 export interface ArmSpec {
   /** As given on the command line. */
   spec: string
   kind: ArmSpecKind
-  /** Environment for the target (on top of this process's): LOG_LEVEL, PRESET, file overrides, --x-env. */
+  /** Environment for the target (on top of its own): the variant's, the file's overrides, --x-env. */
   env: Record<string, string>
   /** Git ref only: the commit it resolved to. */
   commit: string | null
 }
 
-/** A spec made runnable: where its target/server.ts lives. `release()` removes any worktree. */
+/** A spec made runnable: the folder its target starts in. `release()` removes any worktree. */
 export interface PreparedArm extends ArmSpec {
   cwd: string
   release(): Promise<void>
@@ -67,60 +67,59 @@ async function resolveCommit(ref: string, cwd: string): Promise<string | null> {
 }
 
 /**
- * Classifies and checks a spec. Preset names win, then existing files, then git refs. For a preset
- * or a file the target's own config loader checks the overrides here, so a bad value names the
- * option; a git ref's config can only be checked by starting its (other) code.
+ * Classifies and checks a spec. Variant names win, then existing files, then git refs of the
+ * repository the target lives in. Bad values in a variant or file are the target's to refuse: it
+ * is started before any trial, so they fail at once with exit 2 and its stderr.
  */
-export async function resolveArmSpec(option: string, spec: string, extraEnv: Readonly<Record<string, string>>, cwd = REPO_ROOT): Promise<ArmSpec> {
-  const trimmed = spec.trim()
-  if (trimmed === '') throw specError(option, spec, 'is empty; give a preset (baseline, phase1, phase2, phase3), a JSON file of env overrides, or a git ref')
-  const base: Record<string, string> = { LOG_LEVEL: 'warn' }
-  let kind: ArmSpecKind
-  let commit: string | null = null
-  let env: Record<string, string>
-  if ((PRESETS as readonly string[]).includes(trimmed)) {
-    kind = 'preset'
-    env = { ...base, PRESET: trimmed, ...extraEnv }
-  } else if (existsSync(trimmed) && statSync(trimmed).isFile()) {
-    kind = 'config'
-    env = { ...base, ...readEnvFile(option, trimmed), ...extraEnv }
-  } else if (trimmed.endsWith('.json')) {
-    throw specError(option, spec, 'no such file')
-  } else {
-    commit = await resolveCommit(trimmed, cwd)
-    if (commit === null) throw specError(option, spec, `is not a preset (${PRESETS.join(', ')}), an existing JSON file, or a git ref of ${cwd}`)
-    kind = 'git'
-    env = { ...base, ...extraEnv }
-  }
-  if (kind !== 'git') {
+export async function resolveArmSpec(option: string, spec: string, extraEnv: Readonly<Record<string, string>>, target: Pick<TargetDefinition, 'name' | 'variants' | 'start' | 'checkEnv'>): Promise<ArmSpec> {
+  const arm = await classifyArmSpec(option, spec, extraEnv, target)
+  // A git ref's env can only be checked by its own (other) code, when it starts.
+  if (arm.kind !== 'git' && target.checkEnv !== undefined) {
     try {
-      // PORT is the harness's to choose; everything else is what the target will read.
-      loadConfig({ ...process.env, ...env, PORT: '0' })
+      target.checkEnv({ ...target.start.env, ...arm.env })
     } catch (error) {
       throw specError(option, spec, `the target would refuse this config: ${(error as Error).message}`)
     }
   }
-  return { spec: trimmed, kind, env, commit }
+  return arm
+}
+
+async function classifyArmSpec(option: string, spec: string, extraEnv: Readonly<Record<string, string>>, target: Pick<TargetDefinition, 'name' | 'variants' | 'start'>): Promise<ArmSpec> {
+  const trimmed = spec.trim()
+  const variants = Object.keys(target.variants ?? {})
+  const forms = `a variant of target "${target.name}"${variants.length > 0 ? ` (${variants.join(', ')})` : ''}, a JSON file of env overrides, or a git ref`
+  if (trimmed === '') throw specError(option, spec, `is empty; give ${forms}`)
+  const cwd = target.start.cwd ?? process.cwd()
+  if (target.variants?.[trimmed] !== undefined) return { spec: trimmed, kind: 'variant', env: { ...target.variants[trimmed], ...extraEnv }, commit: null }
+  if (existsSync(trimmed) && statSync(trimmed).isFile()) return { spec: trimmed, kind: 'config', env: { ...readEnvFile(option, trimmed), ...extraEnv }, commit: null }
+  if (trimmed.endsWith('.json')) throw specError(option, spec, 'no such file')
+  const commit = await resolveCommit(trimmed, cwd)
+  if (commit === null) throw specError(option, spec, `is not ${forms} of ${cwd}`)
+  return { spec: trimmed, kind: 'git', env: { ...extraEnv }, commit }
 }
 
 /** Makes a resolved spec runnable. Git refs share one worktree per commit within a call. */
-export async function prepareArms(arms: readonly ArmSpec[], repoRoot = REPO_ROOT, log: (line: string) => void = () => undefined): Promise<PreparedArm[]> {
+export async function prepareArms(arms: readonly ArmSpec[], targetCwd: string, log: (line: string) => void = () => undefined): Promise<PreparedArm[]> {
+  const repoRoot = await gitRoot(targetCwd)
+  // The target starts from the same folder of the ref's tree as of this one.
+  const within = repoRoot === null ? '' : path.relative(repoRoot, targetCwd)
   const worktrees = new Map<string, Promise<{ dir: string; release: () => Promise<void> }>>()
   const prepared: PreparedArm[] = []
   try {
     for (const arm of arms) {
       if (arm.kind !== 'git') {
-        prepared.push({ ...arm, cwd: repoRoot, release: async () => undefined })
+        prepared.push({ ...arm, cwd: targetCwd, release: async () => undefined })
         continue
       }
       const commit = arm.commit as string
+      if (repoRoot === null) throw specError('ab', arm.spec, `${targetCwd} is not in a git repository`)
       let tree = worktrees.get(commit)
       if (tree === undefined) {
-        tree = createWorktree(arm.spec, commit, repoRoot, log)
+        tree = createWorktree(arm.spec, commit, repoRoot, within, log)
         worktrees.set(commit, tree)
       }
       const { dir, release } = await tree
-      prepared.push({ ...arm, cwd: dir, release })
+      prepared.push({ ...arm, cwd: path.join(dir, within), release })
     }
   } catch (error) {
     await releaseAll(prepared)
@@ -140,7 +139,16 @@ export async function releaseAll(arms: readonly PreparedArm[]): Promise<void> {
   }
 }
 
-async function createWorktree(spec: string, commit: string, repoRoot: string, log: (line: string) => void): Promise<{ dir: string; release: () => Promise<void> }> {
+async function gitRoot(cwd: string): Promise<string | null> {
+  try {
+    const { stdout } = await run('git', ['rev-parse', '--show-toplevel'], { cwd, timeout: 10_000 })
+    return stdout.trim() || null
+  } catch {
+    return null
+  }
+}
+
+async function createWorktree(spec: string, commit: string, repoRoot: string, within: string, log: (line: string) => void): Promise<{ dir: string; release: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'authbench-ab-'))
   let added = false
   const release = async (): Promise<void> => {
@@ -152,7 +160,7 @@ async function createWorktree(spec: string, commit: string, repoRoot: string, lo
     log(`ab: checking out ${spec} (${commit.slice(0, 12)}) into ${dir}`)
     await run('git', ['worktree', 'add', '--detach', '--force', dir, commit], { cwd: repoRoot, timeout: 120_000 })
     added = true
-    if (!existsSync(path.join(dir, 'target', 'server.ts'))) throw new Error(`${spec} has no target/server.ts`)
+    if (!existsSync(path.join(dir, within))) throw new Error(`${spec} has no folder ${within || '.'}, where the target starts`)
     // Reusing this checkout's node_modules keeps a CI gate offline and fast; a ref whose
     // lockfile differs gets its own install, since its code may need other versions.
     const sameLock = readIfExists(path.join(dir, 'package-lock.json')) === readIfExists(path.join(repoRoot, 'package-lock.json'))

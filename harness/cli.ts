@@ -3,8 +3,9 @@
 // Each command is `async (options, io) => exitCode`; this file holds no benchmarking logic.
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
-import { isAuthbenchError } from './errors.ts'
+import { EXIT, describeError } from './errors.ts'
 import { compareCommand } from './commands/compare.ts'
+import { capacityCommand, type RawCapacityOptions } from './commands/capacity.ts'
 import { abCommand } from './commands/ab.ts'
 import type { RawAbOptions } from './commands/ab.ts'
 import { baselineCommand } from './commands/baseline.ts'
@@ -13,17 +14,17 @@ import type { RawPhasesOptions } from './commands/phases.ts'
 import type { RawBaselineOptions } from './commands/baseline.ts'
 import { importK6Command, k6RunCommand, locateK6 } from './commands/k6.ts'
 import { parseDurationMs, parseIntOption } from './commands/run-options.ts'
-import { startTarget } from './target-process.ts'
-import { EXIT, runCommand } from './commands/run.ts'
+import { startTarget, targetProcessOptions } from './target-process.ts'
+import { loadConfig, targetByName, variantEnv } from './config.ts'
+import { runCommand } from './commands/run.ts'
 import type { CommandIo } from './commands/run.ts'
 import type { RawRunOptions } from './commands/run-options.ts'
-import { SCENARIO_NAMES } from '../scenarios/registry.ts'
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
 function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
   const program = new Command('authbench')
-    .description('Benchmark harness for the authbench reference auth service')
+    .description('Load-testing and benchmarking harness for HTTP services, configured by authbench.config.ts')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
@@ -31,7 +32,7 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
   program
     .command('run')
     .description('drive scenarios against the target and write reports/<timestamp>-<label>/result.json')
-    .addOption(new Option('-s, --scenario <names>', `scenario(s), repeatable or comma list: ${SCENARIO_NAMES.join(', ')} (default: all)`).argParser(collect))
+    .addOption(new Option('-s, --scenario <names>', 'scenario(s) of the config, repeatable or comma list (default: all)').argParser(collect))
     .option('-d, --duration <time>', 'measured time per trial, e.g. 500ms, 5s, 1m (default 4s)')
     .option('-w, --warmup <time>', 'unrecorded warm-up before each trial (default 1s)')
     .option('-t, --trials <n>', 'trials per scenario (default 3, the fewest compare accepts)')
@@ -41,10 +42,13 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('--timeout <time>', 'per-request timeout (default 10s)')
     .option('--url <url>', 'run against an already running target (loopback only unless --allow-remote)')
     .option('--allow-remote', 'allow a --url that is not on loopback')
-    .option('--preset <name>', 'target preset: baseline, phase1, phase2, phase3')
+    .option('--config <file>', 'config file (default: authbench.config.ts, .mjs or .json in the working directory)')
+    .option('--target <name>', "which of the config's targets to start (default: the first)")
+    .option('--variant <name>', "one of the target's variants (named environment sets)")
+    .option('--preset <name>', 'the same as --variant (the reference target calls its variants presets: baseline, phase1, phase2, phase3)')
     .addOption(new Option('--target-env <KEY=VALUE>', 'target environment override, repeatable').argParser(collect))
-    .option('--store <kind>', 'target store: memory or postgres')
-    .option('--cache <kind>', 'target cache: none, lru, redis or tiered')
+    .option('--store <kind>', 'target store (STORE): memory or postgres')
+    .option('--cache <kind>', 'target cache (CACHE): none, lru, redis or tiered')
     .option('--restart-per-trial', 'start a fresh target for every trial')
     .option('-o, --out <dir>', 'reports folder (default reports)')
     .option('-l, --label <label>', 'run label, part of the result folder name')
@@ -52,6 +56,8 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable (e.g. validate.invalidShare=0.1)').argParser(collect))
     .option('--error-threshold <share>', 'unexpected-status share above which a trial is invalid (default 0.01)')
     .option('--max-late-share <share>', 'open model: late-send share above which a trial is invalid (default 0.05)')
+    .option('--max-in-flight <n>', 'open model: most requests in flight (k6 maxVUs); a send that cannot start in time is dropped and counted (default rate × 100 ms, at least --connections)')
+    .addOption(new Option('--slo <objective>', "service-level objective on each scenario's merged figures, repeatable: p99<20ms, p95<=100ms, errors<0.1%, throughput>=1000; a failed one exits 1 and is a junit.xml case").argParser(collect))
     .option('--max-pool <n>', 'cap on tokens seeded per trial (default 200000)')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
     .option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report')
@@ -74,11 +80,41 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     })
 
   program
+    .command('capacity')
+    .description('find the highest offered rate (open model) each scenario sustains under the --slo objectives: coarse steps, bisection, repeats near the knee; writes capacity.json, capacity.md and report.html (exit 1 below --min-rate)')
+    .addOption(new Option('-s, --scenario <names>', 'scenario(s), repeatable or comma list (default: all)').argParser(collect))
+    .addOption(new Option('--slo <objective>', 'objective each step must meet, repeatable: p99<20ms, errors<0.1%, …').argParser(collect))
+    .option('--min-rate <rps>', 'exit 1 when a capacity is below this')
+    .option('--start-rate <rps>', 'first coarse step (default 500; doubles until a step fails)')
+    .option('--max-rate <rps>', 'highest rate tried (default 200000)')
+    .option('--step-duration <time>', 'measured time per step (default 2s)')
+    .option('-w, --warmup <time>', 'unrecorded warm-up per step (default 500ms)')
+    .option('--precision <share>', 'bisection stops when the interval is this narrow (default 0.05)')
+    .option('--repeats <n>', 'trials at each end of the final interval (default 3)')
+    .option('-c, --connections <n>', 'smallest connection pool (in flight grows with the rate)')
+    .option('--max-in-flight <n>', 'bound on requests in flight (default rate × 100 ms)')
+    .option('--timeout <time>', 'per-request timeout (default 10s)')
+    .option('--url <url>', 'search against an already running target (loopback only unless --allow-remote)')
+    .option('--allow-remote', 'allow a --url that is not on loopback')
+    .option('--preset <name>', 'target preset')
+    .addOption(new Option('--target-env <KEY=VALUE>', 'target environment override, repeatable').argParser(collect))
+    .option('--store <kind>', 'target store: memory or postgres')
+    .option('--cache <kind>', 'target cache: none, lru, redis or tiered')
+    .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
+    .option('--error-threshold <share>', 'unexpected-status share above which a step is invalid')
+    .option('--max-late-share <share>', 'late or dropped share above which a step is invalid')
+    .option('--max-pool <n>', 'cap on tokens seeded per step')
+    .option('-o, --out <dir>', 'reports folder (default reports)')
+    .option('-l, --label <label>', 'run label')
+    .option('--no-progress', 'no progress lines on stderr')
+    .action(async (o: RawCapacityOptions) => setExit(await capacityCommand(o, io)))
+
+  program
     .command('compare <result>')
     .description('compare a result with a baseline (default reports/baseline.json) and gate on the verdict')
     .option('-b, --baseline <file>', 'baseline result file')
     .option('-o, --out <dir>', "where the reports go (default: the result's folder)")
-    .option('--config <file>', 'thresholds file (default authbench.config.json when present)')
+    .option('--config <file>', 'config file whose gate settings apply (default: authbench.config.* in the working directory)')
     .option('--json', 'print the result with its comparison as JSON on stdout (and nothing else)')
     .action(async (resultPath: string, o: { baseline?: string; out?: string; config?: string; json?: boolean }) => {
       setExit(await compareCommand({
@@ -102,7 +138,10 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('-c, --connections <n>', 'closed model: concurrent connections')
     .option('-p, --pipelining <n>', 'closed model: requests in flight per connection')
     .option('-r, --rate <rps>', 'open model at this arrival rate')
-    .option('--preset <name>', 'target preset')
+    .option('--config <file>', 'config file (default: authbench.config.* in the working directory)')
+    .option('--target <name>', "which of the config's targets to start (default: the first)")
+    .option('--variant <name>', "one of the target's variants")
+    .option('--preset <name>', 'the same as --variant')
     .addOption(new Option('--target-env <KEY=VALUE>', 'target environment override, repeatable').argParser(collect))
     .option('--store <kind>', 'target store: memory or postgres')
     .option('--cache <kind>', 'target cache: none, lru, redis or tiered')
@@ -117,7 +156,7 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
   program
     .command('ab')
     .description('interleaved A/B gate: ABBA/BAAB blocks, fresh target per trial, paired verdict (exit 0 no regression, 1 regression, 2 bad input or invalid)')
-    .requiredOption('--a <spec>', 'arm A (base): preset, JSON file of env overrides, or git ref')
+    .requiredOption('--a <spec>', "arm A (base): a variant of the target, a JSON file of env overrides, or a git ref")
     .requiredOption('--b <spec>', 'arm B (candidate): same forms')
     .addOption(new Option('--a-env <KEY=VALUE>', 'env override for A, repeatable').argParser(collect))
     .addOption(new Option('--b-env <KEY=VALUE>', 'env override for B, repeatable').argParser(collect))
@@ -129,12 +168,15 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('--budget <time>', 'time budget, e.g. 10m: after a first round of --trials pairs, 3 more pairs at a time for scenarios still undecided (group-sequential, alpha spending)')
     .option('-c, --connections <n>', 'closed model: concurrent connections')
     .option('-r, --rate <rps>', 'open model at this arrival rate')
+    .option('--max-in-flight <n>', 'open model: most requests in flight; later sends are dropped and counted')
+    .addOption(new Option('--slo <objective>', "objective on arm B's merged figures per scenario, repeatable (p99<20ms, errors<0.1%); a failed one exits 1 and is a junit.xml case").argParser(collect))
     .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
     .option('--error-threshold <share>', 'unexpected-status share above which a trial is invalid')
     .option('--max-pool <n>', 'cap on tokens seeded per trial')
     .option('--seed <n>', 'seed of the block order (default 1)')
     .option('--json', 'print result.json with the comparison on stdout (and nothing else; progress stays on stderr)')
-    .option('--config <file>', 'comparison settings (default authbench.config.json)')
+    .option('--config <file>', 'config file (default: authbench.config.* in the working directory)')
+    .option('--target <name>', "which of the config's targets to start (default: the first)")
     .option('-o, --out <dir>', 'reports folder (default reports)')
     .option('-l, --label <label>', 'run label')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
@@ -165,6 +207,8 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--no-pin', 'do not pin target and generator to separate cores')
+    .option('--config <file>', 'config file (default: authbench.config.* in the working directory)')
+    .option('--target <name>', "which of the config's targets to start (default: the first)")
     .action(async (o: RawPhasesOptions) => setExit(await phasesCommand(o, io)))
 
   program
@@ -216,9 +260,13 @@ async function runWithK6(o: RawRunOptions & { driver?: string }, io: CommandIo):
     io.stderr(`authbench: ${(err as Error).message}\n`)
     return EXIT.USAGE
   }
-  const target = o.url === undefined
-    ? await startTarget({ port: 0, pinCpus: 'auto', ...(o.preset === undefined ? {} : { preset: o.preset }) })
-    : null
+  let target: Awaited<ReturnType<typeof startTarget>> | null = null
+  if (o.url === undefined) {
+    const config = await loadConfig(o.config === undefined ? {} : { configPath: o.config })
+    const def = targetByName(config, o.target)
+    const variant = o.variant ?? o.preset
+    target = await startTarget({ ...targetProcessOptions(def, variant === undefined ? {} : variantEnv(def, variant, o.variant === undefined ? '--preset' : '--variant')), port: 0, pinCpus: 'auto' })
+  }
   try {
     return await k6RunCommand({
       scenario: scenarios[0] as Parameters<typeof k6RunCommand>[0]['scenario'],
@@ -280,14 +328,9 @@ async function dispatch(argv: readonly string[], io: CommandIo): Promise<number>
       if (err.code === 'commander.executeSubCommandAsync') return err.exitCode
       return EXIT.USAGE
     }
-    if (isAuthbenchError(err) && err.usage) {
-      io.stderr(`authbench: ${err.message} [${err.code}]\n`)
-      return EXIT.USAGE
-    }
-    const e = err as Error & { code?: string }
-    io.stderr(`authbench: ${e.message}${e.code === undefined ? '' : ` [${e.code}]`}\n`)
-    // 2, never 1: in CI 1 would read as "regression" for what is a failure of the run itself.
-    return EXIT.INCOMPLETE
+    const { message, exitCode } = describeError(err)
+    io.stderr(`authbench: ${message}\n`)
+    return exitCode
   }
 }
 

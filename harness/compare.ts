@@ -18,7 +18,7 @@ import {
   wilcoxonSignedRank
 } from './stats.ts'
 import type { BootstrapInterval, ChangeKind, RankTestResult, WeightedStatistic } from './stats.ts'
-import { CompareError } from './compare-errors.ts'
+import { CompareError } from './errors.ts'
 import { mannWhitneyMinP, sensitivityOf, signedRankMinP } from './sensitivity.ts'
 import { CALIBRATION_MAX_SPREAD, METRIC_INFO, METRICS, combineVerdicts, decideVerdict, exitCodeFor, resolveCompareSettings } from './verdict.ts'
 import { VERDICT_LABEL, formatChange, formatInterval, formatMargin } from './reporters/format.ts'

@@ -9,11 +9,12 @@
 import { CALIBRATION_MAX_SPREAD } from './verdict.ts'
 import { EventEmitter } from 'node:events'
 import { request } from 'undici'
-import { BASE_PATH } from '../scenarios/catalog.ts'
-import type { Scenario, ScenarioInstance, ScenarioParams } from '../scenarios/types.ts'
-import { health as healthScenario } from '../scenarios/health.ts'
+import type { TargetDefinition } from './api.ts'
+import { SetupFailedError, isAuthbenchError } from './errors.ts'
+import type { Scenario, ScenarioInstance, ScenarioParams } from './api.ts'
 import type { Driver, DriverOutcome, RequestSpec, TickEvent } from './drivers/types.ts'
 import { mergeEncoded, summarizeEncoded } from './recorder.ts'
+import { classifyOpenModel } from './saturation.ts'
 import { summarizeScenario } from './summary.ts'
 import { startTarget, watchLiveness, type TargetProcessOptions } from './target-process.ts'
 import type { EnvironmentFingerprint, LoadModel, LoadSettings, RunResult, ScenarioSummary, ServerSideDelta, TrialResult, TrialValidity } from './types.ts'
@@ -71,8 +72,10 @@ export interface EnginePlan {
   errorRateThreshold: number
   /** An open-model trial whose late-send share exceeds this is invalid (CLIENT_LIMITED). */
   lateShareThreshold: number
-  /** Health-only raw HTTP load beside the run, to normalise across machines; null to skip. */
+  /** Raw GET load on the probe path beside the run, to normalise across machines; null to skip. */
   calibration: { durationMs: number; connections: number } | null
+  /** Path the liveness watchdog and the calibration GET (the target's readiness path). Default '/'. */
+  probePath?: string
   /** Upper bound on tokens seeded per trial. */
   maxPoolSize: number
   setupConcurrency: number
@@ -165,6 +168,8 @@ class RunControl {
   }
 }
 
+const noConfig = async (): Promise<null> => null
+
 const PROBE_INTERVAL_MS = 1_000
 const PROBE_TIMEOUT_MS = 2_000
 /** Top-up margin: the measured phase runs faster than a cold warm-up (JIT, caches). */
@@ -181,6 +186,7 @@ const CALIBRATION_WARMUP_MS = 2_000
 const CALIBRATION_SLICE_MS = 1_000
 /** The calibration commands ask for: 5 slices of 1 s after the warm-up, 32 connections. */
 export const CALIBRATION_DEFAULT = Object.freeze({ durationMs: 5_000, connections: 32 })
+const CALIBRATION_STATUSES: readonly number[] = Object.freeze(Array.from({ length: 100 }, (_, i) => 200 + i))
 /** How long a closed-model driver may keep sending after its request count is reached. */
 const STOP_SLACK_MS = 500
 /** Without a warm-up to measure, assume this rate when sizing consumable pools. */
@@ -244,7 +250,7 @@ export class Engine extends EventEmitter {
 
     try {
       target = await startTarget()
-      targetConfig = await (this.#deps.fetchTargetConfig ?? fetchTargetConfig)(target.url).catch(() => null)
+      targetConfig = await (this.#deps.fetchTargetConfig ?? noConfig)(target.url).catch(() => null)
 
       if (plan.calibration !== null && !runAbort.signal.aborted) {
         calibration = await this.#calibrate(target.url, runAbort.signal).catch((err: unknown) => {
@@ -352,6 +358,10 @@ export class Engine extends EventEmitter {
       concurrency: plan.setupConcurrency,
       params: sp.params,
       signal: runSignal
+    }).catch((err: unknown) => {
+      // A scenario is user code: whatever it throws becomes a coded error naming it.
+      if (isAuthbenchError(err) || runSignal.aborted) throw err
+      throw new SetupFailedError(`scenario "${name}" setup failed: ${(err as Error).message ?? String(err)}`, { cause: err })
     })
     if (runSignal.aborted) return null
 
@@ -465,7 +475,7 @@ export class Engine extends EventEmitter {
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
       if (failed !== undefined) throw failed.reason
       out.cpuPinning = (handles.A as TargetHandle).cpuPinning
-      for (const arm of arms) out.configs[arm] = await (this.#deps.fetchTargetConfig ?? fetchTargetConfig)((handles[arm] as TargetHandle).url).catch(() => null)
+      for (const arm of arms) out.configs[arm] = await (this.#deps.fetchTargetConfig ?? noConfig)((handles[arm] as TargetHandle).url).catch(() => null)
       if (this.#plan.calibration !== null && !runAbort.signal.aborted) {
         out.calibration = await this.#calibrate((handles.A as TargetHandle).url, runAbort.signal).catch((err: unknown) => {
           this.emit('warning', { message: `calibration failed: ${(err as Error).message}` })
@@ -558,20 +568,22 @@ export class Engine extends EventEmitter {
     if (exhaustedRequests > 0 && exhaustedShare > plan.errorRateThreshold) {
       return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the harness ran out of seeded tokens: ${exhaustedRequests} requests (${pct(exhaustedShare)}) reused a spent token; the client, not the server, was the limit` }
     }
+    // Open model: who limited the trial comes first, since a saturated server or a busy generator
+    // also explains the errors (sheds, timeouts) that follow from it.
+    const open = outcome.openModel
+    if (open !== undefined) {
+      const v = classifyOpenModel(open, plan.lateShareThreshold)
+      const facts = `offered ${open.targetRps} req/s, completed ${Math.round(open.completedRps ?? 0)} req/s, ${pct(v.dropShare)} of sends dropped and ${pct(v.lateShare)} late; generator CPU ${pct(open.generatorCpuShare ?? 0)} of a core, event-loop lag p99 ${open.eventLoopLagP99Ms} ms`
+      if (v.limitedBy === 'server') {
+        return { state: 'invalid', code: 'SERVER_SATURATED', reason: `the server, not the client, was the limit: ${facts} (in flight at most ${open.maxInFlight ?? '?'}); lower --rate to measure below saturation` }
+      }
+      if (v.limitedBy === 'client') {
+        return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the load generator, not the server, was the limit: ${facts}` }
+      }
+    }
     const errorRate = outcome.errors / outcome.requests
     if (errorRate > plan.errorRateThreshold) {
       return { state: 'invalid', code: 'ERROR_RATE', reason: `${pct(errorRate)} of requests got an unexpected result (threshold ${pct(plan.errorRateThreshold)}): ${describeErrors(outcome)}` }
-    }
-    const open = outcome.openModel
-    // Sends that found every connection busy mean the target (or the pool) could not keep the
-    // offered rate: the generator's own lateness then follows from the backlog, so blaming the
-    // client would mislabel a saturated server.
-    const dropShare = open !== undefined && open.scheduled > 0 ? open.dropped / open.scheduled : 0
-    if (open !== undefined && dropShare > plan.lateShareThreshold && (open.completedRps ?? open.targetRps) < open.targetRps * (1 - plan.lateShareThreshold)) {
-      return { state: 'invalid', code: 'SERVER_SATURATED', reason: `the target completed ${Math.round(open.completedRps ?? 0)} of ${open.targetRps} req/s and ${pct(dropShare)} of sends waited for a free connection: the server, not the client, was the limit (lower --rate or raise --connections)` }
-    }
-    if (open !== undefined && open.lateShare > plan.lateShareThreshold) {
-      return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the load generator could not keep ${open.targetRps} req/s: ${pct(open.lateShare)} of sends were late (threshold ${pct(plan.lateShareThreshold)}); the client, not the server, was the limit` }
     }
     return { state: 'valid' }
   }
@@ -601,7 +613,7 @@ export class Engine extends EventEmitter {
 
   /** Health probes beside the load (target-process's watchdog); a silent target aborts the run. */
   #watch(url: string, runSignal: AbortSignal): { stop: () => void } {
-    const watchdog = watchLiveness(url, { intervalMs: PROBE_INTERVAL_MS, probeTimeoutMs: PROBE_TIMEOUT_MS, failures: this.#plan.unresponsiveProbes })
+    const watchdog = watchLiveness(url, { path: this.#plan.probePath ?? '/', intervalMs: PROBE_INTERVAL_MS, probeTimeoutMs: PROBE_TIMEOUT_MS, failures: this.#plan.unresponsiveProbes })
     const onDead = (): void => {
       const reason = watchdog.signal.reason as (Error & { code?: string }) | undefined
       this.#stopWith?.(new StopSignal('TARGET_CRASHED', reason?.code ?? 'AUTHBENCH_ERR_TARGET_UNRESPONSIVE', reason?.message ?? `target ${url} stopped answering`))
@@ -631,7 +643,8 @@ export class Engine extends EventEmitter {
     if (cal === null) return null
     const load: LoadSettings = { model: 'closed', durationMs: cal.durationMs, warmupMs: 0, connections: cal.connections, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 10_000 }
     this.emit('phase', { scenario: 'calibration', trial: 0, phase: 'calibration', durationMs: cal.durationMs })
-    const instance = await healthScenario.setup({ url, expectedRequests: 0, maxPoolSize: 0, concurrency: 1, params: {} })
+    const spec: RequestSpec = Object.freeze({ method: 'GET', path: this.#plan.probePath ?? '/', expectedStatuses: CALIBRATION_STATUSES, tag: 'calibration' })
+    const instance: ScenarioInstance = { nextRequest: () => spec, fixedRequest: spec, refill: async () => undefined, resetStats: () => undefined, stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 }), capacity: () => null }
     // A short unrecorded pass first: a cold process would report its JIT, not the machine.
     await this.#drive('calibration', 0, url, { ...load, durationMs: CALIBRATION_WARMUP_MS }, instance, runSignal, false)
     if (runSignal.aborted) return null
@@ -729,16 +742,21 @@ function describeErrors(o: DriverOutcome): string {
   return parts.join(', ') || 'unknown'
 }
 
-/** GET /debug/stats → its `config` (secrets already redacted by the target). */
-export async function fetchTargetConfig(url: string): Promise<Record<string, unknown> | null> {
+/**
+ * The target's effective config for the fingerprint: a GET of its declared `configPath`, picked by
+ * `configFrom`; null when it declares none or it does not answer.
+ */
+export async function fetchTargetConfig(url: string, target: Pick<TargetDefinition, 'configPath' | 'configFrom'> | null): Promise<Record<string, unknown> | null> {
+  if (target?.configPath === undefined) return null
   try {
-    const res = await request(`${url}${BASE_PATH}/debug/stats`, { method: 'GET', signal: AbortSignal.timeout(3_000) })
+    const res = await request(`${url}${target.configPath}`, { method: 'GET', signal: AbortSignal.timeout(3_000) })
     if (res.statusCode !== 200) {
       await res.body.dump()
       return null
     }
-    const body = (await res.body.json()) as { config?: unknown }
-    return typeof body.config === 'object' && body.config !== null ? (body.config as Record<string, unknown>) : null
+    const body = (await res.body.json()) as unknown
+    if (target.configFrom !== undefined) return target.configFrom(body)
+    return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : null
   } catch {
     return null
   }

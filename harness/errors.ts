@@ -1,53 +1,127 @@
-// The harness's coded errors, in one registry. A code is a stable contract: scripts and tests
-// match on `code`, never on the message. `usage: true` marks an error the user can fix on the
-// command line; the CLI maps those to exit code 2.
+// The harness's coded errors, in one registry (as fastify's lib/errors.js): every error the harness,
+// a scenario or a config can raise is an AuthbenchError with a code from ERROR_CODES, and the code
+// decides the exit code. A code is a stable contract: scripts and tests match on `code`, never on
+// the message. The CLI maps any error to a message and an exit code with `describeError`, and
+// nowhere else; test/harness/errors.test.ts fails on an error class defined outside this file.
 
-export const HARNESS_ERROR_CODES = {
-  AUTHBENCH_ERR_BAD_OPTION: 'A command-line option or load setting is invalid.',
-  AUTHBENCH_ERR_UNKNOWN_SCENARIO: 'A scenario named on the command line does not exist.',
-  AUTHBENCH_ERR_INVALID_URL: 'A target URL could not be parsed.',
-  AUTHBENCH_ERR_REMOTE_TARGET: 'The target URL is not on loopback and --allow-remote was not given.',
-  AUTHBENCH_ERR_TARGET_START: 'The target process did not start or never became ready.',
-  AUTHBENCH_ERR_TARGET_CRASHED: 'The target process exited while the harness still needed it.',
-  AUTHBENCH_ERR_TARGET_UNRESPONSIVE: 'The target stopped answering its health probe.',
-  AUTHBENCH_ERR_DRIVER: 'A load driver failed to run.',
-  AUTHBENCH_ERR_METRICS: "The target's /metrics could not be scraped or parsed.",
-  AUTHBENCH_ERR_HISTOGRAM: 'A serialised latency histogram could not be decoded.',
-  AUTHBENCH_ERR_REF_BUILD: 'A git ref of an A/B arm could not be resolved, checked out, installed or built.'
-} as const
+/**
+ * The exit codes every command shares, so a CI step can tell them apart: 1 only ever means the
+ * gate found a regression or a threshold/SLO failed; anything that left the data incomplete or
+ * unusable (a target that crashed, a run that could not finish, an unexpected error) is 2, since
+ * reading it as 1 would blame the pull request for a broken run. 130 is SIGINT, as in shells.
+ */
+export const EXIT = Object.freeze({ OK: 0, REGRESSION: 1, USAGE: 2, INCOMPLETE: 2, INTERRUPTED: 130 })
 
-export type HarnessErrorCode = keyof typeof HARNESS_ERROR_CODES
+/** What an error exits with: 2 (usage, bad data, or an incomplete run) or 130 (interrupted). No error is a regression. */
+export type ErrorExitCode = typeof EXIT.USAGE | typeof EXIT.INTERRUPTED
 
+interface CodeInfo {
+  readonly exitCode: ErrorExitCode
+  readonly description: string
+}
+
+const code = (exitCode: ErrorExitCode, description: string): CodeInfo => Object.freeze({ exitCode, description })
+
+export const ERROR_CODES = Object.freeze({
+  AUTHBENCH_ERR_BAD_OPTION: code(2, 'A command-line option, scenario parameter or load setting is invalid.'),
+  AUTHBENCH_ERR_UNKNOWN_SCENARIO: code(2, 'A scenario named on the command line is not in the config.'),
+  AUTHBENCH_ERR_CONFIG_INVALID: code(2, 'The config file (authbench.config.*) or a key in it is invalid.'),
+  AUTHBENCH_ERR_CONFIG_LOAD: code(2, 'The config file or a scenario file could not be found or loaded.'),
+  AUTHBENCH_ERR_UNKNOWN_VARIANT: code(2, 'A variant named on the command line is not declared by the target.'),
+  AUTHBENCH_ERR_NO_TARGET: code(2, 'The command needs a target to start and the config declares none (or --url is missing).'),
+  AUTHBENCH_ERR_INVALID_URL: code(2, 'A target URL could not be parsed.'),
+  AUTHBENCH_ERR_REMOTE_TARGET: code(2, 'The target URL is not on loopback and --allow-remote was not given.'),
+  AUTHBENCH_ERR_TARGET_START: code(2, 'The target process did not start, exited during start-up, or never became ready.'),
+  AUTHBENCH_ERR_SETUP_FAILED: code(2, "A scenario's setup failed (seeding through the target's API, or the scenario threw)."),
+  AUTHBENCH_ERR_TARGET_CRASHED: code(2, 'The target process exited while the harness still needed it.'),
+  AUTHBENCH_ERR_TARGET_UNRESPONSIVE: code(2, 'The target stopped answering its health probe.'),
+  AUTHBENCH_ERR_DRIVER: code(2, 'A load driver failed to run.'),
+  AUTHBENCH_ERR_METRICS: code(2, "The target's Prometheus endpoint could not be scraped or parsed."),
+  AUTHBENCH_ERR_RUN_FAILED: code(2, 'The run failed for a reason no other code names.'),
+  AUTHBENCH_ERR_ABORTED: code(130, 'The run was interrupted (SIGINT or an abort signal).'),
+  AUTHBENCH_ERR_HISTOGRAM: code(2, 'A serialised latency histogram could not be decoded.'),
+  AUTHBENCH_ERR_RESULT_FILE: code(2, 'A result file is missing, unreadable, corrupt, of another schemaVersion or of the wrong shape.'),
+  AUTHBENCH_ERR_FILE_MISSING: code(2, 'A result, baseline or config file does not exist.'),
+  AUTHBENCH_ERR_FILE_UNREADABLE: code(2, 'A result, baseline or config file exists but could not be read.'),
+  AUTHBENCH_ERR_JSON_INVALID: code(2, 'A file is not valid JSON.'),
+  AUTHBENCH_ERR_SCHEMA_VERSION: code(2, "A result file's schemaVersion is not one this authbench reads."),
+  AUTHBENCH_ERR_RESULT_SHAPE: code(2, 'A result file does not have the shape of an authbench result.'),
+  AUTHBENCH_ERR_AB_UNPAIRED: code(2, 'An A/B result has no complete A/B pair to compare.'),
+  AUTHBENCH_ERR_REF_BUILD: code(2, 'A git ref of an A/B arm could not be resolved, checked out, installed or built.'),
+  AUTHBENCH_ERR_AB_SPEC: code(2, 'An A/B arm is not a variant, a config or env file, or a git ref whose target can be checked out.'),
+  AUTHBENCH_ERR_K6_MISSING: code(2, 'No usable k6 (v0.57 or later) on PATH.'),
+  AUTHBENCH_ERR_K6_SUMMARY: code(2, 'A k6 summary file cannot be imported.')
+} satisfies Record<`AUTHBENCH_ERR_${string}`, CodeInfo>)
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** Description by code, for documentation and for tests that check every code is documented. */
+export const HARNESS_ERROR_CODES: Readonly<Record<ErrorCode, string>> = Object.freeze(
+  Object.fromEntries(Object.entries(ERROR_CODES).map(([k, v]) => [k, v.description])) as Record<ErrorCode, string>
+)
+
+/** Every error authbench raises. `code` is stable; `exitCode` comes from the registry. */
 export class AuthbenchError extends Error {
-  readonly code: HarnessErrorCode
-  /** True when the user can fix it by changing the command line (exit code 2). */
-  readonly usage: boolean
+  readonly code: ErrorCode
 
-  constructor (code: HarnessErrorCode, message: string, options?: { cause?: unknown; usage?: boolean }) {
+  constructor (code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'AuthbenchError'
     this.code = code
-    this.usage = options?.usage ?? false
+  }
+
+  /** What the CLI exits with for this error. */
+  get exitCode (): ErrorExitCode {
+    return ERROR_CODES[this.code].exitCode
+  }
+
+  /** True when it exits 2 (the user can fix it, or the run could not finish), not 130. */
+  get usage (): boolean {
+    return this.exitCode === EXIT.USAGE
   }
 }
 
 export class BadOptionError extends AuthbenchError {
   constructor (message: string) {
-    super('AUTHBENCH_ERR_BAD_OPTION', message, { usage: true })
+    super('AUTHBENCH_ERR_BAD_OPTION', message)
     this.name = 'BadOptionError'
   }
 }
 
 export class UnknownScenarioError extends AuthbenchError {
   constructor (readonly scenario: string, known: readonly string[]) {
-    super('AUTHBENCH_ERR_UNKNOWN_SCENARIO', `unknown scenario "${scenario}" (known: ${known.join(', ')})`, { usage: true })
+    super('AUTHBENCH_ERR_UNKNOWN_SCENARIO', `unknown scenario "${scenario}" (known: ${known.join(', ')})`)
     this.name = 'UnknownScenarioError'
+  }
+}
+
+/** A bad scenario parameter: names the scenario and the parameter (exit 2). */
+export class ScenarioParamError extends AuthbenchError {
+  constructor (readonly scenario: string, readonly param: string, problem: string) {
+    super('AUTHBENCH_ERR_BAD_OPTION', `scenario "${scenario}" parameter "${param}": ${problem}`)
+    this.name = 'ScenarioParamError'
+  }
+}
+
+/** A scenario's setup failed: seeding through the target's API was refused, or the scenario threw. */
+export class SetupFailedError extends AuthbenchError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super('AUTHBENCH_ERR_SETUP_FAILED', message, options)
+    this.name = 'SetupFailedError'
+  }
+}
+
+/** The config file, or a key in it, is invalid; the message names the file and the key. */
+export class ConfigError extends AuthbenchError {
+  constructor (code: 'AUTHBENCH_ERR_CONFIG_INVALID' | 'AUTHBENCH_ERR_CONFIG_LOAD' | 'AUTHBENCH_ERR_UNKNOWN_VARIANT' | 'AUTHBENCH_ERR_NO_TARGET', message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.name = 'ConfigError'
   }
 }
 
 export class InvalidUrlError extends AuthbenchError {
   constructor (readonly url: string, cause?: unknown) {
-    super('AUTHBENCH_ERR_INVALID_URL', `invalid target URL "${url}"`, { usage: true, cause })
+    super('AUTHBENCH_ERR_INVALID_URL', `invalid target URL "${url}"`, { cause })
     this.name = 'InvalidUrlError'
   }
 }
@@ -56,8 +130,7 @@ export class RemoteTargetError extends AuthbenchError {
   constructor (readonly url: string, readonly host: string) {
     super(
       'AUTHBENCH_ERR_REMOTE_TARGET',
-      `refusing to load ${url}: host "${host}" is not loopback (127.0.0.0/8, ::1, localhost); pass --allow-remote to load a remote host`,
-      { usage: true }
+      `refusing to load ${url}: host "${host}" is not loopback (127.0.0.0/8, ::1, localhost); pass --allow-remote to load a remote host`
     )
     this.name = 'RemoteTargetError'
   }
@@ -72,13 +145,13 @@ export class TargetStartError extends AuthbenchError {
 
 export class TargetCrashedError extends AuthbenchError {
   constructor (
-    readonly exitCode: number | null,
+    readonly processExitCode: number | null,
     readonly exitSignal: NodeJS.Signals | null,
     readonly stderrTail: string
   ) {
     super(
       'AUTHBENCH_ERR_TARGET_CRASHED',
-      withTail(`target process exited unexpectedly (code ${String(exitCode)}, signal ${String(exitSignal)})`, stderrTail)
+      withTail(`target process exited unexpectedly (code ${String(processExitCode)}, signal ${String(exitSignal)})`, stderrTail)
     )
     this.name = 'TargetCrashedError'
   }
@@ -112,8 +185,85 @@ export class HistogramDecodeError extends AuthbenchError {
   }
 }
 
+export type ResultFileProblem = 'MISSING' | 'UNREADABLE' | 'CORRUPT' | 'INCOMPATIBLE' | 'INVALID'
+
+/** A result file that cannot be used. `problem` says which way it failed. */
+export class ResultFileError extends AuthbenchError {
+  constructor (readonly file: string, readonly problem: ResultFileProblem, message: string, options?: { cause?: unknown }) {
+    super('AUTHBENCH_ERR_RESULT_FILE', `${file}: ${message}`, options)
+    this.name = 'ResultFileError'
+  }
+}
+
+export type CompareErrorCode =
+  | 'AUTHBENCH_ERR_FILE_MISSING' | 'AUTHBENCH_ERR_FILE_UNREADABLE' | 'AUTHBENCH_ERR_JSON_INVALID' | 'AUTHBENCH_ERR_SCHEMA_VERSION'
+  | 'AUTHBENCH_ERR_RESULT_SHAPE' | 'AUTHBENCH_ERR_CONFIG_INVALID' | 'AUTHBENCH_ERR_AB_UNPAIRED' | 'AUTHBENCH_ERR_AB_SPEC'
+
+/** Files `compare` and `ab` cannot read, parse or compare, and A/B arms that cannot be run. */
+export class CompareError extends AuthbenchError {
+  constructor (code: CompareErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.name = 'CompareError'
+  }
+}
+
+/** A git ref of an A/B arm could not be resolved, checked out, installed or built. */
+export class RefBuildError extends AuthbenchError {
+  constructor (
+    readonly ref: string,
+    readonly step: 'resolve' | 'checkout' | 'install' | 'build',
+    message: string,
+    readonly outputTail = '',
+    cause?: unknown,
+    /** Stopped by the abort signal (Ctrl-C), not a failure of the ref. */
+    readonly interrupted = false
+  ) {
+    // The user fixes it in their repository or on the command line: exit 2 (registry), never 1.
+    super('AUTHBENCH_ERR_REF_BUILD', outputTail === '' ? message : `${message}\n--- last output of ${step} ---\n${outputTail.trimEnd()}`, { cause })
+    this.name = 'RefBuildError'
+  }
+}
+
+/** No usable k6 on PATH. */
+export class K6MissingError extends AuthbenchError {
+  constructor (message: string) {
+    super('AUTHBENCH_ERR_K6_MISSING', message)
+    this.name = 'K6MissingError'
+  }
+}
+
+/** A k6 summary that cannot be imported. */
+export class K6SummaryError extends AuthbenchError {
+  constructor (readonly file: string, message: string, options?: { cause?: unknown }) {
+    super('AUTHBENCH_ERR_K6_SUMMARY', `${file}: ${message}`, options)
+    this.name = 'K6SummaryError'
+  }
+}
+
+/** True for any registered error, also one from a second copy of this module (a config loaded apart). */
 export function isAuthbenchError (error: unknown): error is AuthbenchError {
-  return error instanceof AuthbenchError
+  if (error instanceof AuthbenchError) return true
+  const code = (error as { code?: unknown } | null)?.code
+  return error instanceof Error && typeof code === 'string' && Object.hasOwn(ERROR_CODES, code) && 'exitCode' in error
+}
+
+/** The exit code for a code found in a result's `aborted` (a string from a file, so it may be any). */
+export function exitCodeForCode (errorCode: string): ErrorExitCode {
+  return (ERROR_CODES as Record<string, CodeInfo>)[errorCode]?.exitCode ?? EXIT.INCOMPLETE
+}
+
+/**
+ * The one mapping from any thrown value to what the user sees and the exit code. A registered
+ * error prints its message and code; anything else is a bug, printed with its stack, and exits
+ * `unknownExit` (2 by default: 1 would read as "regression").
+ */
+export function describeError (error: unknown, unknownExit: ErrorExitCode = EXIT.INCOMPLETE): { message: string; exitCode: ErrorExitCode } {
+  if (isAuthbenchError(error)) {
+    const detail = error instanceof ResultFileError ? `${error.code}:${error.problem}` : error.code
+    return { message: `${error.message} [${detail}]`, exitCode: error.exitCode }
+  }
+  const e = error instanceof Error ? error : new Error(String(error))
+  return { message: e.stack ?? e.message, exitCode: unknownExit }
 }
 
 function withTail (message: string, tail: string): string {

@@ -12,7 +12,9 @@ import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, utimes, w
 import { homedir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { AuthbenchError } from './errors.ts'
+import { RefBuildError } from './errors.ts'
+
+export { RefBuildError }
 
 const git = promisify(execFile)
 
@@ -67,21 +69,6 @@ export interface BuiltRef {
 /** Marker written into a finished build; a directory without it is not a usable cache entry. */
 const MARKER = '.authbench-build.json'
 
-export class RefBuildError extends AuthbenchError {
-  constructor (
-    readonly ref: string,
-    readonly step: 'resolve' | 'checkout' | 'install' | 'build',
-    message: string,
-    readonly outputTail = '',
-    cause?: unknown,
-    /** Stopped by the abort signal (Ctrl-C), not a failure of the ref. */
-    readonly interrupted = false
-  ) {
-    // usage: the user fixes it in their repository or on the command line; exit 2, never 1.
-    super('AUTHBENCH_ERR_REF_BUILD', outputTail === '' ? message : `${message}\n--- last output of ${step} ---\n${outputTail.trimEnd()}`, { usage: true, cause })
-    this.name = 'RefBuildError'
-  }
-}
 
 export function defaultCacheDir (env: NodeJS.ProcessEnv = process.env): string {
   if (env.AUTHBENCH_CACHE_DIR !== undefined && env.AUTHBENCH_CACHE_DIR !== '') return path.resolve(env.AUTHBENCH_CACHE_DIR)

@@ -10,23 +10,12 @@ import addFormatsModule from 'ajv-formats'
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import type { RunResult } from './types.ts'
 import { RESULT_SCHEMA_VERSION } from './types.ts'
-import { BadOptionError } from './errors.ts'
+import { BadOptionError, ResultFileError } from './errors.ts'
 
 export const RESULT_SCHEMA_PATH = fileURLToPath(new URL('./result.schema.json', import.meta.url))
 
-export type ResultFileProblem = 'MISSING' | 'UNREADABLE' | 'CORRUPT' | 'INCOMPATIBLE' | 'INVALID'
-
-/**
- * A result file that cannot be used. `problem` says which way it failed.
- * TODO(lead): move AUTHBENCH_ERR_RESULT_FILE into the harness/errors.ts registry.
- */
-export class ResultFileError extends Error {
-  readonly code = 'AUTHBENCH_ERR_RESULT_FILE'
-  constructor(readonly file: string, readonly problem: ResultFileProblem, message: string, options?: { cause?: unknown }) {
-    super(`${file}: ${message}`, options)
-    this.name = 'ResultFileError'
-  }
-}
+export { ResultFileError } from './errors.ts'
+export type { ResultFileProblem } from './errors.ts'
 
 // ajv ships CommonJS: under NodeNext its default export arrives wrapped once more.
 type AjvCtor = typeof Ajv2020Module.default

@@ -1,5 +1,8 @@
 // Per-scenario summaries from trials: median per-trial throughput, percentiles from the merged
-// histogram of valid trials (never an average of percentiles). Pure: the engine and `compare` use it.
+// histogram of valid trials (never an average of percentiles). When no trial is valid the figures
+// come from the invalid ones and say so (`figuresFromInvalidTrials`): a reader should see what a
+// saturated server did; `compare` and `ab` judge trials by their own validity, never these figures.
+// Pure: the engine and `compare` use it.
 import { mergeEncoded, summarizeEncoded } from './recorder.ts'
 import { median } from './stats.ts'
 import type { LatencySummaryUs, ScenarioSummary, TrialResult } from './types.ts'
@@ -8,7 +11,9 @@ const EMPTY_LATENCY: LatencySummaryUs = Object.freeze({ count: 0, min: 0, mean: 
 
 export function summarizeScenario(scenario: string, trials: readonly TrialResult[]): ScenarioSummary {
   const mine = trials.filter((t) => t.scenario === scenario)
-  const valid = mine.filter((t) => t.validity.state === 'valid')
+  const validOnly = mine.filter((t) => t.validity.state === 'valid')
+  const fromInvalid = validOnly.length === 0 && mine.length > 0
+  const valid = fromInvalid ? mine : validOnly
   const requests = valid.reduce((s, t) => s + t.requests, 0)
   const errors = valid.reduce((s, t) => s + t.errors, 0)
   const cpu = valid.map((t) => t.server?.cpuUsPerRequest).filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
@@ -17,12 +22,13 @@ export function summarizeScenario(scenario: string, trials: readonly TrialResult
   return {
     scenario,
     trials: mine.length,
-    validTrials: valid.length,
+    validTrials: validOnly.length,
     throughputRps: valid.length === 0 ? 0 : median(valid.map((t) => t.throughputRps)),
     latencyUs: histogram === '' ? { ...EMPTY_LATENCY } : summarizeEncoded(histogram),
     errorRate: requests === 0 ? 0 : errors / requests,
     cpuUsPerRequest: cpu.length === 0 ? null : median(cpu),
     meanResponseBytes: requests === 0 ? 0 : bytes / requests,
-    histogram
+    histogram,
+    ...(fromInvalid ? { figuresFromInvalidTrials: true } : {})
   }
 }

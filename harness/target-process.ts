@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net'
 import { cpus } from 'node:os'
 import { dirname, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { TargetDefinition } from './api.ts'
 import { TargetCrashedError, TargetStartError, TargetUnresponsiveError } from './errors.ts'
 
 export const READINESS_PATH = '/auth-server/v1/oauth/'
@@ -21,6 +22,14 @@ export const REPO_ROOT = resolvePath(dirname(fileURLToPath(import.meta.url)), '.
 export interface TargetProcessOptions {
   /** Working directory the target runs in. Default: the repository root. */
   cwd?: string
+  /** Executable to run (`node` means this Node binary); with it, `args` replace nodeArgs and script. */
+  command?: string
+  args?: readonly string[]
+  /** Environment variables the port and host are passed in. Default PORT and HOST. */
+  portEnv?: string
+  hostEnv?: string
+  /** Signal that asks the target to stop (SIGKILL follows after stopTimeoutMs). Default SIGTERM. */
+  stopSignal?: NodeJS.Signals
   /** Script to run, relative to cwd. Default 'target/server.ts'. */
   script?: string
   /** Node flags before the script. Default ['--import', 'tsx']. */
@@ -85,7 +94,10 @@ export class TargetProcess extends EventEmitter {
   #exit: TargetExit | undefined
   readonly #killOnParentExit = (): void => { this.#child.kill('SIGKILL') }
 
-  private constructor (child: ChildProcess, init: { host: string; port: number; pinnedCpus: string | null; tailBytes: number; stopTimeoutMs: number; onStderr?: (chunk: string) => void }) {
+  readonly #stopSignal: NodeJS.Signals
+  readonly #command: string
+
+  private constructor (child: ChildProcess, init: { host: string; port: number; pinnedCpus: string | null; tailBytes: number; stopTimeoutMs: number; stopSignal: NodeJS.Signals; command: string; onStderr?: (chunk: string) => void }) {
     super()
     this.#child = child
     this.host = init.host
@@ -95,6 +107,8 @@ export class TargetProcess extends EventEmitter {
     this.#stderr = new Tail(init.tailBytes)
     this.#stdout = new Tail(init.tailBytes)
     this.#stopTimeoutMs = init.stopTimeoutMs
+    this.#stopSignal = init.stopSignal
+    this.#command = init.command
     // Both pipes must be drained: a chatty target blocks on a full stdout pipe otherwise.
     child.stdout?.on('data', (chunk: Buffer) => this.#stdout.push(chunk))
     const onStderr = init.onStderr
@@ -126,7 +140,9 @@ export class TargetProcess extends EventEmitter {
     const pinCpus = options.pinCpus === undefined || options.pinCpus === 'auto'
       ? (canPin() ? '0' : null)
       : options.pinCpus
-    const nodeCommand = [process.execPath, ...(options.nodeArgs ?? ['--import', 'tsx']), options.script ?? 'target/server.ts']
+    const nodeCommand = options.command !== undefined
+      ? [options.command === 'node' ? process.execPath : options.command, ...(options.args ?? [])]
+      : [process.execPath, ...(options.nodeArgs ?? ['--import', 'tsx']), options.script ?? 'target/server.ts']
     // Start-up runs on every core and the target is pinned once it answers: the two targets of an
     // `ab` pair start together, and on one shared core each took about twice as long (~1.5 s
     // instead of ~0.75 s here, on every pair). Every core is named explicitly: a child inherits
@@ -137,7 +153,7 @@ export class TargetProcess extends EventEmitter {
       : nodeCommand
     // The seeding route (POST /debug/tokens) and /debug/stats are on for the targets the harness
     // starts; the user's environment or the options can still turn them off.
-    const env: NodeJS.ProcessEnv = { DEBUG_ROUTES: 'true', ...process.env, ...options.env, PORT: String(port), HOST: host }
+    const env: NodeJS.ProcessEnv = { DEBUG_ROUTES: 'true', ...process.env, ...options.env, [options.portEnv ?? 'PORT']: String(port), [options.hostEnv ?? 'HOST']: host }
     if (options.preset !== undefined) env.PRESET = options.preset
     // taskset execs node in place, so the child's pid is the target's and signals reach it.
     const child = spawn(command as string, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -147,10 +163,12 @@ export class TargetProcess extends EventEmitter {
       pinnedCpus: pinCpus !== null && tasksetPath() !== null ? pinCpus : null,
       tailBytes: options.tailBytes ?? 8192,
       stopTimeoutMs: options.stopTimeoutMs ?? 5000,
+      stopSignal: options.stopSignal ?? 'SIGTERM',
+      command: nodeCommand.join(' '),
       ...(options.onStderr === undefined ? {} : { onStderr: options.onStderr })
     })
     const spawnError = new Promise<never>((_resolve, reject) => {
-      child.once('error', (error) => reject(new TargetStartError(`could not start the target: ${error.message}`, '', error)))
+      child.once('error', (error) => reject(new TargetStartError(`could not start the target (${nodeCommand.join(' ')}): ${error.message}`, '', error)))
     })
     spawnError.catch(() => {})
     try {
@@ -198,7 +216,7 @@ export class TargetProcess extends EventEmitter {
   async stop (): Promise<TargetExit> {
     if (this.#exit !== undefined) return this.#exit
     this.#stopping = true
-    this.#child.kill('SIGTERM')
+    this.#child.kill(this.#stopSignal)
     const timer = setTimeout(() => { this.#child.kill('SIGKILL') }, this.#stopTimeoutMs)
     const exit = await this.exited
     clearTimeout(timer)
@@ -211,7 +229,7 @@ export class TargetProcess extends EventEmitter {
     while (Date.now() < deadline) {
       if (this.#exit !== undefined) {
         throw new TargetStartError(
-          `the target exited during start-up (code ${String(this.#exit.code)}, signal ${String(this.#exit.signal)})`,
+          `the target (${this.#command}) exited during start-up (code ${String(this.#exit.code)}, signal ${String(this.#exit.signal)})`,
           this.stderrTail()
         )
       }
@@ -225,12 +243,28 @@ export class TargetProcess extends EventEmitter {
       await sleep(100)
     }
     const reason = lastError instanceof Error ? `: ${lastError.message}` : ''
-    throw new TargetStartError(`the target was not ready at ${this.url}${path} within ${timeoutMs} ms${reason}`, this.stderrTail(), lastError)
+    throw new TargetStartError(`the target (${this.#command}) was not ready: readiness path ${path} did not answer 2xx at ${this.url}${path} within ${timeoutMs} ms${reason}`, this.stderrTail(), lastError)
   }
 }
 
 export function startTarget (options: TargetProcessOptions = {}): Promise<TargetProcess> {
   return TargetProcess.start(options)
+}
+
+/** Process options for a declared target with extra environment (a variant's, overrides). */
+export function targetProcessOptions (def: TargetDefinition, env: Readonly<Record<string, string>> = {}): TargetProcessOptions {
+  return {
+    cwd: def.start.cwd ?? process.cwd(),
+    command: def.start.command,
+    args: def.start.args ?? [],
+    env: { ...def.start.env, ...env },
+    ...(def.start.portEnv === undefined ? {} : { portEnv: def.start.portEnv }),
+    ...(def.start.hostEnv === undefined ? {} : { hostEnv: def.start.hostEnv }),
+    readinessPath: def.readiness.path,
+    ...(def.readiness.timeoutMs === undefined ? {} : { readyTimeoutMs: def.readiness.timeoutMs }),
+    ...(def.stop?.signal === undefined ? {} : { stopSignal: def.stop.signal }),
+    ...(def.stop?.graceMs === undefined ? {} : { stopTimeoutMs: def.stop.graceMs })
+  }
 }
 
 /** One GET on its own connection; resolves with the status after reading the body. */

@@ -1,9 +1,8 @@
 // What each metric means for the gate (direction, how a change is expressed, its margin) and how
 // an interval becomes a verdict. The defaults live in DEFAULT_COMPARE_SETTINGS only: the A/A
-// calibration script tunes them there, and a config file (authbench.config.json) overrides them.
-import { existsSync, readFileSync } from 'node:fs'
+// calibration script tunes them there, and the config file's `gate` (harness/config.ts) overrides them.
 import { z } from 'zod'
-import { CompareError } from './compare-errors.ts'
+import { CompareError } from './errors.ts'
 import { formatP } from './sensitivity.ts'
 import type { CompareSettings, MetricName, Verdict } from './types.ts'
 
@@ -33,8 +32,8 @@ export const METRIC_INFO: Readonly<Record<MetricName, MetricInfo>> = Object.free
  * CPU per request was called a regression 10/10, +5% 0/10 (inconclusive). Margins ×0.5 still gave
  * 0/20 false alarms and caught +5% 10/10 on that quiet day, but a busier machine widens the
  * intervals (±12% in an earlier session), and a 2-3% systematic difference between arms would
- * then trip a 2.5% margin; so the margins stay at 5% and a team may lower them in
- * authbench.config.json.
+ * then trip a 2.5% margin; so the margins stay at 5% and a team may lower them in its
+ * authbench config's `gate`.
  */
 export const DEFAULT_COMPARE_SETTINGS: Readonly<CompareSettings> = Object.freeze({
   margins: Object.freeze({
@@ -57,8 +56,8 @@ export const DEFAULT_COMPARE_SETTINGS: Readonly<CompareSettings> = Object.freeze
 
 const metricEnum = z.enum(['throughputRps', 'p50Us', 'p95Us', 'p99Us', 'errorRate', 'cpuUsPerRequest'])
 
-/** The comparison's part of the config file; other keys of the file belong to other commands. */
-const settingsOverrideSchema = z.object({
+/** The config file's `gate`: overrides of DEFAULT_COMPARE_SETTINGS. */
+export const settingsOverrideSchema = z.strictObject({
   margins: z.partialRecord(metricEnum, z.number().positive().max(10)).optional(),
   gatedMetrics: z.array(metricEnum).optional(),
   minTrials: z.number().int().min(1).optional(),
@@ -95,38 +94,6 @@ export function resolveCompareSettings(overrides: unknown = {}, source = 'settin
  * cross-machine yardstick suspect; `compare` says so.
  */
 export const CALIBRATION_MAX_SPREAD = 0.1
-
-export const DEFAULT_CONFIG_FILE = 'authbench.config.json'
-
-/**
- * Reads settings from a config file. An explicit path must exist; the default file is optional.
- * The file may hold other commands' keys at the top level: only the comparison's are read.
- */
-export function loadCompareSettings(configPath?: string): CompareSettings {
-  const path = configPath ?? DEFAULT_CONFIG_FILE
-  if (!existsSync(path)) {
-    if (configPath !== undefined) throw new CompareError('AUTHBENCH_ERR_FILE_MISSING', `config file ${path} does not exist`)
-    return resolveCompareSettings({})
-  }
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    throw new CompareError('AUTHBENCH_ERR_FILE_UNREADABLE', `config file ${path} could not be read: ${(error as Error).message}`, { cause: error })
-  }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (error) {
-    throw new CompareError('AUTHBENCH_ERR_JSON_INVALID', `config file ${path} is not valid JSON: ${(error as Error).message}`, { cause: error })
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new CompareError('AUTHBENCH_ERR_CONFIG_INVALID', `config file ${path}: expected a JSON object`)
-  }
-  const known = new Set(Object.keys(settingsOverrideSchema.shape))
-  const own = Object.fromEntries(Object.entries(json).filter(([key]) => known.has(key)))
-  return resolveCompareSettings(own, `config file ${path}`)
-}
 
 export interface VerdictInput {
   /** The change and its interval, signed as current minus baseline (relative or absolute). */

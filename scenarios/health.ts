@@ -2,6 +2,8 @@
 import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS } from './catalog.ts'
 import { checkKnown } from './params.ts'
 import type { RequestSpec, Scenario, ScenarioInstance } from './types.ts'
+import { defineScenario } from '../harness/index.ts'
+import { k6Script } from './k6-script.ts'
 
 const PARAMS = Object.freeze({})
 
@@ -17,8 +19,9 @@ export function healthRequest(): RequestSpec {
   return HEALTH_REQUEST
 }
 
-export const health: Scenario = Object.freeze<Scenario>({
+export const health: Scenario = defineScenario({
   name: 'health',
+  k6Script: k6Script('health'),
   description: 'GET / (200 "ok"): the HTTP stack alone, no dependency',
   consumes: false,
   defaultLoad: DEFAULT_LOAD,

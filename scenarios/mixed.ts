@@ -10,6 +10,8 @@ import { TokenSupply } from './seeder.ts'
 import { tokenRequest } from './token.ts'
 import { seedValidatePool, validateRequestFactory } from './validate.ts'
 import type { RequestSpec, Scenario, ScenarioInstance, ScenarioParams, SetupContext } from './types.ts'
+import { defineScenario } from '../harness/index.ts'
+import { k6Script } from './k6-script.ts'
 
 const PARAMS = Object.freeze({
   weights: 'comma list kind:weight over validate, token, ott, revoke; default validate:70,token:15,ott:10,revoke:5',
@@ -91,8 +93,9 @@ export function mixedRequestFactory(
   }
 }
 
-export const mixed: Scenario = Object.freeze<Scenario>({
+export const mixed: Scenario = defineScenario({
   name: 'mixed',
+  k6Script: k6Script('mixed'),
   description: 'weighted mix: default 70% validate, 15% token, 10% ott (issue/redeem), 5% revoke',
   consumes: true,
   defaultLoad: DEFAULT_LOAD,

@@ -6,6 +6,8 @@ import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS, JSON_HEADERS, TEST_CLIENT, be
 import { checkKnown } from './params.ts'
 import { TokenSupply } from './seeder.ts'
 import type { RequestSpec, Scenario, ScenarioInstance, SetupContext } from './types.ts'
+import { defineScenario } from '../harness/index.ts'
+import { k6Script } from './k6-script.ts'
 
 const PARAMS = Object.freeze({})
 
@@ -30,8 +32,9 @@ export function ottRedeemRequest(ott: string): RequestSpec {
 /** Half the requests redeem, so a run of n requests needs n/2 one-time tokens. */
 const REDEEM_SHARE = 0.5
 
-export const ott: Scenario = Object.freeze<Scenario>({
+export const ott: Scenario = defineScenario({
   name: 'ott',
+  k6Script: k6Script('ott'),
   description: 'one-time tokens: POST /ott (issue) alternating with POST /validate redeeming a distinct OTT once',
   consumes: true,
   defaultLoad: DEFAULT_LOAD,

@@ -4,6 +4,8 @@ import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS, bearerHeaders } from './catal
 import { checkKnown } from './params.ts'
 import { TokenSupply } from './seeder.ts'
 import type { RequestSpec, Scenario, ScenarioInstance, SetupContext } from './types.ts'
+import { defineScenario } from '../harness/index.ts'
+import { k6Script } from './k6-script.ts'
 
 const PARAMS = Object.freeze({})
 
@@ -11,8 +13,9 @@ export function revokeRequest(jwt: string): RequestSpec {
   return { method: 'POST', path: ENDPOINTS.revoke.path, headers: bearerHeaders(jwt, false), expectedStatuses: EXPECTED_STATUS.revoke, tag: 'revoke' }
 }
 
-export const revoke: Scenario = Object.freeze<Scenario>({
+export const revoke: Scenario = defineScenario({
   name: 'revoke',
+  k6Script: k6Script('revoke'),
   description: 'POST /revoke, each request revoking a distinct live token',
   consumes: true,
   defaultLoad: DEFAULT_LOAD,

@@ -2,6 +2,8 @@
 import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS, JSON_HEADERS, TEST_CLIENT, credentialsBody } from './catalog.ts'
 import { checkKnown } from './params.ts'
 import type { RequestSpec, Scenario, ScenarioInstance } from './types.ts'
+import { defineScenario } from '../harness/index.ts'
+import { k6Script } from './k6-script.ts'
 
 const PARAMS = Object.freeze({})
 
@@ -18,8 +20,9 @@ export function tokenRequest(): RequestSpec {
   return TOKEN_REQUEST
 }
 
-export const token: Scenario = Object.freeze<Scenario>({
+export const token: Scenario = defineScenario({
   name: 'token',
+  k6Script: k6Script('token'),
   description: 'POST /token (client_credentials): issue an access token',
   consumes: false,
   defaultLoad: DEFAULT_LOAD,

@@ -4,6 +4,8 @@ import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS, bearerHeaders, invalidJwt, va
 import { checkKnown, intParam, shareParam } from './params.ts'
 import { issueTokens } from './seeder.ts'
 import type { RequestSpec, Scenario, ScenarioInstance, ScenarioParams, SetupContext } from './types.ts'
+import { defineScenario } from '../harness/index.ts'
+import { k6Script } from './k6-script.ts'
 
 const PARAMS = Object.freeze({
   invalidShare: 'share of requests (0..1) sent with a forged token, expecting 401; default 0',
@@ -54,8 +56,9 @@ export async function seedValidatePool(ctx: SetupContext, poolSize: number): Pro
   return { tokens, setupMs: Date.now() - started }
 }
 
-export const validate: Scenario = Object.freeze<Scenario>({
+export const validate: Scenario = defineScenario({
   name: 'validate',
+  k6Script: k6Script('validate'),
   description: 'POST /validate with live tokens (success path), optional share of forged tokens (401)',
   consumes: false,
   defaultLoad: DEFAULT_LOAD,

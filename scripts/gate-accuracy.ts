@@ -10,7 +10,8 @@
 //        [--pairs 6] [--slot 500ms] [--duration 4s] [--warmup 1s] [--preset phase2] [--seed 1] [--out dir]
 // (the defaults are `authbench ab`'s own, so the figures describe the gate as users run it)
 //   node --import tsx scripts/gate-accuracy.ts --analyse <dir>   (re-judge saved gate runs only)
-//   … --readme README.md   also writes the tables between the README's gate-accuracy markers
+//   … --readme README.md [--readme-block noisy]   also writes the tables between the README's
+//        gate-accuracy markers (of that block)
 //   … --neighbour [--neighbour-duty 0.35] [--neighbour-burst-ms 150]   runs everything beside a
 //        noisy neighbour pinned to the target's core (scripts/noisy-neighbour.ts)
 //   … --runs 0   A/A runs only: the noise (per-pair SD, interval half-widths) without the levels
@@ -39,6 +40,7 @@ import type { PreparedArm } from '../harness/ab-spec.ts'
 import { AB_DEFAULTS, runInterleaved } from '../harness/commands/ab.ts'
 import { parseDurationMs, parseIntOption, parseRunOptions } from '../harness/commands/run-options.ts'
 import { compareAB } from '../harness/compare.ts'
+import { loadConfig, targetByName } from '../harness/config.ts'
 import { DUET } from '../harness/engine.ts'
 import { median, quantileSorted } from '../harness/stats.ts'
 import { REPO_ROOT, canPin } from '../harness/target-process.ts'
@@ -59,6 +61,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     analyse: { type: 'string' },
     readme: { type: 'string' },
+    'readme-block': { type: 'string' },
     neighbour: { type: 'boolean', default: false },
     'neighbour-duty': { type: 'string', default: '0.35' },
     'neighbour-burst-ms': { type: 'string', default: '150' }
@@ -77,7 +80,9 @@ const preset = args.preset as string
 const outDir = args.analyse ?? args.out ?? path.join(tmpdir(), `authbench-gate-accuracy-${Date.now()}`)
 mkdirSync(outDir, { recursive: true })
 
-const opts = parseRunOptions({ scenario: [scenario], duration: `${durationMs}ms`, warmup: `${warmupMs}ms`, label: `gate-${scenario}` })
+const config = await loadConfig({ cwd: path.resolve(import.meta.dirname, '..') })
+const target = targetByName(config)
+const opts = parseRunOptions({ scenario: [scenario], duration: `${durationMs}ms`, warmup: `${warmupMs}ms`, label: `gate-${scenario}` }, config)
 const io = { stdout: (t: string) => void process.stdout.write(t), stderr: (t: string) => void process.stderr.write(t) }
 const log = (line: string): void => void process.stderr.write(`${line}\n`)
 
@@ -97,8 +102,12 @@ function startNeighbour(settings: NeighbourSettings): ChildProcess {
   return child
 }
 
-/** The hook, at no measurable cost, on both sides (see the header). */
-const HOOK_ONLY = { INJECT_DELAY_MS: '1', INJECT_DELAY_RATIO: '0.000001' }
+/**
+ * The hook, at no measurable cost, on both sides (see the header). Load shedding off on both: a
+ * neighbour's burst stalls the target's event loop past the shedding limit, and the 503s it then
+ * sends make the trials invalid; the gate's accuracy is about the cost per request.
+ */
+const HOOK_ONLY = { INJECT_DELAY_MS: '1', INJECT_DELAY_RATIO: '0.000001', SHED_MAX_EVENT_LOOP_DELAY_MS: '0', SHED_MAX_EVENT_LOOP_UTILIZATION: '0' }
 
 interface Condition {
   name: string
@@ -123,6 +132,7 @@ async function gateRun(condition: Condition, index: number, armA: PreparedArm, a
   runCounter++
   const result = await runInterleaved(
     {
+      target,
       arms: { A: armA, B: armB },
       scenarios: opts.scenarios,
       pairs,
@@ -231,7 +241,7 @@ async function main(): Promise<void> {
   log(`gate-accuracy: scenario ${scenario}, preset ${preset}, ${pairs} pairs × ${durationMs} ms (+${warmupMs} ms warm-up) per gate run; ${aaRuns} A/A runs, ${runs} runs per injected level; raw results in ${outDir}`)
   const prepared: PreparedArm[] = []
   const arm = async (option: string, env: Record<string, string>): Promise<PreparedArm> => {
-    const [p] = await prepareArms([await resolveArmSpec(option, preset, { ...HOOK_ONLY, ...env })])
+    const [p] = await prepareArms([await resolveArmSpec(option, preset, { ...HOOK_ONLY, ...env }, target)], target.start.cwd ?? config.dir)
     prepared.push(p as PreparedArm)
     return p as PreparedArm
   }
@@ -429,8 +439,11 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
   if (args.readme !== undefined) writeIntoReadme(args.readme, text)
 }
 
-const README_START = '<!-- gate-accuracy:start (written by scripts/gate-accuracy.ts --readme) -->'
-const README_END = '<!-- gate-accuracy:end -->'
+// --readme-block <name> writes into a block of its own (e.g. one for a quiet machine and one beside
+// the noisy neighbour): <!-- gate-accuracy:<name>:start … --> … <!-- gate-accuracy:<name>:end -->
+const block = args['readme-block'] === undefined ? '' : `:${args['readme-block']}`
+const README_START = `<!-- gate-accuracy${block}:start (written by scripts/gate-accuracy.ts --readme${block === '' ? '' : ` --readme-block ${args['readme-block']}`}) -->`
+const README_END = `<!-- gate-accuracy${block}:end -->`
 
 /** Replaces what lies between the README's markers with the figures just printed. */
 function writeIntoReadme(file: string, text: string): void {

@@ -13,33 +13,34 @@ import type { ABStep, Arm } from '../ab-plan.ts'
 import { prepareArms, releaseAll, resolveArmSpec } from '../ab-spec.ts'
 import type { PreparedArm } from '../ab-spec.ts'
 import { compareAB } from '../compare.ts'
-import { isCompareError } from '../compare-errors.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
 import { CALIBRATION_DEFAULT, DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper } from '../engine.ts'
-import { BadOptionError, isAuthbenchError } from '../errors.ts'
+import { BadOptionError, EXIT, describeError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { renderJson } from '../reporters/json.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
-import { ResultFileError, assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
+import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
 import { minFirstPairs } from '../sequential.ts'
 import { budgetNotes, runBudgeted } from './ab-budget.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
 import { summarizeScenario } from '../summary.ts'
-import { pinGenerator } from '../target-process.ts'
+import { applySlos } from '../slo.ts'
+import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetProfiler } from '../profile/profiler.ts'
 import { createProfiler, finishProfiling, parseProfileOptions } from '../profile/session.ts'
 import type { ProfileOutput, RawProfileOptions } from '../profile/session.ts'
 import type { Comparison, CompareSettings, RunResult, TrialResult } from '../types.ts'
 import { RESULT_SCHEMA_VERSION } from '../types.ts'
-import { loadCompareSettings } from '../verdict.ts'
+import type { TargetDefinition } from '../api.ts'
+import { loadConfig, targetByName } from '../config.ts'
+import { resolveCompareSettings } from '../verdict.ts'
 import { appendStepSummary, writeReports } from './compare.ts'
-import { EXIT } from './run.ts'
 import type { CommandIo } from './run.ts'
-import { parseDurationMs, parseIntOption, parseRunOptions } from './run-options.ts'
+import { parseDurationMs, parseIntOption, parseKeyValues, parseRunOptions } from './run-options.ts'
 import type { RunOptions } from './run-options.ts'
 
 /**
@@ -71,6 +72,8 @@ export function minPairsForSignificance(alpha: number): number {
 
 /** What commander hands over for `ab`. */
 export interface RawAbOptions extends RawProfileOptions {
+  slo?: string[]
+  maxInFlight?: string
   a?: string
   b?: string
   aEnv?: string[]
@@ -88,8 +91,10 @@ export interface RawAbOptions extends RawProfileOptions {
   out?: string
   label?: string
   seed?: string
-  /** Comparison settings file (default authbench.config.json when present). */
+  /** Config file (default: authbench.config.* in the working directory). */
   config?: string
+  /** Which of the config's targets (default: the first). */
+  target?: string
   calibration?: boolean
   progress?: boolean
   /** Slot length for slot-interleaved pairs, e.g. 500ms; 0 for one trial after the other. */
@@ -118,6 +123,8 @@ export interface AbOutcome {
 }
 
 export interface InterleavedRun {
+  /** The target both arms start (each with its arm's env, from its arm's folder). */
+  target: TargetDefinition
   arms: Readonly<Record<Arm, PreparedArm>>
   scenarios: RunOptions['scenarios']
   pairs: number
@@ -145,14 +152,7 @@ const metrics: MetricsScraper<MetricsSnapshot> = {
 }
 
 function parseEnvList(option: string, values: readonly string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const item of values ?? []) {
-    const eq = item.indexOf('=')
-    const key = eq > 0 ? item.slice(0, eq).trim() : ''
-    if (!/^[A-Z][A-Z0-9_]*$/.test(key)) throw new BadOptionError(`${option} "${item}" is not KEY=VALUE with an upper-case KEY`)
-    out[key] = item.slice(eq + 1)
-  }
-  return out
+  return Object.fromEntries(parseKeyValues(option, values, /^[A-Z][A-Z0-9_]*$/))
 }
 
 function safeLabel(text: string): string {
@@ -178,7 +178,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
   if (run.slotMs > 0 && model !== 'closed' && run.progress) io.stderr('ab: --slot applies to the closed model only; the open-model pairs run one trial after the other\n')
   const profile = run.profile ?? null
   const startArm = (arm: Arm, pair: number) => () => {
-    const options = { cwd: run.arms[arm].cwd, env: run.arms[arm].env, pinCpus: generatorCpus === null ? null : 'auto' as const }
+    const options = { ...targetProcessOptions(run.target, run.arms[arm].env), cwd: run.arms[arm].cwd, pinCpus: generatorCpus === null ? null : 'auto' as const }
     return profile !== null && profile.arms.includes(arm)
       ? profile.profiler.startTarget(options, generatorCpus, { group: arm, pair })
       : startTargetHandle(options, generatorCpus)
@@ -193,6 +193,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
     // Once, on the first trial's target: a reference for cross-machine trends, not for the verdict.
     calibration: run.calibration && first ? CALIBRATION_DEFAULT : null,
     maxPoolSize: run.maxPoolSize,
+    probePath: run.target.readiness.path,
     setupConcurrency: 16,
     unresponsiveProbes: 3,
     fingerprint: { ...fingerprint, cpuPinning }
@@ -203,7 +204,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
     target: { start: startArm(arm, pair) },
     createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
     metrics,
-    fetchTargetConfig,
+    fetchTargetConfig: (u) => fetchTargetConfig(u, run.target),
     measuredRps,
     ...(profile === null ? {} : { window: profile.profiler })
   })
@@ -315,8 +316,12 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
   let prepared: PreparedArm[] = []
   let stage = 'options'
   try {
-    if (raw.a === undefined || raw.b === undefined) throw new BadOptionError('ab needs both --a <spec> and --b <spec> (a preset, a JSON file of env overrides, or a git ref)')
+    if (raw.a === undefined || raw.b === undefined) throw new BadOptionError('ab needs both --a <spec> and --b <spec> (a variant, a JSON file of env overrides, or a git ref)')
     await assertWritableDir(raw.out ?? AB_DEFAULTS.outDir)
+    stage = 'config'
+    const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
+    const target = targetByName(config, raw.target)
+    stage = 'options'
     const pairs = raw.trials === undefined ? AB_DEFAULTS.pairs : parseIntOption('--trials', raw.trials, 1, 1_000)
     const seed = raw.seed === undefined ? AB_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
     const label = raw.label ?? safeLabel(`ab-${raw.a}-vs-${raw.b}`)
@@ -330,13 +335,15 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       warmup: raw.warmup ?? `${AB_DEFAULTS.warmupMs}ms`,
       connections: raw.connections,
       rate: raw.rate,
+      maxInFlight: raw.maxInFlight,
+      slo: raw.slo,
       scenarioParam: raw.scenarioParam,
       errorThreshold: raw.errorThreshold,
       maxPool: raw.maxPool,
       label
-    })
+    }, config)
     stage = 'config'
-    const settings = runtime.settings ?? loadCompareSettings(raw.config)
+    const settings = runtime.settings ?? resolveCompareSettings(config.gate, config.file ?? 'settings')
     // Refused before any load: a gate that cannot fail would pass a gross regression with exit 0.
     if (pairs < settings.minTrials) throw new BadOptionError(`--trials ${pairs} is below the ${settings.minTrials} pairs the comparison needs (minTrials): use --trials ${settings.minTrials} or more`)
     const minPairs = minPairsForSignificance(1 - settings.confidence)
@@ -352,13 +359,14 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       throw new BadOptionError(`--budget: the first round needs at least ${minFirstPairs(1 - settings.confidence)} pairs for its sequential look to be able to call a regression; use --trials ${minFirstPairs(1 - settings.confidence)} or more`)
     }
     stage = 'specs'
-    const specA = await resolveArmSpec('--a', raw.a, parseEnvList('--a-env', raw.aEnv))
-    const specB = await resolveArmSpec('--b', raw.b, parseEnvList('--b-env', raw.bEnv))
-    prepared = await prepareArms([specA, specB], undefined, (line) => io.stderr(`${line}\n`))
+    const specA = await resolveArmSpec('--a', raw.a, parseEnvList('--a-env', raw.aEnv), target)
+    const specB = await resolveArmSpec('--b', raw.b, parseEnvList('--b-env', raw.bEnv), target)
+    prepared = await prepareArms([specA, specB], target.start.cwd ?? config.dir, (line) => io.stderr(`${line}\n`))
     const [armA, armB] = prepared as [PreparedArm, PreparedArm]
 
     stage = 'run'
     const interleaved: InterleavedRun = {
+      target,
       arms: { A: armA, B: armB },
       scenarios: opts.scenarios,
       pairs,
@@ -392,6 +400,8 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     stage = 'comparison'
     const comparison = compareAB(result, { settings, currentPath: file, ...(budgeted === null ? {} : { scenarioSettings: budgeted.scenarioSettings }) })
     if (budgeted !== null) budgetNotes(budgeted, comparison)
+    // Objectives are checked on the candidate's (arm B's) merged figures, which the summary holds.
+    const slosMet = applySlos(opts.slos, result.summary)
     stage = 'reports'
     const extra = profiled === null ? {} : { markdown: profiled.markdown, html: profiled.html }
     const written = await writeReports(result, comparison, dir, extra)
@@ -402,6 +412,10 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     if (result.profile !== undefined) say(`profiles: ${result.profile.files.map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none'}\n`)
     if (raw.json === true) io.stdout(renderJson(result, comparison))
     let exitCode: number = comparison.exitCode
+    if (!slosMet) {
+      say(`SLO failed on arm B: ${result.summary.flatMap((s) => (s.slo ?? []).filter((o) => !o.passed).map((o) => `${s.scenario} ${o.expression}`)).join(', ')}\n`)
+      if (exitCode === EXIT.OK) exitCode = EXIT.REGRESSION
+    }
     if (result.aborted !== null) {
       io.stderr(`ab stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)
       // Incomplete data never passes the gate: 2 unless a regression was already certain.
@@ -410,10 +424,9 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     }
     return { exitCode, result, comparison, resultPath: written.json }
   } catch (error) {
-    const e = error as Error & { code?: string }
-    const known = isCompareError(error) || isAuthbenchError(error) || error instanceof ResultFileError
-    io.stderr(`authbench ab: ${stage}: ${known ? `${e.message} [${e.code}]` : (e.stack ?? e.message)}\n`)
     // 2 even for an unexpected failure: 1 would read as "regression" in CI.
+    const { message } = describeError(error, EXIT.USAGE)
+    io.stderr(`authbench ab: ${stage}: ${message}\n`)
     return fail(EXIT.USAGE)
   } finally {
     await releaseAll(prepared)

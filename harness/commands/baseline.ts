@@ -6,7 +6,8 @@ import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { renderBaselineReport } from '../reporters/baseline-report.ts'
 import { readResult, writeFileAtomic, writeResult } from '../result-io.ts'
-import { EXIT, runCommand } from './run.ts'
+import { EXIT } from '../errors.ts'
+import { runCommand } from './run.ts'
 import type { CommandIo } from './run.ts'
 import type { RawRunOptions } from './run-options.ts'
 
@@ -38,6 +39,9 @@ export function reproduceCommand(raw: RawBaselineOptions): string {
   flag('connections', raw.connections)
   flag('pipelining', raw.pipelining)
   flag('rate', raw.rate)
+  flag('config', raw.config)
+  flag('target', raw.target)
+  flag('variant', raw.variant)
   flag('preset', raw.preset)
   flag('store', raw.store)
   flag('cache', raw.cache)

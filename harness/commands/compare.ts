@@ -5,15 +5,14 @@
 import { appendFile, mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { compareAB, compareResults } from '../compare.ts'
-import { isCompareError } from '../compare-errors.ts'
-import { isAuthbenchError } from '../errors.ts'
+import { EXIT, describeError } from '../errors.ts'
 import { ResultFileError, readResult, writeFileAtomic } from '../result-io.ts'
 import { renderHtml } from '../reporters/html.ts'
 import { renderJson } from '../reporters/json.ts'
 import { renderJunit } from '../reporters/junit.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
 import { insertBeforeBodyEnd } from '../profile/session.ts'
-import { loadCompareSettings } from '../verdict.ts'
+import { loadGateSettings } from '../config.ts'
 import type { Comparison, RunResult } from '../types.ts'
 
 export const DEFAULT_BASELINE_PATH = 'reports/baseline.json'
@@ -67,20 +66,13 @@ export async function appendStepSummary(markdown: string, env: NodeJS.ProcessEnv
   await appendFile(file, `${markdown}\n`)
 }
 
-function messageOf(error: unknown): string | null {
-  if (error instanceof ResultFileError) return `${error.message} [${error.code}:${error.problem}]`
-  if (isCompareError(error)) return `${error.message} [${error.code}]`
-  if (isAuthbenchError(error)) return `${error.message} [${error.code}]`
-  return null
-}
-
 export async function compareCommand(opts: CompareCommandOptions): Promise<number> {
   const stdout = opts.stdout ?? ((line: string) => console.log(line))
   const stderr = opts.stderr ?? ((line: string) => console.error(line))
   // Names the file's role in the message: "baseline: reports/baseline.json: no such file".
   let stage = 'config'
   try {
-    const settings = loadCompareSettings(opts.configPath)
+    const settings = await loadGateSettings(opts.configPath === undefined ? {} : { configPath: opts.configPath })
     stage = 'result'
     const current = await readResult(opts.resultPath)
     let comparison: Comparison
@@ -109,9 +101,9 @@ export async function compareCommand(opts: CompareCommandOptions): Promise<numbe
     if (opts.json === true) stdout(renderJson(current, comparison).trimEnd())
     return comparison.exitCode
   } catch (error) {
-    const known = messageOf(error)
     // Exit 2 even for an unexpected error: 1 would read as "regression" in CI.
-    stderr(`authbench compare: ${stage}: ${known ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))}`)
-    return 2
+    const { message } = describeError(error, EXIT.USAGE)
+    stderr(`authbench compare: ${stage}: ${message}`)
+    return EXIT.USAGE
   }
 }

@@ -7,37 +7,26 @@ import { constants as fsConstants } from 'node:fs'
 import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { DEFAULT_LOAD } from '../../scenarios/catalog.ts'
-import { K6_SCENARIOS } from '../../scenarios/k6/contract.ts'
-import type { K6ScenarioName } from '../../scenarios/k6/contract.ts'
-import type { BaselineFigures } from '../../scenarios/k6/thresholds.ts'
-import { BadOptionError, isAuthbenchError } from '../errors.ts'
+import { DEFAULT_LOAD } from '../api.ts'
+import { loadConfig, scenarioByName } from '../config.ts'
+import { BadOptionError, EXIT, K6MissingError, K6SummaryError, describeError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
-import { K6SummaryError, importK6Summary, mergeRunnerTrials, summarizeK6Scenario } from '../importers/k6.ts'
+import { importK6Summary, mergeRunnerTrials, summarizeK6Scenario } from '../importers/k6.ts'
 import { assertLoopback } from '../loopback.ts'
 import { resultDirName, writeResult } from '../result-io.ts'
 import type { LoadSettings, RunResult, TrialResult } from '../types.ts'
-import { EXIT } from './run.ts'
 
 /** Oldest k6 that strips TypeScript without a compatibility flag. */
 export const MIN_K6_VERSION = Object.freeze({ major: 0, minor: 57, patch: 0 })
 /** First k6 with `--new-machine-readable-summary`. */
 export const NEW_SUMMARY_K6_VERSION = Object.freeze({ major: 1, minor: 5, patch: 0 })
 
-export const K6_SCRIPTS_DIR = fileURLToPath(new URL('../../scenarios/k6/', import.meta.url))
-
-/**
- * No usable k6 on PATH. `usage` so the CLI exits 2.
- * TODO(lead): register AUTHBENCH_ERR_K6_MISSING (and AUTHBENCH_ERR_K6_SUMMARY) in harness/errors.ts.
- */
-export class K6MissingError extends Error {
-  readonly code = 'AUTHBENCH_ERR_K6_MISSING'
-  readonly usage = true
-  constructor(message: string) {
-    super(message)
-    this.name = 'K6MissingError'
-  }
+/** A baseline's figures, in the harness's units, passed to the script as BASELINE_* variables. */
+export interface BaselineFigures {
+  p50Us?: number
+  p95Us?: number
+  p99Us?: number
+  errorRate?: number
 }
 
 export interface K6CommandIo {
@@ -133,7 +122,10 @@ export async function locateK6(env: NodeJS.ProcessEnv = process.env, explicitPat
 }
 
 export interface K6RunOptions {
-  scenario: K6ScenarioName
+  /** The scenario's name, as results call it. */
+  scenario: string
+  /** The k6 script to run; default: the scenario's `k6Script` in the config. */
+  script?: string
   url: string
   allowRemote?: boolean
   model?: 'open' | 'closed'
@@ -165,9 +157,7 @@ function k6Duration(durationMs: number): string {
 }
 
 function checkRunOptions(opts: K6RunOptions): Required<Pick<K6RunOptions, 'model' | 'durationMs' | 'trials' | 'vus' | 'rateRps'>> {
-  if (!(K6_SCENARIOS as readonly string[]).includes(opts.scenario)) {
-    throw new BadOptionError(`no k6 script for scenario "${String(opts.scenario)}" (known: ${K6_SCENARIOS.join(', ')})`)
-  }
+  if (opts.script === undefined) throw new BadOptionError(`scenario "${opts.scenario}" has no k6 script (set k6Script in its defineScenario)`)
   const model = opts.model ?? (opts.rateRps === undefined ? 'closed' : 'open')
   const durationMs = opts.durationMs ?? DEFAULT_LOAD[model].durationMs
   const trials = opts.trials ?? 1
@@ -205,7 +195,7 @@ export function k6RunArgs(opts: K6RunOptions, summaryFile: string, k6Version: Se
     args.push('--new-machine-readable-summary')
   }
   for (const [k, v] of Object.entries(env)) args.push('-e', `${k}=${v}`)
-  args.push(path.join(K6_SCRIPTS_DIR, `${opts.scenario}.ts`))
+  args.push(opts.script as string)
   return args
 }
 
@@ -268,21 +258,29 @@ async function writeAndReport(result: RunResult, outDir: string, io: K6CommandIo
   return file
 }
 
+/** Registered errors print and exit by the registry; anything else is a bug and propagates. */
 function usageOrThrow(error: unknown, io: K6CommandIo): number {
-  if (error instanceof K6MissingError || error instanceof K6SummaryError || (isAuthbenchError(error) && error.usage)) {
-    io.stderr(`authbench: ${(error as Error).message}\n`)
-    return EXIT.USAGE
-  }
-  throw error
+  if (!isAuthbenchError(error)) throw error
+  const { message, exitCode } = describeError(error)
+  io.stderr(`authbench: ${message}\n`)
+  return exitCode
 }
 
 /**
- * Runs `scenarios/k6/<scenario>.ts` with k6 `trials` times against `url` and writes
+ * Runs the scenario's k6 script (its `k6Script`) with k6 `trials` times against `url` and writes
  * <outDir>/<timestamp>-<label>/result.json (the k6 summaries are kept beside it).
  * Exit code: 0 done; 1 a k6 threshold failed or k6 failed; 2 no k6, too old a k6, remote URL
  * without allowRemote, or bad options; 130 aborted.
  */
 export async function k6RunCommand(opts: K6RunOptions, io: K6CommandIo): Promise<number> {
+  if (opts.script === undefined) {
+    try {
+      const script = scenarioByName(await loadConfig(), opts.scenario).k6Script
+      if (script !== undefined) opts = { ...opts, script }
+    } catch (error) {
+      return usageOrThrow(error, io)
+    }
+  }
   let k6: K6Binary
   let load: LoadSettings
   try {

@@ -8,28 +8,29 @@
 // 2 bad options, 130 interrupted. This is a description, not a gate: no verdict sets the exit code.
 import { loadavg } from 'node:os'
 import path from 'node:path'
-import { ENV_NAMES, PRESETS, PRESET_VALUES, loadConfig } from '../../target/config.ts'
+import { ENV_NAMES, PRESETS, PRESET_VALUES, loadConfig as loadTargetConfig } from '../../target/config.ts'
 import type { PresetName } from '../../target/config.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
 import { CALIBRATION_DEFAULT, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents, MetricsScraper, ScenarioPlan } from '../engine.ts'
-import { BadOptionError, isAuthbenchError } from '../errors.ts'
+import { BadOptionError, EXIT, describeError, exitCodeForCode } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../reporters/phases.ts'
 import type { PhasesAnalysis } from '../reporters/phases.ts'
-import { ResultFileError, assertWritableDir, resultDirName, writeFileAtomic, writeResult } from '../result-io.ts'
+import { assertWritableDir, resultDirName, writeFileAtomic, writeResult } from '../result-io.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
 import { createRng } from '../stats.ts'
 import { summarizeScenario } from '../summary.ts'
-import { REPO_ROOT, pinGenerator } from '../target-process.ts'
+import { pinGenerator, targetProcessOptions } from '../target-process.ts'
+import type { TargetDefinition } from '../api.ts'
+import { loadConfig, targetByName } from '../config.ts'
 import type { TargetProfiler } from '../profile/profiler.ts'
 import { createProfiler, finishProfiling, insertBeforeBodyEnd, parseProfileOptions } from '../profile/session.ts'
 import type { ProfileOutput, RawProfileOptions } from '../profile/session.ts'
 import type { CompareSettings, EnvironmentFingerprint, RunResult, TrialResult } from '../types.ts'
 import { RESULT_SCHEMA_VERSION } from '../types.ts'
-import { EXIT } from './run.ts'
 import type { CommandIo } from './run.ts'
 import { parseIntOption, parseRunOptions } from './run-options.ts'
 
@@ -70,6 +71,10 @@ export interface RawPhasesOptions extends RawProfileOptions {
   progress?: boolean
   /** false: do not pin target and generator to separate cores (commander's --no-pin). */
   pin?: boolean
+  /** Config file (default: authbench.config.* in the working directory). */
+  config?: string
+  /** Which of the config's targets (default: the first). */
+  target?: string
 }
 
 /** Knobs for programmatic callers (tests); not on the command line. */
@@ -202,7 +207,7 @@ export function presetTargetEnv(preset: PresetName, backend: Backend): Record<st
   // INSTANCES is set, not blanked: the target drops phase3 to one instance off PostgreSQL + a shared
   // cache only when INSTANCES is absent, and an empty value counts as present there. The count is
   // the target's own config loader's answer for this env (throws when it would refuse the config).
-  env.INSTANCES = String(loadConfig({ ...env, INSTANCES: undefined, PORT: '0' }).instances)
+  env.INSTANCES = String(loadTargetConfig({ ...env, INSTANCES: undefined, PORT: '0' }).instances)
   return env
 }
 
@@ -214,6 +219,8 @@ function redactUrl(url: string | null): string | null {
 // One trial on a fresh target
 
 export interface FreshTrialSpec {
+  /** The target to start, with `env` on top of its own. */
+  target: TargetDefinition
   label: string
   scenario: ScenarioPlan
   env: Record<string, string>
@@ -253,6 +260,7 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
       lateShareThreshold: spec.lateShareThreshold,
       calibration: spec.calibration ? CALIBRATION_DEFAULT : null,
       maxPoolSize: spec.maxPoolSize,
+      probePath: spec.target.readiness.path,
       setupConcurrency: 16,
       unresponsiveProbes: 3,
       fingerprint: spec.fingerprint
@@ -260,14 +268,14 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
     {
       target: {
         start: () => {
-          const options = { cwd: spec.cwd ?? REPO_ROOT, env: spec.env, pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS }
+          const options = { ...targetProcessOptions(spec.target, spec.env), ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }), pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS }
           const p = spec.profile
           return p === undefined ? startTargetHandle(options, spec.generatorCpus) : p.profiler.startTarget(options, spec.generatorCpus, { group: p.group, pair: p.pair })
         }
       },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
       metrics,
-      fetchTargetConfig,
+      fetchTargetConfig: (u) => fetchTargetConfig(u, spec.target),
       ...(spec.profile === undefined ? {} : { window: spec.profile.profiler })
     }
   )
@@ -296,6 +304,10 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
     const rounds = raw.trials === undefined ? PHASES_DEFAULTS.rounds : parseIntOption('--trials', raw.trials, 1, 1_000)
     const seed = raw.seed === undefined ? PHASES_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
     const label = raw.label ?? `phases-${backend.store}${backend.cache === null ? '' : `-${backend.cache}`}`
+    stage = 'config'
+    const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
+    const target = targetByName(config, raw.target)
+    stage = 'options'
     const profiling = parseProfileOptions(raw)
     if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
     const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
@@ -308,7 +320,7 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
       errorThreshold: raw.errorThreshold,
       maxPool: raw.maxPool,
       label
-    })
+    }, config)
     // Each preset's config is checked before any trial, so a bad URL fails now, not 5 minutes in.
     stage = 'presets'
     const envs = new Map<PresetName, Record<string, string>>()
@@ -346,6 +358,7 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
       }
       const run = (): Promise<RunResult> => runFreshTrial(
         {
+          target,
           label: opts.label,
           scenario: byName.get(step.scenario) as ScenarioPlan,
           env: envs.get(step.variant as PresetName) as Record<string, string>,
@@ -431,14 +444,13 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
     let exitCode: number = EXIT.OK
     if (aborted !== null) {
       io.stderr(`phases stopped early (${aborted.code}): ${aborted.reason}\n`)
-      exitCode = aborted.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.INCOMPLETE
+      exitCode = exitCodeForCode(aborted.code)
     }
     return { exitCode, result, analysis, resultPath: file, markdownPath, htmlPath }
   } catch (error) {
-    const e = error as Error & { code?: string }
-    const known = isAuthbenchError(error) || error instanceof ResultFileError
-    io.stderr(`authbench phases: ${stage}: ${known ? `${e.message} [${e.code}]` : (e.stack ?? e.message)}\n`)
-    return fail(EXIT.USAGE)
+    const { message, exitCode } = describeError(error)
+    io.stderr(`authbench phases: ${stage}: ${message}\n`)
+    return fail(exitCode)
   }
 }
 

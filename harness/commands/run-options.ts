@@ -1,15 +1,20 @@
 // `authbench run` options: raw command-line strings in, validated and frozen settings out. Every
 // bad value is a BadOptionError naming the option, which the CLI turns into exit code 2.
-import { DEFAULT_LOAD } from '../../scenarios/catalog.ts'
-import { SCENARIO_NAMES, getScenario } from '../../scenarios/registry.ts'
-import type { Scenario, ScenarioParams } from '../../scenarios/types.ts'
-import { PRESETS } from '../../target/config.ts'
+import { DEFAULT_LOAD } from '../api.ts'
+import type { Scenario, ScenarioParams, TargetDefinition } from '../api.ts'
+import { scenarioByName, targetByName, variantEnv } from '../config.ts'
+import type { ResolvedConfig } from '../config.ts'
 import { BadOptionError } from '../errors.ts'
 import type { LoadSettings } from '../types.ts'
+import { parseSlos, type Slo } from '../slo.ts'
 import { DEFAULT_COMPARE_SETTINGS } from '../verdict.ts'
 
 /** What commander hands over: strings, booleans and repeated lists, unvalidated. */
 export interface RawRunOptions {
+  /** Service-level objectives (harness/slo.ts), e.g. 'p99<20ms'. */
+  slo?: string[]
+  /** Open model: bound on requests in flight. */
+  maxInFlight?: string
   scenario?: string[]
   duration?: string
   warmup?: string
@@ -20,6 +25,12 @@ export interface RawRunOptions {
   timeout?: string
   url?: string
   allowRemote?: boolean
+  /** Config file (default: authbench.config.* in the working directory). */
+  config?: string
+  /** Which of the config's targets (default: the first). */
+  target?: string
+  /** A named environment set of the target; --preset is the same option under the auth target's word. */
+  variant?: string
   preset?: string
   targetEnv?: string[]
   store?: string
@@ -40,13 +51,21 @@ export interface RawRunOptions {
 }
 
 export interface RunOptions {
+  /** Objectives checked on each scenario's merged figures; a failed one makes the run exit 1. */
+  slos: readonly Slo[]
   scenarios: readonly { scenario: Scenario; params: ScenarioParams; load: LoadSettings }[]
   trials: number
   url: string | null
   allowRemote: boolean
+  /** The target to start; null with --url. */
+  target: TargetDefinition | null
+  /** The chosen variant's name (--variant/--preset, else the target's default), or null. */
+  variant: string | null
+  /** Same as variant: the name older result files and reports call the preset. */
   preset: string | null
   store: string | null
   cache: string | null
+  /** What the target is started with on top of its own env: the variant's, --store/--cache, --target-env. */
   targetEnv: Readonly<Record<string, string>>
   restartPerTrial: boolean
   outDir: string
@@ -110,7 +129,7 @@ function splitList(values: readonly string[] | undefined): string[] {
   return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '')
 }
 
-function parseKeyValues(option: string, values: readonly string[] | undefined, keyPattern: RegExp): Map<string, string> {
+export function parseKeyValues(option: string, values: readonly string[] | undefined, keyPattern: RegExp): Map<string, string> {
   const out = new Map<string, string>()
   for (const item of values ?? []) {
     const eq = item.indexOf('=')
@@ -121,24 +140,29 @@ function parseKeyValues(option: string, values: readonly string[] | undefined, k
   return out
 }
 
-export function parseRunOptions(raw: RawRunOptions): RunOptions {
+/** Parses once into typed, frozen settings; `config` supplies the scenarios, the target and load defaults. */
+export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig, 'scenarios' | 'targets' | 'load' | 'file'>): RunOptions {
   const names = splitList(raw.scenario)
-  const chosen = names.length === 0 ? [...SCENARIO_NAMES] : [...new Set(names)]
-  const scenarios = chosen.map((n) => getScenario(n))
+  const all = config.scenarios.map((s) => s.name)
+  const chosen = names.length === 0 ? [...all] : [...new Set(names)]
+  const scenarios = chosen.map((n) => scenarioByName(config as ResolvedConfig, n))
 
-  const durationMs = raw.duration === undefined ? RUN_DEFAULTS.durationMs : parseDurationMs('--duration', raw.duration, false)
-  const warmupMs = raw.warmup === undefined ? RUN_DEFAULTS.warmupMs : parseDurationMs('--warmup', raw.warmup, true)
+  const durationMs = raw.duration === undefined ? (config.load.durationMs ?? RUN_DEFAULTS.durationMs) : parseDurationMs('--duration', raw.duration, false)
+  const warmupMs = raw.warmup === undefined ? (config.load.warmupMs ?? RUN_DEFAULTS.warmupMs) : parseDurationMs('--warmup', raw.warmup, true)
   const timeoutMs = raw.timeout === undefined ? RUN_DEFAULTS.timeoutMs : parseDurationMs('--timeout', raw.timeout, false)
   // A comparison needs enough trials for its statistics (the gate's minTrials): 5 by default then.
-  const trials = raw.trials === undefined ? (raw.compare ? 5 : RUN_DEFAULTS.trials) : parseIntOption('--trials', raw.trials, 1, 1_000)
+  const trials = raw.trials === undefined ? (raw.compare ? 5 : (config.load.trials ?? RUN_DEFAULTS.trials)) : parseIntOption('--trials', raw.trials, 1, 1_000)
   const rateRps = raw.rate === undefined ? null : parseIntOption('--rate', raw.rate, 1, 10_000_000)
   const model = rateRps === null ? 'closed' : 'open'
   const pipelining = raw.pipelining === undefined ? 1 : parseIntOption('--pipelining', raw.pipelining, 1, 1_024)
   if (model === 'open' && pipelining !== 1) throw new BadOptionError('--pipelining applies to the closed model only; drop it or drop --rate')
+  if (model === 'closed' && raw.maxInFlight !== undefined) throw new BadOptionError('--max-in-flight applies to the open model only (with --rate); the closed model has --connections')
+  const maxInFlight = raw.maxInFlight === undefined ? null : parseIntOption('--max-in-flight', raw.maxInFlight, 1, 100_000)
+  const slos = parseSlos(raw.slo)
 
   // Parameters are "scenario.name=value" so one command line can tune several scenarios.
   const params = new Map<string, Record<string, string>>()
-  for (const [key, value] of parseKeyValues('--scenario-param', raw.scenarioParam, /^[a-z]+\.[A-Za-z]+$/)) {
+  for (const [key, value] of parseKeyValues('--scenario-param', raw.scenarioParam, /^[A-Za-z][A-Za-z0-9_-]*\.[A-Za-z][A-Za-z0-9_]*$/)) {
     const [scenarioName, param] = key.split('.') as [string, string]
     if (!chosen.includes(scenarioName)) throw new BadOptionError(`--scenario-param "${key}": scenario "${scenarioName}" is not being run (running: ${chosen.join(', ')})`)
     params.set(scenarioName, { ...(params.get(scenarioName) ?? {}), [param]: value })
@@ -149,33 +173,55 @@ export function parseRunOptions(raw: RawRunOptions): RunOptions {
     scenario.checkParams(p)
     const d = scenario.defaultLoad
     const connections = raw.connections === undefined
-      ? (model === 'open' ? d.open.connections : d.closed.connections)
+      ? (config.load.connections ?? (model === 'open' ? d.open.connections : d.closed.connections))
       : parseIntOption('--connections', raw.connections, 1, 10_000)
-    const load: LoadSettings = Object.freeze({ model, durationMs, warmupMs, connections, pipelining, rateRps, maxRequests: null, timeoutMs })
+    const load: LoadSettings = Object.freeze({ model, durationMs, warmupMs, connections, pipelining, rateRps, maxRequests: null, timeoutMs, ...(maxInFlight === null ? {} : { maxInFlight }) })
     return Object.freeze({ scenario, params: p, load })
   })
 
   const url = raw.url ?? null
   if (url !== null) {
-    const clash = (['preset', 'store', 'cache', 'restartPerTrial'] as const).filter((k) => raw[k] !== undefined && raw[k] !== false)
+    const clash = (['preset', 'variant', 'target', 'store', 'cache', 'restartPerTrial'] as const).filter((k) => raw[k] !== undefined && raw[k] !== false)
     if (clash.length > 0 || (raw.targetEnv ?? []).length > 0) {
       const flags = [...clash.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`), ...((raw.targetEnv ?? []).length > 0 ? ['--target-env'] : [])]
       throw new BadOptionError(`${flags.join(', ')} cannot be used with --url: that target is already running with its own settings`)
     }
   }
 
-  const label = raw.label ?? (scenarios.length === SCENARIO_NAMES.length ? 'all' : chosen.join('+'))
+  if (raw.preset !== undefined && raw.variant !== undefined && raw.preset !== raw.variant) throw new BadOptionError(`--preset ${raw.preset} and --variant ${raw.variant} name two variants; give one`)
+  const target = url === null ? targetByName(config as ResolvedConfig, raw.target) : null
+  const variantOption = raw.variant !== undefined ? '--variant' : '--preset'
+  const variant = raw.variant ?? raw.preset ?? target?.defaultVariant ?? null
+  const env: Record<string, string> = target !== null && variant !== null ? { ...variantEnv(target, variant, variantOption) } : {}
+  const store = oneOf('--store', raw.store, STORES)
+  const cache = oneOf('--cache', raw.cache, CACHES)
+  // --store and --cache are the reference target's two most used settings, kept as options.
+  if (store !== null) env.STORE = store
+  if (cache !== null) env.CACHE = cache
+  Object.assign(env, Object.fromEntries(parseKeyValues('--target-env', raw.targetEnv, /^[A-Z][A-Z0-9_]*$/)))
+  if (target?.checkEnv !== undefined) {
+    try {
+      target.checkEnv({ ...target.start.env, ...env })
+    } catch (error) {
+      throw new BadOptionError(`target "${target.name}" would refuse this environment: ${(error as Error).message}`)
+    }
+  }
+
+  const label = raw.label ?? (scenarios.length === all.length ? 'all' : chosen.join('+'))
   if (!/^[A-Za-z0-9._+-]{1,64}$/.test(label)) throw new BadOptionError(`--label "${label}" may only use letters, digits and . _ + - (at most 64)`)
 
   return Object.freeze({
+    slos: Object.freeze(slos),
     scenarios: Object.freeze(plans),
     trials,
     url,
     allowRemote: raw.allowRemote === true,
-    preset: oneOf('--preset', raw.preset, PRESETS),
-    store: oneOf('--store', raw.store, STORES),
-    cache: oneOf('--cache', raw.cache, CACHES),
-    targetEnv: Object.freeze(Object.fromEntries(parseKeyValues('--target-env', raw.targetEnv, /^[A-Z][A-Z0-9_]*$/))),
+    target,
+    variant,
+    preset: variant,
+    store,
+    cache,
+    targetEnv: Object.freeze(env),
     restartPerTrial: raw.restartPerTrial === true,
     outDir: raw.out ?? RUN_DEFAULTS.outDir,
     label,
@@ -188,4 +234,3 @@ export function parseRunOptions(raw: RawRunOptions): RunOptions {
   })
 }
 
-export { SCENARIO_NAMES }

@@ -16,12 +16,17 @@ import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
 import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
 import type { MetricsSnapshot } from '../server-metrics.ts'
+import { pinGenerator, targetProcessOptions } from '../target-process.ts'
+import type { TargetDefinition } from '../api.ts'
+import { loadConfig } from '../config.ts'
 import { createProfiler, finishProfiling, parseProfileOptions } from '../profile/session.ts'
 import type { RawProfileOptions } from '../profile/session.ts'
 import { BadOptionError } from '../errors.ts'
-import { pinGenerator } from '../target-process.ts'
 import type { RunResult } from '../types.ts'
 import { parseRunOptions } from './run-options.ts'
+import { applySlos } from '../slo.ts'
+import { renderSloJunit } from '../reporters/slo-junit.ts'
+import { writeFile } from 'node:fs/promises'
 import type { RawRunOptions, RunOptions } from './run-options.ts'
 
 export interface CommandIo {
@@ -31,30 +36,17 @@ export interface CommandIo {
   signal?: AbortSignal
 }
 
-/**
- * The exit codes every command shares, so a CI step can tell them apart: 1 only ever means the
- * gate found a regression or a threshold/SLO failed; anything that left the data incomplete or
- * unusable (a target that crashed, a run that could not finish, an unexpected error) is 2, since
- * reading it as 1 would blame the pull request for a broken run. 130 is SIGINT, as in shells.
- */
-export const EXIT = Object.freeze({ OK: 0, REGRESSION: 1, USAGE: 2, INCOMPLETE: 2, INTERRUPTED: 130 })
+import { EXIT, exitCodeForCode } from '../errors.ts'
 
 const metrics: MetricsScraper<MetricsSnapshot> = {
   snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
   delta: (before, after, completed) => computeServerDelta(before, after, completed)
 }
 
-function targetEnv(opts: RunOptions): Record<string, string> {
-  const env: Record<string, string> = { LOG_LEVEL: 'warn', ...opts.targetEnv }
-  if (opts.store !== null) env.STORE = opts.store
-  if (opts.cache !== null) env.CACHE = opts.cache
-  if (opts.preset !== null) env.PRESET = opts.preset
-  return env
-}
-
 /** Runs; throws usage errors (BadOptionError & co.) for the CLI to map to exit 2. */
 export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: CommandIo): Promise<number> {
-  const opts = parseRunOptions(raw)
+  const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
+  const opts = parseRunOptions(raw, config)
   const profiling = parseProfileOptions(raw)
   if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
   if (profiling !== null && opts.url !== null) throw new BadOptionError('--profile needs a target the harness starts (with the inspector on); it cannot profile a --url target')
@@ -66,7 +58,7 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
 
   // The generator goes on its own core only when the target is ours to pin to another one.
   const generatorCpus = url === null ? await pinGenerator() : null
-  const env = targetEnv(opts)
+  const target = opts.target
   const engine = new Engine(
     {
       label: opts.label,
@@ -77,6 +69,7 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
       lateShareThreshold: opts.lateShareThreshold,
       calibration: opts.calibration ? CALIBRATION_DEFAULT : null,
       maxPoolSize: opts.maxPoolSize,
+      probePath: target?.readiness.path ?? '/',
       setupConcurrency: 16,
       unresponsiveProbes: 3,
       fingerprint: {
@@ -88,13 +81,14 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
       target: url !== null
         ? { url }
         : {
-            start: () => profiler === null
-              ? startTargetHandle({ env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
-              : profiler.startTarget({ env, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus, { group: '' })
+            start: () => {
+              const options = { ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' as const }
+              return profiler === null ? startTargetHandle(options, generatorCpus) : profiler.startTarget(options, generatorCpus, { group: '' })
+            }
           },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
       metrics,
-      fetchTargetConfig,
+      fetchTargetConfig: (u) => fetchTargetConfig(u, target),
       ...(profiler === null ? {} : { window: profiler })
     }
   )
@@ -108,6 +102,7 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
     bars?.stop()
   }
   fillFromTargetConfig(result)
+  const slosMet = applySlos(opts.slos, result.summary)
 
   const dir = path.resolve(opts.outDir, resultDirName(new Date(result.createdAt), opts.label))
   const file = path.join(dir, 'result.json')
@@ -117,6 +112,7 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
   }
   const problems = await writeResult(file, result)
   for (const p of problems) io.stderr(`warning: result does not match the schema: ${p}\n`)
+  if (opts.slos.length > 0) await writeFile(path.join(dir, 'junit.xml'), renderSloJunit(result))
 
   // With --compare, compare prints the one JSON document (the result with its comparison).
   if (opts.json && (raw.compare !== true || result.aborted !== null)) io.stdout(`${JSON.stringify(result, null, 2)}\n`)
@@ -126,18 +122,20 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
 
   if (result.aborted !== null) {
     io.stderr(`run aborted (${result.aborted.code}): ${result.aborted.reason}\n`)
-    return result.aborted.code === 'AUTHBENCH_ERR_ABORTED' ? EXIT.INTERRUPTED : EXIT.INCOMPLETE
+    return exitCodeForCode(result.aborted.code)
   }
+  if (!slosMet) io.stderr(`SLO failed: ${result.summary.flatMap((s) => (s.slo ?? []).filter((o) => !o.passed).map((o) => `${s.scenario} ${o.expression}`)).join(', ')} (junit.xml beside the result)\n`)
   if (raw.compare) {
-    return compareCommand({
+    const compared = await compareCommand({
       resultPath: file,
       baselinePath: raw.baseline ?? DEFAULT_BASELINE_PATH,
       json: opts.json,
       stdout: (line) => io.stdout(`${line}\n`),
       stderr: (line) => io.stderr(`${line}\n`)
     })
+    return compared === EXIT.OK && !slosMet ? EXIT.REGRESSION : compared
   }
-  return EXIT.OK
+  return slosMet ? EXIT.OK : EXIT.REGRESSION
 }
 
 /** Store, cache and preset come from the target itself when it reported its config. */

@@ -7,23 +7,11 @@
 // k6 reports no histogram: a trial gets the encoding of an empty one and `source: 'k6'`, its
 // latencyUs holds k6's percentiles in integer µs, and whatever k6 did not report is listed in
 // `k6.latencyUnreported` rather than made up.
-import { K6_METRICS, MEASURED_SUBMETRICS } from '../../scenarios/k6/contract.ts'
+import { K6_METRICS, MEASURED_SUBMETRICS } from '../k6-contract.ts'
+import { K6SummaryError } from '../errors.ts'
 import { createHistogram, encodeHistogram } from '../recorder.ts'
 import { median } from '../stats.ts'
 import type { K6Threshold, K6TrialInfo, LatencySummaryUs, ScenarioSummary, TrialResult, TrialValidity } from '../types.ts'
-
-/**
- * A k6 summary that cannot be imported. `code` is AUTHBENCH_ERR_K6_SUMMARY.
- * TODO(lead): register AUTHBENCH_ERR_K6_SUMMARY and AUTHBENCH_ERR_K6_MISSING in harness/errors.ts.
- */
-export class K6SummaryError extends Error {
-  readonly code = 'AUTHBENCH_ERR_K6_SUMMARY'
-  readonly usage = true
-  constructor(readonly file: string, message: string, options?: { cause?: unknown }) {
-    super(`${file}: ${message}`, options)
-    this.name = 'K6SummaryError'
-  }
-}
 
 export type K6SummaryFormat = K6TrialInfo['format']
 

@@ -14,6 +14,7 @@
 import { pathToFileURL, fileURLToPath } from 'node:url'
 import type { MeasurementWindowObserver, TargetHandle, TrialRef } from '../engine.ts'
 import { startTargetHandle } from '../engine.ts'
+import { BadOptionError } from '../errors.ts'
 import { REPO_ROOT, findFreePort } from '../target-process.ts'
 import type { TargetProcessOptions } from '../target-process.ts'
 import { mergeProfiles, monotonicUs, sliceProfile } from './cpuprofile.ts'
@@ -69,6 +70,21 @@ export interface ProfilerOptions {
   warn?: (message: string) => void
 }
 
+/** True when a target's command is Node (the only kind with the V8 inspector this profiles). */
+export function isNodeCommand(command: string | undefined): boolean {
+  if (command === undefined) return true
+  return command === 'node' || command === process.execPath || /(^|\/)node(\.exe)?$/.test(command)
+}
+
+/** The target's options with the inspector on 127.0.0.1:<port> and the cluster preload. */
+export function withInspector(options: TargetProcessOptions, port: number): TargetProcessOptions {
+  const flags = [`--inspect=127.0.0.1:${port}`, '--import', WORKER_PRELOAD]
+  if (options.command === undefined) return { ...options, nodeArgs: [...(options.nodeArgs ?? ['--import', 'tsx']), ...flags] }
+  if (!isNodeCommand(options.command)) throw new BadOptionError(`--profile profiles Node targets: this target starts with "${options.command}", which has no V8 inspector to connect to`)
+  // Node's own flags go before the script, which is the first argument that is not a flag.
+  return { ...options, args: [...flags, ...(options.args ?? [])] }
+}
+
 export class TargetProfiler implements MeasurementWindowObserver {
   readonly samplingIntervalUs: number
   readonly trials: ProfiledTrial[] = []
@@ -89,8 +105,7 @@ export class TargetProfiler implements MeasurementWindowObserver {
       buffered = (buffered + chunk).slice(-4096)
       for (const m of buffered.matchAll(INSPECTOR_ANNOUNCE)) if (!urls.includes(m[1] as string)) urls.push(m[1] as string)
     }
-    const nodeArgs = [...(options.nodeArgs ?? ['--import', 'tsx']), `--inspect=127.0.0.1:${port}`, '--import', WORKER_PRELOAD]
-    const handle = await startTargetHandle({ ...options, nodeArgs, onStderr }, generatorCpus)
+    const handle = await startTargetHandle({ ...withInspector(options, port), onStderr }, generatorCpus)
     const stop = handle.stop.bind(handle)
     const state: TargetState = { tag, cwd: options.cwd ?? REPO_ROOT, urls, sessions: [], sourceMaps: new Map(), windows: [], slotOpenAt: null, started: false }
     const wrapped: TargetHandle = {

@@ -9,8 +9,8 @@ import type { RefinedResponse } from 'k6/http'
 import { Counter, Gauge } from 'k6/metrics'
 import type { Options, Scenario } from 'k6/options'
 import { BENCH_CLIENT, DEFAULT_LOAD, ENDPOINTS, JSON_HEADERS, credentialsBody } from '../catalog.ts'
-import { K6_METRICS, MEASURE_TAG, TREND_STATS } from './contract.ts'
-import type { K6ScenarioName } from './contract.ts'
+import { K6_METRICS, MEASURE_TAG, TREND_STATS } from '../../harness/k6-contract.ts'
+import type { K6ScenarioName } from './scripts.ts'
 import type { K6Request } from './requests.ts'
 import { baselineFromEnv, gateThresholds } from './thresholds.ts'
 
@@ -196,10 +196,10 @@ export function issueTokens(config: LoadConfig, kind: 'token' | 'ott', count: nu
         retriable = true
         continue
       }
-      throw new Error(`AUTHBENCH_ERR_SETUP: ${ENDPOINTS[kind].path} answered ${res.status} while seeding ${kind}s: ${String(res.body).slice(0, 200)}`)
+      throw new Error(`AUTHBENCH_ERR_SETUP_FAILED: ${ENDPOINTS[kind].path} answered ${res.status} while seeding ${kind}s: ${String(res.body).slice(0, 200)}`)
     }
     if (retriable) {
-      if (Date.now() - lastProgressMs > RETRY_BUDGET_MS) throw new Error(`AUTHBENCH_ERR_SETUP: ${ENDPOINTS[kind].path} kept refusing (429/503) for ${RETRY_BUDGET_MS} ms while seeding`)
+      if (Date.now() - lastProgressMs > RETRY_BUDGET_MS) throw new Error(`AUTHBENCH_ERR_SETUP_FAILED: ${ENDPOINTS[kind].path} kept refusing (429/503) for ${RETRY_BUDGET_MS} ms while seeding`)
       sleep(backoffS)
       backoffS = Math.min(BACKOFF_MAX_S, backoffS * 2)
     } else {

@@ -2,7 +2,7 @@
 // verdict.ts cannot be imported here: it reads the config file with node:fs and validates with
 // zod, neither of which exists in k6. The figures are therefore repeated in GATE_MARGINS, and
 // test/harness/k6-scripts.test.ts fails when they drift from the gate's defaults.
-import { MEASURED_SUBMETRICS } from './contract.ts'
+import { MEASURED_SUBMETRICS } from '../../harness/k6-contract.ts'
 
 /** Same keys, meanings and values as DEFAULT_COMPARE_SETTINGS.margins. */
 export const GATE_MARGINS = Object.freeze({

@@ -12,20 +12,26 @@ import { budgetNotes, runBudgeted } from '../../harness/commands/ab-budget.ts'
 import { parseRunOptions } from '../../harness/commands/run-options.ts'
 import { compareAB } from '../../harness/compare.ts'
 import { resolveCompareSettings } from '../../harness/verdict.ts'
+import { loadConfig, targetByName } from '../../harness/config.ts'
+import { REPO_ROOT } from '../../harness/target-process.ts'
 
 const cwd = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'noisy-target')
-const arm = (spec: string): PreparedArm => ({ kind: 'preset', spec, commit: null, env: { LOG_LEVEL: 'warn' }, cwd, release: async () => undefined })
+// The repository's scenarios; the reference target's definition, started from the fixture's folder.
+const config = await loadConfig({ cwd: REPO_ROOT })
+const reference = targetByName(config)
+const target = { ...reference, start: { ...reference.start, cwd } }
+const arm = (spec: string): PreparedArm => ({ kind: 'variant', spec, commit: null, env: { LOG_LEVEL: 'warn' }, cwd, release: async () => undefined })
 
 describe('ab --budget (end to end, small targets)', () => {
   it('spends more pairs on a noisy scenario than on a quiet one, and stops within the budget', async () => {
     let stderr = ''
     const io = { stdout: () => undefined, stderr: (t: string) => void (stderr += t) }
     const settings = resolveCompareSettings({ gatedMetrics: ['throughputRps'], margins: { throughputRps: 0.6 } })
-    const opts = parseRunOptions({ scenario: ['health', 'token'], duration: '400ms', warmup: '100ms', connections: '8', label: 'budget' })
+    const opts = parseRunOptions({ scenario: ['health', 'token'], duration: '400ms', warmup: '100ms', connections: '8', label: 'budget' }, config)
     const budgetMs = 40_000
     const started = Date.now()
     const run = await runBudgeted(
-      { arms: { A: arm('A'), B: arm('B') }, scenarios: opts.scenarios, pairs: 6, seed: 3, label: 'budget', calibration: false, pin: false, errorRateThreshold: 0.01, lateShareThreshold: 0.05, maxPoolSize: 1000, progress: true, slotMs: 100 },
+      { target, arms: { A: arm('A'), B: arm('B') }, scenarios: opts.scenarios, pairs: 6, seed: 3, label: 'budget', calibration: false, pin: false, errorRateThreshold: 0.01, lateShareThreshold: 0.05, maxPoolSize: 1000, progress: true, slotMs: 100 },
       budgetMs,
       settings,
       io

@@ -9,6 +9,9 @@ import { prepareArms, releaseAll, resolveArmSpec } from '../../harness/ab-spec.t
 import { abCommand, minPairsForSignificance } from '../../harness/commands/ab.ts'
 import { wilcoxonSignedRank } from '../../harness/stats.ts'
 import { REPO_ROOT } from '../../harness/target-process.ts'
+import { loadConfig, targetByName } from '../../harness/config.ts'
+
+const target = targetByName(await loadConfig({ cwd: REPO_ROOT }))
 import { resolveCompareSettings } from '../../harness/verdict.ts'
 
 function tmpFile(name: string, text: string): string {
@@ -24,37 +27,37 @@ function capture(): { io: { stdout: (t: string) => void; stderr: (t: string) => 
 }
 
 describe('resolveArmSpec', () => {
-  it('reads a preset name, with --x-env on top', async () => {
-    const arm = await resolveArmSpec('--a', 'phase1', { INJECT_CPU_US: '5' })
-    expect(arm).toMatchObject({ kind: 'preset', spec: 'phase1', commit: null, env: { PRESET: 'phase1', INJECT_CPU_US: '5', LOG_LEVEL: 'warn' } })
+  it('reads a variant name, with --x-env on top', async () => {
+    const arm = await resolveArmSpec('--a', 'phase1', { INJECT_CPU_US: '5' }, target)
+    expect(arm).toMatchObject({ kind: 'variant', spec: 'phase1', commit: null, env: { PRESET: 'phase1', INJECT_CPU_US: '5' } })
   })
 
   it('reads a JSON file of env overrides; --x-env wins over the file', async () => {
     const file = tmpFile('b.json', JSON.stringify({ PRESET: 'baseline', INJECT_CPU_US: 10, SEED_SAMPLE_DATA: true }))
-    const arm = await resolveArmSpec('--b', file, { INJECT_CPU_US: '20' })
+    const arm = await resolveArmSpec('--b', file, { INJECT_CPU_US: '20' }, target)
     expect(arm.kind).toBe('config')
     expect(arm.env).toMatchObject({ PRESET: 'baseline', INJECT_CPU_US: '20', SEED_SAMPLE_DATA: 'true' })
   })
 
   it('refuses a config the target would refuse, naming the option, the file and the variable', async () => {
     const file = tmpFile('bad.json', JSON.stringify({ DB_POOL_MAX: 'lots' }))
-    await expect(resolveArmSpec('--b', file, {})).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/--b ".*bad\.json".*DB_POOL_MAX/) })
-    await expect(resolveArmSpec('--a', 'phase2', { INJECT_DELAY_RATIO: '7' })).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/INJECT_DELAY_RATIO/) })
+    await expect(resolveArmSpec('--b', file, {}, target)).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/--b ".*bad\.json".*DB_POOL_MAX/) })
+    await expect(resolveArmSpec('--a', 'phase2', { INJECT_DELAY_RATIO: '7' }, target)).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/INJECT_DELAY_RATIO/) })
   })
 
   it('refuses malformed files and unknown names', async () => {
-    await expect(resolveArmSpec('--a', tmpFile('x.json', '[1,2]'), {})).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/JSON object/) })
-    await expect(resolveArmSpec('--a', tmpFile('y.json', '{"lower": 1}'), {})).rejects.toMatchObject({ message: expect.stringMatching(/"lower" is not an environment variable/) })
-    await expect(resolveArmSpec('--a', 'missing-config.json', {})).rejects.toMatchObject({ message: expect.stringMatching(/--a "missing-config\.json": no such file/) })
-    await expect(resolveArmSpec('--b', 'phase9', {})).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/--b "phase9": is not a preset .* or a git ref/) })
-    await expect(resolveArmSpec('--b', '--upload-pack=evil', {})).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC' })
+    await expect(resolveArmSpec('--a', tmpFile('x.json', '[1,2]'), {}, target)).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/JSON object/) })
+    await expect(resolveArmSpec('--a', tmpFile('y.json', '{"lower": 1}'), {}, target)).rejects.toMatchObject({ message: expect.stringMatching(/"lower" is not an environment variable/) })
+    await expect(resolveArmSpec('--a', 'missing-config.json', {}, target)).rejects.toMatchObject({ message: expect.stringMatching(/--a "missing-config\.json": no such file/) })
+    await expect(resolveArmSpec('--b', 'phase9', {}, target)).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/--b "phase9": is not a variant of target "auth" \(baseline, phase1, phase2, phase3\).* or a git ref/) })
+    await expect(resolveArmSpec('--b', '--upload-pack=evil', {}, target)).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC' })
   })
 
   it('resolves a git ref to a commit and checks it out into a temporary worktree, removed on release', async () => {
-    const arm = await resolveArmSpec('--a', 'HEAD', {})
+    const arm = await resolveArmSpec('--a', 'HEAD', {}, target)
     expect(arm.kind).toBe('git')
     expect(arm.commit).toMatch(/^[0-9a-f]{40}$/)
-    const [prepared, again] = await prepareArms([arm, arm])
+    const [prepared, again] = await prepareArms([arm, arm], REPO_ROOT)
     try {
       expect(prepared?.cwd).not.toBe(REPO_ROOT)
       expect(prepared?.cwd.startsWith(tmpdir())).toBe(true)

@@ -252,7 +252,7 @@ describe('compareCommand', () => {
     // A 3% p50 change: within the default ±5% margin, past a 1% margin.
     const resultPath = writeRun('config', makeRun({ label: 'x', seed: 2, scenarios: { health: HEALTH, token: TOKEN } }))
     const config = path.join(workDir, 'authbench.config.json')
-    writeFileSync(config, JSON.stringify({ margins: { p50Us: 0.5 }, gatedMetrics: ['p50Us'], run: { anything: true } }))
+    writeFileSync(config, JSON.stringify({ margins: { p50Us: 0.5 }, gatedMetrics: ['p50Us'] }))
     const { code } = await runCommand(resultPath, baselinePath, { configPath: config })
     expect(code).toBe(0)
     const comparison = (JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult).comparison
@@ -262,5 +262,9 @@ describe('compareCommand', () => {
     const bad = await runCommand(resultPath, baselinePath, { configPath: config })
     expect(bad.code).toBe(2)
     expect(bad.err).toMatch(/margins\.p99Us/)
+    writeFileSync(config, JSON.stringify({ gate: { margins: { p50Us: 0.5 } }, run: { anything: true } }))
+    const unknown = await runCommand(resultPath, baselinePath, { configPath: config })
+    expect(unknown.code).toBe(2)
+    expect(unknown.err).toContain(`${config}: unknown key "run"`)
   })
 })

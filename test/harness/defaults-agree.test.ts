@@ -5,6 +5,11 @@ import { readFileSync } from 'node:fs'
 import { expect, it } from 'vitest'
 import { parseRunOptions } from '../../harness/commands/run-options.ts'
 import { DEFAULT_COMPARE_SETTINGS } from '../../harness/verdict.ts'
+import { loadConfig } from '../../harness/config.ts'
+import { REPO_ROOT } from '../../harness/target-process.ts'
+
+// The repository's own config, as `npm run bench` reads it.
+const config = await loadConfig({ cwd: REPO_ROOT })
 
 const baseline = JSON.parse(readFileSync(new URL('../../reports/baseline.json', import.meta.url), 'utf8')) as {
   load: Record<string, { model: string; connections: number; pipelining: number; rateRps: number | null }>
@@ -17,7 +22,7 @@ it('npm run bench is `authbench run` with no options', () => {
 })
 
 it('the default run has as many trials as compare needs, and the baseline does too', () => {
-  const opts = parseRunOptions({})
+  const opts = parseRunOptions({}, config)
   expect(opts.trials).toBeGreaterThanOrEqual(DEFAULT_COMPARE_SETTINGS.minTrials)
   for (const s of opts.scenarios) {
     expect(baseline.trials.filter((t) => t.scenario === s.scenario.name).length, s.scenario.name).toBeGreaterThanOrEqual(DEFAULT_COMPARE_SETTINGS.minTrials)
@@ -25,7 +30,7 @@ it('the default run has as many trials as compare needs, and the baseline does t
 })
 
 it('every default scenario is in the baseline with the load settings compare requires to match', () => {
-  const opts = parseRunOptions({})
+  const opts = parseRunOptions({}, config)
   expect(opts.scenarios.length).toBeGreaterThan(0)
   for (const s of opts.scenarios) {
     const b = baseline.load[s.scenario.name]

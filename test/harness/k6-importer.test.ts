@@ -2,7 +2,8 @@
 // (a threshold `true` means FAILED), handleSummary()'s data, and the machine-readable summary v1.
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { K6SummaryError, detectK6Format, importK6Summary, mergeRunnerTrials, summarizeK6Scenario } from '../../harness/importers/k6.ts'
+import { K6SummaryError } from '../../harness/errors.ts'
+import { detectK6Format, importK6Summary, mergeRunnerTrials, summarizeK6Scenario } from '../../harness/importers/k6.ts'
 import { summarizeEncoded } from '../../harness/recorder.ts'
 import { validateResult } from '../../harness/result-io.ts'
 import type { RunResult, TrialResult } from '../../harness/types.ts'

@@ -15,12 +15,14 @@ import { ottIssueRequest, ottRedeemRequest } from '../../scenarios/ott.ts'
 import { revokeRequest } from '../../scenarios/revoke.ts'
 import { tokenRequest } from '../../scenarios/token.ts'
 import { validateRequestFactory } from '../../scenarios/validate.ts'
-import { K6_SCENARIOS, MEASURED_SUBMETRICS } from '../../scenarios/k6/contract.ts'
+import { MEASURED_SUBMETRICS } from '../../harness/k6-contract.ts'
+import { K6_SCENARIOS } from '../../scenarios/k6/scripts.ts'
 import * as k6Requests from '../../scenarios/k6/requests.ts'
 import { GATE_MARGINS, gateThresholds } from '../../scenarios/k6/thresholds.ts'
 
 const K6_DIR = fileURLToPath(new URL('../../scenarios/k6/', import.meta.url))
 const CATALOG = fileURLToPath(new URL('../../scenarios/catalog.ts', import.meta.url))
+const CONTRACT = fileURLToPath(new URL('../../harness/k6-contract.ts', import.meta.url))
 const K6_MODULES = ['k6', 'k6/http', 'k6/metrics', 'k6/execution']
 
 /** What k6's StripTypes does to every .ts module it loads (internal/js/compiler). */
@@ -58,7 +60,7 @@ describe('k6 scripts share one source of truth', () => {
   })
 
   it('import only k6 modules and relative .ts files k6 can resolve (no Node, no npm)', async () => {
-    const files = [...readdirSync(K6_DIR).filter((f) => f.endsWith('.ts')).map((f) => path.join(K6_DIR, f)), CATALOG]
+    const files = [...readdirSync(K6_DIR).filter((f) => f.endsWith('.ts')).map((f) => path.join(K6_DIR, f)), CATALOG, CONTRACT]
     for (const file of files) {
       for (const spec of importSpecifiers(await stripLikeK6(file))) {
         if (K6_MODULES.includes(spec)) continue
@@ -133,10 +135,11 @@ beforeAll(async () => {
   const rewrite = (code: string): string =>
     code.replace(/from\s+['"]([^'"]+)['"]/g, (_, spec: string) => {
       if (K6_MODULES.includes(spec)) return `from './${spec.replace('/', '-')}.mjs'`
-      return `from '${spec.replace(/\.ts$/, '.mjs').replace(/^\.\.\/catalog/, './catalog')}'`
+      return `from '${spec.replace(/\.ts$/, '.mjs').replace(/^\.\.\/catalog/, './catalog').replace(/^\.\.\/\.\.\/harness\/k6-contract/, './k6-contract')}'`
     })
   for (const f of readdirSync(K6_DIR).filter((x) => x.endsWith('.ts'))) writeFileSync(path.join(build, f.replace(/\.ts$/, '.mjs')), rewrite(await stripLikeK6(path.join(K6_DIR, f))))
   writeFileSync(path.join(build, 'catalog.mjs'), await stripLikeK6(CATALOG))
+  writeFileSync(path.join(build, 'k6-contract.mjs'), await stripLikeK6(CONTRACT))
   for (const [name, code] of Object.entries(FAKE_MODULES)) writeFileSync(path.join(build, `${name.replace('/', '-')}.mjs`), code)
 })
 

@@ -3,6 +3,11 @@ import { describe, expect, it } from 'vitest'
 import { parseDurationMs, parseRunOptions } from '../../harness/commands/run-options.ts'
 import { isAuthbenchError } from '../../harness/errors.ts'
 import { DEFAULT_COMPARE_SETTINGS } from '../../harness/verdict.ts'
+import { loadConfig } from '../../harness/config.ts'
+import { REPO_ROOT } from '../../harness/target-process.ts'
+
+// The repository's own config: the auth target and its six scenarios.
+const config = await loadConfig({ cwd: REPO_ROOT })
 
 function usageError(fn: () => unknown): string {
   try {
@@ -16,7 +21,7 @@ function usageError(fn: () => unknown): string {
 
 describe('run options', () => {
   it('defaults to every scenario, closed model, 3 trials (what compare needs) of 4 s with 1 s warm-up', () => {
-    const o = parseRunOptions({})
+    const o = parseRunOptions({}, config)
     expect(o.scenarios.map((s) => s.scenario.name)).toEqual(['health', 'token', 'ott', 'validate', 'revoke', 'mixed'])
     expect(o.trials).toBe(3)
     expect(o.trials).toBeGreaterThanOrEqual(DEFAULT_COMPARE_SETTINGS.minTrials)
@@ -33,22 +38,22 @@ describe('run options', () => {
   })
 
   it('takes repeated and comma-listed scenarios, and --rate switches to the open model', () => {
-    const o = parseRunOptions({ scenario: ['health,token', 'validate'], rate: '2000' })
+    const o = parseRunOptions({ scenario: ['health,token', 'validate'], rate: '2000' }, config)
     expect(o.scenarios.map((s) => s.scenario.name)).toEqual(['health', 'token', 'validate'])
     expect(o.scenarios[0]?.load).toMatchObject({ model: 'open', rateRps: 2_000 })
   })
 
   it('names the bad option', () => {
-    expect(usageError(() => parseRunOptions({ scenario: ['nope'] }))).toContain('"nope"')
-    expect(usageError(() => parseRunOptions({ duration: 'soon' }))).toContain('--duration')
-    expect(usageError(() => parseRunOptions({ trials: '0' }))).toContain('--trials')
-    expect(usageError(() => parseRunOptions({ store: 'mysql' }))).toContain('--store')
-    expect(usageError(() => parseRunOptions({ cache: 'disk' }))).toContain('--cache')
-    expect(usageError(() => parseRunOptions({ preset: 'turbo' }))).toContain('--preset')
-    expect(usageError(() => parseRunOptions({ targetEnv: ['nokey'] }))).toContain('--target-env')
-    expect(usageError(() => parseRunOptions({ rate: '100', pipelining: '4' }))).toContain('--pipelining')
-    expect(usageError(() => parseRunOptions({ url: 'http://127.0.0.1:3000', preset: 'baseline' }))).toContain('--preset')
-    expect(usageError(() => parseRunOptions({ scenario: ['validate'], scenarioParam: ['validate.invalidShare=2'] }))).toContain('invalidShare')
-    expect(usageError(() => parseRunOptions({ scenario: ['health'], scenarioParam: ['validate.invalidShare=0.1'] }))).toContain('not being run')
+    expect(usageError(() => parseRunOptions({ scenario: ['nope'] }, config))).toContain('"nope"')
+    expect(usageError(() => parseRunOptions({ duration: 'soon' }, config))).toContain('--duration')
+    expect(usageError(() => parseRunOptions({ trials: '0' }, config))).toContain('--trials')
+    expect(usageError(() => parseRunOptions({ store: 'mysql' }, config))).toContain('--store')
+    expect(usageError(() => parseRunOptions({ cache: 'disk' }, config))).toContain('--cache')
+    expect(usageError(() => parseRunOptions({ preset: 'turbo' }, config))).toContain('--preset')
+    expect(usageError(() => parseRunOptions({ targetEnv: ['nokey'] }, config))).toContain('--target-env')
+    expect(usageError(() => parseRunOptions({ rate: '100', pipelining: '4' }, config))).toContain('--pipelining')
+    expect(usageError(() => parseRunOptions({ url: 'http://127.0.0.1:3000', preset: 'baseline' }, config))).toContain('--preset')
+    expect(usageError(() => parseRunOptions({ scenario: ['validate'], scenarioParam: ['validate.invalidShare=2'] }, config))).toContain('invalidShare')
+    expect(usageError(() => parseRunOptions({ scenario: ['health'], scenarioParam: ['validate.invalidShare=0.1'] }, config))).toContain('not being run')
   })
 })

@@ -59,7 +59,7 @@ describe('TargetProcess (fixture)', () => {
     const crash = crashed(target)
     await probe(`${target.url}/crash`, 1000).catch(() => 0)
     const error = await crash
-    expect(error).toMatchObject({ code: 'AUTHBENCH_ERR_TARGET_CRASHED', exitCode: 3 })
+    expect(error).toMatchObject({ code: 'AUTHBENCH_ERR_TARGET_CRASHED', processExitCode: 3 })
     expect(target.crashSignal.aborted).toBe(true)
     expect(target.crashSignal.reason).toBe(error)
     expect((await target.stop()).expected).toBe(false)

@@ -1,4 +1,4 @@
-// What the k6 scripts and the importer (harness/importers/k6.ts) agree on: the tag that marks
+// What any authbench k6 script and the importer (harness/importers/k6.ts) agree on: the tag that marks
 // measured traffic, the custom metric names and the trend statistics k6 must report. Imports
 // nothing, so both k6 and Node load it.
 
@@ -45,7 +45,3 @@ export const K6_METRICS = Object.freeze({
  * histogram: a percentile it was not asked for cannot be recovered afterwards.
  */
 export const TREND_STATS: readonly string[] = Object.freeze(['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'p(99.9)', 'count'])
-
-/** The k6 scripts, one per harness scenario. */
-export const K6_SCENARIOS = Object.freeze(['health', 'token', 'ott', 'validate', 'revoke', 'mixed'] as const)
-export type K6ScenarioName = (typeof K6_SCENARIOS)[number]

@@ -1,0 +1,317 @@
+// The public API of authbench: what a user's authbench.config.ts and scenario files are written
+// against (`import { defineConfig, defineScenario, defineTarget } from 'authbench'`). The harness
+// core runs on these types and nothing else; the auth reference target and its six scenarios are
+// declared through them too (authbench.config.ts at the repository root), so they get no door a
+// user's service does not have.
+import type { RequestSpec } from './drivers/types.ts'
+import { ScenarioParamError } from './errors.ts'
+
+export type { RequestSpec }
+
+/** Scenario parameters as given on the command line (`--scenario-param validate.invalidShare=0.1`). */
+export type ScenarioParams = Readonly<Record<string, string>>
+
+/** What a scenario's `setup` gets: where the target is, how much to seed, and how. */
+export interface SetupContext {
+  /** Base URL of the target, e.g. http://127.0.0.1:3000 (no trailing slash). */
+  url: string
+  /** How many requests the instance should serve before its consumable data runs dry. */
+  expectedRequests: number
+  /** Upper bound on consumable items (tokens, one-time tokens, …) seeded per trial. */
+  maxPoolSize: number
+  /** How many seeding requests may be in flight at once. */
+  concurrency: number
+  /** The scenario's parameters, already checked by `checkParams`. */
+  params: ScenarioParams
+  /** Aborted when the run stops (Ctrl-C, target crash): seeding should stop at once. */
+  signal?: AbortSignal
+}
+
+/** What a scenario instance reports about its seeded data, for the trial's `setup` record. */
+export interface InstanceStats {
+  /** Items seeded through the target's API for this instance (setup and refills). */
+  seeded: number
+  /** Requests sent after a consumable pool ran dry (they reuse an item and are not the success path). */
+  exhaustedRequests: number
+  /** Time spent seeding, in ms. */
+  setupMs: number
+}
+
+/** One trial's live scenario: owns its seeded data and hands the driver one request at a time. */
+export interface ScenarioInstance {
+  /** Synchronous and cheap: the driver calls it once per request on its hot path. */
+  nextRequest(): RequestSpec
+  /**
+   * Set when every request is this one frozen spec: the closed driver then hands autocannon a
+   * static request it builds once, instead of calling nextRequest per send.
+   */
+  fixedRequest?: RequestSpec
+  /** Make sure `expectedRequests` more requests can be served (tops up consumables). */
+  refill(expectedRequests: number, signal?: AbortSignal): Promise<void>
+  /** Start counting exhaustion afresh: warm-up exhaustion must not invalidate the measured phase. */
+  resetStats(): void
+  stats(): InstanceStats
+  /**
+   * Requests that can still be sent before a consumable pool runs dry; null when nothing is
+   * consumed. The engine caps a closed-model trial's request count with it.
+   */
+  capacity(): number | null
+}
+
+/** A scenario's load when the command line does not say otherwise. */
+export interface DefaultLoad {
+  /** Closed model: connections × pipelining requests in flight, for durationMs. */
+  closed: { connections: number; pipelining: number; durationMs: number }
+  /** Open model: a constant arrival rate over a pool of connections. */
+  open: { rateRps: number; connections: number; durationMs: number }
+  /** Unrecorded warm-up before each trial. */
+  warmupMs: number
+}
+
+/** The harness's defaults: sized so a run over a handful of scenarios takes a minute or two. */
+export const DEFAULT_LOAD: Readonly<DefaultLoad> = Object.freeze({
+  closed: Object.freeze({ connections: 32, pipelining: 1, durationMs: 4_000 }),
+  open: Object.freeze({ rateRps: 2_000, connections: 64, durationMs: 5_000 }),
+  warmupMs: 1_000
+})
+
+/** A scenario as the engine runs it: every field filled in (what `defineScenario` returns). */
+export interface Scenario {
+  name: string
+  description: string
+  /** True when every request uses up a seeded item, so the pool must be sized to the run. */
+  consumes: boolean
+  defaultLoad: DefaultLoad
+  /** Parameter names this scenario accepts, with what they mean. */
+  params: Readonly<Record<string, string>>
+  /** Throws a ScenarioParamError naming the bad parameter; called before any traffic. */
+  checkParams(params: ScenarioParams): void
+  setup(ctx: SetupContext): Promise<ScenarioInstance>
+  /** Absolute path of the scenario's k6 script, when it has one. */
+  k6Script?: string
+}
+
+/** What `setup` may return: `nextRequest` at least; the rest defaults to "nothing consumed". */
+export type ScenarioInstanceInit = Pick<ScenarioInstance, 'nextRequest'> & Partial<Omit<ScenarioInstance, 'nextRequest'>>
+
+/** A scenario as a user writes it. Give either `request` (one fixed request) or `setup`. */
+export interface ScenarioDefinition {
+  /** Unique name: `--scenario <name>`, and the key of its figures in results. Letters, digits, - and _. */
+  name: string
+  description?: string
+  /** True when every request uses up an item seeded in setup (default false). */
+  consumes?: boolean
+  /** Load for this scenario unless the command line or the config says otherwise. */
+  defaultLoad?: Partial<DefaultLoad>
+  /** Accepted parameters, name → what it means. Any other `--scenario-param` is refused. */
+  params?: Readonly<Record<string, string>>
+  /** Extra validation of parameter values; throw a ScenarioParamError naming the parameter. */
+  checkParams?: (params: ScenarioParams) => void
+  /** Every request is this one (health checks, a static GET). */
+  request?: RequestSpec
+  /** Seed through the target's HTTP API and return the per-request generator. */
+  setup?: (ctx: SetupContext) => Promise<ScenarioInstanceInit> | ScenarioInstanceInit
+  /** Absolute path of a k6 script for the same workload (`run --driver k6`); see harness/k6-contract.ts. */
+  k6Script?: string
+}
+
+const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/
+
+function checkKnownParams(scenario: string, params: ScenarioParams, known: Readonly<Record<string, string>>): void {
+  for (const key of Object.keys(params)) {
+    if (!(key in known)) {
+      const names = Object.keys(known)
+      throw new ScenarioParamError(scenario, key, `unknown parameter (known: ${names.length > 0 ? names.join(', ') : 'none'})`)
+    }
+  }
+}
+
+function completeInstance(init: ScenarioInstanceInit): ScenarioInstance {
+  const stats = { seeded: 0, exhaustedRequests: 0, setupMs: 0 }
+  return {
+    nextRequest: init.nextRequest,
+    ...(init.fixedRequest === undefined ? {} : { fixedRequest: init.fixedRequest }),
+    refill: init.refill ?? (async () => undefined),
+    resetStats: init.resetStats ?? (() => undefined),
+    stats: init.stats ?? (() => stats),
+    capacity: init.capacity ?? (() => null)
+  }
+}
+
+/**
+ * Declares a scenario. Unknown parameters are refused before any traffic; a scenario with one
+ * fixed `request` needs no setup. The result is frozen and is what the engine runs.
+ */
+export function defineScenario(def: ScenarioDefinition): Scenario {
+  if (typeof def.name !== 'string' || !NAME.test(def.name)) throw new TypeError(`defineScenario: name ${JSON.stringify(def.name)} must be letters, digits, - or _ (at most 64), starting with a letter`)
+  if ((def.request === undefined) === (def.setup === undefined)) throw new TypeError(`defineScenario "${def.name}": give exactly one of request or setup`)
+  const params = Object.freeze({ ...(def.params ?? {}) })
+  const fixed = def.request === undefined ? undefined : Object.freeze({ ...def.request })
+  const userSetup = def.setup
+  const name = def.name
+  return Object.freeze<Scenario>({
+    name,
+    description: def.description ?? name,
+    consumes: def.consumes ?? false,
+    defaultLoad: Object.freeze({
+      closed: Object.freeze({ ...DEFAULT_LOAD.closed, ...def.defaultLoad?.closed }),
+      open: Object.freeze({ ...DEFAULT_LOAD.open, ...def.defaultLoad?.open }),
+      warmupMs: def.defaultLoad?.warmupMs ?? DEFAULT_LOAD.warmupMs
+    }),
+    params,
+    ...(def.k6Script === undefined ? {} : { k6Script: def.k6Script }),
+    checkParams: (p) => {
+      checkKnownParams(name, p, params)
+      def.checkParams?.(p)
+    },
+    setup: async (ctx) => {
+      if (fixed !== undefined) return completeInstance({ nextRequest: () => fixed, fixedRequest: fixed })
+      return completeInstance(await (userSetup as NonNullable<ScenarioDefinition['setup']>)(ctx))
+    }
+  })
+}
+
+/** A named set of environment variables the target is started with (a preset, a feature flag). */
+export type VariantEnv = Readonly<Record<string, string>>
+
+/** One server-side counter to report: the Prometheus metric and how reports label it. */
+export interface CounterDefinition {
+  /** Metric family name, e.g. `http_requests_total`; every series of it is summed. */
+  metric: string
+  /** Label in reports, e.g. "cache hits". Default: the counter's key. */
+  label?: string
+  /** Only series whose labels match all of these, e.g. `{ result: "hit" }`. */
+  match?: Readonly<Record<string, string>>
+}
+
+/** How to start, probe, stop and read a service under test. */
+export interface TargetDefinition {
+  /** Name in reports and in `--target <name>`. */
+  name: string
+  description?: string
+  /** How to start it. The harness picks a free port and passes it as PORT (and HOST) in the environment. */
+  start: {
+    /** Executable, e.g. `node` or an absolute path; `node` means this very Node binary. */
+    command: string
+    args?: readonly string[]
+    /** Working directory, relative to the config file's folder. Default: that folder. */
+    cwd?: string
+    /** Environment on top of the harness's own (before any variant's). */
+    env?: VariantEnv
+    /** Environment variable names for the listen address. Default PORT and HOST. */
+    portEnv?: string
+    hostEnv?: string
+  }
+  /** When it is ready to measure: a GET that answers 2xx. */
+  readiness: {
+    /** Path on the target, e.g. `/health`. */
+    path: string
+    /** How long start-up may take. Default 20 s. */
+    timeoutMs?: number
+  }
+  /** How to stop it: this signal, then SIGKILL after graceMs. Default SIGTERM, 5 s. */
+  stop?: { signal?: NodeJS.Signals; graceMs?: number }
+  /**
+   * An optional Prometheus text endpoint, scraped before and after each measured phase; the named
+   * counters' increase over the trial goes into the result. CPU time and RSS come from the target's
+   * process tree whether or not it has one.
+   */
+  metrics?: {
+    path: string
+    counters?: Readonly<Record<string, CounterDefinition>>
+  }
+  /** Optional: a GET answering the target's effective config as JSON, recorded in the fingerprint. */
+  configPath?: string
+  /** Pick the config object out of that JSON (default: the whole body). */
+  configFrom?: (body: unknown) => Record<string, unknown> | null
+  /**
+   * Optional: checks the environment a variant, an env file or `--target-env` would start the
+   * target with, before anything starts; throw an Error whose message names the variable.
+   */
+  checkEnv?: (env: Readonly<Record<string, string>>) => void
+  /** Named environment sets (`--variant <name>`, `ab --a <name>`, `variants`). */
+  variants?: Readonly<Record<string, VariantEnv>>
+  /** The variant `run` uses when none is named. Default: none (the target's own defaults). */
+  defaultVariant?: string
+  /**
+   * Optional report data for the variants report (`authbench variants`/`phases`): text beside
+   * each variant and a per-scenario guide table of goals.
+   */
+  report?: VariantsReportData
+}
+
+/** One row of a guide table: a published figure and its goal, per scenario (req/s). */
+export interface GuideRow {
+  currentRps: number
+  targetRps: number
+}
+
+/** What the variants report explains about one step from one variant to another. */
+export interface VariantStepContext {
+  scenario: string
+  /** The variant before and after the step. */
+  from: string
+  to: string
+  /** The targets' reported configs (configPath), when they reported one. */
+  fromConfig: Record<string, unknown> | null
+  toConfig: Record<string, unknown> | null
+  /** Median per-trial increase of each declared counter, per 1,000 requests and per second. */
+  fromCounters: Readonly<Record<string, { per1kRequests: number | null; perS: number | null }>>
+  toCounters: Readonly<Record<string, { per1kRequests: number | null; perS: number | null }>>
+  /** The step's measured effect on throughput (or CPU µs/req). */
+  effect: 'helps' | 'no-effect' | 'worse' | 'unknown'
+}
+
+/** Text and goals a target contributes to the variants report; the harness renders it generically. */
+export interface VariantsReportData {
+  /** One line per variant: what it turns on. */
+  variantNotes?: Readonly<Record<string, string>>
+  /**
+   * A published table of current and goal throughput per scenario. Absolute figures from another
+   * machine do not transfer, so the report compares ratios to the `reference` scenario.
+   */
+  guide?: { reference: string; source: string; rows: Readonly<Record<string, GuideRow>> }
+  /** Why a step did (or did not) help, from the counters and configs: one short reason per line. */
+  explainStep?: (ctx: VariantStepContext) => string[]
+  /** How the target's reported config is summarised in the report's variants table: column → text. */
+  describeConfig?: (config: Record<string, unknown>) => Readonly<Record<string, string>>
+}
+
+/** Declares a target; returns it unchanged (for types), frozen. */
+export function defineTarget(def: TargetDefinition): TargetDefinition {
+  return Object.freeze({ ...def })
+}
+
+/** Margins and switches of the gate (`compare`, `ab`); see harness/verdict.ts for the defaults. */
+export interface GateSettings {
+  /** Relative margin per metric, e.g. `{ p99Us: 0.1, throughputRps: 0.05 }`. */
+  margins?: Readonly<Record<string, number>>
+  /** Fewest valid trials per side for a verdict. */
+  minTrials?: number
+  [key: string]: unknown
+}
+
+/** The load defaults a config may set for every scenario. */
+export interface LoadDefaults {
+  durationMs?: number
+  warmupMs?: number
+  trials?: number
+  connections?: number
+}
+
+/** The whole authbench.config.ts. */
+export interface AuthbenchConfig {
+  /** Services this config can start; the first is the default (`--target` picks another). */
+  targets?: readonly TargetDefinition[]
+  /** Scenarios: defined objects, or paths (relative to the config file) of files that default-export one or a list. */
+  scenarios: ReadonlyArray<Scenario | string>
+  /** Gate settings for `compare` and `ab`. */
+  gate?: GateSettings
+  /** Default load for every scenario (the command line still wins). */
+  load?: LoadDefaults
+}
+
+/** Declares the config; returns it unchanged, for types. */
+export function defineConfig(config: AuthbenchConfig): AuthbenchConfig {
+  return config
+}
