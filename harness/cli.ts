@@ -60,11 +60,17 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .addOption(new Option('--slo <objective>', "service-level objective on each scenario's merged figures, repeatable: p99<20ms, p95<=100ms, errors<0.1%, throughput>=1000; a failed one exits 1 and is a junit.xml case").argParser(collect))
     .option('--max-pool <n>', 'cap on tokens seeded per trial (default 200000)')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
+    .option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report')
+    .option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--compare', 'compare with the baseline straight after the run (exit 1 on a regression); 5 trials by default')
     .option('--baseline <file>', 'baseline for --compare (default reports/baseline.json)')
     .addOption(new Option('--driver <name>', 'load generator: autocannon (closed, default), open (with --rate) or k6 (needs k6 >= 0.57 on PATH)').choices(['autocannon', 'open', 'k6']))
     .action(async (options: RawRunOptions & { driver?: string }) => {
+      if (options.driver === 'k6' && (options as { profile?: boolean }).profile === true) {
+        io.stderr('authbench: --profile profiles a Node target the harness starts; it does not apply to --driver k6\n')
+        return setExit(EXIT.USAGE)
+      }
       if (options.driver === 'k6') return setExit(await runWithK6(options, io))
       if (options.driver === 'open' && options.rate === undefined) {
         io.stderr('authbench: --driver open needs --rate <rps>\n')
@@ -174,6 +180,9 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('-o, --out <dir>', 'reports folder (default reports)')
     .option('-l, --label <label>', 'run label')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
+    .option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report')
+    .option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
+    .option('--profile-arm <arm>', "with --profile: a, b or both (default); one arm alone measures the profiler's own cost")
     .option('--no-progress', 'no progress lines on stderr')
     .action(async (o: RawAbOptions) => setExit(await abCommand(o, io)))
 
@@ -194,6 +203,8 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('-o, --out <dir>', 'reports folder (default reports)')
     .option('-l, --label <label>', 'run label')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
+    .option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report')
+    .option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--no-pin', 'do not pin target and generator to separate cores')
     .option('--config <file>', 'config file (default: authbench.config.* in the working directory)')

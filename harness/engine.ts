@@ -39,6 +39,22 @@ export interface MetricsScraper<S = unknown> {
 
 export type DriverFactory = (model: LoadModel) => Driver
 
+export interface TrialRef { scenario: string; trial: number }
+
+/**
+ * Told where each trial's measured time lies (a profiler is one): `open` before the trial's first
+ * measured request (after setup, warm-up, refill and the opening /metrics scrape), `slotStart` and
+ * `slotEnd` around each measured slot (the whole measured phase when there are no slots), `close`
+ * after the closing scrape, on every path out. The slot calls sit inside the measured loop: keep
+ * them synchronous and cheap. `open` and `close` are awaited and must not throw.
+ */
+export interface MeasurementWindowObserver {
+  open(target: TargetHandle, trial: TrialRef): Promise<void>
+  slotStart(target: TargetHandle): void
+  slotEnd(target: TargetHandle): void
+  close(target: TargetHandle, trial: TrialRef): Promise<void>
+}
+
 export interface ScenarioPlan {
   scenario: Scenario
   params: ScenarioParams
@@ -83,6 +99,8 @@ export interface EngineDeps {
    * instead of from a cold warm-up, whose second half ran at ~40% of the steady rate (ott).
    */
   measuredRps?: Map<string, number>
+  /** Sees each trial's measured windows (e.g. harness/profile's TargetProfiler). */
+  window?: MeasurementWindowObserver
 }
 
 /** runPair's slot length that runs both arms at the same time instead of in alternating slots. */
@@ -253,7 +271,7 @@ export class Engine extends EventEmitter {
           }
           const current = target as TargetHandle | null
           if (current === null) break outer
-          const result = await this.#trial(sp, trial, current.url, runAbort.signal, () => control.stop)
+          const result = await this.#trial(sp, trial, current, runAbort.signal, () => control.stop)
           if (result !== null) {
             trials.push(result)
             this.emit('trial-done', result)
@@ -294,24 +312,34 @@ export class Engine extends EventEmitter {
   }
 
   /** One trial; null when stopped before it measured anything. */
-  async #trial(sp: ScenarioPlan, trial: number, url: string, runSignal: AbortSignal, stopReason: () => StopSignal | null): Promise<TrialResult | null> {
+  async #trial(sp: ScenarioPlan, trial: number, target: TargetHandle, runSignal: AbortSignal, stopReason: () => StopSignal | null): Promise<TrialResult | null> {
     const name = sp.scenario.name
     const load = sp.load
+    const url = target.url
     const prepared = await this.#prepare(sp, trial, url, runSignal)
     if (prepared === null) return null
     const { instance, measuredRate } = prepared
 
     const before = await this.#scrape(url, runSignal, name, trial)
-    const startedAt = new Date(this.#now()).toISOString()
-    const rateGuessRps = Math.max(measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
-    const measuredLoad = { ...load, warmupMs: 0, maxRequests: capRequests(load, instance.capacity(), rateGuessRps) }
-    const outcome = await this.#drive(name, trial, url, measuredLoad, instance, runSignal, true)
-    if (measuredLoad.maxRequests !== load.maxRequests && outcome.requests >= (measuredLoad.maxRequests ?? Infinity) && outcome.durationMs < load.durationMs * 0.9) {
-      this.#warnRanOut(name, trial, outcome.durationMs, load.durationMs, instance)
+    const win = this.#deps.window
+    const ref = { scenario: name, trial }
+    await win?.open(target, ref)
+    try {
+      const startedAt = new Date(this.#now()).toISOString()
+      const rateGuessRps = Math.max(measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
+      const measuredLoad = { ...load, warmupMs: 0, maxRequests: capRequests(load, instance.capacity(), rateGuessRps) }
+      win?.slotStart(target)
+      const outcome = await this.#drive(name, trial, url, measuredLoad, instance, runSignal, true)
+      win?.slotEnd(target)
+      if (measuredLoad.maxRequests !== load.maxRequests && outcome.requests >= (measuredLoad.maxRequests ?? Infinity) && outcome.durationMs < load.durationMs * 0.9) {
+        this.#warnRanOut(name, trial, outcome.durationMs, load.durationMs, instance)
+      }
+      const stopNow = stopReason()
+      const after = before === undefined || stopNow !== null ? undefined : await this.#scrape(url, undefined, name, trial)
+      return this.#result(name, trial, startedAt, outcome, before, after, instance, stopNow)
+    } finally {
+      await win?.close(target, ref)
     }
-    const stopNow = stopReason()
-    const after = before === undefined || stopNow !== null ? undefined : await this.#scrape(url, undefined, name, trial)
-    return this.#result(name, trial, startedAt, outcome, before, after, instance, stopNow)
   }
 
   /** Seed the scenario, warm up (not recorded), top up consumables, reset the instance's counters. */
@@ -435,6 +463,8 @@ export class Engine extends EventEmitter {
     const handles: Partial<Record<'A' | 'B', TargetHandle>> = {}
     const out: PairOutcome = { trials: {}, configs: {}, calibration: null, cpuPinning: this.#plan.fingerprint.cpuPinning ?? { target: null, generator: null }, aborted: null }
     const name = sp.scenario.name
+    const win = this.#deps.window
+    const opened: Array<'A' | 'B'> = []
     try {
       const started = await Promise.allSettled(arms.map(async (arm) => {
         const handle = await targets[arm](runAbort.signal)
@@ -462,6 +492,10 @@ export class Engine extends EventEmitter {
 
       const before: Partial<Record<'A' | 'B', unknown>> = {}
       for (const arm of arms) before[arm] = await this.#scrape((handles[arm] as TargetHandle).url, runAbort.signal, name, trials[arm])
+      for (const arm of arms) {
+        await win?.open(handles[arm] as TargetHandle, { scenario: name, trial: trials[arm] })
+        opened.push(arm)
+      }
       // Each arm's trial starts when its first slot does.
       const startedAt: Partial<Record<'A' | 'B', string>> = {}
       const load = sp.load
@@ -477,7 +511,10 @@ export class Engine extends EventEmitter {
           const rateGuessRps = Math.max(p.measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
           const capped = capRequests(duetLoad, p.instance.capacity(), rateGuessRps, STOP_SLACK_MS)
           startedAt[arm] = new Date(this.#now()).toISOString()
-          return [arm, await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...duetLoad, maxRequests: capped }, p.instance, runAbort.signal, false)] as const
+          win?.slotStart(handles[arm] as TargetHandle)
+          const outcome = await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...duetLoad, maxRequests: capped }, p.instance, runAbort.signal, false)
+          win?.slotEnd(handles[arm] as TargetHandle)
+          return [arm, outcome] as const
         }))
         for (const [arm, outcome] of outcomes) slots[arm].push(outcome)
       }
@@ -493,7 +530,9 @@ export class Engine extends EventEmitter {
           const capped = capRequests(slotLoad, p.instance.capacity(), rateGuessRps, Math.min(STOP_SLACK_MS, slotLoad.durationMs / 4))
           if (capped !== null && capped <= 1 && capped !== slotLoad.maxRequests) continue
           startedAt[arm] ??= new Date(this.#now()).toISOString()
+          win?.slotStart(handles[arm] as TargetHandle)
           const outcome = await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...slotLoad, maxRequests: capped }, p.instance, runAbort.signal, false)
+          win?.slotEnd(handles[arm] as TargetHandle)
           slots[arm].push(outcome)
         }
       }
@@ -512,6 +551,7 @@ export class Engine extends EventEmitter {
     } finally {
       control.dispose()
       this.#stopWith = null
+      for (const arm of opened) await win?.close(handles[arm] as TargetHandle, { scenario: name, trial: trials[arm] })
       await Promise.all(Object.values(handles).map((h) => h.stop().catch(() => undefined)))
       const finalStop = control.stop
       if (finalStop !== null) out.aborted = { reason: finalStop.reason, code: finalStop.errorCode }

@@ -270,6 +270,18 @@ export interface RunResult {
   aborted: { reason: string; code: string } | null
   /** Added by `compare` / `ab`. */
   comparison?: Comparison
+  /** Set when the target was CPU-profiled during the run (`--profile`): the profiler costs throughput. */
+  profile?: ProfileInfo
+}
+
+/** What a profiled run records about its profiles. */
+export interface ProfileInfo {
+  samplingIntervalUs: number
+  /** Arms or presets that were profiled ('' for a plain run). */
+  groups: string[]
+  /** Folder with the .cpuprofile files, relative to result.json. */
+  dir: string
+  files: string[]
 }
 
 // ---------------------------------------------------------------------------------------------

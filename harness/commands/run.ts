@@ -19,6 +19,9 @@ import type { MetricsSnapshot } from '../server-metrics.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetDefinition } from '../api.ts'
 import { loadConfig } from '../config.ts'
+import { createProfiler, finishProfiling, parseProfileOptions } from '../profile/session.ts'
+import type { RawProfileOptions } from '../profile/session.ts'
+import { BadOptionError } from '../errors.ts'
 import type { RunResult } from '../types.ts'
 import { parseRunOptions } from './run-options.ts'
 import { applySlos } from '../slo.ts'
@@ -41,9 +44,13 @@ const metrics: MetricsScraper<MetricsSnapshot> = {
 }
 
 /** Runs; throws usage errors (BadOptionError & co.) for the CLI to map to exit 2. */
-export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<number> {
+export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: CommandIo): Promise<number> {
   const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
   const opts = parseRunOptions(raw, config)
+  const profiling = parseProfileOptions(raw)
+  if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
+  if (profiling !== null && opts.url !== null) throw new BadOptionError('--profile needs a target the harness starts (with the inspector on); it cannot profile a --url target')
+  const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
   await assertWritableDir(opts.outDir)
   if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
   const url = opts.url?.replace(/\/+$/, '') ?? null
@@ -74,11 +81,15 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
       target: url !== null
         ? { url }
         : {
-            start: () => startTargetHandle({ ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
+            start: () => {
+              const options = { ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' as const }
+              return profiler === null ? startTargetHandle(options, generatorCpus) : profiler.startTarget(options, generatorCpus, { group: '' })
+            }
           },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
       metrics,
-      fetchTargetConfig: (u) => fetchTargetConfig(u, target)
+      fetchTargetConfig: (u) => fetchTargetConfig(u, target),
+      ...(profiler === null ? {} : { window: profiler })
     }
   )
 
@@ -95,6 +106,10 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
 
   const dir = path.resolve(opts.outDir, resultDirName(new Date(result.createdAt), opts.label))
   const file = path.join(dir, 'result.json')
+  if (profiler !== null) {
+    await finishProfiling(result, profiler, [''], dir)
+    io.stderr(`profiles: ${(result.profile?.files ?? []).map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none (no trial was profiled)'}\n`)
+  }
   const problems = await writeResult(file, result)
   for (const p of problems) io.stderr(`warning: result does not match the schema: ${p}\n`)
   if (opts.slos.length > 0) await writeFile(path.join(dir, 'junit.xml'), renderSloJunit(result))
