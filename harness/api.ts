@@ -229,6 +229,12 @@ export interface TargetDefinition {
    * target with, before anything starts; throw an Error whose message names the variable.
    */
   checkEnv?: (env: Readonly<Record<string, string>>) => void
+  /**
+   * Optional: the whole environment each variant starts with in `phases`, from the command's
+   * target options (`--store`, `--cache`) and this process's environment; throw a BadOptionError
+   * naming a bad option. Default: the variant's env, and those options are refused.
+   */
+  variantsEnv?: (variant: string, options: Readonly<Record<string, string>>, env: NodeJS.ProcessEnv) => Record<string, string>
   /** Named environment sets (`--variant <name>`, `ab --a <name>`, `variants`). */
   variants?: Readonly<Record<string, VariantEnv>>
   /** The variant `run` uses when none is named. Default: none (the target's own defaults). */
@@ -264,6 +270,8 @@ export interface VariantStepContext {
 
 /** Text and goals a target contributes to the variants report; the harness renders it generically. */
 export interface VariantsReportData {
+  /** The scenarios `phases` runs by default (default: all of the config's). */
+  scenarios?: readonly string[]
   /** One line per variant: what it turns on. */
   variantNotes?: Readonly<Record<string, string>>
   /**

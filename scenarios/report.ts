@@ -51,6 +51,8 @@ export function explainAuthStep(ctx: VariantStepContext): string[] {
 }
 
 export const AUTH_REPORT: VariantsReportData = Object.freeze({
+  // The five endpoints of the guide's table; `mixed` is not one of them.
+  scenarios: Object.freeze(['health', 'token', 'ott', 'validate', 'revoke']),
   variantNotes: Object.freeze({
     baseline: 'small pool (4), a synchronous insert per token, no cache, no request queue, revocation on the request path',
     phase1: 'Level 1: pool sized (20) and the token batch writer',

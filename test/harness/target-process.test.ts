@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { ClosedDriver } from '../../harness/drivers/closed.ts'
 import { canPin, descendantsOf, probe, startTarget, watchLiveness } from '../../harness/target-process.ts'
 import type { TargetProcess } from '../../harness/target-process.ts'
+import { referenceTarget } from '../../scenarios/reference-target.ts'
 
 const FIXTURE = { script: 'test/fixtures/tiny-target.mjs', nodeArgs: [] as string[], readyTimeoutMs: 10_000 }
 
@@ -12,7 +13,7 @@ function crashed (target: TargetProcess): Promise<Error> {
 
 describe('TargetProcess (fixture)', () => {
   it('starts on a free port with the preset, pins it when it can, waits for readiness and stops it', async () => {
-    const target = await startTarget({ ...FIXTURE, port: 0, preset: 'phase1', env: { EXTRA: '1' } })
+    const target = await startTarget({ ...FIXTURE, port: 0, env: { PRESET: 'phase1', EXTRA: '1' } })
     try {
       expect(target.port).toBeGreaterThan(0)
       expect(target.url).toBe(`http://127.0.0.1:${target.port}`)
@@ -84,7 +85,7 @@ describe('TargetProcess (fixture)', () => {
 
 describe.runIf(existsSync(new URL('../../target/server.ts', import.meta.url)))('TargetProcess (the reference target)', () => {
   it('a target killed mid-trial stops the driver within seconds', { timeout: 40_000 }, async () => {
-    const target = await startTarget({ port: 0, readyTimeoutMs: 30_000 })
+    const target = await startTarget({ ...referenceTarget(), port: 0, readyTimeoutMs: 30_000 })
     try {
       const driver = new ClosedDriver()
       const started = performance.now()
