@@ -264,8 +264,11 @@ export interface VariantStepContext {
   /** Median per-trial increase of each declared counter, per 1,000 requests and per second. */
   fromCounters: Readonly<Record<string, { per1kRequests: number | null; perS: number | null }>>
   toCounters: Readonly<Record<string, { per1kRequests: number | null; perS: number | null }>>
-  /** The step's measured effect on throughput (or CPU µs/req). */
+  /** The step's measured effect on throughput. */
   effect: 'helps' | 'no-effect' | 'worse' | 'unknown'
+  /** CPUs the target was pinned to (null: not pinned), and the machine's core count. */
+  targetCpus: string | null
+  cpuCount: number
 }
 
 /** Text and goals a target contributes to the variants report; the harness renders it generically. */

@@ -16,7 +16,7 @@ import { compareAB } from '../compare.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
 import { CALIBRATION_DEFAULT, DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
-import type { EngineEvents, MetricsScraper } from '../engine.ts'
+import type { EngineEvents } from '../engine.ts'
 import { BadOptionError, EXIT, describeError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { renderJson } from '../reporters/json.ts'
@@ -25,8 +25,7 @@ import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
 import { minFirstPairs } from '../sequential.ts'
 import { budgetNotes, runBudgeted } from './ab-budget.ts'
-import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
-import type { MetricsSnapshot } from '../server-metrics.ts'
+import { counterInfo, createServerMetrics } from '../server-metrics.ts'
 import { summarizeScenario } from '../summary.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { Comparison, CompareSettings, RunResult, TrialResult } from '../types.ts'
@@ -138,11 +137,6 @@ export interface InterleavedRun {
   slotMs: number
 }
 
-const metrics: MetricsScraper<MetricsSnapshot> = {
-  snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
-  delta: (before, after, completed) => computeServerDelta(before, after, completed)
-}
-
 function parseEnvList(option: string, values: readonly string[] | undefined): Record<string, string> {
   return Object.fromEntries(parseKeyValues(option, values, /^[A-Z][A-Z0-9_]*$/))
 }
@@ -168,8 +162,10 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
   if (run.progress) io.stderr(`ab: ${steps.length} trials: A = ${run.arms.A.spec}, B = ${run.arms.B.spec}; ${run.pairs} pair(s) × ${run.scenarios.length} scenario(s), seed ${run.seed}\n`)
   const slotted = (run.slotMs > 0 || run.slotMs === DUET) && model === 'closed'
   if (run.slotMs > 0 && model !== 'closed' && run.progress) io.stderr('ab: --slot applies to the closed model only; the open-model pairs run one trial after the other\n')
-  const startArm = (arm: Arm) => () => {
-    return startTargetHandle({ ...targetProcessOptions(run.target, run.arms[arm].env), cwd: run.arms[arm].cwd, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
+  // One reader for both arms: it tells their processes apart by URL.
+  const metrics = createServerMetrics(run.target)
+  const startArm = (arm: Arm) => async () => {
+    return metrics.track(await startTargetHandle({ ...targetProcessOptions(run.target, run.arms[arm].env), cwd: run.arms[arm].cwd, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus))
   }
   const enginePlan = (sp: RunOptions['scenarios'][number], first: boolean): ConstructorParameters<typeof Engine>[0] => ({
     label: run.label,
@@ -283,7 +279,8 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
     // The summary describes arm B, the candidate; arm A's figures are in the comparison.
     summary: names.map((n) => summarizeScenario(n, trials.filter((t) => t.arm === 'B'))),
     calibration,
-    aborted
+    aborted,
+    ...(run.target.metrics?.counters === undefined ? {} : { counters: counterInfo(run.target) })
   }
 }
 

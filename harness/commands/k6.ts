@@ -15,6 +15,7 @@ import { importK6Summary, mergeRunnerTrials, summarizeK6Scenario } from '../impo
 import { assertLoopback } from '../loopback.ts'
 import { resultDirName, writeResult } from '../result-io.ts'
 import type { LoadSettings, RunResult, TrialResult } from '../types.ts'
+import { RESULT_SCHEMA_VERSION } from '../types.ts'
 
 /** Oldest k6 that strips TypeScript without a compatibility flag. */
 export const MIN_K6_VERSION = Object.freeze({ major: 0, minor: 57, patch: 0 })
@@ -219,7 +220,7 @@ function loadSettings(opts: K6RunOptions): LoadSettings {
 
 function runResult(label: string, scenario: string, load: LoadSettings, trials: TrialResult[]): RunResult {
   return {
-    schemaVersion: 1,
+    schemaVersion: RESULT_SCHEMA_VERSION,
     tool: 'authbench',
     kind: 'run',
     label,

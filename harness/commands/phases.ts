@@ -11,14 +11,13 @@ import path from 'node:path'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
 import { CALIBRATION_DEFAULT, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
-import type { EngineEvents, MetricsScraper, ScenarioPlan } from '../engine.ts'
+import type { EngineEvents, ScenarioPlan } from '../engine.ts'
 import { BadOptionError, EXIT, describeError, exitCodeForCode } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../reporters/phases.ts'
 import type { PhasesAnalysis } from '../reporters/phases.ts'
 import { assertWritableDir, resultDirName, writeFileAtomic, writeResult } from '../result-io.ts'
-import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
-import type { MetricsSnapshot } from '../server-metrics.ts'
+import { counterInfo, createServerMetrics } from '../server-metrics.ts'
 import { createRng } from '../stats.ts'
 import { summarizeScenario } from '../summary.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
@@ -179,17 +178,13 @@ export interface FreshTrialSpec {
 /** Where the target goes when the generator is pinned (pinGenerator takes CPU 1). */
 const TARGET_CPUS = '0'
 
-const metrics: MetricsScraper<MetricsSnapshot> = {
-  snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
-  delta: (before, after, completed) => computeServerDelta(before, after, completed)
-}
-
 /**
  * One measured trial of one scenario on a target started for it and stopped after it: a
  * single-trial Engine run, so start-up, seeding, warm-up, scraping and validity are the engine's.
  * The same composition as the loop body of `ab`'s runInterleaved, with the arm's env given here.
  */
 export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promise<RunResult> {
+  const metrics = createServerMetrics(spec.target)
   const engine = new Engine(
     {
       label: spec.label,
@@ -207,7 +202,7 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
     },
     {
       target: {
-        start: () => startTargetHandle({ ...targetProcessOptions(spec.target, spec.env), ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }), pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS }, spec.generatorCpus)
+        start: async () => metrics.track(await startTargetHandle({ ...targetProcessOptions(spec.target, spec.env), ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }), pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS }, spec.generatorCpus))
       },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
       metrics,
@@ -353,7 +348,8 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
       // The summary describes the last (most optimised) preset; every phase is in phases.md.
       summary: names.map((n) => summarizeScenario(n, trials.filter((t) => t.variant === last))),
       calibration,
-      aborted
+      aborted,
+      ...(target.metrics?.counters === undefined ? {} : { counters: counterInfo(target) })
     }
 
     stage = 'result'

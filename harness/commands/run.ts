@@ -7,15 +7,14 @@ import path from 'node:path'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
 import { CALIBRATION_DEFAULT, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
-import type { EngineEvents, MetricsScraper } from '../engine.ts'
+import type { EngineEvents } from '../engine.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { assertLoopback } from '../loopback.ts'
 import { formatSummary } from '../print-summary.ts'
 import { ProgressDisplay } from '../progress.ts'
 import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
-import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
-import type { MetricsSnapshot } from '../server-metrics.ts'
+import { counterInfo, createServerMetrics } from '../server-metrics.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetDefinition } from '../api.ts'
 import { loadConfig } from '../config.ts'
@@ -32,11 +31,6 @@ export interface CommandIo {
 
 import { EXIT, exitCodeForCode } from '../errors.ts'
 
-const metrics: MetricsScraper<MetricsSnapshot> = {
-  snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
-  delta: (before, after, completed) => computeServerDelta(before, after, completed)
-}
-
 /** Runs; throws usage errors (BadOptionError & co.) for the CLI to map to exit 2. */
 export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<number> {
   const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
@@ -49,6 +43,7 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
   // The generator goes on its own core only when the target is ours to pin to another one.
   const generatorCpus = url === null ? await pinGenerator() : null
   const target = opts.target
+  const metrics = createServerMetrics(target)
   const engine = new Engine(
     {
       label: opts.label,
@@ -71,7 +66,7 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
       target: url !== null
         ? { url }
         : {
-            start: () => startTargetHandle({ ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
+            start: async () => metrics.track(await startTargetHandle({ ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus))
           },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
       metrics,
@@ -88,6 +83,7 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
     bars?.stop()
   }
   fillFromTargetConfig(result)
+  if (target !== null && target.metrics?.counters !== undefined) result.counters = counterInfo(target)
 
   const dir = path.resolve(opts.outDir, resultDirName(new Date(result.createdAt), opts.label))
   const file = path.join(dir, 'result.json')

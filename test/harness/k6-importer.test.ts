@@ -12,7 +12,7 @@ const fixture = (name: string): string => readFileSync(new URL(`../fixtures/k6/$
 
 function asRun(trials: TrialResult[]): RunResult {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     tool: 'authbench',
     kind: 'run',
     label: 'k6-test',
