@@ -37,6 +37,7 @@ import { appendStepSummary, writeReports } from './compare.ts'
 import type { CommandIo } from './run.ts'
 import { parseDurationMs, parseIntOption, parseKeyValues, parseRunOptions } from './run-options.ts'
 import type { RunOptions } from './run-options.ts'
+import { describeTrial } from '../print-summary.ts'
 
 /**
  * Six pairs is the floor: with requireSignificance the exact Wilcoxon signed-rank test cannot
@@ -288,11 +289,6 @@ function describeStep(step: ABStep, total: number, spec: string): string {
   return `  [${step.index + 1}/${total}] ${step.scenario} pair ${step.pair + 1} ${step.arm} (${spec})`
 }
 
-function describeTrial(t: TrialResult): string {
-  const v = t.validity.state === 'valid' ? 'valid' : `INVALID ${t.validity.code}: ${t.validity.reason}`
-  const cpu = t.server?.cpuUsPerRequest
-  return `${Math.round(t.throughputRps)} req/s, p50 ${(t.latencyUs.p50 / 1000).toFixed(2)} ms, p99 ${(t.latencyUs.p99 / 1000).toFixed(2)} ms, ${cpu == null ? '—' : cpu.toFixed(1)} µs/req CPU, ${v}`
-}
 
 /** Parses, resolves specs, runs, compares and reports; the outcome carries the exit code. */
 export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime = {}): Promise<AbOutcome> {

@@ -11,7 +11,8 @@ import { DEFAULT_LOAD } from '../api.ts'
 import { loadConfig, scenarioByName } from '../config.ts'
 import { BadOptionError, EXIT, K6MissingError, K6SummaryError, describeError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
-import { importK6Summary, mergeRunnerTrials, summarizeK6Scenario } from '../importers/k6.ts'
+import { importK6Summary, mergeRunnerTrials } from '../importers/k6.ts'
+import { summarizeScenario } from '../summary.ts'
 import { assertLoopback } from '../loopback.ts'
 import { resultDirName, writeResult } from '../result-io.ts'
 import type { LoadSettings, RunResult, TrialResult } from '../types.ts'
@@ -233,7 +234,7 @@ function runResult(label: string, scenario: string, load: LoadSettings, trials: 
     load: { [scenario]: load },
     scenarios: [scenario],
     trials,
-    summary: [summarizeK6Scenario(scenario, trials)],
+    summary: [summarizeScenario(scenario, trials)],
     calibration: null,
     aborted: null
   }

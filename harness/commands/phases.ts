@@ -27,6 +27,7 @@ import type { CompareSettings, EnvironmentFingerprint, RunResult, TrialResult } 
 import { RESULT_SCHEMA_VERSION } from '../types.ts'
 import type { CommandIo } from './run.ts'
 import { parseIntOption, parseRunOptions } from './run-options.ts'
+import { describeTrial } from '../print-summary.ts'
 
 /**
  * Defaults sized for this shared 2-core machine: 5 scenarios × 4 phases × 3 rounds = 60 trials of
@@ -216,11 +217,6 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
 // ---------------------------------------------------------------------------------------------
 // The command
 
-function describeTrial(t: TrialResult): string {
-  const v = t.validity.state === 'valid' ? 'valid' : `INVALID ${t.validity.code}: ${t.validity.reason}`
-  const cpu = t.server?.cpuUsPerRequest
-  return `${Math.round(t.throughputRps)} req/s, p99 ${(t.latencyUs.p99 / 1000).toFixed(2)} ms, ${cpu == null ? '—' : cpu.toFixed(1)} µs/req CPU, ${v}`
-}
 
 /** Parses, runs every preset interleaved, writes the result and both reports. */
 export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime = {}): Promise<PhasesOutcome> {
