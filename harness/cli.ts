@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
 import { EXIT, describeError } from './errors.ts'
 import { compareCommand } from './commands/compare.ts'
+import { capacityCommand, type RawCapacityOptions } from './commands/capacity.ts'
 import { abCommand } from './commands/ab.ts'
 import type { RawAbOptions } from './commands/ab.ts'
 import { baselineCommand } from './commands/baseline.ts'
@@ -55,13 +56,21 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable (e.g. validate.invalidShare=0.1)').argParser(collect))
     .option('--error-threshold <share>', 'unexpected-status share above which a trial is invalid (default 0.01)')
     .option('--max-late-share <share>', 'open model: late-send share above which a trial is invalid (default 0.05)')
+    .option('--max-in-flight <n>', 'open model: most requests in flight (k6 maxVUs); a send that cannot start in time is dropped and counted (default rate × 100 ms, at least --connections)')
+    .addOption(new Option('--slo <objective>', "service-level objective on each scenario's merged figures, repeatable: p99<20ms, p95<=100ms, errors<0.1%, throughput>=1000; a failed one exits 1 and is a junit.xml case").argParser(collect))
     .option('--max-pool <n>', 'cap on tokens seeded per trial (default 200000)')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
+    .option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report')
+    .option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--compare', 'compare with the baseline straight after the run (exit 1 on a regression); 5 trials by default')
     .option('--baseline <file>', 'baseline for --compare (default reports/baseline.json)')
     .addOption(new Option('--driver <name>', 'load generator: autocannon (closed, default), open (with --rate) or k6 (needs k6 >= 0.57 on PATH)').choices(['autocannon', 'open', 'k6']))
     .action(async (options: RawRunOptions & { driver?: string }) => {
+      if (options.driver === 'k6' && (options as { profile?: boolean }).profile === true) {
+        io.stderr('authbench: --profile profiles a Node target the harness starts; it does not apply to --driver k6\n')
+        return setExit(EXIT.USAGE)
+      }
       if (options.driver === 'k6') return setExit(await runWithK6(options, io))
       if (options.driver === 'open' && options.rate === undefined) {
         io.stderr('authbench: --driver open needs --rate <rps>\n')
@@ -69,6 +78,36 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
       }
       setExit(await runCommand(options, io))
     })
+
+  program
+    .command('capacity')
+    .description('find the highest offered rate (open model) each scenario sustains under the --slo objectives: coarse steps, bisection, repeats near the knee; writes capacity.json, capacity.md and report.html (exit 1 below --min-rate)')
+    .addOption(new Option('-s, --scenario <names>', 'scenario(s), repeatable or comma list (default: all)').argParser(collect))
+    .addOption(new Option('--slo <objective>', 'objective each step must meet, repeatable: p99<20ms, errors<0.1%, …').argParser(collect))
+    .option('--min-rate <rps>', 'exit 1 when a capacity is below this')
+    .option('--start-rate <rps>', 'first coarse step (default 500; doubles until a step fails)')
+    .option('--max-rate <rps>', 'highest rate tried (default 200000)')
+    .option('--step-duration <time>', 'measured time per step (default 2s)')
+    .option('-w, --warmup <time>', 'unrecorded warm-up per step (default 500ms)')
+    .option('--precision <share>', 'bisection stops when the interval is this narrow (default 0.05)')
+    .option('--repeats <n>', 'trials at each end of the final interval (default 3)')
+    .option('-c, --connections <n>', 'smallest connection pool (in flight grows with the rate)')
+    .option('--max-in-flight <n>', 'bound on requests in flight (default rate × 100 ms)')
+    .option('--timeout <time>', 'per-request timeout (default 10s)')
+    .option('--url <url>', 'search against an already running target (loopback only unless --allow-remote)')
+    .option('--allow-remote', 'allow a --url that is not on loopback')
+    .option('--preset <name>', 'target preset')
+    .addOption(new Option('--target-env <KEY=VALUE>', 'target environment override, repeatable').argParser(collect))
+    .option('--store <kind>', 'target store: memory or postgres')
+    .option('--cache <kind>', 'target cache: none, lru, redis or tiered')
+    .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
+    .option('--error-threshold <share>', 'unexpected-status share above which a step is invalid')
+    .option('--max-late-share <share>', 'late or dropped share above which a step is invalid')
+    .option('--max-pool <n>', 'cap on tokens seeded per step')
+    .option('-o, --out <dir>', 'reports folder (default reports)')
+    .option('-l, --label <label>', 'run label')
+    .option('--no-progress', 'no progress lines on stderr')
+    .action(async (o: RawCapacityOptions) => setExit(await capacityCommand(o, io)))
 
   program
     .command('compare <result>')
@@ -129,6 +168,8 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('--budget <time>', 'time budget, e.g. 10m: after a first round of --trials pairs, 3 more pairs at a time for scenarios still undecided (group-sequential, alpha spending)')
     .option('-c, --connections <n>', 'closed model: concurrent connections')
     .option('-r, --rate <rps>', 'open model at this arrival rate')
+    .option('--max-in-flight <n>', 'open model: most requests in flight; later sends are dropped and counted')
+    .addOption(new Option('--slo <objective>', "objective on arm B's merged figures per scenario, repeatable (p99<20ms, errors<0.1%); a failed one exits 1 and is a junit.xml case").argParser(collect))
     .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
     .option('--error-threshold <share>', 'unexpected-status share above which a trial is invalid')
     .option('--max-pool <n>', 'cap on tokens seeded per trial')
@@ -139,6 +180,9 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('-o, --out <dir>', 'reports folder (default reports)')
     .option('-l, --label <label>', 'run label')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
+    .option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report')
+    .option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
+    .option('--profile-arm <arm>', "with --profile: a, b or both (default); one arm alone measures the profiler's own cost")
     .option('--no-progress', 'no progress lines on stderr')
     .action(async (o: RawAbOptions) => setExit(await abCommand(o, io)))
 
@@ -159,6 +203,8 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('-o, --out <dir>', 'reports folder (default reports)')
     .option('-l, --label <label>', 'run label')
     .option('--no-calibration', 'skip the raw-HTTP calibration workload')
+    .option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report')
+    .option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--no-pin', 'do not pin target and generator to separate cores')
     .option('--config <file>', 'config file (default: authbench.config.* in the working directory)')

@@ -6,6 +6,7 @@
 // values, except percentiles, which come from the merged histogram of a side's valid trials.
 // Percentile intervals resample *trials* and merge their histograms in each resample, so the
 // interval describes the same statistic as the point estimate (never an average of percentiles).
+import { profileNoteForArms, profileNoteForRuns } from './profile/mark.ts'
 import { decodeHistogram, mergeEncoded } from './recorder.ts'
 import {
   bootstrapOneSample,
@@ -397,6 +398,8 @@ export function compareResults(baseline: RunResult, current: RunResult, options:
   if (common.length === 0) notes.unshift('no scenario in common between the two runs')
   if (baseline.aborted) notes.push(`the baseline run stopped early: ${baseline.aborted.reason}`)
   if (current.aborted) notes.push(`the current run stopped early: ${current.aborted.reason}`)
+  const profiled = profileNoteForRuns(baseline, current)
+  if (profiled !== null) notes.push(profiled)
 
   const scenarios = common.map((scenario): ScenarioComparison => {
     const a = sideOf(baseline, scenario)
@@ -547,6 +550,8 @@ export function compareAB(result: RunResult, options: Omit<CompareOptions, 'base
   const withArms = result.trials.filter((trial) => trial.arm !== undefined)
   if (withArms.length === 0) throw new CompareError('AUTHBENCH_ERR_AB_UNPAIRED', `${options.currentPath ?? result.label}: no trial has an arm (A or B); is this an A/B result?`)
   if (result.aborted) notes.push(`the run stopped early: ${result.aborted.reason}`)
+  const profiled = profileNoteForArms(result)
+  if (profiled !== null) notes.push(profiled)
   const scenarioNames = [...new Set(withArms.map((trial) => trial.scenario))]
 
   const scenarios = scenarioNames.map((scenario): ScenarioComparison => {

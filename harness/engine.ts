@@ -14,6 +14,7 @@ import { SetupFailedError, isAuthbenchError } from './errors.ts'
 import type { Scenario, ScenarioInstance, ScenarioParams } from './api.ts'
 import type { Driver, DriverOutcome, RequestSpec, TickEvent } from './drivers/types.ts'
 import { mergeEncoded, summarizeEncoded } from './recorder.ts'
+import { classifyOpenModel } from './saturation.ts'
 import { summarizeScenario } from './summary.ts'
 import { startTarget, watchLiveness, type TargetProcessOptions } from './target-process.ts'
 import type { EnvironmentFingerprint, LoadModel, LoadSettings, RunResult, ScenarioSummary, ServerSideDelta, TrialResult, TrialValidity } from './types.ts'
@@ -23,7 +24,7 @@ import { RESULT_SCHEMA_VERSION } from './types.ts'
 export interface TargetHandle {
   readonly url: string
   /** The target's process, when the harness started it (its tree gives CPU and RSS). */
-  readonly pid: number | null
+  readonly pid?: number | null
   readonly cpuPinning: { target: string | null; generator: string | null }
   /** Settles when the target goes away on its own (never when `stop()` was asked for). */
   readonly exited: Promise<Error>
@@ -39,6 +40,22 @@ export interface MetricsScraper<S = unknown> {
 }
 
 export type DriverFactory = (model: LoadModel) => Driver
+
+export interface TrialRef { scenario: string; trial: number }
+
+/**
+ * Told where each trial's measured time lies (a profiler is one): `open` before the trial's first
+ * measured request (after setup, warm-up, refill and the opening /metrics scrape), `slotStart` and
+ * `slotEnd` around each measured slot (the whole measured phase when there are no slots), `close`
+ * after the closing scrape, on every path out. The slot calls sit inside the measured loop: keep
+ * them synchronous and cheap. `open` and `close` are awaited and must not throw.
+ */
+export interface MeasurementWindowObserver {
+  open(target: TargetHandle, trial: TrialRef): Promise<void>
+  slotStart(target: TargetHandle): void
+  slotEnd(target: TargetHandle): void
+  close(target: TargetHandle, trial: TrialRef): Promise<void>
+}
 
 export interface ScenarioPlan {
   scenario: Scenario
@@ -84,6 +101,8 @@ export interface EngineDeps {
    * instead of from a cold warm-up, whose second half ran at ~40% of the steady rate (ott).
    */
   measuredRps?: Map<string, number>
+  /** Sees each trial's measured windows (e.g. harness/profile's TargetProfiler). */
+  window?: MeasurementWindowObserver
 }
 
 /** runPair's slot length that runs both arms at the same time instead of in alternating slots. */
@@ -254,7 +273,7 @@ export class Engine extends EventEmitter {
           }
           const current = target as TargetHandle | null
           if (current === null) break outer
-          const result = await this.#trial(sp, trial, current.url, runAbort.signal, () => control.stop)
+          const result = await this.#trial(sp, trial, current, runAbort.signal, () => control.stop)
           if (result !== null) {
             trials.push(result)
             this.emit('trial-done', result)
@@ -295,24 +314,34 @@ export class Engine extends EventEmitter {
   }
 
   /** One trial; null when stopped before it measured anything. */
-  async #trial(sp: ScenarioPlan, trial: number, url: string, runSignal: AbortSignal, stopReason: () => StopSignal | null): Promise<TrialResult | null> {
+  async #trial(sp: ScenarioPlan, trial: number, target: TargetHandle, runSignal: AbortSignal, stopReason: () => StopSignal | null): Promise<TrialResult | null> {
     const name = sp.scenario.name
     const load = sp.load
+    const url = target.url
     const prepared = await this.#prepare(sp, trial, url, runSignal)
     if (prepared === null) return null
     const { instance, measuredRate } = prepared
 
     const before = await this.#scrape(url, runSignal, name, trial)
-    const startedAt = new Date(this.#now()).toISOString()
-    const rateGuessRps = Math.max(measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
-    const measuredLoad = { ...load, warmupMs: 0, maxRequests: capRequests(load, instance.capacity(), rateGuessRps) }
-    const outcome = await this.#drive(name, trial, url, measuredLoad, instance, runSignal, true)
-    if (measuredLoad.maxRequests !== load.maxRequests && outcome.requests >= (measuredLoad.maxRequests ?? Infinity) && outcome.durationMs < load.durationMs * 0.9) {
-      this.#warnRanOut(name, trial, outcome.durationMs, load.durationMs, instance)
+    const win = this.#deps.window
+    const ref = { scenario: name, trial }
+    await win?.open(target, ref)
+    try {
+      const startedAt = new Date(this.#now()).toISOString()
+      const rateGuessRps = Math.max(measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
+      const measuredLoad = { ...load, warmupMs: 0, maxRequests: capRequests(load, instance.capacity(), rateGuessRps) }
+      win?.slotStart(target)
+      const outcome = await this.#drive(name, trial, url, measuredLoad, instance, runSignal, true)
+      win?.slotEnd(target)
+      if (measuredLoad.maxRequests !== load.maxRequests && outcome.requests >= (measuredLoad.maxRequests ?? Infinity) && outcome.durationMs < load.durationMs * 0.9) {
+        this.#warnRanOut(name, trial, outcome.durationMs, load.durationMs, instance)
+      }
+      const stopNow = stopReason()
+      const after = before === undefined || stopNow !== null ? undefined : await this.#scrape(url, undefined, name, trial)
+      return this.#result(name, trial, startedAt, outcome, before, after, instance, stopNow)
+    } finally {
+      await win?.close(target, ref)
     }
-    const stopNow = stopReason()
-    const after = before === undefined || stopNow !== null ? undefined : await this.#scrape(url, undefined, name, trial)
-    return this.#result(name, trial, startedAt, outcome, before, after, instance, stopNow)
   }
 
   /** Seed the scenario, warm up (not recorded), top up consumables, reset the instance's counters. */
@@ -436,6 +465,8 @@ export class Engine extends EventEmitter {
     const handles: Partial<Record<'A' | 'B', TargetHandle>> = {}
     const out: PairOutcome = { trials: {}, configs: {}, calibration: null, cpuPinning: this.#plan.fingerprint.cpuPinning ?? { target: null, generator: null }, aborted: null }
     const name = sp.scenario.name
+    const win = this.#deps.window
+    const opened: Array<'A' | 'B'> = []
     try {
       const started = await Promise.allSettled(arms.map(async (arm) => {
         const handle = await targets[arm](runAbort.signal)
@@ -463,6 +494,10 @@ export class Engine extends EventEmitter {
 
       const before: Partial<Record<'A' | 'B', unknown>> = {}
       for (const arm of arms) before[arm] = await this.#scrape((handles[arm] as TargetHandle).url, runAbort.signal, name, trials[arm])
+      for (const arm of arms) {
+        await win?.open(handles[arm] as TargetHandle, { scenario: name, trial: trials[arm] })
+        opened.push(arm)
+      }
       // Each arm's trial starts when its first slot does.
       const startedAt: Partial<Record<'A' | 'B', string>> = {}
       const load = sp.load
@@ -478,7 +513,10 @@ export class Engine extends EventEmitter {
           const rateGuessRps = Math.max(p.measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
           const capped = capRequests(duetLoad, p.instance.capacity(), rateGuessRps, STOP_SLACK_MS)
           startedAt[arm] = new Date(this.#now()).toISOString()
-          return [arm, await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...duetLoad, maxRequests: capped }, p.instance, runAbort.signal, false)] as const
+          win?.slotStart(handles[arm] as TargetHandle)
+          const outcome = await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...duetLoad, maxRequests: capped }, p.instance, runAbort.signal, false)
+          win?.slotEnd(handles[arm] as TargetHandle)
+          return [arm, outcome] as const
         }))
         for (const [arm, outcome] of outcomes) slots[arm].push(outcome)
       }
@@ -494,7 +532,9 @@ export class Engine extends EventEmitter {
           const capped = capRequests(slotLoad, p.instance.capacity(), rateGuessRps, Math.min(STOP_SLACK_MS, slotLoad.durationMs / 4))
           if (capped !== null && capped <= 1 && capped !== slotLoad.maxRequests) continue
           startedAt[arm] ??= new Date(this.#now()).toISOString()
+          win?.slotStart(handles[arm] as TargetHandle)
           const outcome = await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...slotLoad, maxRequests: capped }, p.instance, runAbort.signal, false)
+          win?.slotEnd(handles[arm] as TargetHandle)
           slots[arm].push(outcome)
         }
       }
@@ -513,6 +553,7 @@ export class Engine extends EventEmitter {
     } finally {
       control.dispose()
       this.#stopWith = null
+      for (const arm of opened) await win?.close(handles[arm] as TargetHandle, { scenario: name, trial: trials[arm] })
       await Promise.all(Object.values(handles).map((h) => h.stop().catch(() => undefined)))
       const finalStop = control.stop
       if (finalStop !== null) out.aborted = { reason: finalStop.reason, code: finalStop.errorCode }
@@ -529,20 +570,22 @@ export class Engine extends EventEmitter {
     if (exhaustedRequests > 0 && exhaustedShare > plan.errorRateThreshold) {
       return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the harness ran out of seeded tokens: ${exhaustedRequests} requests (${pct(exhaustedShare)}) reused a spent token; the client, not the server, was the limit` }
     }
+    // Open model: who limited the trial comes first, since a saturated server or a busy generator
+    // also explains the errors (sheds, timeouts) that follow from it.
+    const open = outcome.openModel
+    if (open !== undefined) {
+      const v = classifyOpenModel(open, plan.lateShareThreshold)
+      const facts = `offered ${open.targetRps} req/s, completed ${Math.round(open.completedRps ?? 0)} req/s, ${pct(v.dropShare)} of sends dropped and ${pct(v.lateShare)} late; generator CPU ${pct(open.generatorCpuShare ?? 0)} of a core, event-loop lag p99 ${open.eventLoopLagP99Ms} ms`
+      if (v.limitedBy === 'server') {
+        return { state: 'invalid', code: 'SERVER_SATURATED', reason: `the server, not the client, was the limit: ${facts} (in flight at most ${open.maxInFlight ?? '?'}); lower --rate to measure below saturation` }
+      }
+      if (v.limitedBy === 'client') {
+        return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the load generator, not the server, was the limit: ${facts}` }
+      }
+    }
     const errorRate = outcome.errors / outcome.requests
     if (errorRate > plan.errorRateThreshold) {
       return { state: 'invalid', code: 'ERROR_RATE', reason: `${pct(errorRate)} of requests got an unexpected result (threshold ${pct(plan.errorRateThreshold)}): ${describeErrors(outcome)}` }
-    }
-    const open = outcome.openModel
-    // Sends that found every connection busy mean the target (or the pool) could not keep the
-    // offered rate: the generator's own lateness then follows from the backlog, so blaming the
-    // client would mislabel a saturated server.
-    const dropShare = open !== undefined && open.scheduled > 0 ? open.dropped / open.scheduled : 0
-    if (open !== undefined && dropShare > plan.lateShareThreshold && (open.completedRps ?? open.targetRps) < open.targetRps * (1 - plan.lateShareThreshold)) {
-      return { state: 'invalid', code: 'SERVER_SATURATED', reason: `the target completed ${Math.round(open.completedRps ?? 0)} of ${open.targetRps} req/s and ${pct(dropShare)} of sends waited for a free connection: the server, not the client, was the limit (lower --rate or raise --connections)` }
-    }
-    if (open !== undefined && open.lateShare > plan.lateShareThreshold) {
-      return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the load generator could not keep ${open.targetRps} req/s: ${pct(open.lateShare)} of sends were late (threshold ${pct(plan.lateShareThreshold)}); the client, not the server, was the limit` }
     }
     return { state: 'valid' }
   }

@@ -19,7 +19,13 @@ function validityCell(s: ScenarioSummary, trials: readonly TrialResult[]): strin
   const codes = [...new Set(invalid.map((t) => (t.validity.state === 'invalid' ? t.validity.code : '')))]
   if (s.trials === 0) return 'not run'
   if (invalid.length === 0) return `valid ${s.validTrials}/${s.trials}`
-  return `${s.validTrials === 0 ? 'INVALID' : 'partly valid'} ${s.validTrials}/${s.trials} (${codes.join(', ')})`
+  const shown = s.figuresFromInvalidTrials === true ? '; figures are the invalid trials\', not judged' : ''
+  return `${s.validTrials === 0 ? 'INVALID' : 'partly valid'} ${s.validTrials}/${s.trials} (${codes.join(', ')}${shown})`
+}
+
+/** Figures of invalid trials are shown (a reader should see what a saturated server did), in brackets. */
+function marked(s: ScenarioSummary, text: string): string {
+  return s.figuresFromInvalidTrials === true ? `(${text})` : text
 }
 
 /** The summary table and the notes under it (invalid trials' reasons, abort, calibration). */
@@ -30,24 +36,29 @@ export function formatSummary(result: RunResult): string {
     style: { head: [], border: [] }
   })
   for (const s of result.summary) {
-    const none = s.validTrials === 0
-    const lat = (us: number): string => (none ? '—' : formatLatencyUs(us))
+    const none = s.validTrials === 0 && s.figuresFromInvalidTrials !== true
+    const lat = (us: number): string => (none ? '—' : marked(s, formatLatencyUs(us)))
     table.push([
       s.scenario,
-      none ? '—' : formatRps(s.throughputRps),
+      none ? '—' : marked(s, formatRps(s.throughputRps)),
       lat(s.latencyUs.p50),
       lat(s.latencyUs.p95),
       lat(s.latencyUs.p99),
       lat(s.latencyUs.p999),
       lat(s.latencyUs.max),
-      none ? '—' : `${(s.errorRate * 100).toFixed(2)}%`,
-      s.cpuUsPerRequest === null ? '—' : s.cpuUsPerRequest.toFixed(1),
+      none ? '—' : marked(s, `${(s.errorRate * 100).toFixed(2)}%`),
+      s.cpuUsPerRequest === null ? '—' : marked(s, s.cpuUsPerRequest.toFixed(1)),
       validityCell(s, result.trials)
     ])
   }
   const lines = [`authbench ${result.kind} "${result.label}" (${result.environment.preset ?? 'external target'}, store ${result.environment.store ?? '?'}, cache ${result.environment.cache ?? '?'})`, table.toString()]
+  if (result.summary.some((s) => s.figuresFromInvalidTrials === true)) lines.push('  (figures in brackets) come from invalid trials: shown for the reader, never judged by compare or ab')
   for (const t of result.trials) {
     if (t.validity.state === 'invalid') lines.push(`  ${t.scenario} trial ${t.trial + 1} invalid (${t.validity.code}): ${firstLine(t.validity.reason)}`)
+    else if (t.openModel !== undefined) lines.push(`  ${t.scenario} trial ${t.trial + 1} open model: ${openModelLine(t.openModel)}`)
+  }
+  for (const s of result.summary) {
+    for (const o of s.slo ?? []) lines.push(`  SLO ${o.passed ? 'met' : 'FAILED'}: ${s.scenario} ${o.expression} (measured ${o.actual === null ? 'nothing' : formatSloValue(o.metric, o.actual)})${o.note === undefined ? '' : `; ${o.note}`}`)
   }
   if (result.calibration !== null) {
     const cpu = result.calibration.cpuUsPerRequest === null ? '' : `, ${result.calibration.cpuUsPerRequest.toFixed(1)} CPU µs/req`
@@ -55,6 +66,18 @@ export function formatSummary(result: RunResult): string {
   }
   if (result.aborted !== null) lines.push(`  RUN ABORTED (${result.aborted.code}): ${firstLine(result.aborted.reason)}; ${result.trials.length} trial(s) kept`)
   return `${lines.join('\n')}\n`
+}
+
+function openModelLine(o: NonNullable<TrialResult['openModel']>): string {
+  const dropped = o.scheduled > 0 ? o.dropped / o.scheduled : 0
+  return `offered ${formatRps(o.targetRps)} req/s, completed ${formatRps(o.completedRps ?? 0)} req/s, dropped ${(dropped * 100).toFixed(2)}%, late ${(o.lateShare * 100).toFixed(2)}%, in flight ≤ ${o.maxInFlight ?? '?'}, generator CPU ${((o.generatorCpuShare ?? 0) * 100).toFixed(0)}%, lag p99 ${o.eventLoopLagP99Ms.toFixed(1)} ms`
+}
+
+/** An SLO's measured value in its own unit: µs for percentiles, a share for errors, req/s for throughput. */
+export function formatSloValue(metric: string, value: number): string {
+  if (metric === 'errors') return `${(value * 100).toFixed(3)}%`
+  if (metric === 'throughput') return `${formatRps(value)} req/s`
+  return formatLatencyUs(value)
 }
 
 /** Reasons can carry a target's stderr tail; the table notes keep their first line. */

@@ -212,7 +212,7 @@ export function createServerMetrics (target: Pick<TargetDefinition, 'metrics'> |
   const counters = target?.metrics?.counters ?? {}
   return {
     track: (handle) => {
-      if (handle.pid !== null) pids.set(handle.url, handle.pid)
+      if (handle.pid !== undefined && handle.pid !== null) pids.set(handle.url, handle.pid)
       return handle
     },
     snapshot: async (url, signal) => {

@@ -48,6 +48,8 @@ export interface TargetProcessOptions {
   stopTimeoutMs?: number
   /** Bytes of stderr (and stdout) kept for error messages. Default 8 KiB. */
   tailBytes?: number
+  /** Sees the target's stderr as it comes (e.g. the inspector's "Debugger listening on …" lines). */
+  onStderr?: (chunk: string) => void
 }
 
 export interface TargetExit {
@@ -93,7 +95,7 @@ export class TargetProcess extends EventEmitter {
   readonly #stopSignal: NodeJS.Signals
   readonly #command: string
 
-  private constructor (child: ChildProcess, init: { host: string; port: number; pinnedCpus: string | null; tailBytes: number; stopTimeoutMs: number; stopSignal: NodeJS.Signals; command: string }) {
+  private constructor (child: ChildProcess, init: { host: string; port: number; pinnedCpus: string | null; tailBytes: number; stopTimeoutMs: number; stopSignal: NodeJS.Signals; command: string; onStderr?: (chunk: string) => void }) {
     super()
     this.#child = child
     this.host = init.host
@@ -107,7 +109,11 @@ export class TargetProcess extends EventEmitter {
     this.#command = init.command
     // Both pipes must be drained: a chatty target blocks on a full stdout pipe otherwise.
     child.stdout?.on('data', (chunk: Buffer) => this.#stdout.push(chunk))
-    child.stderr?.on('data', (chunk: Buffer) => this.#stderr.push(chunk))
+    const onStderr = init.onStderr
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.#stderr.push(chunk)
+      onStderr?.(chunk.toString('utf8'))
+    })
     process.once('exit', this.#killOnParentExit)
     this.exited = new Promise<TargetExit>((resolve) => {
       child.once('exit', (code, signal) => {
@@ -158,7 +164,8 @@ export class TargetProcess extends EventEmitter {
       tailBytes: options.tailBytes ?? 8192,
       stopTimeoutMs: options.stopTimeoutMs ?? 5000,
       stopSignal: options.stopSignal ?? 'SIGTERM',
-      command: nodeCommand.join(' ')
+      command: nodeCommand.join(' '),
+      ...(options.onStderr === undefined ? {} : { onStderr: options.onStderr })
     })
     const spawnError = new Promise<never>((_resolve, reject) => {
       child.once('error', (error) => reject(new TargetStartError(`could not start the target (${nodeCommand.join(' ')}): ${error.message}`, '', error)))

@@ -19,6 +19,8 @@ export interface LoadSettings {
   rateRps: number | null
   /** Stop after this many requests (closed model), null for duration only. */
   maxRequests: number | null
+  /** Open model: bound on requests in flight (k6's maxVUs); absent for the default (harness/saturation.ts). */
+  maxInFlight?: number
   timeoutMs: number
 }
 
@@ -157,8 +159,10 @@ export interface TrialResult {
     /** Intended sends skipped because no connection was free (counted, and in latency). */
     dropped: number
     eventLoopLagP99Ms: number
-    /** Most requests in flight at once (--max-in-flight); absent in results written before it. */
+    /** The bound on requests in flight at once (--max-in-flight); absent in results written before it. */
     maxInFlight?: number
+    /** Most requests that were in flight at once. */
+    peakInFlight?: number
     /** The generator's own CPU time (user + sys) over the measured window, as a share of one core. */
     generatorCpuShare?: number
     /**
@@ -234,6 +238,23 @@ export interface ScenarioSummary {
   histogram: string
   /** 'k6': latencyUs is the median of the trials' k6 percentiles (no histogram to merge). */
   source?: 'k6'
+  /** No trial was valid: the figures are the invalid trials', shown, never judged. */
+  figuresFromInvalidTrials?: boolean
+  /** `--slo` objectives checked on this scenario's merged histogram (harness/slo.ts). */
+  slo?: SloResult[]
+}
+
+/** One service-level objective checked on a scenario's merged figures. */
+export interface SloResult {
+  /** As the user wrote it, e.g. "p99<20ms". */
+  expression: string
+  metric: string
+  /** The threshold in the metric's unit (µs for percentiles, a share for errors, req/s for throughput). */
+  thresholdValue: number
+  /** The measured value in the same unit; null when nothing was measured. */
+  actual: number | null
+  passed: boolean
+  note?: string
 }
 
 export interface RunResult {
@@ -263,6 +284,18 @@ export interface RunResult {
   counters?: Record<string, CounterInfo>
   /** Added by `compare` / `ab`. */
   comparison?: Comparison
+  /** Set when the target was CPU-profiled during the run (`--profile`): the profiler costs throughput. */
+  profile?: ProfileInfo
+}
+
+/** What a profiled run records about its profiles. */
+export interface ProfileInfo {
+  samplingIntervalUs: number
+  /** Arms or presets that were profiled ('' for a plain run). */
+  groups: string[]
+  /** Folder with the .cpuprofile files, relative to result.json. */
+  dir: string
+  files: string[]
 }
 
 // ---------------------------------------------------------------------------------------------

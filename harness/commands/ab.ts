@@ -27,7 +27,11 @@ import { minFirstPairs } from '../sequential.ts'
 import { budgetNotes, runBudgeted } from './ab-budget.ts'
 import { counterInfo, createServerMetrics } from '../server-metrics.ts'
 import { summarizeScenario } from '../summary.ts'
+import { applySlos } from '../slo.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
+import type { TargetProfiler } from '../profile/profiler.ts'
+import { createProfiler, finishProfiling, parseProfileOptions } from '../profile/session.ts'
+import type { ProfileOutput, RawProfileOptions } from '../profile/session.ts'
 import type { Comparison, CompareSettings, RunResult, TrialResult } from '../types.ts'
 import { RESULT_SCHEMA_VERSION } from '../types.ts'
 import type { TargetDefinition } from '../api.ts'
@@ -67,7 +71,9 @@ export function minPairsForSignificance(alpha: number): number {
 }
 
 /** What commander hands over for `ab`. */
-export interface RawAbOptions {
+export interface RawAbOptions extends RawProfileOptions {
+  slo?: string[]
+  maxInFlight?: string
   a?: string
   b?: string
   aEnv?: string[]
@@ -136,6 +142,8 @@ export interface InterleavedRun {
    * trials of a pair one after the other, each on its own target.
    */
   slotMs: number
+  /** --profile: the profiler and the arms it profiles. */
+  profile?: { profiler: TargetProfiler; arms: readonly Arm[] } | null
 }
 
 function parseEnvList(option: string, values: readonly string[] | undefined): Record<string, string> {
@@ -165,8 +173,12 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
   if (run.slotMs > 0 && model !== 'closed' && run.progress) io.stderr('ab: --slot applies to the closed model only; the open-model pairs run one trial after the other\n')
   // One reader for both arms: it tells their processes apart by URL.
   const metrics = createServerMetrics(run.target)
-  const startArm = (arm: Arm) => async () => {
-    return metrics.track(await startTargetHandle({ ...targetProcessOptions(run.target, run.arms[arm].env), cwd: run.arms[arm].cwd, pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus))
+  const profile = run.profile ?? null
+  const startArm = (arm: Arm, pair: number) => async () => {
+    const options = { ...targetProcessOptions(run.target, run.arms[arm].env), cwd: run.arms[arm].cwd, pinCpus: generatorCpus === null ? null : 'auto' as const }
+    return metrics.track(await (profile !== null && profile.arms.includes(arm)
+      ? profile.profiler.startTarget(options, generatorCpus, { group: arm, pair })
+      : startTargetHandle(options, generatorCpus)))
   }
   const enginePlan = (sp: RunOptions['scenarios'][number], first: boolean): ConstructorParameters<typeof Engine>[0] => ({
     label: run.label,
@@ -185,12 +197,13 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
   })
   // One rate memory for all pairs: a pair sizes its token pools from what earlier pairs measured.
   const measuredRps = new Map<string, number>()
-  const engineDeps = (arm: Arm): ConstructorParameters<typeof Engine>[1] => ({
-    target: { start: startArm(arm) },
+  const engineDeps = (arm: Arm, pair: number): ConstructorParameters<typeof Engine>[1] => ({
+    target: { start: startArm(arm, pair) },
     createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
     metrics,
     fetchTargetConfig: (u) => fetchTargetConfig(u, run.target),
-    measuredRps
+    measuredRps,
+    ...(profile === null ? {} : { window: profile.profiler })
   })
 
   if (slotted) {
@@ -211,9 +224,9 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
       const head = group[0] as ABStep
       const sp = byName.get(head.scenario) as RunOptions['scenarios'][number]
       const trialOf = (arm: Arm): number => group.find((g) => g.arm === arm)?.trial ?? 0
-      const engine = new Engine(enginePlan(sp, index === 0), engineDeps('A'))
+      const engine = new Engine(enginePlan(sp, index === 0), engineDeps('A', head.pair))
       engine.on('warning', ((w: EngineEvents['warning']) => io.stderr(`warning: ${w.message}\n`)) as (payload: unknown) => void)
-      const pair = await engine.runPair({ A: startArm('A'), B: startArm('B') }, sp, { A: trialOf('A'), B: trialOf('B') }, head.arm, run.slotMs, io.signal)
+      const pair = await engine.runPair({ A: startArm('A', head.pair), B: startArm('B', head.pair) }, sp, { A: trialOf('A'), B: trialOf('B') }, head.arm, run.slotMs, io.signal)
       cpuPinning = pair.cpuPinning
       if (index === 0) calibration = pair.calibration
       // In the plan's order, so trial numbers run in order in the result.
@@ -239,7 +252,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
     }
     const arm = run.arms[step.arm]
     const sp = byName.get(step.scenario) as RunOptions['scenarios'][number]
-    const engine = new Engine(enginePlan(sp, step.index === 0), engineDeps(step.arm))
+    const engine = new Engine(enginePlan(sp, step.index === 0), engineDeps(step.arm, step.pair))
     engine.on('warning', ((w: EngineEvents['warning']) => io.stderr(`warning: ${w.message}\n`)) as (payload: unknown) => void)
     const one = await engine.run(io.signal)
     cpuPinning = one.environment.cpuPinning
@@ -306,6 +319,8 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     const seed = raw.seed === undefined ? AB_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
     const label = raw.label ?? safeLabel(`ab-${raw.a}-vs-${raw.b}`)
     const slotMs = raw.slot === undefined ? AB_DEFAULTS.slotMs : raw.slot.trim() === 'duet' ? DUET : parseDurationMs('--slot', raw.slot, true)
+    const profiling = parseProfileOptions(raw)
+    const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
     if (slotMs > 0 && slotMs < 100) throw new BadOptionError(`--slot ${raw.slot} is too short: each slot opens its connections afresh, so slots under 100ms measure connection set-up (use 0 to turn slots off)`)
     const opts = parseRunOptions({
       scenario: raw.scenario,
@@ -313,6 +328,8 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       warmup: raw.warmup ?? `${AB_DEFAULTS.warmupMs}ms`,
       connections: raw.connections,
       rate: raw.rate,
+      maxInFlight: raw.maxInFlight,
+      slo: raw.slo,
       scenarioParam: raw.scenarioParam,
       errorThreshold: raw.errorThreshold,
       maxPool: raw.maxPool,
@@ -329,6 +346,8 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       )
     }
     const budgetMs = raw.budget === undefined ? null : parseDurationMs('--budget', raw.budget, false)
+    // Later budget rounds number their pairs afresh, so their profiles could not be told from the first round's.
+    if (budgetMs !== null && profiler !== null) throw new BadOptionError('--profile cannot be combined with --budget: run a fixed number of pairs (--trials) to profile')
     if (budgetMs !== null && settings.requireSignificance && pairs < minFirstPairs(1 - settings.confidence)) {
       throw new BadOptionError(`--budget: the first round needs at least ${minFirstPairs(1 - settings.confidence)} pairs for its sequential look to be able to call a regression; use --trials ${minFirstPairs(1 - settings.confidence)} or more`)
     }
@@ -352,13 +371,20 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       lateShareThreshold: opts.lateShareThreshold,
       maxPoolSize: opts.maxPoolSize,
       progress: raw.progress !== false,
-      slotMs
+      slotMs,
+      profile: profiler === null || profiling === null ? null : { profiler, arms: profiling.arms }
     }
     const budgeted = budgetMs === null ? null : await runBudgeted(interleaved, budgetMs, settings, io)
     const result = budgeted?.result ?? (await runInterleaved(interleaved, io))
     stage = 'result'
     const dir = path.resolve(raw.out ?? AB_DEFAULTS.outDir, resultDirName(new Date(result.createdAt), opts.label))
     const file = path.join(dir, 'result.json')
+    let profiled: ProfileOutput | null = null
+    if (profiler !== null) {
+      stage = 'profile'
+      profiled = await finishProfiling(result, profiler, ['A', 'B'], dir)
+      stage = 'result'
+    }
     for (const p of await writeResult(file, result)) io.stderr(`warning: result does not match the schema: ${p}\n`)
     if (result.trials.length === 0) {
       io.stderr(`authbench ab: no trial completed${result.aborted === null ? '' : ` (${result.aborted.code}: ${result.aborted.reason})`}; result written to ${file}\n`)
@@ -367,14 +393,22 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     stage = 'comparison'
     const comparison = compareAB(result, { settings, currentPath: file, ...(budgeted === null ? {} : { scenarioSettings: budgeted.scenarioSettings }) })
     if (budgeted !== null) budgetNotes(budgeted, comparison)
+    // Objectives are checked on the candidate's (arm B's) merged figures, which the summary holds.
+    const slosMet = applySlos(opts.slos, result.summary)
     stage = 'reports'
-    const written = await writeReports(result, comparison, dir)
-    await appendStepSummary(renderMarkdown(result, comparison), runtime.env ?? process.env)
+    const extra = profiled === null ? {} : { markdown: profiled.markdown, html: profiled.html }
+    const written = await writeReports(result, comparison, dir, extra)
+    await appendStepSummary(`${renderMarkdown(result, comparison)}${profiled === null ? '' : `\n${profiled.markdown}`}`, runtime.env ?? process.env)
     const say = raw.json === true ? io.stderr : io.stdout
     say(`${comparison.headline}\n`)
     say(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}\n`)
+    if (result.profile !== undefined) say(`profiles: ${result.profile.files.map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none'}\n`)
     if (raw.json === true) io.stdout(renderJson(result, comparison))
     let exitCode: number = comparison.exitCode
+    if (!slosMet) {
+      say(`SLO failed on arm B: ${result.summary.flatMap((s) => (s.slo ?? []).filter((o) => !o.passed).map((o) => `${s.scenario} ${o.expression}`)).join(', ')}\n`)
+      if (exitCode === EXIT.OK) exitCode = EXIT.REGRESSION
+    }
     if (result.aborted !== null) {
       io.stderr(`ab stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)
       // Incomplete data never passes the gate: 2 unless a regression was already certain.

@@ -11,6 +11,7 @@ import { renderHtml } from '../reporters/html.ts'
 import { renderJson } from '../reporters/json.ts'
 import { renderJunit } from '../reporters/junit.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
+import { insertBeforeBodyEnd } from '../profile/session.ts'
 import { loadGateSettings } from '../config.ts'
 import type { Comparison, RunResult } from '../types.ts'
 
@@ -42,7 +43,7 @@ export interface WrittenReports {
 
 
 /** Writes the four reports into `outDir`; shared by `compare`, `ab` and `run --compare`. */
-export async function writeReports(result: RunResult, comparison: Comparison, outDir: string): Promise<WrittenReports> {
+export async function writeReports(result: RunResult, comparison: Comparison, outDir: string, extra: { markdown?: string; html?: string } = {}): Promise<WrittenReports> {
   await mkdir(outDir, { recursive: true })
   const paths: WrittenReports = {
     markdown: path.join(outDir, 'report.md'),
@@ -50,8 +51,9 @@ export async function writeReports(result: RunResult, comparison: Comparison, ou
     junit: path.join(outDir, 'junit.xml'),
     json: path.join(outDir, 'result.json')
   }
-  await writeFileAtomic(paths.markdown, renderMarkdown(result, comparison))
-  await writeFileAtomic(paths.html, renderHtml(result, comparison))
+  // Sections other modules add (the CPU profile's differential tables and flame graphs).
+  await writeFileAtomic(paths.markdown, `${renderMarkdown(result, comparison)}${extra.markdown ? `\n${extra.markdown}\n` : ''}`)
+  await writeFileAtomic(paths.html, insertBeforeBodyEnd(renderHtml(result, comparison), extra.html ?? ''))
   await writeFileAtomic(paths.junit, renderJunit(result, comparison))
   await writeFileAtomic(paths.json, renderJson(result, comparison))
   return paths

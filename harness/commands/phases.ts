@@ -23,6 +23,9 @@ import { summarizeScenario } from '../summary.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetDefinition } from '../api.ts'
 import { loadConfig, targetByName, variantEnv } from '../config.ts'
+import type { TargetProfiler } from '../profile/profiler.ts'
+import { createProfiler, finishProfiling, insertBeforeBodyEnd, parseProfileOptions } from '../profile/session.ts'
+import type { ProfileOutput, RawProfileOptions } from '../profile/session.ts'
 import type { CompareSettings, EnvironmentFingerprint, RunResult, TrialResult } from '../types.ts'
 import { RESULT_SCHEMA_VERSION } from '../types.ts'
 import type { CommandIo } from './run.ts'
@@ -42,7 +45,7 @@ export const PHASES_DEFAULTS = Object.freeze({
 })
 
 /** What commander hands over for `phases`. */
-export interface RawPhasesOptions {
+export interface RawPhasesOptions extends RawProfileOptions {
   /** memory (the embedded default) or postgres. */
   store?: string
   /** redis or tiered: the shared cache of the phases that have one (baseline and phase1 have none). */
@@ -174,6 +177,8 @@ export interface FreshTrialSpec {
   /** The generator's CPU list when it was pinned; null: nothing is pinned. */
   generatorCpus: string | null
   fingerprint: Omit<EnvironmentFingerprint, 'targetConfig' | 'cpuPinning'> & { cpuPinning?: EnvironmentFingerprint['cpuPinning'] }
+  /** --profile: profile this trial's target, tagged with its variant and round. */
+  profile?: { profiler: TargetProfiler; group: string; pair: number }
 }
 
 /** Where the target goes when the generator is pinned (pinGenerator takes CPU 1). */
@@ -203,11 +208,16 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
     },
     {
       target: {
-        start: async () => metrics.track(await startTargetHandle({ ...targetProcessOptions(spec.target, spec.env), ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }), pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS }, spec.generatorCpus))
+        start: async () => {
+          const options = { ...targetProcessOptions(spec.target, spec.env), ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }), pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS }
+          const p = spec.profile
+          return metrics.track(await (p === undefined ? startTargetHandle(options, spec.generatorCpus) : p.profiler.startTarget(options, spec.generatorCpus, { group: p.group, pair: p.pair })))
+        }
       },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
       metrics,
-      fetchTargetConfig: (u) => fetchTargetConfig(u, spec.target)
+      fetchTargetConfig: (u) => fetchTargetConfig(u, spec.target),
+      ...(spec.profile === undefined ? {} : { window: spec.profile.profiler })
     }
   )
   engine.on('warning', ((w: EngineEvents['warning']) => io.stderr(`warning: ${w.message}\n`)) as (payload: unknown) => void)
@@ -242,6 +252,9 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
     const backendLabel = [raw.store ?? (target.variantsEnv === undefined ? null : 'memory'), raw.cache].filter((x) => x !== null && x !== undefined).join('-')
     const label = raw.label ?? `phases${backendLabel === '' ? '' : `-${backendLabel}`}`
     const defaultScenarios = target.report?.scenarios ?? config.scenarios.map((s) => s.name)
+    const profiling = parseProfileOptions(raw)
+    if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
+    const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
     const opts = parseRunOptions({
       scenario: raw.scenario === undefined || raw.scenario.length === 0 ? [...defaultScenarios] : raw.scenario,
       duration: raw.duration ?? `${PHASES_DEFAULTS.durationMs}ms`,
@@ -293,7 +306,8 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
           // Once, on the first trial's target: a reference for cross-machine trends only.
           calibration: raw.calibration !== false && step.index === 0,
           generatorCpus,
-          fingerprint: { ...fingerprint, cpuPinning }
+          fingerprint: { ...fingerprint, cpuPinning },
+          ...(profiler === null ? {} : { profile: { profiler, group: step.variant, pair: step.round } })
         },
         io
       )
@@ -351,13 +365,20 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
     stage = 'result'
     const dir = path.resolve(raw.out ?? PHASES_DEFAULTS.outDir, resultDirName(new Date(createdAt), opts.label))
     const file = path.join(dir, 'result.json')
+    let profiled: ProfileOutput | null = null
+    if (profiler !== null) {
+      stage = 'profile'
+      profiled = await finishProfiling(result, profiler, presets, dir)
+      stage = 'result'
+    }
     for (const p of await writeResult(file, result)) io.stderr(`warning: result does not match the schema: ${p}\n`)
     stage = 'reports'
     const analysis = analysePhases(result, runtime.settings === undefined ? {} : { settings: runtime.settings })
     const markdownPath = path.join(dir, 'phases.md')
     const htmlPath = path.join(dir, 'phases.html')
-    await writeFileAtomic(markdownPath, renderPhasesMarkdown(analysis))
-    await writeFileAtomic(htmlPath, renderPhasesHtml(analysis))
+    await writeFileAtomic(markdownPath, `${renderPhasesMarkdown(analysis)}${profiled === null || profiled.markdown === '' ? '' : `\n${profiled.markdown}\n`}`)
+    await writeFileAtomic(htmlPath, insertBeforeBodyEnd(renderPhasesHtml(analysis), profiled?.html ?? ''))
+    if (result.profile !== undefined) io.stdout(`profiles: ${result.profile.files.map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none'}\n`)
     io.stdout(`phases: ${trials.length} trial(s); reports: ${markdownPath}, ${htmlPath}, ${file}\n`)
     let exitCode: number = EXIT.OK
     if (aborted !== null) {

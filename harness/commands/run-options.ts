@@ -6,10 +6,15 @@ import { scenarioByName, targetByName, variantEnv } from '../config.ts'
 import type { ResolvedConfig } from '../config.ts'
 import { BadOptionError } from '../errors.ts'
 import type { LoadSettings } from '../types.ts'
+import { parseSlos, type Slo } from '../slo.ts'
 import { DEFAULT_COMPARE_SETTINGS } from '../verdict.ts'
 
 /** What commander hands over: strings, booleans and repeated lists, unvalidated. */
 export interface RawRunOptions {
+  /** Service-level objectives (harness/slo.ts), e.g. 'p99<20ms'. */
+  slo?: string[]
+  /** Open model: bound on requests in flight. */
+  maxInFlight?: string
   scenario?: string[]
   duration?: string
   warmup?: string
@@ -46,6 +51,8 @@ export interface RawRunOptions {
 }
 
 export interface RunOptions {
+  /** Objectives checked on each scenario's merged figures; a failed one makes the run exit 1. */
+  slos: readonly Slo[]
   scenarios: readonly { scenario: Scenario; params: ScenarioParams; load: LoadSettings }[]
   trials: number
   url: string | null
@@ -149,6 +156,9 @@ export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig,
   const model = rateRps === null ? 'closed' : 'open'
   const pipelining = raw.pipelining === undefined ? 1 : parseIntOption('--pipelining', raw.pipelining, 1, 1_024)
   if (model === 'open' && pipelining !== 1) throw new BadOptionError('--pipelining applies to the closed model only; drop it or drop --rate')
+  if (model === 'closed' && raw.maxInFlight !== undefined) throw new BadOptionError('--max-in-flight applies to the open model only (with --rate); the closed model has --connections')
+  const maxInFlight = raw.maxInFlight === undefined ? null : parseIntOption('--max-in-flight', raw.maxInFlight, 1, 100_000)
+  const slos = parseSlos(raw.slo)
 
   // Parameters are "scenario.name=value" so one command line can tune several scenarios.
   const params = new Map<string, Record<string, string>>()
@@ -165,7 +175,7 @@ export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig,
     const connections = raw.connections === undefined
       ? (config.load.connections ?? (model === 'open' ? d.open.connections : d.closed.connections))
       : parseIntOption('--connections', raw.connections, 1, 10_000)
-    const load: LoadSettings = Object.freeze({ model, durationMs, warmupMs, connections, pipelining, rateRps, maxRequests: null, timeoutMs })
+    const load: LoadSettings = Object.freeze({ model, durationMs, warmupMs, connections, pipelining, rateRps, maxRequests: null, timeoutMs, ...(maxInFlight === null ? {} : { maxInFlight }) })
     return Object.freeze({ scenario, params: p, load })
   })
 
@@ -201,6 +211,7 @@ export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig,
   if (!/^[A-Za-z0-9._+-]{1,64}$/.test(label)) throw new BadOptionError(`--label "${label}" may only use letters, digits and . _ + - (at most 64)`)
 
   return Object.freeze({
+    slos: Object.freeze(slos),
     scenarios: Object.freeze(plans),
     trials,
     url,

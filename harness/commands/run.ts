@@ -18,8 +18,14 @@ import { counterInfo, createServerMetrics } from '../server-metrics.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetDefinition } from '../api.ts'
 import { loadConfig } from '../config.ts'
+import { createProfiler, finishProfiling, parseProfileOptions } from '../profile/session.ts'
+import type { RawProfileOptions } from '../profile/session.ts'
+import { BadOptionError } from '../errors.ts'
 import type { RunResult } from '../types.ts'
 import { parseRunOptions } from './run-options.ts'
+import { applySlos } from '../slo.ts'
+import { renderSloJunit } from '../reporters/slo-junit.ts'
+import { writeFile } from 'node:fs/promises'
 import type { RawRunOptions, RunOptions } from './run-options.ts'
 
 export interface CommandIo {
@@ -32,9 +38,13 @@ export interface CommandIo {
 import { EXIT, exitCodeForCode } from '../errors.ts'
 
 /** Runs; throws usage errors (BadOptionError & co.) for the CLI to map to exit 2. */
-export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<number> {
+export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: CommandIo): Promise<number> {
   const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
   const opts = parseRunOptions(raw, config)
+  const profiling = parseProfileOptions(raw)
+  if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
+  if (profiling !== null && opts.url !== null) throw new BadOptionError('--profile needs a target the harness starts (with the inspector on); it cannot profile a --url target')
+  const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
   await assertWritableDir(opts.outDir)
   if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
   const url = opts.url?.replace(/\/+$/, '') ?? null
@@ -66,11 +76,15 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
       target: url !== null
         ? { url }
         : {
-            start: async () => metrics.track(await startTargetHandle({ ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus))
+            start: async () => {
+              const options = { ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' as const }
+              return metrics.track(await (profiler === null ? startTargetHandle(options, generatorCpus) : profiler.startTarget(options, generatorCpus, { group: '' })))
+            }
           },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
       metrics,
-      fetchTargetConfig: (u) => fetchTargetConfig(u, target)
+      fetchTargetConfig: (u) => fetchTargetConfig(u, target),
+      ...(profiler === null ? {} : { window: profiler })
     }
   )
 
@@ -84,11 +98,17 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
   }
   fillFromTargetConfig(result)
   if (target !== null && target.metrics?.counters !== undefined) result.counters = counterInfo(target)
+  const slosMet = applySlos(opts.slos, result.summary)
 
   const dir = path.resolve(opts.outDir, resultDirName(new Date(result.createdAt), opts.label))
   const file = path.join(dir, 'result.json')
+  if (profiler !== null) {
+    await finishProfiling(result, profiler, [''], dir)
+    io.stderr(`profiles: ${(result.profile?.files ?? []).map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none (no trial was profiled)'}\n`)
+  }
   const problems = await writeResult(file, result)
   for (const p of problems) io.stderr(`warning: result does not match the schema: ${p}\n`)
+  if (opts.slos.length > 0) await writeFile(path.join(dir, 'junit.xml'), renderSloJunit(result))
 
   // With --compare, compare prints the one JSON document (the result with its comparison).
   if (opts.json && (raw.compare !== true || result.aborted !== null)) io.stdout(`${JSON.stringify(result, null, 2)}\n`)
@@ -100,16 +120,18 @@ export async function runCommand(raw: RawRunOptions, io: CommandIo): Promise<num
     io.stderr(`run aborted (${result.aborted.code}): ${result.aborted.reason}\n`)
     return exitCodeForCode(result.aborted.code)
   }
+  if (!slosMet) io.stderr(`SLO failed: ${result.summary.flatMap((s) => (s.slo ?? []).filter((o) => !o.passed).map((o) => `${s.scenario} ${o.expression}`)).join(', ')} (junit.xml beside the result)\n`)
   if (raw.compare) {
-    return compareCommand({
+    const compared = await compareCommand({
       resultPath: file,
       baselinePath: raw.baseline ?? DEFAULT_BASELINE_PATH,
       json: opts.json,
       stdout: (line) => io.stdout(`${line}\n`),
       stderr: (line) => io.stderr(`${line}\n`)
     })
+    return compared === EXIT.OK && !slosMet ? EXIT.REGRESSION : compared
   }
-  return EXIT.OK
+  return slosMet ? EXIT.OK : EXIT.REGRESSION
 }
 
 /** Store, cache and preset come from the target itself when it reported its config. */

@@ -1,17 +1,20 @@
-// Open-model driver, in the manner of wrk2: request i is due at t0 + i / rate whatever the
-// responses do, over an undici Pool of `connections` keep-alive connections (pipelining 1), and
-// its latency is measured from that INTENDED time. A server stall therefore shows in full in the
-// percentiles instead of silently pausing the load (coordinated omission).
+// Open-model driver, in the manner of wrk2 and k6's constant-arrival-rate: request i is due at
+// t0 + i / rate whatever the responses do, over an undici Pool (pipelining 1), and its latency is
+// measured from that INTENDED time. A server stall therefore shows in full in the percentiles
+// instead of silently pausing the load (coordinated omission).
 //
 // Accounting, in the order a request meets it:
 // - late send: the scheduler reached the request more than `lateThresholdUs` after its intended
-//   time. That lateness is the generator's own (event loop busy, timers coarse); a trial with
-//   many late sends measured the client, not the server.
-// - dropped: when it was due, every connection already had a request in flight (the in-flight
-//   cap). It waits in a FIFO backlog and goes out when a connection frees; it still counts in
-//   latency from its intended time, so the wait shows. A backlogged request older than the
-//   request timeout is abandoned and counted as a timeout error (it could only have timed out);
-//   the backlog is capped at rate × timeout for the same reason.
+//   time. That lateness is the generator's own (event loop busy, timers coarse).
+// - in flight: at most `maxInFlight` requests are outstanding (k6's maxVUs). A due request that
+//   finds every slot taken waits in a backlog bounded by the same number, and only until its start
+//   deadline (`startDeadlineMs` after its intended time); one that cannot start by then is
+//   DROPPED: counted, never sent, never in the latency histogram, never left to time out in a
+//   queue. Past saturation the driver thus keeps offering the rate, the server completes what it
+//   can, and the shortfall is a number instead of a pile of client-side timeouts.
+// - who was the limit: the generator's own CPU time and event-loop lag over the window against the
+//   target's completions (harness/saturation.ts) say whether drops and lateness came from a
+//   saturated server or from the generator itself.
 import { EventEmitter } from 'node:events'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Pool } from 'undici'
@@ -19,13 +22,19 @@ import type { HistogramFactory } from '../recorder.ts'
 import { BadOptionError } from '../errors.ts'
 import { TrialMeter, classifyFailure } from './meter.ts'
 import type { Driver, DriverOptions, DriverOutcome, RequestSpec } from './types.ts'
+import { classifyOpenModel, defaultMaxInFlight } from '../saturation.ts'
 
 export interface OpenDriverOptions {
   createHistogram?: HistogramFactory
   /** A send this much later than its intended time counts as late. Default 1 ms. */
   lateThresholdUs?: number
-  /** Requests in flight at once; further due requests wait in the backlog. Default: connections. */
+  /**
+   * Requests in flight at once (and connections in the pool); further due requests wait in a
+   * backlog of at most this many. Default: load.maxInFlight, else defaultMaxInFlight(rate).
+   */
   maxInFlight?: number
+  /** A backlogged request that has not started this long after its intended time is dropped. Default 10 ms, at least two send intervals. */
+  startDeadlineMs?: number
   /**
    * After the schedule ends, how long in-flight requests may take to finish; those still unanswered
    * then count as timeouts. Default: timeoutMs.
@@ -43,6 +52,7 @@ interface Pending {
 // millisecond or more late, so it is set to wake this early and the last stretch is polled.
 const SPIN_BEFORE_DUE_MS = 1.5
 const LOOP_DELAY_RESOLUTION_MS = 10
+const MAX_POLL_CREDIT_US = 50
 
 export class OpenDriver extends EventEmitter implements Driver {
   readonly #options: OpenDriverOptions
@@ -60,16 +70,17 @@ export class OpenDriver extends EventEmitter implements Driver {
     }
     const meter = new TrialMeter(this, this.#options.createHistogram === undefined ? {} : { createHistogram: this.#options.createHistogram })
     const lateThresholdMs = (this.#options.lateThresholdUs ?? 1000) / 1000
-    const maxInFlight = Math.max(1, this.#options.maxInFlight ?? load.connections)
-    const maxBacklog = Math.max(1, Math.ceil(rateRps * load.timeoutMs / 1000))
+    const maxInFlight = Math.max(1, this.#options.maxInFlight ?? load.maxInFlight ?? defaultMaxInFlight(rateRps, load.connections))
+    const maxBacklog = maxInFlight
     const drainTimeoutMs = this.#options.drainTimeoutMs ?? load.timeoutMs
 
     const intervalMs = 1000 / rateRps
+    const startDeadlineMs = this.#options.startDeadlineMs ?? Math.max(10, 2 * intervalMs)
     const totalSends = Math.floor((load.warmupMs + load.durationMs) * rateRps / 1000)
     const firstMeasured = Math.ceil(load.warmupMs * rateRps / 1000)
 
     const pool = new Pool(new URL(options.url).origin, {
-      connections: load.connections,
+      connections: maxInFlight,
       pipelining: 1,
       headersTimeout: load.timeoutMs,
       bodyTimeout: load.timeoutMs,
@@ -88,6 +99,13 @@ export class OpenDriver extends EventEmitter implements Driver {
     let completedInWindow = 0
     const inWindow = (ms: number): boolean => ms >= t0 + load.warmupMs && ms <= t0 + load.warmupMs + load.durationMs
     let inFlight = 0
+    let peakInFlight = 0
+    // The generator's own CPU time over the measured window: with the loop lag, what says whether
+    // the client kept up.
+    let cpuAtStart: NodeJS.CpuUsage | null = null
+    let cpuAtWindowEnd: NodeJS.CpuUsage | null = null
+    let pollUs = 0
+    let pollSince: number | null = null
     let next = 0
     let stopping = false
     let aborted = false
@@ -116,18 +134,27 @@ export class OpenDriver extends EventEmitter implements Driver {
         const windowMs = Math.max(0, (windowEndMs === 0 ? performance.now() : windowEndMs) - measuredStartMs)
         // The histogram holds whole timer intervals (resolution included), not the lateness alone.
         const lagP99Ms = loopDelay.count > 0 ? Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS) : 0
+        const cpuEnd = cpuAtWindowEnd ?? process.cpuUsage()
+        // The scheduler polls (setImmediate) through the last stretch before each send, which burns
+        // CPU by design: that polling, timed by hand since no API separates it, is not work the
+        // generator had to do, so it is taken out of the busy share.
+        const cpuUs = cpuAtStart === null ? 0 : Math.max(0, (cpuEnd.user - cpuAtStart.user) + (cpuEnd.system - cpuAtStart.system) - pollUs)
+        const openModel = {
+          targetRps: rateRps,
+          achievedRps: windowMs > 0 ? sentInWindow / (windowMs / 1000) : 0,
+          completedRps: windowMs > 0 ? completedInWindow / (windowMs / 1000) : 0,
+          scheduled,
+          sent,
+          lateSends,
+          lateShare: scheduled > 0 ? lateSends / scheduled : 0,
+          dropped,
+          eventLoopLagP99Ms: Math.round(lagP99Ms * 1000) / 1000,
+          maxInFlight,
+          peakInFlight,
+          generatorCpuShare: windowMs > 0 ? Math.round(cpuUs / (windowMs * 1000) * 1000) / 1000 : 0
+        }
         const outcome = meter.outcome(meter.startedAtMs === 0 ? 0 : windowMs, aborted, {
-          openModel: {
-            targetRps: rateRps,
-            achievedRps: windowMs > 0 ? sentInWindow / (windowMs / 1000) : 0,
-            completedRps: windowMs > 0 ? completedInWindow / (windowMs / 1000) : 0,
-            scheduled,
-            sent,
-            lateSends,
-            lateShare: scheduled > 0 ? lateSends / scheduled : 0,
-            dropped,
-            eventLoopLagP99Ms: Math.round(lagP99Ms * 1000) / 1000
-          }
+          openModel: { ...openModel, limitedBy: classifyOpenModel(openModel).limitedBy }
         })
         this.emit('done', outcome)
         resolve(outcome)
@@ -143,12 +170,13 @@ export class OpenDriver extends EventEmitter implements Driver {
         if (next >= totalSends && inFlight === 0 && backlog.length === 0) finish()
       }
 
-      const timeoutFailure = (pending: Pending): void => {
-        if (pending.measured) meter.failure('timeout', 'request waited in the backlog longer than the timeout')
+      const drop = (pending: Pending): void => {
+        if (pending.measured) dropped++
       }
 
       const send = (pending: Pending): void => {
         inFlight++
+        if (inFlight > peakInFlight) peakInFlight = inFlight
         inFlightSet.add(pending)
         if (pending.measured) sent++
         if (pending.measured && inWindow(performance.now())) sentInWindow++
@@ -183,7 +211,7 @@ export class OpenDriver extends EventEmitter implements Driver {
         const now = performance.now()
         while (inFlight < maxInFlight && backlog.length > 0) {
           const pending = backlog.shift() as Pending
-          if (now - pending.intendedMs > load.timeoutMs) timeoutFailure(pending)
+          if (now - pending.intendedMs > startDeadlineMs) drop(pending)
           else send(pending)
         }
       }
@@ -195,6 +223,7 @@ export class OpenDriver extends EventEmitter implements Driver {
           if (scheduled === 0) {
             meter.start(load.durationMs, load.warmupMs)
             loopDelay.reset()
+            cpuAtStart = process.cpuUsage()
           }
           scheduled++
           if (now - intendedMs > lateThresholdMs) lateSends++
@@ -211,9 +240,13 @@ export class OpenDriver extends EventEmitter implements Driver {
           send(pending)
           return
         }
-        if (measured) dropped++
+        // Expired entries leave the head first, so the backlog holds only sends that can still start.
+        while (backlog.length > 0 && now - (backlog[0] as Pending).intendedMs > startDeadlineMs) drop(backlog.shift() as Pending)
+        if (backlog.length >= maxBacklog) {
+          drop(pending)
+          return
+        }
         backlog.push(pending)
-        if (backlog.length > maxBacklog) timeoutFailure(backlog.shift() as Pending)
       }
 
       // One wake-up sends everything already due. A timer per request would be worse on two
@@ -223,6 +256,10 @@ export class OpenDriver extends EventEmitter implements Driver {
       // and latency is measured from the intended time anyway, so a late wake-up is never hidden.
       const pump = (): void => {
         pumpTimer = undefined
+        const entered = performance.now()
+        // One bare poll turn takes a few µs; a longer one ran response handlers too, which is work.
+        if (pollSince !== null && cpuAtStart !== null && cpuAtWindowEnd === null) pollUs += Math.min(MAX_POLL_CREDIT_US, (entered - pollSince) * 1000)
+        pollSince = null
         if (stopping) return
         const now = performance.now()
         while (next < totalSends && t0 + next * intervalMs <= now) {
@@ -231,9 +268,11 @@ export class OpenDriver extends EventEmitter implements Driver {
         }
         if (next >= totalSends) {
           windowEndMs = t0 + load.warmupMs + load.durationMs
+          cpuAtWindowEnd = process.cpuUsage()
           // Responses to requests due inside the window still count; give them until the timeout.
           drainTimer = setTimeout(() => {
-            for (const pending of [...inFlightSet, ...backlog.splice(0)]) timeoutFailure(pending)
+            for (const pending of inFlightSet) if (pending.measured) meter.failure('timeout', 'no answer by the end of the drain')
+            for (const pending of backlog.splice(0)) drop(pending)
             finish()
           }, drainTimeoutMs)
           maybeFinish()
@@ -241,7 +280,11 @@ export class OpenDriver extends EventEmitter implements Driver {
         }
         const waitMs = t0 + next * intervalMs - performance.now()
         if (waitMs > SPIN_BEFORE_DUE_MS + 1) pumpTimer = setTimeout(pump, waitMs - SPIN_BEFORE_DUE_MS)
-        else setImmediate(pump)
+        else {
+          // Nothing due yet: a poll. Its time until the next pump counts as polling unless a send was due.
+          if (next < totalSends && t0 + next * intervalMs > performance.now()) pollSince = performance.now()
+          setImmediate(pump)
+        }
       }
 
       if (signal?.aborted === true) {

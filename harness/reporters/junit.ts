@@ -4,6 +4,7 @@
 import { METRIC_INFO } from '../verdict.ts'
 import { VERDICT_LABEL, formatChange, formatDetectable, formatInterval, formatMargin, formatValue } from './format.ts'
 import type { Comparison, MetricComparison, RunResult } from '../types.ts'
+import { renderSloSuites } from './slo-junit.ts'
 
 /** Escapes text for XML attributes and content, and drops characters XML 1.0 forbids. */
 export function escapeXml(text: string): string {
@@ -44,10 +45,13 @@ export function renderJunit(result: RunResult, comparison: Comparison): string {
     ].join('\n')
   })
   const all = comparison.scenarios.flatMap((scenario) => scenario.metrics.filter((metric) => metric.gated))
+  // Objectives checked with --slo (ab) are test cases too.
+  const slo = renderSloSuites(result)
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${escapeXml(`authbench ${comparison.mode === 'ab' ? 'ab' : 'compare'}: ${result.label}`)}" tests="${all.length}" failures="${all.filter((m) => m.verdict === 'regression').length}" errors="${all.filter((m) => m.verdict === 'invalid').length}" skipped="${all.filter((m) => m.verdict === 'inconclusive').length}">`,
+    `<testsuites name="${escapeXml(`authbench ${comparison.mode === 'ab' ? 'ab' : 'compare'}: ${result.label}`)}" tests="${all.length + slo.tests}" failures="${all.filter((m) => m.verdict === 'regression').length + slo.failures}" errors="${all.filter((m) => m.verdict === 'invalid').length}" skipped="${all.filter((m) => m.verdict === 'inconclusive').length}">`,
     ...suites,
+    ...slo.xml,
     '</testsuites>',
     ''
   ].join('\n')

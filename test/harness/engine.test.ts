@@ -57,7 +57,9 @@ describe('engine', () => {
     const wrong = result.trials.find((t) => t.scenario === 'wrong')
     expect(wrong?.validity).toMatchObject({ state: 'invalid', code: 'ERROR_RATE' })
     expect(wrong?.errorsByKind.byStatus['200']).toBeGreaterThan(0)
-    expect(result.summary.find((s) => s.scenario === 'wrong')).toMatchObject({ validTrials: 0, throughputRps: 0 })
+    // No valid trial: the summary shows the invalid trial's figures, and says they are.
+    expect(result.summary.find((s) => s.scenario === 'wrong')).toMatchObject({ validTrials: 0, throughputRps: wrong?.throughputRps, figuresFromInvalidTrials: true })
+    expect(wrong?.throughputRps).toBeGreaterThan(0)
 
     const right = result.trials.find((t) => t.scenario === 'right')
     expect(right?.validity).toEqual({ state: 'valid' })

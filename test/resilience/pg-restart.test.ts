@@ -86,7 +86,7 @@ describe.skipIf(!canRestart)('PostgreSQL restarted mid-load (phase1, token + val
       load: `token + validate 4:1 on phase1 at ${fmt(RATE_RPS)} req/s (${fmt(Math.round(outcome.openModel?.completedRps ?? 0))} answered/s); ${fmt(tally.issued.length)} tokens answered 200`,
       lost: `${lost} of ${fmt(tally.issued.length)} tokens (counted in SQL against the ids)`,
       recoverMs: serviceRecoveredMs,
-      fiveXx: `${fiveXx(outcome)} (${non200 - tally.badNon200} 503 + Retry-After, ${tally.badNon200} other non-200)`,
+      fiveXx: `${fmt(fiveXx(outcome))} (${non200 - tally.badNon200} 503 + Retry-After, ${tally.badNon200} other non-200)`,
       passed: recovered && lost === 0 && tally.badNon200 === 0,
       notes: `recover = last failed answer after the restart returned; rows of the ${fmt(before.length)} tokens answered until then all present ${fmt(flushedAtMs - backAtMs)} ms after it returned (failed flushes retried with backoff)`
     })

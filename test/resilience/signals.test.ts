@@ -77,7 +77,7 @@ describe('SIGTERM under full load, embedded store (phase3: batch writer and revo
         load: `token + revoke 2:1, ${achieved(outcome)}; ${fmt(tally.issued.length)} tokens and ${fmt(tally.revoked.length)} revocations answered 200`,
         lost: `${tokensLost} tokens, ${revocationsLost} revocations (shutdown summary: ${s.tokensPending} tokens and ${s.revocationsQueued} revocations pending)`,
         recoverMs: exitedAtMs - signalledAtMs,
-        fiveXx: `${fiveXx(outcome)} (${tally.badNon200} not 503 + Retry-After)`,
+        fiveXx: `${fmt(fiveXx(outcome))} (${tally.badNon200} not 503 + Retry-After)`,
         passed: tokensLost === 0 && revocationsLost === 0 && s.tokensPending === 0 && s.revocationsQueued === 0 && tally.badNon200 === 0,
         notes: 'recover = SIGTERM to exit 0 (drain and flush); the memory store ends with the process, so losses are counted from its shutdown summary'
       })
@@ -121,7 +121,7 @@ describe.skipIf(!pgBase)('signals under load on PostgreSQL', () => {
         load: `token + revoke 2:1, ${achieved(outcome)}; ${fmt(tally.issued.length)} tokens and ${fmt(tally.revoked.length)} revocations answered 200`,
         lost: `${tokensLost} tokens, ${revocationsLost} revocations (counted in SQL against the ids)`,
         recoverMs: exitedAtMs - signalledAtMs,
-        fiveXx: `${fiveXx(outcome)} (${tally.badNon200} not 503 + Retry-After)`,
+        fiveXx: `${fmt(fiveXx(outcome))} (${tally.badNon200} not 503 + Retry-After)`,
         passed: tokensLost === 0 && revocationsLost === 0 && tally.badNon200 === 0,
         notes: 'recover = SIGTERM to exit 0 (drain, flush, close pools)'
       })
