@@ -5,7 +5,7 @@ import { canPin, descendantsOf, probe, startTarget, watchLiveness } from '../../
 import type { TargetProcess } from '../../harness/target-process.ts'
 import { referenceTarget } from '../../scenarios/reference-target.ts'
 
-const FIXTURE = { script: 'test/fixtures/tiny-target.mjs', nodeArgs: [] as string[], readyTimeoutMs: 10_000 }
+const FIXTURE = { script: 'test/fixtures/tiny-target.mjs', nodeArgs: [] as string[], readyTimeoutMs: 10_000, readinessPath: '/auth-server/v1/oauth/' }
 
 function crashed (target: TargetProcess): Promise<Error> {
   return new Promise((resolve) => target.once('crash', resolve))
@@ -68,7 +68,7 @@ describe('TargetProcess (fixture)', () => {
 
   it('the liveness watchdog fires when the target stops answering', async () => {
     const target = await startTarget(FIXTURE)
-    const watchdog = watchLiveness(target.url, { intervalMs: 250, failures: 3, probeTimeoutMs: 250 })
+    const watchdog = watchLiveness(target.url, { path: '/auth-server/v1/oauth/', intervalMs: 250, failures: 3, probeTimeoutMs: 250 })
     try {
       const started = performance.now()
       process.kill(target.pid as number, 'SIGSTOP')
