@@ -202,6 +202,15 @@ export interface TargetDefinition {
     portEnv?: string
     hostEnv?: string
   }
+  /**
+   * For `ab` between git refs: run in each ref's fresh checkout, in the target's folder, before its
+   * target starts (e.g. `npm ci`). A shell line, or an argv run without a shell. The built tree
+   * is cached by commit, so the next gate run on that commit skips it. Without it, a ref whose
+   * package-lock.json matches this checkout's shares its node_modules, and others get `npm ci`.
+   */
+  install?: string | readonly string[]
+  /** For `ab` between git refs: run after `install` (e.g. `npm run build`). */
+  build?: string | readonly string[]
   /** When it is ready to measure: a GET that answers 2xx. */
   readiness: {
     /** Path on the target, e.g. `/health`. */

@@ -47,6 +47,8 @@ const targetSchema = z.strictObject({
     portEnv: z.string().optional(),
     hostEnv: z.string().optional()
   }),
+  install: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  build: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   readiness: z.strictObject({
     path: z.string().startsWith('/', 'must start with /'),
     timeoutMs: z.number().int().positive().max(600_000).optional()

@@ -58,12 +58,16 @@ async function rssMb(pid: number): Promise<number> {
 }
 
 async function issueToken(url: string): Promise<string> {
-  const res = await request(`${url}${BASE}/token`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123' })
-  })
-  const body = await res.body.json() as { access_token: string }
-  return body.access_token
+  for (let attempt = 0; ; attempt++) {
+    const res = await request(`${url}${BASE}/token`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123' })
+    })
+    const body = await res.body.json() as { access_token?: string }
+    if (res.statusCode === 200 && body.access_token !== undefined) return body.access_token
+    if (attempt >= 20) throw new Error(`POST /token answered ${res.statusCode}: ${JSON.stringify(body)}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }
 
 /** Light open-loop probe on validate; p99 per window of `windowMs` (ms). */

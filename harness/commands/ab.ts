@@ -10,14 +10,14 @@
 import path from 'node:path'
 import { planAB } from '../ab-plan.ts'
 import type { ABStep, Arm } from '../ab-plan.ts'
-import { prepareArms, releaseAll, resolveArmSpec } from '../ab-spec.ts'
+import { prepareArms, releaseAll, resolveArmSpec, worktreeDirty } from '../ab-spec.ts'
 import type { PreparedArm } from '../ab-spec.ts'
 import { compareAB } from '../compare.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
 import { CALIBRATION_DEFAULT, DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
 import type { EngineEvents } from '../engine.ts'
-import { BadOptionError, EXIT, describeError } from '../errors.ts'
+import { BadOptionError, EXIT, RefBuildError, describeError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { renderJson } from '../reporters/json.ts'
 import { renderMarkdown } from '../reporters/markdown.ts'
@@ -354,7 +354,15 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     stage = 'specs'
     const specA = await resolveArmSpec('--a', raw.a, parseEnvList('--a-env', raw.aEnv), target)
     const specB = await resolveArmSpec('--b', raw.b, parseEnvList('--b-env', raw.bEnv), target)
-    prepared = await prepareArms([specA, specB], target.start.cwd ?? config.dir, (line) => io.stderr(`${line}\n`))
+    if ([specA, specB].some((s) => s.kind === 'git') && (await worktreeDirty(target.start.cwd ?? config.dir))) {
+      io.stderr('warning: the working tree has uncommitted changes; git-ref arms build their commits only, without them\n')
+    }
+    stage = 'build'
+    prepared = await prepareArms(
+      [specA, specB],
+      { targetCwd: target.start.cwd ?? config.dir, install: target.install, build: target.build, ...(io.signal === undefined ? {} : { signal: io.signal }) },
+      (line) => io.stderr(`${line}\n`)
+    )
     const [armA, armB] = prepared as [PreparedArm, PreparedArm]
 
     stage = 'run'
@@ -420,7 +428,7 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     // 2 even for an unexpected failure: 1 would read as "regression" in CI.
     const { message } = describeError(error, EXIT.USAGE)
     io.stderr(`authbench ab: ${stage}: ${message}\n`)
-    return fail(EXIT.USAGE)
+    return fail(error instanceof RefBuildError && error.interrupted ? EXIT.INTERRUPTED : EXIT.USAGE)
   } finally {
     await releaseAll(prepared)
   }
