@@ -84,3 +84,10 @@ export function formatSloValue(metric: string, value: number): string {
 function firstLine(text: string): string {
   return text.split('\n', 1)[0] ?? ''
 }
+
+/** One trial on one line, for the progress of multi-trial commands (ab, phases). */
+export function describeTrial(t: TrialResult): string {
+  const v = t.validity.state === 'valid' ? 'valid' : `INVALID ${t.validity.code}: ${t.validity.reason}`
+  const cpu = t.server?.cpuUsPerRequest
+  return `${Math.round(t.throughputRps)} req/s, p50 ${(t.latencyUs.p50 / 1000).toFixed(2)} ms, p99 ${(t.latencyUs.p99 / 1000).toFixed(2)} ms, ${cpu == null ? '—' : cpu.toFixed(1)} µs/req CPU, ${v}`
+}

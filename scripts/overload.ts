@@ -14,6 +14,7 @@ import * as hdr from 'hdr-histogram-js'
 import { Pool, request } from 'undici'
 import { OpenDriver } from '../harness/drivers/open.ts'
 import { pinGenerator, startTarget } from '../harness/target-process.ts'
+import { referenceTarget } from '../scenarios/reference-target.ts'
 
 const BASE = '/auth-server/v1/oauth'
 
@@ -57,12 +58,16 @@ async function rssMb(pid: number): Promise<number> {
 }
 
 async function issueToken(url: string): Promise<string> {
-  const res = await request(`${url}${BASE}/token`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123' })
-  })
-  const body = await res.body.json() as { access_token: string }
-  return body.access_token
+  for (let attempt = 0; ; attempt++) {
+    const res = await request(`${url}${BASE}/token`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123' })
+    })
+    const body = await res.body.json() as { access_token?: string }
+    if (res.statusCode === 200 && body.access_token !== undefined) return body.access_token
+    if (attempt >= 20) throw new Error(`POST /token answered ${res.statusCode}: ${JSON.stringify(body)}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }
 
 /** Light open-loop probe on validate; p99 per window of `windowMs` (ms). */
@@ -202,7 +207,7 @@ async function main(): Promise<void> {
   console.log(`overload: ${opts.rateRps > 0 ? `open model ${opts.rateRps} req/s` : `closed model ${opts.connections} connections`}, ${opts.durationMs} ms on POST /validate, store ${values.store}, generator on CPU ${generator ?? 'any'}`)
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const preset of (values.presets ?? '').split(',')) {
-      const target = await startTarget({ preset, env, pinCpus: generator === null ? null : 'auto' })
+      const target = await startTarget({ ...referenceTarget({ ...env, PRESET: preset }), pinCpus: generator === null ? null : 'auto' })
       try {
         const f = await overloadTrial(target.url, target.pid ?? 0, opts)
         const ms = (v: number | null): string => (v === null ? '—' : v.toFixed(1))

@@ -16,7 +16,7 @@ import { compareAB } from '../compare.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
 import { CALIBRATION_DEFAULT, DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
-import type { EngineEvents, MetricsScraper } from '../engine.ts'
+import type { EngineEvents } from '../engine.ts'
 import { BadOptionError, EXIT, RefBuildError, describeError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { renderJson } from '../reporters/json.ts'
@@ -25,8 +25,7 @@ import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
 import { minFirstPairs } from '../sequential.ts'
 import { budgetNotes, runBudgeted } from './ab-budget.ts'
-import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
-import type { MetricsSnapshot } from '../server-metrics.ts'
+import { counterInfo, createServerMetrics } from '../server-metrics.ts'
 import { summarizeScenario } from '../summary.ts'
 import { applySlos } from '../slo.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
@@ -42,6 +41,7 @@ import { appendStepSummary, writeReports } from './compare.ts'
 import type { CommandIo } from './run.ts'
 import { parseDurationMs, parseIntOption, parseKeyValues, parseRunOptions } from './run-options.ts'
 import type { RunOptions } from './run-options.ts'
+import { describeTrial } from '../print-summary.ts'
 
 /**
  * Six pairs is the floor: with requireSignificance the exact Wilcoxon signed-rank test cannot
@@ -146,11 +146,6 @@ export interface InterleavedRun {
   profile?: { profiler: TargetProfiler; arms: readonly Arm[] } | null
 }
 
-const metrics: MetricsScraper<MetricsSnapshot> = {
-  snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
-  delta: (before, after, completed) => computeServerDelta(before, after, completed)
-}
-
 function parseEnvList(option: string, values: readonly string[] | undefined): Record<string, string> {
   return Object.fromEntries(parseKeyValues(option, values, /^[A-Z][A-Z0-9_]*$/))
 }
@@ -176,12 +171,14 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
   if (run.progress) io.stderr(`ab: ${steps.length} trials: A = ${run.arms.A.spec}, B = ${run.arms.B.spec}; ${run.pairs} pair(s) × ${run.scenarios.length} scenario(s), seed ${run.seed}\n`)
   const slotted = (run.slotMs > 0 || run.slotMs === DUET) && model === 'closed'
   if (run.slotMs > 0 && model !== 'closed' && run.progress) io.stderr('ab: --slot applies to the closed model only; the open-model pairs run one trial after the other\n')
+  // One reader for both arms: it tells their processes apart by URL.
+  const metrics = createServerMetrics(run.target)
   const profile = run.profile ?? null
-  const startArm = (arm: Arm, pair: number) => () => {
+  const startArm = (arm: Arm, pair: number) => async () => {
     const options = { ...targetProcessOptions(run.target, run.arms[arm].env), cwd: run.arms[arm].cwd, pinCpus: generatorCpus === null ? null : 'auto' as const }
-    return profile !== null && profile.arms.includes(arm)
+    return metrics.track(await (profile !== null && profile.arms.includes(arm)
       ? profile.profiler.startTarget(options, generatorCpus, { group: arm, pair })
-      : startTargetHandle(options, generatorCpus)
+      : startTargetHandle(options, generatorCpus)))
   }
   const enginePlan = (sp: RunOptions['scenarios'][number], first: boolean): ConstructorParameters<typeof Engine>[0] => ({
     label: run.label,
@@ -296,7 +293,8 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
     // The summary describes arm B, the candidate; arm A's figures are in the comparison.
     summary: names.map((n) => summarizeScenario(n, trials.filter((t) => t.arm === 'B'))),
     calibration,
-    aborted
+    aborted,
+    ...(run.target.metrics?.counters === undefined ? {} : { counters: counterInfo(run.target) })
   }
 }
 
@@ -304,11 +302,6 @@ function describeStep(step: ABStep, total: number, spec: string): string {
   return `  [${step.index + 1}/${total}] ${step.scenario} pair ${step.pair + 1} ${step.arm} (${spec})`
 }
 
-function describeTrial(t: TrialResult): string {
-  const v = t.validity.state === 'valid' ? 'valid' : `INVALID ${t.validity.code}: ${t.validity.reason}`
-  const cpu = t.server?.cpuUsPerRequest
-  return `${Math.round(t.throughputRps)} req/s, p50 ${(t.latencyUs.p50 / 1000).toFixed(2)} ms, p99 ${(t.latencyUs.p99 / 1000).toFixed(2)} ms, ${cpu == null ? '—' : cpu.toFixed(1)} µs/req CPU, ${v}`
-}
 
 /** Parses, resolves specs, runs, compares and reports; the outcome carries the exit code. */
 export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime = {}): Promise<AbOutcome> {
