@@ -373,7 +373,7 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
     }
     for (const p of await writeResult(file, result)) io.stderr(`warning: result does not match the schema: ${p}\n`)
     stage = 'reports'
-    const analysis = analysePhases(result, runtime.settings === undefined ? {} : { settings: runtime.settings })
+    const analysis = analysePhases(result, { ...(runtime.settings === undefined ? {} : { settings: runtime.settings }), ...(target.report === undefined ? {} : { report: target.report }) })
     const markdownPath = path.join(dir, 'phases.md')
     const htmlPath = path.join(dir, 'phases.html')
     await writeFileAtomic(markdownPath, `${renderPhasesMarkdown(analysis)}${profiled === null || profiled.markdown === '' ? '' : `\n${profiled.markdown}\n`}`)
