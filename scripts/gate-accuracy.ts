@@ -241,14 +241,16 @@ async function main(): Promise<void> {
   log(`gate-accuracy: scenario ${scenario}, preset ${preset}, ${pairs} pairs × ${durationMs} ms (+${warmupMs} ms warm-up) per gate run; ${aaRuns} A/A runs, ${runs} runs per injected level; raw results in ${outDir}`)
   const prepared: PreparedArm[] = []
   const arm = async (option: string, env: Record<string, string>): Promise<PreparedArm> => {
-    const [p] = await prepareArms([await resolveArmSpec(option, preset, { ...HOOK_ONLY, ...env }, target)], target.start.cwd ?? config.dir)
+    const [p] = await prepareArms([await resolveArmSpec(option, preset, { ...HOOK_ONLY, ...env }, target)], { targetCwd: target.start.cwd ?? config.dir })
     prepared.push(p as PreparedArm)
     return p as PreparedArm
   }
   const byCondition = new Map<string, GateRun[]>()
   const record = (g: GateRun): void => void byCondition.set(g.condition, [...(byCondition.get(g.condition) ?? []), g])
   const neighbour = neighbourSettings === null ? null : startNeighbour(neighbourSettings)
-  writeFileSync(path.join(outDir, 'conditions.meta'), JSON.stringify({ neighbour: neighbourSettings }))
+  const metaFile = path.join(outDir, 'conditions.meta')
+  const loadStart = loadavg()
+  writeFileSync(metaFile, JSON.stringify({ neighbour: neighbourSettings, loadStart }))
   try {
     const armA = await arm('--a', {})
     const aa: Condition = { name: 'aa', injectedCpuShare: 0, envB: {}, runs: aaRuns }
@@ -291,6 +293,7 @@ async function main(): Promise<void> {
     printReport(conditions, byCondition, cpuUs, `\`node --import tsx scripts/gate-accuracy.ts ${process.argv.slice(2).join(' ')}\``)
   } finally {
     neighbour?.kill('SIGTERM')
+    writeFileSync(metaFile, JSON.stringify({ neighbour: neighbourSettings, loadStart, loadEnd: loadavg() }))
     await releaseAll(prepared)
   }
 }
@@ -357,14 +360,13 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
   const meta = args.analyse === undefined ? { scenario, preset, pairs, durationMs, warmupMs, minutes: (Date.now() - started) / 60_000 } : metaOf(byCondition)
   const minutes = meta.minutes.toFixed(1)
   const lines: string[] = []
-  const neighbourOf = (): NeighbourSettings | null => {
-    if (args.analyse === undefined) return neighbourSettings
-    const file = path.join(args.analyse, 'conditions.meta')
-    return existsSync(file) ? ((JSON.parse(readFileSync(file, 'utf8')) as { neighbour: NeighbourSettings | null }).neighbour ?? null) : null
-  }
-  const n = neighbourOf()
+  type SavedMeta = { neighbour: NeighbourSettings | null; loadStart?: number[]; loadEnd?: number[] }
+  const saved: SavedMeta | null = args.analyse !== undefined && existsSync(path.join(args.analyse, 'conditions.meta')) ? (JSON.parse(readFileSync(path.join(args.analyse, 'conditions.meta'), 'utf8')) as SavedMeta) : null
+  const n = args.analyse === undefined ? neighbourSettings : (saved?.neighbour ?? null)
+  const loads = (v: number[] | undefined): string => (v === undefined ? '?' : v.map((x) => x.toFixed(2)).join(' '))
+  const loadText = saved === null ? `at the end ${loads(loadavg())}` : `${loads(saved.loadStart)} at the start, ${loads(saved.loadEnd)} at the end`
   const condition = n === null ? 'nothing else started by the script' : `a noisy neighbour on the target's core (scripts/noisy-neighbour.ts: duty ${n.duty}, bursts ~${n.burstMs} ms, 16 MiB cache walk)`
-  lines.push(`Machine: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}; ${condition}; load average at the end ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`)
+  lines.push(`Machine: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}; ${condition}; load average (1, 5, 15 min) ${loadText}.`)
   lines.push('')
   lines.push(`Measured with ${how} on ${new Date().toISOString().slice(0, 10)}: scenario \`${meta.scenario}\`, preset \`${meta.preset}\`, ${meta.pairs} pairs per gate run, ${meta.durationMs} ms measured + ${meta.warmupMs} ms warm-up per trial, a fresh target per trial; ${minutes} min in all. The scenario costs ${cpuUs.toFixed(1)} CPU µs/req; the knob was set to INJECT_CPU_US=${['cpu+5%', 'cpu+10%', 'cpu+20%'].map((n) => knobOf(byCondition, n)).join('/')} for +5/+10/+20%${knobOf(byCondition, 'knob-cal') === '—' ? '' : ` (scaled by what INJECT_CPU_US=${knobOf(byCondition, 'knob-cal')} measured in a calibration gate run, not counted)`}.`)
   lines.push('')

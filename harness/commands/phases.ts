@@ -8,24 +8,21 @@
 // 2 bad options, 130 interrupted. This is a description, not a gate: no verdict sets the exit code.
 import { loadavg } from 'node:os'
 import path from 'node:path'
-import { ENV_NAMES, PRESETS, PRESET_VALUES, loadConfig as loadTargetConfig } from '../../target/config.ts'
-import type { PresetName } from '../../target/config.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
 import { CALIBRATION_DEFAULT, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
-import type { EngineEvents, MetricsScraper, ScenarioPlan } from '../engine.ts'
+import type { EngineEvents, ScenarioPlan } from '../engine.ts'
 import { BadOptionError, EXIT, describeError, exitCodeForCode } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../reporters/phases.ts'
 import type { PhasesAnalysis } from '../reporters/phases.ts'
 import { assertWritableDir, resultDirName, writeFileAtomic, writeResult } from '../result-io.ts'
-import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
-import type { MetricsSnapshot } from '../server-metrics.ts'
+import { counterInfo, createServerMetrics } from '../server-metrics.ts'
 import { createRng } from '../stats.ts'
 import { summarizeScenario } from '../summary.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetDefinition } from '../api.ts'
-import { loadConfig, targetByName } from '../config.ts'
+import { loadConfig, targetByName, variantEnv } from '../config.ts'
 import type { TargetProfiler } from '../profile/profiler.ts'
 import { createProfiler, finishProfiling, insertBeforeBodyEnd, parseProfileOptions } from '../profile/session.ts'
 import type { ProfileOutput, RawProfileOptions } from '../profile/session.ts'
@@ -33,6 +30,7 @@ import type { CompareSettings, EnvironmentFingerprint, RunResult, TrialResult } 
 import { RESULT_SCHEMA_VERSION } from '../types.ts'
 import type { CommandIo } from './run.ts'
 import { parseIntOption, parseRunOptions } from './run-options.ts'
+import { describeTrial } from '../print-summary.ts'
 
 /**
  * Defaults sized for this shared 2-core machine: 5 scenarios × 4 phases × 3 rounds = 60 trials of
@@ -44,9 +42,6 @@ export const PHASES_DEFAULTS = Object.freeze({
   warmupMs: 1_000,
   outDir: 'reports',
   seed: 1,
-  scenarios: ['health', 'token', 'ott', 'validate', 'revoke'] as readonly string[],
-  databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
-  redisUrl: 'redis://127.0.0.1:6379'
 })
 
 /** What commander hands over for `phases`. */
@@ -83,7 +78,7 @@ export interface PhasesRuntime {
   env?: NodeJS.ProcessEnv
   settings?: CompareSettings
   /** Presets to run, in order; default all four. The first is the reference unless it lacks 'baseline'. */
-  presets?: readonly PresetName[]
+  presets?: readonly string[]
 }
 
 export interface PhasesOutcome {
@@ -161,56 +156,6 @@ export function planVariants(options: VariantPlanOptions): VariantStep[] {
   return steps
 }
 
-// ---------------------------------------------------------------------------------------------
-// Targets: what each preset runs on
-
-export interface Backend {
-  store: 'memory' | 'postgres'
-  /** The shared cache the cached phases use; null: the preset's own in-process choice (lru / none). */
-  cache: 'redis' | 'tiered' | null
-  databaseUrl: string | null
-  redisUrl: string | null
-}
-
-export function parseBackend(raw: Pick<RawPhasesOptions, 'store' | 'cache'>, env: NodeJS.ProcessEnv): Backend {
-  const store = raw.store ?? 'memory'
-  if (store !== 'memory' && store !== 'postgres') throw new BadOptionError(`--store "${store}" must be memory (the embedded default) or postgres`)
-  const cache = raw.cache ?? null
-  if (cache !== null && cache !== 'redis' && cache !== 'tiered') {
-    throw new BadOptionError(`--cache "${cache}" must be redis or tiered: the presets choose their in-process cache themselves (baseline and phase1 have none)`)
-  }
-  return {
-    store,
-    cache,
-    databaseUrl: store === 'postgres' ? env.DATABASE_URL || PHASES_DEFAULTS.databaseUrl : null,
-    redisUrl: cache !== null ? env.REDIS_URL || PHASES_DEFAULTS.redisUrl : null
-  }
-}
-
-/**
- * The target environment of one preset on one backend. Every other config variable is blanked
- * (the target skips empty values), because the target inherits this process's environment and a
- * stray DB_POOL_MAX or CACHE in the shell would quietly make the presets alike. The cache is set
- * per preset: a preset without a cache keeps none, so `--cache redis` never gives baseline one.
- */
-export function presetTargetEnv(preset: PresetName, backend: Backend): Record<string, string> {
-  const env: Record<string, string> = Object.fromEntries(Object.values(ENV_NAMES).map((name) => [name, '']))
-  delete env.PORT
-  delete env.HOST
-  env.LOG_LEVEL = 'warn'
-  env.PRESET = preset
-  env.STORE = backend.store
-  if (backend.databaseUrl !== null) env.DATABASE_URL = backend.databaseUrl
-  if (backend.redisUrl !== null) env.REDIS_URL = backend.redisUrl
-  const presetCache = PRESET_VALUES[preset].cache ?? 'lru'
-  env.CACHE = presetCache === 'none' || backend.cache === null ? presetCache : backend.cache
-  // INSTANCES is set, not blanked: the target drops phase3 to one instance off PostgreSQL + a shared
-  // cache only when INSTANCES is absent, and an empty value counts as present there. The count is
-  // the target's own config loader's answer for this env (throws when it would refuse the config).
-  env.INSTANCES = String(loadTargetConfig({ ...env, INSTANCES: undefined, PORT: '0' }).instances)
-  return env
-}
-
 function redactUrl(url: string | null): string | null {
   return url === null ? null : url.replace(/\/\/([^@/]*)@/, '//***@')
 }
@@ -239,17 +184,13 @@ export interface FreshTrialSpec {
 /** Where the target goes when the generator is pinned (pinGenerator takes CPU 1). */
 const TARGET_CPUS = '0'
 
-const metrics: MetricsScraper<MetricsSnapshot> = {
-  snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
-  delta: (before, after, completed) => computeServerDelta(before, after, completed)
-}
-
 /**
  * One measured trial of one scenario on a target started for it and stopped after it: a
  * single-trial Engine run, so start-up, seeding, warm-up, scraping and validity are the engine's.
  * The same composition as the loop body of `ab`'s runInterleaved, with the arm's env given here.
  */
 export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promise<RunResult> {
+  const metrics = createServerMetrics(spec.target)
   const engine = new Engine(
     {
       label: spec.label,
@@ -267,10 +208,10 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
     },
     {
       target: {
-        start: () => {
+        start: async () => {
           const options = { ...targetProcessOptions(spec.target, spec.env), ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }), pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS }
           const p = spec.profile
-          return p === undefined ? startTargetHandle(options, spec.generatorCpus) : p.profiler.startTarget(options, spec.generatorCpus, { group: p.group, pair: p.pair })
+          return metrics.track(await (p === undefined ? startTargetHandle(options, spec.generatorCpus) : p.profiler.startTarget(options, spec.generatorCpus, { group: p.group, pair: p.pair })))
         }
       },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
@@ -286,11 +227,6 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
 // ---------------------------------------------------------------------------------------------
 // The command
 
-function describeTrial(t: TrialResult): string {
-  const v = t.validity.state === 'valid' ? 'valid' : `INVALID ${t.validity.code}: ${t.validity.reason}`
-  const cpu = t.server?.cpuUsPerRequest
-  return `${Math.round(t.throughputRps)} req/s, p99 ${(t.latencyUs.p99 / 1000).toFixed(2)} ms, ${cpu == null ? '—' : cpu.toFixed(1)} µs/req CPU, ${v}`
-}
 
 /** Parses, runs every preset interleaved, writes the result and both reports. */
 export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime = {}): Promise<PhasesOutcome> {
@@ -298,21 +234,29 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
   let stage = 'options'
   try {
     const env = runtime.env ?? process.env
-    const backend = parseBackend(raw, env)
     await assertWritableDir(raw.out ?? PHASES_DEFAULTS.outDir)
-    const presets = [...(runtime.presets ?? PRESETS)]
-    const rounds = raw.trials === undefined ? PHASES_DEFAULTS.rounds : parseIntOption('--trials', raw.trials, 1, 1_000)
-    const seed = raw.seed === undefined ? PHASES_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
-    const label = raw.label ?? `phases-${backend.store}${backend.cache === null ? '' : `-${backend.cache}`}`
     stage = 'config'
     const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
     const target = targetByName(config, raw.target)
     stage = 'options'
+    const presets = [...(runtime.presets ?? Object.keys(target.variants ?? {}))]
+    if (presets.length < 2) throw new BadOptionError(`phases compares the variants of a target: "${target.name}" declares ${presets.length === 0 ? 'none' : 'only one'}`)
+    // --store and --cache are the target's to read (its variantsEnv); a target without one takes none.
+    const targetOptions: Record<string, string> = {
+      ...(raw.store === undefined ? {} : { store: raw.store }),
+      ...(raw.cache === undefined ? {} : { cache: raw.cache })
+    }
+    if (target.variantsEnv === undefined && Object.keys(targetOptions).length > 0) throw new BadOptionError(`--store and --cache mean nothing to target "${target.name}" (it has no variantsEnv)`)
+    const rounds = raw.trials === undefined ? PHASES_DEFAULTS.rounds : parseIntOption('--trials', raw.trials, 1, 1_000)
+    const seed = raw.seed === undefined ? PHASES_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
+    const backendLabel = [raw.store ?? (target.variantsEnv === undefined ? null : 'memory'), raw.cache].filter((x) => x !== null && x !== undefined).join('-')
+    const label = raw.label ?? `phases${backendLabel === '' ? '' : `-${backendLabel}`}`
+    const defaultScenarios = target.report?.scenarios ?? config.scenarios.map((s) => s.name)
     const profiling = parseProfileOptions(raw)
     if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
     const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
     const opts = parseRunOptions({
-      scenario: raw.scenario === undefined || raw.scenario.length === 0 ? [...PHASES_DEFAULTS.scenarios] : raw.scenario,
+      scenario: raw.scenario === undefined || raw.scenario.length === 0 ? [...defaultScenarios] : raw.scenario,
       duration: raw.duration ?? `${PHASES_DEFAULTS.durationMs}ms`,
       warmup: raw.warmup ?? `${PHASES_DEFAULTS.warmupMs}ms`,
       connections: raw.connections,
@@ -321,17 +265,12 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
       maxPool: raw.maxPool,
       label
     }, config)
-    // Each preset's config is checked before any trial, so a bad URL fails now, not 5 minutes in.
-    stage = 'presets'
-    const envs = new Map<PresetName, Record<string, string>>()
-    for (const preset of presets) {
-      let targetEnv: Record<string, string>
-      try {
-        targetEnv = presetTargetEnv(preset, backend)
-      } catch (error) {
-        throw new BadOptionError(`preset ${preset} on ${backend.store}${backend.cache === null ? '' : ` + ${backend.cache}`}: the target would refuse this config: ${(error as Error).message}`)
-      }
-      envs.set(preset, targetEnv)
+    // Each variant's environment is made (and checked by the target's hook) before any trial,
+    // so a bad URL fails now, not 5 minutes in.
+    stage = 'variants'
+    const envs = new Map<string, Record<string, string>>()
+    for (const variant of presets) {
+      envs.set(variant, target.variantsEnv !== undefined ? target.variantsEnv(variant, targetOptions, env) : { ...variantEnv(target, variant) })
     }
 
     stage = 'run'
@@ -339,8 +278,7 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
     const byName = new Map(opts.scenarios.map((s) => [s.scenario.name, s]))
     const generatorCpus = raw.pin === false ? null : await pinGenerator()
     const model = opts.scenarios[0]?.load.model ?? 'closed'
-    const cacheLabel = backend.cache === null ? 'per preset (none / lru)' : `per preset (none / ${backend.cache})`
-    const fingerprint = collectFingerprint({ store: backend.store, cache: cacheLabel, preset: presets.join(','), driver: model === 'open' ? 'open' : 'autocannon' })
+    const fingerprint = collectFingerprint({ store: raw.store ?? null, cache: raw.cache === undefined ? null : `per variant (${raw.cache} where it caches)`, preset: presets.join(','), driver: model === 'open' ? 'open' : 'autocannon' })
     const createdAt = new Date().toISOString()
     const loadStart = loadavg().map((x) => Math.round(x * 100) / 100)
     const trials: TrialResult[] = []
@@ -349,7 +287,7 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
     let calibration: RunResult['calibration'] = null
     let aborted: RunResult['aborted'] = null
     if (raw.progress !== false) {
-      io.stderr(`phases: ${steps.length} trials: ${presets.join(', ')} × ${opts.scenarios.length} scenario(s) × ${rounds} round(s) on ${backend.store}${backend.cache === null ? '' : ` + ${backend.cache}`}, seed ${seed}; load average ${loadStart.join(' ')}\n`)
+      io.stderr(`phases: ${steps.length} trials: ${presets.join(', ')} × ${opts.scenarios.length} scenario(s) × ${rounds} round(s)${backendLabel === '' ? '' : ` on ${backendLabel}`}, seed ${seed}; load average ${loadStart.join(' ')}\n`)
     }
     for (const step of steps) {
       if (io.signal?.aborted) {
@@ -361,7 +299,7 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
           target,
           label: opts.label,
           scenario: byName.get(step.scenario) as ScenarioPlan,
-          env: envs.get(step.variant as PresetName) as Record<string, string>,
+          env: envs.get(step.variant) as Record<string, string>,
           errorRateThreshold: opts.errorRateThreshold,
           lateShareThreshold: opts.lateShareThreshold,
           maxPoolSize: opts.maxPoolSize,
@@ -408,7 +346,7 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
         // Free-form by design: per variant, what it was asked to run with and what the target reported.
         targetConfig: {
           variants: Object.fromEntries(presets.map((p) => [p, { env: redactEnv(envs.get(p) as Record<string, string>), config: configs.get(p) ?? null }])),
-          backend: { ...backend, databaseUrl: redactUrl(backend.databaseUrl), redisUrl: redactUrl(backend.redisUrl) },
+          targetOptions,
           plan: { rounds, seed, order: 'blocks of two rounds: a seeded permutation, then its reverse' },
           loadAverage: { start: loadStart, end: loadEnd }
         },
@@ -420,7 +358,8 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
       // The summary describes the last (most optimised) preset; every phase is in phases.md.
       summary: names.map((n) => summarizeScenario(n, trials.filter((t) => t.variant === last))),
       calibration,
-      aborted
+      aborted,
+      ...(target.metrics?.counters === undefined ? {} : { counters: counterInfo(target) })
     }
 
     stage = 'result'
@@ -434,7 +373,7 @@ export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: P
     }
     for (const p of await writeResult(file, result)) io.stderr(`warning: result does not match the schema: ${p}\n`)
     stage = 'reports'
-    const analysis = analysePhases(result, runtime.settings === undefined ? {} : { settings: runtime.settings })
+    const analysis = analysePhases(result, { ...(runtime.settings === undefined ? {} : { settings: runtime.settings }), ...(target.report === undefined ? {} : { report: target.report }) })
     const markdownPath = path.join(dir, 'phases.md')
     const htmlPath = path.join(dir, 'phases.html')
     await writeFileAtomic(markdownPath, `${renderPhasesMarkdown(analysis)}${profiled === null || profiled.markdown === '' ? '' : `\n${profiled.markdown}\n`}`)

@@ -13,6 +13,7 @@ import { postgresUrl, uniqueName } from '../helpers/services.ts'
 import { SECRET } from '../target/helpers.ts'
 import { openSchema, schemaUrl } from '../target/multi-instance/helpers.ts'
 import { BASE, JSON_HEADERS, countRows, fiveXx, fmt, newTally, recordRow, runLoad, seedTokens, sleep, tokenSpec, waitFor, type MixTally } from './helpers.ts'
+import { referenceTarget } from '../../scenarios/reference-target.ts'
 
 const exec = promisify(execFile)
 const pgBase = await postgresUrl('the PostgreSQL restart case')
@@ -43,7 +44,7 @@ describe.skipIf(!canRestart)('PostgreSQL restarted mid-load (phase1, token + val
   let target: TargetProcess
   beforeAll(async () => {
     db = await openSchema(pgBase as string, schema)
-    target = await TargetProcess.start({
+    target = await TargetProcess.start({ ...referenceTarget(),
       pinCpus: null, readyTimeoutMs: 60_000, stopTimeoutMs: 30_000,
       env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', PRESET: 'phase1', DATABASE_URL: schemaUrl(pgBase as string, schema), DB_POOL_CONNECT_TIMEOUT_MS: '1000' }
     })
@@ -85,7 +86,7 @@ describe.skipIf(!canRestart)('PostgreSQL restarted mid-load (phase1, token + val
       load: `token + validate 4:1 on phase1 at ${fmt(RATE_RPS)} req/s (${fmt(Math.round(outcome.openModel?.completedRps ?? 0))} answered/s); ${fmt(tally.issued.length)} tokens answered 200`,
       lost: `${lost} of ${fmt(tally.issued.length)} tokens (counted in SQL against the ids)`,
       recoverMs: serviceRecoveredMs,
-      fiveXx: `${fiveXx(outcome)} (${non200 - tally.badNon200} 503 + Retry-After, ${tally.badNon200} other non-200)`,
+      fiveXx: `${fmt(fiveXx(outcome))} (${non200 - tally.badNon200} 503 + Retry-After, ${tally.badNon200} other non-200)`,
       passed: recovered && lost === 0 && tally.badNon200 === 0,
       notes: `recover = last failed answer after the restart returned; rows of the ${fmt(before.length)} tokens answered until then all present ${fmt(flushedAtMs - backAtMs)} ms after it returned (failed flushes retried with backoff)`
     })

@@ -10,6 +10,7 @@ import { postgresUrl, redisUrl, uniqueName } from '../helpers/services.ts'
 import { SECRET } from '../target/helpers.ts'
 import { RedisProxy, clearRedisDb, metricSum, openSchema, redisDbUrl, schemaUrl } from '../target/multi-instance/helpers.ts'
 import { BASE, JSON_HEADERS, countRows, fiveXx, fmt, recordRow, runLoad, seedTokens, sleep, tokenIdOf, waitFor } from './helpers.ts'
+import { referenceTarget } from '../../scenarios/reference-target.ts'
 
 const pgBase = await postgresUrl('the Redis cut case')
 const redisBase = await redisUrl('the Redis cut case')
@@ -29,7 +30,7 @@ describe.skipIf(!pgBase || !redisBase)('Redis unreachable mid-load (phase2, tier
     db = await openSchema(pgBase as string, schema)
     await clearRedisDb(redis)
     await proxy.start()
-    target = await TargetProcess.start({
+    target = await TargetProcess.start({ ...referenceTarget(),
       pinCpus: null, readyTimeoutMs: 60_000, stopTimeoutMs: 30_000,
       env: { JWT_SECRET: SECRET, LOG_LEVEL: 'error', PRESET: 'phase2', DATABASE_URL: schemaUrl(pgBase as string, schema), REDIS_URL: proxy.url(), QUEUE_TIMEOUT_MS: '5000' }
     })
@@ -104,12 +105,23 @@ describe.skipIf(!pgBase || !redisBase)('Redis unreachable mid-load (phase2, tier
     const hitsAfter = metricSum(await (await fetch(`${target.url}/metrics`)).text(), 'authbench_cache_hits_total')
     const revokedInDb = await countRows(db.sql, revokedIds, 'revoked_at IS NOT NULL')
     // And afterwards, every acknowledged revocation still holds, Redis back or not.
+    // Ten at a time, and a 503 (shed, with Retry-After) is asked again: the question is what the
+    // answer is, not whether the target is still busy from the load.
     let still401 = 0
-    for (let i = 0; i < confirmed.length; i += 50) {
-      const statusesNow = await Promise.all(confirmed.slice(i, i + 50).map(async (jwt) =>
-        (await fetch(`${target.url}${BASE}/validate`, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}` }, body: '{"resource":"/quotes/ltp"}' })).status))
-      still401 += statusesNow.filter((s) => s === 401).length
+    const after: Record<string, number> = {}
+    for (let i = 0; i < confirmed.length; i += 10) {
+      const statusesNow = await Promise.all(confirmed.slice(i, i + 10).map(async (jwt) => {
+        for (let attempt = 0; ; attempt++) {
+          const res = await fetch(`${target.url}${BASE}/validate`, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}` }, body: '{"resource":"/quotes/ltp"}' })
+          await res.arrayBuffer()
+          if (res.status !== 503 || attempt >= 20) return res.status
+          await sleep(100)
+        }
+      }))
+      for (const st of statusesNow) after[st] = (after[st] ?? 0) + 1
+      still401 += statusesNow.filter((st) => st === 401).length
     }
+    if ((after['200'] ?? 0) > 0) revokedValid += after['200'] as number
     const lost = revokedIds.length - revokedInDb
     recordRow({
       id: 'redis-cut', order: 20,
@@ -117,7 +129,7 @@ describe.skipIf(!pgBase || !redisBase)('Redis unreachable mid-load (phase2, tier
       load: `validate + revoke (17:3) on phase2, tiered cache, PostgreSQL, at ${fmt(RATE_RPS)} req/s (${fmt(Math.round(outcome.openModel?.completedRps ?? 0))} answered/s); ${fmt(checks)} validations of revoked tokens`,
       lost: `${revokedValid} revoked tokens validated of ${fmt(checks)} checks; ${lost} of ${fmt(revokedIds.length)} revocations lost`,
       recoverMs: readyAtMs - restoredAtMs,
-      fiveXx: `${fiveXx(outcome)} (${badNon200} not 503 + Retry-After)`,
+      fiveXx: `${fmt(fiveXx(outcome))} (${badNon200} not 503 + Retry-After)`,
       passed: revokedValid === 0 && checks >= MIN_CHECKS && lost === 0 && still401 === confirmed.length && readyAgain && hitsAfter > hitsBefore && badNon200 === 0,
       notes: 'recover = proxy restored to /health/ready 200; revokes during the cut answer 503 + Retry-After (not acknowledged)'
     })
@@ -125,7 +137,7 @@ describe.skipIf(!pgBase || !redisBase)('Redis unreachable mid-load (phase2, tier
     expect(checks).toBeGreaterThanOrEqual(MIN_CHECKS)
     expect(revokedValid).toBe(0)
     expect(lost).toBe(0)
-    expect(still401).toBe(confirmed.length)
+    expect(still401, JSON.stringify(after)).toBe(confirmed.length)
     expect(readyAgain).toBe(true)
     expect(hitsAfter).toBeGreaterThan(hitsBefore)
     expect(badNon200, JSON.stringify(statuses)).toBe(0)

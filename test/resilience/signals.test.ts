@@ -14,6 +14,7 @@ import { TargetProcess } from '../../harness/target-process.ts'
 import { postgresUrl, uniqueName } from '../helpers/services.ts'
 import { openSchema, schemaUrl } from '../target/multi-instance/helpers.ts'
 import { SECRET } from '../target/helpers.ts'
+import { referenceTarget } from '../../scenarios/reference-target.ts'
 import {
   BASE, JSON_HEADERS, countRows, fiveXx, fmt, newTally, recordRow, revokeSpec, runLoad, seedTokens, shutdownSummary, sleep, tokenIdOf, tokenSpec, type MixTally
 } from './helpers.ts'
@@ -55,7 +56,7 @@ function achieved(outcome: DriverOutcome): string {
 }
 
 function start(env: Record<string, string>): Promise<TargetProcess> {
-  return TargetProcess.start({ pinCpus: null, stopTimeoutMs: 30_000, readyTimeoutMs: 60_000, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'info', QUEUE_TIMEOUT_MS: '5000', ...env } })
+  return TargetProcess.start({ ...referenceTarget(), pinCpus: null, stopTimeoutMs: 30_000, readyTimeoutMs: 60_000, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'info', QUEUE_TIMEOUT_MS: '5000', ...env } })
 }
 
 describe('SIGTERM under full load, embedded store (phase3: batch writer and revocation pool)', () => {
@@ -76,7 +77,7 @@ describe('SIGTERM under full load, embedded store (phase3: batch writer and revo
         load: `token + revoke 2:1, ${achieved(outcome)}; ${fmt(tally.issued.length)} tokens and ${fmt(tally.revoked.length)} revocations answered 200`,
         lost: `${tokensLost} tokens, ${revocationsLost} revocations (shutdown summary: ${s.tokensPending} tokens and ${s.revocationsQueued} revocations pending)`,
         recoverMs: exitedAtMs - signalledAtMs,
-        fiveXx: `${fiveXx(outcome)} (${tally.badNon200} not 503 + Retry-After)`,
+        fiveXx: `${fmt(fiveXx(outcome))} (${tally.badNon200} not 503 + Retry-After)`,
         passed: tokensLost === 0 && revocationsLost === 0 && s.tokensPending === 0 && s.revocationsQueued === 0 && tally.badNon200 === 0,
         notes: 'recover = SIGTERM to exit 0 (drain and flush); the memory store ends with the process, so losses are counted from its shutdown summary'
       })
@@ -120,7 +121,7 @@ describe.skipIf(!pgBase)('signals under load on PostgreSQL', () => {
         load: `token + revoke 2:1, ${achieved(outcome)}; ${fmt(tally.issued.length)} tokens and ${fmt(tally.revoked.length)} revocations answered 200`,
         lost: `${tokensLost} tokens, ${revocationsLost} revocations (counted in SQL against the ids)`,
         recoverMs: exitedAtMs - signalledAtMs,
-        fiveXx: `${fiveXx(outcome)} (${tally.badNon200} not 503 + Retry-After)`,
+        fiveXx: `${fmt(fiveXx(outcome))} (${tally.badNon200} not 503 + Retry-After)`,
         passed: tokensLost === 0 && revocationsLost === 0 && tally.badNon200 === 0,
         notes: 'recover = SIGTERM to exit 0 (drain, flush, close pools)'
       })
