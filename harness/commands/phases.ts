@@ -30,6 +30,7 @@ import type { CompareSettings, EnvironmentFingerprint, RunResult, TrialResult } 
 import { RESULT_SCHEMA_VERSION } from '../types.ts'
 import type { CommandIo } from './run.ts'
 import { parseIntOption, parseRunOptions } from './run-options.ts'
+import type { RunOptions } from './run-options.ts'
 import { describeTrial } from '../print-summary.ts'
 
 /**
@@ -228,169 +229,215 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
 // The command
 
 
-/** Parses, runs every preset interleaved, writes the result and both reports. */
+/** Everything a phases run needs, resolved from the options and the config before any load. */
+interface PhasesPlan {
+  target: TargetDefinition
+  variants: string[]
+  envs: Map<string, Record<string, string>>
+  targetOptions: Record<string, string>
+  backendLabel: string
+  opts: RunOptions
+  rounds: number
+  seed: number
+  profiler: TargetProfiler | null
+}
+
+/** What the variant steps collect, in run order. */
+interface PhasesCollected {
+  trials: TrialResult[]
+  configs: Map<string, Record<string, unknown>>
+  cpuPinning: EnvironmentFingerprint['cpuPinning']
+  calibration: RunResult['calibration']
+  aborted: RunResult['aborted']
+  createdAt: string
+  fingerprint: ReturnType<typeof collectFingerprint>
+  loadAverage: { start: number[]; end: number[] }
+}
+
+/** Parses, runs every variant interleaved, writes the result and both reports. */
 export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime = {}): Promise<PhasesOutcome> {
   const fail = (code: number): PhasesOutcome => ({ exitCode: code, result: null, analysis: null, resultPath: null, markdownPath: null, htmlPath: null })
-  let stage = 'options'
+  const stage = { name: 'options' }
   try {
-    const env = runtime.env ?? process.env
-    await assertWritableDir(raw.out ?? PHASES_DEFAULTS.outDir)
-    stage = 'config'
-    const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
-    const target = targetByName(config, raw.target)
-    stage = 'options'
-    const presets = [...(runtime.presets ?? Object.keys(target.variants ?? {}))]
-    if (presets.length < 2) throw new BadOptionError(`phases compares the variants of a target: "${target.name}" declares ${presets.length === 0 ? 'none' : 'only one'}`)
-    // --store and --cache are the target's to read (its variantsEnv); a target without one takes none.
-    const targetOptions: Record<string, string> = {
-      ...(raw.store === undefined ? {} : { store: raw.store }),
-      ...(raw.cache === undefined ? {} : { cache: raw.cache })
-    }
-    if (target.variantsEnv === undefined && Object.keys(targetOptions).length > 0) throw new BadOptionError(`--store and --cache mean nothing to target "${target.name}" (it has no variantsEnv)`)
-    const rounds = raw.trials === undefined ? PHASES_DEFAULTS.rounds : parseIntOption('--trials', raw.trials, 1, 1_000)
-    const seed = raw.seed === undefined ? PHASES_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
-    const backendLabel = [raw.store ?? (target.variantsEnv === undefined ? null : 'memory'), raw.cache].filter((x) => x !== null && x !== undefined).join('-')
-    const label = raw.label ?? `phases${backendLabel === '' ? '' : `-${backendLabel}`}`
-    const defaultScenarios = target.report?.scenarios ?? config.scenarios.map((s) => s.name)
-    const profiling = parseProfileOptions(raw)
-    if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
-    const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
-    const opts = parseRunOptions({
-      scenario: raw.scenario === undefined || raw.scenario.length === 0 ? [...defaultScenarios] : raw.scenario,
-      duration: raw.duration ?? `${PHASES_DEFAULTS.durationMs}ms`,
-      warmup: raw.warmup ?? `${PHASES_DEFAULTS.warmupMs}ms`,
-      connections: raw.connections,
-      scenarioParam: raw.scenarioParam,
-      errorThreshold: raw.errorThreshold,
-      maxPool: raw.maxPool,
-      label
-    }, config)
-    // Each variant's environment is made (and checked by the target's hook) before any trial,
-    // so a bad URL fails now, not 5 minutes in.
-    stage = 'variants'
-    const envs = new Map<string, Record<string, string>>()
-    for (const variant of presets) {
-      envs.set(variant, target.variantsEnv !== undefined ? target.variantsEnv(variant, targetOptions, env) : { ...variantEnv(target, variant) })
-    }
-
-    stage = 'run'
-    const steps = planVariants({ variants: presets, scenarios: opts.scenarios.map((s) => s.scenario.name), rounds, seed })
-    const byName = new Map(opts.scenarios.map((s) => [s.scenario.name, s]))
-    const generatorCpus = raw.pin === false ? null : await pinGenerator()
-    const model = opts.scenarios[0]?.load.model ?? 'closed'
-    const fingerprint = collectFingerprint({ store: raw.store ?? null, cache: raw.cache === undefined ? null : `per variant (${raw.cache} where it caches)`, preset: presets.join(','), driver: model === 'open' ? 'open' : 'autocannon' })
-    const createdAt = new Date().toISOString()
-    const loadStart = loadavg().map((x) => Math.round(x * 100) / 100)
-    const trials: TrialResult[] = []
-    const configs = new Map<string, Record<string, unknown>>()
-    let cpuPinning: EnvironmentFingerprint['cpuPinning'] = { target: null, generator: generatorCpus }
-    let calibration: RunResult['calibration'] = null
-    let aborted: RunResult['aborted'] = null
-    if (raw.progress !== false) {
-      io.stderr(`phases: ${steps.length} trials: ${presets.join(', ')} × ${opts.scenarios.length} scenario(s) × ${rounds} round(s)${backendLabel === '' ? '' : ` on ${backendLabel}`}, seed ${seed}; load average ${loadStart.join(' ')}\n`)
-    }
-    for (const step of steps) {
-      if (io.signal?.aborted) {
-        aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
-        break
-      }
-      const run = (): Promise<RunResult> => runFreshTrial(
-        {
-          target,
-          label: opts.label,
-          scenario: byName.get(step.scenario) as ScenarioPlan,
-          env: envs.get(step.variant) as Record<string, string>,
-          errorRateThreshold: opts.errorRateThreshold,
-          lateShareThreshold: opts.lateShareThreshold,
-          maxPoolSize: opts.maxPoolSize,
-          // Once, on the first trial's target: a reference for cross-machine trends only.
-          calibration: raw.calibration !== false && step.index === 0,
-          generatorCpus,
-          fingerprint: { ...fingerprint, cpuPinning },
-          ...(profiler === null ? {} : { profile: { profiler, group: step.variant, pair: step.round } })
-        },
-        io
-      )
-      let one = await run()
-      // A target that did not come up in time on a loaded machine should not throw away a long
-      // run: one more start, then the failure stands. A crash mid-trial is never retried.
-      if (one.aborted?.code === 'AUTHBENCH_ERR_TARGET_START' && one.trials.length === 0 && !io.signal?.aborted) {
-        io.stderr(`warning: ${step.variant}, ${step.scenario} round ${step.round + 1}: ${one.aborted.reason}; starting it once more\n`)
-        one = await run()
-      }
-      cpuPinning = one.environment.cpuPinning
-      if (step.index === 0) calibration = one.calibration
-      if (!configs.has(step.variant) && one.environment.targetConfig !== null) configs.set(step.variant, one.environment.targetConfig)
-      const trial = one.trials[0]
-      if (trial !== undefined) {
-        trials.push({ ...trial, trial: step.trial, variant: step.variant, round: step.round })
-        if (raw.progress !== false) io.stderr(`  [${step.index + 1}/${steps.length}] ${step.scenario} round ${step.round + 1} ${step.variant}: ${describeTrial(trial)}\n`)
-      }
-      if (one.aborted !== null) {
-        aborted = { code: one.aborted.code, reason: `${step.variant}, ${step.scenario} round ${step.round + 1}: ${one.aborted.reason}` }
-        break
-      }
-    }
-    const loadEnd = loadavg().map((x) => Math.round(x * 100) / 100)
-
-    const names = opts.scenarios.map((s) => s.scenario.name)
-    const last = presets[presets.length - 1] as string
-    const result: RunResult = {
-      schemaVersion: RESULT_SCHEMA_VERSION,
-      tool: 'authbench',
-      kind: 'phases',
-      label: opts.label,
-      createdAt,
-      environment: {
-        ...fingerprint,
-        // Free-form by design: per variant, what it was asked to run with and what the target reported.
-        targetConfig: {
-          variants: Object.fromEntries(presets.map((p) => [p, { env: redactEnv(envs.get(p) as Record<string, string>), config: configs.get(p) ?? null }])),
-          targetOptions,
-          plan: { rounds, seed, order: 'blocks of two rounds: a seeded permutation, then its reverse' },
-          loadAverage: { start: loadStart, end: loadEnd }
-        },
-        cpuPinning
-      },
-      load: Object.fromEntries(opts.scenarios.map((s) => [s.scenario.name, s.load])),
-      scenarios: names,
-      trials,
-      // The summary describes the last (most optimised) preset; every phase is in phases.md.
-      summary: names.map((n) => summarizeScenario(n, trials.filter((t) => t.variant === last))),
-      calibration,
-      aborted,
-      ...(target.metrics?.counters === undefined ? {} : { counters: counterInfo(target) })
-    }
-
-    stage = 'result'
-    const dir = path.resolve(raw.out ?? PHASES_DEFAULTS.outDir, resultDirName(new Date(createdAt), opts.label))
-    const file = path.join(dir, 'result.json')
-    let profiled: ProfileOutput | null = null
-    if (profiler !== null) {
-      stage = 'profile'
-      profiled = await finishProfiling(result, profiler, presets, dir)
-      stage = 'result'
-    }
-    for (const p of await writeResult(file, result)) io.stderr(`warning: result does not match the schema: ${p}\n`)
-    stage = 'reports'
-    const analysis = analysePhases(result, runtime.settings === undefined ? {} : { settings: runtime.settings })
-    const markdownPath = path.join(dir, 'phases.md')
-    const htmlPath = path.join(dir, 'phases.html')
-    await writeFileAtomic(markdownPath, `${renderPhasesMarkdown(analysis)}${profiled === null || profiled.markdown === '' ? '' : `\n${profiled.markdown}\n`}`)
-    await writeFileAtomic(htmlPath, insertBeforeBodyEnd(renderPhasesHtml(analysis), profiled?.html ?? ''))
-    if (result.profile !== undefined) io.stdout(`profiles: ${result.profile.files.map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none'}\n`)
-    io.stdout(`phases: ${trials.length} trial(s); reports: ${markdownPath}, ${htmlPath}, ${file}\n`)
-    let exitCode: number = EXIT.OK
-    if (aborted !== null) {
-      io.stderr(`phases stopped early (${aborted.code}): ${aborted.reason}\n`)
-      exitCode = exitCodeForCode(aborted.code)
-    }
-    return { exitCode, result, analysis, resultPath: file, markdownPath, htmlPath }
+    const plan = await resolvePhasesPlan(raw, io, runtime, stage)
+    stage.name = 'run'
+    const collected = await runVariantSteps(plan, raw, io)
+    const result = assemblePhasesResult(plan, collected)
+    return await writePhasesOutputs(plan, result, raw, io, runtime, stage)
   } catch (error) {
     const { message, exitCode } = describeError(error)
-    io.stderr(`authbench phases: ${stage}: ${message}\n`)
+    io.stderr(`authbench phases: ${stage.name}: ${message}\n`)
     return fail(exitCode)
   }
+}
+
+/** The config's target and its variants, each variant's environment (checked now, not 5 minutes in), the load. */
+async function resolvePhasesPlan(raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime, stage: { name: string }): Promise<PhasesPlan> {
+  const env = runtime.env ?? process.env
+  await assertWritableDir(raw.out ?? PHASES_DEFAULTS.outDir)
+  stage.name = 'config'
+  const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
+  const target = targetByName(config, raw.target)
+  stage.name = 'options'
+  const variants = [...(runtime.presets ?? Object.keys(target.variants ?? {}))]
+  if (variants.length < 2) throw new BadOptionError(`phases compares the variants of a target: "${target.name}" declares ${variants.length === 0 ? 'none' : 'only one'}`)
+  // --store and --cache are the target's to read (its variantsEnv); a target without one takes none.
+  const targetOptions: Record<string, string> = {
+    ...(raw.store === undefined ? {} : { store: raw.store }),
+    ...(raw.cache === undefined ? {} : { cache: raw.cache })
+  }
+  if (target.variantsEnv === undefined && Object.keys(targetOptions).length > 0) throw new BadOptionError(`--store and --cache mean nothing to target "${target.name}" (it has no variantsEnv)`)
+  const rounds = raw.trials === undefined ? PHASES_DEFAULTS.rounds : parseIntOption('--trials', raw.trials, 1, 1_000)
+  const seed = raw.seed === undefined ? PHASES_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
+  const backendLabel = [raw.store ?? (target.variantsEnv === undefined ? null : 'memory'), raw.cache].filter((x) => x !== null && x !== undefined).join('-')
+  const label = raw.label ?? `phases${backendLabel === '' ? '' : `-${backendLabel}`}`
+  const defaultScenarios = target.report?.scenarios ?? config.scenarios.map((s) => s.name)
+  const profiling = parseProfileOptions(raw)
+  if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
+  const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
+  const opts = parseRunOptions({
+    scenario: raw.scenario === undefined || raw.scenario.length === 0 ? [...defaultScenarios] : raw.scenario,
+    duration: raw.duration ?? `${PHASES_DEFAULTS.durationMs}ms`,
+    warmup: raw.warmup ?? `${PHASES_DEFAULTS.warmupMs}ms`,
+    connections: raw.connections,
+    scenarioParam: raw.scenarioParam,
+    errorThreshold: raw.errorThreshold,
+    maxPool: raw.maxPool,
+    label
+  }, config)
+  stage.name = 'variants'
+  const envs = new Map<string, Record<string, string>>()
+  for (const variant of variants) {
+    envs.set(variant, target.variantsEnv !== undefined ? target.variantsEnv(variant, targetOptions, env) : { ...variantEnv(target, variant) })
+  }
+  return { target, variants, envs, targetOptions, backendLabel, opts, rounds, seed, profiler }
+}
+
+/** Every (round, scenario, variant) step in the plan's order, each one trial on a fresh target. */
+async function runVariantSteps(plan: PhasesPlan, raw: RawPhasesOptions, io: CommandIo): Promise<PhasesCollected> {
+  const { opts, variants, rounds, seed, profiler } = plan
+  const steps = planVariants({ variants, scenarios: opts.scenarios.map((s) => s.scenario.name), rounds, seed })
+  const byName = new Map(opts.scenarios.map((s) => [s.scenario.name, s]))
+  const generatorCpus = raw.pin === false ? null : await pinGenerator()
+  const model = opts.scenarios[0]?.load.model ?? 'closed'
+  const collected: PhasesCollected = {
+    trials: [],
+    configs: new Map(),
+    cpuPinning: { target: null, generator: generatorCpus },
+    calibration: null,
+    aborted: null,
+    createdAt: new Date().toISOString(),
+    fingerprint: collectFingerprint({ store: raw.store ?? null, cache: raw.cache === undefined ? null : `per variant (${raw.cache} where it caches)`, preset: variants.join(','), driver: model === 'open' ? 'open' : 'autocannon' }),
+    loadAverage: { start: loadavg().map((x) => Math.round(x * 100) / 100), end: [] }
+  }
+  if (raw.progress !== false) {
+    io.stderr(`phases: ${steps.length} trials: ${variants.join(', ')} × ${opts.scenarios.length} scenario(s) × ${rounds} round(s)${plan.backendLabel === '' ? '' : ` on ${plan.backendLabel}`}, seed ${seed}; load average ${collected.loadAverage.start.join(' ')}\n`)
+  }
+  for (const step of steps) {
+    if (io.signal?.aborted) {
+      collected.aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
+      break
+    }
+    const run = (): Promise<RunResult> => runFreshTrial(
+      {
+        target: plan.target,
+        label: opts.label,
+        scenario: byName.get(step.scenario) as ScenarioPlan,
+        env: plan.envs.get(step.variant) as Record<string, string>,
+        errorRateThreshold: opts.errorRateThreshold,
+        lateShareThreshold: opts.lateShareThreshold,
+        maxPoolSize: opts.maxPoolSize,
+        // Once, on the first trial's target: a reference for cross-machine trends only.
+        calibration: raw.calibration !== false && step.index === 0,
+        generatorCpus,
+        fingerprint: { ...collected.fingerprint, cpuPinning: collected.cpuPinning },
+        ...(profiler === null ? {} : { profile: { profiler, group: step.variant, pair: step.round } })
+      },
+      io
+    )
+    let one = await run()
+    // A target that did not come up in time on a loaded machine should not throw away a long
+    // run: one more start, then the failure stands. A crash mid-trial is never retried.
+    if (one.aborted?.code === 'AUTHBENCH_ERR_TARGET_START' && one.trials.length === 0 && !io.signal?.aborted) {
+      io.stderr(`warning: ${step.variant}, ${step.scenario} round ${step.round + 1}: ${one.aborted.reason}; starting it once more\n`)
+      one = await run()
+    }
+    collected.cpuPinning = one.environment.cpuPinning
+    if (step.index === 0) collected.calibration = one.calibration
+    if (!collected.configs.has(step.variant) && one.environment.targetConfig !== null) collected.configs.set(step.variant, one.environment.targetConfig)
+    const trial = one.trials[0]
+    if (trial !== undefined) {
+      collected.trials.push({ ...trial, trial: step.trial, variant: step.variant, round: step.round })
+      if (raw.progress !== false) io.stderr(`  [${step.index + 1}/${steps.length}] ${step.scenario} round ${step.round + 1} ${step.variant}: ${describeTrial(trial)}\n`)
+    }
+    if (one.aborted !== null) {
+      collected.aborted = { code: one.aborted.code, reason: `${step.variant}, ${step.scenario} round ${step.round + 1}: ${one.aborted.reason}` }
+      break
+    }
+  }
+  collected.loadAverage.end = loadavg().map((x) => Math.round(x * 100) / 100)
+  return collected
+}
+
+/** The phases result: trials tagged with variant and round, each variant's env and reported config. */
+function assemblePhasesResult(plan: PhasesPlan, collected: PhasesCollected): RunResult {
+  const { opts, variants, target } = plan
+  const names = opts.scenarios.map((s) => s.scenario.name)
+  const last = variants[variants.length - 1] as string
+  return {
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    tool: 'authbench',
+    kind: 'phases',
+    label: opts.label,
+    createdAt: collected.createdAt,
+    environment: {
+      ...collected.fingerprint,
+      // Free-form by design: per variant, what it was asked to run with and what the target reported.
+      targetConfig: {
+        variants: Object.fromEntries(variants.map((p) => [p, { env: redactEnv(plan.envs.get(p) as Record<string, string>), config: collected.configs.get(p) ?? null }])),
+        targetOptions: plan.targetOptions,
+        plan: { rounds: plan.rounds, seed: plan.seed, order: 'blocks of two rounds: a seeded permutation, then its reverse' },
+        loadAverage: collected.loadAverage
+      },
+      cpuPinning: collected.cpuPinning
+    },
+    load: Object.fromEntries(opts.scenarios.map((s) => [s.scenario.name, s.load])),
+    scenarios: names,
+    trials: collected.trials,
+    // The summary describes the last (most optimised) variant; every variant is in phases.md.
+    summary: names.map((n) => summarizeScenario(n, collected.trials.filter((t) => t.variant === last))),
+    calibration: collected.calibration,
+    aborted: collected.aborted,
+    ...(target.metrics?.counters === undefined ? {} : { counters: counterInfo(target) })
+  }
+}
+
+/** result.json, then phases.md and phases.html from the target's report data; the exit code. */
+async function writePhasesOutputs(plan: PhasesPlan, result: RunResult, raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime, stage: { name: string }): Promise<PhasesOutcome> {
+  stage.name = 'result'
+  const dir = path.resolve(raw.out ?? PHASES_DEFAULTS.outDir, resultDirName(new Date(result.createdAt), plan.opts.label))
+  const file = path.join(dir, 'result.json')
+  let profiled: ProfileOutput | null = null
+  if (plan.profiler !== null) {
+    stage.name = 'profile'
+    profiled = await finishProfiling(result, plan.profiler, plan.variants, dir)
+    stage.name = 'result'
+  }
+  for (const p of await writeResult(file, result)) io.stderr(`warning: result does not match the schema: ${p}\n`)
+  stage.name = 'reports'
+  const analysis = analysePhases(result, { ...(runtime.settings === undefined ? {} : { settings: runtime.settings }), ...(plan.target.report === undefined ? {} : { report: plan.target.report }) })
+  const markdownPath = path.join(dir, 'phases.md')
+  const htmlPath = path.join(dir, 'phases.html')
+  await writeFileAtomic(markdownPath, `${renderPhasesMarkdown(analysis)}${profiled === null || profiled.markdown === '' ? '' : `\n${profiled.markdown}\n`}`)
+  await writeFileAtomic(htmlPath, insertBeforeBodyEnd(renderPhasesHtml(analysis), profiled?.html ?? ''))
+  if (result.profile !== undefined) io.stdout(`profiles: ${result.profile.files.map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none'}\n`)
+  io.stdout(`phases: ${result.trials.length} trial(s); reports: ${markdownPath}, ${htmlPath}, ${file}\n`)
+  let exitCode: number = EXIT.OK
+  if (result.aborted !== null) {
+    io.stderr(`phases stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)
+    exitCode = exitCodeForCode(result.aborted.code)
+  }
+  return { exitCode, result, analysis, resultPath: file, markdownPath, htmlPath }
 }
 
 /** Secrets stay out of result files: URLs lose their credentials, empty (blanked) keys are dropped. */

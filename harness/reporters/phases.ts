@@ -448,7 +448,7 @@ export function renderPhasesMarkdown(analysis: PhasesAnalysis): string {
   lines.push(`## authbench phases — \`${cellText(a.label)}\``, '')
   lines.push(
     `${a.scenarios.length} endpoint(s) × ${a.variants.length} phase(s), ${a.rounds} round(s), interleaved in randomised blocks with a fresh target per trial; ` +
-      `store ${a.context.store ?? '?'}, cache ${a.context.cache ?? '?'}; ${a.context.durationMs === null ? '' : `${a.context.durationMs / 1000} s measured per trial, `}` +
+      `${a.context.store === null ? '' : `store ${a.context.store}, `}${a.context.cache === null ? '' : `cache ${a.context.cache}; `}${a.context.durationMs === null ? '' : `${a.context.durationMs / 1000} s measured per trial, `}` +
       `${a.context.connections === null ? '' : `${a.context.connections} connections (closed model); `}load average at start ${loadText(a.context.loadAverage.start)}, at end ${loadText(a.context.loadAverage.end)} (${a.createdAt}).`,
     ''
   )
@@ -505,9 +505,10 @@ export function renderPhasesMarkdown(analysis: PhasesAnalysis): string {
   }
 
   lines.push('### What each phase ran with (as the target reported it)', '')
-  lines.push(`| variant | what it turns on | ${a.configColumns.map(cellText).join(' | ')} |`)
-  lines.push(`|---|---|${a.configColumns.map(() => '---').join('|')}|`)
-  for (const v of a.variants) lines.push(`| ${cellText(v.name)} | ${cellText(v.mechanism)} | ${v.configText.map(cellText).join(' | ')} |`)
+  const cols = (cells: readonly string[]): string => cells.map((c) => ` ${c} |`).join('')
+  lines.push(`| variant | what it turns on |${cols(a.configColumns.map(cellText))}`)
+  lines.push(`|---|---|${a.configColumns.map(() => '---|').join('')}`)
+  for (const v of a.variants) lines.push(`| ${cellText(v.name)} | ${cellText(v.mechanism)} |${cols(v.configText.map(cellText))}`)
   lines.push('')
   lines.push(
     `<sub>Per endpoint and phase: median of per-trial throughput; p95/p99 of the merged histogram of valid trials; median CPU µs/req of the target's process tree. ` +
