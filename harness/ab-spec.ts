@@ -4,12 +4,11 @@
 // any trial runs, so a typo fails at once with exit 2 and a message naming it, not 10 minutes in.
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { mkdtemp, rm, symlink } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import type { TargetDefinition } from './api.ts'
 import { CompareError } from './errors.ts'
+import { buildRef } from './git-build.ts'
 
 const run = promisify(execFile)
 
@@ -98,33 +97,53 @@ async function classifyArmSpec(option: string, spec: string, extraEnv: Readonly<
   return { spec: trimmed, kind: 'git', env: { ...extraEnv }, commit }
 }
 
-/** Makes a resolved spec runnable. Git refs share one worktree per commit within a call. */
-export async function prepareArms(arms: readonly ArmSpec[], targetCwd: string, log: (line: string) => void = () => undefined): Promise<PreparedArm[]> {
-  const repoRoot = await gitRoot(targetCwd)
-  // The target starts from the same folder of the ref's tree as of this one.
-  const within = repoRoot === null ? '' : path.relative(repoRoot, targetCwd)
-  const worktrees = new Map<string, Promise<{ dir: string; release: () => Promise<void> }>>()
+/** How git-ref arms are built: the target's install/build commands, and what to do while building. */
+export interface ArmBuild {
+  /** The target's folder in this checkout; each ref's target starts from the same folder of its tree. */
+  targetCwd: string
+  install?: TargetDefinition['install']
+  build?: TargetDefinition['build']
+  /** Aborts a build in progress (Ctrl-C): its worktree is removed. */
+  signal?: AbortSignal
+  /** Default: harness/git-build.ts's (AUTHBENCH_CACHE_DIR, XDG cache, ~/.cache). */
+  cacheDir?: string
+}
+
+/**
+ * Makes resolved specs runnable. A git ref is built by harness/git-build.ts: checked out into a
+ * temporary worktree, installed and built with the target's commands, cached by commit; what the
+ * arm gets is a plain cached directory, so there is no worktree to remove after the run.
+ */
+export async function prepareArms(arms: readonly ArmSpec[], how: ArmBuild, log: (line: string) => void = () => undefined): Promise<PreparedArm[]> {
+  const repoRoot = await gitRoot(how.targetCwd)
+  const within = repoRoot === null ? '' : path.relative(repoRoot, how.targetCwd)
+  const built = new Map<string, { dir: string; entry: string }>()
   const prepared: PreparedArm[] = []
-  try {
-    for (const arm of arms) {
-      if (arm.kind !== 'git') {
-        prepared.push({ ...arm, cwd: targetCwd, release: async () => undefined })
-        continue
-      }
-      const commit = arm.commit as string
-      if (repoRoot === null) throw specError('ab', arm.spec, `${targetCwd} is not in a git repository`)
-      let tree = worktrees.get(commit)
-      if (tree === undefined) {
-        tree = createWorktree(arm.spec, commit, repoRoot, within, log)
-        worktrees.set(commit, tree)
-      }
-      const { dir, release } = await tree
-      prepared.push({ ...arm, cwd: path.join(dir, within), release })
+  for (const arm of arms) {
+    if (arm.kind !== 'git') {
+      prepared.push({ ...arm, cwd: how.targetCwd, release: async () => undefined })
+      continue
     }
-  } catch (error) {
-    await releaseAll(prepared)
-    for (const tree of worktrees.values()) await tree.then((t) => t.release(), () => undefined)
-    throw error
+    const commit = arm.commit as string
+    if (repoRoot === null) throw specError('ab', arm.spec, `${how.targetCwd} is not in a git repository`)
+    let tree = built.get(commit)
+    if (tree === undefined) {
+      tree = await buildRef({
+        repo: repoRoot,
+        ref: arm.spec,
+        workdir: within,
+        install: how.install ?? null,
+        build: how.build ?? null,
+        ...(how.install === undefined ? { linkNodeModulesFrom: how.targetCwd } : {}),
+        ...(how.signal === undefined ? {} : { signal: how.signal }),
+        ...(how.cacheDir === undefined ? {} : { cacheDir: how.cacheDir }),
+        // The other arm's build must survive this one's cache eviction.
+        inUse: [...built.values()].map((t) => t.entry),
+        log
+      })
+      built.set(commit, tree)
+    }
+    prepared.push({ ...arm, cwd: tree.dir, release: async () => undefined })
   }
   return prepared
 }
@@ -148,40 +167,13 @@ async function gitRoot(cwd: string): Promise<string | null> {
   }
 }
 
-async function createWorktree(spec: string, commit: string, repoRoot: string, within: string, log: (line: string) => void): Promise<{ dir: string; release: () => Promise<void> }> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'authbench-ab-'))
-  let added = false
-  const release = async (): Promise<void> => {
-    if (added) await run('git', ['worktree', 'remove', '--force', dir], { cwd: repoRoot, timeout: 30_000 }).catch(() => undefined)
-    await rm(dir, { recursive: true, force: true })
-    if (added) await run('git', ['worktree', 'prune'], { cwd: repoRoot, timeout: 30_000 }).catch(() => undefined)
-  }
-  try {
-    log(`ab: checking out ${spec} (${commit.slice(0, 12)}) into ${dir}`)
-    await run('git', ['worktree', 'add', '--detach', '--force', dir, commit], { cwd: repoRoot, timeout: 120_000 })
-    added = true
-    if (!existsSync(path.join(dir, within))) throw new Error(`${spec} has no folder ${within || '.'}, where the target starts`)
-    // Reusing this checkout's node_modules keeps a CI gate offline and fast; a ref whose
-    // lockfile differs gets its own install, since its code may need other versions.
-    const sameLock = readIfExists(path.join(dir, 'package-lock.json')) === readIfExists(path.join(repoRoot, 'package-lock.json'))
-    if (sameLock && existsSync(path.join(repoRoot, 'node_modules'))) {
-      await symlink(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir')
-    } else {
-      log(`ab: ${spec}: package-lock.json differs; running npm ci --prefer-offline`)
-      await run('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, timeout: 600_000 })
-    }
-    return { dir, release }
-  } catch (error) {
-    await release()
-    const detail = (error as { stderr?: string }).stderr?.trim() || (error as Error).message
-    throw new CompareError('AUTHBENCH_ERR_AB_SPEC', `git ref "${spec}": could not prepare its target in a worktree: ${detail}`, { cause: error })
-  }
-}
 
-function readIfExists(file: string): string | null {
+/** True when the checkout has uncommitted changes to tracked files (which no git ref contains). */
+export async function worktreeDirty(cwd: string): Promise<boolean> {
   try {
-    return readFileSync(file, 'utf8')
+    const { stdout } = await run('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, timeout: 10_000 })
+    return stdout.trim() !== ''
   } catch {
-    return null
+    return false
   }
 }

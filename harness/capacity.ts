@@ -74,13 +74,19 @@ export function judgeStep(rateRps: number, phase: CapacityStep['phase'], trial: 
 
 export async function searchCapacity(scenario: string, settings: CapacitySettings, measure: MeasureStep, onStep: (step: CapacityStep) => void = () => undefined): Promise<CapacityResult> {
   const steps: CapacityStep[] = []
-  const run = async (rateRps: number, phase: CapacityStep['phase']): Promise<CapacityStep> => {
-    const rate = Math.max(1, Math.round(rateRps))
+  const once = async (rate: number, phase: CapacityStep['phase']): Promise<CapacityStep> => {
     const { trial, summary } = await measure(rate)
     const step = judgeStep(rate, phase, trial, summary, settings.slos)
     steps.push(step)
     onStep(step)
     return step
+  }
+  // A generator-limited step ends the search upwards, so it is believed only when it happens
+  // twice in a row at that rate: on a shared machine one descheduled second looks the same.
+  const run = async (rateRps: number, phase: CapacityStep['phase']): Promise<CapacityStep> => {
+    const rate = Math.max(1, Math.round(rateRps))
+    const step = await once(rate, phase)
+    return step.outcome === 'client-limited' ? once(rate, phase) : step
   }
   let pass = 0
   let fail: number | null = null

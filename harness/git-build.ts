@@ -60,6 +60,8 @@ export interface BuiltRef {
   commit: string
   /** Where the built tree's workdir is: the target starts here. */
   dir: string
+  /** The cache entry (the whole tree). */
+  entry: string
   /** True when the build came from the cache (no install, no build). */
   cached: boolean
   /** Milliseconds spent checking out, installing and building (0 when cached). */
@@ -238,7 +240,7 @@ export async function buildRef (options: RefBuildOptions): Promise<BuiltRef> {
     const now = new Date()
     await utimes(path.join(finalDir, MARKER), now, now).catch(() => undefined)
     log(`build: ${ref} (${short}): cached build in ${finalDir}, skipping install and build`)
-    return { ref, commit, dir: path.join(finalDir, workdir), cached: true, buildMs: 0 }
+    return { ref, commit, dir: path.join(finalDir, workdir), entry: finalDir, cached: true, buildMs: 0 }
   }
 
   const startedMs = Date.now()
@@ -298,7 +300,7 @@ export async function buildRef (options: RefBuildOptions): Promise<BuiltRef> {
     const buildMs = Date.now() - startedMs
     log(`build: ${ref} (${short}): built in ${(buildMs / 1000).toFixed(1)} s, cached as ${finalDir}`)
     await evict(cacheDir, options.maxCached ?? 4, new Set([finalDir, ...(options.inUse ?? [])]))
-    return { ref, commit, dir: path.join(finalDir, workdir), cached: false, buildMs }
+    return { ref, commit, dir: path.join(finalDir, workdir), entry: finalDir, cached: false, buildMs }
   } catch (error) {
     await removeCheckout(tmp, top)
     throw error

@@ -241,7 +241,7 @@ async function main(): Promise<void> {
   log(`gate-accuracy: scenario ${scenario}, preset ${preset}, ${pairs} pairs × ${durationMs} ms (+${warmupMs} ms warm-up) per gate run; ${aaRuns} A/A runs, ${runs} runs per injected level; raw results in ${outDir}`)
   const prepared: PreparedArm[] = []
   const arm = async (option: string, env: Record<string, string>): Promise<PreparedArm> => {
-    const [p] = await prepareArms([await resolveArmSpec(option, preset, { ...HOOK_ONLY, ...env }, target)], target.start.cwd ?? config.dir)
+    const [p] = await prepareArms([await resolveArmSpec(option, preset, { ...HOOK_ONLY, ...env }, target)], { targetCwd: target.start.cwd ?? config.dir })
     prepared.push(p as PreparedArm)
     return p as PreparedArm
   }

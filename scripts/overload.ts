@@ -14,6 +14,7 @@ import * as hdr from 'hdr-histogram-js'
 import { Pool, request } from 'undici'
 import { OpenDriver } from '../harness/drivers/open.ts'
 import { pinGenerator, startTarget } from '../harness/target-process.ts'
+import { referenceTarget } from '../scenarios/reference-target.ts'
 
 const BASE = '/auth-server/v1/oauth'
 
@@ -34,6 +35,8 @@ export interface OverloadFigures {
   admitted: number
   shed: number
   other: number
+  /** Statuses (or failure kinds) of the `other` answers. */
+  otherByStatus: Record<string, number>
   shedShare: number
   admittedP50Ms: number | null
   admittedP99Ms: number | null
@@ -55,12 +58,16 @@ async function rssMb(pid: number): Promise<number> {
 }
 
 async function issueToken(url: string): Promise<string> {
-  const res = await request(`${url}${BASE}/token`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123' })
-  })
-  const body = await res.body.json() as { access_token: string }
-  return body.access_token
+  for (let attempt = 0; ; attempt++) {
+    const res = await request(`${url}${BASE}/token`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123' })
+    })
+    const body = await res.body.json() as { access_token?: string }
+    if (res.statusCode === 200 && body.access_token !== undefined) return body.access_token
+    if (attempt >= 20) throw new Error(`POST /token answered ${res.statusCode}: ${JSON.stringify(body)}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }
 
 /** Light open-loop probe on validate; p99 per window of `windowMs` (ms). */
@@ -114,6 +121,8 @@ export async function overloadTrial(url: string, pid: number, opts: OverloadOpti
   let admitted = 0
   let shed = 0
   let other = 0
+  const otherByStatus: Record<string, number> = {}
+  const countOther = (key: string, n = 1): void => { other += n; otherByStatus[key] = (otherByStatus[key] ?? 0) + n }
   let open: OverloadFigures['open']
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
   const body = '{"resource":"/quotes/ltp"}'
@@ -125,14 +134,14 @@ export async function overloadTrial(url: string, pid: number, opts: OverloadOpti
           admitted++
           admittedHist.recordValue(Math.max(1, e.latencyUs))
         } else if (e.status === 503 || e.status === 429) shed++
-        else other++
+        else countOther(String(e.status))
       })
       const outcome = await driver.run({
         url,
         load: { model: 'open', durationMs: opts.durationMs, warmupMs: 0, connections: 64, pipelining: 1, rateRps: opts.rateRps, maxRequests: null, timeoutMs: 10_000 },
         nextRequest: () => ({ method: 'POST', path: `${BASE}/validate`, headers, body, expectedStatuses: [200] })
       })
-      other += outcome.errorsByKind.timeouts + outcome.errorsByKind.resets + outcome.errorsByKind.other
+      for (const kind of ['timeouts', 'resets', 'other'] as const) if (outcome.errorsByKind[kind] > 0) countOther(kind, outcome.errorsByKind[kind])
       const om = outcome.openModel
       open = { completedRps: om?.completedRps ?? 0, dropped: om?.dropped ?? 0, scheduled: om?.scheduled ?? 0, classification: om?.limitedBy ?? 'n/a' }
     } else {
@@ -146,7 +155,7 @@ export async function overloadTrial(url: string, pid: number, opts: OverloadOpti
           admitted++
           admittedHist.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)))
         } else if (statusCode === 503 || statusCode === 429) shed++
-        else other++
+        else countOther(String(statusCode))
       })
       await done
     }
@@ -165,6 +174,7 @@ export async function overloadTrial(url: string, pid: number, opts: OverloadOpti
     admitted,
     shed,
     other,
+    otherByStatus,
     shedShare: responses === 0 ? 0 : shed / responses,
     admittedP50Ms: admitted === 0 ? null : admittedHist.getValueAtPercentile(50) / 1000,
     admittedP99Ms: admitted === 0 ? null : admittedHist.getValueAtPercentile(99) / 1000,
@@ -197,11 +207,11 @@ async function main(): Promise<void> {
   console.log(`overload: ${opts.rateRps > 0 ? `open model ${opts.rateRps} req/s` : `closed model ${opts.connections} connections`}, ${opts.durationMs} ms on POST /validate, store ${values.store}, generator on CPU ${generator ?? 'any'}`)
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const preset of (values.presets ?? '').split(',')) {
-      const target = await startTarget({ preset, env, pinCpus: generator === null ? null : 'auto' })
+      const target = await startTarget({ ...referenceTarget({ ...env, PRESET: preset }), pinCpus: generator === null ? null : 'auto' })
       try {
         const f = await overloadTrial(target.url, target.pid ?? 0, opts)
         const ms = (v: number | null): string => (v === null ? '—' : v.toFixed(1))
-        console.log(`${preset}: responses ${f.responses}, shed ${(f.shedShare * 100).toFixed(1)}% (server ${f.shedServerMeanMs === null ? '—' : `${(f.shedServerMeanMs * 1000).toFixed(0)} µs`} each), admitted ${f.admitted} p50 ${ms(f.admittedP50Ms)} ms p99 ${ms(f.admittedP99Ms)} ms, other ${f.other}, RSS ${f.idleRssMb.toFixed(0)} → peak ${f.peakRssMb.toFixed(0)} MB, idle probe p99 ${f.idleP99Ms.toFixed(2)} ms, recovered ${f.recoveryMs === null ? `not within ${opts.recoveryWatchMs} ms` : `in ${Math.round(f.recoveryMs)} ms`}${f.open === undefined ? '' : `, open: completed ${f.open.completedRps.toFixed(0)} req/s, dropped ${f.open.dropped}/${f.open.scheduled}, ${f.open.classification}`}`)
+        console.log(`${preset}: responses ${f.responses}, shed ${(f.shedShare * 100).toFixed(1)}% (server ${f.shedServerMeanMs === null ? '—' : `${(f.shedServerMeanMs * 1000).toFixed(0)} µs`} each), admitted ${f.admitted} p50 ${ms(f.admittedP50Ms)} ms p99 ${ms(f.admittedP99Ms)} ms, other ${f.other} ${JSON.stringify(f.otherByStatus)}, RSS ${f.idleRssMb.toFixed(0)} → peak ${f.peakRssMb.toFixed(0)} MB, idle probe p99 ${f.idleP99Ms.toFixed(2)} ms, recovered ${f.recoveryMs === null ? `not within ${opts.recoveryWatchMs} ms` : `in ${Math.round(f.recoveryMs)} ms`}${f.open === undefined ? '' : `, open: completed ${f.open.completedRps.toFixed(0)} req/s, dropped ${f.open.dropped}/${f.open.scheduled}, ${f.open.classification}`}`)
       } finally {
         await target.stop()
       }

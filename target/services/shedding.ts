@@ -42,6 +42,10 @@ export async function registerShedding(app: FastifyInstance, config: Config): Pr
     return { error: def.oauthError, error_description: def.description, request_id: req.id }
   }
   const isApi = (req: FastifyRequest): boolean => (req.routeOptions.config as { api?: string } | undefined)?.api !== undefined
+  // The plugin's first samples after start-up hold the start-up work itself (migrations, seeding,
+  // module loading), not load: without this the first requests after readiness were shed.
+  let sampledFromMs = Number.POSITIVE_INFINITY
+  app.addHook('onReady', async () => { sampledFromMs = performance.now() + 2 * config.shedSampleIntervalMs })
 
   // The plugin samples the loop from a timer, and a timer cannot fire while the loop is busy: one
   // long turn (thousands of sockets read at once under a closed-model flood) would be admitted in
@@ -79,7 +83,7 @@ export async function registerShedding(app: FastifyInstance, config: Config): Pr
     // null/undefined (index.js handlePressure); its types declare the return as void.
     pressureHandler: ((req: FastifyRequest, reply: FastifyReply, type: string) => {
       // Routes without an `api` tag (health, metrics, debug) are admitted: returning nothing lets the request through.
-      if (!isApi(req)) return undefined
+      if (!isApi(req) || performance.now() < sampledFromMs) return undefined
       return shedBody(req, reply, type)
     }) as unknown as (req: FastifyRequest, reply: FastifyReply, type: string) => void
   })

@@ -28,7 +28,8 @@ beforeAll(async () => {
 afterAll(async () => { await server.stop() })
 
 describe('open model past saturation', () => {
-  it('at 3× capacity: SERVER_SATURATED, completed within 10% of capacity, dropped sends counted, figures shown', async () => {
+  // One retry: a shared machine can deschedule the generator for long enough to make one trial client-limited.
+  it('at 3× capacity: SERVER_SATURATED, completed within 10% of capacity, dropped sends counted, figures shown', { retry: 1 }, async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'authbench-saturated-'))
     const r = cli(['run', '--url', server.url, '--scenario', 'health', '--rate', String(3 * CAPACITY_RPS), '--duration', '3s', '--warmup', '500ms', '--trials', '1', '--no-calibration', '--no-progress', '--out', out])
     expect(r.status, r.stderr).toBe(0)
@@ -56,9 +57,12 @@ describe('open model past saturation', () => {
 })
 
 describe('authbench capacity', () => {
-  it("finds the fixed-capacity server's knee within ±10% and draws it", async () => {
+  // p99<50ms: below capacity this server answers in a millisecond or two, and 5% past it the queue
+  // passes 50 ms within a step, so the objective finds the knee; a tighter one would find the noise
+  // of a shared machine instead. One retry for the same reason as above.
+  it("finds the fixed-capacity server's knee within ±10% and draws it", { retry: 1, timeout: 240_000 }, async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'authbench-capacity-'))
-    const r = cli(['capacity', '--url', server.url, '--scenario', 'health', '--slo', 'p99<20ms', '--slo', 'errors<0.1%', '--start-rate', '500', '--step-duration', '1s', '--warmup', '300ms', '--repeats', '2', '--min-rate', '1000', '--out', out], 240_000)
+    const r = cli(['capacity', '--url', server.url, '--scenario', 'health', '--slo', 'p99<50ms', '--slo', 'errors<0.1%', '--start-rate', '500', '--step-duration', '1s', '--warmup', '300ms', '--repeats', '2', '--min-rate', '1000', '--out', out], 240_000)
     expect(r.status, r.stderr).toBe(0)
     const dir = path.join(out, readdirSync(out)[0] as string)
     const report = JSON.parse(readFileSync(path.join(dir, 'capacity.json'), 'utf8')) as { results: Array<{ capacityRps: number; kneeRps: number | null; generatorLimited: boolean; interval: { highRps: number | null } }> }
@@ -67,14 +71,13 @@ describe('authbench capacity', () => {
     expect(found?.capacityRps).toBeGreaterThan(CAPACITY_RPS * 0.9)
     expect(found?.capacityRps).toBeLessThan(CAPACITY_RPS * 1.1)
     expect(found?.interval.highRps).toBeGreaterThan(found?.capacityRps ?? Infinity)
-    expect(r.stdout).toMatch(/health: capacity [\d,]+ req\/s at p99<20ms, errors<0\.1%/)
+    expect(r.stdout).toMatch(/health: capacity [\d,]+ req\/s at p99<50ms, errors<0\.1%/)
     const html = readFileSync(path.join(dir, 'report.html'), 'utf8')
     expect(html).toContain('SLO ')
-    expect(html).toContain('"thresholdMs":20')
-    // Above --min-rate it passes; a --min-rate above the capacity exits 1 (checked on the same data by the logic test).
-  }, 240_000)
+    expect(html).toContain('"thresholdMs":50')
+  })
 
-  it('a generator-limited search says so and reports a lower bound', async () => {
+  it('a generator-limited search says so and reports a lower bound', { retry: 1, timeout: 120_000 }, async () => {
     // A generator made slow on purpose past 1,000 req/s: its loop is blocked 30 ms in every 50.
     const slowDriver = () => {
       const driver = new OpenDriver()
@@ -101,5 +104,5 @@ describe('authbench capacity', () => {
     expect(bound).toBeLessThanOrEqual(1_100)
     // A lower bound below --min-rate cannot say whether the target reaches it: exit 2, not 1.
     expect(code).toBe(2)
-  }, 120_000)
+  })
 })

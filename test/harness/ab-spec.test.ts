@@ -1,6 +1,7 @@
-// Arm specs of `authbench ab`: presets, JSON files of env overrides, git refs in a temporary
-// worktree; and a bad spec, or too few pairs for the gate to fail, ends `ab` with exit 2 and a
+// Arm specs of `authbench ab`: presets, JSON files of env overrides, git refs built once per
+// commit into the build cache; and a bad spec, or too few pairs for the gate to fail, ends `ab` with exit 2 and a
 // message naming it, before any load.
+import { execFileSync } from 'node:child_process'
 import { existsSync, lstatSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -53,22 +54,27 @@ describe('resolveArmSpec', () => {
     await expect(resolveArmSpec('--b', '--upload-pack=evil', {}, target)).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC' })
   })
 
-  it('resolves a git ref to a commit and checks it out into a temporary worktree, removed on release', async () => {
+  it('resolves a git ref to a commit and builds it once per commit, into the build cache, leaving no worktree', async () => {
     const arm = await resolveArmSpec('--a', 'HEAD', {}, target)
     expect(arm.kind).toBe('git')
     expect(arm.commit).toMatch(/^[0-9a-f]{40}$/)
-    const [prepared, again] = await prepareArms([arm, arm], REPO_ROOT)
-    try {
-      expect(prepared?.cwd).not.toBe(REPO_ROOT)
-      expect(prepared?.cwd.startsWith(tmpdir())).toBe(true)
-      // Both arms on one commit share one checkout.
-      expect(again?.cwd).toBe(prepared?.cwd)
-      expect(existsSync(path.join(prepared?.cwd as string, 'target', 'server.ts'))).toBe(true)
-      expect(lstatSync(path.join(prepared?.cwd as string, 'node_modules')).isSymbolicLink() || existsSync(path.join(prepared?.cwd as string, 'node_modules'))).toBe(true)
-    } finally {
-      await releaseAll([prepared!, again!])
-    }
-    expect(existsSync(prepared?.cwd as string)).toBe(false)
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'authbench-ab-cache-'))
+    const lines: string[] = []
+    const [prepared, again] = await prepareArms([arm, arm], { targetCwd: REPO_ROOT, cacheDir }, (l) => lines.push(l))
+    expect(prepared?.cwd.startsWith(cacheDir)).toBe(true)
+    // Both arms on one commit share one build.
+    expect(again?.cwd).toBe(prepared?.cwd)
+    expect(lines.filter((l) => l.includes('checking out'))).toHaveLength(1)
+    expect(existsSync(path.join(prepared?.cwd as string, 'target', 'server.ts'))).toBe(true)
+    // Same package-lock.json as this checkout: its node_modules is shared, nothing installed.
+    expect(lstatSync(path.join(prepared?.cwd as string, 'node_modules')).isSymbolicLink()).toBe(true)
+    expect(execFileSync('git', ['worktree', 'list'], { cwd: REPO_ROOT, encoding: 'utf8' })).not.toContain(cacheDir)
+    await releaseAll([prepared!, again!])
+    // A second gate run on the same commit starts from the cache.
+    lines.length = 0
+    const [cached] = await prepareArms([arm], { targetCwd: REPO_ROOT, cacheDir }, (l) => lines.push(l))
+    expect(cached?.cwd).toBe(prepared?.cwd)
+    expect(lines).toEqual([expect.stringMatching(/cached build in .*, skipping install and build/)])
   }, 60_000)
 })
 

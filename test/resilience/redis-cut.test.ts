@@ -10,6 +10,7 @@ import { postgresUrl, redisUrl, uniqueName } from '../helpers/services.ts'
 import { SECRET } from '../target/helpers.ts'
 import { RedisProxy, clearRedisDb, metricSum, openSchema, redisDbUrl, schemaUrl } from '../target/multi-instance/helpers.ts'
 import { BASE, JSON_HEADERS, countRows, fiveXx, fmt, recordRow, runLoad, seedTokens, sleep, tokenIdOf, waitFor } from './helpers.ts'
+import { referenceTarget } from '../../scenarios/reference-target.ts'
 
 const pgBase = await postgresUrl('the Redis cut case')
 const redisBase = await redisUrl('the Redis cut case')
@@ -29,7 +30,7 @@ describe.skipIf(!pgBase || !redisBase)('Redis unreachable mid-load (phase2, tier
     db = await openSchema(pgBase as string, schema)
     await clearRedisDb(redis)
     await proxy.start()
-    target = await TargetProcess.start({
+    target = await TargetProcess.start({ ...referenceTarget(),
       pinCpus: null, readyTimeoutMs: 60_000, stopTimeoutMs: 30_000,
       env: { JWT_SECRET: SECRET, LOG_LEVEL: 'error', PRESET: 'phase2', DATABASE_URL: schemaUrl(pgBase as string, schema), REDIS_URL: proxy.url(), QUEUE_TIMEOUT_MS: '5000' }
     })
