@@ -1,8 +1,10 @@
 // This repository's own authbench config: the reference auth target, its four optimisation
 // presets (as variants), its server-side counters and its six scenarios, declared through the
 // same public API any user's service gets. `npm run bench` and every command read it from here.
+import { fileURLToPath } from 'node:url'
 import { defineConfig, defineTarget } from 'authbench'
 import { SCENARIOS } from './scenarios/index.ts'
+import { presetVariantEnv } from './scenarios/phases-env.ts'
 import { AUTH_REPORT } from './scenarios/report.ts'
 import { PRESETS, loadConfig as loadTargetConfig } from './target/config.ts'
 import { BASE_PATH } from './scenarios/catalog.ts'
@@ -11,6 +13,8 @@ export const authTarget = defineTarget({
   name: 'auth',
   description: 'the Fastify reference auth service (target/server.ts)',
   start: {
+    // Absolute, so scripts that import this definition start it from anywhere.
+    cwd: fileURLToPath(new URL('.', import.meta.url)),
     command: 'node',
     args: ['--import', 'tsx', 'target/server.ts'],
     env: { LOG_LEVEL: 'warn' }
@@ -35,6 +39,7 @@ export const authTarget = defineTarget({
   },
   // The target's own config loader: a bad value is refused before anything starts, naming the variable.
   checkEnv: (env) => void loadTargetConfig({ ...process.env, ...env, PORT: '0' }),
+  variantsEnv: presetVariantEnv,
   variants: Object.fromEntries(PRESETS.map((preset) => [preset, { PRESET: preset }])),
   report: AUTH_REPORT
 })

@@ -238,6 +238,12 @@ export interface TargetDefinition {
    * target with, before anything starts; throw an Error whose message names the variable.
    */
   checkEnv?: (env: Readonly<Record<string, string>>) => void
+  /**
+   * Optional: the whole environment each variant starts with in `phases`, from the command's
+   * target options (`--store`, `--cache`) and this process's environment; throw a BadOptionError
+   * naming a bad option. Default: the variant's env, and those options are refused.
+   */
+  variantsEnv?: (variant: string, options: Readonly<Record<string, string>>, env: NodeJS.ProcessEnv) => Record<string, string>
   /** Named environment sets (`--variant <name>`, `ab --a <name>`, `variants`). */
   variants?: Readonly<Record<string, VariantEnv>>
   /** The variant `run` uses when none is named. Default: none (the target's own defaults). */
@@ -267,12 +273,17 @@ export interface VariantStepContext {
   /** Median per-trial increase of each declared counter, per 1,000 requests and per second. */
   fromCounters: Readonly<Record<string, { per1kRequests: number | null; perS: number | null }>>
   toCounters: Readonly<Record<string, { per1kRequests: number | null; perS: number | null }>>
-  /** The step's measured effect on throughput (or CPU µs/req). */
+  /** The step's measured effect on throughput. */
   effect: 'helps' | 'no-effect' | 'worse' | 'unknown'
+  /** CPUs the target was pinned to (null: not pinned), and the machine's core count. */
+  targetCpus: string | null
+  cpuCount: number
 }
 
 /** Text and goals a target contributes to the variants report; the harness renders it generically. */
 export interface VariantsReportData {
+  /** The scenarios `phases` runs by default (default: all of the config's). */
+  scenarios?: readonly string[]
   /** One line per variant: what it turns on. */
   variantNotes?: Readonly<Record<string, string>>
   /**

@@ -22,6 +22,7 @@ import type { RawRunOptions } from './commands/run-options.ts'
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
+/** The whole command line: one step per command, each declaring its options and action. */
 function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
   const program = new Command('authbench')
     .description('Load-testing and benchmarking harness for HTTP services, configured by authbench.config.ts')
@@ -29,6 +30,17 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
 
+  addRunCommand(program, io, setExit)
+  addCapacityCommand(program, io, setExit)
+  addCompareCommand(program, io, setExit)
+  addBaselineCommand(program, io, setExit)
+  addAbCommand(program, io, setExit)
+  addPhasesCommand(program, io, setExit)
+  addImportK6Command(program, io, setExit)
+  return program
+}
+
+function addRunCommand(program: Command, io: CommandIo, setExit: (code: number) => void): void {
   program
     .command('run')
     .description('drive scenarios against the target and write reports/<timestamp>-<label>/result.json')
@@ -78,7 +90,9 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
       }
       setExit(await runCommand(options, io))
     })
+}
 
+function addCapacityCommand(program: Command, io: CommandIo, setExit: (code: number) => void): void {
   program
     .command('capacity')
     .description('find the highest offered rate (open model) each scenario sustains under the --slo objectives: coarse steps, bisection, repeats near the knee; writes capacity.json, capacity.md and report.html (exit 1 below --min-rate)')
@@ -108,7 +122,9 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('-l, --label <label>', 'run label')
     .option('--no-progress', 'no progress lines on stderr')
     .action(async (o: RawCapacityOptions) => setExit(await capacityCommand(o, io)))
+}
 
+function addCompareCommand(program: Command, io: CommandIo, setExit: (code: number) => void): void {
   program
     .command('compare <result>')
     .description('compare a result with a baseline (default reports/baseline.json) and gate on the verdict')
@@ -127,7 +143,9 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
         stderr: (line) => io.stderr(`${line}\n`)
       }))
     })
+}
 
+function addBaselineCommand(program: Command, io: CommandIo, setExit: (code: number) => void): void {
   program
     .command('baseline')
     .description('run the suite (5 trials per scenario, fresh target each); write reports/baseline.json and BASELINE_REPORT.md')
@@ -152,7 +170,9 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('-o, --out <dir>', 'reports folder; baseline.json goes here (default reports)')
     .option('--report <file>', 'markdown report (default BASELINE_REPORT.md)')
     .action(async (o: RawBaselineOptions) => setExit(await baselineCommand(o, io)))
+}
 
+function addAbCommand(program: Command, io: CommandIo, setExit: (code: number) => void): void {
   program
     .command('ab')
     .description('interleaved A/B gate: ABBA/BAAB blocks, fresh target per trial, paired verdict (exit 0 no regression, 1 regression, 2 bad input or invalid)')
@@ -185,7 +205,9 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('--profile-arm <arm>', "with --profile: a, b or both (default); one arm alone measures the profiler's own cost")
     .option('--no-progress', 'no progress lines on stderr')
     .action(async (o: RawAbOptions) => setExit(await abCommand(o, io)))
+}
 
+function addPhasesCommand(program: Command, io: CommandIo, setExit: (code: number) => void): void {
   program
     .command('phases')
     .description("run the suite under every preset (baseline, phase1, phase2, phase3) interleaved; write phases.md and phases.html")
@@ -210,7 +232,9 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
     .option('--config <file>', 'config file (default: authbench.config.* in the working directory)')
     .option('--target <name>', "which of the config's targets to start (default: the first)")
     .action(async (o: RawPhasesOptions) => setExit(await phasesCommand(o, io)))
+}
 
+function addImportK6Command(program: Command, io: CommandIo, setExit: (code: number) => void): void {
   program
     .command('import-k6 <summaries...>')
     .description("import k6 summaries (--summary-export or the machine-readable summary) into a result file that compare reads")
@@ -232,9 +256,6 @@ function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
         ...(o.json === true ? { json: true } : {})
       }, io))
     })
-
-
-  return program
 }
 
 /** Every command's name and long options, as the CLI declares them (for checks of docs and workflows). */

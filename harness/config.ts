@@ -64,9 +64,11 @@ const targetSchema = z.strictObject({
   configPath: z.string().startsWith('/', 'must start with /').optional(),
   configFrom: fn.optional(),
   checkEnv: fn.optional(),
+  variantsEnv: fn.optional(),
   variants: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be letters, digits, . _ or -'), envSchema).optional(),
   defaultVariant: z.string().optional(),
   report: z.strictObject({
+    scenarios: z.array(z.string()).optional(),
     variantNotes: z.record(z.string(), z.string()).optional(),
     guide: z.strictObject({
       reference: z.string(),

@@ -23,6 +23,8 @@ import { RESULT_SCHEMA_VERSION } from './types.ts'
 /** A running target, however it was started. */
 export interface TargetHandle {
   readonly url: string
+  /** The target's process, when the harness started it (its tree gives CPU and RSS). */
+  readonly pid?: number | null
   readonly cpuPinning: { target: string | null; generator: string | null }
   /** Settles when the target goes away on its own (never when `stop()` was asked for). */
   readonly exited: Promise<Error>
@@ -233,7 +235,7 @@ export class Engine extends EventEmitter {
     const startTarget = async (): Promise<TargetHandle> => {
       const deps = this.#deps.target
       if ('url' in deps) {
-        return { url: deps.url, cpuPinning, exited: new Promise<Error>(() => undefined), stop: async () => undefined }
+        return { url: deps.url, pid: null, cpuPinning, exited: new Promise<Error>(() => undefined), stop: async () => undefined }
       }
       const handle = await deps.start(runAbort.signal)
       cpuPinning = handle.cpuPinning
@@ -772,6 +774,7 @@ export async function startTargetHandle(options: TargetProcessOptions, generator
   const tp = await startTarget(options)
   return {
     url: tp.url,
+    pid: tp.pid ?? null,
     cpuPinning: { target: tp.pinnedCpus, generator: generatorCpus },
     exited: new Promise<Error>((resolve) => tp.once('crash', (err: Error) => resolve(err))),
     stop: async () => {

@@ -6,5 +6,5 @@ export type {
   GuideRow, ScenarioDefinition, VariantStepContext, ScenarioInstance, ScenarioInstanceInit, ScenarioParams, SetupContext, TargetDefinition, VariantEnv,
   VariantsReportData
 } from './api.ts'
-export { AuthbenchError, ERROR_CODES, EXIT, ScenarioParamError, SetupFailedError, UnknownScenarioError } from './errors.ts'
+export { AuthbenchError, BadOptionError, ERROR_CODES, EXIT, ScenarioParamError, SetupFailedError, UnknownScenarioError } from './errors.ts'
 export type { ErrorCode } from './errors.ts'

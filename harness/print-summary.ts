@@ -51,7 +51,10 @@ export function formatSummary(result: RunResult): string {
       validityCell(s, result.trials)
     ])
   }
-  const lines = [`authbench ${result.kind} "${result.label}" (${result.environment.preset ?? 'external target'}, store ${result.environment.store ?? '?'}, cache ${result.environment.cache ?? '?'})`, table.toString()]
+  // Variant, store and cache are said only when known: a service of one's own may have none of them.
+  const env = result.environment
+  const about = [env.preset === null ? null : `variant ${env.preset}`, env.store === null ? null : `store ${env.store}`, env.cache === null ? null : `cache ${env.cache}`].filter((x) => x !== null)
+  const lines = [`authbench ${result.kind} "${result.label}"${about.length === 0 ? '' : ` (${about.join(', ')})`}`, table.toString()]
   if (result.summary.some((s) => s.figuresFromInvalidTrials === true)) lines.push('  (figures in brackets) come from invalid trials: shown for the reader, never judged by compare or ab')
   for (const t of result.trials) {
     if (t.validity.state === 'invalid') lines.push(`  ${t.scenario} trial ${t.trial + 1} invalid (${t.validity.code}): ${firstLine(t.validity.reason)}`)
@@ -83,4 +86,11 @@ export function formatSloValue(metric: string, value: number): string {
 /** Reasons can carry a target's stderr tail; the table notes keep their first line. */
 function firstLine(text: string): string {
   return text.split('\n', 1)[0] ?? ''
+}
+
+/** One trial on one line, for the progress of multi-trial commands (ab, phases). */
+export function describeTrial(t: TrialResult): string {
+  const v = t.validity.state === 'valid' ? 'valid' : `INVALID ${t.validity.code}: ${t.validity.reason}`
+  const cpu = t.server?.cpuUsPerRequest
+  return `${Math.round(t.throughputRps)} req/s, p50 ${(t.latencyUs.p50 / 1000).toFixed(2)} ms, p99 ${(t.latencyUs.p99 / 1000).toFixed(2)} ms, ${cpu == null ? '—' : cpu.toFixed(1)} µs/req CPU, ${v}`
 }

@@ -23,16 +23,51 @@ const Ajv2020 = ((Ajv2020Module as unknown as { default?: AjvCtor }).default ?? 
 type AddFormats = typeof addFormatsModule.default
 const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as AddFormats
 
-let validator: ValidateFunction | null = null
+export const RESULT_V1_SCHEMA_PATH = fileURLToPath(new URL('./result.v1.schema.json', import.meta.url))
 
-function getValidator(): ValidateFunction {
-  if (validator === null) {
-    const schema = JSON.parse(readFileSync(RESULT_SCHEMA_PATH, 'utf8')) as object
+const validators = new Map<string, ValidateFunction>()
+
+function compiled(schemaPath: string): ValidateFunction {
+  let validate = validators.get(schemaPath)
+  if (validate === undefined) {
     const ajv = new Ajv2020({ allErrors: true, strict: true })
     addFormats(ajv)
-    validator = ajv.compile(schema)
+    validate = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object)
+    validators.set(schemaPath, validate)
   }
-  return validator
+  return validate
+}
+
+function getValidator(): ValidateFunction {
+  return compiled(RESULT_SCHEMA_PATH)
+}
+
+/** Version-1 server fields, which v2 keeps as declared counters under the same names. */
+const V1_COUNTERS = ['cacheHits', 'cacheMisses', 'batchFlushes', 'queueRejections', 'poolWaits'] as const
+
+/**
+ * A version-1 result in the version-2 shape: each trial's fixed server fields (the reference
+ * target's counters) become `counters` under their v1 names, its every-series `counters` become
+ * `series`, and CPU is marked as read from the metrics endpoint, which v1 always did.
+ */
+export function upgradeV1(v1: Record<string, unknown>): Record<string, unknown> {
+  const trials = (v1.trials as Array<Record<string, unknown>>).map((t) => {
+    const server = t.server as Record<string, unknown> | null
+    if (server === null || server === undefined) return t
+    return {
+      ...t,
+      server: {
+        cpuUserUs: server.cpuUserUs,
+        cpuSystemUs: server.cpuSystemUs,
+        cpuUsPerRequest: server.cpuUsPerRequest,
+        cpuSource: 'metrics',
+        rssBytes: null,
+        counters: Object.fromEntries(V1_COUNTERS.map((k) => [k, server[k] as number])),
+        series: server.counters ?? {}
+      }
+    }
+  })
+  return { ...v1, schemaVersion: RESULT_SCHEMA_VERSION, trials, counters: Object.fromEntries(V1_COUNTERS.map((k) => [k, { metric: k, label: k }])) }
 }
 
 function describe(errors: readonly ErrorObject[] | null | undefined): string {
@@ -52,8 +87,14 @@ export function assertResult(value: unknown, file = '<result>'): RunResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ResultFileError(file, 'INVALID', 'is not a JSON object')
   }
-  if (version !== RESULT_SCHEMA_VERSION) {
-    throw new ResultFileError(file, 'INCOMPATIBLE', `schemaVersion ${JSON.stringify(version)} is not the supported ${RESULT_SCHEMA_VERSION}`)
+  if (version === 1) {
+    const v1 = compiled(RESULT_V1_SCHEMA_PATH)
+    if (!v1(value)) {
+      throw new ResultFileError(file, 'INVALID', `does not match the version-1 result schema: ${describe(v1.errors)} (regenerate it with the command that made it, e.g. \`npx authbench baseline\` for reports/baseline.json)`)
+    }
+    value = upgradeV1(value as Record<string, unknown>)
+  } else if (version !== RESULT_SCHEMA_VERSION) {
+    throw new ResultFileError(file, 'INCOMPATIBLE', `schemaVersion ${JSON.stringify(version)} is not one this authbench reads (1 or ${RESULT_SCHEMA_VERSION}); regenerate it with the command that made it, e.g. \`npx authbench baseline\` for reports/baseline.json`)
   }
   const validate = getValidator()
   if (!validate(value)) throw new ResultFileError(file, 'INVALID', `does not match the result schema: ${describe(validate.errors)}`)

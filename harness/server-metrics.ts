@@ -1,12 +1,17 @@
-// The target's side of a trial: snapshots of its Prometheus /metrics before and after the
-// measured phase, and their difference (CPU µs per request, cache hits, batch flushes, ...).
+// The target's side of a trial: snapshots before and after the measured phase of its process
+// tree's CPU time and RSS (harness/process-usage.ts) and of its optional Prometheus endpoint, and
+// their difference: CPU µs per request, RSS, and the increase of the counters its definition names.
 //
 // The parser is our own, on purpose: we only need sample lines (name, labels, value) of the text
 // exposition format, and the one npm parser (parse-prometheus-text-format) is untyped and has not
 // been released since 2018. Histogram buckets and summaries' quantiles are kept as plain samples.
 import { request } from 'node:http'
 import { MetricsError } from './errors.ts'
-import type { ServerSideDelta } from './types.ts'
+import type { CounterDefinition, TargetDefinition } from './api.ts'
+import type { MetricsScraper, TargetHandle } from './engine.ts'
+import { readProcessUsage } from './process-usage.ts'
+import type { ProcessUsage } from './process-usage.ts'
+import type { CounterInfo, ServerSideDelta } from './types.ts'
 
 export interface MetricsSnapshot {
   takenAtMs: number
@@ -16,14 +21,10 @@ export interface MetricsSnapshot {
   types: Map<string, string>
 }
 
-export const METRIC_NAMES = {
+/** Prometheus's standard process counters, used for CPU when the process tree cannot be read (a --url target). */
+export const PROCESS_CPU_METRICS = {
   cpuUser: 'process_cpu_user_seconds_total',
-  cpuSystem: 'process_cpu_system_seconds_total',
-  cacheHits: 'authbench_cache_hits_total',
-  cacheMisses: 'authbench_cache_misses_total',
-  batchFlushes: 'authbench_batch_flushes_total',
-  queueRejections: 'authbench_queue_rejections_total',
-  poolWaits: 'authbench_pool_waits_total'
+  cpuSystem: 'process_cpu_system_seconds_total'
 } as const
 
 const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)(?:\s+-?\d+)?\s*$/
@@ -124,45 +125,114 @@ function isCounterSeries (key: string, types: Map<string, string>): boolean {
   return type === undefined && name.endsWith('_total')
 }
 
+/** Sum of the series of one metric whose labels include all of `match`. */
+function matchingTotal (snapshot: MetricsSnapshot, def: CounterDefinition): number {
+  const wanted = Object.entries(def.match ?? {}).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
+  if (wanted.length === 0) return metricTotal(snapshot, def.metric)
+  let total = 0
+  for (const [key, value] of snapshot.samples) {
+    if (!key.startsWith(`${def.metric}{`) || !Number.isFinite(value)) continue
+    const labels = key.slice(def.metric.length + 1, -1)
+    if (wanted.every((w) => labels.split(',').includes(w))) total += value
+  }
+  return total
+}
+
 /**
- * The difference over the measured phase. A counter that went down (the process restarted)
- * counts from zero, as Prometheus's increase() does. Metrics the target does not export count as 0.
+ * The difference of two endpoint snapshots over the measured phase: CPU from the standard
+ * process_cpu_* counters, the declared counters by key, every changed counter series. A counter
+ * that went down (the process restarted) counts from zero, as Prometheus's increase() does;
+ * metrics the target does not export count as 0.
  */
 export function computeServerDelta (
   before: MetricsSnapshot | readonly MetricsSnapshot[],
   after: MetricsSnapshot | readonly MetricsSnapshot[],
-  completedRequests: number
+  completedRequests: number,
+  counters: Readonly<Record<string, CounterDefinition>> = {}
 ): ServerSideDelta {
   const b = Array.isArray(before) ? sumSnapshots(before) : before as MetricsSnapshot
   const a = Array.isArray(after) ? sumSnapshots(after) : after as MetricsSnapshot
-  const increase = (name: string): number => {
-    const end = metricTotal(a, name)
-    const start = metricTotal(b, name)
-    return end >= start ? end - start : end
-  }
-  const cpuUserUs = Math.round(increase(METRIC_NAMES.cpuUser) * 1e6)
-  const cpuSystemUs = Math.round(increase(METRIC_NAMES.cpuSystem) * 1e6)
-  const cacheHits = increase(METRIC_NAMES.cacheHits)
-  const cacheMisses = increase(METRIC_NAMES.cacheMisses)
-  const counters: Record<string, number> = {}
+  const increase = (end: number, start: number): number => (end >= start ? end - start : end)
+  const hasCpu = [...a.samples.keys()].some((k) => k === PROCESS_CPU_METRICS.cpuUser)
+  const cpuUserUs = hasCpu ? Math.round(increase(metricTotal(a, PROCESS_CPU_METRICS.cpuUser), metricTotal(b, PROCESS_CPU_METRICS.cpuUser)) * 1e6) : null
+  const cpuSystemUs = hasCpu ? Math.round(increase(metricTotal(a, PROCESS_CPU_METRICS.cpuSystem), metricTotal(b, PROCESS_CPU_METRICS.cpuSystem)) * 1e6) : null
+  const declared: Record<string, number> = {}
+  for (const [key, def] of Object.entries(counters)) declared[key] = roundCounter(increase(matchingTotal(a, def), matchingTotal(b, def)))
+  const series: Record<string, number> = {}
   const types = new Map([...b.types, ...a.types])
   for (const [key, end] of a.samples) {
     if (!isCounterSeries(key, types) || !Number.isFinite(end)) continue
-    const start = b.samples.get(key) ?? 0
-    const delta = end >= start ? end - start : end
-    if (delta !== 0) counters[key] = roundCounter(delta)
+    const delta = increase(end, b.samples.get(key) ?? 0)
+    if (delta !== 0) series[key] = roundCounter(delta)
   }
   return {
     cpuUserUs,
     cpuSystemUs,
-    cpuUsPerRequest: completedRequests > 0 ? Math.round(((cpuUserUs + cpuSystemUs) / completedRequests) * 100) / 100 : null,
-    cacheHits,
-    cacheMisses,
-    cacheHitRate: cacheHits + cacheMisses > 0 ? cacheHits / (cacheHits + cacheMisses) : null,
-    batchFlushes: increase(METRIC_NAMES.batchFlushes),
-    queueRejections: increase(METRIC_NAMES.queueRejections),
-    poolWaits: increase(METRIC_NAMES.poolWaits),
-    counters
+    cpuUsPerRequest: perRequest(cpuUserUs, cpuSystemUs, completedRequests),
+    cpuSource: hasCpu ? 'metrics' : null,
+    rssBytes: null,
+    counters: declared,
+    series
+  }
+}
+
+function perRequest (userUs: number | null, systemUs: number | null, completed: number): number | null {
+  if (userUs === null || systemUs === null || completed <= 0) return null
+  return Math.round(((userUs + systemUs) / completed) * 100) / 100
+}
+
+/** One snapshot of everything the harness reads from a target's side. */
+export interface ServerSnapshot {
+  process: ProcessUsage | null
+  metrics: MetricsSnapshot | null
+}
+
+/** The process tree's CPU over the phase, when both ends were read. */
+function processDelta (before: ProcessUsage | null, after: ProcessUsage | null, completed: number): Pick<ServerSideDelta, 'cpuUserUs' | 'cpuSystemUs' | 'cpuUsPerRequest' | 'rssBytes'> | null {
+  if (before === null || after === null) return null
+  const cpuUs = Math.max(0, after.cpuUs - before.cpuUs)
+  const userUs = Math.round(cpuUs * after.userShare)
+  const systemUs = cpuUs - userUs
+  return { cpuUserUs: userUs, cpuSystemUs: systemUs, cpuUsPerRequest: perRequest(userUs, systemUs, completed), rssBytes: after.rssBytes }
+}
+
+/** Labels of a target's declared counters, as results carry them. */
+export function counterInfo (target: Pick<TargetDefinition, 'metrics'> | null): Record<string, CounterInfo> {
+  return Object.fromEntries(Object.entries(target?.metrics?.counters ?? {}).map(([key, def]) => [key, { metric: def.metric, label: def.label ?? key }]))
+}
+
+/**
+ * The one way the commands read a target's side. `track` learns the process behind a URL (a
+ * target the harness started), whose tree gives CPU and RSS; the declared metrics endpoint, when
+ * there is one, gives the counters (and CPU for a target started elsewhere, when it exports it).
+ */
+export function createServerMetrics (target: Pick<TargetDefinition, 'metrics'> | null): MetricsScraper<ServerSnapshot> & { track: (handle: TargetHandle) => TargetHandle } {
+  const pids = new Map<string, number>()
+  const path = target?.metrics?.path
+  const counters = target?.metrics?.counters ?? {}
+  return {
+    track: (handle) => {
+      if (handle.pid !== undefined && handle.pid !== null) pids.set(handle.url, handle.pid)
+      return handle
+    },
+    snapshot: async (url, signal) => {
+      const pid = pids.get(url)
+      const [processUsage, metrics] = await Promise.all([
+        pid === undefined ? null : readProcessUsage(pid),
+        path === undefined ? null : scrapeMetrics(url, { path, ...(signal === undefined ? {} : { signal }) })
+      ])
+      return { process: processUsage, metrics }
+    },
+    delta: (before, after, completed) => {
+      const fromMetrics = before.metrics !== null && after.metrics !== null ? computeServerDelta(before.metrics, after.metrics, completed, counters) : null
+      const fromTree = processDelta(before.process, after.process, completed)
+      return {
+        ...(fromTree ?? { cpuUserUs: fromMetrics?.cpuUserUs ?? null, cpuSystemUs: fromMetrics?.cpuSystemUs ?? null, cpuUsPerRequest: fromMetrics?.cpuUsPerRequest ?? null, rssBytes: null }),
+        cpuSource: fromTree !== null ? 'process-tree' : (fromMetrics?.cpuSource ?? null),
+        counters: fromMetrics?.counters ?? Object.fromEntries(Object.keys(counters).map((k) => [k, 0])),
+        series: fromMetrics?.series ?? {}
+      }
+    }
   }
 }
 

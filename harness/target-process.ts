@@ -16,7 +16,6 @@ import { fileURLToPath } from 'node:url'
 import type { TargetDefinition } from './api.ts'
 import { TargetCrashedError, TargetStartError, TargetUnresponsiveError } from './errors.ts'
 
-export const READINESS_PATH = '/auth-server/v1/oauth/'
 export const REPO_ROOT = resolvePath(dirname(fileURLToPath(import.meta.url)), '..')
 
 export interface TargetProcessOptions {
@@ -30,14 +29,13 @@ export interface TargetProcessOptions {
   hostEnv?: string
   /** Signal that asks the target to stop (SIGKILL follows after stopTimeoutMs). Default SIGTERM. */
   stopSignal?: NodeJS.Signals
-  /** Script to run, relative to cwd. Default 'target/server.ts'. */
+  /** A Node script to run, relative to cwd (when no `command` is given). */
   script?: string
   /** Node flags before the script. Default ['--import', 'tsx']. */
   nodeArgs?: string[]
   host?: string
   /** 0 picks a free port. Default 0. */
   port?: number
-  preset?: string
   /** Extra environment (target overrides), on top of this process's environment. */
   env?: Record<string, string | undefined>
   /**
@@ -142,7 +140,10 @@ export class TargetProcess extends EventEmitter {
       : options.pinCpus
     const nodeCommand = options.command !== undefined
       ? [options.command === 'node' ? process.execPath : options.command, ...(options.args ?? [])]
-      : [process.execPath, ...(options.nodeArgs ?? ['--import', 'tsx']), options.script ?? 'target/server.ts']
+      : options.script !== undefined
+        ? [process.execPath, ...(options.nodeArgs ?? ['--import', 'tsx']), options.script]
+        : null
+    if (nodeCommand === null) throw new TypeError('startTarget needs a command (a target definition) or a script')
     // Start-up runs on every core and the target is pinned once it answers: the two targets of an
     // `ab` pair start together, and on one shared core each took about twice as long (~1.5 s
     // instead of ~0.75 s here, on every pair). Every core is named explicitly: a child inherits
@@ -154,7 +155,6 @@ export class TargetProcess extends EventEmitter {
     // The seeding route (POST /debug/tokens) and /debug/stats are on for the targets the harness
     // starts; the user's environment or the options can still turn them off.
     const env: NodeJS.ProcessEnv = { DEBUG_ROUTES: 'true', ...process.env, ...options.env, [options.portEnv ?? 'PORT']: String(port), [options.hostEnv ?? 'HOST']: host }
-    if (options.preset !== undefined) env.PRESET = options.preset
     // taskset execs node in place, so the child's pid is the target's and signals reach it.
     const child = spawn(command as string, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
     const target = new TargetProcess(child, {
@@ -173,7 +173,7 @@ export class TargetProcess extends EventEmitter {
     spawnError.catch(() => {})
     try {
       await Promise.race([
-        target.#waitReady(options.readinessPath ?? READINESS_PATH, options.readyTimeoutMs ?? 20_000),
+        target.#waitReady(options.readinessPath ?? '/', options.readyTimeoutMs ?? 20_000),
         spawnError
       ])
       // Every thread, not just the main one (V8's and libuv's threads do the target's work too),
@@ -376,7 +376,7 @@ export interface LivenessWatchdog {
  * by TargetProcess; this also covers a hung process and an external --url target.
  */
 export function watchLiveness (baseUrl: string, options: LivenessOptions = {}): LivenessWatchdog {
-  const url = new URL(options.path ?? READINESS_PATH, baseUrl).href
+  const url = new URL(options.path ?? '/', baseUrl).href
   const intervalMs = options.intervalMs ?? 1000
   const failuresAllowed = options.failures ?? 3
   const probeTimeoutMs = options.probeTimeoutMs ?? intervalMs

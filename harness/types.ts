@@ -2,7 +2,7 @@
 // reporters read. Bump RESULT_SCHEMA_VERSION on any incompatible change; the JSON Schema in
 // harness/result.schema.json must describe the same shape (a test checks a real file against it).
 
-export const RESULT_SCHEMA_VERSION = 1
+export const RESULT_SCHEMA_VERSION = 2
 
 export type LoadModel = 'closed' | 'open'
 
@@ -78,19 +78,31 @@ export interface ErrorCounts {
 }
 
 /** Differences of the target's /metrics counters over the measured phase of a trial. */
+/**
+ * The target's side of a trial (schemaVersion 2): CPU time and RSS of its process tree, and the
+ * increase of the counters its definition asked for. Version 1 had the reference target's
+ * counters as fields of their own; reading a version-1 file turns them into `counters`.
+ */
 export interface ServerSideDelta {
-  cpuUserUs: number
-  cpuSystemUs: number
+  /** User and system CPU time over the measured phase, µs; null when neither /proc nor the metrics endpoint told. */
+  cpuUserUs: number | null
+  cpuSystemUs: number | null
   /** (user + sys CPU µs) / completed requests. Steadier than throughput on a noisy machine. */
   cpuUsPerRequest: number | null
-  cacheHits: number
-  cacheMisses: number
-  cacheHitRate: number | null
-  batchFlushes: number
-  queueRejections: number
-  poolWaits: number
-  /** Every counter that changed, by metric name (with labels), for the curious. */
+  /** Where the CPU time came from: the target's process tree, or its metrics endpoint's process_cpu_* counters. */
+  cpuSource: 'process-tree' | 'metrics' | null
+  /** Resident set size of the process tree at the end of the measured phase, bytes; null when unknown. */
+  rssBytes: number | null
+  /** Increase over the measured phase of each counter the target declared, by its key. */
   counters: Record<string, number>
+  /** Every counter series of the metrics endpoint that changed, by metric name with labels, for the curious. */
+  series: Record<string, number>
+}
+
+/** A declared counter as results carry it, so reports can label it without the config. */
+export interface CounterInfo {
+  metric: string
+  label: string
 }
 
 export type TrialValidity =
@@ -268,6 +280,8 @@ export interface RunResult {
   } | null
   /** Set when the run stopped early: what happened. Trials done before it are kept. */
   aborted: { reason: string; code: string } | null
+  /** The target's declared counters (trials' `server.counters` keys): metric and report label. */
+  counters?: Record<string, CounterInfo>
   /** Added by `compare` / `ab`. */
   comparison?: Comparison
   /** Set when the target was CPU-profiled during the run (`--profile`): the profiler costs throughput. */

@@ -32,6 +32,7 @@ import { summarizeEncoded } from '../harness/recorder.ts'
 import { pinGenerator, startTarget } from '../harness/target-process.ts'
 import type { TargetProcess } from '../harness/target-process.ts'
 import type { LoadSettings } from '../harness/types.ts'
+import { referenceTarget } from '../scenarios/reference-target.ts'
 
 const BASE = '/auth-server/v1/oauth'
 const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost'])
@@ -228,8 +229,8 @@ async function main(): Promise<void> {
   const common = { PRESET: 'phase2', JWT_SECRET: SECRET, LOG_LEVEL: 'error', SWEEPER_INTERVAL_MS: '0' }
   const targets = new Map<Backend, TargetProcess>()
   try {
-    targets.set('embedded', await startTarget({ port: 0, pinCpus: '0', env: common }))
-    targets.set('pg+redis', await startTarget({ port: 0, pinCpus: '0', env: { ...common, DATABASE_URL: schemaUrl.toString(), REDIS_URL: redisUrl } }))
+    targets.set('embedded', await startTarget({ ...referenceTarget(common), port: 0, pinCpus: '0' }))
+    targets.set('pg+redis', await startTarget({ ...referenceTarget({ ...common, DATABASE_URL: schemaUrl.toString(), REDIS_URL: redisUrl }), port: 0, pinCpus: '0' }))
     const stats = JSON.parse(await get(targets.get('pg+redis')!.url, '/debug/stats')) as { store: string; cache: { kind: string } }
     if (stats.store !== 'postgres' || stats.cache.kind !== 'tiered') throw new Error(`pg+redis target runs ${stats.store} + ${stats.cache.kind}`)
     const pinned = [...targets.values()].map((t) => t.pinnedCpus)

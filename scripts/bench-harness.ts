@@ -15,7 +15,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { READINESS_PATH, REPO_ROOT, canPin, pinGenerator, startTarget } from '../harness/target-process.ts'
+import { REPO_ROOT, canPin, pinGenerator, startTarget } from '../harness/target-process.ts'
+import { referenceTarget } from '../scenarios/reference-target.ts'
 import type { TargetProcess } from '../harness/target-process.ts'
 import type { RunResult, TrialResult } from '../harness/types.ts'
 
@@ -124,8 +125,9 @@ async function main (): Promise<void> {
   let target: TargetProcess | undefined
   const rows: Round[] = []
   try {
-    target = await startTarget({ preset, env: { JWT_SECRET, LOG_LEVEL: 'warn' }, pinCpus: pinned ? '0' : null })
-    const healthUrl = `${target.url}${READINESS_PATH}`
+    const options = referenceTarget({ PRESET: preset, JWT_SECRET, LOG_LEVEL: 'warn' })
+    target = await startTarget({ ...options, pinCpus: pinned ? '0' : null })
+    const healthUrl = `${target.url}${options.readinessPath ?? '/'}`
     process.stderr.write(`target ${target.url} (pid ${target.pid}) on cpus ${target.pinnedCpus ?? 'unpinned'}, generators on ${generatorCpus ?? 'unpinned'}; load average ${fmtLoad(loadStart)}\n`)
     // A cold target would hand round 1's first tool its JIT warm-up.
     await autocannonCli(healthUrl, 3)

@@ -23,6 +23,7 @@ import { pinGenerator, startTarget } from '../harness/target-process.ts'
 import type { TargetProcess } from '../harness/target-process.ts'
 import { PostgresStore } from '../target/stores/postgres.ts'
 import { PgSqlClient, assertIdentifier } from '../target/stores/sql-client.ts'
+import { referenceTarget } from '../scenarios/reference-target.ts'
 
 const BASE = '/auth-server/v1/oauth'
 const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost'])
@@ -155,8 +156,8 @@ async function main(): Promise<void> {
     // libpq's startup option: the target's pool and its migrations use the schema.
     url.searchParams.set('options', `-c search_path=${ownSchema}`)
     ownTarget = await startTarget({
-      port: 0, pinCpus: '0', readyTimeoutMs: 60_000,
-      env: { DATABASE_URL: url.toString(), CACHE: 'none', PRESET: 'phase2', SWEEPER_INTERVAL_MS: '0', LOG_LEVEL: 'error', REDIS_URL: undefined, JWT_SECRET: `bench-sweep-${randomBytes(24).toString('hex')}` }
+      ...referenceTarget({ DATABASE_URL: url.toString(), CACHE: 'none', PRESET: 'phase2', SWEEPER_INTERVAL_MS: '0', LOG_LEVEL: 'error', REDIS_URL: undefined, JWT_SECRET: `bench-sweep-${randomBytes(24).toString('hex')}` }),
+      port: 0, pinCpus: '0', readyTimeoutMs: 60_000
     })
   }
   const target = (values.target ?? ownTarget!.url).replace(/\/$/, '')

@@ -14,6 +14,7 @@ import * as hdr from 'hdr-histogram-js'
 import { Pool, request } from 'undici'
 import { OpenDriver } from '../harness/drivers/open.ts'
 import { pinGenerator, startTarget } from '../harness/target-process.ts'
+import { referenceTarget } from '../scenarios/reference-target.ts'
 
 const BASE = '/auth-server/v1/oauth'
 
@@ -206,7 +207,7 @@ async function main(): Promise<void> {
   console.log(`overload: ${opts.rateRps > 0 ? `open model ${opts.rateRps} req/s` : `closed model ${opts.connections} connections`}, ${opts.durationMs} ms on POST /validate, store ${values.store}, generator on CPU ${generator ?? 'any'}`)
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const preset of (values.presets ?? '').split(',')) {
-      const target = await startTarget({ preset, env, pinCpus: generator === null ? null : 'auto' })
+      const target = await startTarget({ ...referenceTarget({ ...env, PRESET: preset }), pinCpus: generator === null ? null : 'auto' })
       try {
         const f = await overloadTrial(target.url, target.pid ?? 0, opts)
         const ms = (v: number | null): string => (v === null ? '—' : v.toFixed(1))

@@ -16,7 +16,7 @@ import { compareAB } from '../compare.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
 import { CALIBRATION_DEFAULT, DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
-import type { EngineEvents, MetricsScraper } from '../engine.ts'
+import type { EngineEvents, TargetHandle } from '../engine.ts'
 import { BadOptionError, EXIT, RefBuildError, describeError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { renderJson } from '../reporters/json.ts'
@@ -25,8 +25,7 @@ import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
 import { minFirstPairs } from '../sequential.ts'
 import { budgetNotes, runBudgeted } from './ab-budget.ts'
-import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
-import type { MetricsSnapshot } from '../server-metrics.ts'
+import { counterInfo, createServerMetrics } from '../server-metrics.ts'
 import { summarizeScenario } from '../summary.ts'
 import { applySlos } from '../slo.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
@@ -42,6 +41,7 @@ import { appendStepSummary, writeReports } from './compare.ts'
 import type { CommandIo } from './run.ts'
 import { parseDurationMs, parseIntOption, parseKeyValues, parseRunOptions } from './run-options.ts'
 import type { RunOptions } from './run-options.ts'
+import { describeTrial } from '../print-summary.ts'
 
 /**
  * Six pairs is the floor: with requireSignificance the exact Wilcoxon signed-rank test cannot
@@ -146,11 +146,6 @@ export interface InterleavedRun {
   profile?: { profiler: TargetProfiler; arms: readonly Arm[] } | null
 }
 
-const metrics: MetricsScraper<MetricsSnapshot> = {
-  snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
-  delta: (before, after, completed) => computeServerDelta(before, after, completed)
-}
-
 function parseEnvList(option: string, values: readonly string[] | undefined): Record<string, string> {
   return Object.fromEntries(parseKeyValues(option, values, /^[A-Z][A-Z0-9_]*$/))
 }
@@ -159,119 +154,157 @@ function safeLabel(text: string): string {
   return text.replace(/[^A-Za-z0-9._+-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'ab'
 }
 
+/** What the steps of an interleaved run share: the plan and the way each arm's engine is made. */
+interface AbSetup {
+  steps: ABStep[]
+  byName: Map<string, RunOptions['scenarios'][number]>
+  fingerprint: ReturnType<typeof collectFingerprint>
+  createdAt: string
+  slotted: boolean
+  startArm: (arm: Arm, pair: number) => () => Promise<TargetHandle>
+  engine: (sp: RunOptions['scenarios'][number], first: boolean, arm: Arm, pair: number) => Engine
+}
+
+/** What the steps collect, in plan order. */
+interface AbCollected {
+  trials: TrialResult[]
+  configs: Partial<Record<Arm, Record<string, unknown> | null>>
+  calibration: RunResult['calibration']
+  aborted: RunResult['aborted']
+  cpuPinning: RunResult['environment']['cpuPinning']
+}
+
+const INTERRUPTED: NonNullable<RunResult['aborted']> = Object.freeze({ reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' })
+
 /** Runs the plan; never rejects for a target failure: the result's `aborted` says what happened. */
 export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promise<RunResult> {
-  const steps = planAB({ scenarios: run.scenarios.map((s) => s.scenario.name), pairs: run.pairs, seed: run.seed })
-  const byName = new Map(run.scenarios.map((s) => [s.scenario.name, s]))
   const generatorCpus = run.pin ? await pinGenerator() : null
+  const collected: AbCollected = { trials: [], configs: {}, calibration: null, aborted: null, cpuPinning: { target: null, generator: generatorCpus } }
+  const setup = setUpArms(run, io, generatorCpus, collected)
+  if (setup.slotted) await runSlotPairs(run, setup, collected, io)
+  else await runTrialsInTurn(run, setup, collected, io)
+  return assembleAbResult(run, setup, collected)
+}
+
+/** The plan, one server-metrics reader for both arms, and how each arm's target and engine start. */
+function setUpArms(run: InterleavedRun, io: CommandIo, generatorCpus: string | null, collected: AbCollected): AbSetup {
+  const steps = planAB({ scenarios: run.scenarios.map((s) => s.scenario.name), pairs: run.pairs, seed: run.seed })
   const model = run.scenarios[0]?.load.model ?? 'closed'
   const fingerprint = collectFingerprint({ store: null, cache: null, preset: `A=${run.arms.A.spec} B=${run.arms.B.spec}`, driver: model === 'open' ? 'open' : 'autocannon' })
-  const createdAt = new Date().toISOString()
-  const trials: TrialResult[] = []
-  const configs: Partial<Record<Arm, Record<string, unknown> | null>> = {}
-  let calibration: RunResult['calibration'] = null
-  let aborted: RunResult['aborted'] = null
-  let cpuPinning: RunResult['environment']['cpuPinning'] = { target: null, generator: generatorCpus }
-
   if (run.progress) io.stderr(`ab: ${steps.length} trials: A = ${run.arms.A.spec}, B = ${run.arms.B.spec}; ${run.pairs} pair(s) × ${run.scenarios.length} scenario(s), seed ${run.seed}\n`)
   const slotted = (run.slotMs > 0 || run.slotMs === DUET) && model === 'closed'
   if (run.slotMs > 0 && model !== 'closed' && run.progress) io.stderr('ab: --slot applies to the closed model only; the open-model pairs run one trial after the other\n')
+  // One reader for both arms: it tells their processes apart by URL.
+  const metrics = createServerMetrics(run.target)
   const profile = run.profile ?? null
-  const startArm = (arm: Arm, pair: number) => () => {
+  const startArm = (arm: Arm, pair: number) => async (): Promise<TargetHandle> => {
     const options = { ...targetProcessOptions(run.target, run.arms[arm].env), cwd: run.arms[arm].cwd, pinCpus: generatorCpus === null ? null : 'auto' as const }
-    return profile !== null && profile.arms.includes(arm)
+    return metrics.track(await (profile !== null && profile.arms.includes(arm)
       ? profile.profiler.startTarget(options, generatorCpus, { group: arm, pair })
-      : startTargetHandle(options, generatorCpus)
+      : startTargetHandle(options, generatorCpus)))
   }
-  const enginePlan = (sp: RunOptions['scenarios'][number], first: boolean): ConstructorParameters<typeof Engine>[0] => ({
-    label: run.label,
-    scenarios: [sp],
-    trials: 1,
-    restartPerTrial: false,
-    errorRateThreshold: run.errorRateThreshold,
-    lateShareThreshold: run.lateShareThreshold,
-    // Once, on the first trial's target: a reference for cross-machine trends, not for the verdict.
-    calibration: run.calibration && first ? CALIBRATION_DEFAULT : null,
-    maxPoolSize: run.maxPoolSize,
-    probePath: run.target.readiness.path,
-    setupConcurrency: 16,
-    unresponsiveProbes: 3,
-    fingerprint: { ...fingerprint, cpuPinning }
-  })
   // One rate memory for all pairs: a pair sizes its token pools from what earlier pairs measured.
   const measuredRps = new Map<string, number>()
-  const engineDeps = (arm: Arm, pair: number): ConstructorParameters<typeof Engine>[1] => ({
-    target: { start: startArm(arm, pair) },
-    createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
-    metrics,
-    fetchTargetConfig: (u) => fetchTargetConfig(u, run.target),
-    measuredRps,
-    ...(profile === null ? {} : { window: profile.profiler })
-  })
+  const engine = (sp: RunOptions['scenarios'][number], first: boolean, arm: Arm, pair: number): Engine => {
+    const e = new Engine(
+      {
+        label: run.label,
+        scenarios: [sp],
+        trials: 1,
+        restartPerTrial: false,
+        errorRateThreshold: run.errorRateThreshold,
+        lateShareThreshold: run.lateShareThreshold,
+        // Once, on the first trial's target: a reference for cross-machine trends, not for the verdict.
+        calibration: run.calibration && first ? CALIBRATION_DEFAULT : null,
+        maxPoolSize: run.maxPoolSize,
+        probePath: run.target.readiness.path,
+        setupConcurrency: 16,
+        unresponsiveProbes: 3,
+        fingerprint: { ...fingerprint, cpuPinning: collected.cpuPinning }
+      },
+      {
+        target: { start: startArm(arm, pair) },
+        createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
+        metrics,
+        fetchTargetConfig: (u) => fetchTargetConfig(u, run.target),
+        measuredRps,
+        ...(profile === null ? {} : { window: profile.profiler })
+      }
+    )
+    e.on('warning', ((w: EngineEvents['warning']) => io.stderr(`warning: ${w.message}\n`)) as (payload: unknown) => void)
+    return e
+  }
+  return { steps, byName: new Map(run.scenarios.map((s) => [s.scenario.name, s])), fingerprint, createdAt: new Date().toISOString(), slotted, startArm, engine }
+}
 
-  if (slotted) {
-    // One Engine.runPair per (scenario, pair), in the plan's order; the plan's first arm of the
-    // pair goes first in the pair's first slot.
-    const pairsInOrder: ABStep[][] = []
-    for (const step of steps) {
-      const last = pairsInOrder.at(-1)
-      if (last !== undefined && last[0]?.scenario === step.scenario && last[0]?.pair === step.pair) last.push(step)
-      else pairsInOrder.push([step])
+/**
+ * Slot-interleaved (or duet) pairs: one Engine.runPair per (scenario, pair), in the plan's order;
+ * the plan's first arm of the pair goes first in the pair's first slot.
+ */
+async function runSlotPairs(run: InterleavedRun, setup: AbSetup, collected: AbCollected, io: CommandIo): Promise<void> {
+  const pairsInOrder: ABStep[][] = []
+  for (const step of setup.steps) {
+    const last = pairsInOrder.at(-1)
+    if (last !== undefined && last[0]?.scenario === step.scenario && last[0]?.pair === step.pair) last.push(step)
+    else pairsInOrder.push([step])
+  }
+  if (run.progress) io.stderr(run.slotMs === DUET ? 'ab: duet: both arms\' targets side by side, both under load at the same time\n' : `ab: slot-interleaved: both arms' targets side by side, ${run.slotMs} ms slots\n`)
+  for (const [index, group] of pairsInOrder.entries()) {
+    if (io.signal?.aborted) {
+      collected.aborted = INTERRUPTED
+      return
     }
-    if (run.progress) io.stderr(run.slotMs === DUET ? 'ab: duet: both arms\' targets side by side, both under load at the same time\n' : `ab: slot-interleaved: both arms' targets side by side, ${run.slotMs} ms slots\n`)
-    for (const [index, group] of pairsInOrder.entries()) {
-      if (io.signal?.aborted) {
-        aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
-        break
-      }
-      const head = group[0] as ABStep
-      const sp = byName.get(head.scenario) as RunOptions['scenarios'][number]
-      const trialOf = (arm: Arm): number => group.find((g) => g.arm === arm)?.trial ?? 0
-      const engine = new Engine(enginePlan(sp, index === 0), engineDeps('A', head.pair))
-      engine.on('warning', ((w: EngineEvents['warning']) => io.stderr(`warning: ${w.message}\n`)) as (payload: unknown) => void)
-      const pair = await engine.runPair({ A: startArm('A', head.pair), B: startArm('B', head.pair) }, sp, { A: trialOf('A'), B: trialOf('B') }, head.arm, run.slotMs, io.signal)
-      cpuPinning = pair.cpuPinning
-      if (index === 0) calibration = pair.calibration
-      // In the plan's order, so trial numbers run in order in the result.
-      for (const arm of group.map((g) => g.arm)) {
-        const config = pair.configs[arm]
-        if (configs[arm] === undefined && config !== undefined && config !== null) configs[arm] = config
-        const trial = pair.trials[arm]
-        if (trial === undefined) continue
-        trials.push({ ...trial, trial: trialOf(arm), arm, pair: head.pair })
-        if (run.progress) io.stderr(`  [${index + 1}/${pairsInOrder.length}] ${head.scenario} pair ${head.pair + 1} ${arm} (${run.arms[arm].spec}): ${describeTrial(trial)}\n`)
-      }
-      if (pair.aborted !== null) {
-        aborted = { code: pair.aborted.code, reason: `${head.scenario} pair ${head.pair + 1}: ${pair.aborted.reason}` }
-        break
-      }
+    const head = group[0] as ABStep
+    const sp = setup.byName.get(head.scenario) as RunOptions['scenarios'][number]
+    const trialOf = (arm: Arm): number => group.find((g) => g.arm === arm)?.trial ?? 0
+    const engine = setup.engine(sp, index === 0, 'A', head.pair)
+    const pair = await engine.runPair({ A: setup.startArm('A', head.pair), B: setup.startArm('B', head.pair) }, sp, { A: trialOf('A'), B: trialOf('B') }, head.arm, run.slotMs, io.signal)
+    collected.cpuPinning = pair.cpuPinning
+    if (index === 0) collected.calibration = pair.calibration
+    // In the plan's order, so trial numbers run in order in the result.
+    for (const arm of group.map((g) => g.arm)) {
+      const config = pair.configs[arm]
+      if (collected.configs[arm] === undefined && config !== undefined && config !== null) collected.configs[arm] = config
+      const trial = pair.trials[arm]
+      if (trial === undefined) continue
+      collected.trials.push({ ...trial, trial: trialOf(arm), arm, pair: head.pair })
+      if (run.progress) io.stderr(`  [${index + 1}/${pairsInOrder.length}] ${head.scenario} pair ${head.pair + 1} ${arm} (${run.arms[arm].spec}): ${describeTrial(trial)}\n`)
+    }
+    if (pair.aborted !== null) {
+      collected.aborted = { code: pair.aborted.code, reason: `${head.scenario} pair ${head.pair + 1}: ${pair.aborted.reason}` }
+      return
     }
   }
+}
 
-  for (const step of slotted ? [] : steps) {
+/** One trial after the other (open model, or --slot 0), each a single-trial Engine run on its own target. */
+async function runTrialsInTurn(run: InterleavedRun, setup: AbSetup, collected: AbCollected, io: CommandIo): Promise<void> {
+  for (const step of setup.steps) {
     if (io.signal?.aborted) {
-      aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
-      break
+      collected.aborted = INTERRUPTED
+      return
     }
     const arm = run.arms[step.arm]
-    const sp = byName.get(step.scenario) as RunOptions['scenarios'][number]
-    const engine = new Engine(enginePlan(sp, step.index === 0), engineDeps(step.arm, step.pair))
-    engine.on('warning', ((w: EngineEvents['warning']) => io.stderr(`warning: ${w.message}\n`)) as (payload: unknown) => void)
-    const one = await engine.run(io.signal)
-    cpuPinning = one.environment.cpuPinning
-    if (step.index === 0) calibration = one.calibration
-    if (configs[step.arm] === undefined && one.environment.targetConfig !== null) configs[step.arm] = one.environment.targetConfig
+    const sp = setup.byName.get(step.scenario) as RunOptions['scenarios'][number]
+    const one = await setup.engine(sp, step.index === 0, step.arm, step.pair).run(io.signal)
+    collected.cpuPinning = one.environment.cpuPinning
+    if (step.index === 0) collected.calibration = one.calibration
+    if (collected.configs[step.arm] === undefined && one.environment.targetConfig !== null) collected.configs[step.arm] = one.environment.targetConfig
     const trial = one.trials[0]
     if (trial !== undefined) {
-      trials.push({ ...trial, trial: step.trial, arm: step.arm, pair: step.pair })
-      if (run.progress) io.stderr(`${describeStep(step, steps.length, arm.spec)}: ${describeTrial(trial)}\n`)
+      collected.trials.push({ ...trial, trial: step.trial, arm: step.arm, pair: step.pair })
+      if (run.progress) io.stderr(`${describeStep(step, setup.steps.length, arm.spec)}: ${describeTrial(trial)}\n`)
     }
     if (one.aborted !== null) {
-      aborted = { code: one.aborted.code, reason: `arm ${step.arm} (${arm.spec}), ${step.scenario} pair ${step.pair + 1}: ${one.aborted.reason}` }
-      break
+      collected.aborted = { code: one.aborted.code, reason: `arm ${step.arm} (${arm.spec}), ${step.scenario} pair ${step.pair + 1}: ${one.aborted.reason}` }
+      return
     }
   }
+}
 
+/** The A/B result: both arms' trials tagged with arm and pair, each arm's spec and reported config. */
+function assembleAbResult(run: InterleavedRun, setup: AbSetup, collected: AbCollected): RunResult {
+  const { configs, trials } = collected
   const names = run.scenarios.map((s) => s.scenario.name)
   const armInfo = (a: Arm): Record<string, unknown> => {
     const p = run.arms[a]
@@ -288,15 +321,16 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
     tool: 'authbench',
     kind: 'ab',
     label: run.label,
-    createdAt,
-    environment: { ...fingerprint, store: joined('store'), cache: joined('cache'), targetConfig: { arms: { A: armInfo('A'), B: armInfo('B') } }, cpuPinning },
+    createdAt: setup.createdAt,
+    environment: { ...setup.fingerprint, store: joined('store'), cache: joined('cache'), targetConfig: { arms: { A: armInfo('A'), B: armInfo('B') } }, cpuPinning: collected.cpuPinning },
     load: Object.fromEntries(run.scenarios.map((s) => [s.scenario.name, s.load])),
     scenarios: names,
     trials,
     // The summary describes arm B, the candidate; arm A's figures are in the comparison.
     summary: names.map((n) => summarizeScenario(n, trials.filter((t) => t.arm === 'B'))),
-    calibration,
-    aborted
+    calibration: collected.calibration,
+    aborted: collected.aborted,
+    ...(run.target.metrics?.counters === undefined ? {} : { counters: counterInfo(run.target) })
   }
 }
 
@@ -304,11 +338,6 @@ function describeStep(step: ABStep, total: number, spec: string): string {
   return `  [${step.index + 1}/${total}] ${step.scenario} pair ${step.pair + 1} ${step.arm} (${spec})`
 }
 
-function describeTrial(t: TrialResult): string {
-  const v = t.validity.state === 'valid' ? 'valid' : `INVALID ${t.validity.code}: ${t.validity.reason}`
-  const cpu = t.server?.cpuUsPerRequest
-  return `${Math.round(t.throughputRps)} req/s, p50 ${(t.latencyUs.p50 / 1000).toFixed(2)} ms, p99 ${(t.latencyUs.p99 / 1000).toFixed(2)} ms, ${cpu == null ? '—' : cpu.toFixed(1)} µs/req CPU, ${v}`
-}
 
 /** Parses, resolves specs, runs, compares and reports; the outcome carries the exit code. */
 export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime = {}): Promise<AbOutcome> {

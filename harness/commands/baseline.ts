@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { renderBaselineReport } from '../reporters/baseline-report.ts'
 import { readResult, writeFileAtomic, writeResult } from '../result-io.ts'
+import { loadConfig } from '../config.ts'
 import { EXIT } from '../errors.ts'
 import { runCommand } from './run.ts'
 import type { CommandIo } from './run.ts'
@@ -100,7 +101,9 @@ export async function baselineCommand(raw: RawBaselineOptions, io: CommandIo): P
   for (const p of await writeResult(file, result)) io.stderr(`warning: baseline does not match the schema: ${p}\n`)
   const reportFile = raw.report ?? BASELINE_DEFAULTS.report
   const relative = path.relative(path.dirname(path.resolve(reportFile)), path.resolve(file)).split(path.sep).join('/')
-  await writeFileAtomic(reportFile, renderBaselineReport(result, { command: reproduceCommand(raw), resultPath: relative }))
+  const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
+  const scenarioDescriptions = Object.fromEntries(config.scenarios.map((s) => [s.name, s.description]))
+  await writeFileAtomic(reportFile, renderBaselineReport(result, { command: reproduceCommand(raw), resultPath: relative, scenarioDescriptions }))
   io.stderr(`baseline written to ${file}; report ${reportFile}\n`)
   return EXIT.OK
 }

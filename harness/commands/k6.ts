@@ -11,10 +11,12 @@ import { DEFAULT_LOAD } from '../api.ts'
 import { loadConfig, scenarioByName } from '../config.ts'
 import { BadOptionError, EXIT, K6MissingError, K6SummaryError, describeError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
-import { importK6Summary, mergeRunnerTrials, summarizeK6Scenario } from '../importers/k6.ts'
+import { importK6Summary, mergeRunnerTrials } from '../importers/k6.ts'
+import { summarizeScenario } from '../summary.ts'
 import { assertLoopback } from '../loopback.ts'
 import { resultDirName, writeResult } from '../result-io.ts'
 import type { LoadSettings, RunResult, TrialResult } from '../types.ts'
+import { RESULT_SCHEMA_VERSION } from '../types.ts'
 
 /** Oldest k6 that strips TypeScript without a compatibility flag. */
 export const MIN_K6_VERSION = Object.freeze({ major: 0, minor: 57, patch: 0 })
@@ -219,7 +221,7 @@ function loadSettings(opts: K6RunOptions): LoadSettings {
 
 function runResult(label: string, scenario: string, load: LoadSettings, trials: TrialResult[]): RunResult {
   return {
-    schemaVersion: 1,
+    schemaVersion: RESULT_SCHEMA_VERSION,
     tool: 'authbench',
     kind: 'run',
     label,
@@ -232,7 +234,7 @@ function runResult(label: string, scenario: string, load: LoadSettings, trials: 
     load: { [scenario]: load },
     scenarios: [scenario],
     trials,
-    summary: [summarizeK6Scenario(scenario, trials)],
+    summary: [summarizeScenario(scenario, trials)],
     calibration: null,
     aborted: null
   }

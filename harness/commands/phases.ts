@@ -8,24 +8,21 @@
 // 2 bad options, 130 interrupted. This is a description, not a gate: no verdict sets the exit code.
 import { loadavg } from 'node:os'
 import path from 'node:path'
-import { ENV_NAMES, PRESETS, PRESET_VALUES, loadConfig as loadTargetConfig } from '../../target/config.ts'
-import type { PresetName } from '../../target/config.ts'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
 import { CALIBRATION_DEFAULT, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
-import type { EngineEvents, MetricsScraper, ScenarioPlan } from '../engine.ts'
+import type { EngineEvents, ScenarioPlan } from '../engine.ts'
 import { BadOptionError, EXIT, describeError, exitCodeForCode } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../reporters/phases.ts'
 import type { PhasesAnalysis } from '../reporters/phases.ts'
 import { assertWritableDir, resultDirName, writeFileAtomic, writeResult } from '../result-io.ts'
-import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
-import type { MetricsSnapshot } from '../server-metrics.ts'
+import { counterInfo, createServerMetrics } from '../server-metrics.ts'
 import { createRng } from '../stats.ts'
 import { summarizeScenario } from '../summary.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetDefinition } from '../api.ts'
-import { loadConfig, targetByName } from '../config.ts'
+import { loadConfig, targetByName, variantEnv } from '../config.ts'
 import type { TargetProfiler } from '../profile/profiler.ts'
 import { createProfiler, finishProfiling, insertBeforeBodyEnd, parseProfileOptions } from '../profile/session.ts'
 import type { ProfileOutput, RawProfileOptions } from '../profile/session.ts'
@@ -33,6 +30,8 @@ import type { CompareSettings, EnvironmentFingerprint, RunResult, TrialResult } 
 import { RESULT_SCHEMA_VERSION } from '../types.ts'
 import type { CommandIo } from './run.ts'
 import { parseIntOption, parseRunOptions } from './run-options.ts'
+import type { RunOptions } from './run-options.ts'
+import { describeTrial } from '../print-summary.ts'
 
 /**
  * Defaults sized for this shared 2-core machine: 5 scenarios × 4 phases × 3 rounds = 60 trials of
@@ -44,9 +43,6 @@ export const PHASES_DEFAULTS = Object.freeze({
   warmupMs: 1_000,
   outDir: 'reports',
   seed: 1,
-  scenarios: ['health', 'token', 'ott', 'validate', 'revoke'] as readonly string[],
-  databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
-  redisUrl: 'redis://127.0.0.1:6379'
 })
 
 /** What commander hands over for `phases`. */
@@ -83,7 +79,7 @@ export interface PhasesRuntime {
   env?: NodeJS.ProcessEnv
   settings?: CompareSettings
   /** Presets to run, in order; default all four. The first is the reference unless it lacks 'baseline'. */
-  presets?: readonly PresetName[]
+  presets?: readonly string[]
 }
 
 export interface PhasesOutcome {
@@ -161,56 +157,6 @@ export function planVariants(options: VariantPlanOptions): VariantStep[] {
   return steps
 }
 
-// ---------------------------------------------------------------------------------------------
-// Targets: what each preset runs on
-
-export interface Backend {
-  store: 'memory' | 'postgres'
-  /** The shared cache the cached phases use; null: the preset's own in-process choice (lru / none). */
-  cache: 'redis' | 'tiered' | null
-  databaseUrl: string | null
-  redisUrl: string | null
-}
-
-export function parseBackend(raw: Pick<RawPhasesOptions, 'store' | 'cache'>, env: NodeJS.ProcessEnv): Backend {
-  const store = raw.store ?? 'memory'
-  if (store !== 'memory' && store !== 'postgres') throw new BadOptionError(`--store "${store}" must be memory (the embedded default) or postgres`)
-  const cache = raw.cache ?? null
-  if (cache !== null && cache !== 'redis' && cache !== 'tiered') {
-    throw new BadOptionError(`--cache "${cache}" must be redis or tiered: the presets choose their in-process cache themselves (baseline and phase1 have none)`)
-  }
-  return {
-    store,
-    cache,
-    databaseUrl: store === 'postgres' ? env.DATABASE_URL || PHASES_DEFAULTS.databaseUrl : null,
-    redisUrl: cache !== null ? env.REDIS_URL || PHASES_DEFAULTS.redisUrl : null
-  }
-}
-
-/**
- * The target environment of one preset on one backend. Every other config variable is blanked
- * (the target skips empty values), because the target inherits this process's environment and a
- * stray DB_POOL_MAX or CACHE in the shell would quietly make the presets alike. The cache is set
- * per preset: a preset without a cache keeps none, so `--cache redis` never gives baseline one.
- */
-export function presetTargetEnv(preset: PresetName, backend: Backend): Record<string, string> {
-  const env: Record<string, string> = Object.fromEntries(Object.values(ENV_NAMES).map((name) => [name, '']))
-  delete env.PORT
-  delete env.HOST
-  env.LOG_LEVEL = 'warn'
-  env.PRESET = preset
-  env.STORE = backend.store
-  if (backend.databaseUrl !== null) env.DATABASE_URL = backend.databaseUrl
-  if (backend.redisUrl !== null) env.REDIS_URL = backend.redisUrl
-  const presetCache = PRESET_VALUES[preset].cache ?? 'lru'
-  env.CACHE = presetCache === 'none' || backend.cache === null ? presetCache : backend.cache
-  // INSTANCES is set, not blanked: the target drops phase3 to one instance off PostgreSQL + a shared
-  // cache only when INSTANCES is absent, and an empty value counts as present there. The count is
-  // the target's own config loader's answer for this env (throws when it would refuse the config).
-  env.INSTANCES = String(loadTargetConfig({ ...env, INSTANCES: undefined, PORT: '0' }).instances)
-  return env
-}
-
 function redactUrl(url: string | null): string | null {
   return url === null ? null : url.replace(/\/\/([^@/]*)@/, '//***@')
 }
@@ -239,17 +185,13 @@ export interface FreshTrialSpec {
 /** Where the target goes when the generator is pinned (pinGenerator takes CPU 1). */
 const TARGET_CPUS = '0'
 
-const metrics: MetricsScraper<MetricsSnapshot> = {
-  snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
-  delta: (before, after, completed) => computeServerDelta(before, after, completed)
-}
-
 /**
  * One measured trial of one scenario on a target started for it and stopped after it: a
  * single-trial Engine run, so start-up, seeding, warm-up, scraping and validity are the engine's.
  * The same composition as the loop body of `ab`'s runInterleaved, with the arm's env given here.
  */
 export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promise<RunResult> {
+  const metrics = createServerMetrics(spec.target)
   const engine = new Engine(
     {
       label: spec.label,
@@ -267,10 +209,10 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
     },
     {
       target: {
-        start: () => {
+        start: async () => {
           const options = { ...targetProcessOptions(spec.target, spec.env), ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }), pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS }
           const p = spec.profile
-          return p === undefined ? startTargetHandle(options, spec.generatorCpus) : p.profiler.startTarget(options, spec.generatorCpus, { group: p.group, pair: p.pair })
+          return metrics.track(await (p === undefined ? startTargetHandle(options, spec.generatorCpus) : p.profiler.startTarget(options, spec.generatorCpus, { group: p.group, pair: p.pair })))
         }
       },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
@@ -286,172 +228,216 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
 // ---------------------------------------------------------------------------------------------
 // The command
 
-function describeTrial(t: TrialResult): string {
-  const v = t.validity.state === 'valid' ? 'valid' : `INVALID ${t.validity.code}: ${t.validity.reason}`
-  const cpu = t.server?.cpuUsPerRequest
-  return `${Math.round(t.throughputRps)} req/s, p99 ${(t.latencyUs.p99 / 1000).toFixed(2)} ms, ${cpu == null ? '—' : cpu.toFixed(1)} µs/req CPU, ${v}`
+
+/** Everything a phases run needs, resolved from the options and the config before any load. */
+interface PhasesPlan {
+  target: TargetDefinition
+  variants: string[]
+  envs: Map<string, Record<string, string>>
+  targetOptions: Record<string, string>
+  backendLabel: string
+  opts: RunOptions
+  rounds: number
+  seed: number
+  profiler: TargetProfiler | null
 }
 
-/** Parses, runs every preset interleaved, writes the result and both reports. */
+/** What the variant steps collect, in run order. */
+interface PhasesCollected {
+  trials: TrialResult[]
+  configs: Map<string, Record<string, unknown>>
+  cpuPinning: EnvironmentFingerprint['cpuPinning']
+  calibration: RunResult['calibration']
+  aborted: RunResult['aborted']
+  createdAt: string
+  fingerprint: ReturnType<typeof collectFingerprint>
+  loadAverage: { start: number[]; end: number[] }
+}
+
+/** Parses, runs every variant interleaved, writes the result and both reports. */
 export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime = {}): Promise<PhasesOutcome> {
   const fail = (code: number): PhasesOutcome => ({ exitCode: code, result: null, analysis: null, resultPath: null, markdownPath: null, htmlPath: null })
-  let stage = 'options'
+  const stage = { name: 'options' }
   try {
-    const env = runtime.env ?? process.env
-    const backend = parseBackend(raw, env)
-    await assertWritableDir(raw.out ?? PHASES_DEFAULTS.outDir)
-    const presets = [...(runtime.presets ?? PRESETS)]
-    const rounds = raw.trials === undefined ? PHASES_DEFAULTS.rounds : parseIntOption('--trials', raw.trials, 1, 1_000)
-    const seed = raw.seed === undefined ? PHASES_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
-    const label = raw.label ?? `phases-${backend.store}${backend.cache === null ? '' : `-${backend.cache}`}`
-    stage = 'config'
-    const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
-    const target = targetByName(config, raw.target)
-    stage = 'options'
-    const profiling = parseProfileOptions(raw)
-    if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
-    const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
-    const opts = parseRunOptions({
-      scenario: raw.scenario === undefined || raw.scenario.length === 0 ? [...PHASES_DEFAULTS.scenarios] : raw.scenario,
-      duration: raw.duration ?? `${PHASES_DEFAULTS.durationMs}ms`,
-      warmup: raw.warmup ?? `${PHASES_DEFAULTS.warmupMs}ms`,
-      connections: raw.connections,
-      scenarioParam: raw.scenarioParam,
-      errorThreshold: raw.errorThreshold,
-      maxPool: raw.maxPool,
-      label
-    }, config)
-    // Each preset's config is checked before any trial, so a bad URL fails now, not 5 minutes in.
-    stage = 'presets'
-    const envs = new Map<PresetName, Record<string, string>>()
-    for (const preset of presets) {
-      let targetEnv: Record<string, string>
-      try {
-        targetEnv = presetTargetEnv(preset, backend)
-      } catch (error) {
-        throw new BadOptionError(`preset ${preset} on ${backend.store}${backend.cache === null ? '' : ` + ${backend.cache}`}: the target would refuse this config: ${(error as Error).message}`)
-      }
-      envs.set(preset, targetEnv)
-    }
-
-    stage = 'run'
-    const steps = planVariants({ variants: presets, scenarios: opts.scenarios.map((s) => s.scenario.name), rounds, seed })
-    const byName = new Map(opts.scenarios.map((s) => [s.scenario.name, s]))
-    const generatorCpus = raw.pin === false ? null : await pinGenerator()
-    const model = opts.scenarios[0]?.load.model ?? 'closed'
-    const cacheLabel = backend.cache === null ? 'per preset (none / lru)' : `per preset (none / ${backend.cache})`
-    const fingerprint = collectFingerprint({ store: backend.store, cache: cacheLabel, preset: presets.join(','), driver: model === 'open' ? 'open' : 'autocannon' })
-    const createdAt = new Date().toISOString()
-    const loadStart = loadavg().map((x) => Math.round(x * 100) / 100)
-    const trials: TrialResult[] = []
-    const configs = new Map<string, Record<string, unknown>>()
-    let cpuPinning: EnvironmentFingerprint['cpuPinning'] = { target: null, generator: generatorCpus }
-    let calibration: RunResult['calibration'] = null
-    let aborted: RunResult['aborted'] = null
-    if (raw.progress !== false) {
-      io.stderr(`phases: ${steps.length} trials: ${presets.join(', ')} × ${opts.scenarios.length} scenario(s) × ${rounds} round(s) on ${backend.store}${backend.cache === null ? '' : ` + ${backend.cache}`}, seed ${seed}; load average ${loadStart.join(' ')}\n`)
-    }
-    for (const step of steps) {
-      if (io.signal?.aborted) {
-        aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
-        break
-      }
-      const run = (): Promise<RunResult> => runFreshTrial(
-        {
-          target,
-          label: opts.label,
-          scenario: byName.get(step.scenario) as ScenarioPlan,
-          env: envs.get(step.variant as PresetName) as Record<string, string>,
-          errorRateThreshold: opts.errorRateThreshold,
-          lateShareThreshold: opts.lateShareThreshold,
-          maxPoolSize: opts.maxPoolSize,
-          // Once, on the first trial's target: a reference for cross-machine trends only.
-          calibration: raw.calibration !== false && step.index === 0,
-          generatorCpus,
-          fingerprint: { ...fingerprint, cpuPinning },
-          ...(profiler === null ? {} : { profile: { profiler, group: step.variant, pair: step.round } })
-        },
-        io
-      )
-      let one = await run()
-      // A target that did not come up in time on a loaded machine should not throw away a long
-      // run: one more start, then the failure stands. A crash mid-trial is never retried.
-      if (one.aborted?.code === 'AUTHBENCH_ERR_TARGET_START' && one.trials.length === 0 && !io.signal?.aborted) {
-        io.stderr(`warning: ${step.variant}, ${step.scenario} round ${step.round + 1}: ${one.aborted.reason}; starting it once more\n`)
-        one = await run()
-      }
-      cpuPinning = one.environment.cpuPinning
-      if (step.index === 0) calibration = one.calibration
-      if (!configs.has(step.variant) && one.environment.targetConfig !== null) configs.set(step.variant, one.environment.targetConfig)
-      const trial = one.trials[0]
-      if (trial !== undefined) {
-        trials.push({ ...trial, trial: step.trial, variant: step.variant, round: step.round })
-        if (raw.progress !== false) io.stderr(`  [${step.index + 1}/${steps.length}] ${step.scenario} round ${step.round + 1} ${step.variant}: ${describeTrial(trial)}\n`)
-      }
-      if (one.aborted !== null) {
-        aborted = { code: one.aborted.code, reason: `${step.variant}, ${step.scenario} round ${step.round + 1}: ${one.aborted.reason}` }
-        break
-      }
-    }
-    const loadEnd = loadavg().map((x) => Math.round(x * 100) / 100)
-
-    const names = opts.scenarios.map((s) => s.scenario.name)
-    const last = presets[presets.length - 1] as string
-    const result: RunResult = {
-      schemaVersion: RESULT_SCHEMA_VERSION,
-      tool: 'authbench',
-      kind: 'phases',
-      label: opts.label,
-      createdAt,
-      environment: {
-        ...fingerprint,
-        // Free-form by design: per variant, what it was asked to run with and what the target reported.
-        targetConfig: {
-          variants: Object.fromEntries(presets.map((p) => [p, { env: redactEnv(envs.get(p) as Record<string, string>), config: configs.get(p) ?? null }])),
-          backend: { ...backend, databaseUrl: redactUrl(backend.databaseUrl), redisUrl: redactUrl(backend.redisUrl) },
-          plan: { rounds, seed, order: 'blocks of two rounds: a seeded permutation, then its reverse' },
-          loadAverage: { start: loadStart, end: loadEnd }
-        },
-        cpuPinning
-      },
-      load: Object.fromEntries(opts.scenarios.map((s) => [s.scenario.name, s.load])),
-      scenarios: names,
-      trials,
-      // The summary describes the last (most optimised) preset; every phase is in phases.md.
-      summary: names.map((n) => summarizeScenario(n, trials.filter((t) => t.variant === last))),
-      calibration,
-      aborted
-    }
-
-    stage = 'result'
-    const dir = path.resolve(raw.out ?? PHASES_DEFAULTS.outDir, resultDirName(new Date(createdAt), opts.label))
-    const file = path.join(dir, 'result.json')
-    let profiled: ProfileOutput | null = null
-    if (profiler !== null) {
-      stage = 'profile'
-      profiled = await finishProfiling(result, profiler, presets, dir)
-      stage = 'result'
-    }
-    for (const p of await writeResult(file, result)) io.stderr(`warning: result does not match the schema: ${p}\n`)
-    stage = 'reports'
-    const analysis = analysePhases(result, runtime.settings === undefined ? {} : { settings: runtime.settings })
-    const markdownPath = path.join(dir, 'phases.md')
-    const htmlPath = path.join(dir, 'phases.html')
-    await writeFileAtomic(markdownPath, `${renderPhasesMarkdown(analysis)}${profiled === null || profiled.markdown === '' ? '' : `\n${profiled.markdown}\n`}`)
-    await writeFileAtomic(htmlPath, insertBeforeBodyEnd(renderPhasesHtml(analysis), profiled?.html ?? ''))
-    if (result.profile !== undefined) io.stdout(`profiles: ${result.profile.files.map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none'}\n`)
-    io.stdout(`phases: ${trials.length} trial(s); reports: ${markdownPath}, ${htmlPath}, ${file}\n`)
-    let exitCode: number = EXIT.OK
-    if (aborted !== null) {
-      io.stderr(`phases stopped early (${aborted.code}): ${aborted.reason}\n`)
-      exitCode = exitCodeForCode(aborted.code)
-    }
-    return { exitCode, result, analysis, resultPath: file, markdownPath, htmlPath }
+    const plan = await resolvePhasesPlan(raw, io, runtime, stage)
+    stage.name = 'run'
+    const collected = await runVariantSteps(plan, raw, io)
+    const result = assemblePhasesResult(plan, collected)
+    return await writePhasesOutputs(plan, result, raw, io, runtime, stage)
   } catch (error) {
     const { message, exitCode } = describeError(error)
-    io.stderr(`authbench phases: ${stage}: ${message}\n`)
+    io.stderr(`authbench phases: ${stage.name}: ${message}\n`)
     return fail(exitCode)
   }
+}
+
+/** The config's target and its variants, each variant's environment (checked now, not 5 minutes in), the load. */
+async function resolvePhasesPlan(raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime, stage: { name: string }): Promise<PhasesPlan> {
+  const env = runtime.env ?? process.env
+  await assertWritableDir(raw.out ?? PHASES_DEFAULTS.outDir)
+  stage.name = 'config'
+  const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
+  const target = targetByName(config, raw.target)
+  stage.name = 'options'
+  const variants = [...(runtime.presets ?? Object.keys(target.variants ?? {}))]
+  if (variants.length < 2) throw new BadOptionError(`phases compares the variants of a target: "${target.name}" declares ${variants.length === 0 ? 'none' : 'only one'}`)
+  // --store and --cache are the target's to read (its variantsEnv); a target without one takes none.
+  const targetOptions: Record<string, string> = {
+    ...(raw.store === undefined ? {} : { store: raw.store }),
+    ...(raw.cache === undefined ? {} : { cache: raw.cache })
+  }
+  if (target.variantsEnv === undefined && Object.keys(targetOptions).length > 0) throw new BadOptionError(`--store and --cache mean nothing to target "${target.name}" (it has no variantsEnv)`)
+  const rounds = raw.trials === undefined ? PHASES_DEFAULTS.rounds : parseIntOption('--trials', raw.trials, 1, 1_000)
+  const seed = raw.seed === undefined ? PHASES_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
+  const backendLabel = [raw.store ?? (target.variantsEnv === undefined ? null : 'memory'), raw.cache].filter((x) => x !== null && x !== undefined).join('-')
+  const label = raw.label ?? `phases${backendLabel === '' ? '' : `-${backendLabel}`}`
+  const defaultScenarios = target.report?.scenarios ?? config.scenarios.map((s) => s.name)
+  const profiling = parseProfileOptions(raw)
+  if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
+  const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
+  const opts = parseRunOptions({
+    scenario: raw.scenario === undefined || raw.scenario.length === 0 ? [...defaultScenarios] : raw.scenario,
+    duration: raw.duration ?? `${PHASES_DEFAULTS.durationMs}ms`,
+    warmup: raw.warmup ?? `${PHASES_DEFAULTS.warmupMs}ms`,
+    connections: raw.connections,
+    scenarioParam: raw.scenarioParam,
+    errorThreshold: raw.errorThreshold,
+    maxPool: raw.maxPool,
+    label
+  }, config)
+  stage.name = 'variants'
+  const envs = new Map<string, Record<string, string>>()
+  for (const variant of variants) {
+    envs.set(variant, target.variantsEnv !== undefined ? target.variantsEnv(variant, targetOptions, env) : { ...variantEnv(target, variant) })
+  }
+  return { target, variants, envs, targetOptions, backendLabel, opts, rounds, seed, profiler }
+}
+
+/** Every (round, scenario, variant) step in the plan's order, each one trial on a fresh target. */
+async function runVariantSteps(plan: PhasesPlan, raw: RawPhasesOptions, io: CommandIo): Promise<PhasesCollected> {
+  const { opts, variants, rounds, seed, profiler } = plan
+  const steps = planVariants({ variants, scenarios: opts.scenarios.map((s) => s.scenario.name), rounds, seed })
+  const byName = new Map(opts.scenarios.map((s) => [s.scenario.name, s]))
+  const generatorCpus = raw.pin === false ? null : await pinGenerator()
+  const model = opts.scenarios[0]?.load.model ?? 'closed'
+  const collected: PhasesCollected = {
+    trials: [],
+    configs: new Map(),
+    cpuPinning: { target: null, generator: generatorCpus },
+    calibration: null,
+    aborted: null,
+    createdAt: new Date().toISOString(),
+    fingerprint: collectFingerprint({ store: raw.store ?? null, cache: raw.cache === undefined ? null : `per variant (${raw.cache} where it caches)`, preset: variants.join(','), driver: model === 'open' ? 'open' : 'autocannon' }),
+    loadAverage: { start: loadavg().map((x) => Math.round(x * 100) / 100), end: [] }
+  }
+  if (raw.progress !== false) {
+    io.stderr(`phases: ${steps.length} trials: ${variants.join(', ')} × ${opts.scenarios.length} scenario(s) × ${rounds} round(s)${plan.backendLabel === '' ? '' : ` on ${plan.backendLabel}`}, seed ${seed}; load average ${collected.loadAverage.start.join(' ')}\n`)
+  }
+  for (const step of steps) {
+    if (io.signal?.aborted) {
+      collected.aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
+      break
+    }
+    const run = (): Promise<RunResult> => runFreshTrial(
+      {
+        target: plan.target,
+        label: opts.label,
+        scenario: byName.get(step.scenario) as ScenarioPlan,
+        env: plan.envs.get(step.variant) as Record<string, string>,
+        errorRateThreshold: opts.errorRateThreshold,
+        lateShareThreshold: opts.lateShareThreshold,
+        maxPoolSize: opts.maxPoolSize,
+        // Once, on the first trial's target: a reference for cross-machine trends only.
+        calibration: raw.calibration !== false && step.index === 0,
+        generatorCpus,
+        fingerprint: { ...collected.fingerprint, cpuPinning: collected.cpuPinning },
+        ...(profiler === null ? {} : { profile: { profiler, group: step.variant, pair: step.round } })
+      },
+      io
+    )
+    let one = await run()
+    // A target that did not come up in time on a loaded machine should not throw away a long
+    // run: one more start, then the failure stands. A crash mid-trial is never retried.
+    if (one.aborted?.code === 'AUTHBENCH_ERR_TARGET_START' && one.trials.length === 0 && !io.signal?.aborted) {
+      io.stderr(`warning: ${step.variant}, ${step.scenario} round ${step.round + 1}: ${one.aborted.reason}; starting it once more\n`)
+      one = await run()
+    }
+    collected.cpuPinning = one.environment.cpuPinning
+    if (step.index === 0) collected.calibration = one.calibration
+    if (!collected.configs.has(step.variant) && one.environment.targetConfig !== null) collected.configs.set(step.variant, one.environment.targetConfig)
+    const trial = one.trials[0]
+    if (trial !== undefined) {
+      collected.trials.push({ ...trial, trial: step.trial, variant: step.variant, round: step.round })
+      if (raw.progress !== false) io.stderr(`  [${step.index + 1}/${steps.length}] ${step.scenario} round ${step.round + 1} ${step.variant}: ${describeTrial(trial)}\n`)
+    }
+    if (one.aborted !== null) {
+      collected.aborted = { code: one.aborted.code, reason: `${step.variant}, ${step.scenario} round ${step.round + 1}: ${one.aborted.reason}` }
+      break
+    }
+  }
+  collected.loadAverage.end = loadavg().map((x) => Math.round(x * 100) / 100)
+  return collected
+}
+
+/** The phases result: trials tagged with variant and round, each variant's env and reported config. */
+function assemblePhasesResult(plan: PhasesPlan, collected: PhasesCollected): RunResult {
+  const { opts, variants, target } = plan
+  const names = opts.scenarios.map((s) => s.scenario.name)
+  const last = variants[variants.length - 1] as string
+  return {
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    tool: 'authbench',
+    kind: 'phases',
+    label: opts.label,
+    createdAt: collected.createdAt,
+    environment: {
+      ...collected.fingerprint,
+      // Free-form by design: per variant, what it was asked to run with and what the target reported.
+      targetConfig: {
+        variants: Object.fromEntries(variants.map((p) => [p, { env: redactEnv(plan.envs.get(p) as Record<string, string>), config: collected.configs.get(p) ?? null }])),
+        targetOptions: plan.targetOptions,
+        plan: { rounds: plan.rounds, seed: plan.seed, order: 'blocks of two rounds: a seeded permutation, then its reverse' },
+        loadAverage: collected.loadAverage
+      },
+      cpuPinning: collected.cpuPinning
+    },
+    load: Object.fromEntries(opts.scenarios.map((s) => [s.scenario.name, s.load])),
+    scenarios: names,
+    trials: collected.trials,
+    // The summary describes the last (most optimised) variant; every variant is in phases.md.
+    summary: names.map((n) => summarizeScenario(n, collected.trials.filter((t) => t.variant === last))),
+    calibration: collected.calibration,
+    aborted: collected.aborted,
+    ...(target.metrics?.counters === undefined ? {} : { counters: counterInfo(target) })
+  }
+}
+
+/** result.json, then phases.md and phases.html from the target's report data; the exit code. */
+async function writePhasesOutputs(plan: PhasesPlan, result: RunResult, raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime, stage: { name: string }): Promise<PhasesOutcome> {
+  stage.name = 'result'
+  const dir = path.resolve(raw.out ?? PHASES_DEFAULTS.outDir, resultDirName(new Date(result.createdAt), plan.opts.label))
+  const file = path.join(dir, 'result.json')
+  let profiled: ProfileOutput | null = null
+  if (plan.profiler !== null) {
+    stage.name = 'profile'
+    profiled = await finishProfiling(result, plan.profiler, plan.variants, dir)
+    stage.name = 'result'
+  }
+  for (const p of await writeResult(file, result)) io.stderr(`warning: result does not match the schema: ${p}\n`)
+  stage.name = 'reports'
+  const analysis = analysePhases(result, { ...(runtime.settings === undefined ? {} : { settings: runtime.settings }), ...(plan.target.report === undefined ? {} : { report: plan.target.report }) })
+  const markdownPath = path.join(dir, 'phases.md')
+  const htmlPath = path.join(dir, 'phases.html')
+  await writeFileAtomic(markdownPath, `${renderPhasesMarkdown(analysis)}${profiled === null || profiled.markdown === '' ? '' : `\n${profiled.markdown}\n`}`)
+  await writeFileAtomic(htmlPath, insertBeforeBodyEnd(renderPhasesHtml(analysis), profiled?.html ?? ''))
+  if (result.profile !== undefined) io.stdout(`profiles: ${result.profile.files.map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none'}\n`)
+  io.stdout(`phases: ${result.trials.length} trial(s); reports: ${markdownPath}, ${htmlPath}, ${file}\n`)
+  let exitCode: number = EXIT.OK
+  if (result.aborted !== null) {
+    io.stderr(`phases stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)
+    exitCode = exitCodeForCode(result.aborted.code)
+  }
+  return { exitCode, result, analysis, resultPath: file, markdownPath, htmlPath }
 }
 
 /** Secrets stay out of result files: URLs lose their credentials, empty (blanked) keys are dropped. */

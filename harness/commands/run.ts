@@ -7,15 +7,14 @@ import path from 'node:path'
 import { createClosedDriver } from '../drivers/closed.ts'
 import { createOpenDriver } from '../drivers/open.ts'
 import { CALIBRATION_DEFAULT, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
-import type { EngineEvents, MetricsScraper } from '../engine.ts'
+import type { EngineEvents } from '../engine.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { assertLoopback } from '../loopback.ts'
 import { formatSummary } from '../print-summary.ts'
 import { ProgressDisplay } from '../progress.ts'
 import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
-import { computeServerDelta, scrapeMetrics } from '../server-metrics.ts'
-import type { MetricsSnapshot } from '../server-metrics.ts'
+import { counterInfo, createServerMetrics } from '../server-metrics.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetDefinition } from '../api.ts'
 import { loadConfig } from '../config.ts'
@@ -38,11 +37,6 @@ export interface CommandIo {
 
 import { EXIT, exitCodeForCode } from '../errors.ts'
 
-const metrics: MetricsScraper<MetricsSnapshot> = {
-  snapshot: (url, signal) => scrapeMetrics(url, signal === undefined ? {} : { signal }),
-  delta: (before, after, completed) => computeServerDelta(before, after, completed)
-}
-
 /** Runs; throws usage errors (BadOptionError & co.) for the CLI to map to exit 2. */
 export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: CommandIo): Promise<number> {
   const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
@@ -59,6 +53,7 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
   // The generator goes on its own core only when the target is ours to pin to another one.
   const generatorCpus = url === null ? await pinGenerator() : null
   const target = opts.target
+  const metrics = createServerMetrics(target)
   const engine = new Engine(
     {
       label: opts.label,
@@ -81,9 +76,9 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
       target: url !== null
         ? { url }
         : {
-            start: () => {
+            start: async () => {
               const options = { ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' as const }
-              return profiler === null ? startTargetHandle(options, generatorCpus) : profiler.startTarget(options, generatorCpus, { group: '' })
+              return metrics.track(await (profiler === null ? startTargetHandle(options, generatorCpus) : profiler.startTarget(options, generatorCpus, { group: '' })))
             }
           },
       createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
@@ -102,6 +97,7 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
     bars?.stop()
   }
   fillFromTargetConfig(result)
+  if (target !== null && target.metrics?.counters !== undefined) result.counters = counterInfo(target)
   const slosMet = applySlos(opts.slos, result.summary)
 
   const dir = path.resolve(opts.outDir, resultDirName(new Date(result.createdAt), opts.label))

@@ -37,14 +37,8 @@ export interface DriverOptions {
   signal?: AbortSignal
 }
 
-/** Emitted once per second while measuring. */
-export interface TickEvent {
-  second: number
-  requests: number
-  errors: number
-  p50Us: number
-  p99Us: number
-}
+/** Emitted once per second while measuring: the row the trial's timeline keeps for that second. */
+export type TickEvent = TimelineRow
 
 export interface ResponseEvent {
   latencyUs: number

@@ -10,8 +10,7 @@
 import { K6_METRICS, MEASURED_SUBMETRICS } from '../k6-contract.ts'
 import { K6SummaryError } from '../errors.ts'
 import { createHistogram, encodeHistogram } from '../recorder.ts'
-import { median } from '../stats.ts'
-import type { K6Threshold, K6TrialInfo, LatencySummaryUs, ScenarioSummary, TrialResult, TrialValidity } from '../types.ts'
+import type { K6Threshold, K6TrialInfo, LatencySummaryUs, TrialResult, TrialValidity } from '../types.ts'
 
 export type K6SummaryFormat = K6TrialInfo['format']
 
@@ -390,41 +389,6 @@ export function mergeRunnerTrials(runners: readonly TrialResult[]): TrialResult 
   }
 }
 
-/**
- * A scenario's summary from k6 trials: median throughput as usual, and for latency the median of
- * the trials' own percentiles (k6 gives no histogram to merge); `source: 'k6'` says so.
- */
-export function summarizeK6Scenario(scenario: string, trials: readonly TrialResult[]): ScenarioSummary {
-  const mine = trials.filter((t) => t.scenario === scenario)
-  const valid = mine.filter((t) => t.validity.state === 'valid')
-  const requests = valid.reduce((s, t) => s + t.requests, 0)
-  const errors = valid.reduce((s, t) => s + t.errors, 0)
-  const bytes = valid.reduce((s, t) => s + t.bytesRead, 0)
-  const med = (f: (t: TrialResult) => number): number => (valid.length === 0 ? 0 : Math.round(median(valid.map(f))))
-  return {
-    scenario,
-    trials: mine.length,
-    validTrials: valid.length,
-    throughputRps: valid.length === 0 ? 0 : median(valid.map((t) => t.throughputRps)),
-    latencyUs: {
-      count: valid.reduce((s, t) => s + t.latencyUs.count, 0),
-      min: valid.length === 0 ? 0 : Math.min(...valid.map((t) => t.latencyUs.min)),
-      mean: med((t) => t.latencyUs.mean),
-      stdev: 0,
-      p50: med((t) => t.latencyUs.p50),
-      p90: med((t) => t.latencyUs.p90),
-      p95: med((t) => t.latencyUs.p95),
-      p99: med((t) => t.latencyUs.p99),
-      p999: med((t) => t.latencyUs.p999),
-      max: valid.length === 0 ? 0 : Math.max(...valid.map((t) => t.latencyUs.max))
-    },
-    errorRate: requests === 0 ? 0 : errors / requests,
-    cpuUsPerRequest: null,
-    meanResponseBytes: requests === 0 ? 0 : bytes / requests,
-    histogram: emptyHistogram(),
-    source: 'k6'
-  }
-}
 
 const PERCENTILE_FIELD = Object.freeze({ p50Us: 'p50', p95Us: 'p95', p99Us: 'p99' } as const)
 

@@ -110,6 +110,7 @@ export class TargetProfiler implements MeasurementWindowObserver {
     const state: TargetState = { tag, cwd: options.cwd ?? REPO_ROOT, urls, sessions: [], sourceMaps: new Map(), windows: [], slotOpenAt: null, started: false }
     const wrapped: TargetHandle = {
       url: handle.url,
+      pid: handle.pid ?? null,
       cpuPinning: handle.cpuPinning,
       exited: handle.exited,
       // A process with a debugger attached waits for it to leave before it exits.

@@ -2,7 +2,6 @@
 // p99, max, success) plus what it lacked (p99.9, response size, CPU µs/req, trial spread), the
 // environment fingerprint, the target config, the load and how to reproduce. Pure: the same
 // result and options give the same text, so the report is regenerated, never edited.
-import { ENDPOINTS } from '../../scenarios/catalog.ts'
 import type { LoadSettings, RunResult, ScenarioSummary } from '../types.ts'
 
 export interface BaselineReportOptions {
@@ -10,17 +9,9 @@ export interface BaselineReportOptions {
   command: string
   /** Where the baseline result was written, relative to the repository root. */
   resultPath: string
+  /** What each scenario sends (its description in the config), for the table's second column. */
+  scenarioDescriptions?: Readonly<Record<string, string>>
 }
-
-/** Which route each scenario drives, as the original report named its rows. */
-const ROUTE_OF: Readonly<Record<string, string>> = Object.freeze({
-  health: `${ENDPOINTS.health.method} /`,
-  token: `${ENDPOINTS.token.method} /token`,
-  ott: `${ENDPOINTS.ott.method} /ott + /validate (redeem)`,
-  validate: `${ENDPOINTS.validate.method} /validate`,
-  revoke: `${ENDPOINTS.revoke.method} /revoke`,
-  mixed: 'mix of validate, token, ott, revoke'
-})
 
 const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 
@@ -45,7 +36,7 @@ function loadText(load: LoadSettings | undefined): string {
   return `${model}; ${load.durationMs / 1000} s measured after ${load.warmupMs / 1000} s warm-up`
 }
 
-function row(result: RunResult, s: ScenarioSummary): string {
+function row(result: RunResult, s: ScenarioSummary, describe: Readonly<Record<string, string>>): string {
   const trials = result.trials.filter((t) => t.scenario === s.scenario && t.validity.state === 'valid')
   const requests = trials.reduce((sum, t) => sum + t.requests, 0)
   const successes = trials.reduce((sum, t) => sum + t.successes, 0)
@@ -53,7 +44,7 @@ function row(result: RunResult, s: ScenarioSummary): string {
   const l = s.latencyUs
   const cpu = s.cpuUsPerRequest === null ? '—' : s.cpuUsPerRequest.toFixed(1)
   const validity = s.validTrials === s.trials ? `${s.trials}` : `${s.validTrials}/${s.trials} valid`
-  return `| ${s.scenario} | ${ROUTE_OF[s.scenario] ?? '—'} | ${int.format(s.throughputRps)} | ${range(trials.map((t) => t.throughputRps))} | ${ms(l.mean)} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${success} | ${int.format(s.meanResponseBytes)} | ${cpu} | ${validity} |`
+  return `| ${s.scenario} | ${(describe[s.scenario] ?? '—').replace(/\|/g, '\\|')} | ${int.format(s.throughputRps)} | ${range(trials.map((t) => t.throughputRps))} | ${ms(l.mean)} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${success} | ${int.format(s.meanResponseBytes)} | ${cpu} | ${validity} |`
 }
 
 export function renderBaselineReport(result: RunResult, options: BaselineReportOptions): string {
@@ -74,9 +65,9 @@ export function renderBaselineReport(result: RunResult, options: BaselineReportO
   lines.push('')
   lines.push('Latencies in ms unless marked µs.')
   lines.push('')
-  lines.push('| scenario | endpoint | req/s | req/s range (trials) | avg | p50 | p95 | p99 | p99.9 | max | success | response bytes | CPU µs/req | trials |')
+  lines.push('| scenario | what it sends | req/s | req/s range (trials) | avg | p50 | p95 | p99 | p99.9 | max | success | response bytes | CPU µs/req | trials |')
   lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
-  for (const s of result.summary) lines.push(row(result, s))
+  for (const s of result.summary) lines.push(row(result, s, options.scenarioDescriptions ?? {}))
   lines.push('')
   if (result.calibration !== null) {
     lines.push(`Calibration workload (raw \`GET /\`, 32 connections, recorded to normalise across machines): ${int.format(result.calibration.throughputRps)} req/s${result.calibration.cpuUsPerRequest === null ? '' : `, ${result.calibration.cpuUsPerRequest.toFixed(1)} CPU µs/req`}.`)

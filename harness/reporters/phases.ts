@@ -1,39 +1,20 @@
-// phases.md and phases.html: the optimisation phases of seeds/001 side by side. analysePhases turns
-// a `phases` result (trials tagged with `variant` and `round`) into figures: per endpoint × phase
-// the median throughput, merged-histogram p95/p99, CPU µs/req, the change against `baseline` and
-// against the phase before, each paired by round with compareAB's bootstrap interval, whether the
-// phase helped, and the server-side counters that say why not. The renderers are pure functions
-// of that analysis (and Chart.js's source, read once by the caller).
+// phases.md and phases.html: a target's variants side by side. analysePhases turns a `phases`
+// result (trials tagged with `variant` and `round`) into figures: per scenario × variant the
+// median throughput, merged-histogram p95/p99, CPU µs/req, the change against the reference and
+// against the variant before, each paired by round with compareAB's bootstrap interval, whether
+// the variant helped, and the declared server-side counters that say why not. What is specific to
+// a target (a published guide table, what each variant turns on, readings of its counters, how
+// its config reads) comes in its definition's `report` (VariantsReportData); the renderers are
+// pure functions of the analysis (and Chart.js's source, read once by the caller).
 import { compareAB } from '../compare.ts'
 import { median } from '../stats.ts'
 import { summarizeScenario } from '../summary.ts'
 import { resolveCompareSettings } from '../verdict.ts'
-import type { CompareSettings, MetricComparison, MetricName, RunResult, TrialResult } from '../types.ts'
+import type { CompareSettings, CounterInfo, MetricComparison, MetricName, RunResult, TrialResult } from '../types.ts'
+import type { VariantsReportData } from '../api.ts'
 import { escapeHtml, escapeInlineScript, jsonForScript, loadChartJs } from './html.ts'
 import type { HtmlAssets } from './html.ts'
 import { formatChange, formatValue } from './format.ts'
-
-/**
- * The guide's own targets (seeds/001, "Quick Reference": health 50k, token 15k, OTT 5k, validate
- * 30k, revoke 30k r/s) and its measured "current" figures. Absolute numbers from its machine do not
- * transfer, so the report compares ratios to health, measured here on one machine in one run.
- */
-export const GUIDE_TABLE: Readonly<Record<string, { currentRps: number; targetRps: number }>> = Object.freeze({
-  health: { currentRps: 31_000, targetRps: 50_000 },
-  token: { currentRps: 8_200, targetRps: 15_000 },
-  ott: { currentRps: 1_300, targetRps: 5_000 },
-  validate: { currentRps: 18_600, targetRps: 30_000 },
-  revoke: { currentRps: 21_200, targetRps: 30_000 }
-})
-export const GUIDE_REFERENCE = 'health'
-
-/** What each preset turns on, in the guide's words (target/config.ts PRESET_VALUES). */
-export const PHASE_MECHANISMS: Readonly<Record<string, string>> = Object.freeze({
-  baseline: 'small pool (4), a synchronous insert per token, no cache, no request queue, revocation on the request path',
-  phase1: 'Level 1: pool sized (20) and the token batch writer',
-  phase2: 'Level 2: adds the request queue with 429 backpressure and the shared cache',
-  phase3: 'Level 3: adds the revocation worker pool and several instances (on PostgreSQL + a shared cache only)'
-})
 
 const CHANGE_METRICS = ['throughputRps', 'p95Us', 'p99Us', 'cpuUsPerRequest'] as const
 type ChangeMetric = (typeof CHANGE_METRICS)[number]
@@ -58,15 +39,9 @@ export interface PhaseChange {
   note: string | null
 }
 
-/** Server-side counters over the measured phase, medians over the cell's valid trials. */
+/** Each declared counter over the measured phase, medians over the cell's valid trials. */
 export interface ServerEvidence {
-  poolWaitsPer1kRequests: number | null
-  cacheHitRate: number | null
-  batchFlushesPerS: number | null
-  /** Requests the request queue refused with 429, per 1,000 requests. */
-  queueRejectionsPer1kRequests: number | null
-  /** Revocations persisted by the worker pool (phase3's mechanism), per second. */
-  revocationsPersistedPerS: number | null
+  counters: Record<string, { per1kRequests: number | null; perS: number | null }>
 }
 
 export interface PhaseCell {
@@ -103,8 +78,10 @@ export interface GuideRow {
 export interface VariantInfo {
   name: string
   mechanism: string
-  /** What the target reported for this variant (GET /debug/stats), null when unknown. */
+  /** What the target reported for this variant (its configPath), null when unknown. */
   config: Record<string, unknown> | null
+  /** The config as the target's report data reads it, one text per column of `configColumns`. */
+  configText: string[]
 }
 
 export interface PhasesAnalysis {
@@ -116,6 +93,10 @@ export interface PhasesAnalysis {
   rounds: number
   cells: PhaseCell[]
   guide: GuideRow[]
+  /** Where the guide's figures come from and its reference scenario; null: the target has no guide. */
+  guideInfo: { reference: string; source: string; referenceTargetRps: number } | null
+  /** Columns of the variants' config table (the target's describeConfig). */
+  configColumns: string[]
   /** One line per (phase, endpoint) that did not help, with its evidence. */
   notHelping: Array<{ variant: string; scenario: string; against: string; text: string }>
   context: {
@@ -134,6 +115,8 @@ export interface AnalyseOptions {
   /** The variant others are compared to. Default 'baseline' (else the first variant). */
   reference?: string
   settings?: CompareSettings
+  /** The target's report data (its definition's `report`). */
+  report?: VariantsReportData
 }
 
 /**
@@ -198,26 +181,26 @@ function medianOf(values: ReadonlyArray<number | null>): number | null {
   return finite.length === 0 ? null : median(finite)
 }
 
-function counter(t: TrialResult, name: string): number {
-  let total = 0
-  for (const [key, value] of Object.entries(t.server?.counters ?? {})) if (key === name || key.startsWith(`${name}{`)) total += value
-  return total
-}
-
-function evidenceOf(valid: readonly TrialResult[]): ServerEvidence {
+function evidenceOf(valid: readonly TrialResult[], keys: readonly string[]): ServerEvidence {
   const withServer = valid.filter((t) => t.server !== null && t.requests > 0)
   const perK = (pick: (t: TrialResult) => number): number | null => medianOf(withServer.map((t) => (pick(t) / t.requests) * 1000))
   const perS = (pick: (t: TrialResult) => number): number | null => medianOf(withServer.map((t) => (t.durationMs > 0 ? pick(t) / (t.durationMs / 1000) : null)))
-  return {
-    poolWaitsPer1kRequests: perK((t) => t.server?.poolWaits ?? 0),
-    cacheHitRate: medianOf(withServer.map((t) => t.server?.cacheHitRate ?? null)),
-    batchFlushesPerS: perS((t) => t.server?.batchFlushes ?? 0),
-    queueRejectionsPer1kRequests: perK((t) => t.server?.queueRejections ?? 0),
-    revocationsPersistedPerS: perS((t) => counter(t, 'authbench_revocations_persisted_total'))
+  const counters: ServerEvidence['counters'] = {}
+  for (const key of keys) {
+    const pick = (t: TrialResult): number => t.server?.counters[key] ?? 0
+    counters[key] = { per1kRequests: perK(pick), perS: perS(pick) }
   }
+  return { counters }
 }
 
-function cellOf(result: RunResult, scenario: string, variant: string): Omit<PhaseCell, 'vsBaseline' | 'vsPrevious'> {
+/** The counters a result declares (else whatever its trials carry), with their report labels. */
+function countersOf(result: RunResult): Record<string, CounterInfo> {
+  if (result.counters !== undefined) return result.counters
+  const keys = new Set(result.trials.flatMap((t) => Object.keys(t.server?.counters ?? {})))
+  return Object.fromEntries([...keys].map((k) => [k, { metric: k, label: k }]))
+}
+
+function cellOf(result: RunResult, scenario: string, variant: string, counterKeys: readonly string[]): Omit<PhaseCell, 'vsBaseline' | 'vsPrevious'> {
   const mine = result.trials.filter((t) => t.scenario === scenario && t.variant === variant)
   const valid = mine.filter((t) => t.validity.state === 'valid')
   const summary = summarizeScenario(scenario, mine)
@@ -232,24 +215,27 @@ function cellOf(result: RunResult, scenario: string, variant: string): Omit<Phas
     p99Us: measured ? summary.latencyUs.p99 : null,
     cpuUsPerRequest: summary.cpuUsPerRequest,
     errorRate: measured ? summary.errorRate : null,
-    server: evidenceOf(valid)
+    server: evidenceOf(valid, counterKeys)
   }
 }
 
-function guideRows(cells: readonly PhaseCell[], reference: string): GuideRow[] {
-  const ref = GUIDE_TABLE[GUIDE_REFERENCE] as { targetRps: number }
+function guideRows(cells: readonly PhaseCell[], reference: string, guideData: VariantsReportData['guide']): GuideRow[] {
+  if (guideData === undefined) return []
+  const GUIDE_REFERENCE = guideData.reference
+  const ref = guideData.rows[GUIDE_REFERENCE]
+  if (ref === undefined) return []
   const cell = (scenario: string, variant: string): PhaseCell | undefined => cells.find((c) => c.scenario === scenario && c.variant === variant)
   const ratioIn = (scenario: string, variant: string): number | null => {
     const mine = cell(scenario, variant)?.throughputRps ?? null
     const health = cell(GUIDE_REFERENCE, variant)?.throughputRps ?? null
     return mine !== null && health !== null && health > 0 ? mine / health : null
   }
-  const scenarios = [...new Set(cells.map((c) => c.scenario))].filter((s) => GUIDE_TABLE[s] !== undefined)
+  const scenarios = [...new Set(cells.map((c) => c.scenario))].filter((s) => guideData.rows[s] !== undefined)
   return scenarios.map((scenario) => {
-    const guide = GUIDE_TABLE[scenario] as { currentRps: number; targetRps: number }
+    const guide = guideData.rows[scenario] as { currentRps: number; targetRps: number }
     const targetRatio = guide.targetRps / ref.targetRps
-    // The best phase is the one whose endpoint comes closest to the guide's ratio to health; for
-    // health itself, the one with the most throughput.
+    // The best variant is the one whose scenario comes closest to the guide's ratio to the
+    // reference; for the reference itself, the one with the most throughput.
     let best: GuideRow['best'] = null
     for (const c of cells.filter((x) => x.scenario === scenario && x.throughputRps !== null)) {
       const ratio = ratioIn(scenario, c.variant)
@@ -295,6 +281,8 @@ interface ExplainContext {
   /** The target was pinned to these CPUs (null: not pinned). */
   targetCpus: string | null
   cpuCount: number
+  counters: Record<string, CounterInfo>
+  report: VariantsReportData | undefined
 }
 
 /**
@@ -303,46 +291,32 @@ interface ExplainContext {
  * "explained" by the pool it shares with phase1.
  */
 function explain(cell: PhaseCell, other: PhaseCell, change: PhaseChange, ctx: ExplainContext): { facts: string; why: string[] } {
-  const a = other.server
-  const b = cell.server
+  const a = other.server.counters
+  const b = cell.server.counters
   const cpu = change.metrics.cpuUsPerRequest
+  // A counter reads per request when it moves with the load, per second when it is background work.
   const facts = [
-    `pool waits/1k req ${num(a.poolWaitsPer1kRequests)} → ${num(b.poolWaitsPer1kRequests)}`,
-    `cache hit rate ${pct(a.cacheHitRate)} → ${pct(b.cacheHitRate)}`,
-    `batch flushes/s ${num(a.batchFlushesPerS)} → ${num(b.batchFlushesPerS)}`,
-    `429 rejections/1k req ${num(a.queueRejectionsPer1kRequests)} → ${num(b.queueRejectionsPer1kRequests)}`,
-    `revocations persisted by workers/s ${num(a.revocationsPersistedPerS, 0)} → ${num(b.revocationsPersistedPerS, 0)}`,
+    ...Object.entries(ctx.counters).map(([key, info]) => {
+      const x = a[key]
+      const y = b[key]
+      return `${info.label}/1k req ${num(x?.per1kRequests ?? null)} → ${num(y?.per1kRequests ?? null)} (${num(x?.perS ?? null)} → ${num(y?.perS ?? null)}/s)`
+    }),
     `CPU µs/req ${num(other.cpuUsPerRequest)} → ${num(cell.cpuUsPerRequest)}`
   ].join('; ')
-  const { config, otherConfig } = ctx
-  const differs = (key: string): boolean => config !== null && otherConfig !== null && config[key] !== otherConfig[key]
-  const why: string[] = []
-  if (differs('dbPoolMax') && (a.poolWaitsPer1kRequests ?? 0) === 0 && (b.poolWaitsPer1kRequests ?? 0) === 0) {
-    why.push(config?.store === 'postgres' ? 'pool: no request waited for a database connection under either pool size, so a larger pool had nothing to relieve' : 'pool: the embedded store has no connection pool, so pool sizing changes nothing')
-  }
-  if (differs('batchSize') && (b.batchFlushesPerS ?? 0) === 0) why.push('batch writer: it never flushed, since this endpoint issues no tokens')
-  else if (differs('batchSize') && config?.store !== 'postgres') why.push('batch writer: an in-memory insert costs little, so batching has little to save')
-  if (differs('cache')) {
-    if (b.cacheHitRate === null) why.push('cache: it saw no lookups on this path')
-    else if (b.cacheHitRate < 0.5) why.push(`cache: it mostly missed (${pct(b.cacheHitRate)}): each token is looked up about once`)
-    else if (config?.store !== 'postgres') why.push(`cache: it hit ${pct(b.cacheHitRate)}, but the embedded store it spares is itself an in-memory map`)
-  }
-  if ((b.queueRejectionsPer1kRequests ?? 0) > 0) why.push('queue: it refused requests with 429; backpressure caps throughput by design')
-  else if (differs('queueMaxConcurrent')) why.push('queue: it refused nothing, so it only adds admission work per request')
-  if (differs('revocationWorkers') && (b.revocationsPersistedPerS ?? 0) === 0) why.push('revocation workers: no revocation went through them on this path')
+  const why: string[] = ctx.report?.explainStep?.({
+    scenario: cell.scenario,
+    from: other.variant,
+    to: cell.variant,
+    fromConfig: ctx.otherConfig,
+    toConfig: ctx.config,
+    fromCounters: a,
+    toCounters: b,
+    effect: change.effect,
+    targetCpus: ctx.targetCpus,
+    cpuCount: ctx.cpuCount
+  }) ?? []
   if (cpu.change !== null && cpu.low !== null && cpu.low > 0) {
     why.push(`CPU: each request costs ${(cpu.change * 100).toFixed(1)}% more CPU; ${ctx.targetCpus === null ? 'a CPU-bound target' : `with the target pinned to CPU ${ctx.targetCpus}, it`} serves fewer requests per second`)
-  }
-  const instancesA = typeof otherConfig?.instances === 'number' ? otherConfig.instances : null
-  const instancesB = typeof config?.instances === 'number' ? config.instances : null
-  if (cell.variant === 'phase3' && instancesB === 1) why.push('instances: phase3 ran one instance here; several need PostgreSQL and a shared cache (the embedded store is per process)')
-  else if (instancesA !== null && instancesB !== null && instancesB > instancesA) {
-    why.push(ctx.targetCpus === null
-      ? `instances: ${instancesB} processes on ${ctx.cpuCount} core(s) shared with the load generator: more processes, little more CPU`
-      : `instances: ${instancesB} processes shared the target's pinned CPU ${ctx.targetCpus}: more processes, no more CPU`)
-    const flushesA = a.batchFlushesPerS ?? 0
-    const flushesB = b.batchFlushesPerS ?? 0
-    if (flushesA > 0 && flushesB > flushesA * 1.5) why.push(`batch writer: each instance runs its own, so flushes went ${num(flushesA)} → ${num(flushesB)}/s and each batch carries fewer tokens`)
   }
   return { facts, why }
 }
@@ -361,9 +335,10 @@ export function analysePhases(result: RunResult, options: AnalyseOptions = {}): 
     // Against the phase before: what this phase's own mechanisms add (phase1's is the same as vs baseline).
     if (previous !== undefined && previous !== reference) vsPrev.set(variant, changeBetween(result, previous, variant, settings))
   })
+  const counters = countersOf(result)
   const cells: PhaseCell[] = scenarios.flatMap((scenario) =>
     variants.map((variant) => ({
-      ...cellOf(result, scenario, variant),
+      ...cellOf(result, scenario, variant, Object.keys(counters)),
       vsBaseline: vsRef.get(variant)?.get(scenario) ?? null,
       vsPrevious: vsPrev.get(variant)?.get(scenario) ?? null
     }))
@@ -393,23 +368,34 @@ export function analysePhases(result: RunResult, options: AnalyseOptions = {}): 
       const failing = [cell.vsPrevious, cell.vsBaseline].filter((c): c is PhaseChange => c !== null && c.effect !== 'helps')
       const first = failing[0]
       if (first === undefined) continue
-      const { facts, why } = explain(cell, cellAt(scenario, first.against), first, { config: configOf(result, variant), otherConfig: configOf(result, first.against), targetCpus, cpuCount: result.environment.cpuCount })
+      const { facts, why } = explain(cell, cellAt(scenario, first.against), first, { config: configOf(result, variant), otherConfig: configOf(result, first.against), targetCpus, cpuCount: result.environment.cpuCount, counters, report: options.report })
       const text = `${variant} on ${scenario}: ${failing.map(changePhrase).join('; ')}. Evidence (${first.against} → ${variant}): ${facts}.${why.length > 0 ? ` Reading: ${why.join('; ')}.` : ''}`
       notHelping.push({ variant, scenario, against: first.against, text })
     }
   }
   const rounds = Math.max(0, ...result.trials.map((t) => (t.round ?? -1) + 1))
+  // Without the target's own reading of its config, the table shows its scalar settings as they are.
+  const describe = options.report?.describeConfig ?? ((config: Record<string, unknown>) => Object.fromEntries(Object.entries(config).filter(([, v]) => v === null || typeof v !== 'object').map(([k, v]) => [k, String(v)])))
+  const reported = variants.map((v) => configOf(result, v)).filter((c): c is Record<string, unknown> => c !== null)
+  const configColumns = [...new Set(reported.flatMap((c) => Object.keys(describe(c))))]
+  const g = options.report?.guide
+  const guideInfo = g !== undefined && g.rows[g.reference] !== undefined ? { reference: g.reference, source: g.source, referenceTargetRps: (g.rows[g.reference] as { targetRps: number }).targetRps } : null
   const tc = result.environment.targetConfig as { loadAverage?: { start?: number[]; end?: number[] } } | null
   const firstLoad = Object.values(result.load)[0]
   return {
     label: result.label,
     createdAt: result.createdAt,
     reference,
-    variants: variants.map((name) => ({ name, mechanism: PHASE_MECHANISMS[name] ?? 'custom variant', config: configOf(result, name) })),
+    variants: variants.map((name) => {
+      const config = configOf(result, name)
+      return { name, mechanism: options.report?.variantNotes?.[name] ?? '—', config, configText: configColumns.map((c) => (config === null ? '—' : (describe(config)[c] ?? '—'))) }
+    }),
     scenarios,
     rounds,
     cells,
-    guide: guideRows(cells, reference),
+    guide: guideRows(cells, reference, options.report?.guide),
+    guideInfo,
+    configColumns,
     notHelping,
     context: {
       store: result.environment.store,
@@ -451,13 +437,6 @@ function rpsText(rps: number | null): string {
   return formatValue('throughputRps', rps)
 }
 
-function describeConfig(config: Record<string, unknown> | null): string[] {
-  if (config === null) return ['—', '—', '—', '—', '—', '—', '—']
-  const v = (key: string): string => (config[key] === undefined || config[key] === null ? '—' : String(config[key]))
-  const queue = config.queueMaxConcurrent === 0 ? 'off' : `${v('queueMaxConcurrent')} running, ${v('queueCapacity')} waiting, ${v('queueTimeoutMs')} ms`
-  return [v('store'), v('cache'), v('dbPoolMax'), config.batchSize === 0 ? 'off (insert per token)' : `${v('batchSize')} / ${v('batchFlushIntervalMs')} ms`, queue, config.revocationWorkers === 0 ? 'off (on request path)' : v('revocationWorkers'), v('instances')]
-}
-
 function loadText(values: number[] | null): string {
   return values === null ? '—' : values.map((x) => x.toFixed(2)).join(' ')
 }
@@ -469,7 +448,7 @@ export function renderPhasesMarkdown(analysis: PhasesAnalysis): string {
   lines.push(`## authbench phases — \`${cellText(a.label)}\``, '')
   lines.push(
     `${a.scenarios.length} endpoint(s) × ${a.variants.length} phase(s), ${a.rounds} round(s), interleaved in randomised blocks with a fresh target per trial; ` +
-      `store ${a.context.store ?? '?'}, cache ${a.context.cache ?? '?'}; ${a.context.durationMs === null ? '' : `${a.context.durationMs / 1000} s measured per trial, `}` +
+      `${a.context.store === null ? '' : `store ${a.context.store}, `}${a.context.cache === null ? '' : `cache ${a.context.cache}; `}${a.context.durationMs === null ? '' : `${a.context.durationMs / 1000} s measured per trial, `}` +
       `${a.context.connections === null ? '' : `${a.context.connections} connections (closed model); `}load average at start ${loadText(a.context.loadAverage.start)}, at end ${loadText(a.context.loadAverage.end)} (${a.createdAt}).`,
     ''
   )
@@ -491,23 +470,26 @@ export function renderPhasesMarkdown(analysis: PhasesAnalysis): string {
   }
   lines.push('')
 
-  lines.push("### The guide's table, measured here", '')
-  lines.push(
-    `The guide's targets are ratios to health (its targets ÷ its health target of ${GUIDE_TABLE[GUIDE_REFERENCE]?.targetRps.toLocaleString('en-US')} r/s); "Target here" applies that ratio to the health throughput measured under the best phase. ` +
-      'Gap = target ratio ÷ measured ratio − 1 (positive: still short of the target). Best phase: the one whose ratio to health comes closest to the target (for health, the fastest).',
-    ''
-  )
-  lines.push(`| Endpoint | Guide: current → target | Target ratio | Current here (${a.reference}) | Best phase here | Target here | Gap (${a.reference}) | Gap (best) |`)
-  lines.push('|---|---|---:|---|---|---:|---:|---:|')
-  for (const g of a.guide) {
-    const isRef = g.scenario === GUIDE_REFERENCE
+  if (a.guideInfo !== null) {
+    const ref = a.guideInfo.reference
+    lines.push("### The guide's table, measured here", '')
     lines.push(
-      `| ${cellText(g.scenario)} | ${(g.guideCurrentRps / 1000).toFixed(1)}k → ${(g.guideTargetRps / 1000).toFixed(0)}k r/s | ${isRef ? '1.00 (reference)' : g.targetRatio.toFixed(2)} | ` +
-        `${rpsText(g.baselineRps)} (${ratioText(g.baselineRatio)}) | ${g.best === null ? '—' : `${g.best.variant}: ${rpsText(g.best.rps)} (${ratioText(g.best.ratio)})`} | ` +
-        `${isRef ? '—' : rpsText(g.targetRpsHere)} | ${isRef ? '—' : formatChange('relative', g.gapFromBaseline)} | ${isRef ? '—' : formatChange('relative', g.gapFromBest)} |`
+      `From ${cellText(a.guideInfo.source)}. Its targets are ratios to ${cellText(ref)} (its targets ÷ its ${cellText(ref)} target of ${a.guideInfo.referenceTargetRps.toLocaleString('en-US')} r/s); "Target here" applies that ratio to the ${cellText(ref)} throughput measured under the best variant. ` +
+        `Gap = target ratio ÷ measured ratio − 1 (positive: still short of the target). Best variant: the one whose ratio to ${cellText(ref)} comes closest to the target (for ${cellText(ref)}, the fastest).`,
+      ''
     )
+    lines.push(`| Scenario | Guide: current → target | Target ratio | Current here (${a.reference}) | Best variant here | Target here | Gap (${a.reference}) | Gap (best) |`)
+    lines.push('|---|---|---:|---|---|---:|---:|---:|')
+    for (const g of a.guide) {
+      const isRef = g.scenario === ref
+      lines.push(
+        `| ${cellText(g.scenario)} | ${(g.guideCurrentRps / 1000).toFixed(1)}k → ${(g.guideTargetRps / 1000).toFixed(0)}k r/s | ${isRef ? '1.00 (reference)' : g.targetRatio.toFixed(2)} | ` +
+          `${rpsText(g.baselineRps)} (${ratioText(g.baselineRatio)}) | ${g.best === null ? '—' : `${g.best.variant}: ${rpsText(g.best.rps)} (${ratioText(g.best.ratio)})`} | ` +
+          `${isRef ? '—' : rpsText(g.targetRpsHere)} | ${isRef ? '—' : formatChange('relative', g.gapFromBaseline)} | ${isRef ? '—' : formatChange('relative', g.gapFromBest)} |`
+      )
+    }
+    lines.push('')
   }
-  lines.push('')
 
   lines.push('### Where a phase does not help', '')
   if (a.notHelping.length === 0) lines.push(`Every phase raised throughput on every endpoint, against ${a.reference} and against the phase before (intervals above 0).`, '')
@@ -523,12 +505,13 @@ export function renderPhasesMarkdown(analysis: PhasesAnalysis): string {
   }
 
   lines.push('### What each phase ran with (as the target reported it)', '')
-  lines.push('| phase | mechanism | store | cache | pool max | batch writer | request queue | revocation workers | instances |')
-  lines.push('|---|---|---|---|---:|---|---|---|---:|')
-  for (const v of a.variants) lines.push(`| ${cellText(v.name)} | ${cellText(v.mechanism)} | ${describeConfig(v.config).map(cellText).join(' | ')} |`)
+  const cols = (cells: readonly string[]): string => cells.map((c) => ` ${c} |`).join('')
+  lines.push(`| variant | what it turns on |${cols(a.configColumns.map(cellText))}`)
+  lines.push(`|---|---|${a.configColumns.map(() => '---|').join('')}`)
+  for (const v of a.variants) lines.push(`| ${cellText(v.name)} | ${cellText(v.mechanism)} |${cols(v.configText.map(cellText))}`)
   lines.push('')
   lines.push(
-    `<sub>Per endpoint and phase: median of per-trial throughput; p95/p99 of the merged histogram of valid trials; median CPU µs/req from the target's /metrics. ` +
+    `<sub>Per endpoint and phase: median of per-trial throughput; p95/p99 of the merged histogram of valid trials; median CPU µs/req of the target's process tree. ` +
       `Changes are paired by round (trials of one round ran next to each other): median over rounds of the per-round ratio, BCa bootstrap interval over rounds (compareAB). ` +
       `Effect: helps when the throughput interval lies above 0, worse when below, otherwise no measurable effect; not judged with fewer than two complete rounds.</sub>`,
     ''
@@ -590,12 +573,12 @@ export function renderPhasesHtml(analysis: PhasesAnalysis, assets: HtmlAssets = 
     .join('\n')
   const guide = a.guide
     .map((g) => {
-      const isRef = g.scenario === GUIDE_REFERENCE
+      const isRef = g.scenario === a.guideInfo?.reference
       return `<tr><td>${escapeHtml(g.scenario)}</td><td>${(g.guideCurrentRps / 1000).toFixed(1)}k → ${(g.guideTargetRps / 1000).toFixed(0)}k r/s</td><td>${isRef ? '1.00 (reference)' : g.targetRatio.toFixed(2)}</td><td>${escapeHtml(rpsText(g.baselineRps))} (${ratioText(g.baselineRatio)})</td><td>${g.best === null ? '—' : `${escapeHtml(g.best.variant)}: ${escapeHtml(rpsText(g.best.rps))} (${ratioText(g.best.ratio)})`}</td><td>${isRef ? '—' : escapeHtml(rpsText(g.targetRpsHere))}</td><td>${isRef ? '—' : escapeHtml(formatChange('relative', g.gapFromBaseline))}</td><td>${isRef ? '—' : escapeHtml(formatChange('relative', g.gapFromBest))}</td></tr>`
     })
     .join('\n')
   const notHelping = a.notHelping.length === 0 ? '<p>Every phase raised throughput on every endpoint.</p>' : `<ul>${a.notHelping.map((n) => `<li>${escapeHtml(n.text)}</li>`).join('\n')}</ul>`
-  const variants = a.variants.map((v) => `<tr><td>${escapeHtml(v.name)}</td><td>${escapeHtml(v.mechanism)}</td>${describeConfig(v.config).map((x) => `<td>${escapeHtml(x)}</td>`).join('')}</tr>`).join('\n')
+  const variants = a.variants.map((v) => `<tr><td>${escapeHtml(v.name)}</td><td>${escapeHtml(v.mechanism)}</td>${v.configText.map((x) => `<td>${escapeHtml(x)}</td>`).join('')}</tr>`).join('\n')
   const warnings = [
     a.context.aborted === null ? '' : `<p class="note">The run stopped early (${escapeHtml(a.context.aborted.code)}): ${escapeHtml(a.context.aborted.reason)}.</p>`,
     a.context.invalidTrials === 0 ? '' : `<p class="note">${a.context.invalidTrials} invalid trial(s) left out.</p>`
@@ -627,15 +610,15 @@ ${warnings}
 <table><thead><tr><th>endpoint</th><th>phase</th><th>req/s</th><th>p95</th><th>p99</th><th>CPU µs/req</th><th>errors</th><th>req/s vs ${escapeHtml(a.reference)} [${data.confidencePercent}%]</th><th>p99 vs ${escapeHtml(a.reference)}</th><th>CPU vs ${escapeHtml(a.reference)}</th><th>effect vs ${escapeHtml(a.reference)}</th><th>effect vs previous phase</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
-<h2>The guide's table, measured here</h2>
-<p>Targets are the guide's ratios to health; "target here" applies them to the health throughput measured under the best phase. Gap = target ratio ÷ measured ratio − 1.</p>
-<table><thead><tr><th>endpoint</th><th>guide: current → target</th><th>target ratio</th><th>current here (${escapeHtml(a.reference)})</th><th>best phase here</th><th>target here</th><th>gap (${escapeHtml(a.reference)})</th><th>gap (best)</th></tr></thead><tbody>
+${a.guideInfo === null ? '' : `<h2>The guide's table, measured here</h2>
+<p>From ${escapeHtml(a.guideInfo.source)}. Targets are the guide's ratios to ${escapeHtml(a.guideInfo.reference)}; "target here" applies them to the ${escapeHtml(a.guideInfo.reference)} throughput measured under the best variant. Gap = target ratio ÷ measured ratio − 1.</p>
+<table><thead><tr><th>scenario</th><th>guide: current → target</th><th>target ratio</th><th>current here (${escapeHtml(a.reference)})</th><th>best variant here</th><th>target here</th><th>gap (${escapeHtml(a.reference)})</th><th>gap (best)</th></tr></thead><tbody>
 ${guide}
 </tbody></table>
-<h2>Where a phase does not help</h2>
+`}<h2>Where a phase does not help</h2>
 ${notHelping}
 <h2>What each phase ran with</h2>
-<table><thead><tr><th>phase</th><th>mechanism</th><th>store</th><th>cache</th><th>pool max</th><th>batch writer</th><th>request queue</th><th>revocation workers</th><th>instances</th></tr></thead><tbody>
+<table><thead><tr><th>variant</th><th>what it turns on</th>${a.configColumns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>
 ${variants}
 </tbody></table>
 <script type="application/json" id="phases-data">${jsonForScript(data)}</script>

@@ -14,7 +14,7 @@ const run = makeRun({
     validate: { trials: 3, throughputRps: 9_000, p50Us: 1_900, cpuUsPerRequest: 96, errorRate: 0.001, invalidTrials: [2] }
   }
 })
-const options = { command: 'npx authbench baseline --trials 3', resultPath: 'reports/baseline.json' }
+const options = { command: 'npx authbench baseline --trials 3', resultPath: 'reports/baseline.json', scenarioDescriptions: { health: 'GET / (200 "ok")' } }
 
 describe('renderBaselineReport', () => {
   const text = renderBaselineReport(run, options)
@@ -31,7 +31,7 @@ describe('renderBaselineReport', () => {
     const health = run.summary.find((s) => s.scenario === 'health')!
     const row = text.split('\n').find((line) => line.startsWith('| health |'))!
     const cells = row.split('|').map((c) => c.trim())
-    expect(cells[2]).toBe('GET /')
+    expect(cells[2]).toBe('GET / (200 "ok")')
     expect(cells[3]).toBe(new Intl.NumberFormat('en-US').format(Math.round(health.throughputRps)))
     expect(cells[6]).toBe((health.latencyUs.p50 / 1000).toFixed(2))
     expect(cells[8]).toBe((health.latencyUs.p99 / 1000).toFixed(2))
@@ -40,7 +40,7 @@ describe('renderBaselineReport', () => {
     expect(cells[12]).toBe('120')
     expect(cells[13]).toBe(health.cpuUsPerRequest!.toFixed(1))
     const validate = text.split('\n').find((line) => line.startsWith('| validate |'))!
-    expect(validate).toContain('POST /validate')
+    expect(validate.split('|')[2]?.trim()).toBe('—')
     expect(validate).toContain('99.90%')
     expect(validate).toContain('2/3 valid')
   })

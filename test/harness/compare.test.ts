@@ -172,14 +172,20 @@ describe('compareAB on interleaved fixtures', () => {
   })
 })
 
-// TODO(lead): harness/result.schema.json must allow TrialResult.pair; until then A/B results fail
-// the schema check on read, and this test is skipped.
-const schemaHasPair = (JSON.parse(readFileSync(new URL('../../harness/result.schema.json', import.meta.url), 'utf8')) as { $defs?: { trial?: { properties?: Record<string, unknown> } } }).$defs?.trial?.properties?.pair !== undefined
-
 describe('compareCommand', () => {
   const baselinePath = writeRun('baseline', baseline)
 
-  it.skipIf(!schemaHasPair)('an A/B result without --baseline is judged on its own arms (paired)', async () => {
+  it('a version-1 file still compares: the committed baseline of before against itself', async () => {
+    const v1 = new URL('../fixtures/results/baseline-v1.json', import.meta.url).pathname
+    const copy = writeRun('v1-copy', JSON.parse(readFileSync(v1, 'utf8')) as RunResult)
+    const same = await runCommand(copy, v1)
+    expect(same.code, same.err).toBe(0)
+    const comparison = (JSON.parse(readFileSync(copy, 'utf8')) as RunResult).comparison
+    expect(comparison?.verdict).not.toBe('regression')
+    expect(comparison?.scenarios.map((s) => s.scenario).sort()).toEqual(['health', 'mixed', 'ott', 'revoke', 'token', 'validate'])
+  })
+
+  it('an A/B result without --baseline is judged on its own arms (paired)', async () => {
     const ab = makeAbRun('ab-slow', 21, 8, { health: { a: HEALTH, b: { ...HEALTH, throughputRps: 10_800, p50Us: 770 }, driftSigma: 0.15 } })
     const resultPath = writeRun('ab', ab)
     const { code, out } = await runCommand(resultPath, undefined)

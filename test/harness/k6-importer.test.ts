@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { K6SummaryError } from '../../harness/errors.ts'
-import { detectK6Format, importK6Summary, mergeRunnerTrials, summarizeK6Scenario } from '../../harness/importers/k6.ts'
+import { detectK6Format, importK6Summary, mergeRunnerTrials } from '../../harness/importers/k6.ts'
+import { summarizeScenario } from '../../harness/summary.ts'
 import { summarizeEncoded } from '../../harness/recorder.ts'
 import { validateResult } from '../../harness/result-io.ts'
 import type { RunResult, TrialResult } from '../../harness/types.ts'
@@ -12,7 +13,7 @@ const fixture = (name: string): string => readFileSync(new URL(`../fixtures/k6/$
 
 function asRun(trials: TrialResult[]): RunResult {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     tool: 'authbench',
     kind: 'run',
     label: 'k6-test',
@@ -24,7 +25,7 @@ function asRun(trials: TrialResult[]): RunResult {
     load: { validate: { model: 'open', durationMs: 5000, warmupMs: 0, connections: 64, pipelining: 1, rateRps: 2000, maxRequests: null, timeoutMs: 60000 } },
     scenarios: ['validate'],
     trials,
-    summary: [summarizeK6Scenario('validate', trials)],
+    summary: [summarizeScenario('validate', trials)],
     calibration: null,
     aborted: null
   }

@@ -96,6 +96,7 @@ function fakeTarget(server: TestServer): { start: StartTarget; stops: number; cr
     crash: (err: Error) => crash(err),
     start: async (): Promise<TargetHandle> => ({
       url: server.url,
+      pid: null,
       cpuPinning: { target: null, generator: null },
       exited: new Promise<Error>((resolve) => { crash = resolve }),
       stop: async () => { state.stops++ }

@@ -2,7 +2,8 @@
 // (paired changes, effects, the guide's table, evidence where a phase does not help) and both
 // renderers on a fixture built from real encoded HDR histograms.
 import { describe, expect, it } from 'vitest'
-import { parseBackend, planVariants, presetTargetEnv } from '../../harness/commands/phases.ts'
+import { planVariants } from '../../harness/commands/phases.ts'
+import { parseBackend, presetTargetEnv } from '../../scenarios/phases-env.ts'
 import { BadOptionError } from '../../harness/errors.ts'
 import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../../harness/reporters/phases.ts'
 import type { PhaseCell } from '../../harness/reporters/phases.ts'
@@ -13,6 +14,9 @@ import type { RunResult, TrialResult } from '../../harness/types.ts'
 import { RESULT_SCHEMA_VERSION } from '../../harness/types.ts'
 import { FIXTURE_ENVIRONMENT, FIXTURE_LOAD, makeTrial } from '../fixtures/results/build.ts'
 import type { ScenarioShape } from '../fixtures/results/build.ts'
+import { authTarget } from '../../authbench.config.ts'
+import { counterInfo } from '../../harness/server-metrics.ts'
+import { AUTH_REPORT } from '../../scenarios/report.ts'
 
 const PRESETS = ['baseline', 'phase1', 'phase2', 'phase3']
 
@@ -99,28 +103,28 @@ describe('presetTargetEnv and parseBackend', () => {
 // ---------------------------------------------------------------------------------------------
 // Fixture: 5 endpoints × 4 phases × 4 rounds, with a per-round drift that hits every phase alike.
 
-type Shape = ScenarioShape & { server?: Partial<NonNullable<TrialResult['server']>>; revocationsPersisted?: number }
+type Shape = ScenarioShape & { counters?: Record<string, number> }
 const base = (rps: number, p50Us: number, cpu: number): Shape => ({ trials: 1, throughputRps: rps, p50Us, cpuUsPerRequest: cpu, trialNoise: 0.01 })
 const SHAPES: Record<string, Record<string, Shape>> = {
   health: { baseline: base(20_000, 400, 40), phase1: base(20_000, 400, 40), phase2: base(20_100, 400, 40), phase3: base(19_900, 400, 40) },
   token: {
     baseline: base(3_000, 3_000, 300),
-    phase1: { ...base(4_500, 2_000, 200), server: { batchFlushes: 25 } },
-    phase2: { ...base(4_400, 2_050, 205), server: { batchFlushes: 25 } },
-    phase3: { ...base(4_450, 2_000, 200), server: { batchFlushes: 25 } }
+    phase1: { ...base(4_500, 2_000, 200), counters: { batchFlushes: 25 } },
+    phase2: { ...base(4_400, 2_050, 205), counters: { batchFlushes: 25 } },
+    phase3: { ...base(4_450, 2_000, 200), counters: { batchFlushes: 25 } }
   },
   ott: { baseline: base(1_500, 6_000, 500), phase1: base(2_500, 4_000, 320), phase2: base(2_500, 4_000, 320), phase3: base(2_550, 4_000, 315) },
   validate: {
     baseline: base(8_000, 1_200, 110),
     phase1: base(8_000, 1_200, 110),
-    phase2: { ...base(12_000, 800, 70), server: { cacheHits: 59_000, cacheMisses: 1_000, cacheHitRate: 59 / 60 } },
-    phase3: { ...base(12_000, 800, 70), server: { cacheHits: 59_000, cacheMisses: 1_000, cacheHitRate: 59 / 60 } }
+    phase2: { ...base(12_000, 800, 70), counters: { cacheHits: 59_000, cacheMisses: 1_000 } },
+    phase3: { ...base(12_000, 800, 70), counters: { cacheHits: 59_000, cacheMisses: 1_000 } }
   },
   revoke: {
     baseline: base(6_000, 1_600, 150),
     phase1: base(6_000, 1_600, 150),
-    phase2: { ...base(5_500, 1_750, 165), server: { queueRejections: 30 } },
-    phase3: { ...base(7_500, 1_300, 120), revocationsPersisted: 37_500 }
+    phase2: { ...base(5_500, 1_750, 165), counters: { queueRejections: 30 } },
+    phase3: { ...base(7_500, 1_300, 120), counters: { revocationsPersisted: 37_500 } }
   }
 }
 const CONFIGS: Record<string, Record<string, unknown>> = {
@@ -129,6 +133,9 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
   phase2: { preset: 'phase2', store: 'memory', cache: 'lru', dbPoolMax: 20, batchSize: 500, batchFlushIntervalMs: 200, queueMaxConcurrent: 256, queueCapacity: 2048, queueTimeoutMs: 100, revocationWorkers: 0, instances: 1 },
   phase3: { preset: 'phase3', store: 'memory', cache: 'lru', dbPoolMax: 20, batchSize: 500, batchFlushIntervalMs: 200, queueMaxConcurrent: 256, queueCapacity: 2048, queueTimeoutMs: 100, revocationWorkers: 4, instances: 1 }
 }
+
+// The reference target's declared counters, as its results carry them.
+const COUNTERS = counterInfo(authTarget)
 
 function makePhasesRun(rounds: number): RunResult {
   const rng = createRng(11)
@@ -139,10 +146,7 @@ function makePhasesRun(rounds: number): RunResult {
     const shape = SHAPES[step.scenario]?.[step.variant] as Shape
     const d = drift[step.round] as number
     const trial = makeTrial(step.scenario, step.trial, { ...shape, samplesPerTrial: 800, throughputRps: shape.throughputRps / d, p50Us: shape.p50Us * d }, rng, { variant: step.variant, round: step.round })
-    if (trial.server !== null) {
-      trial.server = { ...trial.server, ...shape.server }
-      if (shape.revocationsPersisted !== undefined) trial.server.counters = { authbench_revocations_persisted_total: shape.revocationsPersisted }
-    }
+    if (trial.server !== null) trial.server = { ...trial.server, counters: { ...Object.fromEntries(Object.keys(COUNTERS).map((k) => [k, 0])), ...shape.counters } }
     trials.push(trial)
   }
   const scenarios = Object.keys(SHAPES)
@@ -164,13 +168,14 @@ function makePhasesRun(rounds: number): RunResult {
     trials,
     summary: scenarios.map((s) => summarizeScenario(s, trials.filter((t) => t.variant === 'phase3'))),
     calibration: null,
-    aborted: null
+    aborted: null,
+    counters: COUNTERS
   }
 }
 
 describe('analysePhases', () => {
   const result = makePhasesRun(4)
-  const analysis = analysePhases(result)
+  const analysis = analysePhases(result, { report: AUTH_REPORT })
   const cell = (scenario: string, variant: string): PhaseCell => analysis.cells.find((c) => c.scenario === scenario && c.variant === variant) as PhaseCell
 
   it('the fixture is a valid result file', () => {
@@ -189,7 +194,9 @@ describe('analysePhases', () => {
     expect(v.vsBaseline?.metrics.throughputRps.low).toBeGreaterThan(0.4)
     expect(v.vsBaseline?.effect).toBe('helps')
     expect(v.vsPrevious?.against).toBe('phase1')
-    expect(v.server.cacheHitRate).toBeCloseTo(59 / 60, 5)
+    const hits = v.server.counters.cacheHits?.per1kRequests as number
+    const misses = v.server.counters.cacheMisses?.per1kRequests as number
+    expect(hits / (hits + misses)).toBeCloseTo(59 / 60, 5)
   })
 
   it('judges effects from the throughput interval: helps, no measurable effect, worse', () => {
@@ -203,7 +210,7 @@ describe('analysePhases', () => {
     const lines = analysis.notHelping.map((n) => n.text)
     const health = lines.find((l) => l.startsWith('phase1 on health:'))
     expect(health).toMatch(/against baseline does not measurably help: throughput [+−]\d/)
-    expect(health).toMatch(/Evidence \(baseline → phase1\): pool waits\/1k req 0\.0 → 0\.0; cache hit rate — → —; batch flushes\/s 0\.0 → 0\.0; 429 rejections\/1k req 0\.0 → 0\.0/)
+    expect(health).toMatch(/Evidence \(baseline → phase1\): cache hits\/1k req 0\.0 → 0\.0 \(0\.0 → 0\.0\/s\); .*batch flushes\/1k req 0\.0 → 0\.0 \(0\.0 → 0\.0\/s\); 429 rejections\/1k req 0\.0 → 0\.0 .*; pool waits\/1k req 0\.0 → 0\.0/)
     expect(health).toMatch(/embedded store has no connection pool/)
     expect(health).toMatch(/it never flushed, since this endpoint issues no tokens/)
     const revoke = lines.find((l) => l.startsWith('phase2 on revoke:'))
@@ -230,7 +237,7 @@ describe('analysePhases', () => {
   })
 
   it('does not judge with one round, and says why', () => {
-    const one = analysePhases(makePhasesRun(1))
+    const one = analysePhases(makePhasesRun(1), { report: AUTH_REPORT })
     const v = one.cells.find((c) => c.scenario === 'validate' && c.variant === 'phase2')
     expect(v?.vsBaseline?.effect).toBe('unknown')
     expect(v?.vsBaseline?.note).toMatch(/1 complete valid round\(s\): an interval needs 2/)
@@ -239,7 +246,7 @@ describe('analysePhases', () => {
 })
 
 describe('phases renderers', () => {
-  const analysis = analysePhases(makePhasesRun(4))
+  const analysis = analysePhases(makePhasesRun(4), { report: AUTH_REPORT })
   const markdown = renderPhasesMarkdown(analysis)
   const html = renderPhasesHtml(analysis, { chartJs: '/* chart.js */' })
 
@@ -250,7 +257,7 @@ describe('phases renderers', () => {
   it('markdown: the endpoint × phase table, the guide table, and the phases that do not help', () => {
     for (const p of PRESETS) expect(markdown).toContain(`| ${p} |`)
     expect(markdown).toContain('| endpoint | phase | req/s | p95 | p99 | CPU µs/req |')
-    expect(markdown).toContain('| Endpoint | Guide: current → target | Target ratio |')
+    expect(markdown).toContain('| Scenario | Guide: current → target | Target ratio |')
     expect(markdown).toMatch(/\| token \| 8\.2k → 15k r\/s \| 0\.30 \|/)
     expect(markdown).toContain('#### phase2 — Level 2')
     expect(markdown).toMatch(/load average at start 1\.50 1\.20 1\.00/)

@@ -41,10 +41,21 @@ describe('result files', () => {
     expect(await problemOf(file)).toBe('CORRUPT')
   })
 
-  it('refuses another schema version', async () => {
-    const file = path.join(dir, 'v2.json')
-    writeFileSync(file, JSON.stringify({ ...load(), schemaVersion: 2 }))
+  it('refuses a schema version it does not know, saying how to regenerate the file', async () => {
+    const file = path.join(dir, 'v3.json')
+    writeFileSync(file, JSON.stringify({ ...load(), schemaVersion: 3 }))
     expect(await problemOf(file)).toBe('INCOMPATIBLE')
+    await expect(readResult(file)).rejects.toThrow(/schemaVersion 3 is not one this authbench reads \(1 or 2\); regenerate it .*npx authbench baseline/)
+  })
+
+  it('reads a version-1 file (the committed baseline of before) as version 2: its fixed server fields become counters', async () => {
+    const v1 = await readResult(new URL('../fixtures/results/baseline-v1.json', import.meta.url).pathname)
+    expect(v1.schemaVersion).toBe(2)
+    expect(validateResult(v1)).toEqual([])
+    const server = v1.trials.find((t) => t.server !== null)?.server
+    expect(server?.cpuSource).toBe('metrics')
+    expect(Object.keys(server?.counters ?? {}).sort()).toEqual(['batchFlushes', 'cacheHits', 'cacheMisses', 'poolWaits', 'queueRejections'])
+    expect(server?.series.process_cpu_user_seconds_total).toBeGreaterThan(0)
   })
 
   it('refuses a file missing a field, naming it', async () => {

@@ -6,6 +6,8 @@ import { compareAB } from '../../harness/compare.ts'
 import { mannWhitneyMinP, minPairsFor, sensitivityOf, signedRankMinP } from '../../harness/sensitivity.ts'
 import { decideVerdict, resolveCompareSettings } from '../../harness/verdict.ts'
 import type { MetricName, RunResult } from '../../harness/types.ts'
+import { renderJunit } from '../../harness/reporters/junit.ts'
+import { renderMarkdown } from '../../harness/reporters/markdown.ts'
 import { makeAbRun } from '../fixtures/results/build.ts'
 
 const SHAPE = { trials: 1, throughputRps: 10_000, p50Us: 1_000, cpuUsPerRequest: 80 }
@@ -115,5 +117,23 @@ describe('too few trials never pass a gross regression', () => {
     const throughput = comparison.scenarios[0]?.metrics.find((m) => m.metric === 'throughputRps')
     expect(throughput?.verdict).toBe('invalid')
     expect(comparison.exitCode).toBe(2)
+  })
+})
+
+describe('the reports state it', () => {
+  it('a run with a ±25% per-pair spread says TOO NOISY in the headline and marks the cells in markdown and JUnit', () => {
+    const run = fixture([0.75, 0.85, 0.95, 1.0, 1.0, 1.05, 1.15, 1.25], { throughput: 1, cpu: 1 })
+    const comparison = compareAB(run, { settings })
+    expect(comparison.exitCode).toBe(0)
+    expect(comparison.headline).toMatch(/TOO NOISY to detect a regression of twice the margin in \d+ of \d+ gated cell\(s\) \(worst: validate /)
+    const throughput = comparison.scenarios[0]?.metrics.find((m) => m.metric === 'throughputRps')
+    expect(throughput?.sensitivity?.tooNoisy).toBe(true)
+    const markdown = renderMarkdown(run, comparison)
+    expect(markdown).toContain('| detectable |')
+    expect(markdown).toMatch(/\| ⚠️ −\d+\.\d% \|/)
+    expect(markdown).toContain('Detectable: detectable = the smallest change')
+    expect(renderJunit(run, comparison)).toMatch(/detectable ⚠️ −\d+\.\d%/)
+    // The quiet fixture says nothing of the kind.
+    expect(compareAB(fixture(RATIOS, { throughput: 1, cpu: 1 }), { settings }).headline).not.toContain('TOO NOISY')
   })
 })

@@ -31,22 +31,36 @@ describe('computeServerDelta', () => {
   const before = parsePrometheusText(fixture('metrics-before.txt'))
   const after = parsePrometheusText(fixture('metrics-after.txt'))
 
-  it('computes CPU per request, cache hit rate and the named counters; missing ones are 0', () => {
-    const delta = computeServerDelta(before, after, 1000)
+  // Counters as a target declares them: by key, one metric each, optionally only some labels.
+  const DECLARED = {
+    cacheHits: { metric: 'authbench_cache_hits_total' },
+    cacheMisses: { metric: 'authbench_cache_misses_total' },
+    batchFlushes: { metric: 'authbench_batch_flushes_total' },
+    poolWaits: { metric: 'authbench_pool_waits_total' },
+    queueRejections: { metric: 'authbench_queue_rejections_total' },
+    issuedNormal: { metric: 'authbench_tokens_issued_total', match: { type: 'N' } },
+    issuedOneTime: { metric: 'authbench_tokens_issued_total', match: { type: 'O' } }
+  }
+
+  it('computes CPU per request from process_cpu_* and the declared counters by key; missing ones are 0', () => {
+    const delta = computeServerDelta(before, after, 1000, DECLARED)
     expect(delta.cpuUserUs).toBe(2_000_000)
     expect(delta.cpuSystemUs).toBe(500_000)
     expect(delta.cpuUsPerRequest).toBe(2500)
-    expect(delta.cacheHits).toBe(900)
-    expect(delta.cacheMisses).toBe(100)
-    expect(delta.cacheHitRate).toBeCloseTo(0.9, 10)
-    expect(delta.batchFlushes).toBe(5)
-    expect(delta.poolWaits).toBe(4)
-    expect(delta.queueRejections).toBe(0)
+    expect(delta.cpuSource).toBe('metrics')
+    expect(delta.counters).toEqual({ cacheHits: 900, cacheMisses: 100, batchFlushes: 5, poolWaits: 4, queueRejections: 0, issuedNormal: 15, issuedOneTime: 0 })
+  })
+
+  it('has no CPU figure when the endpoint exports no process_cpu_* counters', () => {
+    const bare = parsePrometheusText('# TYPE demo_reads_total counter\ndemo_reads_total 5\n')
+    const later = parsePrometheusText('# TYPE demo_reads_total counter\ndemo_reads_total 12\n')
+    const delta = computeServerDelta(bare, later, 7, { reads: { metric: 'demo_reads_total' } })
+    expect(delta).toMatchObject({ cpuUserUs: null, cpuUsPerRequest: null, cpuSource: null, counters: { reads: 7 } })
   })
 
   it('lists every changed counter and nothing else', () => {
-    const { counters } = computeServerDelta(before, after, 1000)
-    expect(counters).toEqual({
+    const { series } = computeServerDelta(before, after, 1000)
+    expect(series).toEqual({
       process_cpu_user_seconds_total: 2,
       process_cpu_system_seconds_total: 0.5,
       authbench_cache_hits_total: 900,
@@ -61,10 +75,10 @@ describe('computeServerDelta', () => {
   })
 
   it('sums the snapshots of several processes', () => {
-    const delta = computeServerDelta([before, before], [after, after], 2000)
+    const delta = computeServerDelta([before, before], [after, after], 2000, DECLARED)
+    expect(delta.counters.cacheHits).toBe(1800)
     expect(delta.cpuUserUs).toBe(4_000_000)
     expect(delta.cpuUsPerRequest).toBe(2500)
-    expect(delta.cacheHitRate).toBeCloseTo(0.9, 10)
   })
 
   it('has no CPU per request without completed requests, and counts a restarted counter from zero', () => {

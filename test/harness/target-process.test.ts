@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest'
 import { ClosedDriver } from '../../harness/drivers/closed.ts'
 import { canPin, descendantsOf, probe, startTarget, watchLiveness } from '../../harness/target-process.ts'
 import type { TargetProcess } from '../../harness/target-process.ts'
+import { referenceTarget } from '../../scenarios/reference-target.ts'
 
-const FIXTURE = { script: 'test/fixtures/tiny-target.mjs', nodeArgs: [] as string[], readyTimeoutMs: 10_000 }
+const FIXTURE = { script: 'test/fixtures/tiny-target.mjs', nodeArgs: [] as string[], readyTimeoutMs: 10_000, readinessPath: '/auth-server/v1/oauth/' }
 
 function crashed (target: TargetProcess): Promise<Error> {
   return new Promise((resolve) => target.once('crash', resolve))
@@ -12,7 +13,7 @@ function crashed (target: TargetProcess): Promise<Error> {
 
 describe('TargetProcess (fixture)', () => {
   it('starts on a free port with the preset, pins it when it can, waits for readiness and stops it', async () => {
-    const target = await startTarget({ ...FIXTURE, port: 0, preset: 'phase1', env: { EXTRA: '1' } })
+    const target = await startTarget({ ...FIXTURE, port: 0, env: { PRESET: 'phase1', EXTRA: '1' } })
     try {
       expect(target.port).toBeGreaterThan(0)
       expect(target.url).toBe(`http://127.0.0.1:${target.port}`)
@@ -67,7 +68,7 @@ describe('TargetProcess (fixture)', () => {
 
   it('the liveness watchdog fires when the target stops answering', async () => {
     const target = await startTarget(FIXTURE)
-    const watchdog = watchLiveness(target.url, { intervalMs: 250, failures: 3, probeTimeoutMs: 250 })
+    const watchdog = watchLiveness(target.url, { path: '/auth-server/v1/oauth/', intervalMs: 250, failures: 3, probeTimeoutMs: 250 })
     try {
       const started = performance.now()
       process.kill(target.pid as number, 'SIGSTOP')
@@ -84,7 +85,7 @@ describe('TargetProcess (fixture)', () => {
 
 describe.runIf(existsSync(new URL('../../target/server.ts', import.meta.url)))('TargetProcess (the reference target)', () => {
   it('a target killed mid-trial stops the driver within seconds', { timeout: 40_000 }, async () => {
-    const target = await startTarget({ port: 0, readyTimeoutMs: 30_000 })
+    const target = await startTarget({ ...referenceTarget(), port: 0, readyTimeoutMs: 30_000 })
     try {
       const driver = new ClosedDriver()
       const started = performance.now()

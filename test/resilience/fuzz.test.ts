@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { TargetProcess } from '../../harness/target-process.ts'
 import { BASE, SECRET, closeAllApps, makeApp } from '../target/helpers.ts'
 import { recordRow } from './helpers.ts'
+import { referenceTarget } from '../../scenarios/reference-target.ts'
 
 const CREDS: Record<string, string> = {
   'test-client': 'test-secret-123', 'trading-client': 'trading-secret-456', 'limited-client': 'limited-secret-789', 'bench-client': 'bench-secret-000'
@@ -261,7 +262,7 @@ describe('hostile input, property-based (fast-check)', () => {
 describe('raw malformed HTTP over a real socket, to a real target process', () => {
   let target: TargetProcess
   beforeAll(async () => {
-    target = await TargetProcess.start({ pinCpus: null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '3000', ...NO_SHEDDING } })
+    target = await TargetProcess.start({ ...referenceTarget(), pinCpus: null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '3000', ...NO_SHEDDING } })
   }, 60_000)
   afterAll(async () => { await target?.stop() })
 

@@ -13,6 +13,7 @@ import { postgresUrl, uniqueName } from '../helpers/services.ts'
 import { SECRET } from '../target/helpers.ts'
 import { openSchema, schemaUrl } from '../target/multi-instance/helpers.ts'
 import { BASE, JSON_HEADERS, countRows, fiveXx, fmt, newTally, recordRow, runLoad, seedTokens, sleep, tokenSpec, waitFor, type MixTally } from './helpers.ts'
+import { referenceTarget } from '../../scenarios/reference-target.ts'
 
 const exec = promisify(execFile)
 const pgBase = await postgresUrl('the PostgreSQL restart case')
@@ -43,7 +44,7 @@ describe.skipIf(!canRestart)('PostgreSQL restarted mid-load (phase1, token + val
   let target: TargetProcess
   beforeAll(async () => {
     db = await openSchema(pgBase as string, schema)
-    target = await TargetProcess.start({
+    target = await TargetProcess.start({ ...referenceTarget(),
       pinCpus: null, readyTimeoutMs: 60_000, stopTimeoutMs: 30_000,
       env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', PRESET: 'phase1', DATABASE_URL: schemaUrl(pgBase as string, schema), DB_POOL_CONNECT_TIMEOUT_MS: '1000' }
     })

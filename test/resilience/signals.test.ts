@@ -14,6 +14,7 @@ import { TargetProcess } from '../../harness/target-process.ts'
 import { postgresUrl, uniqueName } from '../helpers/services.ts'
 import { openSchema, schemaUrl } from '../target/multi-instance/helpers.ts'
 import { SECRET } from '../target/helpers.ts'
+import { referenceTarget } from '../../scenarios/reference-target.ts'
 import {
   BASE, JSON_HEADERS, countRows, fiveXx, fmt, newTally, recordRow, revokeSpec, runLoad, seedTokens, shutdownSummary, sleep, tokenIdOf, tokenSpec, type MixTally
 } from './helpers.ts'
@@ -55,7 +56,7 @@ function achieved(outcome: DriverOutcome): string {
 }
 
 function start(env: Record<string, string>): Promise<TargetProcess> {
-  return TargetProcess.start({ pinCpus: null, stopTimeoutMs: 30_000, readyTimeoutMs: 60_000, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'info', QUEUE_TIMEOUT_MS: '5000', ...env } })
+  return TargetProcess.start({ ...referenceTarget(), pinCpus: null, stopTimeoutMs: 30_000, readyTimeoutMs: 60_000, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'info', QUEUE_TIMEOUT_MS: '5000', ...env } })
 }
 
 describe('SIGTERM under full load, embedded store (phase3: batch writer and revocation pool)', () => {

@@ -10,6 +10,7 @@ import { TargetProcess } from '../../harness/target-process.ts'
 import type { RequestSpec } from '../../harness/drivers/types.ts'
 import { SECRET } from '../target/helpers.ts'
 import { BASE, CLIENT_BODY, JSON_HEADERS, fiveXx, fmt, recordRow, runLoad, sleep, waitFor } from './helpers.ts'
+import { referenceTarget } from '../../scenarios/reference-target.ts'
 
 const SLOW_SOCKETS = 2_000
 const HEADERS_TIMEOUT_MS = 4_000
@@ -19,7 +20,7 @@ describe('slow clients', () => {
   let target: TargetProcess
   beforeAll(async () => {
     // Shedding off: what is measured is whether held sockets starve the others, not admission control.
-    target = await TargetProcess.start({ pinCpus: null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), SHED_MAX_EVENT_LOOP_DELAY_MS: '0', SHED_MAX_EVENT_LOOP_UTILIZATION: '0' } })
+    target = await TargetProcess.start({ ...referenceTarget(), pinCpus: null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), SHED_MAX_EVENT_LOOP_DELAY_MS: '0', SHED_MAX_EVENT_LOOP_UTILIZATION: '0' } })
   }, 60_000)
   afterAll(async () => { await target?.stop() })
 
@@ -99,7 +100,7 @@ describe('connection cap', () => {
   const CAP = 50
   let target: TargetProcess
   beforeAll(async () => {
-    target = await TargetProcess.start({ pinCpus: null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', MAX_CONNECTIONS: String(CAP) } })
+    target = await TargetProcess.start({ ...referenceTarget(), pinCpus: null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', MAX_CONNECTIONS: String(CAP) } })
   }, 60_000)
   afterAll(async () => { await target?.stop() })
 

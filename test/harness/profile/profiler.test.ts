@@ -22,7 +22,7 @@ import { testEnginePlan } from '../helpers/engine-plan.ts'
 // woken by each response preempts the target inside writev on the same core, and the profile
 // charges that to writev (more in the arm that is slower per request).
 const PIN = canPin()
-const FIXTURE = { script: 'test/fixtures/profile-target.mjs', nodeArgs: [] as string[], pinCpus: PIN ? '0' : null, readyTimeoutMs: 10_000 }
+const FIXTURE = { script: 'test/fixtures/profile-target.mjs', nodeArgs: [] as string[], pinCpus: PIN ? '0' : null, readyTimeoutMs: 10_000, readinessPath: '/auth-server/v1/oauth/' }
 beforeAll(async () => { if (PIN) await pinProcess(process.pid, '1') })
 afterAll(async () => { if (PIN) await pinProcess(process.pid, `0-${cpus().length - 1}`) })
 const LOAD = { model: 'closed' as const, durationMs: 800, warmupMs: 300, connections: 4, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 5_000 }
@@ -54,7 +54,7 @@ const cpuScraper: MetricsScraper<number> = {
   },
   delta: (before, after, completed): ServerSideDelta => ({
     cpuUserUs: after - before, cpuSystemUs: 0, cpuUsPerRequest: completed > 0 ? (after - before) / completed : null,
-    cacheHits: 0, cacheMisses: 0, cacheHitRate: null, batchFlushes: 0, queueRejections: 0, poolWaits: 0, counters: {}
+    cpuSource: 'process-tree', rssBytes: null, counters: {}, series: {}
   })
 }
 

@@ -8,6 +8,7 @@ import { Agent, request } from 'undici'
 import { startTarget } from '../../../harness/target-process.ts'
 import type { TargetProcess } from '../../../harness/target-process.ts'
 import { assertIdentifier } from '../../../target/stores/sql-client.ts'
+import { referenceTarget } from '../../../scenarios/reference-target.ts'
 
 export const BASE = '/auth-server/v1/oauth'
 /** Separate processes only accept each other's tokens with one shared secret. */
@@ -71,7 +72,7 @@ export const clearRedisDb = (url: string): Promise<void> => deleteTargetKeys(url
 
 /** Start a target with the shared secret, unpinned (tests share the machine), quiet logs. */
 export function startInstance(env: Record<string, string>, opts: { stopTimeoutMs?: number } = {}): Promise<TargetProcess> {
-  return startTarget({
+  return startTarget({ ...referenceTarget(),
     port: 0,
     pinCpus: null,
     readyTimeoutMs: 90_000,
