@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { describeCommands } from '../../harness/cli.ts'
 import { writeResult } from '../../harness/result-io.ts'
 import { makeRun } from '../fixtures/results/build.ts'
 import type { ScenarioShape } from '../fixtures/results/build.ts'
@@ -71,6 +72,11 @@ describe('the authbench bin in CI', () => {
     expect(plain.stdout).toMatch(/^authbench .*REGRESSION/)
     for (const r of [slow, same, plain]) expect(`${r.stdout}${r.stderr}`).not.toMatch(ANSI)
   }, 60_000)
+
+  it('covers every command that has --json (a new one must be added to the cases below)', () => {
+    const withJson = [...describeCommands()].filter(([, options]) => options.includes('--json')).map(([name]) => name).sort()
+    expect(withJson).toEqual(['ab', 'compare', 'import-k6', 'run'])
+  })
 
   it('every command with --json prints a JSON error object, exit 2, when it fails on bad input', async () => {
     const runs = await Promise.all([
