@@ -22,7 +22,10 @@ export function defaultMaxInFlight(rateRps: number, connections: number): number
  * fraction of a core and its loop answers timers on time.
  */
 export const CLIENT_BUSY_CPU_SHARE = 0.85
-export const CLIENT_BUSY_LAG_P99_MS = 20
+// Measured: a generator keeping 6,000 req/s against a server saturated at 2,000 (600 in flight)
+// showed lag p99 of 28–32 ms at 45–48% CPU while the server completed its full 2,000 req/s, so
+// 20 ms would blame a generator that kept up; 50 ms is past that.
+export const CLIENT_BUSY_LAG_P99_MS = 50
 
 export interface OpenModelFacts {
   targetRps: number

@@ -5,7 +5,7 @@ import type { ErrorCounts, LoadSettings, TimelineRow, TrialResult } from '../typ
 
 export interface RequestSpec {
   method: 'GET' | 'POST'
-  /** Path and query, e.g. '/auth-server/v1/oauth/validate'. */
+  /** Path and query, e.g. '/items/42?fields=name'. */
   path: string
   headers?: Record<string, string>
   body?: string

@@ -78,13 +78,13 @@ describe('authbench capacity', () => {
   })
 
   it('a generator-limited search says so and reports a lower bound', { retry: 1, timeout: 120_000 }, async () => {
-    // A generator made slow on purpose past 1,000 req/s: its loop is blocked 30 ms in every 50.
+    // A generator made slow on purpose past 1,000 req/s: its loop is blocked 60 ms in every 80.
     const slowDriver = () => {
       const driver = new OpenDriver()
       const run = driver.run.bind(driver)
       driver.run = async (options) => {
         if ((options.load.rateRps ?? 0) <= 1_000) return run(options)
-        const blocker = setInterval(() => { const end = performance.now() + 30; while (performance.now() < end) { /* spin */ } }, 50)
+        const blocker = setInterval(() => { const end = performance.now() + 60; while (performance.now() < end) { /* spin */ } }, 80)
         try { return await run(options) } finally { clearInterval(blocker) }
       }
       return driver
