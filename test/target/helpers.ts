@@ -25,7 +25,10 @@ export interface MakeAppOptions {
 
 /** Build a ready app: `loadConfig({JWT_SECRET, LOG_LEVEL: silent, ...env})`, no logger. */
 export async function makeApp(env: Record<string, string> = {}, opts: MakeAppOptions = {}): Promise<FastifyInstance> {
-  const config = loadConfig({ JWT_SECRET: SECRET, LOG_LEVEL: 'silent', ...env })
+  // Shedding off unless a test asks for it: inject() runs a test's whole burst of requests in one
+  // event-loop turn, which is exactly what the live shedding check refuses, and these tests are
+  // about semantics, not admission control (test/target/shedding.test.ts sets SHED_* itself).
+  const config = loadConfig({ JWT_SECRET: SECRET, LOG_LEVEL: 'silent', SHED_MAX_EVENT_LOOP_DELAY_MS: '0', ...env })
   const app = await buildApp({ config, logger: false, ...(opts.store ? { store: opts.store } : {}), ...(opts.cache ? { cache: opts.cache } : {}) })
   open.add(app)
   await app.ready()

@@ -83,6 +83,9 @@ export function startInstance(env: Record<string, string>, opts: { stopTimeoutMs
       // The request queue's 100 ms admission timeout would turn a burst on a busy machine into 429s,
       // which are not what these tests are about.
       QUEUE_TIMEOUT_MS: '10000',
+      // Likewise event-loop shedding: on a shared core a descheduled process sees a long loop delay
+      // and sheds a burst with 503; admission control has its own tests.
+      SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
       ...env
     }
   })
