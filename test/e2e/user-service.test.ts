@@ -41,8 +41,10 @@ describe('a service of the user\'s own, through its config', () => {
     for (const t of result.trials) {
       expect(t.validity).toEqual({ state: 'valid' })
       expect(t.setup?.seeded).toBe(50)
-      // Every measured request read one item; the service counted them itself.
-      expect(t.server?.counters.itemReads).toBe(t.successes)
+      // Every measured request read one item and the service counted them itself; it also counts
+      // the few still in flight when the driver stopped, which the driver never saw answered.
+      expect(t.server?.counters.itemReads).toBeGreaterThanOrEqual(t.successes)
+      expect(t.server?.counters.itemReads).toBeLessThanOrEqual(t.successes * 1.05)
       expect(t.server?.cpuSource).toBe('process-tree')
       expect(t.server?.cpuUsPerRequest).toBeGreaterThan(0)
       expect(t.server?.rssBytes).toBeGreaterThan(1_000_000)
