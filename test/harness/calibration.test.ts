@@ -7,7 +7,16 @@ import { describe, expect, it } from 'vitest'
 import { checkCalibration, compareResults } from '../../harness/compare.ts'
 import type { RunResult } from '../../harness/types.ts'
 
-const base = JSON.parse(readFileSync(new URL('../../reports/baseline.json', import.meta.url), 'utf8')) as RunResult
+const committed = JSON.parse(readFileSync(new URL('../../reports/baseline.json', import.meta.url), 'utf8')) as RunResult
+// The committed baseline is a real run and may hold an invalid trial, which the gate never judges;
+// the property here is about the trials it does judge.
+// Its calibration's own steadiness is checked where it is recorded (the run warns); here a steady
+// one is assumed, so that what is tested is the normalisation.
+const base: RunResult = {
+  ...committed,
+  ...(committed.calibration ? { calibration: { ...committed.calibration, spread: 0.02 } } : {}),
+  trials: committed.trials.filter((t) => t.validity.state === 'valid')
+}
 
 /** The same run on a machine whose speed is `speed` × this one's, the calibration scaled by `calibrationSpeed`. */
 function onOtherMachine(speed: number, calibrationSpeed = speed, spread = 0.02): RunResult {
