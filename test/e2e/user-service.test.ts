@@ -60,9 +60,12 @@ describe('a service of the user\'s own, through its config', () => {
     expect(r.status, r.stderr).toBe(0)
     const run = spawnSync('sh', ['-c', 'ls -d runs2/*/ | tail -1'], { cwd: project, encoding: 'utf8' }).stdout.trim()
     const c = authbench(['compare', path.join(run, 'result.json'), '--baseline', 'reports/baseline.json'])
-    // Same service, same load: never a regression (0), though the verdict may be inconclusive.
-    expect(c.status, c.stderr).toBe(0)
-    expect(c.stdout).toMatch(/reports: .*report\.md/)
+    // Same service, same load: never a regression (exit 1). The verdict may be inconclusive (0),
+    // or at 3 trials a noisy interval past the margin that the rank test cannot confirm is
+    // refused as invalid (2, naming why).
+    expect(c.status, c.stderr).not.toBe(1)
+    if (c.status === 0) expect(c.stdout).toMatch(/reports: .*report\.md/)
+    else expect(c.status, c.stderr).toBe(2)
   })
 
   it('ab between two variants, one with a known injected cost, exits 1', { timeout: 240_000 }, () => {
