@@ -222,14 +222,20 @@ export interface FunctionTable {
   idleUs: number
 }
 
-/** Self and total (inclusive) time per function; idle time is kept apart from busy time. */
-export function functionTable(profile: CpuProfile): FunctionTable {
+/** A profile's nodes by id, each node's parent, and the sampled µs that landed on each node. */
+function indexProfile(profile: CpuProfile): { byId: Map<number, CpuProfile['nodes'][number]>; parent: Map<number, number>; perNode: Map<number, number> } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const parent = new Map<number, number>()
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
   const weights = sampleWeights(profile)
   const perNode = new Map<number, number>()
   profile.samples.forEach((s, i) => perNode.set(s, (perNode.get(s) ?? 0) + (weights[i] as number)))
+  return { byId, parent, perNode }
+}
+
+/** Self and total (inclusive) time per function; idle time is kept apart from busy time. */
+export function functionTable(profile: CpuProfile): FunctionTable {
+  const { byId, parent, perNode } = indexProfile(profile)
   const functions = new Map<string, FunctionTime>()
   let busyUs = 0
   let idleUs = 0
@@ -279,12 +285,7 @@ export function emptyTree(): TreeNode {
 
 /** Adds a profile's busy samples to `tree`, each weighted by `scale` (e.g. 1 / requests for µs per request). */
 export function addToTree(tree: TreeNode, profile: CpuProfile, scale = 1): TreeNode {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
-  const parent = new Map<number, number>()
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
-  const weights = sampleWeights(profile)
-  const perNode = new Map<number, number>()
-  profile.samples.forEach((s, i) => perNode.set(s, (perNode.get(s) ?? 0) + (weights[i] as number)))
+  const { byId, parent, perNode } = indexProfile(profile)
   for (const [nodeId, us] of perNode) {
     const node = byId.get(nodeId)
     if (node === undefined || node.callFrame.functionName === IDLE_FRAME) continue
