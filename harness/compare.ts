@@ -358,36 +358,70 @@ export function checkCalibration(baseline: RunResult, current: RunResult): strin
  */
 export function compareResults(baseline: RunResult, current: RunResult, options: CompareOptions = {}): Comparison {
   const settings = options.settings ?? resolveCompareSettings({})
-  const notes: string[] = []
-  const differences = environmentDifferences(baseline, current)
-  const sameMachine = !differences.some((difference) => difference.machine)
-  let normalisation: Comparison['environment']['normalisation'] = null
-  let crossMachineProblem: string | null = null
-  const canNormaliseCpu =
-    baseline.calibration?.cpuUsPerRequest != null && current.calibration?.cpuUsPerRequest != null && baseline.calibration.cpuUsPerRequest > 0 && current.calibration.cpuUsPerRequest > 0
-  if (!sameMachine) {
-    const machine = differences.filter((difference) => difference.machine).map((difference) => `${difference.field} ${difference.baseline} → ${difference.current}`)
-    notes.push(`different machines (${machine.join('; ')}): latencies are compared raw and are only indicative`)
-    const baselineRps = baseline.calibration?.throughputRps ?? null
-    const currentRps = current.calibration?.throughputRps ?? null
-    if (baselineRps !== null && currentRps !== null && baselineRps > 0 && currentRps > 0) {
-      normalisation = {
-        metrics: canNormaliseCpu ? ['throughputRps', 'cpuUsPerRequest'] : ['throughputRps'],
-        baselineCalibrationRps: baselineRps,
-        currentCalibrationRps: currentRps,
-        baselineCalibrationCpuUsPerRequest: canNormaliseCpu ? (baseline.calibration?.cpuUsPerRequest ?? null) : null,
-        currentCalibrationCpuUsPerRequest: canNormaliseCpu ? (current.calibration?.cpuUsPerRequest ?? null) : null
-      }
-      notes.push(`throughput${canNormaliseCpu ? ' and CPU µs/req' : ''} normalised by each run's calibration workload (${Math.round(baselineRps)} → ${Math.round(currentRps)} req/s)`)
-      notes.push(...checkCalibration(baseline, current))
-    } else {
-      crossMachineProblem = 'different machines and no calibration workload on both sides: throughput cannot be normalised'
-      notes.push(crossMachineProblem)
-    }
-  }
+  const machines = compareMachines(baseline, current)
+  const notes = [...machines.notes]
   const driverDiffers = baseline.environment.driver !== current.environment.driver
   if (driverDiffers) notes.push(`different load drivers (${baseline.environment.driver} → ${current.environment.driver}): the runs measure different things`)
+  const common = commonScenarios(baseline, current, notes)
+  if (baseline.aborted) notes.push(`the baseline run stopped early: ${baseline.aborted.reason}`)
+  if (current.aborted) notes.push(`the current run stopped early: ${current.aborted.reason}`)
+  const profiled = profileNoteForRuns(baseline, current)
+  if (profiled !== null) notes.push(profiled)
 
+  const context: UnpairedContext = { baseline, current, settings, machines, driverDiffers }
+  const scenarios = common.map((scenario) => compareScenarioUnpaired(context, scenario))
+  return finish(
+    'baseline',
+    identityOf(baseline, options.baselinePath),
+    identityOf(current, options.currentPath),
+    { sameMachine: machines.sameMachine, differences: machines.differences, normalisation: machines.normalisation },
+    settings,
+    scenarios,
+    notes
+  )
+}
+
+/** What the machines of two runs allow: raw figures, figures normalised by calibration, or neither. */
+interface MachineComparison {
+  differences: EnvironmentDifference[]
+  sameMachine: boolean
+  normalisation: Comparison['environment']['normalisation']
+  /** Set when throughput cannot be compared across the machines at all. */
+  crossMachineProblem: string | null
+  canNormaliseCpu: boolean
+  notes: string[]
+}
+
+function compareMachines(baseline: RunResult, current: RunResult): MachineComparison {
+  const differences = environmentDifferences(baseline, current)
+  const sameMachine = !differences.some((difference) => difference.machine)
+  const canNormaliseCpu =
+    baseline.calibration?.cpuUsPerRequest != null && current.calibration?.cpuUsPerRequest != null && baseline.calibration.cpuUsPerRequest > 0 && current.calibration.cpuUsPerRequest > 0
+  const out: MachineComparison = { differences, sameMachine, normalisation: null, crossMachineProblem: null, canNormaliseCpu, notes: [] }
+  if (sameMachine) return out
+  const machine = differences.filter((difference) => difference.machine).map((difference) => `${difference.field} ${difference.baseline} → ${difference.current}`)
+  out.notes.push(`different machines (${machine.join('; ')}): latencies are compared raw and are only indicative`)
+  const baselineRps = baseline.calibration?.throughputRps ?? null
+  const currentRps = current.calibration?.throughputRps ?? null
+  if (baselineRps !== null && currentRps !== null && baselineRps > 0 && currentRps > 0) {
+    out.normalisation = {
+      metrics: canNormaliseCpu ? ['throughputRps', 'cpuUsPerRequest'] : ['throughputRps'],
+      baselineCalibrationRps: baselineRps,
+      currentCalibrationRps: currentRps,
+      baselineCalibrationCpuUsPerRequest: canNormaliseCpu ? (baseline.calibration?.cpuUsPerRequest ?? null) : null,
+      currentCalibrationCpuUsPerRequest: canNormaliseCpu ? (current.calibration?.cpuUsPerRequest ?? null) : null
+    }
+    out.notes.push(`throughput${canNormaliseCpu ? ' and CPU µs/req' : ''} normalised by each run's calibration workload (${Math.round(baselineRps)} → ${Math.round(currentRps)} req/s)`)
+    out.notes.push(...checkCalibration(baseline, current))
+  } else {
+    out.crossMachineProblem = 'different machines and no calibration workload on both sides: throughput cannot be normalised'
+    out.notes.push(out.crossMachineProblem)
+  }
+  return out
+}
+
+/** The scenarios both runs measured, in the current run's order; the others are named in `notes`. */
+function commonScenarios(baseline: RunResult, current: RunResult, notes: string[]): string[] {
   const baselineScenarios = new Set(baseline.trials.map((trial) => trial.scenario))
   const currentScenarios = new Set(current.trials.map((trial) => trial.scenario))
   const common = [...currentScenarios].filter((scenario) => baselineScenarios.has(scenario))
@@ -396,107 +430,119 @@ export function compareResults(baseline: RunResult, current: RunResult, options:
   if (onlyBaseline.length > 0) notes.push(`not in the current run: ${onlyBaseline.join(', ')}`)
   if (onlyCurrent.length > 0) notes.push(`not in the baseline: ${onlyCurrent.join(', ')}`)
   if (common.length === 0) notes.unshift('no scenario in common between the two runs')
-  if (baseline.aborted) notes.push(`the baseline run stopped early: ${baseline.aborted.reason}`)
-  if (current.aborted) notes.push(`the current run stopped early: ${current.aborted.reason}`)
-  const profiled = profileNoteForRuns(baseline, current)
-  if (profiled !== null) notes.push(profiled)
+  return common
+}
 
-  const scenarios = common.map((scenario): ScenarioComparison => {
-    const a = sideOf(baseline, scenario)
-    const b = sideOf(current, scenario)
-    const scenarioNotes: string[] = []
-    const baselineHistogram = safeMerge(a.valid.map((trial) => trial.histogram))
-    const currentHistogram = safeMerge(b.valid.map((trial) => trial.histogram))
-    const loadProblems = loadDifferences(baseline, current, scenario)
-    let invalidReason: string | null = null
-    if (driverDiffers) invalidReason = 'different load drivers'
-    else if (loadProblems.length > 0) invalidReason = `load settings differ (${loadProblems.join(', ')})`
-    else if (a.invalid > settings.maxInvalidTrials || b.invalid > settings.maxInvalidTrials) {
-      invalidReason = `invalid trials (baseline ${a.invalid}, current ${b.invalid}; at most ${settings.maxInvalidTrials} allowed)`
-    } else if (a.valid.length < settings.minTrials || b.valid.length < settings.minTrials) {
-      invalidReason = `too few valid trials (baseline ${a.valid.length}, current ${b.valid.length}; at least ${settings.minTrials} needed)`
-    }
-    if (invalidReason === null && (a.invalid > 0 || b.invalid > 0)) scenarioNotes.push(`${a.invalid + b.invalid} invalid trial(s) left out`)
+interface UnpairedContext {
+  baseline: RunResult
+  current: RunResult
+  settings: CompareSettings
+  machines: MachineComparison
+  driverDiffers: boolean
+}
 
-    const metrics = METRICS.flatMap((metric): MetricComparison[] => {
-      const key = `${scenario}/${metric}`
-      const bootstrap = { resamples: settings.resamples, confidence: settings.confidence, seed: seedFor(settings.seed, key), method: settings.intervalMethod }
-      const kind: ChangeKind = METRIC_INFO[metric].changeKind
-      const percentile = PERCENTILE_OF[metric]
-      if (percentile !== undefined) {
-        if (invalidReason !== null) return [invalidMetric(metric, settings, invalidReason)]
-        const matrixA = buildHistogramMatrix(a.valid.map((trial) => trial.histogram), `baseline ${scenario}`)
-        const matrixB = buildHistogramMatrix(b.valid.map((trial) => trial.histogram), `current ${scenario}`)
-        const statA = percentileStatistic(matrixA, percentile)
-        const statB = percentileStatistic(matrixB, percentile)
-        const interval = bootstrapTwoSample(a.valid.length, b.valid.length, statA, statB, changeOf(kind), bootstrap)
-        const perTrialA = a.valid.map((_, i) => statA(unitWeights(a.valid.length, i)))
-        const perTrialB = b.valid.map((_, i) => statB(unitWeights(b.valid.length, i)))
-        const pointA = statA(new Array<number>(a.valid.length).fill(1))
-        const pointB = statB(new Array<number>(b.valid.length).fill(1))
-        return [judged(metricShell(metric, settings), pointA, pointB, interval, mannWhitneyU(perTrialA, perTrialB), settings, false, mannWhitneyMinP(a.valid.length, b.valid.length))]
-      }
-      let valuesA: number[]
-      let valuesB: number[]
-      let normalised = false
-      if (metric === 'throughputRps') {
-        valuesA = a.valid.map((trial) => trial.throughputRps)
-        valuesB = b.valid.map((trial) => trial.throughputRps)
-        if (invalidReason === null && crossMachineProblem !== null) return [invalidMetric(metric, settings, crossMachineProblem, median(valuesA), median(valuesB))]
-        if (normalisation !== null) normalised = true
-      } else if (metric === 'errorRate') {
-        valuesA = a.valid.map((trial) => trial.errorRate)
-        valuesB = b.valid.map((trial) => trial.errorRate)
-      } else {
-        const cpuA = cpuValues(a.valid)
-        const cpuB = cpuValues(b.valid)
-        if (cpuA === null || cpuB === null) {
-          scenarioNotes.push('CPU µs/req not measured on both sides (external target?): not compared')
-          return []
-        }
-        valuesA = cpuA
-        valuesB = cpuB
-        if (!sameMachine) {
-          if (!canNormaliseCpu) {
-            if (invalidReason === null) return [invalidMetric(metric, settings, 'different machines and no CPU calibration on both sides', median(valuesA), median(valuesB))]
-          } else normalised = true
-        }
-      }
-      const rawA = valuesA.length > 0 ? median(valuesA) : null
-      const rawB = valuesB.length > 0 ? median(valuesB) : null
-      if (invalidReason !== null) return [invalidMetric(metric, settings, invalidReason, rawA, rawB)]
-      if (normalised) {
-        const scaleA = metric === 'throughputRps' ? (normalisation?.baselineCalibrationRps as number) : (normalisation?.baselineCalibrationCpuUsPerRequest as number)
-        const scaleB = metric === 'throughputRps' ? (normalisation?.currentCalibrationRps as number) : (normalisation?.currentCalibrationCpuUsPerRequest as number)
-        valuesA = valuesA.map((value) => value / scaleA)
-        valuesB = valuesB.map((value) => value / scaleB)
-      }
-      const interval = bootstrapTwoSample(valuesA.length, valuesB.length, medianStatistic(valuesA), medianStatistic(valuesB), changeOf(kind), bootstrap)
-      return [judged(metricShell(metric, settings), rawA, rawB, interval, mannWhitneyU(valuesA, valuesB), settings, normalised, mannWhitneyMinP(valuesA.length, valuesB.length))]
-    })
-    if (invalidReason !== null) scenarioNotes.unshift(invalidReason)
-    return {
-      scenario,
-      baselineTrials: a.valid.length,
-      currentTrials: b.valid.length,
-      invalidTrials: { baseline: a.invalid, current: b.invalid },
-      verdict: scenarioVerdict(metrics),
-      metrics,
-      baselineHistogram,
-      currentHistogram,
-      notes: [...new Set(scenarioNotes)]
+/** Why a scenario's two sides cannot be compared at all, or null when they can. */
+function unpairedInvalidReason(context: UnpairedContext, scenario: string, a: Side, b: Side): string | null {
+  const { settings } = context
+  const loadProblems = loadDifferences(context.baseline, context.current, scenario)
+  if (context.driverDiffers) return 'different load drivers'
+  if (loadProblems.length > 0) return `load settings differ (${loadProblems.join(', ')})`
+  if (a.invalid > settings.maxInvalidTrials || b.invalid > settings.maxInvalidTrials) {
+    return `invalid trials (baseline ${a.invalid}, current ${b.invalid}; at most ${settings.maxInvalidTrials} allowed)`
+  }
+  if (a.valid.length < settings.minTrials || b.valid.length < settings.minTrials) {
+    return `too few valid trials (baseline ${a.valid.length}, current ${b.valid.length}; at least ${settings.minTrials} needed)`
+  }
+  return null
+}
+
+function compareScenarioUnpaired(context: UnpairedContext, scenario: string): ScenarioComparison {
+  const a = sideOf(context.baseline, scenario)
+  const b = sideOf(context.current, scenario)
+  const scenarioNotes: string[] = []
+  const invalidReason = unpairedInvalidReason(context, scenario, a, b)
+  if (invalidReason === null && (a.invalid > 0 || b.invalid > 0)) scenarioNotes.push(`${a.invalid + b.invalid} invalid trial(s) left out`)
+  const metrics = METRICS.flatMap((metric): MetricComparison[] => {
+    const percentile = PERCENTILE_OF[metric]
+    if (percentile !== undefined) {
+      return [invalidReason !== null ? invalidMetric(metric, context.settings, invalidReason) : comparePercentileUnpaired(context.settings, scenario, metric, percentile, a, b)]
     }
+    return compareValuesUnpaired(context, scenario, metric, a, b, invalidReason, scenarioNotes)
   })
+  if (invalidReason !== null) scenarioNotes.unshift(invalidReason)
+  return {
+    scenario,
+    baselineTrials: a.valid.length,
+    currentTrials: b.valid.length,
+    invalidTrials: { baseline: a.invalid, current: b.invalid },
+    verdict: scenarioVerdict(metrics),
+    metrics,
+    baselineHistogram: safeMerge(a.valid.map((trial) => trial.histogram)),
+    currentHistogram: safeMerge(b.valid.map((trial) => trial.histogram)),
+    notes: [...new Set(scenarioNotes)]
+  }
+}
 
-  return finish(
-    'baseline',
-    identityOf(baseline, options.baselinePath),
-    identityOf(current, options.currentPath),
-    { sameMachine, differences, normalisation },
-    settings,
-    scenarios,
-    notes
-  )
+function bootstrapSettings(settings: CompareSettings, scenario: string, metric: MetricName): { resamples: number; confidence: number; seed: number; method: CompareSettings['intervalMethod'] } {
+  return { resamples: settings.resamples, confidence: settings.confidence, seed: seedFor(settings.seed, `${scenario}/${metric}`), method: settings.intervalMethod }
+}
+
+/** A percentile: trials resampled and their histograms merged per resample; Mann-Whitney on per-trial percentiles. */
+function comparePercentileUnpaired(settings: CompareSettings, scenario: string, metric: MetricName, percentile: number, a: Side, b: Side): MetricComparison {
+  const statA = percentileStatistic(buildHistogramMatrix(a.valid.map((trial) => trial.histogram), `baseline ${scenario}`), percentile)
+  const statB = percentileStatistic(buildHistogramMatrix(b.valid.map((trial) => trial.histogram), `current ${scenario}`), percentile)
+  const interval = bootstrapTwoSample(a.valid.length, b.valid.length, statA, statB, changeOf(METRIC_INFO[metric].changeKind), bootstrapSettings(settings, scenario, metric))
+  const perTrialA = a.valid.map((_, i) => statA(unitWeights(a.valid.length, i)))
+  const perTrialB = b.valid.map((_, i) => statB(unitWeights(b.valid.length, i)))
+  const pointA = statA(new Array<number>(a.valid.length).fill(1))
+  const pointB = statB(new Array<number>(b.valid.length).fill(1))
+  return judged(metricShell(metric, settings), pointA, pointB, interval, mannWhitneyU(perTrialA, perTrialB), settings, false, mannWhitneyMinP(a.valid.length, b.valid.length))
+}
+
+/**
+ * Throughput, error rate or CPU µs/req: medians of per-trial values, normalised by calibration
+ * across machines where that is possible; none when CPU was not measured on both sides.
+ */
+function compareValuesUnpaired(context: UnpairedContext, scenario: string, metric: MetricName, a: Side, b: Side, invalidReason: string | null, scenarioNotes: string[]): MetricComparison[] {
+  const { settings, machines } = context
+  let valuesA: number[]
+  let valuesB: number[]
+  let normalised = false
+  if (metric === 'throughputRps') {
+    valuesA = a.valid.map((trial) => trial.throughputRps)
+    valuesB = b.valid.map((trial) => trial.throughputRps)
+    if (invalidReason === null && machines.crossMachineProblem !== null) return [invalidMetric(metric, settings, machines.crossMachineProblem, median(valuesA), median(valuesB))]
+    if (machines.normalisation !== null) normalised = true
+  } else if (metric === 'errorRate') {
+    valuesA = a.valid.map((trial) => trial.errorRate)
+    valuesB = b.valid.map((trial) => trial.errorRate)
+  } else {
+    const cpuA = cpuValues(a.valid)
+    const cpuB = cpuValues(b.valid)
+    if (cpuA === null || cpuB === null) {
+      scenarioNotes.push('CPU µs/req not measured on both sides (external target?): not compared')
+      return []
+    }
+    valuesA = cpuA
+    valuesB = cpuB
+    if (!machines.sameMachine) {
+      if (!machines.canNormaliseCpu) {
+        if (invalidReason === null) return [invalidMetric(metric, settings, 'different machines and no CPU calibration on both sides', median(valuesA), median(valuesB))]
+      } else normalised = true
+    }
+  }
+  const rawA = valuesA.length > 0 ? median(valuesA) : null
+  const rawB = valuesB.length > 0 ? median(valuesB) : null
+  if (invalidReason !== null) return [invalidMetric(metric, settings, invalidReason, rawA, rawB)]
+  if (normalised) {
+    const normalisation = machines.normalisation
+    const scaleA = metric === 'throughputRps' ? (normalisation?.baselineCalibrationRps as number) : (normalisation?.baselineCalibrationCpuUsPerRequest as number)
+    const scaleB = metric === 'throughputRps' ? (normalisation?.currentCalibrationRps as number) : (normalisation?.currentCalibrationCpuUsPerRequest as number)
+    valuesA = valuesA.map((value) => value / scaleA)
+    valuesB = valuesB.map((value) => value / scaleB)
+  }
+  const interval = bootstrapTwoSample(valuesA.length, valuesB.length, medianStatistic(valuesA), medianStatistic(valuesB), changeOf(METRIC_INFO[metric].changeKind), bootstrapSettings(settings, scenario, metric))
+  return [judged(metricShell(metric, settings), rawA, rawB, interval, mannWhitneyU(valuesA, valuesB), settings, normalised, mannWhitneyMinP(valuesA.length, valuesB.length))]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -553,80 +599,9 @@ export function compareAB(result: RunResult, options: Omit<CompareOptions, 'base
   const profiled = profileNoteForArms(result)
   if (profiled !== null) notes.push(profiled)
   const scenarioNames = [...new Set(withArms.map((trial) => trial.scenario))]
-
-  const scenarios = scenarioNames.map((scenario): ScenarioComparison => {
-    const settings = options.scenarioSettings?.[scenario] ?? baseSettings
-    const { pairs, invalidA, invalidB, incomplete, inferred } = pairsOf(withArms.filter((trial) => trial.scenario === scenario))
-    const scenarioNotes: string[] = []
-    if (inferred) scenarioNotes.push('trials carry no pair index: paired in the order they ran')
-    if (incomplete > 0) scenarioNotes.push(`${incomplete} incomplete pair(s) left out`)
-    let invalidReason: string | null = null
-    if (invalidA > settings.maxInvalidTrials || invalidB > settings.maxInvalidTrials) {
-      invalidReason = `invalid trials (A ${invalidA}, B ${invalidB}; at most ${settings.maxInvalidTrials} allowed)`
-    } else if (pairs.length < settings.minTrials) {
-      invalidReason = `too few complete valid pairs (${pairs.length}; at least ${settings.minTrials} needed)`
-    }
-    const trialsA = pairs.map((pair) => pair.a)
-    const trialsB = pairs.map((pair) => pair.b)
-
-    const metrics = METRICS.flatMap((metric): MetricComparison[] => {
-      const kind: ChangeKind = METRIC_INFO[metric].changeKind
-      const bootstrap = { resamples: settings.resamples, confidence: settings.confidence, seed: seedFor(settings.seed, `${scenario}/${metric}`), method: settings.intervalMethod }
-      let valuesA: number[]
-      let valuesB: number[]
-      let pointA: number | null
-      let pointB: number | null
-      const percentile = PERCENTILE_OF[metric]
-      if (percentile !== undefined) {
-        if (invalidReason !== null) return [invalidMetric(metric, settings, invalidReason)]
-        const statA = percentileStatistic(buildHistogramMatrix(trialsA.map((trial) => trial.histogram), `arm A ${scenario}`), percentile)
-        const statB = percentileStatistic(buildHistogramMatrix(trialsB.map((trial) => trial.histogram), `arm B ${scenario}`), percentile)
-        valuesA = trialsA.map((_, i) => statA(unitWeights(pairs.length, i)))
-        valuesB = trialsB.map((_, i) => statB(unitWeights(pairs.length, i)))
-        pointA = statA(new Array<number>(pairs.length).fill(1))
-        pointB = statB(new Array<number>(pairs.length).fill(1))
-      } else {
-        if (metric === 'throughputRps') {
-          valuesA = trialsA.map((trial) => trial.throughputRps)
-          valuesB = trialsB.map((trial) => trial.throughputRps)
-        } else if (metric === 'errorRate') {
-          valuesA = trialsA.map((trial) => trial.errorRate)
-          valuesB = trialsB.map((trial) => trial.errorRate)
-        } else {
-          const cpuA = cpuValues(trialsA)
-          const cpuB = cpuValues(trialsB)
-          if (cpuA === null || cpuB === null) {
-            if (pairs.length > 0) scenarioNotes.push('CPU µs/req not measured in every trial: not compared')
-            return []
-          }
-          valuesA = cpuA
-          valuesB = cpuB
-        }
-        pointA = valuesA.length > 0 ? median(valuesA) : null
-        pointB = valuesB.length > 0 ? median(valuesB) : null
-        if (invalidReason !== null) return [invalidMetric(metric, settings, invalidReason, pointA, pointB)]
-      }
-      const change = changeOf(kind)
-      const perPair = valuesA.map((valueA, i) => change(valueA, valuesB[i] as number))
-      const interval = bootstrapOneSample(perPair.length, medianStatistic(perPair), bootstrap)
-      // Signed-rank on log ratios: symmetric in A and B, unlike ratios − 1.
-      const forRankTest = kind === 'relative' ? valuesA.map((valueA, i) => Math.log((valuesB[i] as number) / valueA)) : perPair
-      return [judged(metricShell(metric, settings), pointA, pointB, interval, wilcoxonSignedRank(forRankTest), settings, false, signedRankMinP(forRankTest.length))]
-    })
-    if (invalidReason !== null) scenarioNotes.unshift(invalidReason)
-    return {
-      scenario,
-      baselineTrials: pairs.length,
-      currentTrials: pairs.length,
-      invalidTrials: { baseline: invalidA, current: invalidB },
-      verdict: scenarioVerdict(metrics),
-      metrics,
-      baselineHistogram: safeMerge(trialsA.map((trial) => trial.histogram)),
-      currentHistogram: safeMerge(trialsB.map((trial) => trial.histogram)),
-      notes: [...new Set(scenarioNotes)]
-    }
-  })
-
+  const scenarios = scenarioNames.map((scenario) =>
+    compareScenarioPaired(scenario, withArms.filter((trial) => trial.scenario === scenario), options.scenarioSettings?.[scenario] ?? baseSettings)
+  )
   return finish(
     'ab',
     identityOf(result, options.currentPath, ' (A)'),
@@ -636,4 +611,95 @@ export function compareAB(result: RunResult, options: Omit<CompareOptions, 'base
     scenarios,
     notes
   )
+}
+
+function compareScenarioPaired(scenario: string, trials: readonly TrialResult[], settings: CompareSettings): ScenarioComparison {
+  const { pairs, invalidA, invalidB, incomplete, inferred } = pairsOf(trials)
+  const scenarioNotes: string[] = []
+  if (inferred) scenarioNotes.push('trials carry no pair index: paired in the order they ran')
+  if (incomplete > 0) scenarioNotes.push(`${incomplete} incomplete pair(s) left out`)
+  let invalidReason: string | null = null
+  if (invalidA > settings.maxInvalidTrials || invalidB > settings.maxInvalidTrials) {
+    invalidReason = `invalid trials (A ${invalidA}, B ${invalidB}; at most ${settings.maxInvalidTrials} allowed)`
+  } else if (pairs.length < settings.minTrials) {
+    invalidReason = `too few complete valid pairs (${pairs.length}; at least ${settings.minTrials} needed)`
+  }
+  const trialsA = pairs.map((pair) => pair.a)
+  const trialsB = pairs.map((pair) => pair.b)
+  const metrics = METRICS.flatMap((metric) => comparePairedMetric(settings, scenario, metric, trialsA, trialsB, invalidReason, scenarioNotes))
+  if (invalidReason !== null) scenarioNotes.unshift(invalidReason)
+  return {
+    scenario,
+    baselineTrials: pairs.length,
+    currentTrials: pairs.length,
+    invalidTrials: { baseline: invalidA, current: invalidB },
+    verdict: scenarioVerdict(metrics),
+    metrics,
+    baselineHistogram: safeMerge(trialsA.map((trial) => trial.histogram)),
+    currentHistogram: safeMerge(trialsB.map((trial) => trial.histogram)),
+    notes: [...new Set(scenarioNotes)]
+  }
+}
+
+/** Per-pair values of one metric (each trial's own percentile for latencies) and the arms' point figures. */
+function pairedValues(
+  scenario: string,
+  metric: MetricName,
+  trialsA: readonly TrialResult[],
+  trialsB: readonly TrialResult[]
+): { valuesA: number[]; valuesB: number[]; pointA: number | null; pointB: number | null } | null {
+  const percentile = PERCENTILE_OF[metric]
+  if (percentile !== undefined) {
+    const statA = percentileStatistic(buildHistogramMatrix(trialsA.map((trial) => trial.histogram), `arm A ${scenario}`), percentile)
+    const statB = percentileStatistic(buildHistogramMatrix(trialsB.map((trial) => trial.histogram), `arm B ${scenario}`), percentile)
+    return {
+      valuesA: trialsA.map((_, i) => statA(unitWeights(trialsA.length, i))),
+      valuesB: trialsB.map((_, i) => statB(unitWeights(trialsA.length, i))),
+      pointA: statA(new Array<number>(trialsA.length).fill(1)),
+      pointB: statB(new Array<number>(trialsA.length).fill(1))
+    }
+  }
+  let valuesA: number[]
+  let valuesB: number[]
+  if (metric === 'throughputRps') {
+    valuesA = trialsA.map((trial) => trial.throughputRps)
+    valuesB = trialsB.map((trial) => trial.throughputRps)
+  } else if (metric === 'errorRate') {
+    valuesA = trialsA.map((trial) => trial.errorRate)
+    valuesB = trialsB.map((trial) => trial.errorRate)
+  } else {
+    const cpuA = cpuValues(trialsA)
+    const cpuB = cpuValues(trialsB)
+    if (cpuA === null || cpuB === null) return null
+    valuesA = cpuA
+    valuesB = cpuB
+  }
+  return { valuesA, valuesB, pointA: valuesA.length > 0 ? median(valuesA) : null, pointB: valuesB.length > 0 ? median(valuesB) : null }
+}
+
+/** One metric over pairs: the median per-pair change, its bootstrap over pairs, Wilcoxon signed-rank. */
+function comparePairedMetric(
+  settings: CompareSettings,
+  scenario: string,
+  metric: MetricName,
+  trialsA: readonly TrialResult[],
+  trialsB: readonly TrialResult[],
+  invalidReason: string | null,
+  scenarioNotes: string[]
+): MetricComparison[] {
+  if (invalidReason !== null && PERCENTILE_OF[metric] !== undefined) return [invalidMetric(metric, settings, invalidReason)]
+  const values = pairedValues(scenario, metric, trialsA, trialsB)
+  if (values === null) {
+    if (trialsA.length > 0) scenarioNotes.push('CPU µs/req not measured in every trial: not compared')
+    return []
+  }
+  const { valuesA, valuesB, pointA, pointB } = values
+  if (invalidReason !== null) return [invalidMetric(metric, settings, invalidReason, pointA, pointB)]
+  const kind: ChangeKind = METRIC_INFO[metric].changeKind
+  const change = changeOf(kind)
+  const perPair = valuesA.map((valueA, i) => change(valueA, valuesB[i] as number))
+  const interval = bootstrapOneSample(perPair.length, medianStatistic(perPair), bootstrapSettings(settings, scenario, metric))
+  // Signed-rank on log ratios: symmetric in A and B, unlike ratios − 1.
+  const forRankTest = kind === 'relative' ? valuesA.map((valueA, i) => Math.log((valuesB[i] as number) / valueA)) : perPair
+  return [judged(metricShell(metric, settings), pointA, pointB, interval, wilcoxonSignedRank(forRankTest), settings, false, signedRankMinP(forRankTest.length))]
 }

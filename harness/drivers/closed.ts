@@ -69,163 +69,200 @@ export class ClosedDriver extends EventEmitter implements Driver {
       this.emit('done', outcome)
       return Promise.resolve(outcome)
     }
-
-    const specsByClient = new WeakMap<Client, ClientSpecs>()
-    // Set between a client's 'request' event and the setupRequest call autocannon makes right
-    // after it, synchronously, for every request but a client's first.
-    let pendingClient: Client | undefined
-    let lastSpec: RequestSpec | undefined
-
-    const takeSpec = (): RequestSpec => {
-      const spec = options.nextRequest()
-      lastSpec = spec
-      if (pendingClient !== undefined) {
-        specsByClient.get(pendingClient)?.queue.push(spec)
-        pendingClient = undefined
-      }
-      return spec
-    }
-
-    const fill = (request: Partial<AutocannonRequest>, spec: RequestSpec): Partial<AutocannonRequest> => {
-      request.method = spec.method
-      request.path = spec.path
-      // A copy: autocannon adds Content-Length to the headers object, and specs' headers are shared.
-      request.headers = { ...spec.headers }
-      request.body = spec.body ?? ''
-      return request
-    }
-
-    const setupRequest = (request: AutocannonRequest): AutocannonRequest => fill(request, takeSpec()) as AutocannonRequest
-
-    // With a setupRequest, autocannon rebuilds every request from scratch (two object spreads over
-    // all its options, string joins, a Buffer): about 9 µs of CPU per request here, the largest
-    // single cost in a profile of `run --scenario health`, against 0.2 µs for a prebuilt request.
-    // The client's builder is wrapped so a spec it has built before is served from a cache; specs
-    // that may change (not frozen) are still built per request.
-    const builtBySpec = new WeakMap<RequestSpec, Buffer>()
-    const cacheBuilds = (client: Client): void => {
-      const iterator = (client as unknown as { requestIterator?: { requestBuilder?: RequestBuilder } }).requestIterator
-      const build = iterator?.requestBuilder
-      // Another autocannon version may build differently: then requests go the uncached way.
-      if (iterator === undefined || typeof build !== 'function') return
-      iterator.requestBuilder = (_reqData, context) => {
-        const spec = takeSpec()
-        const cached = builtBySpec.get(spec)
-        if (cached !== undefined) return cached
-        const bytes = build(fill({}, spec), context)
-        if (bytes !== null && isImmutableSpec(spec)) builtBySpec.set(spec, bytes)
-        return bytes
-      }
-    }
-
-    const setupClient = (client: Client): void => {
-      const specs: ClientSpecs = { queue: [], constructionSpec: lastSpec }
-      specsByClient.set(client, specs)
-      cacheBuilds(client)
-      // 'request' is a real autocannon 8 client event its typings omit.
-      ;(client as unknown as EventEmitter).on('request', () => {
-        const made = (client as unknown as { reqsMade?: number }).reqsMade ?? 1
-        if (made === 0 && specs.constructionSpec !== undefined) {
-          specs.queue.push(specs.constructionSpec)
-          specs.constructionSpec = undefined
-        } else {
-          pendingClient = client
-        }
-      })
-    }
-
-    const specOfResponse = (client: Client): RequestSpec | undefined => {
-      const specs = specsByClient.get(client)
-      if (specs === undefined) return undefined
-      // autocannon drops its in-flight queue when it destroys a timed-out connection; its queue
-      // size after the response tells how many of ours are still genuinely in flight.
-      const inFlight = (client as unknown as { pipelinedRequests?: { size(): number } }).pipelinedRequests?.size()
-      if (inFlight !== undefined) {
-        const stale = specs.queue.length - (inFlight + 1)
-        if (stale > 0) specs.queue.splice(0, stale)
-      }
-      return specs.queue.shift()
-    }
-
-    // A scenario with one fixed frozen request (health, token) needs none of the above: autocannon
+    // A scenario with one fixed frozen request (health, token) needs no spec tracking: autocannon
     // builds the request once and sends those bytes on every connection, exactly as its CLI does,
     // and every response belongs to that one spec. This keeps the harness's per-request cost at
     // autocannon's own plus the recording.
     const fixed = options.fixedRequest !== undefined && isImmutableSpec(options.fixedRequest) ? options.fixedRequest : undefined
-    const requests = fixed === undefined
-      ? [{ setupRequest }]
-      : [fill({}, fixed)]
-
-    const plannedMs = load.warmupMs + load.durationMs
-    const safetySeconds = load.durationMs > 0 ? plannedMs / 1000 + 30 : 3600
+    const specs = new SpecTracker(options.nextRequest)
 
     return new Promise<DriverOutcome>((resolve, reject) => {
-      let aborted = false
-      let finished = false
-      let instance: Instance | undefined
-      const timers: NodeJS.Timeout[] = []
-
-      const endMeasurement = (): void => {
-        for (const timer of timers) clearTimeout(timer)
-        meter.stop()
-        instance?.stop()
-      }
-
-      const onAbort = (): void => {
-        aborted = true
-        endMeasurement()
-      }
-
+      const measurement = new Measurement(meter, load, signal)
       const finish = (error: unknown, _result: AutocannonResult | undefined): void => {
-        if (finished) return
-        finished = true
-        signal?.removeEventListener('abort', onAbort)
-        endMeasurement()
+        if (!measurement.finish()) return
         if (error !== null && error !== undefined) {
           reject(new DriverError(`autocannon failed: ${error instanceof Error ? error.message : String(error)}`, error))
           return
         }
-        const durationMs = meter.measuredMs
-        const outcome = meter.outcome(durationMs, aborted)
+        const outcome = meter.outcome(meter.measuredMs, measurement.aborted)
         this.emit('done', outcome)
         resolve(outcome)
       }
-
+      let instance: Instance
       try {
-        instance = autocannon({
-          url: options.url,
-          connections: load.connections,
-          pipelining: load.pipelining,
-          duration: safetySeconds,
-          timeout: Math.max(1, Math.ceil(load.timeoutMs / 1000)),
-          sampleInt: this.#stopPollMs,
-          requests,
-          ...(fixed === undefined ? { setupClient } : {})
-        }, finish)
+        instance = this.#startAutocannon(options, fixed, specs, finish)
       } catch (error) {
         finish(error, undefined)
         return
       }
-
-      instance.on('response', (client: Client, statusCode: number, resBytes: number, responseTimeMs: number) => {
-        const spec = fixed ?? specOfResponse(client)
-        if (!meter.measuring) return
-        meter.response(spec, statusCode, resBytes, responseTimeMs * 1000)
-        if (load.maxRequests !== null && meter.requests >= load.maxRequests) endMeasurement()
-      })
-      instance.on('reqError', (error: unknown) => {
-        meter.failure(classifyFailure(error), error instanceof Error ? error.message : String(error))
-        if (load.maxRequests !== null && meter.requests >= load.maxRequests) endMeasurement()
-      })
-
-      signal?.addEventListener('abort', onAbort, { once: true })
-      if (load.warmupMs > 0) meter.warmup(load.warmupMs)
-      timers.push(setTimeout(() => {
-        if (meter.stopped) return
-        meter.start(load.durationMs, load.warmupMs)
-        if (load.durationMs > 0) timers.push(setTimeout(endMeasurement, load.durationMs))
-      }, load.warmupMs))
+      measurement.instance = instance
+      recordResponses(instance, meter, load, fixed, specs, measurement)
+      measurement.schedule()
     })
+  }
+
+  /** autocannon with no rate of its own (see the top of this file), for as long as the trial may last. */
+  #startAutocannon (options: DriverOptions, fixed: RequestSpec | undefined, specs: SpecTracker, finish: (error: unknown, result: AutocannonResult | undefined) => void): Instance {
+    const load = options.load
+    const plannedMs = load.warmupMs + load.durationMs
+    const safetySeconds = load.durationMs > 0 ? plannedMs / 1000 + 30 : 3600
+    return autocannon({
+      url: options.url,
+      connections: load.connections,
+      pipelining: load.pipelining,
+      duration: safetySeconds,
+      timeout: Math.max(1, Math.ceil(load.timeoutMs / 1000)),
+      sampleInt: this.#stopPollMs,
+      requests: fixed === undefined ? [{ setupRequest: specs.setupRequest }] : [fillRequest({}, fixed)],
+      ...(fixed === undefined ? { setupClient: specs.setupClient } : {})
+    }, finish)
+  }
+}
+
+/** Each response and request error into the meter; the measurement ends at the request cap. */
+function recordResponses (instance: Instance, meter: TrialMeter, load: DriverOptions['load'], fixed: RequestSpec | undefined, specs: SpecTracker, measurement: Measurement): void {
+  instance.on('response', (client: Client, statusCode: number, resBytes: number, responseTimeMs: number) => {
+    const spec = fixed ?? specs.specOfResponse(client)
+    if (!meter.measuring) return
+    meter.response(spec, statusCode, resBytes, responseTimeMs * 1000)
+    if (load.maxRequests !== null && meter.requests >= load.maxRequests) measurement.end()
+  })
+  instance.on('reqError', (error: unknown) => {
+    meter.failure(classifyFailure(error), error instanceof Error ? error.message : String(error))
+    if (load.maxRequests !== null && meter.requests >= load.maxRequests) measurement.end()
+  })
+}
+
+/** The trial's clock: warm-up, then the measured window, ended by its timer, the cap or an abort. */
+class Measurement {
+  aborted = false
+  instance: Instance | undefined
+  readonly #meter: TrialMeter
+  readonly #load: DriverOptions['load']
+  readonly #signal: AbortSignal | undefined
+  readonly #timers: NodeJS.Timeout[] = []
+  #finished = false
+  readonly #onAbort = (): void => {
+    this.aborted = true
+    this.end()
+  }
+
+  constructor (meter: TrialMeter, load: DriverOptions['load'], signal: AbortSignal | undefined) {
+    this.#meter = meter
+    this.#load = load
+    this.#signal = signal
+  }
+
+  /** Listens for the abort, warms up, then measures for the trial's duration. */
+  schedule (): void {
+    const load = this.#load
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true })
+    if (load.warmupMs > 0) this.#meter.warmup(load.warmupMs)
+    this.#timers.push(setTimeout(() => {
+      if (this.#meter.stopped) return
+      this.#meter.start(load.durationMs, load.warmupMs)
+      if (load.durationMs > 0) this.#timers.push(setTimeout(this.end, load.durationMs))
+    }, load.warmupMs))
+  }
+
+  readonly end = (): void => {
+    for (const timer of this.#timers) clearTimeout(timer)
+    this.#meter.stop()
+    this.instance?.stop()
+  }
+
+  /** The first call ends everything and returns true; later ones (autocannon may call back twice) false. */
+  finish (): boolean {
+    if (this.#finished) return false
+    this.#finished = true
+    this.#signal?.removeEventListener('abort', this.#onAbort)
+    this.end()
+    return true
+  }
+}
+
+function fillRequest (request: Partial<AutocannonRequest>, spec: RequestSpec): Partial<AutocannonRequest> {
+  request.method = spec.method
+  request.path = spec.path
+  // A copy: autocannon adds Content-Length to the headers object, and specs' headers are shared.
+  request.headers = { ...spec.headers }
+  request.body = spec.body ?? ''
+  return request
+}
+
+/** Which spec each request of each autocannon client was built from, so its response is judged by it. */
+class SpecTracker {
+  readonly #nextRequest: () => RequestSpec
+  readonly #specsByClient = new WeakMap<Client, ClientSpecs>()
+  // Set between a client's 'request' event and the setupRequest call autocannon makes right
+  // after it, synchronously, for every request but a client's first.
+  #pendingClient: Client | undefined
+  #lastSpec: RequestSpec | undefined
+  // With a setupRequest, autocannon rebuilds every request from scratch (two object spreads over
+  // all its options, string joins, a Buffer): about 9 µs of CPU per request here, the largest
+  // single cost in a profile of `run --scenario health`, against 0.2 µs for a prebuilt request.
+  // The client's builder is wrapped so a spec it has built before is served from a cache; specs
+  // that may change (not frozen) are still built per request.
+  readonly #builtBySpec = new WeakMap<RequestSpec, Buffer>()
+
+  constructor (nextRequest: () => RequestSpec) {
+    this.#nextRequest = nextRequest
+  }
+
+  #takeSpec (): RequestSpec {
+    const spec = this.#nextRequest()
+    this.#lastSpec = spec
+    if (this.#pendingClient !== undefined) {
+      this.#specsByClient.get(this.#pendingClient)?.queue.push(spec)
+      this.#pendingClient = undefined
+    }
+    return spec
+  }
+
+  readonly setupRequest = (request: AutocannonRequest): AutocannonRequest => fillRequest(request, this.#takeSpec()) as AutocannonRequest
+
+  #cacheBuilds (client: Client): void {
+    const iterator = (client as unknown as { requestIterator?: { requestBuilder?: RequestBuilder } }).requestIterator
+    const build = iterator?.requestBuilder
+    // Another autocannon version may build differently: then requests go the uncached way.
+    if (iterator === undefined || typeof build !== 'function') return
+    iterator.requestBuilder = (_reqData, context) => {
+      const spec = this.#takeSpec()
+      const cached = this.#builtBySpec.get(spec)
+      if (cached !== undefined) return cached
+      const bytes = build(fillRequest({}, spec), context)
+      if (bytes !== null && isImmutableSpec(spec)) this.#builtBySpec.set(spec, bytes)
+      return bytes
+    }
+  }
+
+  readonly setupClient = (client: Client): void => {
+    const specs: ClientSpecs = { queue: [], constructionSpec: this.#lastSpec }
+    this.#specsByClient.set(client, specs)
+    this.#cacheBuilds(client)
+    // 'request' is a real autocannon 8 client event its typings omit.
+    ;(client as unknown as EventEmitter).on('request', () => {
+      const made = (client as unknown as { reqsMade?: number }).reqsMade ?? 1
+      if (made === 0 && specs.constructionSpec !== undefined) {
+        specs.queue.push(specs.constructionSpec)
+        specs.constructionSpec = undefined
+      } else {
+        this.#pendingClient = client
+      }
+    })
+  }
+
+  specOfResponse (client: Client): RequestSpec | undefined {
+    const specs = this.#specsByClient.get(client)
+    if (specs === undefined) return undefined
+    // autocannon drops its in-flight queue when it destroys a timed-out connection; its queue
+    // size after the response tells how many of ours are still genuinely in flight.
+    const inFlight = (client as unknown as { pipelinedRequests?: { size(): number } }).pipelinedRequests?.size()
+    if (inFlight !== undefined) {
+      const stale = specs.queue.length - (inFlight + 1)
+      if (stale > 0) specs.queue.splice(0, stale)
+    }
+    return specs.queue.shift()
   }
 }
 
