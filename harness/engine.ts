@@ -18,7 +18,7 @@ import { classifyOpenModel } from './saturation.ts'
 import { summarizeScenario } from './summary.ts'
 import { startTarget, watchLiveness, type TargetProcessOptions } from './target-process.ts'
 import type { EnvironmentFingerprint, LoadModel, LoadSettings, RunResult, ScenarioSummary, ServerSideDelta, TrialResult, TrialValidity } from './types.ts'
-import { RESULT_SCHEMA_VERSION } from './types.ts'
+import { buildRunResult } from './run-result.ts'
 
 /** A running target, however it was started. */
 export interface TargetHandle {
@@ -85,6 +85,8 @@ export interface EnginePlan {
   unresponsiveProbes: number
   /** What the fingerprint says about the target, beside what the engine can read itself. */
   fingerprint: Omit<EnvironmentFingerprint, 'targetConfig' | 'cpuPinning'> & { cpuPinning?: EnvironmentFingerprint['cpuPinning'] }
+  /** The target whose declared counters the result lists (its trials' `server.counters`). */
+  target?: Pick<TargetDefinition, 'metrics'> | null
 }
 
 export interface EngineDeps {
@@ -294,21 +296,19 @@ export class Engine extends EventEmitter {
     const finalStop = control.stop
     if (finalStop !== null) aborted = { reason: finalStop.reason, code: finalStop.errorCode }
 
-    const names = plan.scenarios.map((s) => s.scenario.name)
-    const result: RunResult = {
-      schemaVersion: RESULT_SCHEMA_VERSION,
-      tool: 'authbench',
+    const result = buildRunResult({
       kind: plan.kind ?? 'run',
       label: plan.label,
       createdAt,
-      environment: { ...plan.fingerprint, targetConfig, cpuPinning },
-      load: Object.fromEntries(plan.scenarios.map((s) => [s.scenario.name, s.load])),
-      scenarios: names,
+      fingerprint: plan.fingerprint,
+      targetConfig,
+      cpuPinning,
+      scenarios: plan.scenarios,
       trials,
-      summary: names.map((n) => summarizeScenario(n, trials)),
       calibration,
-      aborted
-    }
+      aborted,
+      target: plan.target ?? null
+    })
     this.emit('done', result)
     return result
   }

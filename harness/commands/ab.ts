@@ -25,15 +25,14 @@ import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
 import { minFirstPairs } from '../sequential.ts'
 import { budgetNotes, runBudgeted } from './ab-budget.ts'
-import { counterInfo, createServerMetrics } from '../server-metrics.ts'
-import { summarizeScenario } from '../summary.ts'
+import { createServerMetrics } from '../server-metrics.ts'
 import { applySlos } from '../slo.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetProfiler } from '../profile/profiler.ts'
 import { createProfiler, finishProfiling, parseProfileOptions } from '../profile/session.ts'
 import type { ProfileOutput, RawProfileOptions } from '../profile/session.ts'
 import type { Comparison, CompareSettings, RunResult, TrialResult } from '../types.ts'
-import { RESULT_SCHEMA_VERSION } from '../types.ts'
+import { buildRunResult } from '../run-result.ts'
 import type { TargetDefinition } from '../api.ts'
 import { loadConfig, targetByName } from '../config.ts'
 import { resolveCompareSettings } from '../verdict.ts'
@@ -305,7 +304,6 @@ async function runTrialsInTurn(run: InterleavedRun, setup: AbSetup, collected: A
 /** The A/B result: both arms' trials tagged with arm and pair, each arm's spec and reported config. */
 function assembleAbResult(run: InterleavedRun, setup: AbSetup, collected: AbCollected): RunResult {
   const { configs, trials } = collected
-  const names = run.scenarios.map((s) => s.scenario.name)
   const armInfo = (a: Arm): Record<string, unknown> => {
     const p = run.arms[a]
     return { spec: p.spec, kind: p.kind, commit: p.commit, env: p.env, config: configs[a] ?? null }
@@ -316,22 +314,21 @@ function assembleAbResult(run: InterleavedRun, setup: AbSetup, collected: AbColl
     const b = str(configs.B?.[key])
     return a === b ? a : `A=${a ?? '?'} B=${b ?? '?'}`
   }
-  return {
-    schemaVersion: RESULT_SCHEMA_VERSION,
-    tool: 'authbench',
+  return buildRunResult({
     kind: 'ab',
     label: run.label,
     createdAt: setup.createdAt,
-    environment: { ...setup.fingerprint, store: joined('store'), cache: joined('cache'), targetConfig: { arms: { A: armInfo('A'), B: armInfo('B') } }, cpuPinning: collected.cpuPinning },
-    load: Object.fromEntries(run.scenarios.map((s) => [s.scenario.name, s.load])),
-    scenarios: names,
+    fingerprint: { ...setup.fingerprint, store: joined('store'), cache: joined('cache') },
+    targetConfig: { arms: { A: armInfo('A'), B: armInfo('B') } },
+    cpuPinning: collected.cpuPinning,
+    scenarios: run.scenarios,
     trials,
     // The summary describes arm B, the candidate; arm A's figures are in the comparison.
-    summary: names.map((n) => summarizeScenario(n, trials.filter((t) => t.arm === 'B'))),
+    summarizes: (t) => t.arm === 'B',
     calibration: collected.calibration,
     aborted: collected.aborted,
-    ...(run.target.metrics?.counters === undefined ? {} : { counters: counterInfo(run.target) })
-  }
+    target: run.target
+  })
 }
 
 function describeStep(step: ABStep, total: number, spec: string): string {

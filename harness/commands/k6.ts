@@ -12,11 +12,10 @@ import { loadConfig, scenarioByName } from '../config.ts'
 import { BadOptionError, EXIT, K6MissingError, K6SummaryError, describeError, isAuthbenchError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { importK6Summary, mergeRunnerTrials } from '../importers/k6.ts'
-import { summarizeScenario } from '../summary.ts'
 import { assertLoopback } from '../loopback.ts'
 import { resultDirName, writeResult } from '../result-io.ts'
 import type { LoadSettings, RunResult, TrialResult } from '../types.ts'
-import { RESULT_SCHEMA_VERSION } from '../types.ts'
+import { buildRunResult } from '../run-result.ts'
 
 /** Oldest k6 that strips TypeScript without a compatibility flag. */
 export const MIN_K6_VERSION = Object.freeze({ major: 0, minor: 57, patch: 0 })
@@ -220,24 +219,18 @@ function loadSettings(opts: K6RunOptions): LoadSettings {
 }
 
 function runResult(label: string, scenario: string, load: LoadSettings, trials: TrialResult[]): RunResult {
-  return {
-    schemaVersion: RESULT_SCHEMA_VERSION,
-    tool: 'authbench',
+  return buildRunResult({
     kind: 'run',
     label,
     createdAt: new Date().toISOString(),
-    environment: {
-      ...collectFingerprint({ store: null, cache: null, preset: null, driver: 'k6' }),
-      targetConfig: null,
-      cpuPinning: { target: null, generator: null }
-    },
-    load: { [scenario]: load },
-    scenarios: [scenario],
+    fingerprint: collectFingerprint({ store: null, cache: null, preset: null, driver: 'k6' }),
+    targetConfig: null,
+    cpuPinning: { target: null, generator: null },
+    scenarios: [{ scenario: { name: scenario }, load }],
     trials,
-    summary: [summarizeScenario(scenario, trials)],
     calibration: null,
     aborted: null
-  }
+  })
 }
 
 async function writeAndReport(result: RunResult, outDir: string, io: K6CommandIo, json: boolean): Promise<string> {

@@ -17,9 +17,8 @@ import { collectFingerprint } from '../fingerprint.ts'
 import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../reporters/phases.ts'
 import type { PhasesAnalysis } from '../reporters/phases.ts'
 import { assertWritableDir, resultDirName, writeFileAtomic, writeResult } from '../result-io.ts'
-import { counterInfo, createServerMetrics } from '../server-metrics.ts'
+import { createServerMetrics } from '../server-metrics.ts'
 import { createRng } from '../stats.ts'
-import { summarizeScenario } from '../summary.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetDefinition } from '../api.ts'
 import { loadConfig, targetByName, variantEnv } from '../config.ts'
@@ -27,7 +26,7 @@ import type { TargetProfiler } from '../profile/profiler.ts'
 import { createProfiler, finishProfiling, insertBeforeBodyEnd, parseProfileOptions } from '../profile/session.ts'
 import type { ProfileOutput, RawProfileOptions } from '../profile/session.ts'
 import type { CompareSettings, EnvironmentFingerprint, RunResult, TrialResult } from '../types.ts'
-import { RESULT_SCHEMA_VERSION } from '../types.ts'
+import { buildRunResult } from '../run-result.ts'
 import type { CommandIo } from './run.ts'
 import { parseIntOption, parseRunOptions } from './run-options.ts'
 import type { RunOptions } from './run-options.ts'
@@ -382,34 +381,28 @@ async function runVariantSteps(plan: PhasesPlan, raw: RawPhasesOptions, io: Comm
 /** The phases result: trials tagged with variant and round, each variant's env and reported config. */
 function assemblePhasesResult(plan: PhasesPlan, collected: PhasesCollected): RunResult {
   const { opts, variants, target } = plan
-  const names = opts.scenarios.map((s) => s.scenario.name)
   const last = variants[variants.length - 1] as string
-  return {
-    schemaVersion: RESULT_SCHEMA_VERSION,
-    tool: 'authbench',
+  return buildRunResult({
     kind: 'phases',
     label: opts.label,
     createdAt: collected.createdAt,
-    environment: {
-      ...collected.fingerprint,
-      // Free-form by design: per variant, what it was asked to run with and what the target reported.
-      targetConfig: {
-        variants: Object.fromEntries(variants.map((p) => [p, { env: redactEnv(plan.envs.get(p) as Record<string, string>), config: collected.configs.get(p) ?? null }])),
-        targetOptions: plan.targetOptions,
-        plan: { rounds: plan.rounds, seed: plan.seed, order: 'blocks of two rounds: a seeded permutation, then its reverse' },
-        loadAverage: collected.loadAverage
-      },
-      cpuPinning: collected.cpuPinning
+    fingerprint: collected.fingerprint,
+    // Free-form by design: per variant, what it was asked to run with and what the target reported.
+    targetConfig: {
+      variants: Object.fromEntries(variants.map((p) => [p, { env: redactEnv(plan.envs.get(p) as Record<string, string>), config: collected.configs.get(p) ?? null }])),
+      targetOptions: plan.targetOptions,
+      plan: { rounds: plan.rounds, seed: plan.seed, order: 'blocks of two rounds: a seeded permutation, then its reverse' },
+      loadAverage: collected.loadAverage
     },
-    load: Object.fromEntries(opts.scenarios.map((s) => [s.scenario.name, s.load])),
-    scenarios: names,
+    cpuPinning: collected.cpuPinning,
+    scenarios: opts.scenarios,
     trials: collected.trials,
     // The summary describes the last (most optimised) variant; every variant is in phases.md.
-    summary: names.map((n) => summarizeScenario(n, collected.trials.filter((t) => t.variant === last))),
+    summarizes: (t) => t.variant === last,
     calibration: collected.calibration,
     aborted: collected.aborted,
-    ...(target.metrics?.counters === undefined ? {} : { counters: counterInfo(target) })
-  }
+    target
+  })
 }
 
 /** result.json, then phases.md and phases.html from the target's report data; the exit code. */

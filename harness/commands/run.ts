@@ -14,7 +14,7 @@ import { formatSummary } from '../print-summary.ts'
 import { ProgressDisplay } from '../progress.ts'
 import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
-import { counterInfo, createServerMetrics } from '../server-metrics.ts'
+import { createServerMetrics } from '../server-metrics.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetDefinition } from '../api.ts'
 import { loadConfig } from '../config.ts'
@@ -70,7 +70,8 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
       fingerprint: {
         ...collectFingerprint({ store: opts.store, cache: opts.cache, preset: opts.preset, driver: model === 'open' ? 'open' : 'autocannon' }),
         cpuPinning: { target: null, generator: generatorCpus }
-      }
+      },
+      target
     },
     {
       target: url !== null
@@ -96,8 +97,6 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
   } finally {
     bars?.stop()
   }
-  fillFromTargetConfig(result)
-  if (target !== null && target.metrics?.counters !== undefined) result.counters = counterInfo(target)
   const slosMet = applySlos(opts.slos, result.summary)
 
   const dir = path.resolve(opts.outDir, resultDirName(new Date(result.createdAt), opts.label))
@@ -132,16 +131,6 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
     return compared === EXIT.OK && !slosMet ? EXIT.REGRESSION : compared
   }
   return slosMet ? EXIT.OK : EXIT.REGRESSION
-}
-
-/** Store, cache and preset come from the target itself when it reported its config. */
-function fillFromTargetConfig(result: RunResult): void {
-  const cfg = result.environment.targetConfig
-  if (cfg === null) return
-  const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
-  result.environment.store = str(cfg.store) ?? result.environment.store
-  result.environment.cache = str(cfg.cache) ?? result.environment.cache
-  result.environment.preset = str(cfg.preset) ?? result.environment.preset
 }
 
 /**
