@@ -2,15 +2,15 @@
 // the dated result like any run, then writes it as reports/baseline.json (kind 'baseline') and
 // regenerates BASELINE_REPORT.md from that same result, so the two can never disagree.
 // A run that stopped early or has a scenario without a valid trial does not replace the baseline.
-import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { renderBaselineReport } from '../reporters/baseline-report.ts'
-import { readResult, writeFileAtomic, writeResult } from '../result-io.ts'
+import { writeFileAtomic, writeResult } from '../result-io.ts'
 import { loadConfig } from '../config.ts'
 import { EXIT } from '../errors.ts'
-import { runCommand } from './run.ts'
+import { runBenchmark } from './run.ts'
 import type { CommandIo } from './run.ts'
 import type { RawRunOptions } from './run-options.ts'
+import type { RunResult } from '../types.ts'
 
 export const BASELINE_DEFAULTS = Object.freeze({
   /** Five trials: enough for the unpaired comparison's minTrials with one to spare. */
@@ -55,19 +55,10 @@ export function reproduceCommand(raw: RawBaselineOptions): string {
   return parts.join(' ')
 }
 
-async function listDirs(dir: string): Promise<Set<string>> {
-  try {
-    return new Set((await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name))
-  } catch {
-    return new Set()
-  }
-}
-
 /** Returns the exit code; usage errors propagate (as from runCommand) for the CLI to map to 2. */
 export async function baselineCommand(raw: RawBaselineOptions, io: CommandIo): Promise<number> {
   const outDir = raw.out ?? BASELINE_DEFAULTS.outDir
-  const before = await listDirs(outDir)
-  const code = await runCommand(
+  const run = await runBenchmark(
     {
       ...raw,
       trials: raw.trials ?? String(BASELINE_DEFAULTS.trials),
@@ -80,23 +71,17 @@ export async function baselineCommand(raw: RawBaselineOptions, io: CommandIo): P
     },
     io
   )
-  if (code !== EXIT.OK) {
-    io.stderr(`baseline not updated: the run did not complete (exit ${code})\n`)
-    return code
+  if (run.exitCode !== EXIT.OK) {
+    io.stderr(`baseline not updated: the run did not complete (exit ${run.exitCode})\n`)
+    return run.exitCode
   }
-  const created = [...(await listDirs(outDir))].filter((d) => !before.has(d) && d.endsWith(`-${BASELINE_DEFAULTS.label}`)).sort()
-  const dir = created.at(-1)
-  if (dir === undefined) {
-    io.stderr(`baseline not updated: the run's result folder was not found in ${outDir}\n`)
-    return EXIT.INCOMPLETE
-  }
-  const result = await readResult(path.join(outDir, dir, 'result.json'))
-  const empty = result.summary.filter((s) => s.validTrials === 0).map((s) => s.scenario)
+  const empty = run.result.summary.filter((s) => s.validTrials === 0).map((s) => s.scenario)
   if (empty.length > 0) {
-    io.stderr(`baseline not updated: no valid trial for ${empty.join(', ')} (see ${path.join(outDir, dir, 'result.json')})\n`)
+    io.stderr(`baseline not updated: no valid trial for ${empty.join(', ')} (see ${run.resultPath})\n`)
     return EXIT.INCOMPLETE
   }
-  result.kind = 'baseline'
+  // The run's own result, as it was written beside the run: never a re-read of the disk.
+  const result: RunResult = { ...run.result, kind: 'baseline' }
   const file = path.join(outDir, BASELINE_DEFAULTS.file)
   for (const p of await writeResult(file, result)) io.stderr(`warning: baseline does not match the schema: ${p}\n`)
   const reportFile = raw.report ?? BASELINE_DEFAULTS.report

@@ -18,7 +18,10 @@ import type { Comparison, RunResult } from '../types.ts'
 export const DEFAULT_BASELINE_PATH = 'reports/baseline.json'
 
 export interface CompareCommandOptions {
+  /** The current run's result.json: read unless `current` is given, and where the reports go. */
   resultPath: string
+  /** The current run in memory (`run --compare`), instead of reading `resultPath`. */
+  current?: RunResult
   /** Default reports/baseline.json. Without it, an A/B result is judged on its own arms. */
   baselinePath?: string
   /** Where the reports go; default: the result's folder. */
@@ -74,7 +77,7 @@ export async function compareCommand(opts: CompareCommandOptions): Promise<numbe
   try {
     const settings = await loadGateSettings(opts.configPath === undefined ? {} : { configPath: opts.configPath })
     stage = 'result'
-    const current = await readResult(opts.resultPath)
+    const current = opts.current ?? (await readResult(opts.resultPath))
     let comparison: Comparison
     if (opts.baselinePath === undefined && current.kind === 'ab') {
       stage = 'comparison'

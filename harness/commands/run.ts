@@ -37,8 +37,35 @@ export interface CommandIo {
 
 import { EXIT, exitCodeForCode } from '../errors.ts'
 
-/** Runs; throws usage errors (BadOptionError & co.) for the CLI to map to exit 2. */
+/** A finished run: its result as written, where it was written, and the exit code without --compare. */
+export interface RunOutcome {
+  exitCode: number
+  result: RunResult
+  resultPath: string
+  slosMet: boolean
+}
+
+/**
+ * Runs; throws usage errors (BadOptionError & co.) for the CLI to map to exit 2. With --compare,
+ * the comparison judges the run's result as it is in memory, not a re-read of result.json.
+ */
 export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: CommandIo): Promise<number> {
+  const run = await runBenchmark(raw, io)
+  if (raw.compare !== true || run.result.aborted !== null) return run.exitCode
+  const compared = await compareCommand({
+    current: run.result,
+    resultPath: run.resultPath,
+    baselinePath: raw.baseline ?? DEFAULT_BASELINE_PATH,
+    ...(raw.config === undefined ? {} : { configPath: raw.config }),
+    json: raw.json === true,
+    stdout: (line) => io.stdout(`${line}\n`),
+    stderr: (line) => io.stderr(`${line}\n`)
+  })
+  return compared === EXIT.OK && !run.slosMet ? EXIT.REGRESSION : compared
+}
+
+/** Runs the plan, writes result.json and prints the summary; the result goes back to the caller. */
+export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: CommandIo): Promise<RunOutcome> {
   const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
   const opts = parseRunOptions(raw, config)
   const profiling = parseProfileOptions(raw)
@@ -117,20 +144,10 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
 
   if (result.aborted !== null) {
     io.stderr(`run aborted (${result.aborted.code}): ${result.aborted.reason}\n`)
-    return exitCodeForCode(result.aborted.code)
+    return { exitCode: exitCodeForCode(result.aborted.code), result, resultPath: file, slosMet }
   }
   if (!slosMet) io.stderr(`SLO failed: ${result.summary.flatMap((s) => (s.slo ?? []).filter((o) => !o.passed).map((o) => `${s.scenario} ${o.expression}`)).join(', ')} (junit.xml beside the result)\n`)
-  if (raw.compare) {
-    const compared = await compareCommand({
-      resultPath: file,
-      baselinePath: raw.baseline ?? DEFAULT_BASELINE_PATH,
-      json: opts.json,
-      stdout: (line) => io.stdout(`${line}\n`),
-      stderr: (line) => io.stderr(`${line}\n`)
-    })
-    return compared === EXIT.OK && !slosMet ? EXIT.REGRESSION : compared
-  }
-  return slosMet ? EXIT.OK : EXIT.REGRESSION
+  return { exitCode: slosMet ? EXIT.OK : EXIT.REGRESSION, result, resultPath: file, slosMet }
 }
 
 /**

@@ -66,6 +66,12 @@ describe('a service of the user\'s own, through its config', () => {
     expect(c.status, c.stderr).not.toBe(1)
     if (c.status === 0) expect(c.stdout).toMatch(/reports: .*report\.md/)
     else expect(c.status, c.stderr).toBe(2)
+    // run --compare judges the run it just made: the comparison lands beside that run's result.
+    const rc = authbench(['run', '--no-calibration', '--trials', '3', '--out', 'runs3', '--compare', '--baseline', 'reports/baseline.json'])
+    expect(rc.status, rc.stderr).not.toBe(1)
+    if (rc.status === 2) expect(`${rc.stdout}${rc.stderr}`).toMatch(/INVALID/)
+    const compared = spawnSync('sh', ['-c', 'ls -d runs3/*/ | tail -1'], { cwd: project, encoding: 'utf8' }).stdout.trim()
+    expect((JSON.parse(readFileSync(path.join(project, compared, 'result.json'), 'utf8')) as { comparison?: { mode: string } }).comparison?.mode).toBe('baseline')
   })
 
   it('ab between two variants, one with a known injected cost, exits 1', { timeout: 240_000 }, () => {

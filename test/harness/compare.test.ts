@@ -210,6 +210,18 @@ describe('compareCommand', () => {
     expect(summary).toMatch(/<summary>token — 🔴 regression/)
   })
 
+  it('judges a run handed over in memory (run --compare) without reading its result.json', async () => {
+    const current = makeRun({ label: 'slow', seed: 3, scenarios: { health: HEALTH, token: { ...TOKEN, throughputRps: 2_800, p50Us: 2_600, cpuUsPerRequest: 260 } } })
+    const dir = path.join(workDir, 'in-memory')
+    const resultPath = path.join(dir, 'result.json')
+    const out: string[] = []
+    const code = await compareCommand({ current, resultPath, baselinePath, env: {}, stdout: (l) => out.push(l), stderr: (l) => out.push(l) })
+    expect(code).toBe(1)
+    expect(out[0]).toMatch(/^authbench current vs baseline: REGRESSION/)
+    // No file was there to read: the one written is the result with its comparison.
+    expect((JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult).comparison?.verdict).toBe('regression')
+  })
+
   it('no regression: exit 0', async () => {
     const resultPath = writeRun('same', makeRun({ label: 'same', seed: 2, scenarios: { health: HEALTH, token: TOKEN } }))
     expect((await runCommand(resultPath, baselinePath)).code).toBe(0)
