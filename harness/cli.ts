@@ -184,7 +184,7 @@ function addAbCommand(program: Command, io: CommandIo, setExit: (code: number) =
     .option('-t, --trials <n>', 'A/B pairs per scenario (default 6, the signed-rank floor)')
     .option('-d, --duration <time>', 'measured time per trial (default 4s)')
     .option('-w, --warmup <time>', 'unrecorded warm-up (default 1s)')
-    .option('--slot <time>', 'closed model: both arms run side by side and the measured time alternates between them in slots this long (default 500ms; 0 = one trial after the other; duet = both arms under load at the same time)')
+    .option('--slot <time>', 'closed model: duet (the default) puts both arms under load at the same time; a time (500ms) alternates the measured time between them in slots this long; 0 runs one trial after the other')
     .option('--budget <time>', 'time budget, e.g. 10m: after a first round of --trials pairs, 3 more pairs at a time for scenarios still undecided (group-sequential, alpha spending)')
     .option('-c, --connections <n>', 'closed model: concurrent connections')
     .option('-r, --rate <rps>', 'open model at this arrival rate')

@@ -19,6 +19,7 @@ import { summarizeScenario } from './summary.ts'
 import { startTarget, watchLiveness, type TargetProcessOptions } from './target-process.ts'
 import type { EnvironmentFingerprint, LoadModel, LoadSettings, RunResult, ScenarioSummary, ServerSideDelta, TrialResult, TrialValidity } from './types.ts'
 import { buildRunResult } from './run-result.ts'
+import { DEFAULT_WARMUP_RULE, isSteady, type WarmupRule } from './warmup.ts'
 
 /** A running target, however it was started. */
 export interface TargetHandle {
@@ -87,6 +88,8 @@ export interface EnginePlan {
   fingerprint: Omit<EnvironmentFingerprint, 'targetConfig' | 'cpuPinning'> & { cpuPinning?: EnvironmentFingerprint['cpuPinning'] }
   /** The target whose declared counters the result lists (its trials' `server.counters`). */
   target?: Pick<TargetDefinition, 'metrics'> | null
+  /** When warm-up may end after its minimum (harness/warmup.ts). Default DEFAULT_WARMUP_RULE. */
+  warmup?: WarmupRule
 }
 
 export interface EngineDeps {
@@ -204,6 +207,8 @@ export class Engine extends EventEmitter {
   #stopWith: ((s: StopSignal) => void) | null = null
   /** Highest measured throughput per scenario so far, to size the next trial's token pool. */
   readonly #measuredRps: Map<string, number>
+  /** How long each trial's warm-up ran ("scenario#trial" → ms), for its `setup` record. */
+  readonly #warmedMs = new Map<string, number>()
 
   constructor(plan: EnginePlan, deps: EngineDeps) {
     super()
@@ -368,17 +373,10 @@ export class Engine extends EventEmitter {
     if (runSignal.aborted) return null
 
     let measuredRate = load.model === 'open' && load.rateRps !== null ? load.rateRps : FALLBACK_RATE_RPS
-    if (load.warmupMs > 0) {
-      this.emit('phase', { scenario: name, trial, phase: 'warmup', durationMs: load.warmupMs })
-      // Two halves: the rate used to size token pools comes from the second, when the target's
-      // JIT and caches have warmed up; the first half alone would underestimate it.
-      const firstMs = load.warmupMs >= 400 ? Math.floor(load.warmupMs / 2) : 0
-      if (firstMs > 0) await this.#drive(name, trial, url, { ...load, durationMs: firstMs, warmupMs: 0 }, instance, runSignal, false)
-      if (runSignal.aborted) return null
-      const warm = await this.#drive(name, trial, url, { ...load, durationMs: load.warmupMs - firstMs, warmupMs: 0 }, instance, runSignal, false)
-      if (runSignal.aborted) return null
-      if (warm.durationMs > 0 && load.model === 'closed') measuredRate = warm.requests / (warm.durationMs / 1000)
-    }
+    const warmup = await this.#warmUp(sp, trial, url, instance, runSignal)
+    if (warmup === null) return null
+    if (warmup.rateRps !== null) measuredRate = warmup.rateRps
+    this.#warmedMs.set(`${name}#${trial}`, warmup.warmedMs)
     if (sp.scenario.consumes) {
       this.emit('phase', { scenario: name, trial, phase: 'refill', durationMs: 0 })
       // A cold first warm-up underestimates the rate (JIT, caches); later trials know better.
@@ -393,6 +391,43 @@ export class Engine extends EventEmitter {
     }
     instance.resetStats()
     return { instance, measuredRate }
+  }
+
+  /**
+   * Warm-up, not recorded: at least `load.warmupMs`, in chunks of the plan's warm-up rule, then on
+   * until the target's cost per request stops falling (harness/warmup.ts) or the rule's maximum.
+   * The cost is the target's CPU µs per request when its CPU can be read, else wall µs per request.
+   * Null when stopped; `rateRps` is the last chunk's closed-model rate (what pools are sized from).
+   */
+  async #warmUp(sp: ScenarioPlan, trial: number, url: string, instance: ScenarioInstance, runSignal: AbortSignal): Promise<{ warmedMs: number; rateRps: number | null } | null> {
+    const load = sp.load
+    const name = sp.scenario.name
+    if (load.warmupMs <= 0) return { warmedMs: 0, rateRps: null }
+    const rule = this.#plan.warmup ?? DEFAULT_WARMUP_RULE
+    // A short warm-up asked for stays short (a test's 200 ms), at most ten times what was asked.
+    const maxMs = Math.max(load.warmupMs, Math.min(rule.maxMs, 10 * load.warmupMs))
+    const chunkMs = Math.max(100, Math.min(rule.chunkMs, load.warmupMs))
+    this.emit('phase', { scenario: name, trial, phase: 'warmup', durationMs: load.warmupMs })
+    const costs: number[] = []
+    let warmedMs = 0
+    let rateRps: number | null = null
+    while (warmedMs < load.warmupMs || (warmedMs + chunkMs <= maxMs && !isSteady(costs, rule.tolerance))) {
+      if (sp.scenario.consumes && warmedMs >= load.warmupMs) {
+        // The seeded pool was sized for the minimum warm-up; an extension tops it up first.
+        await instance.refill(Math.ceil(Math.max(rateRps ?? 0, FALLBACK_RATE_RPS) * (chunkMs / 1000) * REFILL_MARGIN) + 100, runSignal)
+        if (runSignal.aborted) return null
+      }
+      const before = await this.#scrape(url, runSignal, name, trial)
+      const chunk = await this.#drive(name, trial, url, { ...load, durationMs: chunkMs, warmupMs: 0, maxRequests: capRequests({ ...load, durationMs: chunkMs }, instance.capacity(), rateRps ?? FALLBACK_RATE_RPS) }, instance, runSignal, false)
+      if (runSignal.aborted) return null
+      const after = before === undefined ? undefined : await this.#scrape(url, runSignal, name, trial)
+      warmedMs += chunk.durationMs > 0 ? chunk.durationMs : chunkMs
+      if (chunk.durationMs > 0 && load.model === 'closed') rateRps = chunk.requests / (chunk.durationMs / 1000)
+      const cpu = before !== undefined && after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(before, after, chunk.requests)?.cpuUsPerRequest ?? null : null
+      costs.push(cpu !== null && cpu > 0 ? cpu : chunk.requests > 0 ? (chunk.durationMs * 1000) / chunk.requests : Number.NaN)
+      if (chunk.requests === 0) break
+    }
+    return { warmedMs: Math.round(warmedMs), rateRps }
   }
 
   #warnRanOut(name: string, trial: number, ranMs: number, plannedMs: number, instance: ScenarioInstance): void {
@@ -429,7 +464,7 @@ export class Engine extends EventEmitter {
       timeline: outcome.timeline,
       ...(outcome.openModel === undefined ? {} : { openModel: outcome.openModel }),
       server,
-      setup: { seeded: stats.seeded, setupMs: stats.setupMs, exhaustedRequests: stats.exhaustedRequests },
+      setup: { seeded: stats.seeded, setupMs: stats.setupMs, exhaustedRequests: stats.exhaustedRequests, warmupMs: this.#warmedMs.get(`${name}#${trial}`) ?? 0 },
       validity
     }
   }
@@ -486,6 +521,9 @@ export class Engine extends EventEmitter {
       }
 
       const prepared: Partial<Record<'A' | 'B', { instance: ScenarioInstance; measuredRate: number }>> = {}
+      // Each arm warms up alone, even in a duet: warming both at once on one core made the
+      // warm-up curve flat for its first seconds (both arms slow), and the steadiness rule ended it
+      // early, with the JIT still compiling (measured: CPU µs/req 300–650 instead of ~300).
       for (const arm of arms) {
         const p = await this.#prepare(sp, trials[arm], (handles[arm] as TargetHandle).url, runAbort.signal)
         if (p === null) return out

@@ -180,6 +180,8 @@ export interface TrialResult {
     setupMs: number
     /** Measured requests sent after a consumable pool ran dry (they reuse a spent token). */
     exhaustedRequests: number
+    /** How long the warm-up ran, ms: its minimum, extended until the cost per request stopped falling (harness/warmup.ts). */
+    warmupMs?: number
   }
   validity: TrialValidity
   /**

@@ -53,7 +53,7 @@ const { values: args } = parseArgs({
     'aa-runs': { type: 'string', default: '20' },
     runs: { type: 'string', default: '10' },
     pairs: { type: 'string', default: String(AB_DEFAULTS.pairs) },
-    slot: { type: 'string', default: `${AB_DEFAULTS.slotMs}ms` },
+    slot: { type: 'string', default: AB_DEFAULTS.slotMs === DUET ? 'duet' : `${AB_DEFAULTS.slotMs}ms` },
     duration: { type: 'string', default: `${AB_DEFAULTS.durationMs}ms` },
     warmup: { type: 'string', default: `${AB_DEFAULTS.warmupMs}ms` },
     preset: { type: 'string', default: 'phase2' },
@@ -103,11 +103,11 @@ function startNeighbour(settings: NeighbourSettings): ChildProcess {
 }
 
 /**
- * The hook, at no measurable cost, on both sides (see the header). Load shedding off on both: a
- * neighbour's burst stalls the target's event loop past the shedding limit, and the 503s it then
- * sends make the trials invalid; the gate's accuracy is about the cost per request.
+ * The hook, at no measurable cost, on both sides (see the header). Load shedding stays as the
+ * preset has it: it sheds only on the process's own work (SHED_MIN_CPU_SHARE), so neither the
+ * neighbour's bursts nor the other arm of a duet trip it.
  */
-const HOOK_ONLY = { INJECT_DELAY_MS: '1', INJECT_DELAY_RATIO: '0.000001', SHED_MAX_EVENT_LOOP_DELAY_MS: '0', SHED_MAX_EVENT_LOOP_UTILIZATION: '0' }
+const HOOK_ONLY = { INJECT_DELAY_MS: '1', INJECT_DELAY_RATIO: '0.000001' }
 
 interface Condition {
   name: string

@@ -63,6 +63,7 @@ export const configSchema = z.object({
   /** Event-loop utilisation (0–1) over the last sample interval above which requests are shed. */
   shedMaxEventLoopUtilization: z.coerce.number().min(0).max(1),
   shedSampleIntervalMs: int(10, 10_000),
+  shedMinCpuShare: z.coerce.number().min(0).max(1),
   shedRetryAfterS: int(1, 3_600),
 
   cacheTtlMs: int(1, 86_400_000),
@@ -125,7 +126,7 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = Object.freeze({
   revocationBatchSize: 'REVOCATION_BATCH_SIZE',
   queueMaxConcurrent: 'QUEUE_MAX_CONCURRENT', queueCapacity: 'QUEUE_CAPACITY', queueTimeoutMs: 'QUEUE_TIMEOUT_MS',
   shedMaxEventLoopDelayMs: 'SHED_MAX_EVENT_LOOP_DELAY_MS', shedMaxEventLoopUtilization: 'SHED_MAX_EVENT_LOOP_UTILIZATION',
-  shedSampleIntervalMs: 'SHED_SAMPLE_INTERVAL_MS', shedRetryAfterS: 'SHED_RETRY_AFTER_S',
+  shedSampleIntervalMs: 'SHED_SAMPLE_INTERVAL_MS', shedMinCpuShare: 'SHED_MIN_CPU_SHARE', shedRetryAfterS: 'SHED_RETRY_AFTER_S',
   cacheTtlMs: 'CACHE_TTL_MS', cacheMaxEntries: 'CACHE_MAX_ENTRIES',
   sweeperIntervalMs: 'SWEEPER_INTERVAL_MS', sweeperBatchSize: 'SWEEPER_BATCH_SIZE', sweeperPauseMs: 'SWEEPER_PAUSE_MS',
   sweeperLockTtlMs: 'SWEEPER_LOCK_TTL_MS',
@@ -136,7 +137,7 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = Object.freeze({
 })
 
 /** Shedding limits of the presets that shed (phase2 and later); measured in the README. */
-const SHED = Object.freeze({ maxEventLoopDelayMs: 40, maxEventLoopUtilization: 0, sampleIntervalMs: 100 })
+const SHED = Object.freeze({ maxEventLoopDelayMs: 40, maxEventLoopUtilization: 0, sampleIntervalMs: 100, minCpuShare: 0.8 })
 
 export const DEFAULTS: Readonly<ConfigInput> = Object.freeze({
   port: 3000, host: '127.0.0.1', preset: 'phase2', logLevel: 'warn',
@@ -147,7 +148,7 @@ export const DEFAULTS: Readonly<ConfigInput> = Object.freeze({
   batchSize: 500, batchFlushIntervalMs: 200, batchMaxPending: 50_000, batchRetryBaseMs: 50, batchRetryMaxMs: 5_000,
   revocationWorkers: 0, revocationQueueCapacity: 10_000, revocationBatchSize: 200,
   queueMaxConcurrent: 256, queueCapacity: 2_048, queueTimeoutMs: 100,
-  shedMaxEventLoopDelayMs: SHED.maxEventLoopDelayMs, shedMaxEventLoopUtilization: SHED.maxEventLoopUtilization, shedSampleIntervalMs: SHED.sampleIntervalMs, shedRetryAfterS: 1,
+  shedMaxEventLoopDelayMs: SHED.maxEventLoopDelayMs, shedMaxEventLoopUtilization: SHED.maxEventLoopUtilization, shedSampleIntervalMs: SHED.sampleIntervalMs, shedMinCpuShare: SHED.minCpuShare, shedRetryAfterS: 1,
   cacheTtlMs: 3_600_000, cacheMaxEntries: 100_000,
   sweeperIntervalMs: 600_000, sweeperBatchSize: 10_000, sweeperPauseMs: 200, sweeperLockTtlMs: 30_000,
   instances: 1, shutdownTimeoutMs: 10_000,

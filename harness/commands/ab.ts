@@ -44,17 +44,19 @@ import { describeTrial } from '../print-summary.ts'
 
 /**
  * Six pairs is the floor: with requireSignificance the exact Wilcoxon signed-rank test cannot
- * reach p < 0.05 with fewer (its smallest p is 2/2^n). Each pair runs both arms side by side in
- * 500 ms slots (4 s measured per arm after a 1 s warm-up each): scripts/gate-accuracy.ts measured
- * these settings (README, "How accurate is the gate"). The noise here is slow (the throughput of
- * one steady target moves ~6% between seconds), so slots cancel most of it and what is left
- * shrinks with measured time (A/A interval on token ±2.4% at 4 s per arm over 20 gate runs,
- * against ±4% for a 2 s gate run the same day), and the five endpoint scenarios plus `mixed` × 6
- * pairs still fit the 10-minute budget.
+ * reach p < 0.05 with fewer (its smallest p is 2/2^n). Each pair runs both arms as a duet: both
+ * targets under load at the same moments for 4 s, after each has warmed up until its cost per
+ * request stopped falling (harness/warmup.ts). scripts/noise-components.ts showed what the noise
+ * is on the 2-core VM: the machine's speed moves 12–21% between rounds of a few seconds and
+ * 5–8% within a second, which every target measured at that moment shares, while a warm
+ * process's own effect is 0–4%. Alternating 500 ms slots cancel only the slow part; measuring
+ * both arms at once cancels both (per-pair SD of B/A on token 2.3% throughput and 3.3% CPU µs/req,
+ * against 5.6% and 6.3% for slots; README "How accurate is the gate"), and a pair takes one
+ * arm's measured time instead of two.
  */
 export const AB_DEFAULTS = Object.freeze({
   pairs: 6,
-  slotMs: 500,
+  slotMs: DUET,
   durationMs: 4_000,
   warmupMs: 1_000,
   outDir: 'reports',

@@ -31,6 +31,35 @@ const LIVE_TICK_MS = 5
  */
 const LIVE_MIN_REQUESTS_PER_TURN = 64
 
+/**
+ * CPU this process used over a window, as a share of the window's wall time: near 1 when its own
+ * work made the loop late (overload, which shedding relieves), low when it was descheduled (another
+ * process on its core, a noisy neighbour, a second target in an A/B duet), which refusing requests
+ * cannot help. process.cpuUsage() costs ~1 µs.
+ */
+class CpuShare {
+  #cpuUs: number
+  #atMs: number
+  constructor () {
+    const u = process.cpuUsage()
+    this.#cpuUs = u.user + u.system
+    this.#atMs = performance.now()
+  }
+
+  /** Share since the last mark (or construction). */
+  since (): number {
+    const u = process.cpuUsage()
+    const wallMs = performance.now() - this.#atMs
+    return wallMs <= 0 ? 1 : (u.user + u.system - this.#cpuUs) / 1000 / wallMs
+  }
+
+  mark (): void {
+    const u = process.cpuUsage()
+    this.#cpuUs = u.user + u.system
+    this.#atMs = performance.now()
+  }
+}
+
 /** Registers shedding on `app`'s context (the plugin does not encapsulate). */
 export async function registerShedding(app: FastifyInstance, config: Config): Promise<Shedding> {
   const counts = { shed: 0, byCause: {} as Record<string, number> }
@@ -52,12 +81,15 @@ export async function registerShedding(app: FastifyInstance, config: Config): Pr
   // full before the next sample says "pressure". So the delay of the turn in progress is also
   // checked per request, written by hand because it is one subtraction: how late a short interval
   // timer is right now. Requests late in an overlong turn are shed; those early in it still run.
+  const ownWork = (share: number): boolean => config.shedMinCpuShare <= 0 || share >= config.shedMinCpuShare
   if (config.shedMaxEventLoopDelayMs > 0) {
     let lastTickMs = performance.now()
     let requestsThisTurn = 0
+    const turnCpu = new CpuShare()
     const ticker = setInterval(() => {
       lastTickMs = performance.now()
       requestsThisTurn = 0
+      turnCpu.mark()
     }, LIVE_TICK_MS)
     ticker.unref()
     // Start-up work (seeding, migrations) delays the first tick; it is not load.
@@ -65,13 +97,22 @@ export async function registerShedding(app: FastifyInstance, config: Config): Pr
     app.addHook('onClose', async () => clearInterval(ticker))
     app.addHook('onRequest', (req, reply, done) => {
       if (!isApi(req)) return done()
-      if (++requestsThisTurn > LIVE_MIN_REQUESTS_PER_TURN && performance.now() - lastTickMs - LIVE_TICK_MS > config.shedMaxEventLoopDelayMs) {
+      if (++requestsThisTurn > LIVE_MIN_REQUESTS_PER_TURN && performance.now() - lastTickMs - LIVE_TICK_MS > config.shedMaxEventLoopDelayMs && ownWork(turnCpu.since())) {
         void reply.send(shedBody(req, reply, 'liveEventLoopDelay'))
         return
       }
       done()
     })
   }
+  // The plugin's samples are judged the same way: the share over the last sample interval.
+  const sampleCpu = new CpuShare()
+  let sampleShare = 1
+  const sampler = setInterval(() => {
+    sampleShare = sampleCpu.since()
+    sampleCpu.mark()
+  }, config.shedSampleIntervalMs)
+  sampler.unref()
+  app.addHook('onClose', async () => clearInterval(sampler))
   await app.register(underPressure, {
     maxEventLoopDelay: config.shedMaxEventLoopDelayMs,
     maxEventLoopUtilization: config.shedMaxEventLoopUtilization,
@@ -83,7 +124,7 @@ export async function registerShedding(app: FastifyInstance, config: Config): Pr
     // null/undefined (index.js handlePressure); its types declare the return as void.
     pressureHandler: ((req: FastifyRequest, reply: FastifyReply, type: string) => {
       // Routes without an `api` tag (health, metrics, debug) are admitted: returning nothing lets the request through.
-      if (!isApi(req) || performance.now() < sampledFromMs) return undefined
+      if (!isApi(req) || performance.now() < sampledFromMs || !ownWork(sampleShare)) return undefined
       return shedBody(req, reply, type)
     }) as unknown as (req: FastifyRequest, reply: FastifyReply, type: string) => void
   })
