@@ -69,10 +69,14 @@ function parseLabels (block: string, line: string): Array<[string, string]> {
   return labels.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
 }
 
+// Prometheus reads values with Go's strconv.ParseFloat, which takes NaN and Inf in any case
+// (prom-client writes "Nan" for a gauge with no samples yet, e.g. the event-loop lag right after
+// the previous scrape reset it).
 function parseValue (text: string, line: string): number {
-  if (text === '+Inf' || text === 'Inf') return Number.POSITIVE_INFINITY
-  if (text === '-Inf') return Number.NEGATIVE_INFINITY
-  if (text === 'NaN') return Number.NaN
+  const lower = text.toLowerCase()
+  if (lower === '+inf' || lower === 'inf' || lower === '+infinity' || lower === 'infinity') return Number.POSITIVE_INFINITY
+  if (lower === '-inf' || lower === '-infinity') return Number.NEGATIVE_INFINITY
+  if (lower === 'nan') return Number.NaN
   const value = Number(text)
   if (Number.isNaN(value)) throw new MetricsError(`bad value in /metrics line: ${line.slice(0, 120)}`)
   return value

@@ -22,6 +22,15 @@ describe('parsePrometheusText', () => {
     expect(snapshot.samples.size).toBeGreaterThan(50)
   })
 
+  it('reads NaN and Inf in any case, as Prometheus does (prom-client writes "Nan" for a gauge without samples)', () => {
+    const snapshot = parsePrometheusText('nodejs_eventloop_lag_mean_seconds Nan\na_gauge +inf\nb_gauge -Inf\nc_gauge NaN\n')
+    expect(snapshot.samples.get('nodejs_eventloop_lag_mean_seconds')).toBeNaN()
+    expect(snapshot.samples.get('a_gauge')).toBe(Number.POSITIVE_INFINITY)
+    expect(snapshot.samples.get('b_gauge')).toBe(Number.NEGATIVE_INFINITY)
+    expect(snapshot.samples.get('c_gauge')).toBeNaN()
+    expect(() => parsePrometheusText('a_gauge nanx\n')).toThrow(expect.objectContaining({ code: 'AUTHBENCH_ERR_METRICS' }))
+  })
+
   it('refuses garbage with a coded error', () => {
     expect(() => parsePrometheusText('this is not { metrics')).toThrow(expect.objectContaining({ code: 'AUTHBENCH_ERR_METRICS' }))
   })
