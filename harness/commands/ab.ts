@@ -357,8 +357,8 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     if (slotMs > 0 && slotMs < 100) throw new BadOptionError(`--slot ${raw.slot} is too short: each slot opens its connections afresh, so slots under 100ms measure connection set-up (use 0 to turn slots off)`)
     const opts = parseRunOptions({
       scenario: raw.scenario,
-      duration: raw.duration ?? `${AB_DEFAULTS.durationMs}ms`,
-      warmup: raw.warmup ?? `${AB_DEFAULTS.warmupMs}ms`,
+      duration: raw.duration,
+      warmup: raw.warmup,
       connections: raw.connections,
       rate: raw.rate,
       maxInFlight: raw.maxInFlight,
@@ -367,7 +367,7 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       errorThreshold: raw.errorThreshold,
       maxPool: raw.maxPool,
       label
-    }, config)
+    }, config, { durationMs: AB_DEFAULTS.durationMs, warmupMs: AB_DEFAULTS.warmupMs })
     stage = 'config'
     const settings = runtime.settings ?? resolveCompareSettings(config.gate, config.file ?? 'settings')
     // Refused before any load: a gate that cannot fail would pass a gross regression with exit 0.

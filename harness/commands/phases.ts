@@ -296,14 +296,14 @@ async function resolvePhasesPlan(raw: RawPhasesOptions, io: CommandIo, runtime: 
   const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
   const opts = parseRunOptions({
     scenario: raw.scenario === undefined || raw.scenario.length === 0 ? [...defaultScenarios] : raw.scenario,
-    duration: raw.duration ?? `${PHASES_DEFAULTS.durationMs}ms`,
-    warmup: raw.warmup ?? `${PHASES_DEFAULTS.warmupMs}ms`,
+    duration: raw.duration,
+    warmup: raw.warmup,
     connections: raw.connections,
     scenarioParam: raw.scenarioParam,
     errorThreshold: raw.errorThreshold,
     maxPool: raw.maxPool,
     label
-  }, config)
+  }, config, { durationMs: PHASES_DEFAULTS.durationMs, warmupMs: PHASES_DEFAULTS.warmupMs })
   stage.name = 'variants'
   const envs = new Map<string, Record<string, string>>()
   for (const variant of variants) {

@@ -26,7 +26,7 @@ import { parseRunOptions } from './run-options.ts'
 import { applySlos } from '../slo.ts'
 import { renderSloJunit } from '../reporters/slo-junit.ts'
 import { writeFile } from 'node:fs/promises'
-import type { RawRunOptions, RunOptions } from './run-options.ts'
+import type { RawRunOptions, RunOptions, TypedRunValues } from './run-options.ts'
 
 export interface CommandIo {
   stdout: (text: string) => void
@@ -64,10 +64,13 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
   return compared === EXIT.OK && !run.slosMet ? EXIT.REGRESSION : compared
 }
 
-/** Runs the plan, writes result.json and prints the summary; the result goes back to the caller. */
-export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: CommandIo): Promise<RunOutcome> {
+/**
+ * Runs the plan, writes result.json and prints the summary; the result goes back to the caller.
+ * `typed`: the calling command's own defaults, as numbers (baseline's trials).
+ */
+export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: CommandIo, typed: TypedRunValues = {}): Promise<RunOutcome> {
   const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
-  const opts = parseRunOptions(raw, config)
+  const opts = parseRunOptions(raw, config, typed)
   const profiling = parseProfileOptions(raw)
   if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
   if (profiling !== null && opts.url !== null) throw new BadOptionError('--profile needs a target the harness starts (with the inspector on); it cannot profile a --url target')
