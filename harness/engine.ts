@@ -46,7 +46,7 @@ export interface TrialRef { scenario: string; trial: number }
 /**
  * Told where each trial's measured time lies (a profiler is one): `open` before the trial's first
  * measured request (after setup, warm-up, refill and the opening /metrics scrape), `slotStart` and
- * `slotEnd` around each measured slot (the whole measured phase when there are no slots), `close`
+ * `slotEnd` around each measured slot (the whole measured window when there are no slots), `close`
  * after the closing scrape, on every path out. The slot calls sit inside the measured loop: keep
  * them synchronous and cheap. `open` and `close` are awaited and must not throw.
  */
@@ -121,7 +121,9 @@ export interface PairOutcome {
 
 export interface PlanStartEvent { scenarios: string[]; trials: number; totalTrials: number }
 export interface TrialStartEvent { scenario: string; trial: number; load: LoadSettings }
-export interface PhaseEvent { scenario: string; trial: number; phase: 'restart' | 'setup' | 'warmup' | 'refill' | 'measure' | 'calibration'; durationMs: number; driver?: Driver }
+/** A step of a trial's lifecycle (not an optimisation phase of the auth target: those are variants). */
+export type TrialStage = 'restart' | 'setup' | 'warmup' | 'refill' | 'measure' | 'calibration'
+export interface StageEvent { scenario: string; trial: number; stage: TrialStage; durationMs: number; driver?: Driver }
 export interface EngineTickEvent { scenario: string; trial: number; tick: TickEvent }
 export interface WarningEvent { message: string; scenario?: string; trial?: number }
 
@@ -129,7 +131,7 @@ export interface WarningEvent { message: string; scenario?: string; trial?: numb
 export interface EngineEvents {
   'plan-start': PlanStartEvent
   'trial-start': TrialStartEvent
-  phase: PhaseEvent
+  stage: StageEvent
   tick: EngineTickEvent
   'trial-done': TrialResult
   'scenario-done': ScenarioSummary
@@ -176,7 +178,7 @@ const noConfig = async (): Promise<null> => null
 
 const PROBE_INTERVAL_MS = 1_000
 const PROBE_TIMEOUT_MS = 2_000
-/** Top-up margin: the measured phase runs faster than a cold warm-up (JIT, caches). */
+/** Top-up margin: the measured window runs faster than a cold warm-up (JIT, caches). */
 const REFILL_MARGIN = 1.5
 // A cold warm-up's second half ran at ~40% of the steady rate (ott: ~3.7k req/s, inferred from the
 // pool it sized, against 9.4k measured), and
@@ -269,7 +271,7 @@ export class Engine extends EventEmitter {
           if (runAbort.signal.aborted) break outer
           // The first trial already has a fresh target (calibration only read GET /).
           if (plan.restartPerTrial && trialsStarted++ > 0 && !('url' in this.#deps.target)) {
-            this.emit('phase', { scenario: sp.scenario.name, trial, phase: 'restart', durationMs: 0 })
+            this.emit('stage', { scenario: sp.scenario.name, trial, stage: 'restart', durationMs: 0 })
             await stopTarget()
             target = await startTarget()
           }
@@ -352,7 +354,7 @@ export class Engine extends EventEmitter {
     this.emit('trial-start', { scenario: name, trial, load })
 
     const expectedWarmup = load.model === 'open' && load.rateRps !== null ? load.rateRps * (load.warmupMs / 1000) : FALLBACK_RATE_RPS * (load.warmupMs / 1000)
-    this.emit('phase', { scenario: name, trial, phase: 'setup', durationMs: 0 })
+    this.emit('stage', { scenario: name, trial, stage: 'setup', durationMs: 0 })
     const instance = await sp.scenario.setup({
       url,
       expectedRequests: sp.scenario.consumes ? Math.ceil(expectedWarmup * REFILL_MARGIN) + 100 : 0,
@@ -369,7 +371,7 @@ export class Engine extends EventEmitter {
 
     let measuredRate = load.model === 'open' && load.rateRps !== null ? load.rateRps : FALLBACK_RATE_RPS
     if (load.warmupMs > 0) {
-      this.emit('phase', { scenario: name, trial, phase: 'warmup', durationMs: load.warmupMs })
+      this.emit('stage', { scenario: name, trial, stage: 'warmup', durationMs: load.warmupMs })
       // Two halves: the rate used to size token pools comes from the second, when the target's
       // JIT and caches have warmed up; the first half alone would underestimate it.
       const firstMs = load.warmupMs >= 400 ? Math.floor(load.warmupMs / 2) : 0
@@ -380,7 +382,7 @@ export class Engine extends EventEmitter {
       if (warm.durationMs > 0 && load.model === 'closed') measuredRate = warm.requests / (warm.durationMs / 1000)
     }
     if (sp.scenario.consumes) {
-      this.emit('phase', { scenario: name, trial, phase: 'refill', durationMs: 0 })
+      this.emit('stage', { scenario: name, trial, stage: 'refill', durationMs: 0 })
       // A cold first warm-up underestimates the rate (JIT, caches); later trials know better.
       const seen = this.#measuredRps.get(name)
       const rate = seen === undefined ? Math.max(measuredRate * COLD_REFILL_MARGIN, load.model === 'closed' ? FALLBACK_RATE_RPS : 0) : Math.max(measuredRate, seen) * REFILL_MARGIN
@@ -443,7 +445,7 @@ export class Engine extends EventEmitter {
    * (seconds apart) see different spells, slots 0.5 s apart mostly see the same one. Each arm's
    * slots are merged into one trial: counts summed, histograms added bucket by bucket, the
    * timeline rebuilt per second of that arm's measured time from the slots' histograms, and the
-   * server-side delta taken over the whole measured phase of that arm's own target.
+   * server-side delta taken over the whole measured window of that arm's own target.
    *
    * `deps.target` is not used: the two targets come from `targets`. Never rejects for a target
    * failure or abort; `aborted` says what happened and the trials measured so far are returned.
@@ -596,7 +598,7 @@ export class Engine extends EventEmitter {
     const onTick = (tick: TickEvent): void => void this.emit('tick', { scenario: name, trial, tick })
     if (measured) {
       driver.on('tick', onTick)
-      this.emit('phase', { scenario: name, trial, phase: 'measure', durationMs: load.durationMs, driver })
+      this.emit('stage', { scenario: name, trial, stage: 'measure', durationMs: load.durationMs, driver })
     }
     const watchdog = this.#watch(url, runSignal)
     try {
@@ -644,7 +646,7 @@ export class Engine extends EventEmitter {
     const cal = this.#plan.calibration
     if (cal === null) return null
     const load: LoadSettings = { model: 'closed', durationMs: cal.durationMs, warmupMs: 0, connections: cal.connections, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 10_000 }
-    this.emit('phase', { scenario: 'calibration', trial: 0, phase: 'calibration', durationMs: cal.durationMs })
+    this.emit('stage', { scenario: 'calibration', trial: 0, stage: 'calibration', durationMs: cal.durationMs })
     const spec: RequestSpec = Object.freeze({ method: 'GET', path: this.#plan.probePath ?? '/', expectedStatuses: CALIBRATION_STATUSES, tag: 'calibration' })
     const instance: ScenarioInstance = { nextRequest: () => spec, fixedRequest: spec, refill: async () => undefined, resetStats: () => undefined, stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 }), capacity: () => null }
     // A short unrecorded pass first: a cold process would report its JIT, not the machine.

@@ -165,14 +165,14 @@ function attachDisplay(engine: Engine, opts: RunOptions, io: CommandIo, bars: Pr
   if (!opts.progress) return
   on('plan-start', (p) => io.stderr(`authbench: ${p.scenarios.join(', ')} × ${p.trials} trial(s)\n`))
   if (bars?.enabled === true) {
-    on('phase', (p) => {
-      if (p.phase === 'measure' && p.driver !== undefined) bars.attach(p.driver, { scenario: p.scenario, trial: p.trial, durationMs: p.durationMs })
+    on('stage', (p) => {
+      if (p.stage === 'measure' && p.driver !== undefined) bars.attach(p.driver, { scenario: p.scenario, trial: p.trial, durationMs: p.durationMs })
     })
     return
   }
-  on('phase', (p) => {
-    if (p.phase === 'calibration') io.stderr(`  calibration: GET / for ${p.durationMs} ms\n`)
-    if (p.phase === 'measure') io.stderr(`  ${p.scenario} trial ${p.trial + 1}: measuring ${p.durationMs} ms\n`)
+  on('stage', (p) => {
+    if (p.stage === 'calibration') io.stderr(`  calibration: GET / for ${p.durationMs} ms\n`)
+    if (p.stage === 'measure') io.stderr(`  ${p.scenario} trial ${p.trial + 1}: measuring ${p.durationMs} ms\n`)
   })
   on('tick', (t) => io.stderr(`    ${t.scenario} #${t.trial + 1} ${t.tick.second + 1}s: ${t.tick.requests} req, ${t.tick.errors} err, p99 ${(t.tick.p99Us / 1000).toFixed(2)} ms\n`))
   on('trial-done', (t) => {

@@ -39,7 +39,7 @@ export interface PhaseChange {
   note: string | null
 }
 
-/** Each declared counter over the measured phase, medians over the cell's valid trials. */
+/** Each declared counter over the measured window, medians over the cell's valid trials. */
 export interface ServerEvidence {
   counters: Record<string, { per1kRequests: number | null; perS: number | null }>
 }
@@ -169,9 +169,10 @@ function changeBetween(result: RunResult, other: string, variant: string, settin
     const t = metrics.throughputRps
     let effect: Effect = 'unknown'
     let note: string | null = null
+    const rounds = s.pairs ?? s.baselineTrials
     if (t.low !== null && t.high !== null) effect = t.low > 0 ? 'helps' : t.high < 0 ? 'worse' : 'no-effect'
-    else note = s.baselineTrials < settings.minTrials ? `${s.baselineTrials} complete valid round(s): an interval needs ${settings.minTrials}` : (s.notes[0] ?? 'no interval')
-    out.set(s.scenario, { against: other, pairs: s.baselineTrials, metrics, effect, note })
+    else note = rounds < settings.minTrials ? `${rounds} complete valid round(s): an interval needs ${settings.minTrials}` : (s.notes[0] ?? 'no interval')
+    out.set(s.scenario, { against: other, pairs: rounds, metrics, effect, note })
   }
   return out
 }
@@ -494,7 +495,7 @@ export function renderPhasesMarkdown(analysis: PhasesAnalysis): string {
   lines.push('### Where a phase does not help', '')
   if (a.notHelping.length === 0) lines.push(`Every phase raised throughput on every endpoint, against ${a.reference} and against the phase before (intervals above 0).`, '')
   else {
-    lines.push(`A phase "does not help" when the ${ci} interval of its throughput change includes 0 or lies below it; each line gives the server-side counters (medians over the trials' measured phases) as evidence.`, '')
+    lines.push(`A phase "does not help" when the ${ci} interval of its throughput change includes 0 or lies below it; each line gives the server-side counters (medians over the trials' measured windows) as evidence.`, '')
     for (const v of a.variants) {
       const mine = a.notHelping.filter((n) => n.variant === v.name)
       if (mine.length === 0) continue
