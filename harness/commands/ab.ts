@@ -1,5 +1,5 @@
 // `authbench ab --a <spec> --b <spec>`: the pull-request gate. Runs arms A and B alternately on
-// this machine in randomised ABBA/BAAB blocks (harness/ab-plan.ts), starting a fresh target for
+// this machine in randomised ABBA/BAAB blocks (harness/plan.ts), starting a fresh target for
 // every trial, so that drift of the machine and luck of a process's start cancel within pairs.
 // Writes result.json (kind 'ab', trials carrying arm and pair), compares the arms with paired
 // statistics (compareAB) and writes the same reports as `compare`. Exit codes as `compare`:
@@ -8,8 +8,8 @@
 // Each trial is one single-trial Engine run: the engine already starts a target, seeds, warms up,
 // measures and judges validity, and composing it keeps this command free of a second copy of that.
 import path from 'node:path'
-import { planAB } from '../ab-plan.ts'
-import type { ABStep, Arm } from '../ab-plan.ts'
+import { planAB } from '../plan.ts'
+import type { ABStep, Arm } from '../plan.ts'
 import { prepareArms, releaseAll, resolveArmSpec, worktreeDirty } from '../ab-spec.ts'
 import type { PreparedArm } from '../ab-spec.ts'
 import { compareAB } from '../compare.ts'
