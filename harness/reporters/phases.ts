@@ -12,8 +12,8 @@ import { summarizeScenario } from '../summary.ts'
 import { resolveCompareSettings } from '../verdict.ts'
 import type { CompareSettings, CounterInfo, MetricComparison, MetricName, RunResult, TrialResult } from '../types.ts'
 import type { VariantsReportData } from '../api.ts'
-import { escapeHtml, escapeInlineScript, jsonForScript, loadChartJs } from './html.ts'
-import type { HtmlAssets } from './html.ts'
+import { escapeHtml, loadChartJs, renderPage } from './page.ts'
+import type { HtmlAssets } from './page.ts'
 import { formatChange, formatValue } from './format.ts'
 
 const CHANGE_METRICS = ['throughputRps', 'p95Us', 'p99Us', 'cpuUsPerRequest'] as const
@@ -584,24 +584,13 @@ export function renderPhasesHtml(analysis: PhasesAnalysis, assets: HtmlAssets = 
     a.context.aborted === null ? '' : `<p class="note">The run stopped early (${escapeHtml(a.context.aborted.code)}): ${escapeHtml(a.context.aborted.reason)}.</p>`,
     a.context.invalidTrials === 0 ? '' : `<p class="note">${a.context.invalidTrials} invalid trial(s) left out.</p>`
   ].join('')
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>authbench phases — ${escapeHtml(a.label)}</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #111827; }
-h1 { font-size: 1.1rem; } h2 { font-size: 1rem; margin-top: 2rem; }
-table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px solid #d1d5db; padding: 0.2rem 0.5rem; text-align: right; }
-td:first-child, th:first-child, td:nth-child(2) { text-align: left; }
+  return renderPage({
+    title: `authbench phases — ${a.label}`,
+    css: `td:first-child, th:first-child, td:nth-child(2) { text-align: left; }
 tr.worse { background: #fee2e2; } tr.helps { background: #dcfce7; } tr.no-effect { background: #fef9c3; }
 .chart { position: relative; width: 100%; max-width: 1140px; height: 340px; margin: 1rem 0; }
-.note { color: #92400e; } li { margin: 0.3rem 0; }
-</style>
-</head>
-<body>
-<h1>authbench phases — ${escapeHtml(a.label)}</h1>
+.note { color: #92400e; } li { margin: 0.3rem 0; }`,
+    body: `<h1>authbench phases — ${escapeHtml(a.label)}</h1>
 <p>${a.scenarios.length} endpoint(s) × ${a.variants.length} phase(s), ${a.rounds} round(s), interleaved, a fresh target per trial · store ${escapeHtml(a.context.store ?? '?')}, cache ${escapeHtml(a.context.cache ?? '?')} · load average at start ${escapeHtml(loadText(a.context.loadAverage.start))}, at end ${escapeHtml(loadText(a.context.loadAverage.end))} · ${escapeHtml(a.createdAt)}</p>
 ${warnings}
 <div class="chart"><canvas id="throughput"></canvas></div>
@@ -621,11 +610,10 @@ ${notHelping}
 <h2>What each phase ran with</h2>
 <table><thead><tr><th>variant</th><th>what it turns on</th>${a.configColumns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>
 ${variants}
-</tbody></table>
-<script type="application/json" id="phases-data">${jsonForScript(data)}</script>
-<script>${escapeInlineScript(assets.chartJs)}</script>
-<script>${escapeInlineScript(PAGE_SCRIPT)}</script>
-</body>
-</html>
-`
+</tbody></table>`,
+    dataId: 'phases-data',
+    data,
+    chartJs: assets.chartJs,
+    script: PAGE_SCRIPT
+  })
 }
