@@ -48,7 +48,7 @@ export interface ScenarioInstance {
   fixedRequest?: RequestSpec
   /** Make sure `expectedRequests` more requests can be served (tops up consumables). */
   refill(expectedRequests: number, signal?: AbortSignal): Promise<void>
-  /** Start counting exhaustion afresh: warm-up exhaustion must not invalidate the measured phase. */
+  /** Start counting exhaustion afresh: warm-up exhaustion must not invalidate the measured window. */
   resetStats(): void
   stats(): InstanceStats
   /**
@@ -221,7 +221,7 @@ export interface TargetDefinition {
   /** How to stop it: this signal, then SIGKILL after graceMs. Default SIGTERM, 5 s. */
   stop?: { signal?: NodeJS.Signals; graceMs?: number }
   /**
-   * An optional Prometheus text endpoint, scraped before and after each measured phase; the named
+   * An optional Prometheus text endpoint, scraped before and after each measured window; the named
    * counters' increase over the trial goes into the result. CPU time and RSS come from the target's
    * process tree whether or not it has one.
    */

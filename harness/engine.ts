@@ -47,7 +47,7 @@ export interface TrialRef { scenario: string; trial: number }
 /**
  * Told where each trial's measured time lies (a profiler is one): `open` before the trial's first
  * measured request (after setup, warm-up, refill and the opening /metrics scrape), `slotStart` and
- * `slotEnd` around each measured slot (the whole measured phase when there are no slots), `close`
+ * `slotEnd` around each measured slot (the whole measured window when there are no slots), `close`
  * after the closing scrape, on every path out. The slot calls sit inside the measured loop: keep
  * them synchronous and cheap. `open` and `close` are awaited and must not throw.
  */
@@ -124,7 +124,9 @@ export interface PairOutcome {
 
 export interface PlanStartEvent { scenarios: string[]; trials: number; totalTrials: number }
 export interface TrialStartEvent { scenario: string; trial: number; load: LoadSettings }
-export interface PhaseEvent { scenario: string; trial: number; phase: 'restart' | 'setup' | 'warmup' | 'refill' | 'measure' | 'calibration'; durationMs: number; driver?: Driver }
+/** A step of a trial's lifecycle (not an optimisation phase of the auth target: those are variants). */
+export type TrialStage = 'restart' | 'setup' | 'warmup' | 'refill' | 'measure' | 'calibration'
+export interface StageEvent { scenario: string; trial: number; stage: TrialStage; durationMs: number; driver?: Driver }
 export interface EngineTickEvent { scenario: string; trial: number; tick: TickEvent }
 export interface WarningEvent { message: string; scenario?: string; trial?: number }
 
@@ -132,7 +134,7 @@ export interface WarningEvent { message: string; scenario?: string; trial?: numb
 export interface EngineEvents {
   'plan-start': PlanStartEvent
   'trial-start': TrialStartEvent
-  phase: PhaseEvent
+  stage: StageEvent
   tick: EngineTickEvent
   'trial-done': TrialResult
   'scenario-done': ScenarioSummary
@@ -179,7 +181,7 @@ const noConfig = async (): Promise<null> => null
 
 const PROBE_INTERVAL_MS = 1_000
 const PROBE_TIMEOUT_MS = 2_000
-/** Top-up margin: the measured phase runs faster than a cold warm-up (JIT, caches). */
+/** Top-up margin: the measured window runs faster than a cold warm-up (JIT, caches). */
 const REFILL_MARGIN = 1.5
 // A cold warm-up's second half ran at ~40% of the steady rate (ott: ~3.7k req/s, inferred from the
 // pool it sized, against 9.4k measured), and
@@ -274,7 +276,7 @@ export class Engine extends EventEmitter {
           if (runAbort.signal.aborted) break outer
           // The first trial already has a fresh target (calibration only read GET /).
           if (plan.restartPerTrial && trialsStarted++ > 0 && !('url' in this.#deps.target)) {
-            this.emit('phase', { scenario: sp.scenario.name, trial, phase: 'restart', durationMs: 0 })
+            this.emit('stage', { scenario: sp.scenario.name, trial, stage: 'restart', durationMs: 0 })
             await stopTarget()
             target = await startTarget()
           }
@@ -357,7 +359,7 @@ export class Engine extends EventEmitter {
     this.emit('trial-start', { scenario: name, trial, load })
 
     const expectedWarmup = load.model === 'open' && load.rateRps !== null ? load.rateRps * (load.warmupMs / 1000) : FALLBACK_RATE_RPS * (load.warmupMs / 1000)
-    this.emit('phase', { scenario: name, trial, phase: 'setup', durationMs: 0 })
+    this.emit('stage', { scenario: name, trial, stage: 'setup', durationMs: 0 })
     const instance = await sp.scenario.setup({
       url,
       expectedRequests: sp.scenario.consumes ? Math.ceil(expectedWarmup * REFILL_MARGIN) + 100 : 0,
@@ -378,7 +380,7 @@ export class Engine extends EventEmitter {
     if (warmup.rateRps !== null) measuredRate = warmup.rateRps
     this.#warmedMs.set(`${name}#${trial}`, warmup.warmedMs)
     if (sp.scenario.consumes) {
-      this.emit('phase', { scenario: name, trial, phase: 'refill', durationMs: 0 })
+      this.emit('stage', { scenario: name, trial, stage: 'refill', durationMs: 0 })
       // A cold first warm-up underestimates the rate (JIT, caches); later trials know better.
       const seen = this.#measuredRps.get(name)
       const rate = seen === undefined ? Math.max(measuredRate * COLD_REFILL_MARGIN, load.model === 'closed' ? FALLBACK_RATE_RPS : 0) : Math.max(measuredRate, seen) * REFILL_MARGIN
@@ -407,7 +409,7 @@ export class Engine extends EventEmitter {
     // A short warm-up asked for stays short (a test's 200 ms), at most ten times what was asked.
     const maxMs = Math.max(load.warmupMs, Math.min(rule.maxMs, 10 * load.warmupMs))
     const chunkMs = Math.max(100, Math.min(rule.chunkMs, load.warmupMs))
-    this.emit('phase', { scenario: name, trial, phase: 'warmup', durationMs: load.warmupMs })
+    this.emit('stage', { scenario: name, trial, stage: 'warmup', durationMs: load.warmupMs })
     const costs: number[] = []
     let warmedMs = 0
     let rateRps: number | null = null
@@ -478,7 +480,7 @@ export class Engine extends EventEmitter {
    * (seconds apart) see different spells, slots 0.5 s apart mostly see the same one. Each arm's
    * slots are merged into one trial: counts summed, histograms added bucket by bucket, the
    * timeline rebuilt per second of that arm's measured time from the slots' histograms, and the
-   * server-side delta taken over the whole measured phase of that arm's own target.
+   * server-side delta taken over the whole measured window of that arm's own target.
    *
    * `deps.target` is not used: the two targets come from `targets`. Never rejects for a target
    * failure or abort; `aborted` says what happened and the trials measured so far are returned.
@@ -634,7 +636,7 @@ export class Engine extends EventEmitter {
     const onTick = (tick: TickEvent): void => void this.emit('tick', { scenario: name, trial, tick })
     if (measured) {
       driver.on('tick', onTick)
-      this.emit('phase', { scenario: name, trial, phase: 'measure', durationMs: load.durationMs, driver })
+      this.emit('stage', { scenario: name, trial, stage: 'measure', durationMs: load.durationMs, driver })
     }
     const watchdog = this.#watch(url, runSignal)
     try {
@@ -682,7 +684,7 @@ export class Engine extends EventEmitter {
     const cal = this.#plan.calibration
     if (cal === null) return null
     const load: LoadSettings = { model: 'closed', durationMs: cal.durationMs, warmupMs: 0, connections: cal.connections, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 10_000 }
-    this.emit('phase', { scenario: 'calibration', trial: 0, phase: 'calibration', durationMs: cal.durationMs })
+    this.emit('stage', { scenario: 'calibration', trial: 0, stage: 'calibration', durationMs: cal.durationMs })
     const spec: RequestSpec = Object.freeze({ method: 'GET', path: this.#plan.probePath ?? '/', expectedStatuses: CALIBRATION_STATUSES, tag: 'calibration' })
     const instance: ScenarioInstance = { nextRequest: () => spec, fixedRequest: spec, refill: async () => undefined, resetStats: () => undefined, stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 }), capacity: () => null }
     // A short unrecorded pass first: a cold process would report its JIT, not the machine.

@@ -29,7 +29,7 @@ export interface TrialLabel {
 
 interface Payload {
   label: string
-  phase: string
+  stage: string
   rps: string
   p99: string
   errors: string
@@ -51,7 +51,7 @@ export class ProgressDisplay {
     this.#bars = this.enabled
       ? new MultiBar({
         stream,
-        format: ' {label} {bar} {value}/{total}s {phase} | {rps} req/s | p99 {p99} | errors {errors}',
+        format: ' {label} {bar} {value}/{total}s {stage} | {rps} req/s | p99 {p99} | errors {errors}',
         hideCursor: true,
         clearOnComplete: false,
         stopOnComplete: false,
@@ -66,19 +66,19 @@ export class ProgressDisplay {
     if (bars === undefined) return () => {}
     const name = `${label.scenario}#${label.trial + 1}${label.arm === undefined ? '' : ` (${label.arm})`}`
     const totalSeconds = Math.max(1, Math.round(label.durationMs / 1000))
-    const payload: Payload = { label: name, phase: 'starting', rps: '-', p99: '-', errors: '0' }
+    const payload: Payload = { label: name, stage: 'starting', rps: '-', p99: '-', errors: '0' }
     const bar: SingleBar = bars.create(totalSeconds, 0, payload)
     let errors = 0
     let lastP99 = '-'
 
-    const onWarmup = (): void => { bar.update(0, { ...payload, phase: 'warm-up' }) }
-    const onStart = (): void => { bar.update(0, { ...payload, phase: 'measuring' }) }
+    const onWarmup = (): void => { bar.update(0, { ...payload, stage: 'warm-up' }) }
+    const onStart = (): void => { bar.update(0, { ...payload, stage: 'measuring' }) }
     const onTick = (tick: TickEvent): void => {
       errors += tick.errors
       if (tick.requests > 0) lastP99 = formatUs(tick.p99Us)
       bar.update(Math.min(totalSeconds, tick.second + 1), {
         ...payload,
-        phase: 'measuring',
+        stage: 'measuring',
         rps: String(tick.requests),
         p99: lastP99,
         errors: String(errors)
@@ -88,7 +88,7 @@ export class ProgressDisplay {
       const seconds = outcome.durationMs / 1000
       bar.update(totalSeconds, {
         ...payload,
-        phase: outcome.aborted ? 'aborted' : 'done',
+        stage: outcome.aborted ? 'aborted' : 'done',
         rps: seconds > 0 ? String(Math.round(outcome.requests / seconds)) : '-',
         p99: lastP99,
         errors: String(outcome.errors)

@@ -1,4 +1,4 @@
-// The target's side of a trial: snapshots before and after the measured phase of its process
+// The target's side of a trial: snapshots before and after the measured window of its process
 // tree's CPU time and RSS (harness/process-usage.ts) and of its optional Prometheus endpoint, and
 // their difference: CPU µs per request, RSS, and the increase of the counters its definition names.
 //
@@ -143,7 +143,7 @@ function matchingTotal (snapshot: MetricsSnapshot, def: CounterDefinition): numb
 }
 
 /**
- * The difference of two endpoint snapshots over the measured phase: CPU from the standard
+ * The difference of two endpoint snapshots over the measured window: CPU from the standard
  * process_cpu_* counters, the declared counters by key, every changed counter series. A counter
  * that went down (the process restarted) counts from zero, as Prometheus's increase() does;
  * metrics the target does not export count as 0.

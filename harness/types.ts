@@ -60,7 +60,7 @@ export interface LatencySummaryUs {
 }
 
 export interface TimelineRow {
-  /** Seconds since the trial's measured phase started. */
+  /** Seconds since the trial's measured window started. */
   second: number
   requests: number
   errors: number
@@ -77,23 +77,23 @@ export interface ErrorCounts {
   other: number
 }
 
-/** Differences of the target's /metrics counters over the measured phase of a trial. */
+/** Differences of the target's /metrics counters over the measured window of a trial. */
 /**
  * The target's side of a trial (schemaVersion 2): CPU time and RSS of its process tree, and the
  * increase of the counters its definition asked for. Version 1 had the reference target's
  * counters as fields of their own; reading a version-1 file turns them into `counters`.
  */
 export interface ServerSideDelta {
-  /** User and system CPU time over the measured phase, µs; null when neither /proc nor the metrics endpoint told. */
+  /** User and system CPU time over the measured window, µs; null when neither /proc nor the metrics endpoint told. */
   cpuUserUs: number | null
   cpuSystemUs: number | null
   /** (user + sys CPU µs) / completed requests. Steadier than throughput on a noisy machine. */
   cpuUsPerRequest: number | null
   /** Where the CPU time came from: the target's process tree, or its metrics endpoint's process_cpu_* counters. */
   cpuSource: 'process-tree' | 'metrics' | null
-  /** Resident set size of the process tree at the end of the measured phase, bytes; null when unknown. */
+  /** Resident set size of the process tree at the end of the measured window, bytes; null when unknown. */
   rssBytes: number | null
-  /** Increase over the measured phase of each counter the target declared, by its key. */
+  /** Increase over the measured window of each counter the target declared, by its key. */
   counters: Record<string, number>
   /** Every counter series of the metrics endpoint that changed, by metric name with labels, for the curious. */
   series: Record<string, number>
@@ -113,9 +113,12 @@ export interface TrialResult {
   scenario: string
   /** 0-based index among this scenario's trials. */
   trial: number
-  /** For A/B runs: which arm. */
+  /**
+   * For A/B runs: which arm. An A/B run is a variants run of exactly two variants, A and B, and
+   * keeps the A/B words in its result: `arm` is its `variant`, `pair` its `round`.
+   */
   arm?: 'A' | 'B'
-  /** For interleaved A/B runs: the 0-based index of the A/B pair this trial belongs to. */
+  /** For interleaved A/B runs: the 0-based index of the A/B pair (the round) this trial belongs to. */
   pair?: number
   /** For multi-variant runs (`phases`): the variant this trial ran under, e.g. a preset name. */
   variant?: string
@@ -373,9 +376,14 @@ export interface MetricComparison {
 
 export interface ScenarioComparison {
   scenario: string
-  /** Valid trials (compare) or complete valid pairs (ab) used, per side. */
+  /**
+   * Valid trials of each side used. In A/B mode each complete valid pair gives one trial to each
+   * side, so these equal `pairs` there.
+   */
   baselineTrials: number
   currentTrials: number
+  /** A/B mode: complete valid pairs compared, the unit of analysis. Absent in unpaired comparisons and older files. */
+  pairs?: number
   invalidTrials: { baseline: number; current: number }
   verdict: Verdict
   metrics: MetricComparison[]

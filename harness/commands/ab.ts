@@ -1,5 +1,5 @@
 // `authbench ab --a <spec> --b <spec>`: the pull-request gate. Runs arms A and B alternately on
-// this machine in randomised ABBA/BAAB blocks (harness/ab-plan.ts), starting a fresh target for
+// this machine in randomised ABBA/BAAB blocks (harness/plan.ts), starting a fresh target for
 // every trial, so that drift of the machine and luck of a process's start cancel within pairs.
 // Writes result.json (kind 'ab', trials carrying arm and pair), compares the arms with paired
 // statistics (compareAB) and writes the same reports as `compare`. Exit codes as `compare`:
@@ -8,8 +8,8 @@
 // Each trial is one single-trial Engine run: the engine already starts a target, seeds, warms up,
 // measures and judges validity, and composing it keeps this command free of a second copy of that.
 import path from 'node:path'
-import { planAB } from '../ab-plan.ts'
-import type { ABStep, Arm } from '../ab-plan.ts'
+import { planAB } from '../plan.ts'
+import type { ABStep, Arm } from '../plan.ts'
 import { prepareArms, releaseAll, resolveArmSpec, worktreeDirty } from '../ab-spec.ts'
 import type { PreparedArm } from '../ab-spec.ts'
 import { compareAB } from '../compare.ts'
@@ -359,8 +359,8 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
     if (slotMs > 0 && slotMs < 100) throw new BadOptionError(`--slot ${raw.slot} is too short: each slot opens its connections afresh, so slots under 100ms measure connection set-up (use 0 to turn slots off)`)
     const opts = parseRunOptions({
       scenario: raw.scenario,
-      duration: raw.duration ?? `${AB_DEFAULTS.durationMs}ms`,
-      warmup: raw.warmup ?? `${AB_DEFAULTS.warmupMs}ms`,
+      duration: raw.duration,
+      warmup: raw.warmup,
       connections: raw.connections,
       rate: raw.rate,
       maxInFlight: raw.maxInFlight,
@@ -369,7 +369,7 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       errorThreshold: raw.errorThreshold,
       maxPool: raw.maxPool,
       label
-    }, config)
+    }, config, { durationMs: AB_DEFAULTS.durationMs, warmupMs: AB_DEFAULTS.warmupMs })
     stage = 'config'
     const settings = runtime.settings ?? resolveCompareSettings(config.gate, config.file ?? 'settings')
     // Refused before any load: a gate that cannot fail would pass a gross regression with exit 0.

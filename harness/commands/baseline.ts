@@ -61,7 +61,6 @@ export async function baselineCommand(raw: RawBaselineOptions, io: CommandIo): P
   const run = await runBenchmark(
     {
       ...raw,
-      trials: raw.trials ?? String(BASELINE_DEFAULTS.trials),
       // A fresh process per trial: the baseline's spread should include start-to-start variation,
       // as every later comparison's trials will.
       restartPerTrial: raw.restartPerTrial ?? true,
@@ -69,7 +68,8 @@ export async function baselineCommand(raw: RawBaselineOptions, io: CommandIo): P
       out: outDir,
       json: false
     },
-    io
+    io,
+    { trials: BASELINE_DEFAULTS.trials }
   )
   if (run.exitCode !== EXIT.OK) {
     io.stderr(`baseline not updated: the run did not complete (exit ${run.exitCode})\n`)

@@ -56,8 +56,8 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
   const opts = parseRunOptions({
     scenario: raw.scenario, slo: raw.slo, url: raw.url, allowRemote: raw.allowRemote, preset: raw.preset, targetEnv: raw.targetEnv, store: raw.store, cache: raw.cache,
     connections: raw.connections, maxInFlight: raw.maxInFlight, scenarioParam: raw.scenarioParam, errorThreshold: raw.errorThreshold, maxLateShare: raw.maxLateShare,
-    maxPool: raw.maxPool, timeout: raw.timeout, out: raw.out, rate: String(startRps), duration: `${stepDurationMs}ms`, warmup: `${warmupMs}ms`, label: raw.label ?? `capacity-${(raw.scenario ?? ['all']).join('+').replace(/,/g, '+')}`
-  }, config)
+    maxPool: raw.maxPool, timeout: raw.timeout, out: raw.out, label: raw.label ?? `capacity-${(raw.scenario ?? ['all']).join('+').replace(/,/g, '+')}`
+  }, config, { rateRps: startRps, durationMs: stepDurationMs, warmupMs })
   if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
   const generatorCpus = opts.url === null ? await pinGenerator() : null
   const target = opts.target

@@ -18,7 +18,7 @@ import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../report
 import type { PhasesAnalysis } from '../reporters/phases.ts'
 import { assertWritableDir, resultDirName, writeFileAtomic, writeResult } from '../result-io.ts'
 import { createServerMetrics } from '../server-metrics.ts'
-import { createRng } from '../stats.ts'
+import { planVariants } from '../plan.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetDefinition } from '../api.ts'
 import { loadConfig, targetByName, variantEnv } from '../config.ts'
@@ -88,72 +88,6 @@ export interface PhasesOutcome {
   resultPath: string | null
   markdownPath: string | null
   htmlPath: string | null
-}
-
-// ---------------------------------------------------------------------------------------------
-// The plan: rounds of every variant, interleaved
-
-export interface VariantStep {
-  /** 0-based position in the run. */
-  index: number
-  round: number
-  /** Two rounds make a block: the second runs the first's order reversed. */
-  block: number
-  scenario: string
-  variant: string
-  /** 0-based index of this trial among the scenario's trials (all variants), in run order. */
-  trial: number
-}
-
-export interface VariantPlanOptions {
-  variants: readonly string[]
-  scenarios: readonly string[]
-  rounds: number
-  seed: number
-}
-
-/**
- * The order of an interleaved multi-variant run: ABBA generalised to k variants. A block is two
- * rounds: a seeded random permutation of the variants, then the same permutation reversed, so every
- * variant's mean position in the block is the same and a linear drift of the machine cancels
- * within the block; a fresh permutation per block and scenario keeps periodic patterns from lining
- * up with a variant. For two variants this is planAB's ABBA / BAAB. Rounds go over scenarios (a
- * round runs every scenario), so a noisy minute spoils one round of each rather than all of one.
- * Pure and deterministic: the same options give the same plan.
- */
-export function planVariants(options: VariantPlanOptions): VariantStep[] {
-  const { variants, scenarios, rounds, seed } = options
-  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`rounds must be a positive integer; got ${rounds}`)
-  if (variants.length === 0 || scenarios.length === 0) throw new RangeError('a plan needs at least one variant and one scenario')
-  if (new Set(variants).size !== variants.length) throw new RangeError(`variants repeat: ${variants.join(', ')}`)
-  if (new Set(scenarios).size !== scenarios.length) throw new RangeError(`scenarios repeat: ${scenarios.join(', ')}`)
-  const rng = createRng(seed)
-  const steps: VariantStep[] = []
-  const trialOf = new Map<string, number>(scenarios.map((s) => [s, 0]))
-  const blockOrder = new Map<string, string[]>()
-  for (let round = 0; round < rounds; round++) {
-    const block = Math.floor(round / 2)
-    for (const scenario of scenarios) {
-      let order: string[]
-      if (round % 2 === 0) {
-        // Fisher-Yates with the seeded generator, one shuffle per block and scenario in a fixed order.
-        order = [...variants]
-        for (let i = order.length - 1; i > 0; i--) {
-          const j = rng.int(i + 1)
-          ;[order[i], order[j]] = [order[j] as string, order[i] as string]
-        }
-        blockOrder.set(scenario, order)
-      } else {
-        order = [...(blockOrder.get(scenario) as string[])].reverse()
-      }
-      for (const variant of order) {
-        const trial = trialOf.get(scenario) as number
-        trialOf.set(scenario, trial + 1)
-        steps.push({ index: steps.length, round, block, scenario, variant, trial })
-      }
-    }
-  }
-  return steps
 }
 
 function redactUrl(url: string | null): string | null {
@@ -296,14 +230,14 @@ async function resolvePhasesPlan(raw: RawPhasesOptions, io: CommandIo, runtime: 
   const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
   const opts = parseRunOptions({
     scenario: raw.scenario === undefined || raw.scenario.length === 0 ? [...defaultScenarios] : raw.scenario,
-    duration: raw.duration ?? `${PHASES_DEFAULTS.durationMs}ms`,
-    warmup: raw.warmup ?? `${PHASES_DEFAULTS.warmupMs}ms`,
+    duration: raw.duration,
+    warmup: raw.warmup,
     connections: raw.connections,
     scenarioParam: raw.scenarioParam,
     errorThreshold: raw.errorThreshold,
     maxPool: raw.maxPool,
     label
-  }, config)
+  }, config, { durationMs: PHASES_DEFAULTS.durationMs, warmupMs: PHASES_DEFAULTS.warmupMs })
   stage.name = 'variants'
   const envs = new Map<string, Record<string, string>>()
   for (const variant of variants) {

@@ -140,19 +140,35 @@ export function parseKeyValues(option: string, values: readonly string[] | undef
   return out
 }
 
-/** Parses once into typed, frozen settings; `config` supplies the scenarios, the target and load defaults. */
-export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig, 'scenarios' | 'targets' | 'load' | 'file'>): RunOptions {
+/**
+ * Values a command already holds as numbers (its own defaults, or options it parsed itself), so
+ * they are never turned back into strings to be parsed again. Each is used where the raw options
+ * give none, ahead of the config's load defaults.
+ */
+export interface TypedRunValues {
+  durationMs?: number
+  warmupMs?: number
+  trials?: number
+  /** Sets the open model, as --rate does. */
+  rateRps?: number
+}
+
+/**
+ * Parses once into typed, frozen settings; `config` supplies the scenarios, the target and load
+ * defaults, `typed` what the calling command has already as numbers.
+ */
+export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig, 'scenarios' | 'targets' | 'load' | 'file'>, typed: TypedRunValues = {}): RunOptions {
   const names = splitList(raw.scenario)
   const all = config.scenarios.map((s) => s.name)
   const chosen = names.length === 0 ? [...all] : [...new Set(names)]
   const scenarios = chosen.map((n) => scenarioByName(config as ResolvedConfig, n))
 
-  const durationMs = raw.duration === undefined ? (config.load.durationMs ?? RUN_DEFAULTS.durationMs) : parseDurationMs('--duration', raw.duration, false)
-  const warmupMs = raw.warmup === undefined ? (config.load.warmupMs ?? RUN_DEFAULTS.warmupMs) : parseDurationMs('--warmup', raw.warmup, true)
+  const durationMs = raw.duration === undefined ? (typed.durationMs ?? config.load.durationMs ?? RUN_DEFAULTS.durationMs) : parseDurationMs('--duration', raw.duration, false)
+  const warmupMs = raw.warmup === undefined ? (typed.warmupMs ?? config.load.warmupMs ?? RUN_DEFAULTS.warmupMs) : parseDurationMs('--warmup', raw.warmup, true)
   const timeoutMs = raw.timeout === undefined ? RUN_DEFAULTS.timeoutMs : parseDurationMs('--timeout', raw.timeout, false)
   // A comparison needs enough trials for its statistics (the gate's minTrials): 5 by default then.
-  const trials = raw.trials === undefined ? (raw.compare ? 5 : (config.load.trials ?? RUN_DEFAULTS.trials)) : parseIntOption('--trials', raw.trials, 1, 1_000)
-  const rateRps = raw.rate === undefined ? null : parseIntOption('--rate', raw.rate, 1, 10_000_000)
+  const trials = raw.trials === undefined ? (typed.trials ?? (raw.compare ? 5 : (config.load.trials ?? RUN_DEFAULTS.trials))) : parseIntOption('--trials', raw.trials, 1, 1_000)
+  const rateRps = raw.rate === undefined ? (typed.rateRps ?? null) : parseIntOption('--rate', raw.rate, 1, 10_000_000)
   const model = rateRps === null ? 'closed' : 'open'
   const pipelining = raw.pipelining === undefined ? 1 : parseIntOption('--pipelining', raw.pipelining, 1, 1_024)
   if (model === 'open' && pipelining !== 1) throw new BadOptionError('--pipelining applies to the closed model only; drop it or drop --rate')

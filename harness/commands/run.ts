@@ -26,7 +26,7 @@ import { parseRunOptions } from './run-options.ts'
 import { applySlos } from '../slo.ts'
 import { renderSloJunit } from '../reporters/slo-junit.ts'
 import { writeFile } from 'node:fs/promises'
-import type { RawRunOptions, RunOptions } from './run-options.ts'
+import type { RawRunOptions, RunOptions, TypedRunValues } from './run-options.ts'
 
 export interface CommandIo {
   stdout: (text: string) => void
@@ -64,10 +64,13 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
   return compared === EXIT.OK && !run.slosMet ? EXIT.REGRESSION : compared
 }
 
-/** Runs the plan, writes result.json and prints the summary; the result goes back to the caller. */
-export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: CommandIo): Promise<RunOutcome> {
+/**
+ * Runs the plan, writes result.json and prints the summary; the result goes back to the caller.
+ * `typed`: the calling command's own defaults, as numbers (baseline's trials).
+ */
+export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: CommandIo, typed: TypedRunValues = {}): Promise<RunOutcome> {
   const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
-  const opts = parseRunOptions(raw, config)
+  const opts = parseRunOptions(raw, config, typed)
   const profiling = parseProfileOptions(raw)
   if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
   if (profiling !== null && opts.url !== null) throw new BadOptionError('--profile needs a target the harness starts (with the inspector on); it cannot profile a --url target')
@@ -162,14 +165,14 @@ function attachDisplay(engine: Engine, opts: RunOptions, io: CommandIo, bars: Pr
   if (!opts.progress) return
   on('plan-start', (p) => io.stderr(`authbench: ${p.scenarios.join(', ')} × ${p.trials} trial(s)\n`))
   if (bars?.enabled === true) {
-    on('phase', (p) => {
-      if (p.phase === 'measure' && p.driver !== undefined) bars.attach(p.driver, { scenario: p.scenario, trial: p.trial, durationMs: p.durationMs })
+    on('stage', (p) => {
+      if (p.stage === 'measure' && p.driver !== undefined) bars.attach(p.driver, { scenario: p.scenario, trial: p.trial, durationMs: p.durationMs })
     })
     return
   }
-  on('phase', (p) => {
-    if (p.phase === 'calibration') io.stderr(`  calibration: GET / for ${p.durationMs} ms\n`)
-    if (p.phase === 'measure') io.stderr(`  ${p.scenario} trial ${p.trial + 1}: measuring ${p.durationMs} ms\n`)
+  on('stage', (p) => {
+    if (p.stage === 'calibration') io.stderr(`  calibration: GET / for ${p.durationMs} ms\n`)
+    if (p.stage === 'measure') io.stderr(`  ${p.scenario} trial ${p.trial + 1}: measuring ${p.durationMs} ms\n`)
   })
   on('tick', (t) => io.stderr(`    ${t.scenario} #${t.trial + 1} ${t.tick.second + 1}s: ${t.tick.requests} req, ${t.tick.errors} err, p99 ${(t.tick.p99Us / 1000).toFixed(2)} ms\n`))
   on('trial-done', (t) => {

@@ -1,4 +1,4 @@
-// What both drivers count over a measured phase, in one place, so the closed and open models
+// What both drivers count over a measured window, in one place, so the closed and open models
 // report the same shape: statuses, errors by kind, the µs histogram, the per-second timeline,
 // and the 'start' / 'response' / 'tick' / 'error' events displays subscribe to.
 import type { EventEmitter } from 'node:events'
@@ -132,7 +132,7 @@ export class TrialMeter {
     return true
   }
 
-  /** Ends the measured phase; later responses are ignored. */
+  /** Ends the measured window; later responses are ignored. */
   stop (): void {
     if (this.#stopped) return
     this.#stopped = true

@@ -56,7 +56,7 @@ export interface Driver extends EventEmitter {
   run(options: DriverOptions): Promise<DriverOutcome>
 }
 
-/** What a driver measured over its measured phase (warm-up excluded). */
+/** What a driver measured over its measured window (warm-up excluded). */
 export interface DriverOutcome {
   durationMs: number
   requests: number

@@ -5,7 +5,7 @@
 import type { CapacityResult } from '../capacity.ts'
 import type { Slo } from '../slo.ts'
 import { formatLatencyUs, formatRps } from '../print-summary.ts'
-import { escapeHtml, escapeInlineScript, jsonForScript, loadChartJs } from './html.ts'
+import { escapeHtml, loadChartJs, renderPage } from './page.ts'
 
 export function describeCapacity(r: CapacityResult, slos: readonly Slo[]): string {
   const objectives = slos.map((s) => s.expression).join(', ')
@@ -61,22 +61,15 @@ const PAGE_SCRIPT = `
 export function renderCapacityHtml(results: readonly CapacityResult[], slos: readonly Slo[], label: string, chartJs: string = loadChartJs()): string {
   const latencySlos = slos.filter((s) => s.metric !== 'errors' && s.metric !== 'throughput').map((s) => ({ expression: s.expression, thresholdMs: s.threshold / 1000 }))
   const sections = results.map((r, i) => `<section><h2>${escapeHtml(r.scenario)}</h2><p>${escapeHtml(describeCapacity(r, slos))}</p><div class="chart"><canvas id="chart-${i}"></canvas></div></section>`).join('\n')
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>authbench capacity — ${escapeHtml(label)}</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#111827}.chart{position:relative;height:380px;max-width:960px}section{margin-bottom:2rem}</style>
-</head>
-<body>
-<h1>authbench capacity: ${escapeHtml(label)}</h1>
+  return renderPage({
+    title: `authbench capacity — ${label}`,
+    css: '.chart { position: relative; height: 380px; max-width: 960px; } section { margin-bottom: 2rem; }',
+    body: `<h1>authbench capacity: ${escapeHtml(label)}</h1>
 <p>Objectives: ${escapeHtml(slos.map((s) => s.expression).join(', '))}. Each point is one short open-model trial; latency is measured from each request's intended send time.</p>
-${sections}
-<script id="authbench-data" type="application/json">${jsonForScript({ results, latencySlos })}</script>
-<script>${escapeInlineScript(chartJs)}</script>
-<script>${escapeInlineScript(PAGE_SCRIPT)}</script>
-</body>
-</html>
-`
+${sections}`,
+    dataId: 'authbench-data',
+    data: { results, latencySlos },
+    chartJs,
+    script: PAGE_SCRIPT
+  })
 }

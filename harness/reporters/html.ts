@@ -1,45 +1,14 @@
-// report.html: a self-contained page that works offline (Chart.js is inlined, no CDN) with the
+// report.html, in the page frame all reports share (harness/reporters/page.ts), with the
 // latency percentile spectrum (HDR style) of baseline and current, throughput and p99 over time,
 // and a bar per scenario of each change and its interval. renderHtml is a pure function of
 // (result, comparison, assets); loadChartJs is the only file read, done once by the caller.
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
 import { decodeHistogram } from '../recorder.ts'
 import { SENSITIVITY_METHOD } from '../sensitivity.ts'
 import { METRIC_INFO } from '../verdict.ts'
 import { VERDICT_LABEL, formatChange, formatDetectable, formatInterval, formatMargin, formatValue } from './format.ts'
 import type { Comparison, RunResult, TrialResult } from '../types.ts'
-
-export interface HtmlAssets {
-  /** Chart.js UMD build, inlined in a <script>. */
-  chartJs: string
-}
-
-let cachedChartJs: string | null = null
-
-/** Reads Chart.js's UMD build from node_modules (its package exports do not expose the file). */
-export function loadChartJs(): string {
-  if (cachedChartJs === null) {
-    const entry = createRequire(import.meta.url).resolve('chart.js')
-    cachedChartJs = readFileSync(join(dirname(entry), 'chart.umd.min.js'), 'utf8')
-  }
-  return cachedChartJs
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
-}
-
-/** Makes JavaScript safe inside <script>…</script>: no early end tag, no script-data escape state. */
-export function escapeInlineScript(source: string): string {
-  return source.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--')
-}
-
-/** JSON for a <script type="application/json">: `<` escaped so no string can close the tag. */
-export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')
-}
+import { escapeHtml, loadChartJs, renderPage } from './page.ts'
+import type { HtmlAssets } from './page.ts'
 
 export interface SpectrumPoint {
   /** 1 / (1 − p): the HDR plot's log-scale x axis. */
@@ -218,36 +187,24 @@ export function renderHtml(result: RunResult, comparison: Comparison, assets: Ht
       : `<table><thead><tr><th>field</th><th>baseline</th><th>current</th></tr></thead><tbody>${comparison.environment.differences
           .map((d) => `<tr><td>${escapeHtml(d.field)}${d.machine ? ' (machine)' : ''}</td><td>${escapeHtml(d.baseline)}</td><td>${escapeHtml(d.current)}</td></tr>`)
           .join('')}</tbody></table>`
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>authbench: ${escapeHtml(VERDICT_LABEL[comparison.verdict])} — ${escapeHtml(result.label)}</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #111827; }
-h1 { font-size: 1.1rem; } h2 { font-size: 1rem; margin-top: 2rem; }
-table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px solid #d1d5db; padding: 0.2rem 0.5rem; text-align: right; }
-td:first-child, th:first-child, td:last-child { text-align: left; }
+  return renderPage({
+    title: `authbench: ${VERDICT_LABEL[comparison.verdict]} — ${result.label}`,
+    css: `td:first-child, th:first-child, td:last-child { text-align: left; }
 tr.regression { background: #fee2e2; } tr.improvement { background: #dcfce7; } tr.inconclusive { background: #fef9c3; } tr.invalid { background: #e5e7eb; }
 .charts { display: flex; flex-wrap: wrap; gap: 1rem; } .chart { position: relative; width: 560px; height: 320px; }
 .verdict { padding: 0 0.4rem; border-radius: 0.3rem; } .verdict.regression { background: #fecaca; } .verdict.improvement { background: #bbf7d0; } .verdict.inconclusive { background: #fef08a; } .verdict.invalid { background: #d1d5db; }
-.note { color: #92400e; } small { color: #4b5563; }
-</style>
-</head>
-<body>
-<h1><span class="verdict ${comparison.verdict}">${escapeHtml(VERDICT_LABEL[comparison.verdict])}</span> ${escapeHtml(comparison.headline)}</h1>
+.note { color: #92400e; } small { color: #4b5563; }`,
+    body: `<h1><span class="verdict ${comparison.verdict}">${escapeHtml(VERDICT_LABEL[comparison.verdict])}</span> ${escapeHtml(comparison.headline)}</h1>
 <p>${escapeHtml(data.sides[0] as string)}: <code>${escapeHtml(comparison.baseline.label)}</code> (${escapeHtml(comparison.baseline.createdAt)}) · ${escapeHtml(data.sides[1] as string)}: <code>${escapeHtml(comparison.current.label)}</code> (${escapeHtml(comparison.current.createdAt)})</p>
 ${notes}
 <div class="chart" style="width: 100%; max-width: 1140px;"><canvas id="changes" data-chart="changes"></canvas></div>
 ${summaryTables(comparison)}
 <p class="note">Detectable: ${escapeHtml(SENSITIVITY_METHOD)}</p>
 <h2>Environment</h2>
-${differences}
-<script type="application/json" id="authbench-data">${jsonForScript(data)}</script>
-<script>${escapeInlineScript(assets.chartJs)}</script>
-<script>${escapeInlineScript(PAGE_SCRIPT)}</script>
-</body>
-</html>
-`
+${differences}`,
+    dataId: 'authbench-data',
+    data,
+    chartJs: assets.chartJs,
+    script: PAGE_SCRIPT
+  })
 }

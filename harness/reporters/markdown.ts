@@ -52,7 +52,7 @@ function whatChanged(scenario: ScenarioComparison): string {
 }
 
 function scenarioDetails(scenario: ScenarioComparison, comparison: Comparison, sides: readonly [string, string]): string {
-  const trialsWord = comparison.mode === 'ab' ? `${scenario.baselineTrials} pairs` : `${scenario.baselineTrials} vs ${scenario.currentTrials} trials`
+  const trialsWord = comparison.mode === 'ab' ? `${scenario.pairs ?? scenario.baselineTrials} pairs` : `${scenario.baselineTrials} vs ${scenario.currentTrials} trials`
   const lines: string[] = []
   lines.push(`<details><summary>${html(scenario.scenario)} — ${VERDICT_EMOJI[scenario.verdict]} ${VERDICT_LABEL[scenario.verdict]} (${trialsWord})</summary>`, '')
   lines.push(`| metric | ${sides[0]} | ${sides[1]} | delta | ${Math.round(comparison.settings.confidence * 100)}% interval | margin | detectable | p | verdict |`)

@@ -12,8 +12,8 @@ import { summarizeScenario } from '../summary.ts'
 import { resolveCompareSettings } from '../verdict.ts'
 import type { CompareSettings, CounterInfo, MetricComparison, MetricName, RunResult, TrialResult } from '../types.ts'
 import type { VariantsReportData } from '../api.ts'
-import { escapeHtml, escapeInlineScript, jsonForScript, loadChartJs } from './html.ts'
-import type { HtmlAssets } from './html.ts'
+import { escapeHtml, loadChartJs, renderPage } from './page.ts'
+import type { HtmlAssets } from './page.ts'
 import { formatChange, formatValue } from './format.ts'
 
 const CHANGE_METRICS = ['throughputRps', 'p95Us', 'p99Us', 'cpuUsPerRequest'] as const
@@ -39,7 +39,7 @@ export interface PhaseChange {
   note: string | null
 }
 
-/** Each declared counter over the measured phase, medians over the cell's valid trials. */
+/** Each declared counter over the measured window, medians over the cell's valid trials. */
 export interface ServerEvidence {
   counters: Record<string, { per1kRequests: number | null; perS: number | null }>
 }
@@ -169,9 +169,10 @@ function changeBetween(result: RunResult, other: string, variant: string, settin
     const t = metrics.throughputRps
     let effect: Effect = 'unknown'
     let note: string | null = null
+    const rounds = s.pairs ?? s.baselineTrials
     if (t.low !== null && t.high !== null) effect = t.low > 0 ? 'helps' : t.high < 0 ? 'worse' : 'no-effect'
-    else note = s.baselineTrials < settings.minTrials ? `${s.baselineTrials} complete valid round(s): an interval needs ${settings.minTrials}` : (s.notes[0] ?? 'no interval')
-    out.set(s.scenario, { against: other, pairs: s.baselineTrials, metrics, effect, note })
+    else note = rounds < settings.minTrials ? `${rounds} complete valid round(s): an interval needs ${settings.minTrials}` : (s.notes[0] ?? 'no interval')
+    out.set(s.scenario, { against: other, pairs: rounds, metrics, effect, note })
   }
   return out
 }
@@ -494,7 +495,7 @@ export function renderPhasesMarkdown(analysis: PhasesAnalysis): string {
   lines.push('### Where a phase does not help', '')
   if (a.notHelping.length === 0) lines.push(`Every phase raised throughput on every endpoint, against ${a.reference} and against the phase before (intervals above 0).`, '')
   else {
-    lines.push(`A phase "does not help" when the ${ci} interval of its throughput change includes 0 or lies below it; each line gives the server-side counters (medians over the trials' measured phases) as evidence.`, '')
+    lines.push(`A phase "does not help" when the ${ci} interval of its throughput change includes 0 or lies below it; each line gives the server-side counters (medians over the trials' measured windows) as evidence.`, '')
     for (const v of a.variants) {
       const mine = a.notHelping.filter((n) => n.variant === v.name)
       if (mine.length === 0) continue
@@ -583,24 +584,13 @@ export function renderPhasesHtml(analysis: PhasesAnalysis, assets: HtmlAssets = 
     a.context.aborted === null ? '' : `<p class="note">The run stopped early (${escapeHtml(a.context.aborted.code)}): ${escapeHtml(a.context.aborted.reason)}.</p>`,
     a.context.invalidTrials === 0 ? '' : `<p class="note">${a.context.invalidTrials} invalid trial(s) left out.</p>`
   ].join('')
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>authbench phases — ${escapeHtml(a.label)}</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #111827; }
-h1 { font-size: 1.1rem; } h2 { font-size: 1rem; margin-top: 2rem; }
-table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px solid #d1d5db; padding: 0.2rem 0.5rem; text-align: right; }
-td:first-child, th:first-child, td:nth-child(2) { text-align: left; }
+  return renderPage({
+    title: `authbench phases — ${a.label}`,
+    css: `td:first-child, th:first-child, td:nth-child(2) { text-align: left; }
 tr.worse { background: #fee2e2; } tr.helps { background: #dcfce7; } tr.no-effect { background: #fef9c3; }
 .chart { position: relative; width: 100%; max-width: 1140px; height: 340px; margin: 1rem 0; }
-.note { color: #92400e; } li { margin: 0.3rem 0; }
-</style>
-</head>
-<body>
-<h1>authbench phases — ${escapeHtml(a.label)}</h1>
+.note { color: #92400e; } li { margin: 0.3rem 0; }`,
+    body: `<h1>authbench phases — ${escapeHtml(a.label)}</h1>
 <p>${a.scenarios.length} endpoint(s) × ${a.variants.length} phase(s), ${a.rounds} round(s), interleaved, a fresh target per trial · store ${escapeHtml(a.context.store ?? '?')}, cache ${escapeHtml(a.context.cache ?? '?')} · load average at start ${escapeHtml(loadText(a.context.loadAverage.start))}, at end ${escapeHtml(loadText(a.context.loadAverage.end))} · ${escapeHtml(a.createdAt)}</p>
 ${warnings}
 <div class="chart"><canvas id="throughput"></canvas></div>
@@ -620,11 +610,10 @@ ${notHelping}
 <h2>What each phase ran with</h2>
 <table><thead><tr><th>variant</th><th>what it turns on</th>${a.configColumns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>
 ${variants}
-</tbody></table>
-<script type="application/json" id="phases-data">${jsonForScript(data)}</script>
-<script>${escapeInlineScript(assets.chartJs)}</script>
-<script>${escapeInlineScript(PAGE_SCRIPT)}</script>
-</body>
-</html>
-`
+</tbody></table>`,
+    dataId: 'phases-data',
+    data,
+    chartJs: assets.chartJs,
+    script: PAGE_SCRIPT
+  })
 }

@@ -50,6 +50,7 @@ describe('authbench ab (end to end)', () => {
     expect(result.comparison?.mode).toBe('ab')
     expect(result.comparison?.method.unitOfAnalysis).toBe('pair')
     expect(result.comparison?.scenarios[0]?.baselineTrials).toBe(3)
+    expect(result.comparison?.scenarios[0]?.pairs).toBe(3)
     expect(outcome.exitCode).toBe(result.comparison?.exitCode)
     expect(result.comparison?.verdict).not.toBe('invalid')
     expect(stdout).toContain(result.comparison?.headline)

@@ -159,6 +159,9 @@ describe('compareAB on interleaved fixtures', () => {
     expect(Math.abs((throughput?.change ?? 0) + 0.1)).toBeLessThan(0.02)
     expect(throughput?.interval?.high).toBeLessThan(-0.05)
     expect(comparison.exitCode).toBe(1)
+    // The unit is the pair: counted as pairs, each giving one trial to either side.
+    expect(comparison.scenarios[0]).toMatchObject({ pairs: 8, baselineTrials: 8, currentTrials: 8 })
+    expect(compareResults(baseline, makeRun({ label: 'x', seed: 2, scenarios: { health: HEALTH } })).scenarios[0]?.pairs).toBeUndefined()
   })
 
   it('A/A: the same config in both arms gives no regression', () => {

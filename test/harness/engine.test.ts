@@ -83,8 +83,8 @@ describe('engine', () => {
   it('stops within a second of an abort, keeping the trial and saying why', async () => {
     const controller = new AbortController()
     const engine = new Engine(plan([okScenario('right', 200)], 10_000, 2), deps())
-    engine.on('phase', (p) => {
-      if (p.phase === 'measure') setTimeout(() => controller.abort(), 300)
+    engine.on('stage', (p) => {
+      if (p.stage === 'measure') setTimeout(() => controller.abort(), 300)
     })
     const started = Date.now()
     const result = await engine.run(controller.signal)

@@ -2,7 +2,7 @@
 // (paired changes, effects, the guide's table, evidence where a phase does not help) and both
 // renderers on a fixture built from real encoded HDR histograms.
 import { describe, expect, it } from 'vitest'
-import { planVariants } from '../../harness/commands/phases.ts'
+import { planVariants } from '../../harness/plan.ts'
 import { parseBackend, presetTargetEnv } from '../../scenarios/phases-env.ts'
 import { BadOptionError } from '../../harness/errors.ts'
 import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../../harness/reporters/phases.ts'

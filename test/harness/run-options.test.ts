@@ -29,6 +29,16 @@ describe('run options', () => {
     expect(o.outDir).toBe('reports')
   })
 
+  it("takes a command's own defaults as numbers, which an option given on the command line overrides", () => {
+    const typed = { durationMs: 2_500, warmupMs: 0, trials: 7, rateRps: 900 }
+    const o = parseRunOptions({ scenario: ['health'] }, config, typed)
+    expect(o.trials).toBe(7)
+    expect(o.scenarios[0]?.load).toMatchObject({ model: 'open', durationMs: 2_500, warmupMs: 0, rateRps: 900 })
+    const given = parseRunOptions({ scenario: ['health'], duration: '1s', warmup: '200ms', trials: '4', rate: '50' }, config, typed)
+    expect(given.trials).toBe(4)
+    expect(given.scenarios[0]?.load).toMatchObject({ durationMs: 1_000, warmupMs: 200, rateRps: 50 })
+  })
+
   it('parses 500ms, 5s, 1m and bare seconds', () => {
     expect(parseDurationMs('--duration', '500ms', false)).toBe(500)
     expect(parseDurationMs('--duration', '5s', false)).toBe(5_000)

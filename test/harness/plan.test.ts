@@ -1,7 +1,7 @@
 // The A/B plan: balanced arms, adjacent pairs, ABBA/BAAB blocks chosen by a seed, reproducible.
 import { describe, expect, it } from 'vitest'
-import { planAB } from '../../harness/ab-plan.ts'
-import type { ABStep } from '../../harness/ab-plan.ts'
+import { planAB, planVariants } from '../../harness/plan.ts'
+import type { ABStep } from '../../harness/plan.ts'
 
 function byScenario(steps: readonly ABStep[], scenario: string): ABStep[] {
   return steps.filter((s) => s.scenario === scenario)
@@ -65,5 +65,18 @@ describe('planAB', () => {
     expect(() => planAB({ scenarios: ['health'], pairs: 0, seed: 1 })).toThrow(RangeError)
     expect(() => planAB({ scenarios: [], pairs: 2, seed: 1 })).toThrow(/at least one scenario/)
     expect(() => planAB({ scenarios: ['a', 'a'], pairs: 2, seed: 1 })).toThrow(/repeat/)
+  })
+
+  it('is the variants plan of two variants: per scenario the same arms in the same order, pairs as rounds', () => {
+    const options = { scenarios: ['a', 'b', 'c'], pairs: 5, seed: 11 }
+    const ab = planAB(options)
+    const rounds = planVariants({ variants: ['B', 'A'], scenarios: options.scenarios, rounds: options.pairs, seed: options.seed })
+    for (const scenario of options.scenarios) {
+      const mine = ab.filter((s) => s.scenario === scenario).map((s) => [s.arm, s.pair, s.trial, s.block])
+      expect(mine).toEqual(rounds.filter((s) => s.scenario === scenario).map((s) => [s.variant, s.round, s.trial, s.block]))
+    }
+    // A whole block of one scenario runs before the next scenario's.
+    expect(ab.slice(0, 4).every((s) => s.scenario === 'a' && s.block === 0)).toBe(true)
+    expect(ab.map((s) => s.index)).toEqual(ab.map((_, i) => i))
   })
 })
