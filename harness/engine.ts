@@ -407,7 +407,7 @@ export class Engine extends EventEmitter {
     if (load.warmupMs <= 0) return { warmedMs: 0, rateRps: null }
     const rule = this.#plan.warmup ?? DEFAULT_WARMUP_RULE
     // A short warm-up asked for stays short (a test's 200 ms), at most ten times what was asked.
-    const maxMs = Math.max(load.warmupMs, Math.min(rule.maxMs, 10 * load.warmupMs))
+    const maxMs = Math.max(load.warmupMs, load.warmupMaxMs ?? Math.min(rule.maxMs, 10 * load.warmupMs))
     const chunkMs = Math.max(100, Math.min(rule.chunkMs, load.warmupMs))
     this.emit('stage', { scenario: name, trial, stage: 'warmup', durationMs: load.warmupMs })
     const costs: number[] = []
@@ -419,10 +419,10 @@ export class Engine extends EventEmitter {
         await instance.refill(Math.ceil(Math.max(rateRps ?? 0, FALLBACK_RATE_RPS) * (chunkMs / 1000) * REFILL_MARGIN) + 100, runSignal)
         if (runSignal.aborted) return null
       }
-      const before = await this.#scrape(url, runSignal, name, trial)
+      const before = await this.#quietScrape(url, runSignal)
       const chunk = await this.#drive(name, trial, url, { ...load, durationMs: chunkMs, warmupMs: 0, maxRequests: capRequests({ ...load, durationMs: chunkMs }, instance.capacity(), rateRps ?? FALLBACK_RATE_RPS) }, instance, runSignal, false)
       if (runSignal.aborted) return null
-      const after = before === undefined ? undefined : await this.#scrape(url, runSignal, name, trial)
+      const after = before === undefined ? undefined : await this.#quietScrape(url, runSignal)
       warmedMs += chunk.durationMs > 0 ? chunk.durationMs : chunkMs
       if (chunk.durationMs > 0 && load.model === 'closed') rateRps = chunk.requests / (chunk.durationMs / 1000)
       const cpu = before !== undefined && after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(before, after, chunk.requests)?.cpuUsPerRequest ?? null : null
@@ -667,6 +667,13 @@ export class Engine extends EventEmitter {
     }
     runSignal.addEventListener('abort', stopAll, { once: true })
     return { stop: () => { runSignal.removeEventListener('abort', stopAll); stopAll() } }
+  }
+
+  /** A warm-up chunk's reading: a target that cannot be scraped warms by wall time, without a warning per chunk. */
+  async #quietScrape(url: string, signal: AbortSignal): Promise<unknown> {
+    const m = this.#deps.metrics
+    if (m === null) return undefined
+    return await m.snapshot(url, signal).catch(() => undefined)
   }
 
   async #scrape(url: string, signal: AbortSignal | undefined, scenario: string, trial: number): Promise<unknown> {

@@ -10,7 +10,10 @@ export type LoadModel = 'closed' | 'open'
 export interface LoadSettings {
   model: LoadModel
   durationMs: number
+  /** The least warm-up; it goes on until the target is steady (harness/warmup.ts). */
   warmupMs: number
+  /** The most warm-up (default: 10 s, or 10× warmupMs when less); equal to warmupMs for a fixed warm-up. */
+  warmupMaxMs?: number
   /** Closed model: concurrent connections. Open model: the connection pool's size. */
   connections: number
   /** Closed model only. */

@@ -250,7 +250,7 @@ async function main(): Promise<void> {
   const neighbour = neighbourSettings === null ? null : startNeighbour(neighbourSettings)
   const metaFile = path.join(outDir, 'conditions.meta')
   const loadStart = loadavg()
-  writeFileSync(metaFile, JSON.stringify({ neighbour: neighbourSettings, loadStart }))
+  writeFileSync(metaFile, JSON.stringify({ neighbour: neighbourSettings, loadStart, slotMs }))
   try {
     const armA = await arm('--a', {})
     const aa: Condition = { name: 'aa', injectedCpuShare: 0, envB: {}, runs: aaRuns }
@@ -293,7 +293,7 @@ async function main(): Promise<void> {
     printReport(conditions, byCondition, cpuUs, `\`node --import tsx scripts/gate-accuracy.ts ${process.argv.slice(2).join(' ')}\``)
   } finally {
     neighbour?.kill('SIGTERM')
-    writeFileSync(metaFile, JSON.stringify({ neighbour: neighbourSettings, loadStart, loadEnd: loadavg() }))
+    writeFileSync(metaFile, JSON.stringify({ neighbour: neighbourSettings, loadStart, loadEnd: loadavg(), slotMs }))
     await releaseAll(prepared)
   }
 }
@@ -359,16 +359,21 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
   const settings = resolveCompareSettings({})
   const meta = args.analyse === undefined ? { scenario, preset, pairs, durationMs, warmupMs, minutes: (Date.now() - started) / 60_000 } : metaOf(byCondition)
   const minutes = meta.minutes.toFixed(1)
+  // How long the warm-ups ran (each at least the asked minimum, then until steady: harness/warmup.ts).
+  const warmed = [...byCondition.values()].flat().flatMap((g) => g.result.trials.map((t) => t.setup?.warmupMs)).filter((v): v is number => v !== undefined && v > 0).sort((a, b) => a - b)
+  const warmText = warmed.length === 0 ? `${meta.warmupMs} ms warm-up per trial` : `warm-up at least ${meta.warmupMs} ms, then until steady: median ${(quantileSorted(warmed, 0.5) / 1000).toFixed(1)} s [${(warmed[0] as number / 1000).toFixed(1)}, ${(warmed[warmed.length - 1] as number / 1000).toFixed(1)}] per trial`
   const lines: string[] = []
-  type SavedMeta = { neighbour: NeighbourSettings | null; loadStart?: number[]; loadEnd?: number[] }
+  type SavedMeta = { neighbour: NeighbourSettings | null; loadStart?: number[]; loadEnd?: number[]; slotMs?: number }
   const saved: SavedMeta | null = args.analyse !== undefined && existsSync(path.join(args.analyse, 'conditions.meta')) ? (JSON.parse(readFileSync(path.join(args.analyse, 'conditions.meta'), 'utf8')) as SavedMeta) : null
+  const slot = args.analyse === undefined ? slotMs : saved?.slotMs
+  const slotText = slot === undefined ? '' : slot === DUET ? ', both arms measured at once (duet)' : slot > 0 ? `, ${slot} ms slots` : ', one trial after the other'
   const n = args.analyse === undefined ? neighbourSettings : (saved?.neighbour ?? null)
   const loads = (v: number[] | undefined): string => (v === undefined ? '?' : v.map((x) => x.toFixed(2)).join(' '))
   const loadText = saved === null ? `at the end ${loads(loadavg())}` : `${loads(saved.loadStart)} at the start, ${loads(saved.loadEnd)} at the end`
   const condition = n === null ? 'nothing else started by the script' : `a noisy neighbour on the target's core (scripts/noisy-neighbour.ts: duty ${n.duty}, bursts ~${n.burstMs} ms, 16 MiB cache walk)`
   lines.push(`Machine: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}; ${condition}; load average (1, 5, 15 min) ${loadText}.`)
   lines.push('')
-  lines.push(`Measured with ${how} on ${new Date().toISOString().slice(0, 10)}: scenario \`${meta.scenario}\`, preset \`${meta.preset}\`, ${meta.pairs} pairs per gate run, ${meta.durationMs} ms measured + ${meta.warmupMs} ms warm-up per trial, a fresh target per trial; ${minutes} min in all. The scenario costs ${cpuUs.toFixed(1)} CPU µs/req; the knob was set to INJECT_CPU_US=${['cpu+5%', 'cpu+10%', 'cpu+20%'].map((n) => knobOf(byCondition, n)).join('/')} for +5/+10/+20%${knobOf(byCondition, 'knob-cal') === '—' ? '' : ` (scaled by what INJECT_CPU_US=${knobOf(byCondition, 'knob-cal')} measured in a calibration gate run, not counted)`}.`)
+  lines.push(`Measured with ${how} on ${new Date().toISOString().slice(0, 10)}: scenario \`${meta.scenario}\`, preset \`${meta.preset}\`, ${meta.pairs} pairs per gate run${slotText}, ${meta.durationMs} ms measured per trial, ${warmText}, a fresh target per trial; ${minutes} min in all. The scenario costs ${cpuUs.toFixed(1)} CPU µs/req; the knob was set to INJECT_CPU_US=${['cpu+5%', 'cpu+10%', 'cpu+20%'].map((n) => knobOf(byCondition, n)).join('/')} for +5/+10/+20%${knobOf(byCondition, 'knob-cal') === '—' ? '' : ` (scaled by what INJECT_CPU_US=${knobOf(byCondition, 'knob-cal')} measured in a calibration gate run, not counted)`}.`)
   lines.push('')
   lines.push(`With the default settings (margins: throughput ±${settings.margins.throughputRps * 100}%, CPU µs/req ±${settings.margins.cpuUsPerRequest * 100}%, p50 ±${settings.margins.p50Us * 100}%, p95 ±${settings.margins.p95Us * 100}%, p99 ±${settings.margins.p99Us * 100}%, error rate ±${settings.margins.errorRate * 100} pp; ${Math.round(settings.confidence * 100)}% BCa interval over pairs${settings.requireSignificance ? ' and Wilcoxon signed-rank p < ' + (1 - settings.confidence).toFixed(2) : ''}):`)
   lines.push('')

@@ -18,6 +18,8 @@ export interface RawRunOptions {
   scenario?: string[]
   duration?: string
   warmup?: string
+  /** The longest the warm-up may run until the target is steady (harness/warmup.ts); equal to --warmup for a fixed warm-up. */
+  warmupMax?: string
   trials?: string
   connections?: string
   pipelining?: string
@@ -165,6 +167,8 @@ export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig,
 
   const durationMs = raw.duration === undefined ? (typed.durationMs ?? config.load.durationMs ?? RUN_DEFAULTS.durationMs) : parseDurationMs('--duration', raw.duration, false)
   const warmupMs = raw.warmup === undefined ? (typed.warmupMs ?? config.load.warmupMs ?? RUN_DEFAULTS.warmupMs) : parseDurationMs('--warmup', raw.warmup, true)
+  const warmupMaxMs = raw.warmupMax === undefined ? null : parseDurationMs('--warmup-max', raw.warmupMax, true)
+  if (warmupMaxMs !== null && warmupMaxMs < warmupMs) throw new BadOptionError(`--warmup-max ${raw.warmupMax} is shorter than the warm-up (${warmupMs} ms); give at least --warmup, or the same for a fixed warm-up`)
   const timeoutMs = raw.timeout === undefined ? RUN_DEFAULTS.timeoutMs : parseDurationMs('--timeout', raw.timeout, false)
   // A comparison needs enough trials for its statistics (the gate's minTrials): 5 by default then.
   const trials = raw.trials === undefined ? (typed.trials ?? (raw.compare ? 5 : (config.load.trials ?? RUN_DEFAULTS.trials))) : parseIntOption('--trials', raw.trials, 1, 1_000)
@@ -191,7 +195,7 @@ export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig,
     const connections = raw.connections === undefined
       ? (config.load.connections ?? (model === 'open' ? d.open.connections : d.closed.connections))
       : parseIntOption('--connections', raw.connections, 1, 10_000)
-    const load: LoadSettings = Object.freeze({ model, durationMs, warmupMs, connections, pipelining, rateRps, maxRequests: null, timeoutMs, ...(maxInFlight === null ? {} : { maxInFlight }) })
+    const load: LoadSettings = Object.freeze({ model, durationMs, warmupMs, ...(warmupMaxMs === null ? {} : { warmupMaxMs }), connections, pipelining, rateRps, maxRequests: null, timeoutMs, ...(maxInFlight === null ? {} : { maxInFlight }) })
     return Object.freeze({ scenario, params: p, load })
   })
 

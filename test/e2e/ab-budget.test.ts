@@ -27,7 +27,7 @@ describe('ab --budget (end to end, small targets)', () => {
     let stderr = ''
     const io = { stdout: () => undefined, stderr: (t: string) => void (stderr += t) }
     const settings = resolveCompareSettings({ gatedMetrics: ['throughputRps'], margins: { throughputRps: 0.6 } })
-    const opts = parseRunOptions({ scenario: ['health', 'token'], duration: '400ms', warmup: '100ms', connections: '8', label: 'budget' }, config)
+    const opts = parseRunOptions({ scenario: ['health', 'token'], duration: '400ms', warmup: '100ms', warmupMax: '100ms', connections: '8', label: 'budget' }, config)
     const budgetMs = 40_000
     const started = Date.now()
     const run = await runBudgeted(

@@ -157,20 +157,26 @@ describe('Engine.runPair', () => {
     const a = await fastServer()
     const b = await fastServer()
     servers.push(a, b)
-    const samples: Array<[number, number]> = []
-    const timer = setInterval(() => samples.push([a.requests, b.requests]), 50)
+    const samples: Array<[number, number, number]> = []
+    const timer = setInterval(() => samples.push([Date.now(), a.requests, b.requests]), 50)
     const pair = await new Engine(plan, deps()).runPair({ A: fakeTarget(a).start, B: fakeTarget(b).start }, sp(1_000), { A: 0, B: 1 }, 'A', DUET)
     clearInterval(timer)
     expect(pair.trials.A?.validity).toEqual({ state: 'valid' })
     expect(pair.trials.B?.validity).toEqual({ state: 'valid' })
     expect(pair.trials.A?.durationMs).toBeGreaterThan(900)
-    // Count the 50 ms samples in which both servers received requests, and those in which only
-    // one did: in a duet nearly every busy sample has both.
+    // Each arm warms up alone first; within the measured window, count the 50 ms samples in which
+    // both servers received requests and those in which only one did: in a duet nearly every busy
+    // sample has both.
+    const fromMs = Date.parse(pair.trials.A?.startedAt ?? '')
+    const toMs = fromMs + (pair.trials.A?.durationMs ?? 0)
     let both = 0
     let one = 0
     for (let i = 1; i < samples.length; i++) {
-      const da = (samples[i]?.[0] ?? 0) - (samples[i - 1]?.[0] ?? 0)
-      const db = (samples[i]?.[1] ?? 0) - (samples[i - 1]?.[1] ?? 0)
+      const [at, ra, rb] = samples[i] as [number, number, number]
+      const [prevAt, pa, pb] = samples[i - 1] as [number, number, number]
+      if (prevAt < fromMs || at > toMs) continue
+      const da = ra - pa
+      const db = rb - pb
       if (da > 0 && db > 0) both++
       else if (da > 0 || db > 0) one++
     }

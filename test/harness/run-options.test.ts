@@ -39,6 +39,12 @@ describe('run options', () => {
     expect(given.scenarios[0]?.load).toMatchObject({ durationMs: 1_000, warmupMs: 200, rateRps: 50 })
   })
 
+  it('--warmup-max bounds the warm-up until steady, and may not be shorter than --warmup', () => {
+    expect(parseRunOptions({ scenario: ['health'] }, config).scenarios[0]?.load.warmupMaxMs).toBeUndefined()
+    expect(parseRunOptions({ scenario: ['health'], warmup: '2s', warmupMax: '2s' }, config).scenarios[0]?.load.warmupMaxMs).toBe(2_000)
+    expect(() => parseRunOptions({ scenario: ['health'], warmup: '2s', warmupMax: '1s' }, config)).toThrow(/--warmup-max 1s is shorter than the warm-up/)
+  })
+
   it('parses 500ms, 5s, 1m and bare seconds', () => {
     expect(parseDurationMs('--duration', '500ms', false)).toBe(500)
     expect(parseDurationMs('--duration', '5s', false)).toBe(5_000)
