@@ -12,12 +12,12 @@ import { request } from 'undici'
 import type { TargetDefinition } from './api.ts'
 import { SetupFailedError, isAuthbenchError } from './errors.ts'
 import type { Scenario, ScenarioInstance, ScenarioParams } from './api.ts'
-import type { Driver, DriverOutcome, RequestSpec, TickEvent } from './drivers/types.ts'
+import type { Driver, DriverOutcome, RequestSpec } from './drivers/types.ts'
 import { mergeEncoded, summarizeEncoded } from './recorder.ts'
 import { classifyOpenModel } from './saturation.ts'
 import { summarizeScenario } from './summary.ts'
 import { startTarget, watchLiveness, type TargetProcessOptions } from './target-process.ts'
-import type { EnvironmentFingerprint, LoadModel, LoadSettings, RunResult, ScenarioSummary, ServerSideDelta, TrialResult, TrialValidity } from './types.ts'
+import type { EnvironmentFingerprint, LoadModel, LoadSettings, RunResult, ScenarioSummary, ServerSideDelta, TimelineRow, TrialResult, TrialValidity } from './types.ts'
 import { buildRunResult } from './run-result.ts'
 import { DEFAULT_WARMUP_RULE, isSteady, type WarmupRule } from './warmup.ts'
 
@@ -127,7 +127,7 @@ export interface TrialStartEvent { scenario: string; trial: number; load: LoadSe
 /** A step of a trial's lifecycle (not an optimisation phase of the auth target: those are variants). */
 export type TrialStage = 'restart' | 'setup' | 'warmup' | 'refill' | 'measure' | 'calibration'
 export interface StageEvent { scenario: string; trial: number; stage: TrialStage; durationMs: number; driver?: Driver }
-export interface EngineTickEvent { scenario: string; trial: number; tick: TickEvent }
+export interface EngineTickEvent { scenario: string; trial: number; tick: TimelineRow }
 export interface WarningEvent { message: string; scenario?: string; trial?: number }
 
 /** Event names and payloads, for subscribers. */
@@ -633,7 +633,7 @@ export class Engine extends EventEmitter {
   /** Runs one driver pass; a silent target trips the run's abort within a few probe intervals. */
   async #drive(name: string, trial: number, url: string, load: LoadSettings, instance: ScenarioInstance, runSignal: AbortSignal, measured: boolean): Promise<DriverOutcome> {
     const driver = this.#deps.createDriver(load.model)
-    const onTick = (tick: TickEvent): void => void this.emit('tick', { scenario: name, trial, tick })
+    const onTick = (tick: TimelineRow): void => void this.emit('tick', { scenario: name, trial, tick })
     if (measured) {
       driver.on('tick', onTick)
       this.emit('stage', { scenario: name, trial, stage: 'measure', durationMs: load.durationMs, driver })

@@ -5,7 +5,8 @@
 import type { EventEmitter } from 'node:events'
 import { MultiBar, Presets } from 'cli-progress'
 import type { SingleBar } from 'cli-progress'
-import type { TickEvent, DriverOutcome } from './drivers/types.ts'
+import type { DriverOutcome } from './drivers/types.ts'
+import type { TimelineRow } from './types.ts'
 import { isInteractive } from './terminal.ts'
 
 export interface ProgressOptions {
@@ -73,7 +74,7 @@ export class ProgressDisplay {
 
     const onWarmup = (): void => { bar.update(0, { ...payload, stage: 'warm-up' }) }
     const onStart = (): void => { bar.update(0, { ...payload, stage: 'measuring' }) }
-    const onTick = (tick: TickEvent): void => {
+    const onTick = (tick: TimelineRow): void => {
       errors += tick.errors
       if (tick.requests > 0) lastP99 = formatUs(tick.p99Us)
       bar.update(Math.min(totalSeconds, tick.second + 1), {

@@ -13,10 +13,9 @@ import type { ABStep, Arm } from '../plan.ts'
 import { prepareArms, releaseAll, resolveArmSpec, worktreeDirty } from '../ab-spec.ts'
 import type { PreparedArm } from '../ab-spec.ts'
 import { compareAB } from '../compare.ts'
-import { createClosedDriver } from '../drivers/closed.ts'
-import { createOpenDriver } from '../drivers/open.ts'
-import { CALIBRATION_DEFAULT, DUET, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
-import type { EngineEvents, TargetHandle } from '../engine.ts'
+import { CALIBRATION_DEFAULT, DUET, Engine } from '../engine.ts'
+import type { TargetHandle } from '../engine.ts'
+import { commandPlanDefaults, printWarnings, wireTarget } from './engine-wiring.ts'
 import { BadOptionError, EXIT, RefBuildError, describeError } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { renderJson } from '../reporters/json.ts'
@@ -25,7 +24,6 @@ import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { formatP, minPairsFor, signedRankMinP } from '../sensitivity.ts'
 import { minFirstPairs } from '../sequential.ts'
 import { budgetNotes, runBudgeted } from './ab-budget.ts'
-import { createServerMetrics } from '../server-metrics.ts'
 import { applySlos } from '../slo.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetProfiler } from '../profile/profiler.ts'
@@ -38,8 +36,8 @@ import { loadConfig, targetByName } from '../config.ts'
 import { resolveCompareSettings } from '../verdict.ts'
 import { appendStepSummary, writeReports } from './compare.ts'
 import type { CommandIo } from './run.ts'
-import { parseDurationMs, parseIntOption, parseKeyValues, parseRunOptions } from './run-options.ts'
-import type { RunOptions } from './run-options.ts'
+import { parseDurationMs, parseEnvAssignments, parseIntOption, parseRunOptions } from './run-options.ts'
+import type { RawInterleavedOptions, RunOptions } from './run-options.ts'
 import { describeTrial } from '../print-summary.ts'
 
 /**
@@ -72,32 +70,16 @@ export function minPairsForSignificance(alpha: number): number {
 }
 
 /** What commander hands over for `ab`. */
-export interface RawAbOptions extends RawProfileOptions {
+export interface RawAbOptions extends RawProfileOptions, RawInterleavedOptions {
   slo?: string[]
   maxInFlight?: string
   a?: string
   b?: string
   aEnv?: string[]
   bEnv?: string[]
-  scenario?: string[]
   /** Pairs per scenario (each pair is one A trial and one B trial). */
   trials?: string
-  duration?: string
-  warmup?: string
-  connections?: string
   rate?: string
-  scenarioParam?: string[]
-  errorThreshold?: string
-  maxPool?: string
-  out?: string
-  label?: string
-  seed?: string
-  /** Config file (default: authbench.config.* in the working directory). */
-  config?: string
-  /** Which of the config's targets (default: the first). */
-  target?: string
-  calibration?: boolean
-  progress?: boolean
   /** Slot length for slot-interleaved pairs, e.g. 500ms; 0 for one trial after the other. */
   slot?: string
   /** Time budget, e.g. 10m: after the first round, more pairs where the verdict is undecided. */
@@ -147,10 +129,6 @@ export interface InterleavedRun {
   profile?: { profiler: TargetProfiler; arms: readonly Arm[] } | null
 }
 
-function parseEnvList(option: string, values: readonly string[] | undefined): Record<string, string> {
-  return Object.fromEntries(parseKeyValues(option, values, /^[A-Z][A-Z0-9_]*$/))
-}
-
 function safeLabel(text: string): string {
   return text.replace(/[^A-Za-z0-9._+-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'ab'
 }
@@ -187,7 +165,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
   return assembleAbResult(run, setup, collected)
 }
 
-/** The plan, one server-metrics reader for both arms, and how each arm's target and engine start. */
+/** The plan, and how each arm's target and engine start. */
 function setUpArms(run: InterleavedRun, io: CommandIo, generatorCpus: string | null, collected: AbCollected): AbSetup {
   const steps = planAB({ scenarios: run.scenarios.map((s) => s.scenario.name), pairs: run.pairs, seed: run.seed })
   const model = run.scenarios[0]?.load.model ?? 'closed'
@@ -195,14 +173,12 @@ function setUpArms(run: InterleavedRun, io: CommandIo, generatorCpus: string | n
   if (run.progress) io.stderr(`ab: ${steps.length} trials: A = ${run.arms.A.spec}, B = ${run.arms.B.spec}; ${run.pairs} pair(s) × ${run.scenarios.length} scenario(s), seed ${run.seed}\n`)
   const slotted = (run.slotMs > 0 || run.slotMs === DUET) && model === 'closed'
   if (run.slotMs > 0 && model !== 'closed' && run.progress) io.stderr('ab: --slot applies to the closed model only; the open-model pairs run one trial after the other\n')
-  // One reader for both arms: it tells their processes apart by URL.
-  const metrics = createServerMetrics(run.target)
+  // One metrics reader for both arms: it tells their processes apart by URL.
   const profile = run.profile ?? null
+  const wiring = wireTarget(run.target, profile?.profiler ?? null)
   const startArm = (arm: Arm, pair: number) => async (): Promise<TargetHandle> => {
     const options = { ...targetProcessOptions(run.target, run.arms[arm].env), cwd: run.arms[arm].cwd, pinCpus: generatorCpus === null ? null : 'auto' as const }
-    return metrics.track(await (profile !== null && profile.arms.includes(arm)
-      ? profile.profiler.startTarget(options, generatorCpus, { group: arm, pair })
-      : startTargetHandle(options, generatorCpus)))
+    return wiring.start(options, generatorCpus, profile !== null && profile.arms.includes(arm) ? { group: arm, pair } : undefined)
   }
   // One rate memory for all pairs: a pair sizes its token pools from what earlier pairs measured.
   const measuredRps = new Map<string, number>()
@@ -218,21 +194,12 @@ function setUpArms(run: InterleavedRun, io: CommandIo, generatorCpus: string | n
         // Once, on the first trial's target: a reference for cross-machine trends, not for the verdict.
         calibration: run.calibration && first ? CALIBRATION_DEFAULT : null,
         maxPoolSize: run.maxPoolSize,
-        probePath: run.target.readiness.path,
-        setupConcurrency: 16,
-        unresponsiveProbes: 3,
+        ...commandPlanDefaults(run.target),
         fingerprint: { ...fingerprint, cpuPinning: collected.cpuPinning }
       },
-      {
-        target: { start: startArm(arm, pair) },
-        createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
-        metrics,
-        fetchTargetConfig: (u) => fetchTargetConfig(u, run.target),
-        measuredRps,
-        ...(profile === null ? {} : { window: profile.profiler })
-      }
+      wiring.deps({ start: startArm(arm, pair) }, { measuredRps })
     )
-    e.on('warning', ((w: EngineEvents['warning']) => io.stderr(`warning: ${w.message}\n`)) as (payload: unknown) => void)
+    printWarnings(e, io)
     return e
   }
   return { steps, byName: new Map(run.scenarios.map((s) => [s.scenario.name, s])), fingerprint, createdAt: new Date().toISOString(), slotted, startArm, engine }
@@ -387,8 +354,8 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       throw new BadOptionError(`--budget: the first round needs at least ${minFirstPairs(1 - settings.confidence)} pairs for its sequential look to be able to call a regression; use --trials ${minFirstPairs(1 - settings.confidence)} or more`)
     }
     stage = 'specs'
-    const specA = await resolveArmSpec('--a', raw.a, parseEnvList('--a-env', raw.aEnv), target)
-    const specB = await resolveArmSpec('--b', raw.b, parseEnvList('--b-env', raw.bEnv), target)
+    const specA = await resolveArmSpec('--a', raw.a, parseEnvAssignments('--a-env', raw.aEnv), target)
+    const specB = await resolveArmSpec('--b', raw.b, parseEnvAssignments('--b-env', raw.bEnv), target)
     if ([specA, specB].some((s) => s.kind === 'git') && (await worktreeDirty(target.start.cwd ?? config.dir))) {
       io.stderr('warning: the working tree has uncommitted changes; git-ref arms build their commits only, without them\n')
     }

@@ -16,6 +16,7 @@ import { assertLoopback } from '../loopback.ts'
 import { resultDirName, writeResult } from '../result-io.ts'
 import type { LoadSettings, RunResult, TrialResult } from '../types.ts'
 import { buildRunResult } from '../run-result.ts'
+import type { CommandIo } from './run.ts'
 
 /** Oldest k6 that strips TypeScript without a compatibility flag. */
 export const MIN_K6_VERSION = Object.freeze({ major: 0, minor: 57, patch: 0 })
@@ -28,12 +29,6 @@ export interface BaselineFigures {
   p95Us?: number
   p99Us?: number
   errorRate?: number
-}
-
-export interface K6CommandIo {
-  stdout: (text: string) => void
-  stderr: (text: string) => void
-  signal?: AbortSignal
 }
 
 export interface SemVer {
@@ -233,7 +228,7 @@ function runResult(label: string, scenario: string, load: LoadSettings, trials: 
   })
 }
 
-async function writeAndReport(result: RunResult, outDir: string, io: K6CommandIo, json: boolean): Promise<string> {
+async function writeAndReport(result: RunResult, outDir: string, io: CommandIo, json: boolean): Promise<string> {
   const dir = path.resolve(outDir, resultDirName(new Date(result.createdAt), result.label))
   const file = path.join(dir, 'result.json')
   const problems = await writeResult(file, result)
@@ -254,7 +249,7 @@ async function writeAndReport(result: RunResult, outDir: string, io: K6CommandIo
 }
 
 /** Registered errors print and exit by the registry; anything else is a bug and propagates. */
-function usageOrThrow(error: unknown, io: K6CommandIo): number {
+function usageOrThrow(error: unknown, io: CommandIo): number {
   if (!isAuthbenchError(error)) throw error
   const { message, exitCode } = describeError(error)
   io.stderr(`authbench: ${message}\n`)
@@ -267,7 +262,7 @@ function usageOrThrow(error: unknown, io: K6CommandIo): number {
  * Exit code: 0 done; 1 a k6 threshold failed or k6 failed; 2 no k6, too old a k6, remote URL
  * without allowRemote, or bad options; 130 aborted.
  */
-export async function k6RunCommand(opts: K6RunOptions, io: K6CommandIo): Promise<number> {
+export async function k6RunCommand(opts: K6RunOptions, io: CommandIo): Promise<number> {
   if (opts.script === undefined) {
     try {
       const script = scenarioByName(await loadConfig(), opts.scenario).k6Script
@@ -369,7 +364,7 @@ export interface ImportK6Options {
  * (e.g. each k6-operator runner's --summary-export) → one result file `compare` reads.
  * Exit code: 0 imported; 1 a k6 threshold had failed; 2 unreadable or not a k6 summary.
  */
-export async function importK6Command(files: readonly string[], opts: ImportK6Options, io: K6CommandIo): Promise<number> {
+export async function importK6Command(files: readonly string[], opts: ImportK6Options, io: CommandIo): Promise<number> {
   try {
     if (files.length === 0) throw new BadOptionError('import-k6 needs at least one k6 summary file')
     if (opts.scenario.trim() === '') throw new BadOptionError('--scenario must name the scenario the summaries measured')

@@ -8,16 +8,14 @@
 // 2 bad options, 130 interrupted. This is a description, not a gate: no verdict sets the exit code.
 import { loadavg } from 'node:os'
 import path from 'node:path'
-import { createClosedDriver } from '../drivers/closed.ts'
-import { createOpenDriver } from '../drivers/open.ts'
-import { CALIBRATION_DEFAULT, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
-import type { EngineEvents, ScenarioPlan } from '../engine.ts'
+import { CALIBRATION_DEFAULT, Engine } from '../engine.ts'
+import type { ScenarioPlan } from '../engine.ts'
+import { commandPlanDefaults, printWarnings, wireTarget } from './engine-wiring.ts'
 import { BadOptionError, EXIT, describeError, exitCodeForCode } from '../errors.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../reporters/phases.ts'
 import type { PhasesAnalysis } from '../reporters/phases.ts'
 import { assertWritableDir, resultDirName, writeFileAtomic, writeResult } from '../result-io.ts'
-import { createServerMetrics } from '../server-metrics.ts'
 import { planVariants } from '../plan.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetDefinition } from '../api.ts'
@@ -29,7 +27,7 @@ import type { CompareSettings, EnvironmentFingerprint, RunResult, TrialResult } 
 import { buildRunResult } from '../run-result.ts'
 import type { CommandIo } from './run.ts'
 import { parseIntOption, parseRunOptions } from './run-options.ts'
-import type { RunOptions } from './run-options.ts'
+import type { RawInterleavedOptions, RunOptions } from './run-options.ts'
 import { describeTrial } from '../print-summary.ts'
 
 /**
@@ -45,31 +43,15 @@ export const PHASES_DEFAULTS = Object.freeze({
 })
 
 /** What commander hands over for `phases`. */
-export interface RawPhasesOptions extends RawProfileOptions {
+export interface RawPhasesOptions extends RawProfileOptions, RawInterleavedOptions {
   /** memory (the embedded default) or postgres. */
   store?: string
   /** redis or tiered: the shared cache of the phases that have one (baseline and phase1 have none). */
   cache?: string
-  scenario?: string[]
   /** Rounds: each runs every scenario once under every preset. */
   trials?: string
-  duration?: string
-  warmup?: string
-  connections?: string
-  scenarioParam?: string[]
-  errorThreshold?: string
-  maxPool?: string
-  out?: string
-  label?: string
-  seed?: string
-  calibration?: boolean
-  progress?: boolean
   /** false: do not pin target and generator to separate cores (commander's --no-pin). */
   pin?: boolean
-  /** Config file (default: authbench.config.* in the working directory). */
-  config?: string
-  /** Which of the config's targets (default: the first). */
-  target?: string
 }
 
 /** Knobs for programmatic callers (tests); not on the command line. */
@@ -124,7 +106,8 @@ const TARGET_CPUS = '0'
  * The same composition as the loop body of `ab`'s runInterleaved, with the arm's env given here.
  */
 export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promise<RunResult> {
-  const metrics = createServerMetrics(spec.target)
+  const p = spec.profile
+  const wiring = wireTarget(spec.target, p?.profiler ?? null)
   const engine = new Engine(
     {
       label: spec.label,
@@ -135,26 +118,17 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
       lateShareThreshold: spec.lateShareThreshold,
       calibration: spec.calibration ? CALIBRATION_DEFAULT : null,
       maxPoolSize: spec.maxPoolSize,
-      probePath: spec.target.readiness.path,
-      setupConcurrency: 16,
-      unresponsiveProbes: 3,
+      ...commandPlanDefaults(spec.target),
       fingerprint: spec.fingerprint
     },
-    {
-      target: {
-        start: async () => {
-          const options = { ...targetProcessOptions(spec.target, spec.env), ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }), pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS }
-          const p = spec.profile
-          return metrics.track(await (p === undefined ? startTargetHandle(options, spec.generatorCpus) : p.profiler.startTarget(options, spec.generatorCpus, { group: p.group, pair: p.pair })))
-        }
-      },
-      createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
-      metrics,
-      fetchTargetConfig: (u) => fetchTargetConfig(u, spec.target),
-      ...(spec.profile === undefined ? {} : { window: spec.profile.profiler })
-    }
+    wiring.deps({
+      start: async () => {
+        const options = { ...targetProcessOptions(spec.target, spec.env), ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }), pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS }
+        return wiring.start(options, spec.generatorCpus, p === undefined ? undefined : { group: p.group, pair: p.pair })
+      }
+    })
   )
-  engine.on('warning', ((w: EngineEvents['warning']) => io.stderr(`warning: ${w.message}\n`)) as (payload: unknown) => void)
+  printWarnings(engine, io)
   return engine.run(io.signal)
 }
 

@@ -52,6 +52,28 @@ export interface RawRunOptions {
   baseline?: string
 }
 
+/** What `ab` and `phases` share of commander's options: what to run, for how long, and where to. */
+export interface RawInterleavedOptions {
+  scenario?: string[]
+  /** Pairs (ab) or rounds (phases) per scenario. */
+  trials?: string
+  duration?: string
+  warmup?: string
+  connections?: string
+  scenarioParam?: string[]
+  errorThreshold?: string
+  maxPool?: string
+  out?: string
+  label?: string
+  seed?: string
+  /** Config file (default: authbench.config.* in the working directory). */
+  config?: string
+  /** Which of the config's targets (default: the first). */
+  target?: string
+  calibration?: boolean
+  progress?: boolean
+}
+
 export interface RunOptions {
   /** Objectives checked on each scenario's merged figures; a failed one makes the run exit 1. */
   slos: readonly Slo[]
@@ -142,6 +164,11 @@ export function parseKeyValues(option: string, values: readonly string[] | undef
   return out
 }
 
+/** NAME=value environment assignments (--target-env, --a-env, --b-env); names are upper-case. */
+export function parseEnvAssignments(option: string, values: readonly string[] | undefined): Record<string, string> {
+  return Object.fromEntries(parseKeyValues(option, values, /^[A-Z][A-Z0-9_]*$/))
+}
+
 /**
  * Values a command already holds as numbers (its own defaults, or options it parsed itself), so
  * they are never turned back into strings to be parsed again. Each is used where the raw options
@@ -218,7 +245,7 @@ export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig,
   // --store and --cache are the reference target's two most used settings, kept as options.
   if (store !== null) env.STORE = store
   if (cache !== null) env.CACHE = cache
-  Object.assign(env, Object.fromEntries(parseKeyValues('--target-env', raw.targetEnv, /^[A-Z][A-Z0-9_]*$/)))
+  Object.assign(env, parseEnvAssignments('--target-env', raw.targetEnv))
   if (target?.checkEnv !== undefined) {
     try {
       target.checkEnv({ ...target.start.env, ...env })

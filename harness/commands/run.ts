@@ -4,9 +4,8 @@
 // 0 done (or no regression with --compare), 1 regression (--compare), 2 bad input or a run that
 // could not complete (target crashed or stopped answering), 130 SIGINT.
 import path from 'node:path'
-import { createClosedDriver } from '../drivers/closed.ts'
-import { createOpenDriver } from '../drivers/open.ts'
-import { CALIBRATION_DEFAULT, Engine, fetchTargetConfig, startTargetHandle } from '../engine.ts'
+import { CALIBRATION_DEFAULT, Engine } from '../engine.ts'
+import { commandPlanDefaults, wireTarget } from './engine-wiring.ts'
 import type { EngineEvents } from '../engine.ts'
 import { collectFingerprint } from '../fingerprint.ts'
 import { assertLoopback } from '../loopback.ts'
@@ -14,13 +13,12 @@ import { formatSummary } from '../print-summary.ts'
 import { ProgressDisplay } from '../progress.ts'
 import { assertWritableDir, resultDirName, writeResult } from '../result-io.ts'
 import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
-import { createServerMetrics } from '../server-metrics.ts'
 import { pinGenerator, targetProcessOptions } from '../target-process.ts'
 import type { TargetDefinition } from '../api.ts'
 import { loadConfig } from '../config.ts'
 import { createProfiler, finishProfiling, parseProfileOptions } from '../profile/session.ts'
 import type { RawProfileOptions } from '../profile/session.ts'
-import { BadOptionError } from '../errors.ts'
+import { BadOptionError, EXIT, exitCodeForCode } from '../errors.ts'
 import type { RunResult } from '../types.ts'
 import { parseRunOptions } from './run-options.ts'
 import { applySlos } from '../slo.ts'
@@ -34,8 +32,6 @@ export interface CommandIo {
   /** Aborts the run (the CLI ties it to SIGINT). */
   signal?: AbortSignal
 }
-
-import { EXIT, exitCodeForCode } from '../errors.ts'
 
 /** A finished run: its result as written, where it was written, and the exit code without --compare. */
 export interface RunOutcome {
@@ -83,7 +79,7 @@ export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: C
   // The generator goes on its own core only when the target is ours to pin to another one.
   const generatorCpus = url === null ? await pinGenerator() : null
   const target = opts.target
-  const metrics = createServerMetrics(target)
+  const wiring = wireTarget(target, profiler)
   const engine = new Engine(
     {
       label: opts.label,
@@ -94,29 +90,21 @@ export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: C
       lateShareThreshold: opts.lateShareThreshold,
       calibration: opts.calibration ? CALIBRATION_DEFAULT : null,
       maxPoolSize: opts.maxPoolSize,
-      probePath: target?.readiness.path ?? '/',
-      setupConcurrency: 16,
-      unresponsiveProbes: 3,
+      ...commandPlanDefaults(target),
       fingerprint: {
         ...collectFingerprint({ store: opts.store, cache: opts.cache, preset: opts.preset, driver: model === 'open' ? 'open' : 'autocannon' }),
         cpuPinning: { target: null, generator: generatorCpus }
       },
       target
     },
-    {
-      target: url !== null
-        ? { url }
-        : {
-            start: async () => {
-              const options = { ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' as const }
-              return metrics.track(await (profiler === null ? startTargetHandle(options, generatorCpus) : profiler.startTarget(options, generatorCpus, { group: '' })))
-            }
-          },
-      createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
-      metrics,
-      fetchTargetConfig: (u) => fetchTargetConfig(u, target),
-      ...(profiler === null ? {} : { window: profiler })
-    }
+    wiring.deps(url !== null
+      ? { url }
+      : {
+          start: async () => {
+            const options = { ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' as const }
+            return wiring.start(options, generatorCpus, { group: '' })
+          }
+        })
   )
 
   const bars = opts.progress ? new ProgressDisplay({ json: opts.json }) : null

@@ -4,8 +4,8 @@
 import type { EventEmitter } from 'node:events'
 import { LatencyRecorder, TimelineRecorder } from '../recorder.ts'
 import type { HistogramFactory } from '../recorder.ts'
-import type { ErrorCounts } from '../types.ts'
-import type { DriverOutcome, RequestSpec, ResponseEvent, TickEvent } from './types.ts'
+import type { ErrorCounts, TimelineRow } from '../types.ts'
+import type { DriverOutcome, RequestSpec, ResponseEvent } from './types.ts'
 
 export type FailureKind = 'timeout' | 'reset' | 'other'
 
@@ -172,7 +172,7 @@ export class TrialMeter {
 
   #tick (): void {
     const row = this.#timeline.closeSecond()
-    const event: TickEvent = { second: row.second, requests: row.requests, errors: row.errors, p50Us: row.p50Us, p99Us: row.p99Us }
+    const event: TimelineRow = { second: row.second, requests: row.requests, errors: row.errors, p50Us: row.p50Us, p99Us: row.p99Us }
     this.#emitter.emit('tick', event)
   }
 }

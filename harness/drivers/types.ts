@@ -37,9 +37,6 @@ export interface DriverOptions {
   signal?: AbortSignal
 }
 
-/** Emitted once per second while measuring: the row the trial's timeline keeps for that second. */
-export type TickEvent = TimelineRow
-
 export interface ResponseEvent {
   latencyUs: number
   status: number
@@ -49,7 +46,7 @@ export interface ResponseEvent {
 }
 
 /**
- * Events: 'start' ({ startedAtMs }), 'response' (ResponseEvent), 'tick' (TickEvent),
+ * Events: 'start' ({ startedAtMs }), 'response' (ResponseEvent), 'tick' (TimelineRow: the row the trial's timeline keeps for each second measured),
  * 'error' ({ kind: 'timeout' | 'reset' | 'other', message }), 'done' (DriverOutcome).
  */
 export interface Driver extends EventEmitter {
