@@ -3,7 +3,7 @@
 // core runs on these types and nothing else; the auth reference target and its six scenarios are
 // declared through them too (authbench.config.ts at the repository root), so they get no door a
 // user's service does not have.
-import type { RequestSpec } from './drivers/types.ts'
+import type { RequestSpec } from './engine/drivers/types.ts'
 import { ScenarioParamError } from './errors.ts'
 
 export type { RequestSpec }
@@ -302,7 +302,7 @@ export function defineTarget(def: TargetDefinition): TargetDefinition {
   return Object.freeze({ ...def })
 }
 
-/** Margins and switches of the gate (`compare`, `ab`); see harness/verdict.ts for the defaults. */
+/** Margins and switches of the gate (`compare`, `ab`); see harness/stats/verdict.ts for the defaults. */
 export interface GateSettings {
   /** Relative margin per metric, e.g. `{ p99Us: 0.1, throughputRps: 0.05 }`. */
   margins?: Readonly<Record<string, number>>

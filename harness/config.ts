@@ -10,7 +10,7 @@ import { defineScenario } from './api.ts'
 import type { AuthbenchConfig, GateSettings, LoadDefaults, Scenario, TargetDefinition } from './api.ts'
 import { ConfigError, UnknownScenarioError, isAuthbenchError } from './errors.ts'
 import type { CompareSettings } from './types.ts'
-import { resolveCompareSettings, settingsOverrideSchema } from './verdict.ts'
+import { resolveCompareSettings, settingsOverrideSchema } from './stats/verdict.ts'
 
 /** Looked for in this order in the working directory. */
 export const CONFIG_FILES = Object.freeze(['authbench.config.ts', 'authbench.config.mts', 'authbench.config.mjs', 'authbench.config.js', 'authbench.config.json'])
@@ -252,7 +252,7 @@ export function variantEnv(target: TargetDefinition, variant: string, option = '
   return env
 }
 
-/** The gate's settings: the config's `gate` over the defaults (harness/verdict.ts). */
+/** The gate's settings: the config's `gate` over the defaults (harness/stats/verdict.ts). */
 export async function loadGateSettings(options: { cwd?: string; configPath?: string } = {}): Promise<CompareSettings> {
   const config = await loadConfig(options)
   return resolveCompareSettings(config.gate, config.file ?? 'settings')

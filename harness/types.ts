@@ -22,7 +22,7 @@ export interface LoadSettings {
   rateRps: number | null
   /** Stop after this many requests (closed model), null for duration only. */
   maxRequests: number | null
-  /** Open model: bound on requests in flight (k6's maxVUs); absent for the default (harness/saturation.ts). */
+  /** Open model: bound on requests in flight (k6's maxVUs); absent for the default (harness/engine/saturation.ts). */
   maxInFlight?: number
   timeoutMs: number
 }
@@ -248,7 +248,7 @@ export interface ScenarioSummary {
   source?: 'k6'
   /** No trial was valid: the figures are the invalid trials', shown, never judged. */
   figuresFromInvalidTrials?: boolean
-  /** `--slo` objectives checked on this scenario's merged histogram (harness/slo.ts). */
+  /** `--slo` objectives checked on this scenario's merged histogram (harness/stats/slo.ts). */
   slo?: SloResult[]
 }
 
@@ -307,14 +307,14 @@ export interface ProfileInfo {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Comparison: what `compare` and `ab` add to a result (harness/compare.ts builds it).
+// Comparison: what `compare` and `ab` add to a result (harness/stats/compare.ts builds it).
 
 /** The figures a comparison judges. Units: throughput req/s, percentiles µs, CPU µs/request. */
 export type MetricName = 'throughputRps' | 'p50Us' | 'p95Us' | 'p99Us' | 'errorRate' | 'cpuUsPerRequest'
 
 export type Verdict = 'regression' | 'improvement' | 'no-change' | 'inconclusive' | 'invalid'
 
-/** Settings of a comparison, after defaults (harness/verdict.ts) and the config file are merged. */
+/** Settings of a comparison, after defaults (harness/stats/verdict.ts) and the config file are merged. */
 export interface CompareSettings {
   /**
    * Per-metric margin: relative (0.05 = ±5%) for every metric but errorRate, whose change is
@@ -339,7 +339,7 @@ export interface CompareSettings {
   requireSignificance: boolean
 }
 
-import type { Sensitivity } from './sensitivity.ts'
+import type { Sensitivity } from './stats/sensitivity.ts'
 
 export interface ChangeInterval {
   low: number
@@ -373,7 +373,7 @@ export interface MetricComparison {
   normalised: boolean
   /** Why the verdict is invalid or inconclusive, or what else the reader should know. */
   note?: string
-  /** The smallest change this run could have called a regression (harness/sensitivity.ts). */
+  /** The smallest change this run could have called a regression (harness/stats/sensitivity.ts). */
   sensitivity?: Sensitivity
 }
 

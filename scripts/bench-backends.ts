@@ -5,7 +5,7 @@
 //
 // Method: both targets run at once pinned to core 0 (the idle one costs nothing measurable), this
 // generator on core 1; PostgreSQL and Redis are not ours to pin and float over both cores, which is
-// part of what the PostgreSQL + Redis target costs. Closed model (harness/drivers/closed.ts: 32
+// part of what the PostgreSQL + Redis target costs. Closed model (harness/engine/drivers/closed.ts: 32
 // connections, latency recorded per response in µs, not autocannon's whole milliseconds), one
 // warm-up second then 5 s per window, and rounds interleaved endpoint by endpoint with the backend
 // order alternating, so drift of a shared machine hits both sides alike. Ratios are medians of the
@@ -26,11 +26,11 @@ import { parseArgs } from 'node:util'
 import { deleteTargetKeys } from '../target/cache/redis.ts'
 import pg from 'pg'
 import { Agent, request } from 'undici'
-import { ClosedDriver } from '../harness/drivers/closed.ts'
-import type { RequestSpec } from '../harness/drivers/types.ts'
-import { summarizeEncoded } from '../harness/recorder.ts'
-import { pinGenerator, startTarget } from '../harness/target-process.ts'
-import type { TargetProcess } from '../harness/target-process.ts'
+import { ClosedDriver } from '../harness/engine/drivers/closed.ts'
+import type { RequestSpec } from '../harness/engine/drivers/types.ts'
+import { summarizeEncoded } from '../harness/stats/recorder.ts'
+import { pinGenerator, startTarget } from '../harness/engine/target-process.ts'
+import type { TargetProcess } from '../harness/engine/target-process.ts'
 import type { LoadSettings } from '../harness/types.ts'
 import { referenceTarget } from '../scenarios/reference-target.ts'
 

@@ -15,9 +15,9 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { REPO_ROOT, canPin, pinGenerator, startTarget } from '../harness/target-process.ts'
+import { REPO_ROOT, canPin, pinGenerator, startTarget } from '../harness/engine/target-process.ts'
 import { referenceTarget } from '../scenarios/reference-target.ts'
-import type { TargetProcess } from '../harness/target-process.ts'
+import type { TargetProcess } from '../harness/engine/target-process.ts'
 import type { RunResult, TrialResult } from '../harness/types.ts'
 
 const { values } = parseArgs({
@@ -76,7 +76,7 @@ async function wrk (url: string): Promise<number> {
 
 /** `authbench run` as its own process on core 1, as a user runs it; returns the one trial. */
 async function authbench (url: string, outDir: string, extra: string[]): Promise<TrialResult> {
-  const args = ['--import', 'tsx', 'harness/cli.ts', 'run', '--duration', `${durationS}s`, '--trials', '1', '--connections', String(connections), '--url', url, '--json', '--no-calibration', '--out', outDir, '--label', 'bench-harness', ...extra]
+  const args = ['--import', 'tsx', 'harness/cli/cli.ts', 'run', '--duration', `${durationS}s`, '--trials', '1', '--connections', String(connections), '--url', url, '--json', '--no-calibration', '--out', outDir, '--label', 'bench-harness', ...extra]
   // 1 s warm-up and set-up (token seeding for validate) come on top of the measured time.
   const { stdout } = await onCore1(process.execPath, args, durationS * 1000 + CHILD_SLACK_MS)
   const result = JSON.parse(stdout) as RunResult

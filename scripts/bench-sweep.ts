@@ -1,7 +1,7 @@
 // The sweep figure of the real-backends issue: with 1,000,000 expired rows in `tokens`, POST
 // /validate's p99 while the batched cleanup runs, against its p99 without it, and the sweep's
 // duration. CACHE=none makes every validate reach the store, which is what the sweep competes with.
-// By default the script starts that target itself (harness/target-process.ts) pinned to core 0, on
+// By default the script starts that target itself (harness/engine/target-process.ts) pinned to core 0, on
 // a PostgreSQL schema of its own (created, and dropped at the end), and pins itself to core 1:
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx scripts/bench-sweep.ts --rows 1000000 --md reports/bench-sweep.md
 // Or against a target already running on that database (pin it yourself; this script still pins
@@ -19,8 +19,8 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import autocannon from 'autocannon'
 import pg from 'pg'
-import { pinGenerator, startTarget } from '../harness/target-process.ts'
-import type { TargetProcess } from '../harness/target-process.ts'
+import { pinGenerator, startTarget } from '../harness/engine/target-process.ts'
+import type { TargetProcess } from '../harness/engine/target-process.ts'
 import { PostgresStore } from '../target/stores/postgres.ts'
 import { PgSqlClient, assertIdentifier } from '../target/stores/sql-client.ts'
 import { referenceTarget } from '../scenarios/reference-target.ts'

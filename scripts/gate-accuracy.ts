@@ -3,7 +3,7 @@
 //   A/A             the same config on both sides → how often it cries "regression" (false alarms);
 //   +5/+10/+20% CPU INJECT_CPU_US set so that the measured CPU µs/req rises by that share → detection;
 //   tail only       INJECT_DELAY_MS=50 on 1% of requests → does p99 see it while p50 stays quiet?
-// Then it re-judges the same runs under other margins, so the defaults in harness/verdict.ts can be
+// Then it re-judges the same runs under other margins, so the defaults in harness/stats/verdict.ts can be
 // chosen from the figures, and prints markdown for the README's "How accurate is the gate".
 //
 //   node --import tsx scripts/gate-accuracy.ts [--scenario token] [--aa-runs 20] [--runs 10]
@@ -35,17 +35,17 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { cpus, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { prepareArms, releaseAll, resolveArmSpec } from '../harness/ab-spec.ts'
-import type { PreparedArm } from '../harness/ab-spec.ts'
-import { AB_DEFAULTS, runInterleaved } from '../harness/commands/ab.ts'
-import { parseDurationMs, parseIntOption, parseRunOptions } from '../harness/commands/run-options.ts'
-import { compareAB } from '../harness/compare.ts'
+import { prepareArms, releaseAll, resolveArmSpec } from '../harness/cli/ab-spec.ts'
+import type { PreparedArm } from '../harness/cli/ab-spec.ts'
+import { AB_DEFAULTS, runInterleaved } from '../harness/cli/commands/ab.ts'
+import { parseDurationMs, parseIntOption, parseRunOptions } from '../harness/cli/commands/run-options.ts'
+import { compareAB } from '../harness/stats/compare.ts'
 import { loadConfig, targetByName } from '../harness/config.ts'
-import { DUET } from '../harness/engine.ts'
-import { median, quantileSorted } from '../harness/stats.ts'
-import { REPO_ROOT, canPin } from '../harness/target-process.ts'
+import { DUET } from '../harness/engine/engine.ts'
+import { median, quantileSorted } from '../harness/stats/stats.ts'
+import { REPO_ROOT, canPin } from '../harness/engine/target-process.ts'
 import type { CompareSettings, Comparison, MetricName, RunResult } from '../harness/types.ts'
-import { DEFAULT_COMPARE_SETTINGS, resolveCompareSettings } from '../harness/verdict.ts'
+import { DEFAULT_COMPARE_SETTINGS, resolveCompareSettings } from '../harness/stats/verdict.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -408,7 +408,7 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
   )
   lines.push('')
   lines.push(
-    'A/A sensitivity (median smallest detectable regression the reports state, harness/sensitivity.ts): ' +
+    'A/A sensitivity (median smallest detectable regression the reports state, harness/stats/sensitivity.ts): ' +
       METRIC_ORDER.filter((m) => m !== 'errorRate')
         .map((m) => {
           const values = aaComparisons.map((c) => c.scenarios[0]?.metrics.find((x) => x.metric === m)?.sensitivity?.detectableChange).filter((v): v is number => typeof v === 'number')

@@ -12,7 +12,7 @@
 // cache-line stride, writing as it goes, so the target also loses its cached working set. It runs
 // until it gets SIGTERM or its parent goes away.
 import { parseArgs } from 'node:util'
-import { createRng } from '../harness/stats.ts'
+import { createRng } from '../harness/stats/stats.ts'
 
 const { values } = parseArgs({
   options: {

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { ScenarioDiff } from '../harness/profile/analysis.ts'
-import { median } from '../harness/stats.ts'
+import { median } from '../harness/stats/stats.ts'
 import type { RunResult, TrialResult } from '../harness/types.ts'
 
 function groupOf(result: RunResult, t: TrialResult): { group: string; pair: number } {

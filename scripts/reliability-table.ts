@@ -5,7 +5,7 @@
 // --check exits 1 when a case is missing or did not pass, without touching the README.
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { REPO_ROOT } from '../harness/target-process.ts'
+import { REPO_ROOT } from '../harness/engine/target-process.ts'
 
 interface Row {
   id: string; order: number; fault: string; load: string; lost: string; recoverMs: number | null; fiveXx: string; passed: boolean

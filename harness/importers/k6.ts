@@ -9,7 +9,7 @@
 // `k6.latencyUnreported` rather than made up.
 import { K6_METRICS, MEASURED_SUBMETRICS } from '../k6-contract.ts'
 import { K6SummaryError } from '../errors.ts'
-import { createHistogram, encodeHistogram } from '../recorder.ts'
+import { createHistogram, encodeHistogram } from '../stats/recorder.ts'
 import type { K6Threshold, K6TrialInfo, LatencySummaryUs, TrialResult, TrialValidity } from '../types.ts'
 
 export type K6SummaryFormat = K6TrialInfo['format']

@@ -2,7 +2,7 @@
 // for each arm (or phase), the differential table B against A with an interval over pairs (each
 // pair's own profiles, divided by that trial's own completed requests), and aggregated call trees
 // for flame graphs. Pure functions of the run's result and its profiles.
-import { bootstrapOneSample, median, medianStatistic } from '../stats.ts'
+import { bootstrapOneSample, median, medianStatistic } from '../stats/stats.ts'
 import type { RunResult, TrialResult } from '../types.ts'
 import { addToTree, emptyTree, functionTable } from './cpuprofile.ts'
 import type { CpuProfile, FunctionId, TreeNode } from './cpuprofile.ts'

@@ -12,11 +12,11 @@
 // "Debugger listening on ws://…" line on stderr says where to connect. A cluster's processes are
 // profiled together and merged, each under its own frame.
 import { pathToFileURL, fileURLToPath } from 'node:url'
-import type { MeasurementWindowObserver, TargetHandle, TrialRef } from '../engine.ts'
-import { startTargetHandle } from '../engine.ts'
+import type { MeasurementWindowObserver, TargetHandle, TrialRef } from '../engine/engine.ts'
+import { startTargetHandle } from '../engine/engine.ts'
 import { BadOptionError } from '../errors.ts'
-import { REPO_ROOT, findFreePort } from '../target-process.ts'
-import type { TargetProcessOptions } from '../target-process.ts'
+import { REPO_ROOT, findFreePort } from '../engine/target-process.ts'
+import type { TargetProcessOptions } from '../engine/target-process.ts'
 import { mergeProfiles, monotonicUs, sliceProfile } from './cpuprofile.ts'
 import type { CpuProfile, WindowUs } from './cpuprofile.ts'
 import { INSPECTOR_ANNOUNCE, connectInspector, startProfiler, stopProfiler } from './inspector.ts'

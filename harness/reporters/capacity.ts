@@ -2,9 +2,9 @@
 // self-contained report.html with one chart per scenario: p50 and p99 (ms) and the completed
 // throughput against the offered rate, each latency objective drawn as a dashed line, and the
 // capacity marked. Pure functions of the results (Chart.js inlined, as in the compare report).
-import type { CapacityResult } from '../capacity.ts'
-import type { Slo } from '../slo.ts'
-import { formatLatencyUs, formatRps } from '../print-summary.ts'
+import type { CapacityResult } from '../engine/capacity.ts'
+import type { Slo } from '../stats/slo.ts'
+import { formatLatencyUs, formatRps } from './print-summary.ts'
 import { escapeHtml, loadChartJs, renderPage } from './page.ts'
 
 export function describeCapacity(r: CapacityResult, slos: readonly Slo[]): string {

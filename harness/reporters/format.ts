@@ -1,6 +1,6 @@
 // Number formatting shared by the reporters and the one-line verdict, so that every report
 // writes the same figure the same way.
-import { METRIC_INFO } from '../verdict.ts'
+import { METRIC_INFO } from '../stats/verdict.ts'
 import type { MetricComparison, MetricName, Verdict } from '../types.ts'
 
 const grouped = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
@@ -55,7 +55,7 @@ export const VERDICT_EMOJI: Readonly<Record<Verdict, string>> = Object.freeze({
 })
 
 /**
- * The smallest regression the run could have detected (harness/sensitivity.ts), signed in the bad
+ * The smallest regression the run could have detected (harness/stats/sensitivity.ts), signed in the bad
  * direction (a fall for throughput), marked when the run was too noisy for twice the margin.
  */
 export function formatDetectable(metric: MetricComparison): string {

@@ -2,9 +2,9 @@
 // latency percentile spectrum (HDR style) of baseline and current, throughput and p99 over time,
 // and a bar per scenario of each change and its interval. renderHtml is a pure function of
 // (result, comparison, assets); loadChartJs is the only file read, done once by the caller.
-import { decodeHistogram } from '../recorder.ts'
-import { SENSITIVITY_METHOD } from '../sensitivity.ts'
-import { METRIC_INFO } from '../verdict.ts'
+import { decodeHistogram } from '../stats/recorder.ts'
+import { SENSITIVITY_METHOD } from '../stats/sensitivity.ts'
+import { METRIC_INFO } from '../stats/verdict.ts'
 import { VERDICT_LABEL, formatChange, formatDetectable, formatInterval, formatMargin, formatValue } from './format.ts'
 import type { Comparison, RunResult, TrialResult } from '../types.ts'
 import { escapeHtml, loadChartJs, renderPage } from './page.ts'

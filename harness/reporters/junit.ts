@@ -1,7 +1,7 @@
 // junit.xml: one test case per scenario × gated metric, so CI systems show the gate natively.
 // A regression is a <failure>, invalid data an <error>, an inconclusive metric <skipped> (the
 // gate could not decide, which a reader should see rather than a silent pass).
-import { METRIC_INFO } from '../verdict.ts'
+import { METRIC_INFO } from '../stats/verdict.ts'
 import { VERDICT_LABEL, formatChange, formatDetectable, formatInterval, formatMargin, formatValue } from './format.ts'
 import type { Comparison, MetricComparison, RunResult } from '../types.ts'
 import { renderSloSuites } from './slo-junit.ts'

@@ -3,8 +3,8 @@
 // <details>. GitHub refuses a comment over 65,536 characters, so the report is built to a budget:
 // the most severe scenarios come first, and what does not fit is named as left out (report.html and
 // result.json always hold everything). A pure function of the result and its comparison.
-import { METRIC_INFO } from '../verdict.ts'
-import { SENSITIVITY_METHOD } from '../sensitivity.ts'
+import { METRIC_INFO } from '../stats/verdict.ts'
+import { SENSITIVITY_METHOD } from '../stats/sensitivity.ts'
 import { VERDICT_EMOJI, VERDICT_LABEL, formatChange, formatDetectable, formatInterval, formatMargin, formatValue } from './format.ts'
 import type { Comparison, RunResult, ScenarioComparison, Verdict } from '../types.ts'
 

@@ -6,10 +6,10 @@
 // a target (a published guide table, what each variant turns on, readings of its counters, how
 // its config reads) comes in its definition's `report` (VariantsReportData); the renderers are
 // pure functions of the analysis (and Chart.js's source, read once by the caller).
-import { compareAB } from '../compare.ts'
-import { median } from '../stats.ts'
-import { summarizeScenario } from '../summary.ts'
-import { resolveCompareSettings } from '../verdict.ts'
+import { compareAB } from '../stats/compare.ts'
+import { median } from '../stats/stats.ts'
+import { summarizeScenario } from '../stats/summary.ts'
+import { resolveCompareSettings } from '../stats/verdict.ts'
 import type { CompareSettings, CounterInfo, MetricComparison, MetricName, RunResult, TrialResult } from '../types.ts'
 import type { VariantsReportData } from '../api.ts'
 import { escapeHtml, loadChartJs, renderPage } from './page.ts'

@@ -1,6 +1,6 @@
 // SLO test cases for junit.xml: one per scenario × objective, a <failure> when it did not hold.
 // `run --slo` writes them alone; `ab --slo` appends them to the comparison's junit.xml.
-import { formatSloValue } from '../print-summary.ts'
+import { formatSloValue } from './print-summary.ts'
 import type { RunResult } from '../types.ts'
 import { escapeXml } from './junit.ts'
 

@@ -1,4 +1,4 @@
-// k6 thresholds that mirror the gate's margins (harness/verdict.ts DEFAULT_COMPARE_SETTINGS).
+// k6 thresholds that mirror the gate's margins (harness/stats/verdict.ts DEFAULT_COMPARE_SETTINGS).
 // verdict.ts cannot be imported here: it reads the config file with node:fs and validates with
 // zod, neither of which exists in k6. The figures are therefore repeated in GATE_MARGINS, and
 // test/harness/k6-scripts.test.ts fails when they drift from the gate's defaults.

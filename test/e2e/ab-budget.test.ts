@@ -7,13 +7,13 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import type { PreparedArm } from '../../harness/ab-spec.ts'
-import { budgetNotes, runBudgeted } from '../../harness/commands/ab-budget.ts'
-import { parseRunOptions } from '../../harness/commands/run-options.ts'
-import { compareAB } from '../../harness/compare.ts'
-import { resolveCompareSettings } from '../../harness/verdict.ts'
+import type { PreparedArm } from '../../harness/cli/ab-spec.ts'
+import { budgetNotes, runBudgeted } from '../../harness/cli/commands/ab-budget.ts'
+import { parseRunOptions } from '../../harness/cli/commands/run-options.ts'
+import { compareAB } from '../../harness/stats/compare.ts'
+import { resolveCompareSettings } from '../../harness/stats/verdict.ts'
 import { loadConfig, targetByName } from '../../harness/config.ts'
-import { REPO_ROOT } from '../../harness/target-process.ts'
+import { REPO_ROOT } from '../../harness/engine/target-process.ts'
 
 const cwd = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'noisy-target')
 // The repository's scenarios; the reference target's definition, started from the fixture's folder.

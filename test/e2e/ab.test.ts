@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { XMLParser } from 'fast-xml-parser'
 import { describe, expect, it } from 'vitest'
-import { runAb } from '../../harness/commands/ab.ts'
-import { compareAB } from '../../harness/compare.ts'
+import { runAb } from '../../harness/cli/commands/ab.ts'
+import { compareAB } from '../../harness/stats/compare.ts'
 import { readResult } from '../../harness/result-io.ts'
-import { resolveCompareSettings } from '../../harness/verdict.ts'
+import { resolveCompareSettings } from '../../harness/stats/verdict.ts'
 
 describe('authbench ab (end to end)', () => {
   it('interleaves baseline and phase2, writes result.json with arm and pair, the reports, and exits with the verdict', async () => {

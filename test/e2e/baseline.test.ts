@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { baselineCommand } from '../../harness/commands/baseline.ts'
+import { baselineCommand } from '../../harness/cli/commands/baseline.ts'
 import { readResult } from '../../harness/result-io.ts'
 
 function capture(): { io: { stdout: (t: string) => void; stderr: (t: string) => void }; err: () => string } {

@@ -83,7 +83,7 @@ afterAll(() => {
 describe('authbench as an installed package (end to end)', () => {
   it('packs the bin, loadable sources, types and the JSON Schema, and nothing of the tests, reports, scripts or reference target', () => {
     const files = packed.files.map((f) => f.path)
-    for (const needed of ['package.json', 'README.md', 'harness/bin/authbench.js', 'harness/index.ts', 'harness/cli.ts', 'harness/result.schema.json', 'types/harness/index.d.ts']) expect(files, needed).toContain(needed)
+    for (const needed of ['package.json', 'README.md', 'harness/bin/authbench.js', 'harness/index.ts', 'harness/cli/cli.ts', 'harness/result.schema.json', 'types/harness/index.d.ts']) expect(files, needed).toContain(needed)
     for (const file of files) {
       expect(file).not.toMatch(/^(test|reports|scripts|target|examples|\.ci)\//)
       expect(file).not.toMatch(/\.test\.ts$/)

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runPhases } from '../../harness/commands/phases.ts'
+import { runPhases } from '../../harness/cli/commands/phases.ts'
 import { readResult } from '../../harness/result-io.ts'
 
 const PRESETS = ['baseline', 'phase1', 'phase2', 'phase3']

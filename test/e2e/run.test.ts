@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { readResult } from '../../harness/result-io.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const CLI = ['--import', 'tsx', 'harness/cli.ts', 'run']
+const CLI = ['--import', 'tsx', 'harness/cli/cli.ts', 'run']
 
 function runCli(args: string[], timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs })

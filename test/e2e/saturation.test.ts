@@ -8,16 +8,16 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { capacityCommand } from '../../harness/commands/capacity.ts'
-import { OpenDriver } from '../../harness/drivers/open.ts'
+import { capacityCommand } from '../../harness/cli/commands/capacity.ts'
+import { OpenDriver } from '../../harness/engine/drivers/open.ts'
 import { readResult } from '../../harness/result-io.ts'
-import { startTarget, type TargetProcess } from '../../harness/target-process.ts'
+import { startTarget, type TargetProcess } from '../../harness/engine/target-process.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CAPACITY_RPS = 2_000
 
 function cli(args: string[], timeoutMs = 120_000): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'harness/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs })
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'harness/cli/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs })
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 

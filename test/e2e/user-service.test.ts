@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { REPO_ROOT } from '../../harness/target-process.ts'
+import { REPO_ROOT } from '../../harness/engine/target-process.ts'
 import type { RunResult } from '../../harness/types.ts'
 
 const BIN = path.join(REPO_ROOT, 'harness', 'bin', 'authbench.js')

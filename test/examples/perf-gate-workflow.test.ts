@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { describeCommands } from '../../harness/cli.ts'
+import { describeCommands } from '../../harness/cli/cli.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const WORKFLOW = 'examples/github-actions/perf-gate.yml'

@@ -6,14 +6,14 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, writeFileSync } from '
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { prepareArms, releaseAll, resolveArmSpec } from '../../harness/ab-spec.ts'
-import { abCommand, minPairsForSignificance } from '../../harness/commands/ab.ts'
-import { wilcoxonSignedRank } from '../../harness/stats.ts'
-import { REPO_ROOT } from '../../harness/target-process.ts'
+import { prepareArms, releaseAll, resolveArmSpec } from '../../harness/cli/ab-spec.ts'
+import { abCommand, minPairsForSignificance } from '../../harness/cli/commands/ab.ts'
+import { wilcoxonSignedRank } from '../../harness/stats/stats.ts'
+import { REPO_ROOT } from '../../harness/engine/target-process.ts'
 import { loadConfig, targetByName } from '../../harness/config.ts'
 
 const target = targetByName(await loadConfig({ cwd: REPO_ROOT }))
-import { resolveCompareSettings } from '../../harness/verdict.ts'
+import { resolveCompareSettings } from '../../harness/stats/verdict.ts'
 
 function tmpFile(name: string, text: string): string {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'authbench-abspec-')), name)

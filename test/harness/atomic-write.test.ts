@@ -57,7 +57,7 @@ describe('atomic result files', () => {
 })
 
 function cli(args: string[]): { status: number | null; stderr: string; stdout: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'harness/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'harness/cli/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
   return { status: r.status, stderr: r.stderr, stdout: r.stdout }
 }
 

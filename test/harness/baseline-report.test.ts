@@ -1,7 +1,7 @@
 // BASELINE_REPORT.md renderer on a fixture run: the table in the original report's manner plus
 // p99.9, response size and CPU µs/req, the fingerprint, the config and how to reproduce it.
 import { describe, expect, it } from 'vitest'
-import { reproduceCommand } from '../../harness/commands/baseline.ts'
+import { reproduceCommand } from '../../harness/cli/commands/baseline.ts'
 import { renderBaselineReport } from '../../harness/reporters/baseline-report.ts'
 import { makeRun } from '../fixtures/results/build.ts'
 

@@ -1,8 +1,8 @@
 // The capacity search's logic, driven by fake trials: coarse doubling, bisection to the
 // precision, repeats at both ends, and a generator-limited search reported as a lower bound.
 import { describe, expect, it } from 'vitest'
-import { searchCapacity, type MeasureStep } from '../../harness/capacity.ts'
-import { parseSlo } from '../../harness/slo.ts'
+import { searchCapacity, type MeasureStep } from '../../harness/engine/capacity.ts'
+import { parseSlo } from '../../harness/stats/slo.ts'
 import type { ScenarioSummary, TrialResult } from '../../harness/types.ts'
 
 const latency = (p99Us: number) => ({ count: 1000, min: 100, mean: p99Us / 3, stdev: 1, p50: p99Us / 4, p90: p99Us / 2, p95: p99Us / 1.5, p99: p99Us, p999: p99Us * 1.2, max: p99Us * 1.5 })

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { findConfigFile, loadConfig, scenarioByName, targetByName, variantEnv } from '../../harness/config.ts'
-import { REPO_ROOT } from '../../harness/target-process.ts'
+import { REPO_ROOT } from '../../harness/engine/target-process.ts'
 
 const dir = (): string => mkdtempSync(path.join(tmpdir(), 'authbench-config-'))
 const TARGET = { name: 'svc', start: { command: 'node', args: ['server.mjs'] }, readiness: { path: '/health' }, variants: { fast: {}, slow: { WORK_US: '400' } } }

@@ -2,10 +2,10 @@
 // a second, the open model (latency from the intended send time) shows the stall in its p99; the
 // closed model stops sending while it waits, so the stall touches only a handful of its samples.
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { ClosedDriver } from '../../harness/drivers/closed.ts'
-import { OpenDriver } from '../../harness/drivers/open.ts'
-import type { RequestSpec } from '../../harness/drivers/types.ts'
-import { summarizeEncoded } from '../../harness/recorder.ts'
+import { ClosedDriver } from '../../harness/engine/drivers/closed.ts'
+import { OpenDriver } from '../../harness/engine/drivers/open.ts'
+import type { RequestSpec } from '../../harness/engine/drivers/types.ts'
+import { summarizeEncoded } from '../../harness/stats/recorder.ts'
 import type { LoadSettings } from '../../harness/types.ts'
 import { stallingServer } from './helpers/servers.ts'
 import type { TestServer } from './helpers/servers.ts'

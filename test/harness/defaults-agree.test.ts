@@ -3,10 +3,10 @@
 // `run` once defaulted to 2 trials while `compare` needs 3, so every scenario came out invalid.
 import { readFileSync } from 'node:fs'
 import { expect, it } from 'vitest'
-import { parseRunOptions } from '../../harness/commands/run-options.ts'
-import { DEFAULT_COMPARE_SETTINGS } from '../../harness/verdict.ts'
+import { parseRunOptions } from '../../harness/cli/commands/run-options.ts'
+import { DEFAULT_COMPARE_SETTINGS } from '../../harness/stats/verdict.ts'
 import { loadConfig } from '../../harness/config.ts'
-import { REPO_ROOT } from '../../harness/target-process.ts'
+import { REPO_ROOT } from '../../harness/engine/target-process.ts'
 
 // The repository's own config, as `npm run bench` reads it.
 const config = await loadConfig({ cwd: REPO_ROOT })
@@ -18,7 +18,7 @@ const baseline = JSON.parse(readFileSync(new URL('../../reports/baseline.json', 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
 
 it('npm run bench is `authbench run` with no options', () => {
-  expect(pkg.scripts.bench).toMatch(/harness\/cli\.ts run$/)
+  expect(pkg.scripts.bench).toMatch(/harness\/cli\/cli\.ts run$/)
 })
 
 it('the default run has as many trials as compare needs, and the baseline does too', () => {

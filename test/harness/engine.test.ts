@@ -1,9 +1,9 @@
 // The engine against a tiny local server: a scenario whose expected statuses are wrong is marked
 // invalid (not reported as a result), a right one is valid, and an abort keeps what was measured.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClosedDriver } from '../../harness/drivers/closed.ts'
-import { Engine } from '../../harness/engine.ts'
-import type { EngineDeps, EnginePlan } from '../../harness/engine.ts'
+import { createClosedDriver } from '../../harness/engine/drivers/closed.ts'
+import { Engine } from '../../harness/engine/engine.ts'
+import type { EngineDeps, EnginePlan } from '../../harness/engine/engine.ts'
 import { validateResult } from '../../harness/result-io.ts'
 import type { LoadSettings } from '../../harness/types.ts'
 import { DEFAULT_LOAD } from '../../scenarios/catalog.ts'

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import * as errors from '../../harness/errors.ts'
-import { REPO_ROOT } from '../../harness/target-process.ts'
+import { REPO_ROOT } from '../../harness/engine/target-process.ts'
 
 /** The harness and the auth scenarios (the target has its own registry, target/errors.ts). */
 function sources(): Array<{ file: string; text: string }> {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpath
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { RefBuildError, buildRef } from '../../harness/git-build.ts'
+import { RefBuildError, buildRef } from '../../harness/cli/git-build.ts'
 import { commitFiles, createRepo, extraWorktrees } from '../helpers/git-repo.ts'
 
 let repo = ''

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { importK6Command, k6RunCommand, parseK6Version } from '../../harness/commands/k6.ts'
+import { importK6Command, k6RunCommand, parseK6Version } from '../../harness/cli/commands/k6.ts'
 import { readResult } from '../../harness/result-io.ts'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/k6/', import.meta.url))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { assertLoopback, isLoopbackAddress } from '../../harness/loopback.ts'
+import { assertLoopback, isLoopbackAddress } from '../../harness/engine/loopback.ts'
 
 describe('assertLoopback', () => {
   it.each(['http://127.0.0.5:3000', 'http://127.0.0.1', 'http://[::1]:8080/x', 'http://localhost:3000', 'http://[::ffff:127.0.0.1]:1'])(

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { OpenDriver } from '../../harness/drivers/open.ts'
-import type { RequestSpec } from '../../harness/drivers/types.ts'
-import { summarizeEncoded } from '../../harness/recorder.ts'
+import { OpenDriver } from '../../harness/engine/drivers/open.ts'
+import type { RequestSpec } from '../../harness/engine/drivers/types.ts'
+import { summarizeEncoded } from '../../harness/stats/recorder.ts'
 import type { LoadSettings } from '../../harness/types.ts'
 import { fastServer, holdingServer } from './helpers/servers.ts'
 import type { TestServer } from './helpers/servers.ts'
@@ -148,7 +148,7 @@ describe('OpenDriver backlog', () => {
 
 describe('defaultMaxInFlight', () => {
   it('is rate × 100 ms, at least the pool size and at most 4,096', async () => {
-    const { defaultMaxInFlight } = await import('../../harness/saturation.ts')
+    const { defaultMaxInFlight } = await import('../../harness/engine/saturation.ts')
     expect(defaultMaxInFlight(300, 8)).toBe(30)
     expect(defaultMaxInFlight(200, 64)).toBe(64)
     expect(defaultMaxInFlight(15_000, 64)).toBe(1_500)

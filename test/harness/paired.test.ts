@@ -2,11 +2,11 @@
 // measured time really alternates between the two targets, and a target that dies mid-pair ends
 // the pair quickly with what was measured.
 import { afterEach, describe, expect, it } from 'vitest'
-import { createClosedDriver } from '../../harness/drivers/closed.ts'
-import type { DriverOutcome } from '../../harness/drivers/types.ts'
-import { DUET, Engine, mergeSlotOutcomes } from '../../harness/engine.ts'
-import type { EngineDeps, EnginePlan, ScenarioPlan, StartTarget, TargetHandle } from '../../harness/engine.ts'
-import { createHistogram, encodeHistogram, summarizeEncoded } from '../../harness/recorder.ts'
+import { createClosedDriver } from '../../harness/engine/drivers/closed.ts'
+import type { DriverOutcome } from '../../harness/engine/drivers/types.ts'
+import { DUET, Engine, mergeSlotOutcomes } from '../../harness/engine/engine.ts'
+import type { EngineDeps, EnginePlan, ScenarioPlan, StartTarget, TargetHandle } from '../../harness/engine/engine.ts'
+import { createHistogram, encodeHistogram, summarizeEncoded } from '../../harness/stats/recorder.ts'
 import { DEFAULT_LOAD } from '../../scenarios/catalog.ts'
 import type { Scenario } from '../../scenarios/types.ts'
 import { testEnginePlan } from './helpers/engine-plan.ts'

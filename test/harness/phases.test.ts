@@ -2,20 +2,20 @@
 // (paired changes, effects, the guide's table, evidence where a phase does not help) and both
 // renderers on a fixture built from real encoded HDR histograms.
 import { describe, expect, it } from 'vitest'
-import { planVariants } from '../../harness/plan.ts'
+import { planVariants } from '../../harness/engine/plan.ts'
 import { parseBackend, presetTargetEnv } from '../../scenarios/phases-env.ts'
 import { BadOptionError } from '../../harness/errors.ts'
 import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../../harness/reporters/phases.ts'
 import type { PhaseCell } from '../../harness/reporters/phases.ts'
 import { validateResult } from '../../harness/result-io.ts'
-import { createRng } from '../../harness/stats.ts'
-import { summarizeScenario } from '../../harness/summary.ts'
+import { createRng } from '../../harness/stats/stats.ts'
+import { summarizeScenario } from '../../harness/stats/summary.ts'
 import type { RunResult, TrialResult } from '../../harness/types.ts'
 import { RESULT_SCHEMA_VERSION } from '../../harness/types.ts'
 import { FIXTURE_ENVIRONMENT, FIXTURE_LOAD, makeTrial } from '../fixtures/results/build.ts'
 import type { ScenarioShape } from '../fixtures/results/build.ts'
 import { authTarget } from '../../authbench.config.ts'
-import { counterInfo } from '../../harness/server-metrics.ts'
+import { counterInfo } from '../../harness/engine/server-metrics.ts'
 import { AUTH_REPORT } from '../../scenarios/report.ts'
 
 const PRESETS = ['baseline', 'phase1', 'phase2', 'phase3']

@@ -1,7 +1,7 @@
 // The A/B plan: balanced arms, adjacent pairs, ABBA/BAAB blocks chosen by a seed, reproducible.
 import { describe, expect, it } from 'vitest'
-import { planAB, planVariants } from '../../harness/plan.ts'
-import type { ABStep } from '../../harness/plan.ts'
+import { planAB, planVariants } from '../../harness/engine/plan.ts'
+import type { ABStep } from '../../harness/engine/plan.ts'
 
 function byScenario(steps: readonly ABStep[], scenario: string): ABStep[] {
   return steps.filter((s) => s.scenario === scenario)

@@ -1,7 +1,7 @@
 // The summary printer is a pure function of the result: a fixture file prints a fixed table.
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { formatLatencyUs, formatSummary } from '../../harness/print-summary.ts'
+import { formatLatencyUs, formatSummary } from '../../harness/reporters/print-summary.ts'
 import type { RunResult } from '../../harness/types.ts'
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')

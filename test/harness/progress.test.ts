@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { PassThrough } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { ProgressDisplay, formatUs } from '../../harness/progress.ts'
+import { ProgressDisplay, formatUs } from '../../harness/cli/progress.ts'
 
 function fakeTerminal (isTTY: boolean): NodeJS.WriteStream & { written: () => string } {
   const stream = new PassThrough() as unknown as NodeJS.WriteStream & { written: () => string }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   LatencyRecorder, TimelineRecorder, createHistogram, decodeHistogram, mergeEncoded, mergeHistograms,
   summarize, summarizeEncoded, toRecordableUs
-} from '../../harness/recorder.ts'
+} from '../../harness/stats/recorder.ts'
 
 function valuesA (): number[] {
   const out: number[] = []

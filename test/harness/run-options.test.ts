@@ -1,10 +1,10 @@
 // `authbench run` option parsing: defaults, durations, and bad input named in a usage error.
 import { describe, expect, it } from 'vitest'
-import { parseDurationMs, parseRunOptions } from '../../harness/commands/run-options.ts'
+import { parseDurationMs, parseRunOptions } from '../../harness/cli/commands/run-options.ts'
 import { isAuthbenchError } from '../../harness/errors.ts'
-import { DEFAULT_COMPARE_SETTINGS } from '../../harness/verdict.ts'
+import { DEFAULT_COMPARE_SETTINGS } from '../../harness/stats/verdict.ts'
 import { loadConfig } from '../../harness/config.ts'
-import { REPO_ROOT } from '../../harness/target-process.ts'
+import { REPO_ROOT } from '../../harness/engine/target-process.ts'
 
 // The repository's own config: the auth target and its six scenarios.
 const config = await loadConfig({ cwd: REPO_ROOT })

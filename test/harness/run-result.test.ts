@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { buildRunResult } from '../../harness/run-result.ts'
-import type { RunResultParts } from '../../harness/run-result.ts'
-import { createRng } from '../../harness/stats.ts'
+import { buildRunResult } from '../../harness/engine/run-result.ts'
+import type { RunResultParts } from '../../harness/engine/run-result.ts'
+import { createRng } from '../../harness/stats/stats.ts'
 import { RESULT_SCHEMA_VERSION } from '../../harness/types.ts'
 import { FIXTURE_ENVIRONMENT, FIXTURE_LOAD, makeTrial } from '../fixtures/results/build.ts'
 

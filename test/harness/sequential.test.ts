@@ -3,9 +3,9 @@
 // an improvement called between identical arms) stays at or below the stated alpha, where
 // looking just as often at a fixed level does not.
 import { describe, expect, it } from 'vitest'
-import { isDecided, lookAlpha, minFirstPairs, pairsAtLook, simulateGate } from '../../harness/sequential.ts'
-import { signedRankMinP } from '../../harness/sensitivity.ts'
-import { createRng } from '../../harness/stats.ts'
+import { isDecided, lookAlpha, minFirstPairs, pairsAtLook, simulateGate } from '../../harness/stats/sequential.ts'
+import { signedRankMinP } from '../../harness/stats/sensitivity.ts'
+import { createRng } from '../../harness/stats/stats.ts'
 
 const ALPHA = 0.05
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { computeServerDelta, parsePrometheusText, scrapeMetrics, seriesKey } from '../../harness/server-metrics.ts'
+import { computeServerDelta, parsePrometheusText, scrapeMetrics, seriesKey } from '../../harness/engine/server-metrics.ts'
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')
 

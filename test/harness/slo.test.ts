@@ -1,8 +1,8 @@
 // SLO expressions: parsed into a metric, an operator and a threshold in the metric's unit; a bad
 // one names itself and is a usage error (exit 2); checked on a scenario's merged figures.
 import { describe, expect, it } from 'vitest'
-import { main } from '../../harness/cli.ts'
-import { applySlos, checkSlos, parseSlo } from '../../harness/slo.ts'
+import { main } from '../../harness/cli/cli.ts'
+import { applySlos, checkSlos, parseSlo } from '../../harness/stats/slo.ts'
 import type { ScenarioSummary } from '../../harness/types.ts'
 
 const summary = (over: Partial<ScenarioSummary> = {}): ScenarioSummary => ({

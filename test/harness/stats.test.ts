@@ -13,9 +13,9 @@ import {
   normalQuantile,
   quantileSorted,
   wilcoxonSignedRank
-} from '../../harness/stats.ts'
-import type { Rng } from '../../harness/stats.ts'
-import { DEFAULT_COMPARE_SETTINGS, decideVerdict } from '../../harness/verdict.ts'
+} from '../../harness/stats/stats.ts'
+import type { Rng } from '../../harness/stats/stats.ts'
+import { DEFAULT_COMPARE_SETTINGS, decideVerdict } from '../../harness/stats/verdict.ts'
 
 function sample(rng: Rng, n: number, center: number, sd: number): number[] {
   return Array.from({ length: n }, () => center + sd * rng.normal())

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { ClosedDriver } from '../../harness/drivers/closed.ts'
-import { canPin, descendantsOf, probe, startTarget, watchLiveness } from '../../harness/target-process.ts'
-import type { TargetProcess } from '../../harness/target-process.ts'
+import { ClosedDriver } from '../../harness/engine/drivers/closed.ts'
+import { canPin, descendantsOf, probe, startTarget, watchLiveness } from '../../harness/engine/target-process.ts'
+import type { TargetProcess } from '../../harness/engine/target-process.ts'
 import { referenceTarget } from '../../scenarios/reference-target.ts'
 
 const FIXTURE = { script: 'test/fixtures/tiny-target.mjs', nodeArgs: [] as string[], readyTimeoutMs: 10_000, readinessPath: '/auth-server/v1/oauth/' }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { inCi, isInteractive } from '../../harness/terminal.ts'
+import { inCi, isInteractive } from '../../harness/cli/terminal.ts'
 
 const tty = { isTTY: true }
 const pipe = { isTTY: false }

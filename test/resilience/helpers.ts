@@ -4,9 +4,9 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
-import { OpenDriver } from '../../harness/drivers/open.ts'
-import type { DriverOutcome, RequestSpec } from '../../harness/drivers/types.ts'
-import { REPO_ROOT } from '../../harness/target-process.ts'
+import { OpenDriver } from '../../harness/engine/drivers/open.ts'
+import type { DriverOutcome, RequestSpec } from '../../harness/engine/drivers/types.ts'
+import { REPO_ROOT } from '../../harness/engine/target-process.ts'
 export { sleep, waitFor } from '../helpers/time.ts'
 
 export const BASE = '/auth-server/v1/oauth'

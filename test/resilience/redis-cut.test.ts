@@ -4,8 +4,8 @@
 // 10,000 such checks; every revocation answered 200 has its revoked_at in PostgreSQL; and the
 // cache recovers (ready again, answering hits) once Redis is back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RequestSpec } from '../../harness/drivers/types.ts'
-import { TargetProcess } from '../../harness/target-process.ts'
+import type { RequestSpec } from '../../harness/engine/drivers/types.ts'
+import { TargetProcess } from '../../harness/engine/target-process.ts'
 import { postgresUrl, redisUrl, uniqueName } from '../helpers/services.ts'
 import { SECRET } from '../target/helpers.ts'
 import { RedisProxy, clearRedisDb, metricSum, openSchema, redisDbUrl, schemaUrl } from '../target/multi-instance/helpers.ts'

@@ -9,8 +9,8 @@
 //   on a new process (validity is the signature, the expiry and the revocation state; the row is a
 //   record), and no accepted revocation is lost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DriverOutcome } from '../../harness/drivers/types.ts'
-import { TargetProcess } from '../../harness/target-process.ts'
+import type { DriverOutcome } from '../../harness/engine/drivers/types.ts'
+import { TargetProcess } from '../../harness/engine/target-process.ts'
 import { postgresUrl, uniqueName } from '../helpers/services.ts'
 import { openSchema, schemaUrl } from '../target/multi-instance/helpers.ts'
 import { SECRET } from '../target/helpers.ts'

@@ -5,9 +5,9 @@
 // cap, new connections are closed at once and the service still answers once they are gone.
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { summarizeEncoded } from '../../harness/recorder.ts'
-import { TargetProcess } from '../../harness/target-process.ts'
-import type { RequestSpec } from '../../harness/drivers/types.ts'
+import { summarizeEncoded } from '../../harness/stats/recorder.ts'
+import { TargetProcess } from '../../harness/engine/target-process.ts'
+import type { RequestSpec } from '../../harness/engine/drivers/types.ts'
 import { SECRET } from '../target/helpers.ts'
 import { BASE, CLIENT_BODY, JSON_HEADERS, fiveXx, fmt, recordRow, runLoad, sleep, waitFor } from './helpers.ts'
 import { referenceTarget } from '../../scenarios/reference-target.ts'

@@ -1,6 +1,6 @@
 // Run the real target process (node --import tsx target/server.ts) for the start-up and shutdown
 // tests: a free port, the stderr line that says it listens, and its exit. Not the harness's
-// TargetProcess (harness/target-process.ts), which waits until the target answers and so cannot
+// TargetProcess (harness/engine/target-process.ts), which waits until the target answers and so cannot
 // observe a process that refuses its configuration and exits 2 before listening.
 import { spawn, type ChildProcess } from 'node:child_process'
 import net from 'node:net'

@@ -1,5 +1,5 @@
 // The engine plan the engine tests share: small limits, no calibration, a fixed fingerprint.
-import type { EnginePlan, ScenarioPlan } from '../../../harness/engine.ts'
+import type { EnginePlan, ScenarioPlan } from '../../../harness/engine/engine.ts'
 
 export function testEnginePlan(label: string, scenarios: readonly ScenarioPlan[], trials = 1): EnginePlan {
   return {

@@ -4,7 +4,7 @@
 // CPU counters are present and the token counter sums both workers' issues.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
-import type { TargetProcess } from '../../../harness/target-process.ts'
+import type { TargetProcess } from '../../../harness/engine/target-process.ts'
 import { postgresUrl, redisUrl, uniqueName } from '../../helpers/services.ts'
 import { BASE, clearRedisDb, closeDispatcher, issue, metricSum, metrics, openSchema, redisDbUrl, revoke, schemaUrl, startInstance, validate } from './helpers.ts'
 

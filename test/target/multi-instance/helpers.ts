@@ -1,12 +1,12 @@
-// Shared by the multi-instance tests: real target processes (harness/target-process.ts) on one
+// Shared by the multi-instance tests: real target processes (harness/engine/target-process.ts) on one
 // PostgreSQL schema and one Redis database of their own, plain HTTP calls to them, SQL on the same
 // schema, and a TCP proxy that plays "Redis went away" without touching the machine's Redis.
 import net from 'node:net'
 import { deleteTargetKeys } from '../../../target/cache/redis.ts'
 import pg from 'pg'
 import { Agent, request } from 'undici'
-import { startTarget } from '../../../harness/target-process.ts'
-import type { TargetProcess } from '../../../harness/target-process.ts'
+import { startTarget } from '../../../harness/engine/target-process.ts'
+import type { TargetProcess } from '../../../harness/engine/target-process.ts'
 import { assertIdentifier } from '../../../target/stores/sql-client.ts'
 import { referenceTarget } from '../../../scenarios/reference-target.ts'
 

@@ -12,7 +12,7 @@ import type { SweepRun, Sweeper } from '../../../target/services/sweeper.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import type pg from 'pg'
-import type { TargetProcess } from '../../../harness/target-process.ts'
+import type { TargetProcess } from '../../../harness/engine/target-process.ts'
 import { postgresUrl, redisUrl, uniqueName } from '../../helpers/services.ts'
 import {
   BASE, RedisProxy, call, clearRedisDb, closeDispatcher, debugStats, issue, metricSum, metrics, openSchema,

@@ -1,0 +1,112 @@
+// `authbench compare <result.json> [--baseline reports/baseline.json]`: reads both runs, compares
+// them, writes report.md, report.html, junit.xml and result.json (with the comparison) beside
+// the result, appends report.md to $GITHUB_STEP_SUMMARY, prints the one-line verdict and returns
+// the exit code: 0 no regression, 1 regression, 2 unreadable/incompatible files or invalid data.
+import { appendFile, mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import { compareAB, compareResults } from '../../stats/compare.ts'
+import { EXIT, describeError } from '../../errors.ts'
+import { ResultFileError, readResult, writeFileAtomic } from '../../result-io.ts'
+import { renderHtml } from '../../reporters/html.ts'
+import { renderJson } from '../../reporters/json.ts'
+import { renderJunit } from '../../reporters/junit.ts'
+import { renderMarkdown } from '../../reporters/markdown.ts'
+import { insertBeforeBodyEnd } from '../../profile/session.ts'
+import { loadGateSettings } from '../../config.ts'
+import type { Comparison, RunResult } from '../../types.ts'
+
+export const DEFAULT_BASELINE_PATH = 'reports/baseline.json'
+
+export interface CompareCommandOptions {
+  /** The current run's result.json: read unless `current` is given, and where the reports go. */
+  resultPath: string
+  /** The current run in memory (`run --compare`), instead of reading `resultPath`. */
+  current?: RunResult
+  /** Default reports/baseline.json. Without it, an A/B result is judged on its own arms. */
+  baselinePath?: string
+  /** Where the reports go; default: the result's folder. */
+  outDir?: string
+  /** Default authbench.config.json in the working directory, when it exists. */
+  configPath?: string
+  /** Where lines go; defaults to the console. Injected by tests. */
+  stdout?: (line: string) => void
+  stderr?: (line: string) => void
+  /** Default process.env; GITHUB_STEP_SUMMARY is read from it. */
+  env?: NodeJS.ProcessEnv
+  /** Print result.json with the comparison on stdout, and nothing else there (lines go to stderr). */
+  json?: boolean
+}
+
+export interface WrittenReports {
+  markdown: string
+  html: string
+  junit: string
+  json: string
+}
+
+
+/** Writes the four reports into `outDir`; shared by `compare`, `ab` and `run --compare`. */
+export async function writeReports(result: RunResult, comparison: Comparison, outDir: string, extra: { markdown?: string; html?: string } = {}): Promise<WrittenReports> {
+  await mkdir(outDir, { recursive: true })
+  const paths: WrittenReports = {
+    markdown: path.join(outDir, 'report.md'),
+    html: path.join(outDir, 'report.html'),
+    junit: path.join(outDir, 'junit.xml'),
+    json: path.join(outDir, 'result.json')
+  }
+  // Sections other modules add (the CPU profile's differential tables and flame graphs).
+  await writeFileAtomic(paths.markdown, `${renderMarkdown(result, comparison)}${extra.markdown ? `\n${extra.markdown}\n` : ''}`)
+  await writeFileAtomic(paths.html, insertBeforeBodyEnd(renderHtml(result, comparison), extra.html ?? ''))
+  await writeFileAtomic(paths.junit, renderJunit(result, comparison))
+  await writeFileAtomic(paths.json, renderJson(result, comparison))
+  return paths
+}
+
+/** Appends report.md to the GitHub Actions job summary when running there. */
+export async function appendStepSummary(markdown: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const file = env.GITHUB_STEP_SUMMARY
+  if (file === undefined || file === '') return
+  await appendFile(file, `${markdown}\n`)
+}
+
+export async function compareCommand(opts: CompareCommandOptions): Promise<number> {
+  const stdout = opts.stdout ?? ((line: string) => console.log(line))
+  const stderr = opts.stderr ?? ((line: string) => console.error(line))
+  // Names the file's role in the message: "baseline: reports/baseline.json: no such file".
+  let stage = 'config'
+  try {
+    const settings = await loadGateSettings(opts.configPath === undefined ? {} : { configPath: opts.configPath })
+    stage = 'result'
+    const current = opts.current ?? (await readResult(opts.resultPath))
+    let comparison: Comparison
+    if (opts.baselinePath === undefined && current.kind === 'ab') {
+      stage = 'comparison'
+      comparison = compareAB(current, { settings, currentPath: opts.resultPath })
+    } else {
+      const baselinePath = opts.baselinePath ?? DEFAULT_BASELINE_PATH
+      stage = 'baseline'
+      const baseline = await readResult(baselinePath).catch((error: unknown) => {
+        if (error instanceof ResultFileError && error.problem === 'MISSING' && opts.baselinePath === undefined) {
+          throw new ResultFileError(baselinePath, 'MISSING', 'no such file (run `authbench baseline` first, or pass --baseline <file>)', { cause: error })
+        }
+        throw error
+      })
+      stage = 'comparison'
+      comparison = compareResults(baseline, current, { settings, baselinePath, currentPath: opts.resultPath })
+    }
+    stage = 'reports'
+    const outDir = opts.outDir ?? path.dirname(opts.resultPath)
+    const written = await writeReports(current, comparison, outDir)
+    await appendStepSummary(renderMarkdown(current, comparison), opts.env ?? process.env)
+    const say = opts.json === true ? stderr : stdout
+    say(comparison.headline)
+    say(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}`)
+    if (opts.json === true) stdout(renderJson(current, comparison).trimEnd())
+    return comparison.exitCode
+  } catch (error) {
+    // Exit 2 even for an unexpected error: 1 would read as "regression" in CI.
+    const { message } = describeError(error, EXIT.USAGE)
+    stderr(`authbench compare: ${stage}: ${message}`)
+    return EXIT.USAGE
+  }
+}

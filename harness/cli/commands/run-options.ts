@@ -1,0 +1,283 @@
+// `authbench run` options: raw command-line strings in, validated and frozen settings out. Every
+// bad value is a BadOptionError naming the option, which the CLI turns into exit code 2.
+import { DEFAULT_LOAD } from '../../api.ts'
+import type { Scenario, ScenarioParams, TargetDefinition } from '../../api.ts'
+import { scenarioByName, targetByName, variantEnv } from '../../config.ts'
+import type { ResolvedConfig } from '../../config.ts'
+import { BadOptionError } from '../../errors.ts'
+import type { LoadSettings } from '../../types.ts'
+import { parseSlos, type Slo } from '../../stats/slo.ts'
+import { DEFAULT_COMPARE_SETTINGS } from '../../stats/verdict.ts'
+
+/** What commander hands over: strings, booleans and repeated lists, unvalidated. */
+export interface RawRunOptions {
+  /** Service-level objectives (harness/stats/slo.ts), e.g. 'p99<20ms'. */
+  slo?: string[]
+  /** Open model: bound on requests in flight. */
+  maxInFlight?: string
+  scenario?: string[]
+  duration?: string
+  warmup?: string
+  /** The longest the warm-up may run until the target is steady (harness/warmup.ts); equal to --warmup for a fixed warm-up. */
+  warmupMax?: string
+  trials?: string
+  connections?: string
+  pipelining?: string
+  rate?: string
+  timeout?: string
+  url?: string
+  allowRemote?: boolean
+  /** Config file (default: authbench.config.* in the working directory). */
+  config?: string
+  /** Which of the config's targets (default: the first). */
+  target?: string
+  /** A named environment set of the target; --preset is the same option under the auth target's word. */
+  variant?: string
+  preset?: string
+  targetEnv?: string[]
+  store?: string
+  cache?: string
+  restartPerTrial?: boolean
+  out?: string
+  label?: string
+  json?: boolean
+  scenarioParam?: string[]
+  errorThreshold?: string
+  maxLateShare?: string
+  maxPool?: string
+  calibration?: boolean
+  progress?: boolean
+  /** Compare with a baseline straight after the run (`run --compare`). */
+  compare?: boolean
+  baseline?: string
+}
+
+/** What `ab` and `phases` share of commander's options: what to run, for how long, and where to. */
+export interface RawInterleavedOptions {
+  scenario?: string[]
+  /** Pairs (ab) or rounds (phases) per scenario. */
+  trials?: string
+  duration?: string
+  warmup?: string
+  connections?: string
+  scenarioParam?: string[]
+  errorThreshold?: string
+  maxPool?: string
+  out?: string
+  label?: string
+  seed?: string
+  /** Config file (default: authbench.config.* in the working directory). */
+  config?: string
+  /** Which of the config's targets (default: the first). */
+  target?: string
+  calibration?: boolean
+  progress?: boolean
+}
+
+export interface RunOptions {
+  /** Objectives checked on each scenario's merged figures; a failed one makes the run exit 1. */
+  slos: readonly Slo[]
+  scenarios: readonly { scenario: Scenario; params: ScenarioParams; load: LoadSettings }[]
+  trials: number
+  url: string | null
+  allowRemote: boolean
+  /** The target to start; null with --url. */
+  target: TargetDefinition | null
+  /** The chosen variant's name (--variant/--preset, else the target's default), or null. */
+  variant: string | null
+  /** Same as variant: the name older result files and reports call the preset. */
+  preset: string | null
+  store: string | null
+  cache: string | null
+  /** What the target is started with on top of its own env: the variant's, --store/--cache, --target-env. */
+  targetEnv: Readonly<Record<string, string>>
+  restartPerTrial: boolean
+  outDir: string
+  label: string
+  json: boolean
+  errorRateThreshold: number
+  lateShareThreshold: number
+  maxPoolSize: number
+  calibration: boolean
+  progress: boolean
+}
+
+export const RUN_DEFAULTS = Object.freeze({
+  // As many as `compare` needs by default: a run with the defaults must be comparable (to the
+  // committed baseline, as the README shows) without another option.
+  trials: DEFAULT_COMPARE_SETTINGS.minTrials,
+  durationMs: DEFAULT_LOAD.closed.durationMs,
+  warmupMs: DEFAULT_LOAD.warmupMs,
+  timeoutMs: 10_000,
+  outDir: 'reports',
+  errorRateThreshold: 0.01,
+  lateShareThreshold: 0.05,
+  // Tokens seeded per trial at most: a revoke trial at ~23k req/s for ab's 4 s needs ~140k with
+  // the refill margin. Seeding goes through the target's batch route (~1 s per 100k here).
+  maxPoolSize: 200_000
+})
+
+export const STORES = ['memory', 'postgres'] as const
+export const CACHES = ['none', 'lru', 'redis', 'tiered'] as const
+
+/** 500ms, 5s, 1m, 1.5s; a bare number is seconds (as autocannon and k6 read it). */
+export function parseDurationMs(option: string, raw: string, allowZero: boolean): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim())
+  if (m === null) throw new BadOptionError(`${option} "${raw}" is not a duration (use e.g. 500ms, 5s, 1m)`)
+  const unit = m[2] ?? 's'
+  const ms = Math.round(Number(m[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1_000 : 60_000))
+  if (ms < 0 || (!allowZero && ms === 0)) throw new BadOptionError(`${option} must be greater than 0; got "${raw}"`)
+  if (ms > 24 * 3_600_000) throw new BadOptionError(`${option} "${raw}" is longer than a day`)
+  return ms
+}
+
+export function parseIntOption(option: string, raw: string, min: number, max: number): number {
+  const v = Number(raw)
+  if (raw.trim() === '' || !Number.isInteger(v) || v < min || v > max) throw new BadOptionError(`${option} must be an integer from ${min} to ${max}; got "${raw}"`)
+  return v
+}
+
+export function parseShareOption(option: string, raw: string): number {
+  const v = Number(raw)
+  if (raw.trim() === '' || !Number.isFinite(v) || v < 0 || v > 1) throw new BadOptionError(`${option} must be a share from 0 to 1; got "${raw}"`)
+  return v
+}
+
+function oneOf<T extends string>(option: string, raw: string | undefined, allowed: readonly T[]): T | null {
+  if (raw === undefined) return null
+  if (!(allowed as readonly string[]).includes(raw)) throw new BadOptionError(`${option} must be one of ${allowed.join(', ')}; got "${raw}"`)
+  return raw as T
+}
+
+function splitList(values: readonly string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '')
+}
+
+export function parseKeyValues(option: string, values: readonly string[] | undefined, keyPattern: RegExp): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const item of values ?? []) {
+    const eq = item.indexOf('=')
+    const key = eq > 0 ? item.slice(0, eq).trim() : ''
+    if (eq <= 0 || !keyPattern.test(key)) throw new BadOptionError(`${option} "${item}" is not KEY=VALUE`)
+    out.set(key, item.slice(eq + 1))
+  }
+  return out
+}
+
+/** NAME=value environment assignments (--target-env, --a-env, --b-env); names are upper-case. */
+export function parseEnvAssignments(option: string, values: readonly string[] | undefined): Record<string, string> {
+  return Object.fromEntries(parseKeyValues(option, values, /^[A-Z][A-Z0-9_]*$/))
+}
+
+/**
+ * Values a command already holds as numbers (its own defaults, or options it parsed itself), so
+ * they are never turned back into strings to be parsed again. Each is used where the raw options
+ * give none, ahead of the config's load defaults.
+ */
+export interface TypedRunValues {
+  durationMs?: number
+  warmupMs?: number
+  trials?: number
+  /** Sets the open model, as --rate does. */
+  rateRps?: number
+}
+
+/**
+ * Parses once into typed, frozen settings; `config` supplies the scenarios, the target and load
+ * defaults, `typed` what the calling command has already as numbers.
+ */
+export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig, 'scenarios' | 'targets' | 'load' | 'file'>, typed: TypedRunValues = {}): RunOptions {
+  const names = splitList(raw.scenario)
+  const all = config.scenarios.map((s) => s.name)
+  const chosen = names.length === 0 ? [...all] : [...new Set(names)]
+  const scenarios = chosen.map((n) => scenarioByName(config as ResolvedConfig, n))
+
+  const durationMs = raw.duration === undefined ? (typed.durationMs ?? config.load.durationMs ?? RUN_DEFAULTS.durationMs) : parseDurationMs('--duration', raw.duration, false)
+  const warmupMs = raw.warmup === undefined ? (typed.warmupMs ?? config.load.warmupMs ?? RUN_DEFAULTS.warmupMs) : parseDurationMs('--warmup', raw.warmup, true)
+  const warmupMaxMs = raw.warmupMax === undefined ? null : parseDurationMs('--warmup-max', raw.warmupMax, true)
+  if (warmupMaxMs !== null && warmupMaxMs < warmupMs) throw new BadOptionError(`--warmup-max ${raw.warmupMax} is shorter than the warm-up (${warmupMs} ms); give at least --warmup, or the same for a fixed warm-up`)
+  const timeoutMs = raw.timeout === undefined ? RUN_DEFAULTS.timeoutMs : parseDurationMs('--timeout', raw.timeout, false)
+  // A comparison needs enough trials for its statistics (the gate's minTrials): 5 by default then.
+  const trials = raw.trials === undefined ? (typed.trials ?? (raw.compare ? 5 : (config.load.trials ?? RUN_DEFAULTS.trials))) : parseIntOption('--trials', raw.trials, 1, 1_000)
+  const rateRps = raw.rate === undefined ? (typed.rateRps ?? null) : parseIntOption('--rate', raw.rate, 1, 10_000_000)
+  const model = rateRps === null ? 'closed' : 'open'
+  const pipelining = raw.pipelining === undefined ? 1 : parseIntOption('--pipelining', raw.pipelining, 1, 1_024)
+  if (model === 'open' && pipelining !== 1) throw new BadOptionError('--pipelining applies to the closed model only; drop it or drop --rate')
+  if (model === 'closed' && raw.maxInFlight !== undefined) throw new BadOptionError('--max-in-flight applies to the open model only (with --rate); the closed model has --connections')
+  const maxInFlight = raw.maxInFlight === undefined ? null : parseIntOption('--max-in-flight', raw.maxInFlight, 1, 100_000)
+  const slos = parseSlos(raw.slo)
+
+  // Parameters are "scenario.name=value" so one command line can tune several scenarios.
+  const params = new Map<string, Record<string, string>>()
+  for (const [key, value] of parseKeyValues('--scenario-param', raw.scenarioParam, /^[A-Za-z][A-Za-z0-9_-]*\.[A-Za-z][A-Za-z0-9_]*$/)) {
+    const [scenarioName, param] = key.split('.') as [string, string]
+    if (!chosen.includes(scenarioName)) throw new BadOptionError(`--scenario-param "${key}": scenario "${scenarioName}" is not being run (running: ${chosen.join(', ')})`)
+    params.set(scenarioName, { ...(params.get(scenarioName) ?? {}), [param]: value })
+  }
+
+  const plans = scenarios.map((scenario) => {
+    const p = Object.freeze(params.get(scenario.name) ?? {})
+    scenario.checkParams(p)
+    const d = scenario.defaultLoad
+    const connections = raw.connections === undefined
+      ? (config.load.connections ?? (model === 'open' ? d.open.connections : d.closed.connections))
+      : parseIntOption('--connections', raw.connections, 1, 10_000)
+    const load: LoadSettings = Object.freeze({ model, durationMs, warmupMs, ...(warmupMaxMs === null ? {} : { warmupMaxMs }), connections, pipelining, rateRps, maxRequests: null, timeoutMs, ...(maxInFlight === null ? {} : { maxInFlight }) })
+    return Object.freeze({ scenario, params: p, load })
+  })
+
+  const url = raw.url ?? null
+  if (url !== null) {
+    const clash = (['preset', 'variant', 'target', 'store', 'cache', 'restartPerTrial'] as const).filter((k) => raw[k] !== undefined && raw[k] !== false)
+    if (clash.length > 0 || (raw.targetEnv ?? []).length > 0) {
+      const flags = [...clash.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`), ...((raw.targetEnv ?? []).length > 0 ? ['--target-env'] : [])]
+      throw new BadOptionError(`${flags.join(', ')} cannot be used with --url: that target is already running with its own settings`)
+    }
+  }
+
+  if (raw.preset !== undefined && raw.variant !== undefined && raw.preset !== raw.variant) throw new BadOptionError(`--preset ${raw.preset} and --variant ${raw.variant} name two variants; give one`)
+  const target = url === null ? targetByName(config as ResolvedConfig, raw.target) : null
+  const variantOption = raw.variant !== undefined ? '--variant' : '--preset'
+  const variant = raw.variant ?? raw.preset ?? target?.defaultVariant ?? null
+  const env: Record<string, string> = target !== null && variant !== null ? { ...variantEnv(target, variant, variantOption) } : {}
+  const store = oneOf('--store', raw.store, STORES)
+  const cache = oneOf('--cache', raw.cache, CACHES)
+  // --store and --cache are the reference target's two most used settings, kept as options.
+  if (store !== null) env.STORE = store
+  if (cache !== null) env.CACHE = cache
+  Object.assign(env, parseEnvAssignments('--target-env', raw.targetEnv))
+  if (target?.checkEnv !== undefined) {
+    try {
+      target.checkEnv({ ...target.start.env, ...env })
+    } catch (error) {
+      throw new BadOptionError(`target "${target.name}" would refuse this environment: ${(error as Error).message}`)
+    }
+  }
+
+  const label = raw.label ?? (scenarios.length === all.length ? 'all' : chosen.join('+'))
+  if (!/^[A-Za-z0-9._+-]{1,64}$/.test(label)) throw new BadOptionError(`--label "${label}" may only use letters, digits and . _ + - (at most 64)`)
+
+  return Object.freeze({
+    slos: Object.freeze(slos),
+    scenarios: Object.freeze(plans),
+    trials,
+    url,
+    allowRemote: raw.allowRemote === true,
+    target,
+    variant,
+    preset: variant,
+    store,
+    cache,
+    targetEnv: Object.freeze(env),
+    restartPerTrial: raw.restartPerTrial === true,
+    outDir: raw.out ?? RUN_DEFAULTS.outDir,
+    label,
+    json: raw.json === true,
+    errorRateThreshold: raw.errorThreshold === undefined ? RUN_DEFAULTS.errorRateThreshold : parseShareOption('--error-threshold', raw.errorThreshold),
+    lateShareThreshold: raw.maxLateShare === undefined ? RUN_DEFAULTS.lateShareThreshold : parseShareOption('--max-late-share', raw.maxLateShare),
+    maxPoolSize: raw.maxPool === undefined ? RUN_DEFAULTS.maxPoolSize : parseIntOption('--max-pool', raw.maxPool, 100, 10_000_000),
+    calibration: raw.calibration !== false,
+    progress: raw.progress !== false && raw.json !== true
+  })
+}
+

@@ -1,0 +1,71 @@
+// The one shape both load drivers share. The engine picks a driver; displays and the recorder
+// subscribe to its events and the driver knows nothing of the terminal.
+import type { EventEmitter } from 'node:events'
+import type { ErrorCounts, LoadSettings, TimelineRow, TrialResult } from '../../types.ts'
+
+export interface RequestSpec {
+  method: 'GET' | 'POST'
+  /** Path and query, e.g. '/items/42?fields=name'. */
+  path: string
+  headers?: Record<string, string>
+  body?: string
+  /** Statuses the scenario expects; any other status counts as an error. */
+  expectedStatuses: readonly number[]
+  /** Which kind of request within a mixed scenario ('validate', 'token', ...). */
+  tag?: string
+  /**
+   * Called with every answer to this request, measured or not, by the open driver (the closed
+   * driver never sees bodies). For checks that need what the target said, such as the fault
+   * suite collecting the ids of tokens that were answered 200.
+   */
+  onResponse?: (status: number, headers: Record<string, string | string[] | undefined>, body: Buffer) => void
+}
+
+export interface DriverOptions {
+  /** Base URL of the target, e.g. http://127.0.0.1:3000 */
+  url: string
+  load: LoadSettings
+  /** Called once per request to be sent; returns a fresh spec (per-request bodies and headers). */
+  nextRequest: () => RequestSpec
+  /**
+   * The one frozen spec every send uses, when the scenario has a single fixed request. Lets the
+   * closed driver give autocannon a static request (built once, no per-send callbacks); the open
+   * driver may ignore it, since nextRequest returns the same spec.
+   */
+  fixedRequest?: RequestSpec
+  /** Aborting stops the driver within a second; it then resolves with what it measured. */
+  signal?: AbortSignal
+}
+
+export interface ResponseEvent {
+  latencyUs: number
+  status: number
+  bytes: number
+  expected: boolean
+  tag: string | undefined
+}
+
+/**
+ * Events: 'start' ({ startedAtMs }), 'response' (ResponseEvent), 'tick' (TimelineRow: the row the trial's timeline keeps for each second measured),
+ * 'error' ({ kind: 'timeout' | 'reset' | 'other', message }), 'done' (DriverOutcome).
+ */
+export interface Driver extends EventEmitter {
+  run(options: DriverOptions): Promise<DriverOutcome>
+}
+
+/** What a driver measured over its measured window (warm-up excluded). */
+export interface DriverOutcome {
+  durationMs: number
+  requests: number
+  successes: number
+  errors: number
+  bytesRead: number
+  /** The µs latency histogram, compressed base64 (hdr-histogram-js). */
+  histogram: string
+  statusCounts: Record<string, number>
+  errorsByKind: ErrorCounts
+  timeline: TimelineRow[]
+  openModel?: TrialResult['openModel']
+  /** True when stopped by the signal before the planned end. */
+  aborted: boolean
+}

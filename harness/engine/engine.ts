@@ -1,0 +1,831 @@
+// The load engine: runs a plan (scenarios × trials) against a target and builds the RunResult.
+// It emits events and knows nothing of the terminal; the CLI's progress display and printers
+// subscribe. Targets, drivers and /metrics scraping are injected so tests can use small doubles.
+//
+// Per trial: (re)start the target if asked, seed the scenario, warm up (not recorded), top up
+// consumable data from the warm-up's rate, scrape /metrics, measure, scrape again, judge validity.
+// A crashed or silent target, or the caller's abort signal, stops the run within seconds; trials
+// already done are kept and the result says why it stopped.
+import { CALIBRATION_MAX_SPREAD } from '../stats/verdict.ts'
+import { EventEmitter } from 'node:events'
+import { request } from 'undici'
+import type { TargetDefinition } from '../api.ts'
+import { SetupFailedError, isAuthbenchError } from '../errors.ts'
+import type { Scenario, ScenarioInstance, ScenarioParams } from '../api.ts'
+import type { Driver, DriverOutcome, RequestSpec } from './drivers/types.ts'
+import { mergeEncoded, summarizeEncoded } from '../stats/recorder.ts'
+import { classifyOpenModel } from './saturation.ts'
+import { summarizeScenario } from '../stats/summary.ts'
+import { startTarget, watchLiveness, type TargetProcessOptions } from './target-process.ts'
+import type { EnvironmentFingerprint, LoadModel, LoadSettings, RunResult, ScenarioSummary, ServerSideDelta, TimelineRow, TrialResult, TrialValidity } from '../types.ts'
+import { buildRunResult } from './run-result.ts'
+import { DEFAULT_WARMUP_RULE, isSteady, type WarmupRule } from './warmup.ts'
+
+/** A running target, however it was started. */
+export interface TargetHandle {
+  readonly url: string
+  /** The target's process, when the harness started it (its tree gives CPU and RSS). */
+  readonly pid?: number | null
+  readonly cpuPinning: { target: string | null; generator: string | null }
+  /** Settles when the target goes away on its own (never when `stop()` was asked for). */
+  readonly exited: Promise<Error>
+  stop(): Promise<void>
+}
+
+export type StartTarget = (signal: AbortSignal) => Promise<TargetHandle>
+
+/** Scrapes /metrics; `delta` turns two snapshots into the trial's server-side figures. */
+export interface MetricsScraper<S = unknown> {
+  snapshot(url: string, signal?: AbortSignal): Promise<S>
+  delta(before: S, after: S, completedRequests: number): ServerSideDelta
+}
+
+export type DriverFactory = (model: LoadModel) => Driver
+
+export interface TrialRef { scenario: string; trial: number }
+
+/**
+ * Told where each trial's measured time lies (a profiler is one): `open` before the trial's first
+ * measured request (after setup, warm-up, refill and the opening /metrics scrape), `slotStart` and
+ * `slotEnd` around each measured slot (the whole measured window when there are no slots), `close`
+ * after the closing scrape, on every path out. The slot calls sit inside the measured loop: keep
+ * them synchronous and cheap. `open` and `close` are awaited and must not throw.
+ */
+export interface MeasurementWindowObserver {
+  open(target: TargetHandle, trial: TrialRef): Promise<void>
+  slotStart(target: TargetHandle): void
+  slotEnd(target: TargetHandle): void
+  close(target: TargetHandle, trial: TrialRef): Promise<void>
+}
+
+export interface ScenarioPlan {
+  scenario: Scenario
+  params: ScenarioParams
+  load: LoadSettings
+}
+
+export interface EnginePlan {
+  label: string
+  kind?: RunResult['kind']
+  scenarios: readonly ScenarioPlan[]
+  trials: number
+  /** Restart the target before each trial (only when the engine starts it). */
+  restartPerTrial: boolean
+  /** A trial whose unexpected-status share exceeds this is invalid (ERROR_RATE). */
+  errorRateThreshold: number
+  /** An open-model trial whose late-send share exceeds this is invalid (CLIENT_LIMITED). */
+  lateShareThreshold: number
+  /** Raw GET load on the probe path beside the run, to normalise across machines; null to skip. */
+  calibration: { durationMs: number; connections: number } | null
+  /** Path the liveness watchdog and the calibration GET (the target's readiness path). Default '/'. */
+  probePath?: string
+  /** Upper bound on tokens seeded per trial. */
+  maxPoolSize: number
+  setupConcurrency: number
+  /** Consecutive failed health probes (1 s apart) that declare the target unresponsive. */
+  unresponsiveProbes: number
+  /** What the fingerprint says about the target, beside what the engine can read itself. */
+  fingerprint: Omit<EnvironmentFingerprint, 'targetConfig' | 'cpuPinning'> & { cpuPinning?: EnvironmentFingerprint['cpuPinning'] }
+  /** The target whose declared counters the result lists (its trials' `server.counters`). */
+  target?: Pick<TargetDefinition, 'metrics'> | null
+  /** When warm-up may end after its minimum (harness/warmup.ts). Default DEFAULT_WARMUP_RULE. */
+  warmup?: WarmupRule
+}
+
+export interface EngineDeps {
+  /** Either a URL of an already running target or a way to start one. */
+  target: { url: string } | { start: StartTarget }
+  createDriver: DriverFactory
+  metrics: MetricsScraper | null
+  /** Reads the target's config for the fingerprint; null when unavailable. */
+  fetchTargetConfig?: (url: string) => Promise<Record<string, unknown> | null>
+  now?: () => number
+  /**
+   * Highest measured throughput per scenario, shared by engines that run one after another (`ab`
+   * runs one engine per pair): later pairs size their token pools from what earlier ones measured
+   * instead of from a cold warm-up, whose second half ran at ~40% of the steady rate (ott).
+   */
+  measuredRps?: Map<string, number>
+  /** Sees each trial's measured windows (e.g. harness/profile's TargetProfiler). */
+  window?: MeasurementWindowObserver
+}
+
+/** runPair's slot length that runs both arms at the same time instead of in alternating slots. */
+export const DUET = -1
+
+/** What one slot-interleaved A/B pair produced (Engine.runPair). */
+export interface PairOutcome {
+  trials: Partial<Record<'A' | 'B', TrialResult>>
+  configs: Partial<Record<'A' | 'B', Record<string, unknown> | null>>
+  calibration: RunResult['calibration']
+  cpuPinning: EnvironmentFingerprint['cpuPinning']
+  aborted: RunResult['aborted']
+}
+
+export interface PlanStartEvent { scenarios: string[]; trials: number; totalTrials: number }
+export interface TrialStartEvent { scenario: string; trial: number; load: LoadSettings }
+/** A step of a trial's lifecycle (not an optimisation phase of the auth target: those are variants). */
+export type TrialStage = 'restart' | 'setup' | 'warmup' | 'refill' | 'measure' | 'calibration'
+export interface StageEvent { scenario: string; trial: number; stage: TrialStage; durationMs: number; driver?: Driver }
+export interface EngineTickEvent { scenario: string; trial: number; tick: TimelineRow }
+export interface WarningEvent { message: string; scenario?: string; trial?: number }
+
+/** Event names and payloads, for subscribers. */
+export interface EngineEvents {
+  'plan-start': PlanStartEvent
+  'trial-start': TrialStartEvent
+  stage: StageEvent
+  tick: EngineTickEvent
+  'trial-done': TrialResult
+  'scenario-done': ScenarioSummary
+  warning: WarningEvent
+  done: RunResult
+}
+
+/** Why the run stopped early. */
+class StopSignal {
+  constructor(readonly code: 'TARGET_CRASHED' | 'ABORTED', readonly errorCode: string, readonly reason: string) {}
+}
+
+/** One abort controller per run (or pair): the caller's signal, a crash or a silent target trip it; the first reason wins. */
+class RunControl {
+  readonly abort = new AbortController()
+  stop: StopSignal | null = null
+  readonly #signal: AbortSignal | undefined
+  readonly #onCallerAbort = (): void => this.stopWith(new StopSignal('ABORTED', 'AUTHBENCH_ERR_ABORTED', 'interrupted (SIGINT or abort)'))
+
+  constructor(signal: AbortSignal | undefined) {
+    this.#signal = signal
+    if (signal?.aborted) this.#onCallerAbort()
+    signal?.addEventListener('abort', this.#onCallerAbort, { once: true })
+  }
+
+  readonly stopWith = (s: StopSignal): void => {
+    if (this.stop === null) this.stop = s
+    this.abort.abort()
+  }
+
+  /** An error ended the run: the reason, unless a stop (crash, abort) came first. */
+  failed(err: unknown): void {
+    if (this.stop !== null) return
+    const e = err as Error & { code?: string }
+    this.stop = new StopSignal(this.abort.signal.aborted ? 'ABORTED' : 'TARGET_CRASHED', e.code ?? 'AUTHBENCH_ERR_RUN_FAILED', e.message)
+  }
+
+  dispose(): void {
+    this.#signal?.removeEventListener('abort', this.#onCallerAbort)
+  }
+}
+
+const noConfig = async (): Promise<null> => null
+
+const PROBE_INTERVAL_MS = 1_000
+const PROBE_TIMEOUT_MS = 2_000
+/** Top-up margin: the measured window runs faster than a cold warm-up (JIT, caches). */
+const REFILL_MARGIN = 1.5
+// A cold warm-up's second half ran at ~40% of the steady rate (ott: ~3.7k req/s, inferred from the
+// pool it sized, against 9.4k measured), and
+// seeding through the target's batch route is cheap, so the first trial errs well on the safe side.
+const COLD_REFILL_MARGIN = 3
+// The calibration is a yardstick between machines, so it must not measure a cold process: a
+// 500 ms warm-up and one 2 s reading put two machines 7.0× apart where their health scenario was
+// 4.5× and their CPU per request 4.7× apart. It now warms up for 2 s and is read in 1 s slices,
+// whose median is the figure and whose spread says how steady it was.
+const CALIBRATION_WARMUP_MS = 2_000
+const CALIBRATION_SLICE_MS = 1_000
+/** The calibration commands ask for: 5 slices of 1 s after the warm-up, 32 connections. */
+export const CALIBRATION_DEFAULT = Object.freeze({ durationMs: 5_000, connections: 32 })
+const CALIBRATION_STATUSES: readonly number[] = Object.freeze(Array.from({ length: 100 }, (_, i) => 200 + i))
+/** How long a closed-model driver may keep sending after its request count is reached. */
+const STOP_SLACK_MS = 500
+/** Without a warm-up to measure, assume this rate when sizing consumable pools. */
+const FALLBACK_RATE_RPS = 5_000
+
+export class Engine extends EventEmitter {
+  readonly #plan: EnginePlan
+  readonly #deps: EngineDeps
+  readonly #now: () => number
+  /** Set for the duration of run(): trips the run's abort with a reason. */
+  #stopWith: ((s: StopSignal) => void) | null = null
+  /** Highest measured throughput per scenario so far, to size the next trial's token pool. */
+  readonly #measuredRps: Map<string, number>
+  /** How long each trial's warm-up ran ("scenario#trial" → ms), for its `setup` record. */
+  readonly #warmedMs = new Map<string, number>()
+
+  constructor(plan: EnginePlan, deps: EngineDeps) {
+    super()
+    this.#plan = plan
+    this.#deps = deps
+    this.#now = deps.now ?? Date.now
+    this.#measuredRps = deps.measuredRps ?? new Map<string, number>()
+  }
+
+  override emit<K extends keyof EngineEvents>(event: K, payload: EngineEvents[K]): boolean {
+    return super.emit(event, payload)
+  }
+
+  /** Runs the whole plan. Never rejects for a target failure or abort: the result says so. */
+  async run(signal?: AbortSignal): Promise<RunResult> {
+    const plan = this.#plan
+    const trials: TrialResult[] = []
+    let calibration: RunResult['calibration'] = null
+    let aborted: RunResult['aborted'] = null
+    let targetConfig: Record<string, unknown> | null = null
+    let cpuPinning = plan.fingerprint.cpuPinning ?? { target: null, generator: null }
+    const createdAt = new Date(this.#now()).toISOString()
+
+    // One controller per run: the caller's signal, a crash or a silent target all trip it.
+    const control = new RunControl(signal)
+    const runAbort = control.abort
+    const stopWith = control.stopWith
+    this.#stopWith = stopWith
+
+    let target: TargetHandle | null = null
+    const startTarget = async (): Promise<TargetHandle> => {
+      const deps = this.#deps.target
+      if ('url' in deps) {
+        return { url: deps.url, pid: null, cpuPinning, exited: new Promise<Error>(() => undefined), stop: async () => undefined }
+      }
+      const handle = await deps.start(runAbort.signal)
+      cpuPinning = handle.cpuPinning
+      void handle.exited.then((err) => stopWith(new StopSignal('TARGET_CRASHED', 'AUTHBENCH_ERR_TARGET_CRASHED', err.message)))
+      return handle
+    }
+    const stopTarget = async (): Promise<void> => {
+      const t = target
+      target = null
+      if (t !== null) await t.stop().catch(() => undefined)
+    }
+
+    this.emit('plan-start', { scenarios: plan.scenarios.map((s) => s.scenario.name), trials: plan.trials, totalTrials: plan.scenarios.length * plan.trials })
+
+    try {
+      target = await startTarget()
+      targetConfig = await (this.#deps.fetchTargetConfig ?? noConfig)(target.url).catch(() => null)
+
+      if (plan.calibration !== null && !runAbort.signal.aborted) {
+        calibration = await this.#calibrate(target.url, runAbort.signal).catch((err: unknown) => {
+          this.emit('warning', { message: `calibration failed: ${(err as Error).message}` })
+          return null
+        })
+      }
+
+      let trialsStarted = 0
+      outer: for (const sp of plan.scenarios) {
+        for (let trial = 0; trial < plan.trials; trial++) {
+          if (runAbort.signal.aborted) break outer
+          // The first trial already has a fresh target (calibration only read GET /).
+          if (plan.restartPerTrial && trialsStarted++ > 0 && !('url' in this.#deps.target)) {
+            this.emit('stage', { scenario: sp.scenario.name, trial, stage: 'restart', durationMs: 0 })
+            await stopTarget()
+            target = await startTarget()
+          }
+          const current = target as TargetHandle | null
+          if (current === null) break outer
+          const result = await this.#trial(sp, trial, current, runAbort.signal, () => control.stop)
+          if (result !== null) {
+            trials.push(result)
+            this.emit('trial-done', result)
+          }
+          if (runAbort.signal.aborted) break outer
+        }
+        this.emit('scenario-done', summarizeScenario(sp.scenario.name, trials))
+      }
+    } catch (err) {
+      // Start-up failures, setup failures and driver failures end the run the same way.
+      control.failed(err)
+    } finally {
+      control.dispose()
+      this.#stopWith = null
+      await stopTarget()
+    }
+
+    const finalStop = control.stop
+    if (finalStop !== null) aborted = { reason: finalStop.reason, code: finalStop.errorCode }
+
+    const result = buildRunResult({
+      kind: plan.kind ?? 'run',
+      label: plan.label,
+      createdAt,
+      fingerprint: plan.fingerprint,
+      targetConfig,
+      cpuPinning,
+      scenarios: plan.scenarios,
+      trials,
+      calibration,
+      aborted,
+      target: plan.target ?? null
+    })
+    this.emit('done', result)
+    return result
+  }
+
+  /** One trial; null when stopped before it measured anything. */
+  async #trial(sp: ScenarioPlan, trial: number, target: TargetHandle, runSignal: AbortSignal, stopReason: () => StopSignal | null): Promise<TrialResult | null> {
+    const name = sp.scenario.name
+    const load = sp.load
+    const url = target.url
+    const prepared = await this.#prepare(sp, trial, url, runSignal)
+    if (prepared === null) return null
+    const { instance, measuredRate } = prepared
+
+    const before = await this.#scrape(url, runSignal, name, trial)
+    const win = this.#deps.window
+    const ref = { scenario: name, trial }
+    await win?.open(target, ref)
+    try {
+      const startedAt = new Date(this.#now()).toISOString()
+      const rateGuessRps = Math.max(measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
+      const measuredLoad = { ...load, warmupMs: 0, maxRequests: capRequests(load, instance.capacity(), rateGuessRps) }
+      win?.slotStart(target)
+      const outcome = await this.#drive(name, trial, url, measuredLoad, instance, runSignal, true)
+      win?.slotEnd(target)
+      if (measuredLoad.maxRequests !== load.maxRequests && outcome.requests >= (measuredLoad.maxRequests ?? Infinity) && outcome.durationMs < load.durationMs * 0.9) {
+        this.#warnRanOut(name, trial, outcome.durationMs, load.durationMs, instance)
+      }
+      const stopNow = stopReason()
+      const after = before === undefined || stopNow !== null ? undefined : await this.#scrape(url, undefined, name, trial)
+      return this.#result(name, trial, startedAt, outcome, before, after, instance, stopNow)
+    } finally {
+      await win?.close(target, ref)
+    }
+  }
+
+  /** Seed the scenario, warm up (not recorded), top up consumables, reset the instance's counters. */
+  async #prepare(sp: ScenarioPlan, trial: number, url: string, runSignal: AbortSignal): Promise<{ instance: ScenarioInstance; measuredRate: number } | null> {
+    const plan = this.#plan
+    const name = sp.scenario.name
+    const load = sp.load
+    this.emit('trial-start', { scenario: name, trial, load })
+
+    const expectedWarmup = load.model === 'open' && load.rateRps !== null ? load.rateRps * (load.warmupMs / 1000) : FALLBACK_RATE_RPS * (load.warmupMs / 1000)
+    this.emit('stage', { scenario: name, trial, stage: 'setup', durationMs: 0 })
+    const instance = await sp.scenario.setup({
+      url,
+      expectedRequests: sp.scenario.consumes ? Math.ceil(expectedWarmup * REFILL_MARGIN) + 100 : 0,
+      maxPoolSize: plan.maxPoolSize,
+      concurrency: plan.setupConcurrency,
+      params: sp.params,
+      signal: runSignal
+    }).catch((err: unknown) => {
+      // A scenario is user code: whatever it throws becomes a coded error naming it.
+      if (isAuthbenchError(err) || runSignal.aborted) throw err
+      throw new SetupFailedError(`scenario "${name}" setup failed: ${(err as Error).message ?? String(err)}`, { cause: err })
+    })
+    if (runSignal.aborted) return null
+
+    let measuredRate = load.model === 'open' && load.rateRps !== null ? load.rateRps : FALLBACK_RATE_RPS
+    const warmup = await this.#warmUp(sp, trial, url, instance, runSignal)
+    if (warmup === null) return null
+    if (warmup.rateRps !== null) measuredRate = warmup.rateRps
+    this.#warmedMs.set(`${name}#${trial}`, warmup.warmedMs)
+    if (sp.scenario.consumes) {
+      this.emit('stage', { scenario: name, trial, stage: 'refill', durationMs: 0 })
+      // A cold first warm-up underestimates the rate (JIT, caches); later trials know better.
+      const seen = this.#measuredRps.get(name)
+      const rate = seen === undefined ? Math.max(measuredRate * COLD_REFILL_MARGIN, load.model === 'closed' ? FALLBACK_RATE_RPS : 0) : Math.max(measuredRate, seen) * REFILL_MARGIN
+      const needed = Math.ceil(rate * (load.durationMs / 1000)) + 100
+      if (needed > plan.maxPoolSize) {
+        this.emit('warning', { scenario: name, trial, message: `${name}: about ${needed} fresh tokens would be needed at ${Math.round(measuredRate)} req/s; capped at ${plan.maxPoolSize} (raise --max-pool or shorten --duration)` })
+      }
+      await instance.refill(needed, runSignal)
+      if (runSignal.aborted) return null
+    }
+    instance.resetStats()
+    return { instance, measuredRate }
+  }
+
+  /**
+   * Warm-up, not recorded: at least `load.warmupMs`, in chunks of the plan's warm-up rule, then on
+   * until the target's cost per request stops falling (harness/warmup.ts) or the rule's maximum.
+   * The cost is the target's CPU µs per request when its CPU can be read, else wall µs per request.
+   * Null when stopped; `rateRps` is the last chunk's closed-model rate (what pools are sized from).
+   */
+  async #warmUp(sp: ScenarioPlan, trial: number, url: string, instance: ScenarioInstance, runSignal: AbortSignal): Promise<{ warmedMs: number; rateRps: number | null } | null> {
+    const load = sp.load
+    const name = sp.scenario.name
+    if (load.warmupMs <= 0) return { warmedMs: 0, rateRps: null }
+    const rule = this.#plan.warmup ?? DEFAULT_WARMUP_RULE
+    // A short warm-up asked for stays short (a test's 200 ms), at most ten times what was asked.
+    const maxMs = Math.max(load.warmupMs, load.warmupMaxMs ?? Math.min(rule.maxMs, 10 * load.warmupMs))
+    const chunkMs = Math.max(100, Math.min(rule.chunkMs, load.warmupMs))
+    this.emit('stage', { scenario: name, trial, stage: 'warmup', durationMs: load.warmupMs })
+    const costs: number[] = []
+    let warmedMs = 0
+    let rateRps: number | null = null
+    while (warmedMs < load.warmupMs || (warmedMs + chunkMs <= maxMs && !isSteady(costs, rule.tolerance))) {
+      if (sp.scenario.consumes && warmedMs >= load.warmupMs) {
+        // The seeded pool was sized for the minimum warm-up; an extension tops it up first.
+        await instance.refill(Math.ceil(Math.max(rateRps ?? 0, FALLBACK_RATE_RPS) * (chunkMs / 1000) * REFILL_MARGIN) + 100, runSignal)
+        if (runSignal.aborted) return null
+      }
+      const before = await this.#quietScrape(url, runSignal)
+      const chunk = await this.#drive(name, trial, url, { ...load, durationMs: chunkMs, warmupMs: 0, maxRequests: capRequests({ ...load, durationMs: chunkMs }, instance.capacity(), rateRps ?? FALLBACK_RATE_RPS) }, instance, runSignal, false)
+      if (runSignal.aborted) return null
+      const after = before === undefined ? undefined : await this.#quietScrape(url, runSignal)
+      warmedMs += chunk.durationMs > 0 ? chunk.durationMs : chunkMs
+      if (chunk.durationMs > 0 && load.model === 'closed') rateRps = chunk.requests / (chunk.durationMs / 1000)
+      const cpu = before !== undefined && after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(before, after, chunk.requests)?.cpuUsPerRequest ?? null : null
+      costs.push(cpu !== null && cpu > 0 ? cpu : chunk.requests > 0 ? (chunk.durationMs * 1000) / chunk.requests : Number.NaN)
+      if (chunk.requests === 0) break
+    }
+    return { warmedMs: Math.round(warmedMs), rateRps }
+  }
+
+  #warnRanOut(name: string, trial: number, ranMs: number, plannedMs: number, instance: ScenarioInstance): void {
+    this.emit('warning', { scenario: name, trial, message: `${name} trial ${trial + 1} ended after ${Math.round(ranMs)} of ${plannedMs} ms: its ${instance.stats().seeded} seeded tokens ran out (raise --max-pool or shorten --duration)` })
+  }
+
+  /** The trial's record from what the driver measured and the two /metrics snapshots around it. */
+  #result(name: string, trial: number, startedAt: string, outcome: DriverOutcome, before: unknown, after: unknown, instance: ScenarioInstance, stopNow: StopSignal | null): TrialResult {
+    const server = before !== undefined && after !== undefined && this.#deps.metrics !== null
+      ? this.#deps.metrics.delta(before, after, outcome.requests)
+      : null
+
+    const stats = instance.stats()
+    const validity = this.#judge(outcome, stats.exhaustedRequests, stopNow)
+    const durationS = outcome.durationMs / 1000
+    if (durationS > 0) this.#measuredRps.set(name, Math.max(this.#measuredRps.get(name) ?? 0, outcome.requests / durationS))
+    return {
+      scenario: name,
+      trial,
+      startedAt,
+      durationMs: outcome.durationMs,
+      requests: outcome.requests,
+      successes: outcome.successes,
+      errors: outcome.errors,
+      errorRate: outcome.requests === 0 ? 0 : outcome.errors / outcome.requests,
+      // Open model: what completed inside the window, not the backlog answered after it.
+      throughputRps: outcome.openModel?.completedRps ?? (durationS > 0 ? outcome.requests / durationS : 0),
+      bytesRead: outcome.bytesRead,
+      meanResponseBytes: outcome.requests === 0 ? 0 : outcome.bytesRead / outcome.requests,
+      latencyUs: summarizeEncoded(outcome.histogram),
+      histogram: outcome.histogram,
+      errorsByKind: outcome.errorsByKind,
+      statusCounts: outcome.statusCounts,
+      timeline: outcome.timeline,
+      ...(outcome.openModel === undefined ? {} : { openModel: outcome.openModel }),
+      server,
+      setup: { seeded: stats.seeded, setupMs: stats.setupMs, exhaustedRequests: stats.exhaustedRequests, warmupMs: this.#warmedMs.get(`${name}#${trial}`) ?? 0 },
+      validity
+    }
+  }
+
+  /**
+   * One A/B pair, slot-interleaved (closed model): both arms' targets are started fresh and run
+   * side by side; each is seeded and warmed up, then the measured time alternates between them in
+   * short slots (A B B A A B …, or B A A B … when B goes first), so that both arms are measured
+   * through the same seconds of the machine. On a shared host the same tool against the same target
+   * moves ±10-25% between seconds, in spells that last seconds; two trials run one after the other
+   * (seconds apart) see different spells, slots 0.5 s apart mostly see the same one. Each arm's
+   * slots are merged into one trial: counts summed, histograms added bucket by bucket, the
+   * timeline rebuilt per second of that arm's measured time from the slots' histograms, and the
+   * server-side delta taken over the whole measured window of that arm's own target.
+   *
+   * `deps.target` is not used: the two targets come from `targets`. Never rejects for a target
+   * failure or abort; `aborted` says what happened and the trials measured so far are returned.
+   */
+  async runPair(
+    targets: Readonly<Record<'A' | 'B', StartTarget>>,
+    sp: ScenarioPlan,
+    trials: Readonly<Record<'A' | 'B', number>>,
+    first: 'A' | 'B',
+    slotMs: number,
+    signal?: AbortSignal
+  ): Promise<PairOutcome> {
+    const control = new RunControl(signal)
+    const runAbort = control.abort
+    const stopWith = control.stopWith
+    this.#stopWith = stopWith
+
+    const arms: Array<'A' | 'B'> = first === 'A' ? ['A', 'B'] : ['B', 'A']
+    const handles: Partial<Record<'A' | 'B', TargetHandle>> = {}
+    const out: PairOutcome = { trials: {}, configs: {}, calibration: null, cpuPinning: this.#plan.fingerprint.cpuPinning ?? { target: null, generator: null }, aborted: null }
+    const name = sp.scenario.name
+    const win = this.#deps.window
+    const opened: Array<'A' | 'B'> = []
+    try {
+      const started = await Promise.allSettled(arms.map(async (arm) => {
+        const handle = await targets[arm](runAbort.signal)
+        handles[arm] = handle
+        void handle.exited.then((err) => stopWith(new StopSignal('TARGET_CRASHED', 'AUTHBENCH_ERR_TARGET_CRASHED', `arm ${arm}: ${err.message}`)))
+        return handle
+      }))
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
+      out.cpuPinning = (handles.A as TargetHandle).cpuPinning
+      for (const arm of arms) out.configs[arm] = await (this.#deps.fetchTargetConfig ?? noConfig)((handles[arm] as TargetHandle).url).catch(() => null)
+      if (this.#plan.calibration !== null && !runAbort.signal.aborted) {
+        out.calibration = await this.#calibrate((handles.A as TargetHandle).url, runAbort.signal).catch((err: unknown) => {
+          this.emit('warning', { message: `calibration failed: ${(err as Error).message}` })
+          return null
+        })
+      }
+
+      const prepared: Partial<Record<'A' | 'B', { instance: ScenarioInstance; measuredRate: number }>> = {}
+      // Each arm warms up alone, even in a duet: warming both at once on one core made the
+      // warm-up curve flat for its first seconds (both arms slow), and the steadiness rule ended it
+      // early, with the JIT still compiling (measured: CPU µs/req 300–650 instead of ~300).
+      for (const arm of arms) {
+        const p = await this.#prepare(sp, trials[arm], (handles[arm] as TargetHandle).url, runAbort.signal)
+        if (p === null) return out
+        prepared[arm] = p
+      }
+
+      const before: Partial<Record<'A' | 'B', unknown>> = {}
+      for (const arm of arms) before[arm] = await this.#scrape((handles[arm] as TargetHandle).url, runAbort.signal, name, trials[arm])
+      for (const arm of arms) {
+        await win?.open(handles[arm] as TargetHandle, { scenario: name, trial: trials[arm] })
+        opened.push(arm)
+      }
+      // Each arm's trial starts when its first slot does.
+      const startedAt: Partial<Record<'A' | 'B', string>> = {}
+      const load = sp.load
+      const slotsPerArm = slotMs === DUET ? 1 : Math.max(1, Math.round(load.durationMs / slotMs))
+      const slotLoad = { ...load, warmupMs: 0, durationMs: load.durationMs / slotsPerArm }
+      const slots: Record<'A' | 'B', DriverOutcome[]> = { A: [], B: [] }
+      if (slotMs === DUET) {
+        // Duet: both arms under load at the same moment for the whole measured time, so every
+        // instant's noise on the target core hits both (Bulej et al., ICPE 2020).
+        const duetLoad = { ...load, warmupMs: 0 }
+        const outcomes = await Promise.all(arms.map(async (arm) => {
+          const p = prepared[arm] as { instance: ScenarioInstance; measuredRate: number }
+          const rateGuessRps = Math.max(p.measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
+          const capped = capRequests(duetLoad, p.instance.capacity(), rateGuessRps, STOP_SLACK_MS)
+          startedAt[arm] = new Date(this.#now()).toISOString()
+          win?.slotStart(handles[arm] as TargetHandle)
+          const outcome = await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...duetLoad, maxRequests: capped }, p.instance, runAbort.signal, false)
+          win?.slotEnd(handles[arm] as TargetHandle)
+          return [arm, outcome] as const
+        }))
+        for (const [arm, outcome] of outcomes) slots[arm].push(outcome)
+      }
+      // A B | B A | A B …: each arm goes first in every other slot pair, so a drift within a pair cancels too.
+      for (let k = 0; k < (slotMs === DUET ? 0 : slotsPerArm) && !runAbort.signal.aborted; k++) {
+        for (const arm of k % 2 === 0 ? arms : [...arms].reverse()) {
+          if (runAbort.signal.aborted) break
+          const p = prepared[arm] as { instance: ScenarioInstance; measuredRate: number }
+          const rateGuessRps = Math.max(p.measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
+          // The full stop slack (a slot's worth of requests at 500 ms) reserved before every slot
+          // would strand half the pool: a quarter slot is kept instead; a spent token reused
+          // anyway is counted (exhaustedRequests) and judged by the validity check.
+          const capped = capRequests(slotLoad, p.instance.capacity(), rateGuessRps, Math.min(STOP_SLACK_MS, slotLoad.durationMs / 4))
+          if (capped !== null && capped <= 1 && capped !== slotLoad.maxRequests) continue
+          startedAt[arm] ??= new Date(this.#now()).toISOString()
+          win?.slotStart(handles[arm] as TargetHandle)
+          const outcome = await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...slotLoad, maxRequests: capped }, p.instance, runAbort.signal, false)
+          win?.slotEnd(handles[arm] as TargetHandle)
+          slots[arm].push(outcome)
+        }
+      }
+      const stopNow = control.stop
+      for (const arm of arms) {
+        const p = prepared[arm] as { instance: ScenarioInstance; measuredRate: number }
+        const merged = mergeSlotOutcomes(slots[arm])
+        if (sp.scenario.consumes && merged.durationMs < load.durationMs * 0.9 && stopNow === null) this.#warnRanOut(name, trials[arm], merged.durationMs, load.durationMs, p.instance)
+        const after = before[arm] === undefined || stopNow !== null ? undefined : await this.#scrape((handles[arm] as TargetHandle).url, undefined, name, trials[arm])
+        const result = this.#result(name, trials[arm], startedAt[arm] ?? new Date(this.#now()).toISOString(), merged, before[arm], after, p.instance, stopNow)
+        out.trials[arm] = result
+        this.emit('trial-done', result)
+      }
+    } catch (err) {
+      control.failed(err)
+    } finally {
+      control.dispose()
+      this.#stopWith = null
+      for (const arm of opened) await win?.close(handles[arm] as TargetHandle, { scenario: name, trial: trials[arm] })
+      await Promise.all(Object.values(handles).map((h) => h.stop().catch(() => undefined)))
+      const finalStop = control.stop
+      if (finalStop !== null) out.aborted = { reason: finalStop.reason, code: finalStop.errorCode }
+    }
+    return out
+  }
+
+  #judge(outcome: DriverOutcome, exhaustedRequests: number, stop: StopSignal | null): TrialValidity {
+    const plan = this.#plan
+    if (stop !== null) return { state: 'invalid', code: stop.code, reason: stop.reason }
+    if (outcome.aborted) return { state: 'invalid', code: 'ABORTED', reason: 'the driver stopped before the planned end' }
+    if (outcome.requests === 0) return { state: 'invalid', code: 'NO_RESPONSES', reason: 'no request completed' }
+    const exhaustedShare = exhaustedRequests / outcome.requests
+    if (exhaustedRequests > 0 && exhaustedShare > plan.errorRateThreshold) {
+      return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the harness ran out of seeded tokens: ${exhaustedRequests} requests (${pct(exhaustedShare)}) reused a spent token; the client, not the server, was the limit` }
+    }
+    // Open model: who limited the trial comes first, since a saturated server or a busy generator
+    // also explains the errors (sheds, timeouts) that follow from it.
+    const open = outcome.openModel
+    if (open !== undefined) {
+      const v = classifyOpenModel(open, plan.lateShareThreshold)
+      const facts = `offered ${open.targetRps} req/s, completed ${Math.round(open.completedRps ?? 0)} req/s, ${pct(v.dropShare)} of sends dropped and ${pct(v.lateShare)} late; generator CPU ${pct(open.generatorCpuShare ?? 0)} of a core, event-loop lag p99 ${open.eventLoopLagP99Ms} ms`
+      if (v.limitedBy === 'server') {
+        return { state: 'invalid', code: 'SERVER_SATURATED', reason: `the server, not the client, was the limit: ${facts} (in flight at most ${open.maxInFlight ?? '?'}); lower --rate to measure below saturation` }
+      }
+      if (v.limitedBy === 'client') {
+        return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the load generator, not the server, was the limit: ${facts}` }
+      }
+    }
+    const errorRate = outcome.errors / outcome.requests
+    if (errorRate > plan.errorRateThreshold) {
+      return { state: 'invalid', code: 'ERROR_RATE', reason: `${pct(errorRate)} of requests got an unexpected result (threshold ${pct(plan.errorRateThreshold)}): ${describeErrors(outcome)}` }
+    }
+    return { state: 'valid' }
+  }
+
+  /** Runs one driver pass; a silent target trips the run's abort within a few probe intervals. */
+  async #drive(name: string, trial: number, url: string, load: LoadSettings, instance: ScenarioInstance, runSignal: AbortSignal, measured: boolean): Promise<DriverOutcome> {
+    const driver = this.#deps.createDriver(load.model)
+    const onTick = (tick: TimelineRow): void => void this.emit('tick', { scenario: name, trial, tick })
+    if (measured) {
+      driver.on('tick', onTick)
+      this.emit('stage', { scenario: name, trial, stage: 'measure', durationMs: load.durationMs, driver })
+    }
+    const watchdog = this.#watch(url, runSignal)
+    try {
+      return await driver.run({
+        url,
+        load,
+        nextRequest: instance.nextRequest,
+        ...(instance.fixedRequest === undefined ? {} : { fixedRequest: instance.fixedRequest }),
+        signal: runSignal
+      })
+    } finally {
+      watchdog.stop()
+      driver.off('tick', onTick)
+    }
+  }
+
+  /** Health probes beside the load (target-process's watchdog); a silent target aborts the run. */
+  #watch(url: string, runSignal: AbortSignal): { stop: () => void } {
+    const watchdog = watchLiveness(url, { path: this.#plan.probePath ?? '/', intervalMs: PROBE_INTERVAL_MS, probeTimeoutMs: PROBE_TIMEOUT_MS, failures: this.#plan.unresponsiveProbes })
+    const onDead = (): void => {
+      const reason = watchdog.signal.reason as (Error & { code?: string }) | undefined
+      this.#stopWith?.(new StopSignal('TARGET_CRASHED', reason?.code ?? 'AUTHBENCH_ERR_TARGET_UNRESPONSIVE', reason?.message ?? `target ${url} stopped answering`))
+    }
+    watchdog.signal.addEventListener('abort', onDead, { once: true })
+    const stopAll = (): void => {
+      watchdog.signal.removeEventListener('abort', onDead)
+      watchdog.stop()
+    }
+    runSignal.addEventListener('abort', stopAll, { once: true })
+    return { stop: () => { runSignal.removeEventListener('abort', stopAll); stopAll() } }
+  }
+
+  /** A warm-up chunk's reading: a target that cannot be scraped warms by wall time, without a warning per chunk. */
+  async #quietScrape(url: string, signal: AbortSignal): Promise<unknown> {
+    const m = this.#deps.metrics
+    if (m === null) return undefined
+    return await m.snapshot(url, signal).catch(() => undefined)
+  }
+
+  async #scrape(url: string, signal: AbortSignal | undefined, scenario: string, trial: number): Promise<unknown> {
+    const m = this.#deps.metrics
+    if (m === null) return undefined
+    try {
+      return await m.snapshot(url, signal)
+    } catch (err) {
+      this.emit('warning', { scenario, trial, message: `could not scrape ${url}/metrics: ${(err as Error).message}` })
+      return undefined
+    }
+  }
+
+  async #calibrate(url: string, runSignal: AbortSignal): Promise<RunResult['calibration']> {
+    const cal = this.#plan.calibration
+    if (cal === null) return null
+    const load: LoadSettings = { model: 'closed', durationMs: cal.durationMs, warmupMs: 0, connections: cal.connections, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 10_000 }
+    this.emit('stage', { scenario: 'calibration', trial: 0, stage: 'calibration', durationMs: cal.durationMs })
+    const spec: RequestSpec = Object.freeze({ method: 'GET', path: this.#plan.probePath ?? '/', expectedStatuses: CALIBRATION_STATUSES, tag: 'calibration' })
+    const instance: ScenarioInstance = { nextRequest: () => spec, fixedRequest: spec, refill: async () => undefined, resetStats: () => undefined, stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 }), capacity: () => null }
+    // A short unrecorded pass first: a cold process would report its JIT, not the machine.
+    await this.#drive('calibration', 0, url, { ...load, durationMs: CALIBRATION_WARMUP_MS }, instance, runSignal, false)
+    if (runSignal.aborted) return null
+    const before = await this.#scrape(url, runSignal, 'calibration', 0)
+    const slices = Math.max(1, Math.round(cal.durationMs / CALIBRATION_SLICE_MS))
+    const samplesRps: number[] = []
+    let requests = 0
+    for (let i = 0; i < slices && !runSignal.aborted; i++) {
+      const outcome = await this.#drive('calibration', 0, url, { ...load, durationMs: Math.min(CALIBRATION_SLICE_MS, cal.durationMs) }, instance, runSignal, false)
+      if (outcome.requests > 0 && outcome.durationMs > 0) samplesRps.push(outcome.requests / (outcome.durationMs / 1000))
+      requests += outcome.requests
+    }
+    const after = before === undefined ? undefined : await this.#scrape(url, runSignal, 'calibration', 0)
+    if (runSignal.aborted || requests === 0 || samplesRps.length === 0) return null
+    const server = before !== undefined && after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(before, after, requests) : null
+    const sorted = [...samplesRps].sort((a, b) => a - b)
+    const mid = sorted.length >> 1
+    const medianRps = sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+    const spread = ((sorted.at(-1) as number) - (sorted[0] as number)) / medianRps
+    if (spread > CALIBRATION_MAX_SPREAD) {
+      this.emit('warning', { message: `calibration was unsteady: its ${samplesRps.length} slices ranged ${Math.round(sorted[0] as number)}–${Math.round(sorted.at(-1) as number)} req/s (±${Math.round(spread * 50)}%); throughput normalised across machines by it is unreliable` })
+    }
+    return {
+      throughputRps: Math.round(medianRps * 10) / 10,
+      cpuUsPerRequest: server?.cpuUsPerRequest ?? null,
+      samplesRps: samplesRps.map((r) => Math.round(r * 10) / 10),
+      spread: Math.round(spread * 1e4) / 1e4
+    }
+  }
+}
+
+/**
+ * One arm's slots as one trial: counts and status/error tallies summed, histograms added bucket by
+ * bucket (exact percentiles, never averaged), and a timeline with one row per second of the arm's
+ * own measured time, rebuilt from the histograms of the slots that started in that second.
+ */
+export function mergeSlotOutcomes(slots: readonly DriverOutcome[]): DriverOutcome {
+  const statusCounts: Record<string, number> = {}
+  const byStatus: Record<string, number> = {}
+  const sum = (key: 'durationMs' | 'requests' | 'successes' | 'errors' | 'bytesRead'): number => slots.reduce((acc, o) => acc + o[key], 0)
+  for (const o of slots) {
+    for (const [k, v] of Object.entries(o.statusCounts)) statusCounts[k] = (statusCounts[k] ?? 0) + v
+    for (const [k, v] of Object.entries(o.errorsByKind.byStatus)) byStatus[k] = (byStatus[k] ?? 0) + v
+  }
+  const bySecond = new Map<number, DriverOutcome[]>()
+  let armMs = 0
+  for (const o of slots) {
+    const second = Math.floor(armMs / 1000)
+    bySecond.set(second, [...(bySecond.get(second) ?? []), o])
+    armMs += o.durationMs
+  }
+  const timeline = [...bySecond.entries()].map(([second, group]) => {
+    const s = summarizeEncoded(mergeEncoded(group.map((o) => o.histogram)))
+    return { second, requests: group.reduce((a, o) => a + o.requests, 0), errors: group.reduce((a, o) => a + o.errors, 0), p50Us: s.p50, p99Us: s.p99 }
+  })
+  return {
+    durationMs: sum('durationMs'),
+    requests: sum('requests'),
+    successes: sum('successes'),
+    errors: sum('errors'),
+    bytesRead: sum('bytesRead'),
+    histogram: mergeEncoded(slots.map((o) => o.histogram)),
+    statusCounts,
+    errorsByKind: {
+      byStatus,
+      timeouts: slots.reduce((a, o) => a + o.errorsByKind.timeouts, 0),
+      resets: slots.reduce((a, o) => a + o.errorsByKind.resets, 0),
+      other: slots.reduce((a, o) => a + o.errorsByKind.other, 0)
+    },
+    timeline,
+    aborted: slots.some((o) => o.aborted)
+  }
+}
+
+/**
+ * Closed model: stop once the scenario's seeded tokens are spent, less what is still sent after
+ * the count is reached: the requests in flight (connections × pipelining) and those sent before
+ * the driver notices the end (about STOP_SLACK_MS at the expected rate).
+ */
+function capRequests(load: LoadSettings, capacity: number | null, rateRps: number, slackMs = STOP_SLACK_MS): number | null {
+  if (capacity === null || load.model !== 'closed') return load.maxRequests
+  const cap = Math.max(1, capacity - load.connections * load.pipelining - Math.ceil(rateRps * slackMs / 1000))
+  return load.maxRequests === null ? cap : Math.min(load.maxRequests, cap)
+}
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(2)}%`
+}
+
+function describeErrors(o: DriverOutcome): string {
+  const parts = Object.entries(o.errorsByKind.byStatus).map(([s, n]) => `${n}× status ${s}`)
+  if (o.errorsByKind.timeouts > 0) parts.push(`${o.errorsByKind.timeouts} timeouts`)
+  if (o.errorsByKind.resets > 0) parts.push(`${o.errorsByKind.resets} resets`)
+  if (o.errorsByKind.other > 0) parts.push(`${o.errorsByKind.other} other`)
+  return parts.join(', ') || 'unknown'
+}
+
+/**
+ * The target's effective config for the fingerprint: a GET of its declared `configPath`, picked by
+ * `configFrom`; null when it declares none or it does not answer.
+ */
+export async function fetchTargetConfig(url: string, target: Pick<TargetDefinition, 'configPath' | 'configFrom'> | null): Promise<Record<string, unknown> | null> {
+  if (target?.configPath === undefined) return null
+  try {
+    const res = await request(`${url}${target.configPath}`, { method: 'GET', signal: AbortSignal.timeout(3_000) })
+    if (res.statusCode !== 200) {
+      await res.body.dump()
+      return null
+    }
+    const body = (await res.body.json()) as unknown
+    if (target.configFrom !== undefined) return target.configFrom(body)
+    return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : null
+  } catch {
+    return null
+  }
+}
+
+export type { RequestSpec }
+
+/**
+ * Start the reference target as the engine's TargetHandle: only an exit nobody asked for settles
+ * `exited` (as a crash). Shared by `run`, `ab` and `phases`.
+ */
+export async function startTargetHandle(options: TargetProcessOptions, generatorCpus: string | null): Promise<TargetHandle> {
+  const tp = await startTarget(options)
+  return {
+    url: tp.url,
+    pid: tp.pid ?? null,
+    cpuPinning: { target: tp.pinnedCpus, generator: generatorCpus },
+    exited: new Promise<Error>((resolve) => tp.once('crash', (err: Error) => resolve(err))),
+    stop: async () => {
+      await tp.stop()
+    }
+  }
+}
