@@ -10,7 +10,7 @@ export type LoadModel = 'closed' | 'open'
 export interface LoadSettings {
   model: LoadModel
   durationMs: number
-  /** The least warm-up; it goes on until the target is steady (harness/warmup.ts). */
+  /** The least warm-up; it goes on until the target is steady (harness/engine/warmup.ts). */
   warmupMs: number
   /** The most warm-up (default: 10 s, or 10× warmupMs when less); equal to warmupMs for a fixed warm-up. */
   warmupMaxMs?: number
@@ -186,7 +186,7 @@ export interface TrialResult {
     setupMs: number
     /** Measured requests sent after a consumable pool ran dry (they reuse a spent token). */
     exhaustedRequests: number
-    /** How long the warm-up ran, ms: its minimum, extended until the cost per request stopped falling (harness/warmup.ts). */
+    /** How long the warm-up ran, ms: its minimum, extended until the cost per request stopped falling (harness/engine/warmup.ts). */
     warmupMs?: number
   }
   validity: TrialValidity

@@ -359,7 +359,7 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
   const settings = resolveCompareSettings({})
   const meta = args.analyse === undefined ? { scenario, preset, pairs, durationMs, warmupMs, minutes: (Date.now() - started) / 60_000 } : metaOf(byCondition)
   const minutes = meta.minutes.toFixed(1)
-  // How long the warm-ups ran (each at least the asked minimum, then until steady: harness/warmup.ts).
+  // How long the warm-ups ran (each at least the asked minimum, then until steady: harness/engine/warmup.ts).
   const warmed = [...byCondition.values()].flat().flatMap((g) => g.result.trials.map((t) => t.setup?.warmupMs)).filter((v): v is number => v !== undefined && v > 0).sort((a, b) => a - b)
   const warmText = warmed.length === 0 ? `${meta.warmupMs} ms warm-up per trial` : `warm-up at least ${meta.warmupMs} ms, then until steady: median ${(quantileSorted(warmed, 0.5) / 1000).toFixed(1)} s [${(warmed[0] as number / 1000).toFixed(1)}, ${(warmed[warmed.length - 1] as number / 1000).toFixed(1)}] per trial`
   const lines: string[] = []

@@ -88,7 +88,7 @@ export interface EnginePlan {
   fingerprint: Omit<EnvironmentFingerprint, 'targetConfig' | 'cpuPinning'> & { cpuPinning?: EnvironmentFingerprint['cpuPinning'] }
   /** The target whose declared counters the result lists (its trials' `server.counters`). */
   target?: Pick<TargetDefinition, 'metrics'> | null
-  /** When warm-up may end after its minimum (harness/warmup.ts). Default DEFAULT_WARMUP_RULE. */
+  /** When warm-up may end after its minimum (harness/engine/warmup.ts). Default DEFAULT_WARMUP_RULE. */
   warmup?: WarmupRule
 }
 
@@ -397,7 +397,7 @@ export class Engine extends EventEmitter {
 
   /**
    * Warm-up, not recorded: at least `load.warmupMs`, in chunks of the plan's warm-up rule, then on
-   * until the target's cost per request stops falling (harness/warmup.ts) or the rule's maximum.
+   * until the target's cost per request stops falling (harness/engine/warmup.ts) or the rule's maximum.
    * The cost is the target's CPU µs per request when its CPU can be read, else wall µs per request.
    * Null when stopped; `rateRps` is the last chunk's closed-model rate (what pools are sized from).
    */

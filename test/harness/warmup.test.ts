@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isSteady } from '../../harness/warmup.ts'
+import { isSteady } from '../../harness/engine/warmup.ts'
 
 // Per-chunk CPU µs/req of fresh reference targets (token, 500 ms chunks), read with
 // scripts/noise-components.ts' helpers on the 2-core VM: a flat start, the fall, then steady.

@@ -5,8 +5,8 @@
 // shed nothing; the own-work case (a turn made long by the process's own CPU) still sheds, in
 // shedding.test.ts.
 import { afterEach, describe, expect, it } from 'vitest'
-import { createClosedDriver } from '../../harness/drivers/closed.ts'
-import { canPin, startTarget, type TargetProcess } from '../../harness/target-process.ts'
+import { createClosedDriver } from '../../harness/engine/drivers/closed.ts'
+import { canPin, startTarget, type TargetProcess } from '../../harness/engine/target-process.ts'
 import { referenceTarget } from '../../scenarios/reference-target.ts'
 import { BASE, CLIENT } from './helpers.ts'
 

@@ -44,7 +44,7 @@ import { describeTrial } from '../../reporters/print-summary.ts'
  * Six pairs is the floor: with requireSignificance the exact Wilcoxon signed-rank test cannot
  * reach p < 0.05 with fewer (its smallest p is 2/2^n). Each pair runs both arms as a duet: both
  * targets under load at the same moments for 4 s, after each has warmed up until its cost per
- * request stopped falling (harness/warmup.ts). scripts/noise-components.ts showed what the noise
+ * request stopped falling (harness/engine/warmup.ts). scripts/noise-components.ts showed what the noise
  * is on the 2-core VM: the machine's speed moves 12–21% between rounds of a few seconds and
  * 5–8% within a second, which every target measured at that moment shares, while a warm
  * process's own effect is 0–4%. Alternating 500 ms slots cancel only the slow part; measuring

@@ -18,7 +18,7 @@ export interface RawRunOptions {
   scenario?: string[]
   duration?: string
   warmup?: string
-  /** The longest the warm-up may run until the target is steady (harness/warmup.ts); equal to --warmup for a fixed warm-up. */
+  /** The longest the warm-up may run until the target is steady (harness/engine/warmup.ts); equal to --warmup for a fixed warm-up. */
   warmupMax?: string
   trials?: string
   connections?: string
