@@ -75,6 +75,13 @@ export async function registerShedding(app: FastifyInstance, config: Config): Pr
   // module loading), not load: without this the first requests after readiness were shed.
   let sampledFromMs = Number.POSITIVE_INFINITY
   app.addHook('onReady', async () => { sampledFromMs = performance.now() + 2 * config.shedSampleIntervalMs })
+  // Seeding (POST /debug/tokens mints up to 5,000 tokens in one turn) is the operator's work, not
+  // load: the plugin's next samples would hold it, and the API requests that follow a seeding
+  // call (a benchmark's measured window) were shed. Its samples are skipped the same way.
+  app.addHook('onResponse', (req, _reply, done) => {
+    if (!isApi(req) && req.url.includes('/debug/tokens')) sampledFromMs = Math.max(sampledFromMs, performance.now() + 2 * config.shedSampleIntervalMs)
+    done()
+  })
 
   // The plugin samples the loop from a timer, and a timer cannot fire while the loop is busy: one
   // long turn (thousands of sockets read at once under a closed-model flood) would be admitted in
