@@ -75,11 +75,11 @@ export async function registerShedding(app: FastifyInstance, config: Config): Pr
   // module loading), not load: without this the first requests after readiness were shed.
   let sampledFromMs = Number.POSITIVE_INFINITY
   app.addHook('onReady', async () => { sampledFromMs = performance.now() + 2 * config.shedSampleIntervalMs })
-  // Seeding (POST /debug/tokens mints up to 5,000 tokens in one turn) is the operator's work, not
+  // Seeding (a route with `config.seeding`: POST /debug/tokens mints up to 5,000 tokens in one turn) is the operator's work, not
   // load: the plugin's next samples would hold it, and the API requests that follow a seeding
   // call (a benchmark's measured window) were shed. Its samples are skipped the same way.
   app.addHook('onResponse', (req, _reply, done) => {
-    if (!isApi(req) && req.url.includes('/debug/tokens')) sampledFromMs = Math.max(sampledFromMs, performance.now() + 2 * config.shedSampleIntervalMs)
+    if ((req.routeOptions.config as { seeding?: boolean } | undefined)?.seeding === true) sampledFromMs = Math.max(sampledFromMs, performance.now() + 2 * config.shedSampleIntervalMs)
     done()
   })
 
