@@ -22,11 +22,17 @@ export interface SweepRun {
   error: string | null
 }
 
+/** How many of the last runs `stats()` keeps, at a few hundred bytes each. */
+export const RECENT_RUNS = 256
+
 export class Sweeper {
   private timer: NodeJS.Timeout | null = null
   private running: Promise<SweepRun> | null = null
   private readonly abort = new AbortController()
   private last: SweepRun | null = null
+  // The last runs, oldest first: a reader that polls /debug/stats slower than a tick (a loaded
+  // machine) still sees every run, which is what a check of "never two sweeps at once" needs.
+  private readonly recent: SweepRun[] = []
   private runs = 0
   private deletedTotal = 0
   private skippedTotal = 0
@@ -74,6 +80,8 @@ export class Sweeper {
     this.deletedTotal += run.deleted
     if (run.skipped) this.skippedTotal++
     this.last = run
+    this.recent.push(run)
+    if (this.recent.length > RECENT_RUNS) this.recent.shift()
     this.onRun(run)
     return run
   }
@@ -84,7 +92,7 @@ export class Sweeper {
     await this.running?.catch(() => undefined)
   }
 
-  stats(): { intervalMs: number; batchSize: number; pauseMs: number; runs: number; deletedTotal: number; skippedTotal: number; lastRun: SweepRun | null } {
-    return { intervalMs: this.options.intervalMs, batchSize: this.options.batchSize, pauseMs: this.options.pauseMs, runs: this.runs, deletedTotal: this.deletedTotal, skippedTotal: this.skippedTotal, lastRun: this.last }
+  stats(): { intervalMs: number; batchSize: number; pauseMs: number; runs: number; deletedTotal: number; skippedTotal: number; lastRun: SweepRun | null; recentRuns: SweepRun[] } {
+    return { intervalMs: this.options.intervalMs, batchSize: this.options.batchSize, pauseMs: this.options.pauseMs, runs: this.runs, deletedTotal: this.deletedTotal, skippedTotal: this.skippedTotal, lastRun: this.last, recentRuns: [...this.recent] }
   }
 }

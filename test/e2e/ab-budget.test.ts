@@ -28,7 +28,9 @@ describe('ab --budget (end to end, small targets)', () => {
     const io = { stdout: () => undefined, stderr: (t: string) => void (stderr += t) }
     const settings = resolveCompareSettings({ gatedMetrics: ['throughputRps'], margins: { throughputRps: 0.6 } })
     const opts = parseRunOptions({ scenario: ['health', 'token'], duration: '400ms', warmup: '100ms', warmupMax: '100ms', connections: '8', label: 'budget' }, config)
-    const budgetMs = 40_000
+    // The first round alone takes ~20 s on a quiet 2-core machine and twice or three times that
+    // beside the rest of the suite: the budget leaves room for at least one more round either way.
+    const budgetMs = 75_000
     const started = Date.now()
     const run = await runBudgeted(
       { target, arms: { A: arm('A'), B: arm('B') }, scenarios: opts.scenarios, pairs: 6, seed: 3, label: 'budget', calibration: false, pin: false, errorRateThreshold: 0.01, lateShareThreshold: 0.05, maxPoolSize: 1000, progress: true, slotMs: 100 },
@@ -55,7 +57,9 @@ describe('ab --budget (end to end, small targets)', () => {
     const token = comparison.scenarios.find((s) => s.scenario === 'token')
     expect(health?.metrics.find((m) => m.metric === 'throughputRps')?.verdict).toBe('no-change')
     expect(health?.notes.join(' ')).toMatch(/sequential: look 1, 6 pairs, judged at level 0\.035/)
-    expect(token?.notes.join(' ')).toMatch(/sequential: look [2-9], \d+ pairs, judged at level (0\.00\d+|\d\.\de-\d)/)
-    expect(comparison.notes.join(' ')).toMatch(/--budget 40 s: \d+ s spent; group-sequential, alpha spending/)
-  }, 90_000)
+    const tokenLook = run.looks.token
+    expect(tokenLook?.look).toBeGreaterThanOrEqual(2)
+    expect(token?.notes.join(' ')).toContain(`sequential: look ${tokenLook?.look}, ${tokenLook?.pairs} pairs, judged at level `)
+    expect(comparison.notes.join(' ')).toMatch(/--budget 1 min 15 s: (\d+ min )?\d+ s spent; group-sequential, alpha spending/)
+  }, 150_000)
 })
