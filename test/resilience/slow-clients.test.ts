@@ -1,20 +1,69 @@
-// Slow clients and connection exhaustion. 2,000 sockets send their request headers one byte a
-// second (slowloris) while a well-behaved client validates tokens at a constant rate through the
-// harness's open-model driver: its p99 must stay within 2× of its p99 without them, and the server
-// must close every slow socket once HEADERS_TIMEOUT_MS has passed. Then MAX_CONNECTIONS: past the
-// cap, new connections are closed at once and the service still answers once they are gone.
+// Slow clients and connection exhaustion. 2,000 sockets, from a process of their own
+// (test/fixtures/slow-sockets.ts), send their request headers one byte a second (slowloris) while a
+// well-behaved client validates tokens at a constant rate through the harness's open-model driver:
+// its p99 must stay within 2× of its p99 without them, and the server must close every slow socket
+// once HEADERS_TIMEOUT_MS has passed. Then MAX_CONNECTIONS: past the cap, new connections are
+// closed at once and the service still answers once they are gone.
+import { fork } from 'node:child_process'
 import net from 'node:net'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { summarizeEncoded } from '../../harness/stats/recorder.ts'
-import { TargetProcess } from '../../harness/engine/target-process.ts'
+import { REPO_ROOT, TargetProcess } from '../../harness/engine/target-process.ts'
 import type { RequestSpec } from '../../harness/engine/drivers/types.ts'
 import { SECRET } from '../target/helpers.ts'
 import { BASE, CLIENT_BODY, JSON_HEADERS, fiveXx, fmt, recordRow, runLoad, sleep, waitFor } from './helpers.ts'
 import { referenceTarget } from '../../scenarios/reference-target.ts'
+import type { SlowSocketRecord, SlowSocketsArgs, SlowSocketsCommand, SlowSocketsMessage } from '../fixtures/slow-sockets.ts'
 
 const SLOW_SOCKETS = 2_000
 const HEADERS_TIMEOUT_MS = 4_000
 const RATE_RPS = 200
+
+interface SlowSockets {
+  /** Every socket as it was once all had connected (or closed); null until then. */
+  connected: SlowSocketRecord[] | null
+  /** Every socket once the server had closed them all; null until then. */
+  closed: SlowSocketRecord[] | null
+  /** How the process ended ("exit code 1", "SIGKILL"), null while it runs. */
+  exit: string | null
+  report(): Promise<SlowSocketRecord[]>
+  /** Kill the process (its sockets close with it) and wait for it to exit. */
+  stop(): Promise<void>
+}
+
+/** The slow sockets in their own process (test/fixtures/slow-sockets.ts). */
+function startSlowSockets(args: SlowSocketsArgs): SlowSockets {
+  const child = fork(join(REPO_ROOT, 'test/fixtures/slow-sockets.ts'), [JSON.stringify(args)], {
+    cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
+  const reports: Array<{ resolve: (s: SlowSocketRecord[]) => void; reject: (e: Error) => void }> = []
+  const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
+    state.exit = signal ?? `exit code ${code}`
+    for (const r of reports.splice(0)) r.reject(new Error(`the slow-sockets process ended (${state.exit})`))
+    resolve()
+  }))
+  const state: SlowSockets = {
+    connected: null,
+    closed: null,
+    exit: null,
+    report: () => new Promise((resolve, reject) => {
+      if (state.exit !== null) return reject(new Error(`the slow-sockets process ended (${state.exit})`))
+      reports.push({ resolve, reject })
+      child.send({ type: 'report' } satisfies SlowSocketsCommand, (err) => { if (err) reject(err) })
+    }),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exited
+    }
+  }
+  child.on('message', (m: SlowSocketsMessage) => {
+    if (m.type === 'connected') state.connected = m.sockets
+    else if (m.type === 'closed') state.closed = m.sockets
+    else reports.shift()?.resolve(m.sockets)
+  })
+  return state
+}
 
 describe('slow clients', () => {
   let target: TargetProcess
@@ -22,7 +71,9 @@ describe('slow clients', () => {
     // Shedding off: what is measured is whether held sockets starve the others, not admission control.
     target = await TargetProcess.start({ ...referenceTarget(), pinCpus: null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), SHED_MAX_EVENT_LOOP_DELAY_MS: '0', SHED_MAX_EVENT_LOOP_UTILIZATION: '0' } })
   }, 60_000)
-  afterAll(async () => { await target?.stop() })
+  let attacker: SlowSockets | null = null
+  const stopAttacker = async () => { await attacker?.stop(); attacker = null }
+  afterAll(async () => { await stopAttacker(); await target?.stop() })
 
   it(`${fmt(SLOW_SOCKETS)} sockets sending headers at 1 byte/s do not stop a well-behaved client, and are closed after the header timeout`, async () => {
     const res = await fetch(`${target.url}${BASE}/token`, { method: 'POST', headers: JSON_HEADERS, body: CLIENT_BODY })
@@ -33,38 +84,31 @@ describe('slow clients', () => {
     })
     const measure = async () => {
       const outcome = await runLoad(target.url, { rateRps: RATE_RPS, durationMs: 1_500, connections: 16 }, () => spec)
-      return { p99Us: summarizeEncoded(outcome.histogram).p99, errors: outcome.errors, requests: outcome.requests, fiveXx: fiveXx(outcome) }
+      return { p99Us: summarizeEncoded(outcome.histogram).p99, lateSends: outcome.openModel?.lateSends ?? 0, errors: outcome.errors, requests: outcome.requests, fiveXx: fiveXx(outcome) }
     }
     await measure() // warm-up: JIT and connection pool, not counted
     const idleBefore = await measure()
 
-    // The attack: every socket starts a request and then sends one more header byte a second.
+    // The attack, from its own process so that this one's event loop measures only the server:
+    // every socket starts a request and then sends one more header byte a second.
     const line = `POST ${BASE}/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'a'.repeat(200)}`
-    const sockets: Array<{ socket: net.Socket; openedMs: number; closedMs: number | null; sent: number; answer: string }> = []
-    for (let i = 0; i < SLOW_SOCKETS; i++) {
-      const entry = { socket: net.connect(target.port, '127.0.0.1'), openedMs: 0, closedMs: null as number | null, sent: 0, answer: '' }
-      entry.socket.on('connect', () => { entry.openedMs = Date.now(); entry.socket.write(line.slice(0, 1)); entry.sent = 1 })
-      entry.socket.on('data', (d: Buffer) => { entry.answer += d.toString('latin1') })
-      entry.socket.on('close', () => { entry.closedMs = Date.now() })
-      entry.socket.on('error', () => {})
-      sockets.push(entry)
-    }
-    const drip = setInterval(() => {
-      for (const e of sockets) {
-        if (e.closedMs === null && e.openedMs > 0 && e.sent < line.length) e.socket.write(line.slice(e.sent, ++e.sent))
-      }
-    }, 1_000)
+    const slow = startSlowSockets({ port: target.port, count: SLOW_SOCKETS, line })
+    attacker = slow
     try {
-      expect(await waitFor(() => sockets.every((e) => e.openedMs > 0 || e.closedMs !== null), 10_000, 20)).toBe(true)
-      const connectedMs = Math.max(...sockets.map((e) => e.openedMs))
+      expect(await waitFor(() => slow.connected !== null || slow.exit !== null, 20_000, 20)).toBe(true)
+      expect(slow.exit).toBeNull()
+      const connectedMs = Math.max(...(slow.connected ?? []).map((e) => e.openedMs))
       const underAttack = await measure()
-      const stillOpenDuringMeasure = sockets.filter((e) => e.closedMs === null).length
+      const stillOpenDuringMeasure = (await slow.report()).filter((e) => e.closedMs === null).length
       // Every slow socket is closed by the server once its header time is up (not before).
-      expect(await waitFor(() => sockets.every((e) => e.closedMs !== null), HEADERS_TIMEOUT_MS + 10_000, 50)).toBe(true)
+      expect(await waitFor(() => slow.closed !== null || slow.exit !== null, HEADERS_TIMEOUT_MS + 10_000, 50)).toBe(true)
+      expect(slow.exit).toBeNull()
+      const sockets = slow.closed ?? []
+      expect(sockets).toHaveLength(SLOW_SOCKETS)
       const lifetimesMs = sockets.map((e) => (e.closedMs as number) - e.openedMs)
       const minLifeMs = Math.min(...lifetimesMs)
       const maxLifeMs = Math.max(...lifetimesMs)
-      const answered408 = sockets.filter((e) => e.answer.startsWith('HTTP/1.1 408')).length
+      const answered408 = sockets.filter((e) => e.statusLine.startsWith('HTTP/1.1 408')).length
       const idleAfter = await measure()
 
       const idleP99Us = (idleBefore.p99Us + idleAfter.p99Us) / 2
@@ -74,27 +118,29 @@ describe('slow clients', () => {
       recordRow({
         id: 'slow-clients',
         order: 60,
-        fault: `${fmt(SLOW_SOCKETS)} sockets sending headers at 1 byte/s (HEADERS_TIMEOUT_MS ${fmt(HEADERS_TIMEOUT_MS)})`,
+        fault: `${fmt(SLOW_SOCKETS)} sockets sending headers at 1 byte/s, each on its own phase, from another process (HEADERS_TIMEOUT_MS ${fmt(HEADERS_TIMEOUT_MS)})`,
         load: `validate at ${RATE_RPS} req/s (open model), 1.5 s before, during and after`,
         lost: `${underAttack.errors} of ${fmt(underAttack.requests)} well-behaved requests failed; p99 ${(underAttack.p99Us / 1000).toFixed(2)} ms under attack vs ${(idleP99Us / 1000).toFixed(2)} ms idle (×${ratio.toFixed(2)}, limit ×2)`,
         recoverMs: allDoneMs,
         fiveXx: String(idleBefore.fiveXx + underAttack.fiveXx + idleAfter.fiveXx),
         passed,
-        notes: `${fmt(stillOpenDuringMeasure)} slow sockets still open at the end of the measurement; each closed after ${(minLifeMs / 1000).toFixed(1)}–${(maxLifeMs / 1000).toFixed(1)} s, ${fmt(answered408)} with 408`
+        notes: `${fmt(stillOpenDuringMeasure)} slow sockets still open at the end of the measurement; each closed after ${(minLifeMs / 1000).toFixed(1)}–${(maxLifeMs / 1000).toFixed(1)} s, ${fmt(answered408)} with 408; the generator sent ${underAttack.lateSends} requests > 5 ms late under attack, ${idleBefore.lateSends + idleAfter.lateSends} idle`
       })
       expect(stillOpenDuringMeasure).toBe(SLOW_SOCKETS)
       expect(underAttack.errors).toBe(0)
       // The p99 ratio is a performance target: recorded in the reliability table (and its row fails
-      // there) on every run, asserted only in the standalone suite (npm run test:resilience), since
-      // a clean CI run on 2 cores measured 5.8× where a loaded one measured 0.55×.
+      // there) on every run, asserted only in the standalone suite (npm run test:resilience). On 2
+      // cores the generator shares the CPUs with the target and the slow sockets' process, and the
+      // p99 of 300 requests is the third slowest: a few sends the scheduler made late move it. Alone,
+      // most runs measured 0.4–1.7×, yet 3 of 12 went above 2× with the generator's own sends late;
+      // beside other load the idle p99 itself reached 60–150 ms.
       if (process.env.RESILIENCE_STRICT === '1') expect(ratio, `p99 under attack ${underAttack.p99Us} µs vs idle ${idleBefore.p99Us} / ${idleAfter.p99Us} µs`).toBeLessThanOrEqual(2)
       expect(minLifeMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 500)
       // Checked once a second (connectionsCheckingInterval), so at most ~1 s late, plus a busy machine's slack.
       expect(maxLifeMs).toBeLessThanOrEqual(HEADERS_TIMEOUT_MS + 4_000)
       expect(answered408).toBe(SLOW_SOCKETS)
     } finally {
-      clearInterval(drip)
-      for (const e of sockets) e.socket.destroy()
+      await stopAttacker()
     }
   }, 90_000)
 })
