@@ -136,7 +136,7 @@ interface GateRun {
 }
 
 let runCounter = 0
-const totalRunsPlanned = aaRuns + (runs > 0 ? 4 * runs + 1 : 0)
+const totalRunsPlanned = aaRuns + (runs > 0 ? levelNames.length * runs + 1 : 0)
 const started = Date.now()
 
 async function gateRun(condition: Condition, index: number, armA: PreparedArm, armB: PreparedArm): Promise<GateRun> {
