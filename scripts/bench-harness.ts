@@ -1,4 +1,4 @@
-// Issue 4's closing figures, measured in one run against one running target:
+// The harness's own overhead and open-model accuracy, measured in one run against one running target:
 // - harness overhead: what `authbench run --scenario health` reports against what the plain
 //   autocannon CLI and wrk (the ceiling) get from the same target, same connections;
 // - open-model accuracy: `authbench run --scenario validate --rate 5000`'s achieved rate, late

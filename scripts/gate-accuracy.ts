@@ -15,6 +15,7 @@
 //   … --neighbour [--neighbour-duty 0.35] [--neighbour-burst-ms 150]   runs everything beside a
 //        noisy neighbour pinned to the target's core (scripts/noisy-neighbour.ts)
 //   … --runs 0   A/A runs only: the noise (per-pair SD, interval half-widths) without the levels
+//   … --levels 5,10,20,tail   which levels beside A/A (CPU shares in percent, and the tail-only change)
 //
 // The knob is calibrated first. Two A/A runs give the scenario's CPU µs/req; one gate run with
 // INJECT_CPU_US at 20% of it measures what a knob µs really costs under this load (1.31 µs in the
@@ -64,12 +65,23 @@ const { values: args } = parseArgs({
     'readme-block': { type: 'string' },
     neighbour: { type: 'boolean', default: false },
     'neighbour-duty': { type: 'string', default: '0.35' },
-    'neighbour-burst-ms': { type: 'string', default: '150' }
+    'neighbour-burst-ms': { type: 'string', default: '150' },
+    levels: { type: 'string', default: '5,10,20,tail' }
   }
 })
 
 const aaRuns = parseIntOption('--aa-runs', args['aa-runs'] as string, 1, 1_000)
 const runs = parseIntOption('--runs', args.runs as string, 0, 1_000)
+// Which conditions beside A/A: CPU shares in percent and/or `tail`. At full size (20 A/A + 10 a
+// level) every level adds ten gate runs of about two minutes each.
+const LEVEL_NAMES = new Set(['5', '10', '20', 'tail'])
+const levelNames = (args.levels as string).split(',').map((l) => l.trim()).filter((l) => l !== '')
+for (const l of levelNames) {
+  if (!LEVEL_NAMES.has(l)) {
+    process.stderr.write(`gate-accuracy: --levels: unknown level "${l}" (use 5, 10, 20 and tail, comma-separated)\n`)
+    process.exit(2)
+  }
+}
 const pairs = parseIntOption('--pairs', args.pairs as string, 1, 100)
 const durationMs = parseDurationMs('--duration', args.duration as string, false)
 const slotMs = args.slot === 'duet' ? DUET : parseDurationMs('--slot', args.slot as string, true)
@@ -124,7 +136,7 @@ interface GateRun {
 }
 
 let runCounter = 0
-const totalRunsPlanned = aaRuns + (runs > 0 ? 4 * runs + 1 : 0)
+const totalRunsPlanned = aaRuns + (runs > 0 ? levelNames.length * runs + 1 : 0)
 const started = Date.now()
 
 async function gateRun(condition: Condition, index: number, armA: PreparedArm, armB: PreparedArm): Promise<GateRun> {
@@ -276,8 +288,8 @@ async function main(): Promise<void> {
     const knobCost = Number.isFinite(measuredCost) && measuredCost >= 0.5 && measuredCost <= 3 ? measuredCost : 1
     const knobFor = (share: number): number => Math.max(1, Math.round((cpuUs * share) / knobCost))
     log(`gate-accuracy: ${scenario} costs ${cpuUs.toFixed(1)} CPU µs/req; INJECT_CPU_US=${calUs} measured ${signed(typeof calChange === 'number' ? calChange : null)} CPU µs/req, so one knob µs costs ${knobCost.toFixed(2)} µs here; INJECT_CPU_US ${[0.05, 0.1, 0.2].map(knobFor).join('/')} for +5/+10/+20%`)
-    const levels: Condition[] = [0.05, 0.1, 0.2].map((share) => ({ name: `cpu+${Math.round(share * 100)}%`, injectedCpuShare: share, envB: { INJECT_CPU_US: String(knobFor(share)) }, runs }))
-    levels.push({ name: 'tail', injectedCpuShare: null, envB: { INJECT_DELAY_MS: '50', INJECT_DELAY_RATIO: '0.01' }, runs })
+    const levels: Condition[] = [0.05, 0.1, 0.2].filter((share) => levelNames.includes(String(Math.round(share * 100)))).map((share) => ({ name: `cpu+${Math.round(share * 100)}%`, injectedCpuShare: share, envB: { INJECT_CPU_US: String(knobFor(share)) }, runs }))
+    if (levelNames.includes('tail')) levels.push({ name: 'tail', injectedCpuShare: null, envB: { INJECT_DELAY_MS: '50', INJECT_DELAY_RATIO: '0.01' }, runs })
     const armsB = new Map<string, PreparedArm>([['aa', armAA]])
     for (const c of levels) armsB.set(c.name, await arm('--b', c.envB))
     const conditions = [aa, ...levels]
