@@ -22,6 +22,7 @@ import { RequestQueue } from './services/request-queue.ts'
 import { RevocationWorkerPool } from './services/revocation-pool.ts'
 import { registerShedding, sheddingEnabled, type Shedding } from './services/shedding.ts'
 import { Sweeper } from './services/sweeper.ts'
+import { clusterListening } from './services/cluster-readiness.ts'
 import { LocalSweepLock } from './stores/memory-lock.ts'
 import { TokenService } from './services/token-service.ts'
 
@@ -329,6 +330,7 @@ function installErrorHandling(app: FastifyInstance): void {
 
 function registerOpsRoutes(app: FastifyInstance, registry: Registry): void {
   const ready = async (_req: FastifyRequest, reply: FastifyReply) => {
+    if (!clusterListening()) return reply.code(503).header('retry-after', '1').send({ status: 'starting', checks: {}, store: app.auth.store.kind, cache: app.auth.cache.kind })
     const { store, cache } = app.auth
     const check = async (fn: () => Promise<void>): Promise<string> => {
       try {

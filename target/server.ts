@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import closeWithGrace from 'close-with-grace'
 import { AggregatorRegistry } from 'prom-client'
 import { buildApp } from './app.ts'
+import { ALL_LISTENING } from './services/cluster-readiness.ts'
 import { loadConfig, type Config } from './config.ts'
 import { ConfigError } from './errors.ts'
 
@@ -62,7 +63,15 @@ async function runPrimary(config: Config): Promise<void> {
       }
     })
     w.on('listening', () => {
-      if (++ready === config.instances) process.stderr.write(`authbench target listening on http://${config.host}:${config.port} (${config.instances} instances, preset ${config.preset}, store ${config.store}, cache ${config.cache})\n`)
+      ready++
+      if (ready < config.instances) return
+      if (ready === config.instances) {
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.send({ type: ALL_LISTENING })
+        process.stderr.write(`authbench target listening on http://${config.host}:${config.port} (${config.instances} instances, preset ${config.preset}, store ${config.store}, cache ${config.cache})\n`)
+      } else {
+        // A worker restarted after the others were up.
+        w.send({ type: ALL_LISTENING })
+      }
     })
   }
   for (let i = 0; i < config.instances; i++) fork()

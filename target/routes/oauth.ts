@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AuthError } from '../errors.ts'
 import type { TokenRequest, TokenService } from '../services/token-service.ts'
 import { MAX_JWT_LENGTH } from '../services/jwt.ts'
+import { clusterListening } from '../services/cluster-readiness.ts'
 
 export const BASE_PATH = '/auth-server/v1/oauth'
 /** Most tokens one POST /debug/tokens may ask for. */
@@ -74,8 +75,11 @@ export async function oauthRoutes(app: FastifyInstance, opts: OauthRouteOptions)
   const onRequest = opts.apiHooks.onRequest
   const onResponse = opts.apiHooks.onResponse
 
-  app.get(`${BASE_PATH}/`, async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok'))
-  app.get(BASE_PATH, async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok'))
+  const health = async (_req: FastifyRequest, reply: FastifyReply) => clusterListening()
+    ? reply.type('text/plain; charset=utf-8').send('ok')
+    : reply.code(503).header('retry-after', '1').type('text/plain; charset=utf-8').send('starting')
+  app.get(`${BASE_PATH}/`, health)
+  app.get(BASE_PATH, health)
 
   app.post<{ Body: TokenRequest }>(`${BASE_PATH}/token`, { schema: { body: tokenBody, response: tokenResponse }, onRequest, onResponse, config: { api: 'token' } }, async (req) => {
     return service.issue(req.body, 'N')
