@@ -23,6 +23,9 @@ import type { RawRunOptions } from './commands/run-options.ts'
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
 /** The whole command line: one step per command, each declaring its options and action. */
+/** Every load command's --warmup-max: the engine's warm-up until steady (harness/engine/warmup.ts). */
+const WARMUP_MAX_HELP = 'the longest warm-up: it runs --warmup, then on until the cost per request stops falling (default 10s, or 10× --warmup when less); the same as --warmup for a fixed warm-up'
+
 function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
   const program = new Command('authbench')
     .description('Load-testing and benchmarking harness for HTTP services, configured by authbench.config.ts')
@@ -47,7 +50,7 @@ function addRunCommand(program: Command, io: CommandIo, setExit: (code: number) 
     .addOption(new Option('-s, --scenario <names>', 'scenario(s) of the config, repeatable or comma list (default: all)').argParser(collect))
     .option('-d, --duration <time>', 'measured time per trial, e.g. 500ms, 5s, 1m (default 4s)')
     .option('-w, --warmup <time>', 'unrecorded warm-up before each trial (default 1s)')
-    .option('--warmup-max <time>', 'the longest warm-up: it runs --warmup, then on until the cost per request stops falling (default 10s, or 10× --warmup when less); the same as --warmup for a fixed warm-up')
+    .option('--warmup-max <time>', WARMUP_MAX_HELP)
     .option('-t, --trials <n>', 'trials per scenario (default 3, the fewest compare accepts)')
     .option('-c, --connections <n>', 'closed model: concurrent connections; open model: pool size')
     .option('-p, --pipelining <n>', 'closed model: requests in flight per connection (default 1)')
@@ -104,7 +107,7 @@ function addCapacityCommand(program: Command, io: CommandIo, setExit: (code: num
     .option('--max-rate <rps>', 'highest rate tried (default 200000)')
     .option('--step-duration <time>', 'measured time per step (default 2s)')
     .option('-w, --warmup <time>', 'unrecorded warm-up per step (default 500ms)')
-    .option('--warmup-max <time>', 'the longest warm-up: it runs --warmup, then on until the cost per request stops falling (default 10s, or 10× --warmup when less); the same as --warmup for a fixed warm-up')
+    .option('--warmup-max <time>', WARMUP_MAX_HELP)
     .option('--precision <share>', 'bisection stops when the interval is this narrow (default 0.05)')
     .option('--repeats <n>', 'trials at each end of the final interval (default 3)')
     .option('-c, --connections <n>', 'smallest connection pool (in flight grows with the rate)')
@@ -155,7 +158,7 @@ function addBaselineCommand(program: Command, io: CommandIo, setExit: (code: num
     .option('-t, --trials <n>', 'trials per scenario (default 5)')
     .option('-d, --duration <time>', 'measured time per trial')
     .option('-w, --warmup <time>', 'unrecorded warm-up before each trial')
-    .option('--warmup-max <time>', 'the longest warm-up: it runs --warmup, then on until the cost per request stops falling (default 10s, or 10× --warmup when less); the same as --warmup for a fixed warm-up')
+    .option('--warmup-max <time>', WARMUP_MAX_HELP)
     .option('-c, --connections <n>', 'closed model: concurrent connections')
     .option('-p, --pipelining <n>', 'closed model: requests in flight per connection')
     .option('-r, --rate <rps>', 'open model at this arrival rate')
@@ -187,7 +190,7 @@ function addAbCommand(program: Command, io: CommandIo, setExit: (code: number) =
     .option('-t, --trials <n>', 'A/B pairs per scenario (default 6, the signed-rank floor)')
     .option('-d, --duration <time>', 'measured time per trial (default 4s)')
     .option('-w, --warmup <time>', 'unrecorded warm-up (default 1s)')
-    .option('--warmup-max <time>', 'the longest warm-up: it runs --warmup, then on until the cost per request stops falling (default 10s, or 10× --warmup when less); the same as --warmup for a fixed warm-up')
+    .option('--warmup-max <time>', WARMUP_MAX_HELP)
     .option('--slot <time>', 'closed model: duet (the default) puts both arms under load at the same time; a time (500ms) alternates the measured time between them in slots this long; 0 runs one trial after the other')
     .option('--budget <time>', 'time budget, e.g. 10m: after a first round of --trials pairs, 3 more pairs at a time for scenarios still undecided (group-sequential, alpha spending)')
     .option('-c, --connections <n>', 'closed model: concurrent connections')
@@ -221,7 +224,7 @@ function addPhasesCommand(program: Command, io: CommandIo, setExit: (code: numbe
     .option('-t, --trials <n>', 'rounds: each runs every scenario under every preset')
     .option('-d, --duration <time>', 'measured time per trial')
     .option('-w, --warmup <time>', 'unrecorded warm-up per trial')
-    .option('--warmup-max <time>', 'the longest warm-up: it runs --warmup, then on until the cost per request stops falling (default 10s, or 10× --warmup when less); the same as --warmup for a fixed warm-up')
+    .option('--warmup-max <time>', WARMUP_MAX_HELP)
     .option('-c, --connections <n>', 'closed model: concurrent connections')
     .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
     .option('--error-threshold <share>', 'unexpected-status share above which a trial is invalid')
