@@ -11,6 +11,7 @@ import type { AuthbenchConfig, GateSettings, LoadDefaults, Scenario, TargetDefin
 import { ConfigError, UnknownScenarioError, isAuthbenchError } from './errors.ts'
 import type { CompareSettings } from './types.ts'
 import { resolveCompareSettings, settingsOverrideSchema } from './stats/verdict.ts'
+import type { GateDesign } from './stats/verdict.ts'
 
 /** Looked for in this order in the working directory. */
 export const CONFIG_FILES = Object.freeze(['authbench.config.ts', 'authbench.config.mts', 'authbench.config.mjs', 'authbench.config.js', 'authbench.config.json'])
@@ -252,8 +253,8 @@ export function variantEnv(target: TargetDefinition, variant: string, option = '
   return env
 }
 
-/** The gate's settings: the config's `gate` over the defaults (harness/stats/verdict.ts). */
-export async function loadGateSettings(options: { cwd?: string; configPath?: string } = {}): Promise<CompareSettings> {
+/** The gate's settings for a design: the config's `gate` over that design's defaults (harness/stats/verdict.ts). */
+export async function loadGateSettings(options: { cwd?: string; configPath?: string } = {}, design: GateDesign = 'baseline'): Promise<CompareSettings> {
   const config = await loadConfig(options)
-  return resolveCompareSettings(config.gate, config.file ?? 'settings')
+  return resolveCompareSettings(config.gate, config.file ?? 'settings', design)
 }

@@ -24,7 +24,7 @@
 // "+10%" is a measured +10%, not a nominal one. The calibration run is kept (knob-cal-0.json) but
 // not counted.
 //
-// Conditions run round-robin after the calibration (aa, +5%, +10%, +20%, tail, aa, …), so
+// Conditions run round-robin after the calibration (aa, aa, +5%, +10%, +20%, tail, aa, …), so
 // a noisy spell of the shared machine hits every condition alike, and stopping the script early
 // (Ctrl-C) still leaves a balanced set of saved runs for --analyse.
 //
@@ -46,7 +46,9 @@ import { DUET } from '../harness/engine/engine.ts'
 import { median, quantileSorted } from '../harness/stats/stats.ts'
 import { REPO_ROOT, canPin } from '../harness/engine/target-process.ts'
 import type { CompareSettings, Comparison, MetricName, RunResult } from '../harness/types.ts'
-import { DEFAULT_COMPARE_SETTINGS, resolveCompareSettings } from '../harness/stats/verdict.ts'
+import { defaultSettingsFor, resolveCompareSettings } from '../harness/stats/verdict.ts'
+
+const GATE_DEFAULTS = defaultSettingsFor('paired')
 
 const { values: args } = parseArgs({
   options: {
@@ -161,7 +163,7 @@ async function gateRun(condition: Condition, index: number, armA: PreparedArm, a
     io
   )
   writeFileSync(path.join(outDir, `${condition.name}-${index}.json`), JSON.stringify(result))
-  const c = compareAB(result, { settings: resolveCompareSettings({}) })
+  const c = compareAB(result, { settings: resolveCompareSettings({}, 'settings', 'paired') })
   const elapsedS = (Date.now() - started) / 1000
   const eta = (elapsedS / runCounter) * (totalRunsPlanned - runCounter)
   const metric = (m: MetricName): string => {
@@ -282,7 +284,7 @@ async function main(): Promise<void> {
     const cal: Condition = { name: 'knob-cal', injectedCpuShare: null, envB: { INJECT_CPU_US: String(calUs) }, runs: 1 }
     const calRun = await gateRun(cal, 0, armA, await arm('--b', cal.envB))
     record(calRun)
-    const calChange = compareAB(calRun.result, { settings: resolveCompareSettings({}) }).scenarios[0]?.metrics.find((m) => m.metric === 'cpuUsPerRequest')?.change
+    const calChange = compareAB(calRun.result, { settings: resolveCompareSettings({}, 'settings', 'paired') }).scenarios[0]?.metrics.find((m) => m.metric === 'cpuUsPerRequest')?.change
     // Measured CPU µs per knob µs; outside 0.5-3 the calibration run itself was disturbed, so trust the nominal cost.
     const measuredCost = typeof calChange === 'number' ? (calChange * cpuUs) / calUs : Number.NaN
     const knobCost = Number.isFinite(measuredCost) && measuredCost >= 0.5 && measuredCost <= 3 ? measuredCost : 1
@@ -294,12 +296,17 @@ async function main(): Promise<void> {
     for (const c of levels) armsB.set(c.name, await arm('--b', c.envB))
     const conditions = [aa, ...levels]
     const done = new Map<string, number>([['aa', byCondition.get('aa')?.length ?? 0]])
+    // Each round gives every condition its share of the runs (A/A twice a round at 20 A/A and 10 a
+    // level), so that a script stopped after any round has A/A and levels in the planned ratio.
+    const perRound = (c: Condition): number => Math.max(1, Math.round(c.runs / Math.max(1, runs)))
     for (let round = 0; conditions.some((c) => (done.get(c.name) ?? 0) < c.runs); round++) {
       for (const c of conditions) {
-        const index = done.get(c.name) ?? 0
-        if (index >= c.runs) continue
-        record(await gateRun(c, index, armA, armsB.get(c.name) as PreparedArm))
-        done.set(c.name, index + 1)
+        for (let k = 0; k < perRound(c); k++) {
+          const index = done.get(c.name) ?? 0
+          if (index >= c.runs) break
+          record(await gateRun(c, index, armA, armsB.get(c.name) as PreparedArm))
+          done.set(c.name, index + 1)
+        }
       }
     }
     printReport(conditions, byCondition, cpuUs, `\`node --import tsx scripts/gate-accuracy.ts ${process.argv.slice(2).join(' ')}\``)
@@ -368,7 +375,7 @@ function metaOf(byCondition: ReadonlyMap<string, GateRun[]>): Meta {
 }
 
 function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<string, GateRun[]>, cpuUs: number, how: string): void {
-  const settings = resolveCompareSettings({})
+  const settings = resolveCompareSettings({}, 'settings', 'paired')
   const meta = args.analyse === undefined ? { scenario, preset, pairs, durationMs, warmupMs, minutes: (Date.now() - started) / 60_000 } : metaOf(byCondition)
   const minutes = meta.minutes.toFixed(1)
   // How long the warm-ups ran (each at least the asked minimum, then until steady: harness/engine/warmup.ts).
@@ -438,18 +445,18 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
   lines.push('')
   lines.push('| margins (throughput / CPU / p50 / p95 / p99) | A/A false alarms | A/A false improvements | +5% CPU detected | +10% CPU detected | +20% CPU detected | tail: p99 flagged | tail: p50 flagged |')
   lines.push('|---|---|---|---|---|---|---|---|')
-  const variants: Array<{ factor: number; requireSignificance: boolean }> = [0.5, 0.75, 1, 1.5, 2].map((factor) => ({ factor, requireSignificance: DEFAULT_COMPARE_SETTINGS.requireSignificance }))
+  const variants: Array<{ factor: number; requireSignificance: boolean }> = [0.5, 0.75, 1, 1.5, 2].map((factor) => ({ factor, requireSignificance: GATE_DEFAULTS.requireSignificance }))
   // The rank-test guard costs power with few pairs (with 6, all six must agree): show its effect.
-  for (const factor of [0.5, 1]) variants.push({ factor, requireSignificance: !DEFAULT_COMPARE_SETTINGS.requireSignificance })
+  for (const factor of [0.5, 1]) variants.push({ factor, requireSignificance: !GATE_DEFAULTS.requireSignificance })
   for (const { factor, requireSignificance } of variants) {
-    const margins = { ...DEFAULT_COMPARE_SETTINGS.margins }
-    for (const m of ['throughputRps', 'cpuUsPerRequest', 'p50Us', 'p95Us', 'p99Us'] as const) margins[m] = DEFAULT_COMPARE_SETTINGS.margins[m] * factor
-    const s = resolveCompareSettings({ margins, requireSignificance })
+    const margins = { ...GATE_DEFAULTS.margins }
+    for (const m of ['throughputRps', 'cpuUsPerRequest', 'p50Us', 'p95Us', 'p99Us'] as const) margins[m] = GATE_DEFAULTS.margins[m] * factor
+    const s = resolveCompareSettings({ margins, requireSignificance }, 'settings', 'paired')
     const r = (name: string): Rates => judge(byCondition.get(name) ?? [], s).rates
     const aa = r('aa')
     const tail = r('tail')
     const label = ['throughputRps', 'cpuUsPerRequest', 'p50Us', 'p95Us', 'p99Us'].map((m) => `${(margins[m as MetricName] * 100).toFixed(1)}%`).join(' / ')
-    const isDefault = factor === 1 && requireSignificance === DEFAULT_COMPARE_SETTINGS.requireSignificance
+    const isDefault = factor === 1 && requireSignificance === GATE_DEFAULTS.requireSignificance
     lines.push(`| ${label}${isDefault ? ' (default)' : ''}${requireSignificance ? '' : ', no rank test'} | ${pct(aa.overall, aa.runs)} | ${pct(aa.anyImprovement, aa.runs)} | ${pct(r('cpu+5%').overall, r('cpu+5%').runs)} | ${pct(r('cpu+10%').overall, r('cpu+10%').runs)} | ${pct(r('cpu+20%').overall, r('cpu+20%').runs)} | ${pct(tail.byMetric.p99Us, tail.runs)} | ${pct(tail.byMetric.p50Us, tail.runs)} |`)
   }
   lines.push('')

@@ -591,7 +591,7 @@ function pairsOf(trials: readonly TrialResult[]): { pairs: Pair[]; invalidA: num
  * rank test is Wilcoxon signed-rank. Both arms ran on one machine, so nothing is normalised.
  */
 export function compareAB(result: RunResult, options: Omit<CompareOptions, 'baselinePath'> = {}): Comparison {
-  const baseSettings = options.settings ?? resolveCompareSettings({})
+  const baseSettings = options.settings ?? resolveCompareSettings({}, 'settings', 'paired')
   const notes: string[] = []
   const withArms = result.trials.filter((trial) => trial.arm !== undefined)
   if (withArms.length === 0) throw new CompareError('AUTHBENCH_ERR_AB_UNPAIRED', `${options.currentPath ?? result.label}: no trial has an arm (A or B); is this an A/B result?`)

@@ -173,6 +173,23 @@ describe('compareAB on interleaved fixtures', () => {
   it('a result without arms is refused with a coded error', () => {
     expect(() => compareAB(baseline)).toThrow(expect.objectContaining({ code: 'AUTHBENCH_ERR_AB_UNPAIRED' }))
   })
+
+  it('paired comparisons default to half the baseline margins, and a config margin sets both', () => {
+    const paired = resolveCompareSettings({}, 'settings', 'paired')
+    const against = resolveCompareSettings({})
+    expect(paired.margins).toEqual({ throughputRps: 0.025, p50Us: 0.025, p95Us: 0.04, p99Us: 0.05, errorRate: 0.002, cpuUsPerRequest: 0.025 })
+    expect(against.margins).toMatchObject({ throughputRps: 0.05, cpuUsPerRequest: 0.05, p99Us: 0.1 })
+    expect(resolveCompareSettings({ margins: { throughputRps: 0.07 } }, 'settings', 'paired').margins).toMatchObject({ throughputRps: 0.07, cpuUsPerRequest: 0.025 })
+    expect(compareAB(makeAbRun('ab-defaults', 23, 6, { health: { a: HEALTH, b: HEALTH } })).settings.margins.throughputRps).toBe(0.025)
+  })
+
+  it('a 5% slower arm with 1% per-pair noise: caught at the paired margin, not at the baseline one', () => {
+    // A 5% change sits on the baseline margin, where a regression needs the whole interval past it.
+    const ab = makeAbRun('ab-five', 24, 6, { health: { a: HEALTH, b: { ...HEALTH, throughputRps: HEALTH.throughputRps * 0.95 }, driftSigma: 0.15 } })
+    const throughput = (c: ReturnType<typeof compareAB>) => c.scenarios[0]?.metrics.find((m) => m.metric === 'throughputRps')?.verdict
+    expect(throughput(compareAB(ab))).toBe('regression')
+    expect(throughput(compareAB(ab, { settings: resolveCompareSettings({}) }))).not.toBe('regression')
+  })
 })
 
 describe('compareCommand', () => {
@@ -194,6 +211,8 @@ describe('compareCommand', () => {
     const { code, out } = await runCommand(resultPath, undefined)
     expect(code).toBe(1)
     expect(out).toMatch(/^authbench B vs A: REGRESSION/)
+    const comparison = (JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult).comparison
+    expect(comparison?.settings.margins.throughputRps).toBe(0.025)
   })
 
   it('regression: exit 1, prints the one-line verdict, writes the four reports and the step summary', async () => {
@@ -278,6 +297,7 @@ describe('compareCommand', () => {
     expect(code).toBe(0)
     const comparison = (JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult).comparison
     expect(comparison?.settings.margins.p50Us).toBe(0.5)
+    // Against a stored baseline the baseline margins apply.
     expect(comparison?.settings.margins.p99Us).toBe(0.1)
     writeFileSync(config, JSON.stringify({ margins: { p99Us: -1 } }))
     const bad = await runCommand(resultPath, baselinePath, { configPath: config })

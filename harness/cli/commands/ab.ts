@@ -338,7 +338,7 @@ export async function runAb(raw: RawAbOptions, io: CommandIo, runtime: AbRuntime
       label
     }, config, { durationMs: AB_DEFAULTS.durationMs, warmupMs: AB_DEFAULTS.warmupMs })
     stage = 'config'
-    const settings = runtime.settings ?? resolveCompareSettings(config.gate, config.file ?? 'settings')
+    const settings = runtime.settings ?? resolveCompareSettings(config.gate, config.file ?? 'settings', 'paired')
     // Refused before any load: a gate that cannot fail would pass a gross regression with exit 0.
     if (pairs < settings.minTrials) throw new BadOptionError(`--trials ${pairs} is below the ${settings.minTrials} pairs the comparison needs (minTrials): use --trials ${settings.minTrials} or more`)
     const minPairs = minPairsForSignificance(1 - settings.confidence)

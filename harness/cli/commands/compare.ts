@@ -75,11 +75,15 @@ export async function compareCommand(opts: CompareCommandOptions): Promise<numbe
   // Names the file's role in the message: "baseline: reports/baseline.json: no such file".
   let stage = 'config'
   try {
-    const settings = await loadGateSettings(opts.configPath === undefined ? {} : { configPath: opts.configPath })
+    const configOptions = opts.configPath === undefined ? {} : { configPath: opts.configPath }
+    // Loaded before the result, so that a bad config is named before a bad result file.
+    await loadGateSettings(configOptions)
     stage = 'result'
     const current = opts.current ?? (await readResult(opts.resultPath))
+    const paired = opts.baselinePath === undefined && current.kind === 'ab'
+    const settings = await loadGateSettings(configOptions, paired ? 'paired' : 'baseline')
     let comparison: Comparison
-    if (opts.baselinePath === undefined && current.kind === 'ab') {
+    if (paired) {
       stage = 'comparison'
       comparison = compareAB(current, { settings, currentPath: opts.resultPath })
     } else {
