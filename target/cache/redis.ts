@@ -112,16 +112,39 @@ export class RedisTokenCache implements TokenCache {
     this.degraded = true
   }
 
-  private async resync(): Promise<void> {
+  /** The replay in progress, so that every read of a degraded cache shares one (see resync). */
+  private resyncing: Promise<void> | null = null
+
+  /**
+   * Writes the revocations Redis missed, then trusts Redis again. One replay at a time, in one
+   * pipeline: a degraded cache calls this from every read, and at a thousand validations a second a
+   * replay each (one round trip per missed revocation) would flood the Redis that just came back
+   * with copies of the same writes, time them out, and keep the cache degraded.
+   */
+  private resync(): Promise<void> {
+    this.resyncing ??= this.replay().finally(() => {
+      this.resyncing = null
+    })
+    return this.resyncing
+  }
+
+  private async replay(): Promise<void> {
     try {
       const now = Date.now()
-      for (const [tokenId, expiresAtMs] of this.unsynced) {
-        if (expiresAtMs > now) await this.redis.set(this.key(tokenId), encode(REVOKED), 'PX', this.ttl(expiresAtMs - now))
-        this.unsynced.delete(tokenId)
+      const batch = [...this.unsynced]
+      const live = batch.filter(([, expiresAtMs]) => expiresAtMs > now)
+      if (live.length > 0) {
+        const pipeline = this.redis.pipeline()
+        for (const [tokenId, expiresAtMs] of live) pipeline.set(this.key(tokenId), encode(REVOKED), 'PX', this.ttl(expiresAtMs - now))
+        const results = await pipeline.exec()
+        // Still failing: the next 'ready' (or read) retries, and nothing is forgotten meanwhile.
+        if (results === null || results.some(([err]) => err !== null)) return
       }
-      this.degraded = false
+      // Only what was written (or expired): a revocation that failed during the replay stays.
+      for (const [tokenId, expiresAtMs] of batch) if (this.unsynced.get(tokenId) === expiresAtMs) this.unsynced.delete(tokenId)
+      if (this.unsynced.size === 0) this.degraded = false
     } catch {
-      // Still failing: the next 'ready' (or a successful read) retries.
+      // Still failing: as above.
     }
   }
 
