@@ -9,9 +9,7 @@ import { z } from 'zod'
 import { defineScenario } from './api.ts'
 import type { AuthbenchConfig, GateSettings, LoadDefaults, Scenario, TargetDefinition } from './api.ts'
 import { ConfigError, UnknownScenarioError, isAuthbenchError } from './errors.ts'
-import type { CompareSettings } from './types.ts'
-import { resolveCompareSettings, settingsOverrideSchema } from './stats/verdict.ts'
-import type { GateDesign } from './stats/verdict.ts'
+import { settingsOverrideSchema } from './stats/verdict.ts'
 
 /** Looked for in this order in the working directory. */
 export const CONFIG_FILES = Object.freeze(['authbench.config.ts', 'authbench.config.mts', 'authbench.config.mjs', 'authbench.config.js', 'authbench.config.json'])
@@ -251,10 +249,4 @@ export function variantEnv(target: TargetDefinition, variant: string, option = '
     throw new ConfigError('AUTHBENCH_ERR_UNKNOWN_VARIANT', `${option} "${variant}": target "${target.name}" has ${names.length > 0 ? `the variants ${names.join(', ')}` : 'no variants'}`)
   }
   return env
-}
-
-/** The gate's settings for a design: the config's `gate` over that design's defaults (harness/stats/verdict.ts). */
-export async function loadGateSettings(options: { cwd?: string; configPath?: string } = {}, design: GateDesign = 'baseline'): Promise<CompareSettings> {
-  const config = await loadConfig(options)
-  return resolveCompareSettings(config.gate, config.file ?? 'settings', design)
 }

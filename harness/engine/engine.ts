@@ -16,6 +16,7 @@ import type { Driver, DriverOutcome, RequestSpec } from './drivers/types.ts'
 import { mergeEncoded, summarizeEncoded } from '../stats/recorder.ts'
 import { classifyOpenModel } from './saturation.ts'
 import { summarizeScenario } from '../stats/summary.ts'
+import { median } from '../stats/stats.ts'
 import { startTarget, watchLiveness, type TargetProcessOptions } from './target-process.ts'
 import type { EnvironmentFingerprint, LoadModel, LoadSettings, RunResult, ScenarioSummary, ServerSideDelta, TimelineRow, TrialResult, TrialValidity } from '../types.ts'
 import { buildRunResult } from './run-result.ts'
@@ -189,10 +190,14 @@ const REFILL_MARGIN = 1.5
 const COLD_REFILL_MARGIN = 3
 // The calibration is a yardstick between machines, so it must not measure a cold process: a
 // 500 ms warm-up and one 2 s reading put two machines 7.0× apart where their health scenario was
-// 4.5× and their CPU per request 4.7× apart. It now warms up for 2 s and is read in 1 s slices,
-// whose median is the figure and whose spread says how steady it was.
+// 4.5× and their CPU per request 4.7× apart. It warms up for 2 s and is then read in 1 s slices
+// until its last five agree (within CALIBRATION_MAX_SPREAD), at most CALIBRATION_EXTRA_SLICES more
+// than five: a fixed 2 s was not enough on the VMs measured (a baseline's five slices rose 33.6k,
+// 38.9k, 50.6k, 47.9k, 52.5k req/s, the JIT still warming). The figure is the median of the last
+// five, and their spread says how steady it was.
 const CALIBRATION_WARMUP_MS = 2_000
 const CALIBRATION_SLICE_MS = 1_000
+const CALIBRATION_EXTRA_SLICES = 7
 /** The calibration commands ask for: 5 slices of 1 s after the warm-up, 32 connections. */
 export const CALIBRATION_DEFAULT = Object.freeze({ durationMs: 5_000, connections: 32 })
 const CALIBRATION_STATUSES: readonly number[] = Object.freeze(Array.from({ length: 100 }, (_, i) => 200 + i))
@@ -697,24 +702,33 @@ export class Engine extends EventEmitter {
     // A short unrecorded pass first: a cold process would report its JIT, not the machine.
     await this.#drive('calibration', 0, url, { ...load, durationMs: CALIBRATION_WARMUP_MS }, instance, runSignal, false)
     if (runSignal.aborted) return null
-    const before = await this.#scrape(url, runSignal, 'calibration', 0)
     const slices = Math.max(1, Math.round(cal.durationMs / CALIBRATION_SLICE_MS))
-    const samplesRps: number[] = []
-    let requests = 0
-    for (let i = 0; i < slices && !runSignal.aborted; i++) {
-      const outcome = await this.#drive('calibration', 0, url, { ...load, durationMs: Math.min(CALIBRATION_SLICE_MS, cal.durationMs) }, instance, runSignal, false)
-      if (outcome.requests > 0 && outcome.durationMs > 0) samplesRps.push(outcome.requests / (outcome.durationMs / 1000))
-      requests += outcome.requests
+    // Each slice with the scrapes around it, so that CPU µs/req covers the slices used and no
+    // warm-up slice before them.
+    const readings: Array<{ rps: number; requests: number; before: unknown; after: unknown }> = []
+    let scrape = await this.#scrape(url, runSignal, 'calibration', 0)
+    const spreadOf = (rps: readonly number[]): number => {
+      const m = median(rps)
+      return m > 0 ? (Math.max(...rps) - Math.min(...rps)) / m : Number.POSITIVE_INFINITY
     }
-    const after = before === undefined ? undefined : await this.#scrape(url, runSignal, 'calibration', 0)
-    if (runSignal.aborted || requests === 0 || samplesRps.length === 0) return null
-    const server = before !== undefined && after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(before, after, requests) : null
-    const sorted = [...samplesRps].sort((a, b) => a - b)
-    const mid = sorted.length >> 1
-    const medianRps = sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
-    const spread = ((sorted.at(-1) as number) - (sorted[0] as number)) / medianRps
+    for (let i = 0; i < slices + CALIBRATION_EXTRA_SLICES && !runSignal.aborted; i++) {
+      const before = scrape
+      const outcome = await this.#drive('calibration', 0, url, { ...load, durationMs: Math.min(CALIBRATION_SLICE_MS, cal.durationMs) }, instance, runSignal, false)
+      scrape = before === undefined ? undefined : await this.#scrape(url, runSignal, 'calibration', 0)
+      if (outcome.requests > 0 && outcome.durationMs > 0) readings.push({ rps: outcome.requests / (outcome.durationMs / 1000), requests: outcome.requests, before, after: scrape })
+      if (readings.length >= slices && spreadOf(readings.slice(-slices).map((r) => r.rps)) <= CALIBRATION_MAX_SPREAD) break
+    }
+    const used = readings.slice(-slices)
+    if (runSignal.aborted || used.length === 0) return null
+    const samplesRps = used.map((r) => r.rps)
+    const requests = used.reduce((sum, r) => sum + r.requests, 0)
+    const first = used[0] as (typeof used)[number]
+    const last = used.at(-1) as (typeof used)[number]
+    const server = first.before !== undefined && last.after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(first.before, last.after, requests) : null
+    const medianRps = median(samplesRps)
+    const spread = spreadOf(samplesRps)
     if (spread > CALIBRATION_MAX_SPREAD) {
-      this.emit('warning', { message: `calibration was unsteady: its ${samplesRps.length} slices ranged ${Math.round(sorted[0] as number)}–${Math.round(sorted.at(-1) as number)} req/s (±${Math.round(spread * 50)}%); throughput normalised across machines by it is unreliable` })
+      this.emit('warning', { message: `calibration was unsteady: its last ${samplesRps.length} slices (of ${readings.length}) ranged ${Math.round(Math.min(...samplesRps))}–${Math.round(Math.max(...samplesRps))} req/s (±${Math.round(spread * 50)}%); throughput normalised across machines by it is unreliable` })
     }
     return {
       throughputRps: Math.round(medianRps * 10) / 10,

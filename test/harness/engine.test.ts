@@ -1,5 +1,7 @@
 // The engine against a tiny local server: a scenario whose expected statuses are wrong is marked
 // invalid (not reported as a result), a right one is valid, and an abort keeps what was measured.
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClosedDriver } from '../../harness/engine/drivers/closed.ts'
 import { Engine } from '../../harness/engine/engine.ts'
@@ -79,6 +81,29 @@ describe('engine', () => {
     expect(s?.latencyUs.count).toBe(result.trials.reduce((n, t) => n + t.latencyUs.count, 0))
     expect(s?.latencyUs.max).toBe(Math.max(...result.trials.map((t) => t.latencyUs.max)))
   })
+
+  it('reads the calibration only once it is steady: a target slow for its first 3.5 s is not averaged in', async () => {
+    // A server whose answers take 20 ms for its first 3.5 s, then none (a JIT warming, made slow
+    // enough to see): a fixed 2 s warm-up would put its slow seconds into the five slices read.
+    const startedAt = Date.now()
+    const warming = createServer((req, res) => {
+      const wait = Date.now() - startedAt < 3_500 ? 20 : 0
+      setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'), wait)
+    })
+    await new Promise<void>((resolve) => warming.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(warming.address() as AddressInfo).port}`
+      const calibrated: EnginePlan = { ...plan([okScenario('right', 200)], 200), calibration: { durationMs: 5_000, connections: 32 }, probePath: '/' }
+      const result = await new Engine(calibrated, { ...deps(), target: { url } }).run()
+      const samples = result.calibration?.samplesRps ?? []
+      expect(samples).toHaveLength(5)
+      // 32 connections at 20 ms each allow 1,600 req/s; every slice read is well past that.
+      expect(Math.min(...samples)).toBeGreaterThan(3_200)
+    } finally {
+      warming.closeAllConnections()
+      await new Promise<void>((resolve) => warming.close(() => resolve()))
+    }
+  }, 30_000)
 
   it('stops within a second of an abort, keeping the trial and saying why', async () => {
     const controller = new AbortController()

@@ -12,7 +12,8 @@ import { renderJson } from '../../reporters/json.ts'
 import { renderJunit } from '../../reporters/junit.ts'
 import { renderMarkdown } from '../../reporters/markdown.ts'
 import { insertBeforeBodyEnd } from '../../profile/session.ts'
-import { loadGateSettings } from '../../config.ts'
+import { loadConfig } from '../../config.ts'
+import { resolveCompareSettings } from '../../stats/verdict.ts'
 import type { Comparison, RunResult } from '../../types.ts'
 
 export const DEFAULT_BASELINE_PATH = 'reports/baseline.json'
@@ -75,13 +76,13 @@ export async function compareCommand(opts: CompareCommandOptions): Promise<numbe
   // Names the file's role in the message: "baseline: reports/baseline.json: no such file".
   let stage = 'config'
   try {
-    const configOptions = opts.configPath === undefined ? {} : { configPath: opts.configPath }
-    // Loaded before the result, so that a bad config is named before a bad result file.
-    await loadGateSettings(configOptions)
+    const config = await loadConfig(opts.configPath === undefined ? {} : { configPath: opts.configPath })
+    // Checked before the result is read, so that a bad config is named before a bad result file.
+    resolveCompareSettings(config.gate, config.file ?? 'settings')
     stage = 'result'
     const current = opts.current ?? (await readResult(opts.resultPath))
     const paired = opts.baselinePath === undefined && current.kind === 'ab'
-    const settings = await loadGateSettings(configOptions, paired ? 'paired' : 'baseline')
+    const settings = resolveCompareSettings(config.gate, config.file ?? 'settings', paired ? 'paired' : 'baseline')
     let comparison: Comparison
     if (paired) {
       stage = 'comparison'

@@ -53,6 +53,7 @@ interface Pending {
 const SPIN_BEFORE_DUE_MS = 1.5
 const LOOP_DELAY_RESOLUTION_MS = 10
 const MAX_POLL_CREDIT_US = 50
+const EMPTY = Buffer.alloc(0)
 
 export class OpenDriver extends EventEmitter implements Driver {
   readonly #options: OpenDriverOptions
@@ -285,31 +286,53 @@ class OpenRun {
     this.#inFlightSet.add(pending)
     if (pending.measured) counts.sent++
     if (pending.measured && this.#inWindow(performance.now())) counts.sentInWindow++
-    this.#pool.request({
-      method: pending.spec.method,
-      path: pending.spec.path,
-      headers: pending.spec.headers ?? {},
-      body: pending.spec.body ?? null
-    }).then(async (response) => {
-      const body = await response.body.arrayBuffer()
-      const doneMs = performance.now()
-      pending.spec.onResponse?.(response.statusCode, response.headers, Buffer.from(body))
-      const latencyUs = (doneMs - pending.intendedMs) * 1000
-      if (pending.measured && this.#inWindow(doneMs)) counts.completedInWindow++
-      if (pending.measured && !this.#stopping) {
-        this.#meter.response(pending.spec, response.statusCode, body.byteLength + headerBytes(response.headers), latencyUs)
+    // The Dispatcher interface rather than pool.request(): request() wraps every response in a
+    // body stream and promises, which at tens of thousands of responses a second were most of the
+    // generator's own CPU; a handler gets the status, headers and chunks as plain callbacks. The
+    // body is kept only for a spec that reads it (onResponse); otherwise only its length counts.
+    const spec = pending.spec
+    const chunks: Buffer[] | null = spec.onResponse === undefined ? null : []
+    let statusCode = 0
+    let headers: Record<string, string | string[] | undefined> = {}
+    let bodyBytes = 0
+    this.#pool.dispatch({ method: spec.method, path: spec.path, headers: spec.headers ?? {}, body: spec.body ?? null }, {
+      onRequestStart: () => undefined,
+      onResponseStart: (_controller, status, responseHeaders) => {
+        statusCode = status
+        headers = responseHeaders
+      },
+      onResponseData: (_controller, chunk) => {
+        bodyBytes += chunk.length
+        chunks?.push(chunk)
+      },
+      onResponseEnd: () => {
+        const doneMs = performance.now()
+        try {
+          spec.onResponse?.(statusCode, headers, chunks === null ? EMPTY : Buffer.concat(chunks))
+        } catch (error) {
+          // A scenario's own check failed: counted as that request's failure, never thrown into the pool.
+          if (pending.measured && !this.#stopping) this.#meter.failure('other', `onResponse failed: ${error instanceof Error ? error.message : String(error)}`)
+          this.#settled(pending)
+          return
+        }
+        if (pending.measured && this.#inWindow(doneMs)) counts.completedInWindow++
+        if (pending.measured && !this.#stopping) this.#meter.response(spec, statusCode, bodyBytes + headerBytes(headers), (doneMs - pending.intendedMs) * 1000)
+        this.#settled(pending)
+      },
+      onResponseError: (_controller, error) => {
+        if (pending.measured && !this.#stopping) this.#meter.failure(classifyFailure(error), error.message)
+        this.#settled(pending)
       }
-    }, (error: unknown) => {
-      if (pending.measured && !this.#stopping) {
-        this.#meter.failure(classifyFailure(error), error instanceof Error ? error.message : String(error))
-      }
-    }).finally(() => {
-      this.#inFlight--
-      this.#inFlightSet.delete(pending)
-      if (this.#stopping) return
-      this.#sendFromBacklog()
-      this.#maybeFinish()
     })
+  }
+
+  /** A request answered or failed: its slot goes to the backlog's head, and the run may be over. */
+  #settled (pending: Pending): void {
+    this.#inFlight--
+    this.#inFlightSet.delete(pending)
+    if (this.#stopping) return
+    this.#sendFromBacklog()
+    this.#maybeFinish()
   }
 
   #sendFromBacklog (): void {
