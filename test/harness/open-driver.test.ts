@@ -61,6 +61,32 @@ describe('OpenDriver', () => {
     expect(new Set(seen).size).toBe(300)
   })
 
+  it('hands a spec that reads its response the status, headers and whole body; one that throws is that request\'s failure', async () => {
+    let n = 0
+    const bodies: string[] = []
+    const nextRequest = (): RequestSpec => {
+      n++
+      const body = JSON.stringify({ n, pad: 'x'.repeat(n % 3 === 0 ? 70_000 : 10) })
+      return {
+        method: 'POST', path: '/echo', headers: { 'content-type': 'application/json' }, body, expectedStatuses: [201],
+        onResponse: (status, headers, received) => {
+          if (status !== 201 || headers['content-type'] !== 'text/plain') throw new Error(`status ${status}, ${String(headers['content-type'])}`)
+          const echoed = received.toString('utf8')
+          if ((JSON.parse(echoed) as { n: number }).n % 5 === 0) throw new Error('a scenario check failed')
+          bodies.push(echoed)
+        }
+      }
+    }
+    const outcome = await new OpenDriver({ startDeadlineMs: 5000, maxInFlight: 400 }).run({ url: server.url, load: load({ warmupMs: 0, rateRps: 200 }), nextRequest })
+    expect(outcome.requests).toBe(200)
+    // Bodies of 70 kB arrive in several chunks: each handed over whole.
+    expect(bodies).toHaveLength(160)
+    expect(bodies.every((b) => (JSON.parse(b) as { pad: string }).pad.length > 0)).toBe(true)
+    expect(outcome.errors).toBe(40)
+    // Only answered requests count their bytes: 53 of the 70 kB echoes (n divisible by 3, not by 5).
+    expect(outcome.bytesRead).toBeGreaterThan(53 * 70_000)
+  })
+
   it('drops a send that cannot start by its deadline, counted and never sent, instead of queueing it to time out', async () => {
     server.requests = 0
     const outcome = await new OpenDriver().run({
