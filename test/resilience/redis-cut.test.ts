@@ -163,10 +163,10 @@ describe.skipIf(!pgBase || !redisBase)('Redis unreachable mid-load (phase2, tier
     expect(lost).toBe(0)
     expect(still401, JSON.stringify(after)).toBe(confirmed.length)
     expect(readyAgain).toBe(true)
-    // Cache recovery is recorded in the table's row on every run and asserted in the standalone
-    // suite (npm run test:resilience): one clean CI run saw Redis errors go on for 15 s after the
-    // proxy came back (every probe a 200 from PostgreSQL), which is still being investigated.
-    if (process.env.RESILIENCE_STRICT === '1') expect(hitsAfter, `validates after recovery: ${JSON.stringify(probeStatuses)}; ${(await (await fetch(`${target.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('authbench_cache')).join('; ')}`).toBeGreaterThan(hitsBefore)
+    // A CI run once saw Redis errors go on for 15 s after the proxy came back: every read of the
+    // degraded cache replayed the missed revocations itself and the flood kept it degraded. One
+    // replay, pipelined, is what RedisTokenCache does now (test/target/cache/redis-cache.test.ts).
+    expect(hitsAfter, `validates after recovery: ${JSON.stringify(probeStatuses)}; ${(await (await fetch(`${target.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('authbench_cache')).join('; ')}`).toBeGreaterThan(hitsBefore)
     expect(badNon200, JSON.stringify(statuses)).toBe(0)
   }, 150_000)
 })
