@@ -32,7 +32,7 @@ describe('ab --budget (end to end, small targets)', () => {
     const opts = parseRunOptions({ scenario: ['health', 'token'], duration: '400ms', warmup: '100ms', warmupMax: '100ms', connections: '8', label: 'budget' }, config)
     // The first round alone takes ~20 s on a quiet 2-core machine and twice or three times that
     // beside the rest of the suite: the budget leaves room for at least one more round either way.
-    const budgetMs = 75_000
+    const budgetMs = 90_000
     const started = Date.now()
     const run = await runBudgeted(
       { target, arms: { A: arm('A'), B: arm('B') }, scenarios: opts.scenarios, pairs: 6, seed: 3, label: 'budget', calibration: false, pin: false, errorRateThreshold: 0.01, lateShareThreshold: 0.05, maxPoolSize: 1000, progress: true, slotMs: DUET },
@@ -50,8 +50,10 @@ describe('ab --budget (end to end, small targets)', () => {
     // Pair numbers run on across rounds without gaps, each pair with both arms.
     const tokenTrials = run.result.trials.filter((t) => t.scenario === 'token')
     for (let pair = 0; pair < pairsOf('token'); pair++) expect(tokenTrials.filter((t) => t.pair === pair).map((t) => t.arm).sort()).toEqual(['A', 'B'])
-    expect(elapsedMs).toBeLessThanOrEqual(budgetMs)
-    expect(run.spentMs).toBeLessThanOrEqual(budgetMs)
+    // The gate's own clock stops inside the budget; the caller's wall clock may add the last
+    // target's stop (a second at most).
+    expect(run.spentMs, stderr).toBeLessThanOrEqual(budgetMs)
+    expect(elapsedMs, stderr).toBeLessThanOrEqual(budgetMs + 1_000)
 
     const comparison = compareAB(run.result, { settings, scenarioSettings: run.scenarioSettings })
     budgetNotes(run, comparison)
@@ -62,6 +64,6 @@ describe('ab --budget (end to end, small targets)', () => {
     const tokenLook = run.looks.token
     expect(tokenLook?.look).toBeGreaterThanOrEqual(2)
     expect(token?.notes.join(' ')).toContain(`sequential: look ${tokenLook?.look}, ${tokenLook?.pairs} pairs, judged at level `)
-    expect(comparison.notes.join(' ')).toMatch(/--budget 1 min 15 s: (\d+ min )?\d+ s spent; group-sequential, alpha spending/)
+    expect(comparison.notes.join(' ')).toMatch(/--budget 1 min 30 s: (\d+ min )?\d+ s spent; group-sequential, alpha spending/)
   }, 150_000)
 })
