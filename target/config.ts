@@ -65,6 +65,12 @@ export const configSchema = z.object({
   shedSampleIntervalMs: int(10, 10_000),
   shedMinCpuShare: z.coerce.number().min(0).max(1),
   shedRetryAfterS: int(1, 3_600),
+  /**
+   * A shed reply also closes its connection (as Envoy's overload manager stops keep-alive under
+   * pressure): a client with thousands of connections then has fewer requests queued at once in
+   * this process's kernel buffers and parser, where every one waits behind all the others.
+   */
+  shedCloseConnection: bool,
 
   cacheTtlMs: int(1, 86_400_000),
   cacheMaxEntries: int(1, 100_000_000),
@@ -126,7 +132,7 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = Object.freeze({
   revocationBatchSize: 'REVOCATION_BATCH_SIZE',
   queueMaxConcurrent: 'QUEUE_MAX_CONCURRENT', queueCapacity: 'QUEUE_CAPACITY', queueTimeoutMs: 'QUEUE_TIMEOUT_MS',
   shedMaxEventLoopDelayMs: 'SHED_MAX_EVENT_LOOP_DELAY_MS', shedMaxEventLoopUtilization: 'SHED_MAX_EVENT_LOOP_UTILIZATION',
-  shedSampleIntervalMs: 'SHED_SAMPLE_INTERVAL_MS', shedMinCpuShare: 'SHED_MIN_CPU_SHARE', shedRetryAfterS: 'SHED_RETRY_AFTER_S',
+  shedSampleIntervalMs: 'SHED_SAMPLE_INTERVAL_MS', shedMinCpuShare: 'SHED_MIN_CPU_SHARE', shedRetryAfterS: 'SHED_RETRY_AFTER_S', shedCloseConnection: 'SHED_CLOSE_CONNECTION',
   cacheTtlMs: 'CACHE_TTL_MS', cacheMaxEntries: 'CACHE_MAX_ENTRIES',
   sweeperIntervalMs: 'SWEEPER_INTERVAL_MS', sweeperBatchSize: 'SWEEPER_BATCH_SIZE', sweeperPauseMs: 'SWEEPER_PAUSE_MS',
   sweeperLockTtlMs: 'SWEEPER_LOCK_TTL_MS',
@@ -148,7 +154,7 @@ export const DEFAULTS: Readonly<ConfigInput> = Object.freeze({
   batchSize: 500, batchFlushIntervalMs: 200, batchMaxPending: 50_000, batchRetryBaseMs: 50, batchRetryMaxMs: 5_000,
   revocationWorkers: 0, revocationQueueCapacity: 10_000, revocationBatchSize: 200,
   queueMaxConcurrent: 256, queueCapacity: 2_048, queueTimeoutMs: 100,
-  shedMaxEventLoopDelayMs: SHED.maxEventLoopDelayMs, shedMaxEventLoopUtilization: SHED.maxEventLoopUtilization, shedSampleIntervalMs: SHED.sampleIntervalMs, shedMinCpuShare: SHED.minCpuShare, shedRetryAfterS: 1,
+  shedMaxEventLoopDelayMs: SHED.maxEventLoopDelayMs, shedMaxEventLoopUtilization: SHED.maxEventLoopUtilization, shedSampleIntervalMs: SHED.sampleIntervalMs, shedMinCpuShare: SHED.minCpuShare, shedRetryAfterS: 1, shedCloseConnection: false,
   cacheTtlMs: 3_600_000, cacheMaxEntries: 100_000,
   sweeperIntervalMs: 600_000, sweeperBatchSize: 10_000, sweeperPauseMs: 200, sweeperLockTtlMs: 30_000,
   instances: 1, shutdownTimeoutMs: 10_000,

@@ -68,6 +68,7 @@ export async function registerShedding(app: FastifyInstance, config: Config): Pr
     counts.shed++
     counts.byCause[cause] = (counts.byCause[cause] ?? 0) + 1
     reply.code(def.statusCode).header('retry-after', String(config.shedRetryAfterS)).type('application/json; charset=utf-8')
+    if (config.shedCloseConnection) reply.header('connection', 'close')
     return { error: def.oauthError, error_description: def.description, request_id: req.id }
   }
   const isApi = (req: FastifyRequest): boolean => (req.routeOptions.config as { api?: string } | undefined)?.api !== undefined

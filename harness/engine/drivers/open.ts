@@ -1,5 +1,6 @@
 // Open-model driver, in the manner of wrk2 and k6's constant-arrival-rate: request i is due at
-// t0 + i / rate whatever the responses do, over an undici Pool (pipelining 1), and its latency is
+// t0 + i / rate whatever the responses do, over keep-alive connections (one request in flight on
+// each: harness/engine/drivers/http1-pool.ts, or undici for https:), and its latency is
 // measured from that INTENDED time. A server stall therefore shows in full in the percentiles
 // instead of silently pausing the load (coordinated omission).
 //
@@ -18,6 +19,7 @@
 import { EventEmitter } from 'node:events'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Pool } from 'undici'
+import { Http1Pool } from './http1-pool.ts'
 import type { HistogramFactory } from '../../stats/recorder.ts'
 import { BadOptionError } from '../../errors.ts'
 import { TrialMeter, classifyFailure } from './meter.ts'
@@ -40,6 +42,11 @@ export interface OpenDriverOptions {
    * then count as timeouts. Default: timeoutMs.
    */
   drainTimeoutMs?: number
+  /**
+   * How requests go out: 'http1' (the default for http: targets, harness/engine/drivers/http1-pool.ts:
+   * prebuilt request bytes on raw keep-alive sockets) or 'undici' (the default for https:).
+   */
+  transport?: 'http1' | 'undici'
 }
 
 interface Pending {
@@ -106,7 +113,8 @@ class OpenRun {
   readonly #startDeadlineMs: number
   readonly #totalSends: number
   readonly #firstMeasured: number
-  readonly #pool: Pool
+  readonly #http1: Http1Pool | null
+  readonly #undici: Pool | null
   readonly #loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS })
   readonly #counts: OpenCounts = { scheduled: 0, sent: 0, lateSends: 0, dropped: 0, sentInWindow: 0, completedInWindow: 0, peakInFlight: 0 }
   readonly #backlog: Pending[] = []
@@ -147,13 +155,20 @@ class OpenRun {
     this.#startDeadlineMs = driverOptions.startDeadlineMs ?? Math.max(10, 2 * this.#intervalMs)
     this.#totalSends = Math.floor((load.warmupMs + load.durationMs) * rateRps / 1000)
     this.#firstMeasured = Math.ceil(load.warmupMs * rateRps / 1000)
-    this.#pool = new Pool(new URL(options.url).origin, {
-      connections: this.#maxInFlight,
-      pipelining: 1,
-      headersTimeout: load.timeoutMs,
-      bodyTimeout: load.timeoutMs,
-      connectTimeout: load.timeoutMs
-    })
+    const origin = new URL(options.url).origin
+    const transport = driverOptions.transport ?? (origin.startsWith('http:') ? 'http1' : 'undici')
+    this.#http1 = transport === 'http1'
+      ? new Http1Pool(origin, { connections: this.#maxInFlight, timeoutMs: load.timeoutMs, onCapacity: () => { if (!this.#stopping) this.#sendFromBacklog() } })
+      : null
+    this.#undici = transport === 'undici'
+      ? new Pool(origin, {
+        connections: this.#maxInFlight,
+        pipelining: 1,
+        headersTimeout: load.timeoutMs,
+        bodyTimeout: load.timeoutMs,
+        connectTimeout: load.timeoutMs
+      })
+      : null
   }
 
   start (): void {
@@ -246,7 +261,7 @@ class OpenRun {
       return
     }
     const pending: Pending = { intendedMs, spec, measured }
-    if (this.#inFlight < this.#maxInFlight && this.#backlog.length === 0) {
+    if (this.#backlog.length === 0 && this.#canSend()) {
       this.#send(pending)
       return
     }
@@ -279,6 +294,11 @@ class OpenRun {
     if (pending.measured) this.#counts.dropped++
   }
 
+  /** A free in-flight slot, and a socket for it (the raw pool opens only so many at once). */
+  #canSend (): boolean {
+    return this.#inFlight < this.#maxInFlight && (this.#http1 === null || this.#http1.canSend())
+  }
+
   #send (pending: Pending): void {
     const counts = this.#counts
     this.#inFlight++
@@ -286,16 +306,28 @@ class OpenRun {
     this.#inFlightSet.add(pending)
     if (pending.measured) counts.sent++
     if (pending.measured && this.#inWindow(performance.now())) counts.sentInWindow++
-    // The Dispatcher interface rather than pool.request(): request() wraps every response in a
-    // body stream and promises, which at tens of thousands of responses a second were most of the
-    // generator's own CPU; a handler gets the status, headers and chunks as plain callbacks. The
-    // body is kept only for a spec that reads it (onResponse); otherwise only its length counts.
     const spec = pending.spec
+    const http1 = this.#http1
+    if (http1 !== null) {
+      try {
+        http1.dispatch(spec, {
+          keepBody: spec.onResponse !== undefined,
+          onAnswer: (answer) => this.#answered(pending, answer.status, () => headersRecord(answer.rawHeaders), answer.body, answer.wireBytes),
+          onError: (error) => this.#failed(pending, error)
+        })
+      } catch (error) {
+        this.#failed(pending, error)
+      }
+      return
+    }
+    // undici (https: targets, or `transport: 'undici'`): the Dispatcher interface rather than
+    // pool.request(), which wraps every response in a body stream and promises. The body is kept
+    // only for a spec that reads it (onResponse); otherwise only its length counts.
     const chunks: Buffer[] | null = spec.onResponse === undefined ? null : []
     let statusCode = 0
     let headers: Record<string, string | string[] | undefined> = {}
     let bodyBytes = 0
-    this.#pool.dispatch({ method: spec.method, path: spec.path, headers: spec.headers ?? {}, body: spec.body ?? null }, {
+    ;(this.#undici as Pool).dispatch({ method: spec.method, path: spec.path, headers: spec.headers ?? {}, body: spec.body ?? null }, {
       onRequestStart: () => undefined,
       onResponseStart: (_controller, status, responseHeaders) => {
         statusCode = status
@@ -305,25 +337,33 @@ class OpenRun {
         bodyBytes += chunk.length
         chunks?.push(chunk)
       },
-      onResponseEnd: () => {
-        const doneMs = performance.now()
-        try {
-          spec.onResponse?.(statusCode, headers, chunks === null ? EMPTY : Buffer.concat(chunks))
-        } catch (error) {
-          // A scenario's own check failed: counted as that request's failure, never thrown into the pool.
-          if (pending.measured && !this.#stopping) this.#meter.failure('other', `onResponse failed: ${error instanceof Error ? error.message : String(error)}`)
-          this.#settled(pending)
-          return
-        }
-        if (pending.measured && this.#inWindow(doneMs)) counts.completedInWindow++
-        if (pending.measured && !this.#stopping) this.#meter.response(spec, statusCode, bodyBytes + headerBytes(headers), (doneMs - pending.intendedMs) * 1000)
-        this.#settled(pending)
-      },
-      onResponseError: (_controller, error) => {
-        if (pending.measured && !this.#stopping) this.#meter.failure(classifyFailure(error), error.message)
-        this.#settled(pending)
-      }
+      onResponseEnd: () => this.#answered(pending, statusCode, () => headers, chunks === null ? EMPTY : Buffer.concat(chunks), bodyBytes + headerBytes(headers)),
+      onResponseError: (_controller, error) => this.#failed(pending, error)
     })
+  }
+
+  /** An answer came: the scenario's own check, then the counts and the latency from the intended time. */
+  #answered (pending: Pending, status: number, headersOf: () => Record<string, string | string[] | undefined>, body: Buffer, bytes: number): void {
+    const doneMs = performance.now()
+    const spec = pending.spec
+    if (spec.onResponse !== undefined) {
+      try {
+        spec.onResponse(status, headersOf(), body)
+      } catch (error) {
+        // A scenario's own check failed: counted as that request's failure, never thrown into the pool.
+        if (pending.measured && !this.#stopping) this.#meter.failure('other', `onResponse failed: ${error instanceof Error ? error.message : String(error)}`)
+        this.#settled(pending)
+        return
+      }
+    }
+    if (pending.measured && this.#inWindow(doneMs)) this.#counts.completedInWindow++
+    if (pending.measured && !this.#stopping) this.#meter.response(spec, status, bytes, (doneMs - pending.intendedMs) * 1000)
+    this.#settled(pending)
+  }
+
+  #failed (pending: Pending, error: unknown): void {
+    if (pending.measured && !this.#stopping) this.#meter.failure(classifyFailure(error), error instanceof Error ? error.message : String(error))
+    this.#settled(pending)
   }
 
   /** A request answered or failed: its slot goes to the backlog's head, and the run may be over. */
@@ -337,10 +377,17 @@ class OpenRun {
 
   #sendFromBacklog (): void {
     const now = performance.now()
-    while (this.#inFlight < this.#maxInFlight && this.#backlog.length > 0) {
-      const pending = this.#backlog.shift() as Pending
-      if (now - pending.intendedMs > this.#startDeadlineMs) this.#drop(pending)
-      else this.#send(pending)
+    const backlog = this.#backlog
+    while (backlog.length > 0) {
+      const pending = backlog[0] as Pending
+      if (now - pending.intendedMs > this.#startDeadlineMs) {
+        backlog.shift()
+        this.#drop(pending)
+        continue
+      }
+      if (!this.#canSend()) break
+      backlog.shift()
+      this.#send(pending)
     }
   }
 
@@ -358,7 +405,8 @@ class OpenRun {
     this.#meter.stop()
     this.#loopDelay.disable()
     // Destroying the pool fails whatever is still in flight; `stopping` keeps those out of the counts.
-    this.#pool.destroy().catch(() => {})
+    this.#http1?.destroy().catch(() => {})
+    this.#undici?.destroy().catch(() => {})
     const windowMs = Math.max(0, (this.#windowEndMs === 0 ? performance.now() : this.#windowEndMs) - (this.#t0 + this.#load.warmupMs))
     const openModel = this.#openModelFigures(windowMs)
     this.#done(this.#meter.outcome(this.#meter.startedAtMs === 0 ? 0 : windowMs, this.#aborted, {
@@ -397,6 +445,18 @@ class OpenRun {
 
 export function createOpenDriver (options: OpenDriverOptions = {}): OpenDriver {
   return new OpenDriver(options)
+}
+
+/** Raw alternating header names and values as the record a scenario's onResponse reads (names lower-case). */
+function headersRecord (raw: string[]): Record<string, string | string[] | undefined> {
+  const record: Record<string, string | string[] | undefined> = {}
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase()
+    const value = raw[i + 1] as string
+    const seen = record[name]
+    record[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]
+  }
+  return record
 }
 
 /** Approximate bytes of the status line and headers, so `bytes` means wire bytes in both drivers. */
