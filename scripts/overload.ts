@@ -40,8 +40,12 @@ export interface OverloadFigures {
   shedShare: number
   admittedP50Ms: number | null
   admittedP99Ms: number | null
-  /** Mean server time of a shed reply (target's own histogram for status 503/429), ms. */
-  shedServerMeanMs: number | null
+  /**
+   * Server time of shed replies by status, from the target's own histogram (request start to
+   * reply): 503 (event-loop pressure) and 429 (the request queue, whose timeout holds a request up
+   * to QUEUE_TIMEOUT_MS before refusing it). Door refusals never reach it (no request is created).
+   */
+  shedServer: Record<string, { count: number; meanUs: number }>
   idleRssMb: number
   peakRssMb: number
   idleP99Ms: number
@@ -94,18 +98,18 @@ async function probe(url: string, token: string, rps: number, durationMs: number
   return windows.map((h) => (h.totalCount > 0 ? h.getValueAtPercentile(99) / 1000 : Number.POSITIVE_INFINITY))
 }
 
-async function shedServerMeanMs(url: string): Promise<number | null> {
+async function shedServer(url: string): Promise<OverloadFigures['shedServer']> {
   const res = await request(`${url}/metrics`)
   const text = await res.body.text()
-  let sum = 0
-  let count = 0
+  const sums: Record<string, { sum: number; count: number }> = {}
   for (const line of text.split('\n')) {
     const m = /^authbench_http_request_duration_seconds_(sum|count)\{[^}]*status="(503|429)"[^}]*\} ([\d.e+-]+)$/.exec(line)
     if (m === null) continue
-    if (m[1] === 'sum') sum += Number(m[3])
-    else count += Number(m[3])
+    const entry = (sums[m[2] as string] ??= { sum: 0, count: 0 })
+    if (m[1] === 'sum') entry.sum += Number(m[3])
+    else entry.count += Number(m[3])
   }
-  return count === 0 ? null : (sum / count) * 1000
+  return Object.fromEntries(Object.entries(sums).filter(([, e]) => e.count > 0).map(([status, e]) => [status, { count: e.count, meanUs: Math.round(e.sum / e.count * 1e6) }]))
 }
 
 /** One overload trial against a running target whose pid is known. */
@@ -149,7 +153,13 @@ export async function overloadTrial(url: string, pid: number, opts: OverloadOpti
         url: `${url}${BASE}/validate`, method: 'POST', headers, body,
         connections: opts.connections, duration: opts.durationMs / 1000, timeout: 10, pipelining: 1
       }, () => undefined)
-      const done = new Promise<void>((resolve) => instance.once('done', () => resolve()))
+      // Failures without an answer (a reset or refused connection, a timeout) are in autocannon's
+      // result only, not in its 'response' events.
+      const done = new Promise<void>((resolve) => instance.once('done', (result: { errors: number; timeouts: number }) => {
+        if (result.timeouts > 0) countOther('timeouts', result.timeouts)
+        if (result.errors - result.timeouts > 0) countOther('connection errors', result.errors - result.timeouts)
+        resolve()
+      }))
       instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
         if (statusCode === 200) {
           admitted++
@@ -178,7 +188,7 @@ export async function overloadTrial(url: string, pid: number, opts: OverloadOpti
     shedShare: responses === 0 ? 0 : shed / responses,
     admittedP50Ms: admitted === 0 ? null : admittedHist.getValueAtPercentile(50) / 1000,
     admittedP99Ms: admitted === 0 ? null : admittedHist.getValueAtPercentile(99) / 1000,
-    shedServerMeanMs: await shedServerMeanMs(url),
+    shedServer: await shedServer(url),
     idleRssMb,
     peakRssMb,
     idleP99Ms,
@@ -211,7 +221,7 @@ async function main(): Promise<void> {
       try {
         const f = await overloadTrial(target.url, target.pid ?? 0, opts)
         const ms = (v: number | null): string => (v === null ? '—' : v.toFixed(1))
-        console.log(`${preset}: responses ${f.responses}, shed ${(f.shedShare * 100).toFixed(1)}% (server ${f.shedServerMeanMs === null ? '—' : `${(f.shedServerMeanMs * 1000).toFixed(0)} µs`} each), admitted ${f.admitted} p50 ${ms(f.admittedP50Ms)} ms p99 ${ms(f.admittedP99Ms)} ms, other ${f.other} ${JSON.stringify(f.otherByStatus)}, RSS ${f.idleRssMb.toFixed(0)} → peak ${f.peakRssMb.toFixed(0)} MB, idle probe p99 ${f.idleP99Ms.toFixed(2)} ms, recovered ${f.recoveryMs === null ? `not within ${opts.recoveryWatchMs} ms` : `in ${Math.round(f.recoveryMs)} ms`}${f.open === undefined ? '' : `, open: completed ${f.open.completedRps.toFixed(0)} req/s, dropped ${f.open.dropped}/${f.open.scheduled}, ${f.open.classification}`}`)
+        console.log(`${preset}: responses ${f.responses}, shed ${(f.shedShare * 100).toFixed(1)}% (server time per shed reply: ${Object.entries(f.shedServer).map(([status, e]) => `${status} × ${e.count} at ${e.meanUs} µs`).join(', ') || 'none through Fastify'}), admitted ${f.admitted} p50 ${ms(f.admittedP50Ms)} ms p99 ${ms(f.admittedP99Ms)} ms, other ${f.other} ${JSON.stringify(f.otherByStatus)}, RSS ${f.idleRssMb.toFixed(0)} → peak ${f.peakRssMb.toFixed(0)} MB, idle probe p99 ${f.idleP99Ms.toFixed(2)} ms, recovered ${f.recoveryMs === null ? `not within ${opts.recoveryWatchMs} ms` : `in ${Math.round(f.recoveryMs)} ms`}${f.open === undefined ? '' : `, open: completed ${f.open.completedRps.toFixed(0)} req/s, dropped ${f.open.dropped}/${f.open.scheduled}, ${f.open.classification}`}`)
       } finally {
         await target.stop()
       }

@@ -20,7 +20,7 @@ import { injectCost } from './services/inject.ts'
 import { JwtService } from './services/jwt.ts'
 import { RequestQueue } from './services/request-queue.ts'
 import { RevocationWorkerPool } from './services/revocation-pool.ts'
-import { registerShedding, sheddingEnabled, type Shedding } from './services/shedding.ts'
+import { registerShedding, shedConnectionsAtTheDoor, sheddingEnabled, type DoorCount, type Shedding } from './services/shedding.ts'
 import { Sweeper } from './services/sweeper.ts'
 import { clusterListening } from './services/cluster-readiness.ts'
 import { LocalSweepLock } from './stores/memory-lock.ts'
@@ -80,6 +80,7 @@ const reqPrefix = randomBytes(4).toString('hex')
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config } = opts
+  const door: DoorCount = { shed: 0 }
   const app = Fastify({
     logger: opts.logger === undefined ? { level: config.logLevel, redact: LOG_REDACT } : opts.logger,
     // Per-request log lines would cost more than some endpoints do: only at debug and trace.
@@ -90,7 +91,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     genReqId: () => `${reqPrefix}-${(++reqCounter).toString(36)}`,
     return503OnClosing: true,
     clientErrorHandler,
-    serverFactory: (handler) => createHttpServer(config, handler),
+    serverFactory: (handler) => {
+      const server = createHttpServer(config, handler)
+      shedConnectionsAtTheDoor(server, config, door)
+      return server
+    },
     // A URL Fastify cannot decode (`/%ff`) would otherwise get Fastify's own error shape.
     frameworkErrors: (error, _req, reply) => send(reply, new AuthError('INVALID_REQUEST', { description: error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid' : 'The request is not valid' })),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
@@ -132,7 +137,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const storeWithWaits = store as Store & { poolWaitCount?: () => number }
   // Registered before the routes so its onRequest hook runs ahead of the request queue's.
-  const shedding = sheddingEnabled(config) ? await registerShedding(app, config) : null
+  const shedding = sheddingEnabled(config) ? await registerShedding(app, config, door) : null
   const metrics = createMetrics({
     shed: () => shedding?.stats() ?? null,
     cache: () => cache.stats(),

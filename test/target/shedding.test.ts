@@ -1,6 +1,8 @@
 // Shedding on event-loop pressure: an API request that arrives while the loop is late is refused
 // at once with 503, Retry-After and the error shape; ops routes and health never are; presets
 // without shedding (baseline, phase1) have none.
+import net from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../target/config.ts'
 import { BASE, closeAllApps, expectErrorShape, getToken, makeApp, postToken } from './helpers.ts'
@@ -91,3 +93,64 @@ describe('shedding', () => {
     expect((await Promise.all(pending)).every((r) => r.statusCode === 200)).toBe(true)
   })
 })
+
+describe('shedding at the door (SHED_MAX_ACTIVE_CONNECTIONS)', () => {
+  it('is 512 connections in phase2 and phase3 and off in baseline and phase1', () => {
+    for (const preset of ['phase2', 'phase3']) expect(loadConfig({ PRESET: preset }).shedMaxActiveConnections).toBe(512)
+    for (const preset of ['baseline', 'phase1']) expect(loadConfig({ PRESET: preset }).shedMaxActiveConnections).toBe(0)
+    expect(() => loadConfig({ SHED_MAX_ACTIVE_CONNECTIONS: '-1' })).toThrow(/SHED_MAX_ACTIVE_CONNECTIONS/)
+  })
+
+  it('past the limit a new connection\'s API call gets 503 with Retry-After and the error shape, and is closed (a GET probe is served); once one closes, a new one is served', async () => {
+    const app = await makeApp({ PRESET: 'phase2', SHED_MAX_ACTIVE_CONNECTIONS: '2', SHED_RETRY_AFTER_S: '3' })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const port = (app.server.address() as AddressInfo).port
+    const request = `GET ${BASE}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`
+    /** One request on a new socket; resolves with what came back and whether the server closed it. */
+    const apiRequest = `POST ${BASE}/validate HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`
+    const ask = (socket: net.Socket, what = request): Promise<{ text: string; closed: boolean }> => new Promise((resolve) => {
+      let text = ''
+      const done = (closed: boolean): void => { socket.removeAllListeners('data'); resolve({ text, closed }) }
+      socket.on('data', (d: Buffer) => {
+        text += d.toString()
+        const headEnd = text.indexOf('\r\n\r\n')
+        const length = /\r\ncontent-length: (\d+)/i.exec(text)
+        if (headEnd >= 0 && length !== null && text.length - headEnd - 4 >= Number(length[1])) setTimeout(() => done(socket.destroyed || socket.readableEnded), 50)
+      })
+      socket.once('end', () => done(true))
+      socket.write(what)
+    })
+    const open = (): Promise<net.Socket> => new Promise((resolve) => { const s = net.connect(port, '127.0.0.1', () => resolve(s)); s.on('error', () => undefined) })
+    const [a, b] = [await open(), await open()]
+    try {
+      expect((await ask(a)).text).toMatch(/^HTTP\/1\.1 200/)
+      expect((await ask(b)).text).toMatch(/^HTTP\/1\.1 200/)
+      // A probe over the limit still gets through (operational routes are GETs); an API call does not.
+      const probe = await open()
+      expect((await ask(probe)).text).toMatch(/^HTTP\/1\.1 200/)
+      probe.destroy()
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const c = await open()
+      const refused = await ask(c, apiRequest)
+      expect(refused.text).toMatch(/^HTTP\/1\.1 503/)
+      expect(refused.text).toMatch(/\r\nRetry-After: 3\r\n/i)
+      expect(refused.text).toMatch(/\r\nConnection: close\r\n/i)
+      const body = JSON.parse(refused.text.slice(refused.text.indexOf('\r\n\r\n') + 4)) as Record<string, string>
+      expect(body.error).toBe('temporarily_unavailable')
+      expect(body.error_description).toMatch(/overloaded/)
+      expect(refused.closed).toBe(true)
+      expect(app.auth.shedding?.stats().byCause.activeConnections).toBe(1)
+      // The served sockets still work, and a freed slot admits a new connection.
+      expect((await ask(a)).text).toMatch(/^HTTP\/1\.1 200/)
+      b.destroy()
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const d = await open()
+      expect((await ask(d)).text).toMatch(/^HTTP\/1\.1 200/)
+      d.destroy()
+    } finally {
+      a.destroy()
+      b.destroy()
+    }
+  })
+})
+
