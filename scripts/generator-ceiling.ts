@@ -12,6 +12,10 @@
 // can offer: at 1.0 the open model costs the generator what autocannon does.
 //   node --import tsx scripts/generator-ceiling.ts [--rounds 3] [--duration-s 2] [--connections 32]
 //     [--transports http1,undici] [--start-rate 8000] [--preset phase2]
+//     [--url http://127.0.0.1:8089/ --pid <its pid>]
+// --url drives a target already running on loopback instead of the reference target's health (any
+// GET answered 200): to see the generator's own ceiling, give it a server cheaper per request than
+// the generator, such as nginx with `return 200` pinned to core 0 (README, "Benchmark scripts").
 import { readFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -30,7 +34,9 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     transports: { type: 'string', default: 'http1,undici' },
     'start-rate': { type: 'string', default: '8000' },
-    preset: { type: 'string', default: 'phase2' }
+    preset: { type: 'string', default: 'phase2' },
+    url: { type: 'string' },
+    pid: { type: 'string' }
   }
 })
 const rounds = Number(values.rounds)
@@ -43,7 +49,10 @@ for (const [name, v] of [['rounds', rounds], ['duration-s', durationMs], ['conne
 }
 for (const t of transports) if (t !== 'http1' && t !== 'undici') throw new Error(`--transports: unknown transport ${t}`)
 
-const health: RequestSpec = Object.freeze({ method: 'GET', path: '/auth-server/v1/oauth/', expectedStatuses: Object.freeze([200]) })
+const external = values.url === undefined ? null : new URL(values.url)
+if (external !== null && !['127.', '[::1]', 'localhost'].some((p) => external.host.startsWith(p))) throw new Error(`--url must be a loopback address, not ${external.host}`)
+if (external !== null && values.pid === undefined) throw new Error('--url needs --pid: the target\'s process, whose CPU time says who limited a step')
+const health: RequestSpec = Object.freeze({ method: 'GET', path: external === null ? '/auth-server/v1/oauth/' : `${external.pathname}${external.search}`, expectedStatuses: Object.freeze([200]) })
 const load = (overrides: Partial<LoadSettings>): LoadSettings => ({
   model: 'open', durationMs, warmupMs: 500, connections, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 5_000, ...overrides
 })
@@ -115,7 +124,9 @@ const median = (xs: number[]): number => {
 
 const generator = await pinGenerator()
 console.log(`generator-ceiling: ${rounds} round(s), ${durationMs} ms trials, closed ${connections} connections, target on core 0, generator on core ${generator ?? 'any'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
-const target = await startTarget({ ...referenceTarget({ LOG_LEVEL: 'warn', PRESET: values.preset as string }), pinCpus: generator === null ? null : 'auto' })
+const target = external === null
+  ? await startTarget({ ...referenceTarget({ LOG_LEVEL: 'warn', PRESET: values.preset as string }), pinCpus: generator === null ? null : 'auto' })
+  : { url: external.origin, pid: Number(values.pid), stop: async () => undefined }
 const ratios: Record<string, number[]> = Object.fromEntries(transports.map((t) => [t, []]))
 const efficiency: Record<string, number[]> = Object.fromEntries(transports.map((t) => [t, []]))
 const pid = target.pid ?? 0

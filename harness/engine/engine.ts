@@ -390,8 +390,11 @@ export class Engine extends EventEmitter {
       const seen = this.#measuredRps.get(name)
       const rate = seen === undefined ? Math.max(measuredRate * COLD_REFILL_MARGIN, load.model === 'closed' ? FALLBACK_RATE_RPS : 0) : Math.max(measuredRate, seen) * REFILL_MARGIN
       const needed = Math.ceil(rate * (load.durationMs / 1000)) + 100
-      if (needed > plan.maxPoolSize) {
-        this.emit('warning', { scenario: name, trial, message: `${name}: about ${needed} fresh tokens would be needed at ${Math.round(measuredRate)} req/s; capped at ${plan.maxPoolSize} (raise --max-pool or shorten --duration)` })
+      // The margin above is a guess against a rate that is still rising; only a cap below what
+      // the rate measured now would use is worth a warning.
+      const atMeasuredRate = Math.ceil(Math.max(measuredRate, seen ?? 0) * (load.durationMs / 1000)) + 100
+      if (atMeasuredRate > plan.maxPoolSize && !warmup.rateIsGuess) {
+        this.emit('warning', { scenario: name, trial, message: `${name}: about ${atMeasuredRate} fresh tokens would be needed at ${Math.round(Math.max(measuredRate, seen ?? 0))} req/s; capped at ${plan.maxPoolSize} (raise --max-pool or shorten --duration)` })
       }
       await instance.refill(needed, runSignal)
       if (runSignal.aborted) return null
@@ -406,10 +409,10 @@ export class Engine extends EventEmitter {
    * The cost is the target's CPU µs per request when its CPU can be read, else wall µs per request.
    * Null when stopped; `rateRps` is the last chunk's closed-model rate (what pools are sized from).
    */
-  async #warmUp(sp: ScenarioPlan, trial: number, url: string, instance: ScenarioInstance, runSignal: AbortSignal): Promise<{ warmedMs: number; rateRps: number | null } | null> {
+  async #warmUp(sp: ScenarioPlan, trial: number, url: string, instance: ScenarioInstance, runSignal: AbortSignal): Promise<{ warmedMs: number; rateRps: number | null; rateIsGuess: boolean } | null> {
     const load = sp.load
     const name = sp.scenario.name
-    if (load.warmupMs <= 0) return { warmedMs: 0, rateRps: null }
+    if (load.warmupMs <= 0) return { warmedMs: 0, rateRps: null, rateIsGuess: false }
     const rule = this.#plan.warmup ?? DEFAULT_WARMUP_RULE
     // A short warm-up asked for stays short (a test's 200 ms), at most ten times what was asked.
     const maxMs = Math.max(load.warmupMs, load.warmupMaxMs ?? Math.min(rule.maxMs, 10 * load.warmupMs))
@@ -418,23 +421,34 @@ export class Engine extends EventEmitter {
     const costs: number[] = []
     let warmedMs = 0
     let rateRps: number | null = null
+    let capped = false
     while (warmedMs < load.warmupMs || (warmedMs + chunkMs <= maxMs && !isSteady(costs, rule.tolerance))) {
-      if (sp.scenario.consumes && warmedMs >= load.warmupMs) {
-        // The seeded pool was sized for the minimum warm-up; an extension tops it up first.
+      if (sp.scenario.consumes && (warmedMs >= load.warmupMs || capped)) {
+        // The seeded pool was sized for the minimum warm-up at a guessed rate; an extension, or a
+        // chunk after one that ran out of tokens, tops it up first.
         await instance.refill(Math.ceil(Math.max(rateRps ?? 0, FALLBACK_RATE_RPS) * (chunkMs / 1000) * REFILL_MARGIN) + 100, runSignal)
         if (runSignal.aborted) return null
       }
       const before = await this.#quietScrape(url, runSignal)
-      const chunk = await this.#drive(name, trial, url, { ...load, durationMs: chunkMs, warmupMs: 0, maxRequests: capRequests({ ...load, durationMs: chunkMs }, instance.capacity(), rateRps ?? FALLBACK_RATE_RPS) }, instance, runSignal, false)
+      const maxRequests = capRequests({ ...load, durationMs: chunkMs }, instance.capacity(), rateRps ?? FALLBACK_RATE_RPS)
+      const chunk = await this.#drive(name, trial, url, { ...load, durationMs: chunkMs, warmupMs: 0, maxRequests }, instance, runSignal, false)
       if (runSignal.aborted) return null
       const after = before === undefined ? undefined : await this.#quietScrape(url, runSignal)
       warmedMs += chunk.durationMs > 0 ? chunk.durationMs : chunkMs
-      if (chunk.durationMs > 0 && load.model === 'closed') rateRps = chunk.requests / (chunk.durationMs / 1000)
+      // A chunk that ran out of tokens ended early, and its start-up (connections, a cold JIT)
+      // weighed on its rate: a lower bound, once 2.3k req/s for a scenario that ran at 20k, which
+      // left the first trial's pool a third of what it needed. The estimate then grows fourfold
+      // until a chunk runs its full length.
+      capped = maxRequests !== null && chunk.requests >= maxRequests
+      if (chunk.durationMs > 0 && load.model === 'closed') {
+        const measured = chunk.requests / (chunk.durationMs / 1000)
+        rateRps = capped ? Math.max(measured, 4 * (rateRps ?? FALLBACK_RATE_RPS)) : measured
+      }
       const cpu = before !== undefined && after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(before, after, chunk.requests)?.cpuUsPerRequest ?? null : null
       costs.push(cpu !== null && cpu > 0 ? cpu : chunk.requests > 0 ? (chunk.durationMs * 1000) / chunk.requests : Number.NaN)
       if (chunk.requests === 0) break
     }
-    return { warmedMs: Math.round(warmedMs), rateRps }
+    return { warmedMs: Math.round(warmedMs), rateRps, rateIsGuess: capped }
   }
 
   #warnRanOut(name: string, trial: number, ranMs: number, plannedMs: number, instance: ScenarioInstance): void {

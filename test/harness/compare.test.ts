@@ -129,6 +129,30 @@ describe('compareResults on fixtures', () => {
     expect(comparison.notes.join(' ')).toMatch(/different machines/)
   })
 
+  it('different machines: only gross changes are judged (normalised figures at ±30%, latencies not gated)', () => {
+    // A machine twice as fast (calibration 40,000) on which token ran 15% slower than the
+    // calibration predicts and its p99 tripled: inside what one yardstick cannot tell apart across
+    // CPUs, so neither fails the gate; at 50% slower, throughput is a regression.
+    const other = (tokenFactor: number) => makeRun({
+      label: 'other-cpu',
+      seed: 11,
+      environment: { cpuModel: 'Other CPU', cpuCount: 8 },
+      calibration: { throughputRps: 40_000, cpuUsPerRequest: 20 },
+      scenarios: { health: { ...HEALTH, throughputRps: 24_000, cpuUsPerRequest: 40 }, token: { ...TOKEN, throughputRps: 8_000 * tokenFactor, p50Us: 6_000, cpuUsPerRequest: 100 / tokenFactor } }
+    })
+    const mild = compareResults(baseline, other(0.85))
+    expect(mild.settings.margins.throughputRps).toBe(0.3)
+    expect(mild.settings.gatedMetrics).not.toContain('p50Us')
+    expect(metric(mild, 'token', 'throughputRps').change).toBeCloseTo(-0.15, 1)
+    expect(metric(mild, 'token', 'throughputRps').verdict).not.toBe('regression')
+    expect(metric(mild, 'token', 'p50Us').gated).toBe(false)
+    expect(mild.exitCode).toBe(0)
+    expect(mild.notes.join(' ')).toMatch(/only gross changes are judged/)
+    const gross = compareResults(baseline, other(0.5))
+    expect(metric(gross, 'token', 'throughputRps').verdict).toBe('regression')
+    expect(gross.exitCode).toBe(1)
+  })
+
   it('different machines without calibration: throughput cannot be compared (invalid)', () => {
     const current = makeRun({ label: 'no-cal', seed: 9, environment: { nodeVersion: 'v22.0.0' }, calibration: null, scenarios: { health: HEALTH, token: TOKEN } })
     const comparison = compareResults(baseline, current)

@@ -99,7 +99,7 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
         return { trial, summary }
       }
       const onStep = (s: CapacityStep): void => {
-        if (progress) io.stderr(`  ${s.phase.padEnd(6)} ${formatRps(s.rateRps).padStart(8)} req/s → completed ${formatRps(s.completedRps)}, p50 ${formatLatencyUs(s.p50Us)}, p99 ${formatLatencyUs(s.p99Us)}, ${s.outcome}${s.outcome === 'pass' ? '' : ` (${s.why.split('\n')[0]?.slice(0, 160)})`}\n`)
+        if (progress) io.stderr(`  ${s.phase.padEnd(6)} ${formatRps(s.rateRps).padStart(8)} req/s → completed ${formatRps(s.completedRps)}, p50 ${formatLatencyUs(s.p50Us)}, p99 ${formatLatencyUs(s.p99Us)}, ${s.outcome}${s.outcome === 'pass' ? '' : ` (${s.why.split('\n')[0] ?? ''})`}\n`)
       }
       results.push(await searchCapacity(sp.scenario.name, { startRps, maxRps, precision, repeats, slos: opts.slos }, measure, onStep))
     } finally {
