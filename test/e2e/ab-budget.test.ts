@@ -3,7 +3,9 @@
 // Its health route is quiet; its token route costs a CPU time drawn once per process, so token's
 // per-pair throughput ratio spreads over a factor of several and stays undecided against the margin. Both arms run
 // as a duet (the default), which keeps health's ratio near 1 on a busy machine; in 100 ms slots its
-// spread reached ±50% beside the rest of the suite and it went on to a second look. The margin is 60%.
+// spread reached ±50% beside the rest of the suite and it went on to a second look. Even in a duet, one
+// arm's health ran 27–56% faster than the other's in every pair of one run beside the rest of the suite
+// (unpinned, the scheduler favoured one target), so the margin is 80%.
 // The gate must spend its extra pairs on token rather than health, and stop within the budget.
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,7 +30,7 @@ describe('ab --budget (end to end, small targets)', () => {
   it('spends more pairs on a noisy scenario than on a quiet one, and stops within the budget', async () => {
     let stderr = ''
     const io = { stdout: () => undefined, stderr: (t: string) => void (stderr += t) }
-    const settings = resolveCompareSettings({ gatedMetrics: ['throughputRps'], margins: { throughputRps: 0.6 } })
+    const settings = resolveCompareSettings({ gatedMetrics: ['throughputRps'], margins: { throughputRps: 0.8 } })
     const opts = parseRunOptions({ scenario: ['health', 'token'], duration: '400ms', warmup: '100ms', warmupMax: '100ms', connections: '8', label: 'budget' }, config)
     // The first round alone takes ~20 s on a quiet 2-core machine and twice or three times that
     // beside the rest of the suite: the budget leaves room for at least one more round either way.

@@ -72,13 +72,15 @@ describe('INJECT_CPU_US', () => {
       const before = process.cpuUsage()
       for (let i = 0; i < n; i++) expect((await app.inject({ method: 'GET', url: `${BASE}/` })).statusCode).toBe(200)
       best = Math.max(best, cpuUs(process.cpuUsage(before)))
-      expect(performance.now() - wall).toBeGreaterThanOrEqual(n * 20)
+      // The loop is calibrated at start-up: a machine whose speed moved since then runs it a little
+      // faster or slower (98 ms for 5 × 20 ms was seen beside the rest of the suite).
+      expect(performance.now() - wall).toBeGreaterThanOrEqual(n * 20 * 0.8)
     }
     expect(best).toBeGreaterThanOrEqual(n * 20_000 * 0.25)
     // POST /token pays it too
     const t0 = performance.now()
     expect((await postToken(app)).statusCode).toBe(200)
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(20)
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(20 * 0.8)
     // /health, /metrics and /debug do not
     for (const url of ['/health/ready', '/metrics', '/debug/stats', `${BASE}/health/ready`]) {
       let fastest = Number.POSITIVE_INFINITY

@@ -63,12 +63,14 @@ const EMPTY = Buffer.alloc(0)
 const DEFAULT_IDLE_TIMEOUT_MS = 4_000
 const DEFAULT_MAX_CONNECTING = 16
 
-class PoolError extends Error {
-  readonly code: string
-  constructor (code: string, message: string) {
-    super(message)
-    this.code = code
-  }
+/**
+ * A failed request, with the network-level code undici or Node would give it (UND_ERR_SOCKET,
+ * ETIMEDOUT, …) so that the driver's classifyFailure counts it as a reset or a timeout alike on
+ * both transports. These describe the target's behaviour, not the harness's errors, so they are
+ * not in the harness's error registry.
+ */
+function poolError (code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code })
 }
 
 /** The request's bytes: built once per request object that is sent again (a scenario's fixed spec). */
@@ -80,7 +82,7 @@ export function serializeRequest (host: string, request: Http1Request): Buffer {
     const lower = name.toLowerCase()
     // The body's length is the one this client frames it with; a spec's own would disagree with it.
     if (lower === 'content-length' || lower === 'transfer-encoding') continue
-    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new PoolError('ERR_INVALID_HEADER', `header ${JSON.stringify(name)} contains a line break`)
+    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw poolError('ERR_INVALID_HEADER', `header ${JSON.stringify(name)} contains a line break`)
     if (lower === 'host') hasHost = true
     head += `${name}: ${value}\r\n`
   }
@@ -123,12 +125,12 @@ class Connection {
     this.socket.on('data', (chunk: Buffer) => {
       if (this.handler === null) {
         // Bytes nobody asked for: the stream is out of step, and the socket cannot be trusted.
-        this.#fail(new PoolError('UND_ERR_SOCKET', 'unexpected data on an idle connection'))
+        this.#fail(poolError('UND_ERR_SOCKET', 'unexpected data on an idle connection'))
         return
       }
       this.#wireBytes += chunk.length
       const result = parser.execute(chunk)
-      if (result instanceof Error) this.#fail(new PoolError('HPE_INVALID', `malformed response: ${result.message}`))
+      if (result instanceof Error) this.#fail(poolError('HPE_INVALID', `malformed response: ${result.message}`))
     })
     this.socket.once('connect', () => this.#connected())
     this.socket.on('error', (error: Error & { code?: string }) => this.#fail(error))
@@ -136,7 +138,7 @@ class Connection {
     // closes at the end of a run.
     this.socket.on('close', () => {
       if (this.handler === null) this.close()
-      else this.#fail(new PoolError('UND_ERR_SOCKET', 'other side closed'))
+      else this.#fail(poolError('UND_ERR_SOCKET', 'other side closed'))
     })
   }
 
@@ -180,7 +182,7 @@ class Connection {
 
   /** Fails the request in flight (if any) and closes the socket. */
   timeout (): void {
-    this.#fail(new PoolError('ETIMEDOUT', 'no answer within the request timeout'))
+    this.#fail(poolError('ETIMEDOUT', 'no answer within the request timeout'))
   }
 
   close (): void {
@@ -206,7 +208,7 @@ export class Http1Pool {
 
   constructor (origin: string, options: Http1PoolOptions) {
     const url = new URL(origin)
-    if (url.protocol !== 'http:') throw new PoolError('ERR_INVALID_PROTOCOL', `the HTTP/1.1 pool speaks plain http:, not ${url.protocol}`)
+    if (url.protocol !== 'http:') throw poolError('ERR_INVALID_PROTOCOL', `the HTTP/1.1 pool speaks plain http:, not ${url.protocol}`)
     this.#hostname = url.hostname.replace(/^\[|\]$/g, '')
     this.#port = url.port === '' ? 80 : Number(url.port)
     this.#host = url.host
@@ -237,13 +239,13 @@ export class Http1Pool {
    * `request` is serialised once and its bytes reused when the same frozen object is sent again.
    */
   dispatch (request: Http1Request, handler: Http1Handler): void {
-    if (this.#destroyed) throw new PoolError('UND_ERR_DESTROYED', 'the pool is destroyed')
+    if (this.#destroyed) throw poolError('UND_ERR_DESTROYED', 'the pool is destroyed')
     let bytes = this.#bytes.get(request)
     if (bytes === undefined) {
       bytes = serializeRequest(this.#host, request)
       if (Object.isFrozen(request)) this.#bytes.set(request, bytes)
     }
-    if (!this.canSend()) throw new PoolError('UND_ERR_POOL_FULL', `all ${this.#all.size} connections are busy (at most ${this.#options.connections}, ${this.#connecting} opening)`)
+    if (!this.canSend()) throw poolError('UND_ERR_POOL_FULL', `all ${this.#all.size} connections are busy (at most ${this.#options.connections}, ${this.#connecting} opening)`)
     let connection = this.#idle.pop()
     if (connection === undefined) {
       connection = new Connection(this, this.#port, this.#hostname)
