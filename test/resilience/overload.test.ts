@@ -26,7 +26,7 @@ async function flood (preset: string, env: Record<string, string> = {}): Promise
 }
 
 describe('overload', () => {
-  it('phase2 sheds a flood with 503s and keeps its admitted p99 far below phase1\'s, which sheds nothing', async () => {
+  it('phase2 sheds a flood with 503s and keeps its admitted p99 bounded (below phase1\'s, in the strict suite); phase1 sheds nothing', async () => {
     if (PIN) await pinProcess(process.pid, '1')
     const shedding = await flood('phase2', { SHED_MAX_ACTIVE_CONNECTIONS: '64' })
     const none = await flood('phase1')
