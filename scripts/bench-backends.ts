@@ -33,8 +33,9 @@ import { pinGenerator, startTarget } from '../harness/engine/target-process.ts'
 import type { TargetProcess } from '../harness/engine/target-process.ts'
 import type { LoadSettings } from '../harness/types.ts'
 import { referenceTarget } from '../scenarios/reference-target.ts'
+import { BASE_PATH } from '../scenarios/catalog.ts'
 
-const BASE = '/auth-server/v1/oauth'
+const BASE = BASE_PATH
 const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost'])
 const CLIENT_BODY = JSON.stringify({ grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123' })
 const VALIDATE_BODY = JSON.stringify({ resource: '/quotes/ltp' })

@@ -24,8 +24,9 @@ import type { TargetProcess } from '../harness/engine/target-process.ts'
 import { PostgresStore } from '../target/stores/postgres.ts'
 import { PgSqlClient, assertIdentifier } from '../target/stores/sql-client.ts'
 import { referenceTarget } from '../scenarios/reference-target.ts'
+import { BASE_PATH } from '../scenarios/catalog.ts'
 
-const BASE = '/auth-server/v1/oauth'
+const BASE = BASE_PATH
 const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost'])
 
 interface Window {

@@ -8,12 +8,13 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
+import { BASE_PATH } from '../scenarios/catalog.ts'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, 'duration-s': { type: 'string', default: '5' }, connections: { type: 'string', default: '50' }, preset: { type: 'string', default: 'phase2' } } })
 const rounds = Number(values.rounds)
 const durationS = Number(values['duration-s'])
 const connections = Number(values.connections)
-const BASE = '/auth-server/v1/oauth'
+const BASE = BASE_PATH
 const pin = existsSync('/usr/bin/taskset') && availableParallelism() >= 2
 
 function startServer(script: string, port: number, env: Record<string, string>): Promise<ChildProcess> {

@@ -25,6 +25,7 @@ import type { RequestSpec } from '../harness/engine/drivers/types.ts'
 import { classifyOpenModel } from '../harness/engine/saturation.ts'
 import { pinGenerator, startTarget } from '../harness/engine/target-process.ts'
 import type { LoadSettings } from '../harness/types.ts'
+import { ENDPOINTS } from '../scenarios/catalog.ts'
 import { referenceTarget } from '../scenarios/reference-target.ts'
 
 const { values } = parseArgs({
@@ -52,7 +53,7 @@ for (const t of transports) if (t !== 'http1' && t !== 'undici') throw new Error
 const external = values.url === undefined ? null : new URL(values.url)
 if (external !== null && !['127.', '[::1]', 'localhost'].some((p) => external.host.startsWith(p))) throw new Error(`--url must be a loopback address, not ${external.host}`)
 if (external !== null && values.pid === undefined) throw new Error('--url needs --pid: the target\'s process, whose CPU time says who limited a step')
-const health: RequestSpec = Object.freeze({ method: 'GET', path: external === null ? '/auth-server/v1/oauth/' : `${external.pathname}${external.search}`, expectedStatuses: Object.freeze([200]) })
+const health: RequestSpec = Object.freeze({ method: 'GET', path: external === null ? ENDPOINTS.health.path : `${external.pathname}${external.search}`, expectedStatuses: Object.freeze([200]) })
 const load = (overrides: Partial<LoadSettings>): LoadSettings => ({
   model: 'open', durationMs, warmupMs: 500, connections, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 5_000, ...overrides
 })

@@ -15,8 +15,9 @@ import { Pool, request } from 'undici'
 import { OpenDriver } from '../harness/engine/drivers/open.ts'
 import { pinGenerator, startTarget } from '../harness/engine/target-process.ts'
 import { referenceTarget } from '../scenarios/reference-target.ts'
+import { BASE_PATH } from '../scenarios/catalog.ts'
 
-const BASE = '/auth-server/v1/oauth'
+const BASE = BASE_PATH
 
 export interface OverloadOptions {
   /** Closed model: connections; ignored when rateRps > 0. */
