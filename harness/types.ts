@@ -400,7 +400,7 @@ export interface EnvironmentDifference {
   field: string
   baseline: string
   current: string
-  /** Machine differences (CPU model, CPU count, Node version) trigger normalisation. */
+  /** Machine differences (CPU model, CPU count, Node version, or a calibration that moved past MACHINE_SPEED_TOLERANCE) trigger normalisation. */
   machine: boolean
 }
 

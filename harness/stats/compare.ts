@@ -355,7 +355,7 @@ export function checkCalibration(baseline: RunResult, current: RunResult): strin
 
 /**
  * Compares a current run with a baseline run. When the machines differ (CPU model, CPU count or
- * Node version), throughput and CPU µs/request are divided by each run's calibration workload
+ * Node version, or calibrations more than MACHINE_SPEED_TOLERANCE apart), throughput and CPU µs/request are divided by each run's calibration workload
  * before comparing, and the comparison says so; latencies are compared raw, with a note.
  */
 export function compareResults(baseline: RunResult, current: RunResult, options: CompareOptions = {}): Comparison {
@@ -419,8 +419,29 @@ interface MachineComparison {
   notes: string[]
 }
 
+/**
+ * Two runs whose calibrations differ by more than this (the faster over the slower) did not run at
+ * one machine speed, whatever their fingerprints say, and are judged as from different machines.
+ * On a cloud VM the CPU model string ("Intel(R) Xeon(R) Processor") names neither the host nor its
+ * speed: the same code on two such VMs a day apart read calibrations of 64,881 and 38,352 req/s,
+ * and compared raw at the baseline's 5% margins it was called a regression in 16 cells. A steady
+ * calibration agrees with itself within CALIBRATION_MAX_SPREAD, so a larger move is the machine.
+ */
+export const MACHINE_SPEED_TOLERANCE = CALIBRATION_MAX_SPREAD
+
+/** The calibration difference that makes two runs of one fingerprint different machines, or null. */
+function speedDifference(baseline: RunResult, current: RunResult): EnvironmentDifference | null {
+  const cb = baseline.calibration?.throughputRps
+  const cc = current.calibration?.throughputRps
+  if (cb === undefined || cc === undefined || !(cb > 0) || !(cc > 0)) return null
+  if (Math.max(cb, cc) / Math.min(cb, cc) - 1 <= MACHINE_SPEED_TOLERANCE) return null
+  return { field: 'calibrationRps', baseline: String(Math.round(cb)), current: String(Math.round(cc)), machine: true }
+}
+
 function compareMachines(baseline: RunResult, current: RunResult): MachineComparison {
   const differences = environmentDifferences(baseline, current)
+  const speed = differences.some((difference) => difference.machine) ? null : speedDifference(baseline, current)
+  if (speed !== null) differences.unshift(speed)
   const sameMachine = !differences.some((difference) => difference.machine)
   const canNormaliseCpu =
     baseline.calibration?.cpuUsPerRequest != null && current.calibration?.cpuUsPerRequest != null && baseline.calibration.cpuUsPerRequest > 0 && current.calibration.cpuUsPerRequest > 0
@@ -428,6 +449,9 @@ function compareMachines(baseline: RunResult, current: RunResult): MachineCompar
   if (sameMachine) return out
   const machine = differences.filter((difference) => difference.machine).map((difference) => `${difference.field} ${difference.baseline} → ${difference.current}`)
   out.notes.push(`different machines (${machine.join('; ')}): latencies are compared raw and are only indicative`)
+  if (speed !== null) {
+    out.notes.push(`the fingerprints match, but the calibration moved ×${(Number(speed.current) / Number(speed.baseline)).toFixed(2)} between the runs (more than ±${MACHINE_SPEED_TOLERANCE * 100}%): another host or a slower spell of this one, so the runs are judged as from different machines`)
+  }
   const baselineRps = baseline.calibration?.throughputRps ?? null
   const currentRps = current.calibration?.throughputRps ?? null
   if (baselineRps !== null && currentRps !== null && baselineRps > 0 && currentRps > 0) {

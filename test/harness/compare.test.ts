@@ -153,6 +153,31 @@ describe('compareResults on fixtures', () => {
     expect(gross.exitCode).toBe(1)
   })
 
+  it('one fingerprint at another speed: a calibration that moved past the tolerance makes the runs different machines', () => {
+    // The same code on a host half as fast, with the same CPU model string: compared raw it would be
+    // a regression everywhere; judged as another machine, normalised, it is not.
+    const slowHost = makeRun({
+      label: 'slow-host',
+      seed: 12,
+      calibration: { throughputRps: 10_000, cpuUsPerRequest: 80 },
+      scenarios: { health: { ...HEALTH, throughputRps: 6_000, p50Us: 1_400, cpuUsPerRequest: 160 }, token: { ...TOKEN, throughputRps: 2_000, p50Us: 4_000, cpuUsPerRequest: 400 } }
+    })
+    const comparison = compareResults(baseline, slowHost)
+    expect(comparison.environment.sameMachine).toBe(false)
+    expect(comparison.environment.differences).toContainEqual({ field: 'calibrationRps', baseline: '20000', current: '10000', machine: true })
+    expect(comparison.notes.join(' ')).toMatch(/calibration moved ×0\.50 between the runs/)
+    expect(metric(comparison, 'token', 'throughputRps').normalised).toBe(true)
+    expect(Math.abs(metric(comparison, 'token', 'throughputRps').change ?? 1)).toBeLessThan(0.05)
+    expect(comparison.exitCode).toBe(0)
+    // Raw, as before the speed check, the same runs were a regression.
+    const raw = compareResults(baseline, { ...slowHost, calibration: null })
+    expect(raw.environment.sameMachine).toBe(true)
+    expect(raw.exitCode).toBe(1)
+    // Within the tolerance the runs stay one machine, compared raw.
+    const steady = makeRun({ label: 'steady', seed: 13, calibration: { throughputRps: 21_500, cpuUsPerRequest: 40 }, scenarios: { health: HEALTH, token: TOKEN } })
+    expect(compareResults(baseline, steady).environment.sameMachine).toBe(true)
+  })
+
   it('different machines without calibration: throughput cannot be compared (invalid)', () => {
     const current = makeRun({ label: 'no-cal', seed: 9, environment: { nodeVersion: 'v22.0.0' }, calibration: null, scenarios: { health: HEALTH, token: TOKEN } })
     const comparison = compareResults(baseline, current)
