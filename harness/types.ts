@@ -321,6 +321,11 @@ export interface CompareSettings {
    * absolute (0.002 = ±0.2 percentage points) because a baseline error rate is usually 0.
    */
   margins: Record<MetricName, number>
+  /**
+   * The margin on the good side, where it is not `margins`' (a change judged as a factor both ways:
+   * across CPU models throughput is a regression below ×0.5, −50%, and an improvement above ×2, +100%).
+   */
+  improvementMargins?: Partial<Record<MetricName, number>>
   /** Metrics whose verdicts decide the overall verdict and the exit code. */
   gatedMetrics: MetricName[]
   /** Fewer valid trials (or pairs) than this on either side makes a metric invalid. */
@@ -366,7 +371,10 @@ export interface MetricComparison {
   interval: ChangeInterval | null
   /** Two-sided p of the rank test (Mann-Whitney U unpaired, Wilcoxon signed-rank paired). */
   pValue: number | null
+  /** How far the change may go on the bad side before it can be a regression. */
   margin: number
+  /** How far it may go on the good side before it can be an improvement, when not `margin`. */
+  improvementMargin?: number
   verdict: Verdict
   gated: boolean
   /** True when the change was computed on values divided by each run's calibration workload. */

@@ -33,9 +33,13 @@ export function formatInterval(metric: MetricComparison): string {
   return `[${formatChange(metric.changeKind, metric.interval.low)}, ${formatChange(metric.changeKind, metric.interval.high)}]`
 }
 
-export function formatMargin(metric: MetricComparison): string {
-  const magnitude = metric.margin * 100
-  return metric.changeKind === 'relative' ? `±${magnitude.toFixed(1)}%` : `±${magnitude.toFixed(2)} pp`
+export function formatMargin(metric: Pick<MetricComparison, 'margin' | 'improvementMargin' | 'better' | 'changeKind'>): string {
+  const unit = metric.changeKind === 'relative' ? '%' : ' pp'
+  const digits = metric.changeKind === 'relative' ? 1 : 2
+  if (metric.improvementMargin === undefined || metric.improvementMargin === metric.margin) return `±${(metric.margin * 100).toFixed(digits)}${unit}`
+  // Two margins: the band the change may move in, low end first, as the interval is printed.
+  const [down, up] = metric.better === 'higher' ? [metric.margin, metric.improvementMargin] : [metric.improvementMargin, metric.margin]
+  return `−${(down * 100).toFixed(digits)}${unit} / +${(up * 100).toFixed(digits)}${unit}`
 }
 
 export const VERDICT_LABEL: Readonly<Record<Verdict, string>> = Object.freeze({

@@ -88,7 +88,7 @@ export function renderMarkdown(result: RunResult, comparison: Comparison, option
       ? 'Paired: per-pair B/A (error rate: B − A), median over pairs, BCa bootstrap over pairs, Wilcoxon signed-rank p.'
       : 'Unit: the trial. Medians of per-trial values; percentiles from merged histograms, interval by resampling trials and merging their histograms; Mann-Whitney U p.'
   tail.push(
-    `<sub>${method} Verdict: regression/improvement when the whole interval is past the margin${comparison.settings.requireSignificance ? ` and p < ${(1 - comparison.settings.confidence).toFixed(2)}` : ''}; no change when it lies within ±margin; otherwise inconclusive. ${comparison.settings.resamples} resamples, seed ${comparison.settings.seed}. Detectable: ${SENSITIVITY_METHOD}</sub>`,
+    `<sub>${method} Verdict: regression/improvement when the whole interval is past the margin${comparison.settings.requireSignificance ? ` and p < ${(1 - comparison.settings.confidence).toFixed(2)}` : ''}; no change when it lies within the margin (a band of two where a cell shows two); otherwise inconclusive. ${comparison.settings.resamples} resamples, seed ${comparison.settings.seed}. Detectable: ${SENSITIVITY_METHOD}</sub>`,
     ''
   )
 

@@ -132,7 +132,10 @@ export const CALIBRATION_MAX_SPREAD = 0.1
 export interface VerdictInput {
   /** The change and its interval, signed as current minus baseline (relative or absolute). */
   interval: { low: number; high: number } | null
+  /** The margin on the bad side. */
   margin: number
+  /** The margin on the good side; `margin` when absent. */
+  improvementMargin?: number
   better: 'higher' | 'lower'
   /** Two-sided rank-test p; null skips the significance guard. */
   pValue: number | null
@@ -153,11 +156,13 @@ export interface VerdictDecision {
 }
 
 /**
- * regression: the whole interval is past +margin on the bad side; improvement: the mirror;
- * no change: the whole interval is within ±margin; inconclusive: it crosses a margin.
+ * regression: the whole interval is past the margin on the bad side; improvement: past the
+ * improvement margin on the good side; no change: the whole interval lies between the two;
+ * inconclusive: it crosses one.
  */
 export function decideVerdict(input: VerdictInput): VerdictDecision {
   const { interval, margin } = input
+  const goodMargin = input.improvementMargin ?? margin
   if (interval === null || !Number.isFinite(interval.low) || !Number.isFinite(interval.high)) {
     return { verdict: 'invalid', note: 'no finite interval (a baseline of 0, or no data)' }
   }
@@ -165,7 +170,7 @@ export function decideVerdict(input: VerdictInput): VerdictDecision {
   const worseLow = input.better === 'lower' ? interval.low : -interval.high
   const worseHigh = input.better === 'lower' ? interval.high : -interval.low
   const significant = !input.requireSignificance || input.pValue === null || input.pValue < input.alpha
-  if (worseLow > margin || worseHigh < -margin) {
+  if (worseLow > margin || worseHigh < -goodMargin) {
     const verdict: Verdict = worseLow > margin ? 'regression' : 'improvement'
     if (significant) return { verdict }
     if (input.attainablePValue !== undefined && input.attainablePValue >= input.alpha) {
@@ -179,7 +184,7 @@ export function decideVerdict(input: VerdictInput): VerdictDecision {
       note: `interval says ${verdict} but the rank test does not (p = ${formatP(input.pValue ?? Number.NaN)} ≥ ${formatP(input.alpha)}): more trials needed`
     }
   }
-  if (worseLow >= -margin && worseHigh <= margin) return { verdict: 'no-change' }
+  if (worseLow >= -goodMargin && worseHigh <= margin) return { verdict: 'no-change' }
   return { verdict: 'inconclusive', note: 'the interval crosses the margin' }
 }
 

@@ -7,7 +7,8 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { compareAB, compareResults } from '../../harness/stats/compare.ts'
 import { compareCommand } from '../../harness/cli/commands/compare.ts'
-import { resolveCompareSettings } from '../../harness/stats/verdict.ts'
+import { decideVerdict, resolveCompareSettings } from '../../harness/stats/verdict.ts'
+import { formatMargin } from '../../harness/reporters/format.ts'
 import type { MetricComparison, MetricName, RunResult } from '../../harness/types.ts'
 import { makeAbRun, makeRun } from '../fixtures/results/build.ts'
 import type { ScenarioShape } from '../fixtures/results/build.ts'
@@ -129,10 +130,10 @@ describe('compareResults on fixtures', () => {
     expect(comparison.notes.join(' ')).toMatch(/different machines/)
   })
 
-  it('different machines: only gross changes are judged (normalised figures at ±30%, latencies not gated)', () => {
-    // A machine twice as fast (calibration 40,000) on which token ran 15% slower than the
+  it('another CPU model: a change is judged as a factor of 2 both ways (latencies not gated)', () => {
+    // A machine twice as fast (calibration 40,000) on which token ran 40% slower than the
     // calibration predicts and its p99 tripled: inside what one yardstick cannot tell apart across
-    // CPUs, so neither fails the gate; at 50% slower, throughput is a regression.
+    // CPU models, so neither fails the gate; at a third of the predicted speed it is a regression.
     const other = (tokenFactor: number) => makeRun({
       label: 'other-cpu',
       seed: 11,
@@ -140,14 +141,51 @@ describe('compareResults on fixtures', () => {
       calibration: { throughputRps: 40_000, cpuUsPerRequest: 20 },
       scenarios: { health: { ...HEALTH, throughputRps: 24_000, cpuUsPerRequest: 40 }, token: { ...TOKEN, throughputRps: 8_000 * tokenFactor, p50Us: 6_000, cpuUsPerRequest: 100 / tokenFactor } }
     })
+    const mild = compareResults(baseline, other(0.6))
+    expect(mild.settings.margins.throughputRps).toBe(0.5)
+    expect(mild.settings.margins.cpuUsPerRequest).toBe(1)
+    expect(mild.settings.improvementMargins).toMatchObject({ throughputRps: 1, cpuUsPerRequest: 0.5 })
+    expect(mild.settings.gatedMetrics).not.toContain('p50Us')
+    expect(metric(mild, 'token', 'throughputRps').change).toBeCloseTo(-0.4, 1)
+    expect(metric(mild, 'token', 'throughputRps').verdict).toBe('no-change')
+    expect(metric(mild, 'token', 'cpuUsPerRequest').change).toBeCloseTo(2 / 3, 1)
+    expect(metric(mild, 'token', 'cpuUsPerRequest').verdict).toBe('no-change')
+    expect(metric(mild, 'token', 'throughputRps').improvementMargin).toBe(1)
+    expect(metric(mild, 'token', 'p50Us').gated).toBe(false)
+    expect(mild.exitCode).toBe(0)
+    expect(mild.notes.join(' ')).toMatch(/only gross changes are judged \(normalised throughput and CPU µs\/req only past ×2 or ×1\/2 across CPU models/)
+    // The same two machines the other way round: +67% throughput is within ×2, so no change too
+    // (at a symmetric ±50% it would have been an improvement, and its mirror a regression).
+    const reversed = compareResults(other(0.6), baseline)
+    expect(metric(reversed, 'token', 'throughputRps').change).toBeCloseTo(2 / 3, 1)
+    expect(metric(reversed, 'token', 'throughputRps').verdict).toBe('no-change')
+    expect(metric(reversed, 'token', 'cpuUsPerRequest').verdict).toBe('no-change')
+    expect(reversed.exitCode).toBe(0)
+    const gross = compareResults(baseline, other(1 / 3))
+    expect(metric(gross, 'token', 'throughputRps').verdict).toBe('regression')
+    expect(metric(gross, 'token', 'cpuUsPerRequest').verdict).toBe('regression')
+    expect(gross.exitCode).toBe(1)
+    expect(metric(compareResults(other(1 / 3), baseline), 'token', 'throughputRps').verdict).toBe('improvement')
+  })
+
+  it('one CPU model on another machine (more cores): only gross changes are judged, at ±30%', () => {
+    const other = (tokenFactor: number) => makeRun({
+      label: 'more-cores',
+      seed: 14,
+      environment: { cpuCount: 8 },
+      calibration: { throughputRps: 40_000, cpuUsPerRequest: 20 },
+      scenarios: { health: { ...HEALTH, throughputRps: 24_000, cpuUsPerRequest: 40 }, token: { ...TOKEN, throughputRps: 8_000 * tokenFactor, p50Us: 6_000, cpuUsPerRequest: 100 / tokenFactor } }
+    })
     const mild = compareResults(baseline, other(0.85))
+    expect(mild.environment.sameMachine).toBe(false)
     expect(mild.settings.margins.throughputRps).toBe(0.3)
+    expect(mild.settings.improvementMargins).toBeUndefined()
     expect(mild.settings.gatedMetrics).not.toContain('p50Us')
     expect(metric(mild, 'token', 'throughputRps').change).toBeCloseTo(-0.15, 1)
     expect(metric(mild, 'token', 'throughputRps').verdict).not.toBe('regression')
-    expect(metric(mild, 'token', 'p50Us').gated).toBe(false)
+    expect(metric(mild, 'token', 'throughputRps').improvementMargin).toBeUndefined()
     expect(mild.exitCode).toBe(0)
-    expect(mild.notes.join(' ')).toMatch(/only gross changes are judged/)
+    expect(mild.notes.join(' ')).toMatch(/only gross changes are judged \(normalised throughput and CPU µs\/req at ±30% at least/)
     const gross = compareResults(baseline, other(0.5))
     expect(metric(gross, 'token', 'throughputRps').verdict).toBe('regression')
     expect(gross.exitCode).toBe(1)
@@ -356,5 +394,28 @@ describe('compareCommand', () => {
     const unknown = await runCommand(resultPath, baselinePath, { configPath: config })
     expect(unknown.code).toBe(2)
     expect(unknown.err).toContain(`${config}: unknown key "run"`)
+  })
+})
+
+describe('a margin on each side', () => {
+  it('decideVerdict judges the bad side at margin and the good side at improvementMargin', () => {
+    const throughput = (low: number, high: number) => decideVerdict({ interval: { low, high }, margin: 0.5, improvementMargin: 1, better: 'higher', pValue: 0.01, alpha: 0.05, requireSignificance: true }).verdict
+    expect(throughput(-0.45, -0.4)).toBe('no-change')
+    expect(throughput(0.6, 0.9)).toBe('no-change')
+    expect(throughput(-0.7, -0.55)).toBe('regression')
+    expect(throughput(1.1, 1.4)).toBe('improvement')
+    expect(throughput(0.8, 1.2)).toBe('inconclusive')
+    const cpu = (low: number, high: number) => decideVerdict({ interval: { low, high }, margin: 1, improvementMargin: 0.5, better: 'lower', pValue: 0.01, alpha: 0.05, requireSignificance: true }).verdict
+    expect(cpu(0.7, 0.9)).toBe('no-change')
+    expect(cpu(1.05, 1.3)).toBe('regression')
+    expect(cpu(-0.45, -0.4)).toBe('no-change')
+    expect(cpu(-0.6, -0.55)).toBe('improvement')
+  })
+
+  it('formatMargin prints the band low end first, and ± when the sides agree', () => {
+    expect(formatMargin({ margin: 0.5, improvementMargin: 1, better: 'higher', changeKind: 'relative' })).toBe('−50.0% / +100.0%')
+    expect(formatMargin({ margin: 1, improvementMargin: 0.5, better: 'lower', changeKind: 'relative' })).toBe('−50.0% / +100.0%')
+    expect(formatMargin({ margin: 0.05, better: 'lower', changeKind: 'relative' })).toBe('±5.0%')
+    expect(formatMargin({ margin: 0.002, improvementMargin: 0.002, better: 'lower', changeKind: 'absolute' })).toBe('±0.20 pp')
   })
 })
