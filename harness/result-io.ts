@@ -1,7 +1,7 @@
 // Reading and writing result files. Every read is validated against harness/result.schema.json,
 // so `compare` and the reporters never work on a file they misunderstand: a missing, corrupt or
 // incompatible file is a ResultFileError naming the file and the problem.
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -135,7 +135,7 @@ export async function writeResult(file: string, result: RunResult): Promise<stri
  * atomic within one file system, which the temporary file in the same folder guarantees.
  */
 export async function writeFileAtomic(file: string, text: string | Uint8Array): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true })
+  await ensureDir(path.dirname(file))
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`
   try {
     await writeFile(tmp, text)
@@ -147,13 +147,46 @@ export async function writeFileAtomic(file: string, text: string | Uint8Array): 
 }
 
 /**
+ * `mkdir -p` that always settles. Node's own `mkdir(dir, { recursive: true })` never returns for a
+ * path under procfs (`/proc/x`): procfs answers ENOENT for the child even once the parent exists,
+ * and Node's recursive walk reads ENOENT as "make the parent first", forever, spinning a libuv
+ * thread at 100% CPU (nodejs/node, the same loop bun fixed in its own walker). So the walk is done
+ * here: find the deepest folder that exists, then make each child once; an ENOENT after its parent
+ * was made or found is final.
+ */
+export async function ensureDir(dir: string): Promise<void> {
+  const missing: string[] = []
+  let current = path.resolve(dir)
+  for (;;) {
+    try {
+      const info = await stat(current)
+      if (!info.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR' })
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      const parent = path.dirname(current)
+      if (parent === current) throw err
+      missing.push(current)
+      current = parent
+    }
+  }
+  for (const child of missing.reverse()) {
+    try {
+      await mkdir(child)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+  }
+}
+
+/**
  * Before any load: `dir` (created if missing) takes a new file. A run that measured for minutes
  * and then could not save its result would have wasted them.
  */
 export async function assertWritableDir(dir: string, option = '--out'): Promise<void> {
   const probe = path.join(dir, `.authbench-write-check-${process.pid}`)
   try {
-    await mkdir(dir, { recursive: true })
+    await ensureDir(dir)
     await writeFile(probe, '')
     await unlink(probe)
   } catch (err) {

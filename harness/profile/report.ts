@@ -2,7 +2,8 @@
 // table; report.html / phases.html get the tables, a differential flame graph per comparison and a
 // flame graph per arm (or phase). Also writes the .cpuprofile files (one per arm and scenario,
 // every profiled trial of that arm merged), which open in Chrome DevTools and speedscope.
-import { mkdir, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
+import { ensureDir } from '../result-io.ts'
 import path from 'node:path'
 import type { ProfileInfo, RunResult } from '../types.ts'
 import type { ProfileAnalysis, DiffRow, ScenarioDiff, ProfileSample } from './analysis.ts'
@@ -101,7 +102,7 @@ function fileSafe(text: string): string {
 /** Writes `<dir>/profiles/<scenario>[-<group>].cpuprofile`, every valid profiled trial of that group merged. */
 export async function writeProfiles(result: RunResult, samples: readonly ProfileSample[], groups: readonly string[], resultDir: string, samplingIntervalUs: number): Promise<ProfileInfo> {
   const dir = path.join(resultDir, 'profiles')
-  await mkdir(dir, { recursive: true })
+  await ensureDir(dir)
   const files: string[] = []
   for (const scenario of result.scenarios) {
     for (const group of groups) {

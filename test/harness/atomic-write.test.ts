@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { readResult } from '../../harness/result-io.ts'
+import { assertWritableDir, ensureDir, readResult } from '../../harness/result-io.ts'
 import { sleep } from '../helpers/time.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -75,6 +75,34 @@ describe('bad files and paths are refused before any work', () => {
     expect(r.stderr).not.toMatch(/listening|trial/i)
     expect(readdirSync(dir)).toEqual(['a-file'])
   }, 60_000)
+
+  // procfs answers ENOENT for a new child even though its parent exists: Node's own recursive
+  // mkdir loops on that forever, so a --out there once hung `run` with load never refused.
+  it.runIf(process.platform === 'linux')('run --out under /proc: exit 2 within seconds, not a hang', () => {
+    const out = `/proc/authbench-nope-${process.pid}/reports`
+    const started = Date.now()
+    const r = cli(['run', '--scenario', 'health', '--duration', '2s', '--trials', '1', '--out', out, '--no-progress'])
+    expect(r.status, r.stderr).toBe(2)
+    expect(r.stderr).toContain(out)
+    expect(r.stderr).toMatch(/not writable \(ENOENT\)/)
+    expect(r.stderr).not.toMatch(/listening|trial/i)
+    expect(Date.now() - started).toBeLessThan(30_000)
+  }, 60_000)
+
+  it('ensureDir makes every missing level, accepts an existing folder, and settles with an error code where it cannot', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'authbench-ensure-'))
+    const deep = path.join(dir, 'a', 'b', 'c')
+    await ensureDir(deep)
+    expect(statSync(deep).isDirectory()).toBe(true)
+    await ensureDir(deep)
+    writeFileSync(path.join(dir, 'file'), '')
+    await expect(ensureDir(path.join(dir, 'file', 'x'))).rejects.toMatchObject({ code: 'ENOTDIR' })
+    await expect(ensureDir(path.join(dir, 'file'))).rejects.toMatchObject({ code: 'ENOTDIR' })
+    if (process.platform === 'linux') {
+      await expect(ensureDir(`/proc/authbench-nope-${process.pid}/x`)).rejects.toMatchObject({ code: 'ENOENT' })
+      await expect(assertWritableDir('/proc/authbench-nope')).rejects.toThrow(/--out \/proc\/authbench-nope is not writable \(ENOENT\): no load was started/)
+    }
+  })
 
   it('compare given a truncated result or a foreign JSON file: exit 2, naming the file and the problem', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'authbench-bad-'))

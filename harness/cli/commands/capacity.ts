@@ -3,7 +3,7 @@
 // open-model trial through the engine, and writes capacity.json, capacity.md and report.html).
 // Exit codes: 0 done, 1 a capacity below --min-rate, 2 bad options (a bad --slo names itself) or
 // a search that could not say (the generator's lower bound is below --min-rate, or the run stopped).
-import { mkdir, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { searchCapacity, type CapacityResult, type CapacityStep } from '../../engine/capacity.ts'
 import { createOpenDriver } from '../../engine/drivers/open.ts'
@@ -13,7 +13,7 @@ import { collectFingerprint } from '../../engine/fingerprint.ts'
 import { assertLoopback } from '../../engine/loopback.ts'
 import { formatLatencyUs, formatRps } from '../../reporters/print-summary.ts'
 import { describeCapacity, renderCapacityHtml, renderCapacityMarkdown } from '../../reporters/capacity.ts'
-import { resultDirName } from '../../result-io.ts'
+import { ensureDir, resultDirName } from '../../result-io.ts'
 import type { DriverFactory } from '../../engine/engine.ts'
 import { pinGenerator, targetProcessOptions } from '../../engine/target-process.ts'
 import { parseDurationMs, parseIntOption, parseRunOptions, parseShareOption } from './run-options.ts'
@@ -108,7 +108,7 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
   }
 
   const dir = path.resolve(opts.outDir, resultDirName(new Date(), opts.label))
-  await mkdir(dir, { recursive: true })
+  await ensureDir(dir)
   const settings = { startRps, maxRps, minRps, precision, repeats, stepDurationMs, warmupMs, slos: opts.slos.map((s) => s.expression) }
   await writeFile(path.join(dir, 'capacity.json'), `${JSON.stringify({ tool: 'authbench', kind: 'capacity', label: opts.label, createdAt: new Date().toISOString(), settings, environment: collectFingerprint({ store: opts.store, cache: opts.cache, preset: opts.preset, driver: 'open' }), results }, null, 2)}\n`)
   await writeFile(path.join(dir, 'capacity.md'), renderCapacityMarkdown(results, opts.slos, opts.label))

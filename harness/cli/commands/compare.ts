@@ -2,11 +2,11 @@
 // them, writes report.md, report.html, junit.xml and result.json (with the comparison) beside
 // the result, appends report.md to $GITHUB_STEP_SUMMARY, prints the one-line verdict and returns
 // the exit code: 0 no regression, 1 regression, 2 unreadable/incompatible files or invalid data.
-import { appendFile, mkdir } from 'node:fs/promises'
+import { appendFile } from 'node:fs/promises'
 import path from 'node:path'
 import { compareAB, compareResults } from '../../stats/compare.ts'
 import { EXIT, describeError } from '../../errors.ts'
-import { ResultFileError, readResult, writeFileAtomic } from '../../result-io.ts'
+import { ResultFileError, ensureDir, readResult, writeFileAtomic } from '../../result-io.ts'
 import { renderHtml } from '../../reporters/html.ts'
 import { renderJson } from '../../reporters/json.ts'
 import { renderJunit } from '../../reporters/junit.ts'
@@ -48,7 +48,7 @@ export interface WrittenReports {
 
 /** Writes the four reports into `outDir`; shared by `compare`, `ab` and `run --compare`. */
 export async function writeReports(result: RunResult, comparison: Comparison, outDir: string, extra: { markdown?: string; html?: string } = {}): Promise<WrittenReports> {
-  await mkdir(outDir, { recursive: true })
+  await ensureDir(outDir)
   const paths: WrittenReports = {
     markdown: path.join(outDir, 'report.md'),
     html: path.join(outDir, 'report.html'),
