@@ -83,7 +83,11 @@ describe('TargetProfiler', () => {
     expect(t?.windows).toBe(1)
     expect(sampledMs).toBeLessThanOrEqual((t?.windowUs ?? 0) / 1000 + 1)
     expect(sampledMs).toBeLessThan(LOAD.durationMs + 150)
-    expect(sampledMs).toBeGreaterThan(LOAD.durationMs * 0.7)
+    // A gap between samples counts only up to the weight cap (1.25 intervals: the target was
+    // descheduled, not running), so on a 2-core machine running the rest of the suite beside it
+    // the span falls short of the window: 542 ms of 800 in one full CI run. Half the window still rules out a profile that
+    // missed the measured time.
+    expect(sampledMs).toBeGreaterThan(LOAD.durationMs * 0.5)
   }, 30_000)
 
   it('shows setup work when the window does cover it (the control: the name is visible to the profiler)', async () => {
