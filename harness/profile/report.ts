@@ -3,8 +3,8 @@
 // flame graph per arm (or phase). Also writes the .cpuprofile files (one per arm and scenario,
 // every profiled trial of that arm merged), which open in Chrome DevTools and speedscope.
 import { writeFile } from 'node:fs/promises'
-import { ensureDir } from '../result-io.ts'
 import path from 'node:path'
+import { ensureDir } from '../result-io.ts'
 import type { ProfileInfo, RunResult } from '../types.ts'
 import type { ProfileAnalysis, DiffRow, ScenarioDiff, ProfileSample } from './analysis.ts'
 import { mergeProfiles } from './cpuprofile.ts'

@@ -85,8 +85,8 @@ describe('TargetProfiler', () => {
     expect(sampledMs).toBeLessThan(LOAD.durationMs + 150)
     // A gap between samples counts only up to the weight cap (1.25 intervals: the target was
     // descheduled, not running), so on a 2-core machine running the rest of the suite beside it
-    // the span falls short of the window: 542 ms of 800 in one full CI run. Half the window still rules out a profile that
-    // missed the measured time.
+    // the span falls short of the window: 542 ms of 800 in one full CI run. Half the window still
+    // rules out a profile that missed the measured time.
     expect(sampledMs).toBeGreaterThan(LOAD.durationMs * 0.5)
   }, 30_000)
 
