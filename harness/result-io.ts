@@ -150,8 +150,9 @@ export async function writeFileAtomic(file: string, text: string | Uint8Array): 
  * `mkdir -p` that always settles. Node's own `mkdir(dir, { recursive: true })` never returns for a
  * path under procfs (`/proc/x`): procfs answers ENOENT for the child even once the parent exists,
  * and Node's recursive walk reads ENOENT as "make the parent first", forever, spinning a libuv
- * thread at 100% CPU (nodejs/node, the same loop bun fixed in its own walker). So the walk is done
- * here: find the deepest folder that exists, then make each child once; an ENOENT after its parent
+ * thread at 100% CPU (nodejs/node, the same loop bun fixed in its own walker). mkdirp and make-dir
+ * call that native mkdir, and mkdirp's manual fallback retries a child after ENOENT the same way. So
+ * the walk is done here: find the deepest folder that exists, then make each child once; an ENOENT after its parent
  * was made or found is final.
  */
 export async function ensureDir(dir: string): Promise<void> {
