@@ -2,27 +2,22 @@
 // services receive them as interfaces.
 import type { Config } from './config.ts'
 import type { Store, TokenCache } from './domain.ts'
+import type { Logger } from './logger.ts'
 import { MemoryStore } from './stores/memory.ts'
 import { LruTokenCache, NoTokenCache } from './cache/local.ts'
 
-export interface Logger {
-  info(obj: unknown, msg?: string): void
-  warn(obj: unknown, msg?: string): void
-  error(obj: unknown, msg?: string): void
-}
-
-export async function createStore(config: Config, _logger: Logger): Promise<Store> {
+export async function createStore(config: Config, logger: Logger): Promise<Store> {
   switch (config.store) {
     case 'memory':
       return new MemoryStore()
     case 'postgres': {
       const { PostgresStore } = await import('./stores/postgres.ts')
-      return PostgresStore.connect(config, _logger)
+      return PostgresStore.connect(config, logger)
     }
   }
 }
 
-export async function createCache(config: Config, _logger: Logger): Promise<TokenCache> {
+export async function createCache(config: Config, logger: Logger): Promise<TokenCache> {
   switch (config.cache) {
     case 'none':
       return new NoTokenCache()
@@ -31,7 +26,7 @@ export async function createCache(config: Config, _logger: Logger): Promise<Toke
     case 'redis':
     case 'tiered': {
       const { createRedisCache } = await import('./cache/redis.ts')
-      return createRedisCache(config, _logger)
+      return createRedisCache(config, logger)
     }
   }
 }

@@ -5,7 +5,7 @@
 import { ExecutionError, Redlock, ResourceLockedError } from '@sesamecare-oss/redlock'
 import type { Redis } from 'ioredis'
 import type { Config } from '../config.ts'
-import type { Logger } from '../backends.ts'
+import type { Logger } from '../logger.ts'
 import type { SweepLock } from '../domain.ts'
 import { DependencyError } from '../errors.ts'
 import { connectRedis } from './redis.ts'

@@ -4,7 +4,7 @@
 //
 // The SQL text is exported: the EXPLAIN tests read the plans of exactly these statements.
 import type { Config } from '../config.ts'
-import type { Logger } from '../backends.ts'
+import type { Logger } from '../logger.ts'
 import type { Client, EndpointRule, PoolStats, Store, TokenRecord, TokenType } from '../domain.ts'
 import { DependencyError } from '../errors.ts'
 import { migrate } from './migrate.ts'
