@@ -83,3 +83,12 @@ export class DependencyError extends Error {
     this.code = code
   }
 }
+
+/** A schema migration cannot be applied (duplicate version, edited after applying, lock timeout, SQL failure). Stops start-up. */
+export class MigrationError extends Error {
+  readonly code = 'AUTH_ERR_MIGRATION'
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause })
+    this.name = 'MigrationError'
+  }
+}

@@ -4,20 +4,13 @@
 import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import { MigrationError } from '../errors.ts'
 import type { SqlClient, SqlQueryable } from './sql-client.ts'
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
 
 /** A file starting with this line runs statement by statement outside a transaction (CONCURRENTLY). */
 const NO_TRANSACTION = '-- migrate:no-transaction'
-
-export class MigrationError extends Error {
-  readonly code = 'AUTH_ERR_MIGRATION'
-  constructor(message: string, cause?: unknown) {
-    super(message, { cause })
-    this.name = 'MigrationError'
-  }
-}
 
 export interface Migration {
   version: number
