@@ -3,10 +3,26 @@
 // core runs on these types and nothing else; the auth reference target and its six scenarios are
 // declared through them too (authbench.config.ts at the repository root), so they get no door a
 // user's service does not have.
-import type { RequestSpec } from './engine/drivers/types.ts'
 import { ScenarioParamError } from './errors.ts'
 
-export type { RequestSpec }
+/** One HTTP request a scenario asks a driver to send. */
+export interface RequestSpec {
+  method: 'GET' | 'POST'
+  /** Path and query, e.g. '/items/42?fields=name'. */
+  path: string
+  headers?: Record<string, string>
+  body?: string
+  /** Statuses the scenario expects; any other status counts as an error. */
+  expectedStatuses: readonly number[]
+  /** Which kind of request within a mixed scenario ('validate', 'token', ...). */
+  tag?: string
+  /**
+   * Called with every answer to this request, measured or not, by the open driver (the closed
+   * driver never sees bodies). For checks that need what the target said, such as the fault
+   * suite collecting the ids of tokens that were answered 200.
+   */
+  onResponse?: (status: number, headers: Record<string, string | string[] | undefined>, body: Buffer) => void
+}
 
 /** Scenario parameters as given on the command line (`--scenario-param validate.invalidShare=0.1`). */
 export type ScenarioParams = Readonly<Record<string, string>>

@@ -9,7 +9,7 @@ import { z } from 'zod'
 import { defineScenario } from './api.ts'
 import type { AuthbenchConfig, GateSettings, LoadDefaults, Scenario, TargetDefinition } from './api.ts'
 import { ConfigError, UnknownScenarioError, isAuthbenchError } from './errors.ts'
-import { settingsOverrideSchema } from './stats/verdict.ts'
+import { settingsOverrideSchema } from './gate-settings.ts'
 
 /** Looked for in this order in the working directory. */
 export const CONFIG_FILES = Object.freeze(['authbench.config.ts', 'authbench.config.mts', 'authbench.config.mjs', 'authbench.config.js', 'authbench.config.json'])

@@ -344,7 +344,24 @@ export interface CompareSettings {
   requireSignificance: boolean
 }
 
-import type { Sensitivity } from './stats/sensitivity.ts'
+/** How small a regression a comparison could have seen (computed in harness/stats/sensitivity.ts). */
+export interface Sensitivity {
+  /**
+   * The smallest change in the bad direction this run could have called a regression, as a
+   * positive magnitude in the change's unit (fraction for relative metrics, fraction points for
+   * error rate); null when no change could have been (see `note`).
+   */
+  detectableChange: number | null
+  /** Distance from the estimate to the interval's end on the bad side, in the change's unit. */
+  halfWidth: number | null
+  /**
+   * True when the run could not have called a regression of twice the margin: its interval is
+   * wider than the margin on the bad side, so it could say neither "no change" for an unchanged
+   * metric nor "regression" for a change of twice the margin.
+   */
+  tooNoisy: boolean
+  note?: string
+}
 
 export interface ChangeInterval {
   low: number
@@ -453,3 +470,6 @@ export interface Comparison {
   /** Problems that concern the whole comparison (e.g. no common scenario). */
   notes: string[]
 }
+
+/** A comparison's figures and verdict, before its headline is written (harness/stats/compare.ts). */
+export type Judgement = Omit<Comparison, 'headline'>

@@ -40,7 +40,7 @@ import { prepareArms, releaseAll, resolveArmSpec } from '../harness/cli/ab-spec.
 import type { PreparedArm } from '../harness/cli/ab-spec.ts'
 import { AB_DEFAULTS, runInterleaved } from '../harness/cli/commands/ab.ts'
 import { parseDurationMs, parseIntOption, parseRunOptions } from '../harness/cli/commands/run-options.ts'
-import { compareAB } from '../harness/stats/compare.ts'
+import { compareAB } from '../harness/reporters/headline.ts'
 import { loadConfig, targetByName } from '../harness/config.ts'
 import { DUET } from '../harness/engine/engine.ts'
 import { median, quantileSorted } from '../harness/stats/stats.ts'

@@ -17,7 +17,7 @@ import { parseDurationMs, parseIntOption } from './commands/run-options.ts'
 import { startTarget, targetProcessOptions } from '../engine/target-process.ts'
 import { loadConfig, targetByName, variantEnv } from '../config.ts'
 import { runCommand } from './commands/run.ts'
-import type { CommandIo } from './commands/run.ts'
+import type { CommandIo } from './io.ts'
 import type { RawRunOptions } from './commands/run-options.ts'
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]

@@ -8,7 +8,7 @@
 import { request } from 'node:http'
 import { MetricsError } from '../errors.ts'
 import type { CounterDefinition, TargetDefinition } from '../api.ts'
-import type { MetricsScraper, TargetHandle } from './engine.ts'
+import type { MetricsScraper, TargetHandle } from './engine-types.ts'
 import { readProcessUsage } from './process-usage.ts'
 import type { ProcessUsage } from './process-usage.ts'
 import type { CounterInfo, ServerSideDelta } from '../types.ts'

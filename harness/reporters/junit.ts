@@ -5,18 +5,8 @@ import { METRIC_INFO } from '../stats/verdict.ts'
 import { VERDICT_LABEL, formatChange, formatDetectable, formatInterval, formatMargin, formatValue } from './format.ts'
 import type { Comparison, MetricComparison, RunResult } from '../types.ts'
 import { renderSloSuites } from './slo-junit.ts'
+import { escapeXml } from './xml.ts'
 
-/** Escapes text for XML attributes and content, and drops characters XML 1.0 forbids. */
-export function escapeXml(text: string): string {
-  return text
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;')
-}
 
 function describe(metric: MetricComparison): string {
   return `${METRIC_INFO[metric.metric].label}: ${formatValue(metric.metric, metric.baseline)} → ${formatValue(metric.metric, metric.current)}, change ${formatChange(metric.changeKind, metric.change)} ${formatInterval(metric)}, margin ${formatMargin(metric)}, detectable ${formatDetectable(metric)}, p ${metric.pValue === null ? 'n/a' : metric.pValue.toFixed(3)}: ${VERDICT_LABEL[metric.verdict]}${metric.note ? ` (${metric.note})` : ''}`

@@ -6,7 +6,7 @@
 // a target (a published guide table, what each variant turns on, readings of its counters, how
 // its config reads) comes in its definition's `report` (VariantsReportData); the renderers are
 // pure functions of the analysis (and Chart.js's source, read once by the caller).
-import { compareAB } from '../stats/compare.ts'
+import { compareAB } from './headline.ts'
 import { median } from '../stats/stats.ts'
 import { summarizeScenario } from '../stats/summary.ts'
 import { resolveCompareSettings } from '../stats/verdict.ts'

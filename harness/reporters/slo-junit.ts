@@ -2,7 +2,7 @@
 // `run --slo` writes them alone; `ab --slo` appends them to the comparison's junit.xml.
 import { formatSloValue } from './print-summary.ts'
 import type { RunResult } from '../types.ts'
-import { escapeXml } from './junit.ts'
+import { escapeXml } from './xml.ts'
 
 export interface SloSuites {
   xml: string[]

@@ -1,12 +1,13 @@
 // Compares two runs (a stored baseline and a current run, unpaired) or the two arms of one
 // interleaved A/B run (paired), metric by metric, with bootstrap intervals and rank tests.
-// Pure: the same inputs and settings give the same Comparison, bit for bit.
+// Pure: the same inputs and settings give the same Judgement, bit for bit. Its one-line headline
+// is text for people, written by harness/reporters/headline.ts.
 //
 // The unit of analysis is the trial (the pair, for A/B). Point estimates are medians of per-trial
 // values, except percentiles, which come from the merged histogram of a side's valid trials.
 // Percentile intervals resample *trials* and merge their histograms in each resample, so the
 // interval describes the same statistic as the point estimate (never an average of percentiles).
-import { profileNoteForArms, profileNoteForRuns } from '../profile/mark.ts'
+import { profileNoteForArms, profileNoteForRuns } from './profile-notes.ts'
 import { decodeHistogram, mergeEncoded } from './recorder.ts'
 import {
   bootstrapOneSample,
@@ -21,11 +22,11 @@ import type { BootstrapInterval, ChangeKind, RankTestResult, WeightedStatistic }
 import { CompareError } from '../errors.ts'
 import { mannWhitneyMinP, sensitivityOf, signedRankMinP } from './sensitivity.ts'
 import { CALIBRATION_MAX_SPREAD, METRIC_INFO, METRICS, combineVerdicts, decideVerdict, exitCodeFor, resolveCompareSettings } from './verdict.ts'
-import { VERDICT_LABEL, formatChange, formatInterval, formatMargin } from '../reporters/format.ts'
 import type {
   CompareSettings,
   Comparison,
   EnvironmentDifference,
+  Judgement,
   MetricComparison,
   MetricName,
   RunIdentity,
@@ -250,38 +251,6 @@ function environmentDifferences(baseline: RunResult, current: RunResult): Enviro
   return differences
 }
 
-function headlineOf(verdict: Verdict, scenarios: readonly ScenarioComparison[], mode: 'baseline' | 'ab', notes: readonly string[]): string {
-  const gated = scenarios.flatMap((scenario) => scenario.metrics.filter((metric) => metric.gated).map((metric) => ({ scenario: scenario.scenario, metric })))
-  const count = (wanted: Verdict): number => gated.filter((entry) => entry.metric.verdict === wanted).length
-  const worst = gated
-    .filter((entry) => entry.metric.verdict === verdict)
-    .map((entry) => `${entry.scenario} ${METRIC_INFO[entry.metric.metric].label} ${formatChange(entry.metric.changeKind, entry.metric.change)} ${formatInterval(entry.metric)}`)
-  const subject = mode === 'ab' ? 'B vs A' : 'current vs baseline'
-  const detail = verdict === 'regression' || verdict === 'improvement' ? `: ${worst.slice(0, 3).join('; ')}${worst.length > 3 ? `; +${worst.length - 3} more` : ''}` : ''
-  const tally = `${count('regression')} regression, ${count('improvement')} improvement, ${count('no-change')} no change, ${count('inconclusive')} inconclusive, ${count('invalid')} invalid over ${scenarios.length} scenario(s)`
-  const why = verdict === 'invalid' && notes.length > 0 ? ` (${notes[0]})` : ''
-  return `authbench ${subject}: ${VERDICT_LABEL[verdict].toUpperCase()}${detail}${why} — ${tally}${blindness(gated)}`
-}
-
-/**
- * The headline's warning when the run could not have seen a regression of twice the margin in
- * some gated cell, naming the worst one, so a pass on a noisy machine does not read as a clean bill.
- */
-function blindness(gated: ReadonlyArray<{ scenario: string; metric: MetricComparison }>): string {
-  const judgedCells = gated.filter((entry) => entry.metric.verdict !== 'invalid' && entry.metric.sensitivity !== undefined)
-  const blind = judgedCells.filter((entry) => entry.metric.sensitivity?.tooNoisy === true)
-  if (blind.length === 0) return ''
-  const ratio = (entry: (typeof blind)[number]): number => (entry.metric.sensitivity?.detectableChange ?? Number.POSITIVE_INFINITY) / entry.metric.margin
-  const worst = [...blind].sort((x, y) => ratio(y) - ratio(x))[0] as (typeof blind)[number]
-  const sign = (entry: (typeof blind)[number]): number => (entry.metric.better === 'higher' ? -1 : 1)
-  const detectable = worst.metric.sensitivity?.detectableChange
-  const what =
-    detectable === null || detectable === undefined
-      ? `${worst.scenario} ${METRIC_INFO[worst.metric.metric].label} could not have been called a regression at all (${worst.metric.sensitivity?.note ?? 'no interval'})`
-      : `worst: ${worst.scenario} ${METRIC_INFO[worst.metric.metric].label}, smallest detectable regression ${formatChange(worst.metric.changeKind, sign(worst) * detectable)} against a margin of ${formatMargin(worst.metric)}`
-  return `; TOO NOISY to detect a regression of twice the margin in ${blind.length} of ${judgedCells.length} gated cell(s) (${what})`
-}
-
 function finish(
   mode: 'baseline' | 'ab',
   baseline: RunIdentity,
@@ -290,15 +259,12 @@ function finish(
   settings: CompareSettings,
   scenarios: ScenarioComparison[],
   notes: string[]
-): Comparison {
+): Judgement {
   const verdict = scenarios.length === 0 ? 'invalid' : combineVerdicts(scenarios.map((scenario) => scenario.verdict))
   return {
     mode,
     verdict,
     exitCode: exitCodeFor(verdict),
-    // An invalid headline names why: an invalid scenario's own reason first (the run's notes,
-    // such as "different machines", rarely are the reason), else the run's.
-    headline: headlineOf(verdict, scenarios, mode, [...scenarios.filter((scenario) => scenario.verdict === 'invalid').flatMap((scenario) => scenario.notes), ...notes, ...scenarios.flatMap((scenario) => scenario.notes)]),
     baseline,
     current,
     environment,
@@ -360,7 +326,7 @@ export function checkCalibration(baseline: RunResult, current: RunResult): strin
  * Node version, or calibrations more than MACHINE_SPEED_TOLERANCE apart), throughput and CPU µs/request are divided by each run's calibration workload
  * before comparing, and the comparison says so; latencies are compared raw, with a note.
  */
-export function compareResults(baseline: RunResult, current: RunResult, options: CompareOptions = {}): Comparison {
+export function judgeResults(baseline: RunResult, current: RunResult, options: CompareOptions = {}): Judgement {
   const machines = compareMachines(baseline, current)
   const settings = machines.sameMachine ? (options.settings ?? resolveCompareSettings({})) : crossMachineSettings(options.settings ?? resolveCompareSettings({}), machines.acrossCpuModels)
   const notes = [...machines.notes]
@@ -676,7 +642,7 @@ function pairsOf(trials: readonly TrialResult[]): { pairs: Pair[]; invalidA: num
  * error rate); the change is the median over pairs with a bootstrap interval over pairs, and the
  * rank test is Wilcoxon signed-rank. Both arms ran on one machine, so nothing is normalised.
  */
-export function compareAB(result: RunResult, options: Omit<CompareOptions, 'baselinePath'> = {}): Comparison {
+export function judgeAB(result: RunResult, options: Omit<CompareOptions, 'baselinePath'> = {}): Judgement {
   const baseSettings = options.settings ?? resolveCompareSettings({}, 'settings', 'paired')
   const notes: string[] = []
   const withArms = result.trials.filter((trial) => trial.arm !== undefined)

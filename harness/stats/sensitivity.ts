@@ -16,6 +16,7 @@
 // When the rank-test guard is on and the trials given cannot reach p < alpha at all (the exact
 // tests' smallest p is 2/2^n paired and 2/C(m+n, m) unpaired), no change is detectable.
 import type { ChangeKind } from './stats.ts'
+import type { Sensitivity } from '../types.ts'
 
 export interface SensitivityInput {
   changeKind: ChangeKind
@@ -28,23 +29,7 @@ export interface SensitivityInput {
   alpha: number
 }
 
-export interface Sensitivity {
-  /**
-   * The smallest change in the bad direction this run could have called a regression, as a
-   * positive magnitude in the change's unit (fraction for relative metrics, fraction points for
-   * error rate); null when no change could have been (see `note`).
-   */
-  detectableChange: number | null
-  /** Distance from the estimate to the interval's end on the bad side, in the change's unit. */
-  halfWidth: number | null
-  /**
-   * True when the run could not have called a regression of twice the margin: its interval is
-   * wider than the margin on the bad side, so it could say neither "no change" for an unchanged
-   * metric nor "regression" for a change of twice the margin.
-   */
-  tooNoisy: boolean
-  note?: string
-}
+export type { Sensitivity } from '../types.ts'
 
 /** Smallest two-sided p of the exact Wilcoxon signed-rank test with n non-zero differences. */
 export function signedRankMinP(n: number): number {

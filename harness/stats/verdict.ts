@@ -1,10 +1,10 @@
 // What each metric means for the gate (direction, how a change is expressed, its margin) and how
 // an interval becomes a verdict. The defaults live in DEFAULT_COMPARE_SETTINGS only: the A/A
 // calibration script tunes them there, and the config file's `gate` (harness/config.ts) overrides them.
-import { z } from 'zod'
 import { CompareError } from '../errors.ts'
 import { formatP } from './sensitivity.ts'
 import type { CompareSettings, MetricName, Verdict } from '../types.ts'
+import { settingsOverrideSchema } from '../gate-settings.ts'
 
 export const METRICS: readonly MetricName[] = Object.freeze(['throughputRps', 'p50Us', 'p95Us', 'p99Us', 'errorRate', 'cpuUsPerRequest'])
 
@@ -52,22 +52,8 @@ export const DEFAULT_COMPARE_SETTINGS: Readonly<CompareSettings> = Object.freeze
   requireSignificance: true
 })
 
-const metricEnum = z.enum(['throughputRps', 'p50Us', 'p95Us', 'p99Us', 'errorRate', 'cpuUsPerRequest'])
-
-/** The config file's `gate`: overrides of DEFAULT_COMPARE_SETTINGS. */
-export const settingsOverrideSchema = z.strictObject({
-  margins: z.partialRecord(metricEnum, z.number().positive().max(10)).optional(),
-  gatedMetrics: z.array(metricEnum).optional(),
-  minTrials: z.number().int().min(1).optional(),
-  maxInvalidTrials: z.number().int().min(0).optional(),
-  confidence: z.number().gt(0.5).lt(1).optional(),
-  resamples: z.number().int().min(200).max(100_000).optional(),
-  seed: z.number().int().optional(),
-  intervalMethod: z.enum(['bca', 'percentile']).optional(),
-  requireSignificance: z.boolean().optional()
-})
-
-export type CompareSettingsOverride = z.infer<typeof settingsOverrideSchema>
+export { settingsOverrideSchema } from '../gate-settings.ts'
+export type { CompareSettingsOverride } from '../gate-settings.ts'
 
 /**
  * What the comparison pairs: `baseline` compares a run with a stored one from another time;

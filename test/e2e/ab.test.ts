@@ -8,7 +8,7 @@ import path from 'node:path'
 import { XMLParser } from 'fast-xml-parser'
 import { describe, expect, it } from 'vitest'
 import { runAb } from '../../harness/cli/commands/ab.ts'
-import { compareAB } from '../../harness/stats/compare.ts'
+import { compareAB } from '../../harness/reporters/headline.ts'
 import { readResult } from '../../harness/result-io.ts'
 import { resolveCompareSettings } from '../../harness/stats/verdict.ts'
 

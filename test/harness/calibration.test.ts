@@ -4,7 +4,8 @@
 // slices were unsteady, or it moved otherwise than the health scenario, which drives the same GET /).
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { checkCalibration, compareResults } from '../../harness/stats/compare.ts'
+import { checkCalibration } from '../../harness/stats/compare.ts'
+import { compareResults } from '../../harness/reporters/headline.ts'
 import type { RunResult } from '../../harness/types.ts'
 
 const committed = JSON.parse(readFileSync(new URL('../../reports/baseline.json', import.meta.url), 'utf8')) as RunResult

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { compareAB, compareResults } from '../../harness/stats/compare.ts'
+import { compareAB, compareResults } from '../../harness/reporters/headline.ts'
 import { compareCommand } from '../../harness/cli/commands/compare.ts'
 import { decideVerdict, resolveCompareSettings } from '../../harness/stats/verdict.ts'
 import { formatMargin } from '../../harness/reporters/format.ts'

@@ -4,7 +4,7 @@
 // machine and across machines (normalised), and the baseline report itself.
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { compareResults } from '../../harness/stats/compare.ts'
+import { compareResults } from '../../harness/reporters/headline.ts'
 import { formatSummary } from '../../harness/reporters/print-summary.ts'
 import { renderBaselineReport } from '../../harness/reporters/baseline-report.ts'
 import { renderHtml } from '../../harness/reporters/html.ts'

@@ -2,7 +2,7 @@
 // including hostile scenario names that must be escaped in Markdown, XML, HTML and inline JSON.
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { describe, expect, it } from 'vitest'
-import { compareResults } from '../../harness/stats/compare.ts'
+import { compareResults } from '../../harness/reporters/headline.ts'
 import { validateResult } from '../../harness/result-io.ts'
 import { percentileSpectrum, renderHtml } from '../../harness/reporters/html.ts'
 import { escapeInlineScript, jsonForScript } from '../../harness/reporters/page.ts'

@@ -2,7 +2,7 @@
 // on a paired fixture with a known per-pair spread, checked against the gate itself (a change a
 // hair above the figure is called a regression, a hair below is not).
 import { describe, expect, it } from 'vitest'
-import { compareAB } from '../../harness/stats/compare.ts'
+import { compareAB } from '../../harness/reporters/headline.ts'
 import { mannWhitneyMinP, minPairsFor, sensitivityOf, signedRankMinP } from '../../harness/stats/sensitivity.ts'
 import { decideVerdict, resolveCompareSettings } from '../../harness/stats/verdict.ts'
 import type { MetricName, RunResult } from '../../harness/types.ts'

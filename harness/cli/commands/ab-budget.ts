@@ -3,14 +3,14 @@
 // group-sequential rule of harness/stats/sequential.ts so that looking after every round does not
 // raise the false-alarm rate. A scenario stops when it is decided (a regression, or no gated
 // metric inconclusive); the run stops when none is undecided or no further round fits the budget.
-import { compareAB } from '../../stats/compare.ts'
+import { compareAB } from '../../reporters/headline.ts'
 import { formatP } from '../../stats/sensitivity.ts'
 import { SEQUENTIAL_DESIGN, SEQUENTIAL_METHOD, isDecided, lookAlpha } from '../../stats/sequential.ts'
 import { summarizeScenario } from '../../stats/summary.ts'
 import type { CompareSettings, Comparison, RunResult, TrialResult } from '../../types.ts'
 import { runInterleaved } from './ab.ts'
 import type { InterleavedRun } from './ab.ts'
-import type { CommandIo } from './run.ts'
+import type { CommandIo } from '../io.ts'
 
 export interface ScenarioLook {
   look: number

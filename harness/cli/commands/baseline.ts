@@ -8,7 +8,7 @@ import { writeFileAtomic, writeResult } from '../../result-io.ts'
 import { loadConfig } from '../../config.ts'
 import { EXIT } from '../../errors.ts'
 import { runBenchmark } from './run.ts'
-import type { CommandIo } from './run.ts'
+import type { CommandIo } from '../io.ts'
 import type { RawRunOptions } from './run-options.ts'
 import type { RunResult } from '../../types.ts'
 

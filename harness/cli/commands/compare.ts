@@ -4,7 +4,7 @@
 // the exit code: 0 no regression, 1 regression, 2 unreadable/incompatible files or invalid data.
 import { appendFile } from 'node:fs/promises'
 import path from 'node:path'
-import { compareAB, compareResults } from '../../stats/compare.ts'
+import { compareAB, compareResults } from '../../reporters/headline.ts'
 import { EXIT, describeError } from '../../errors.ts'
 import { ResultFileError, ensureDir, readResult, writeFileAtomic } from '../../result-io.ts'
 import { renderHtml } from '../../reporters/html.ts'

@@ -10,7 +10,7 @@ import type { TargetDefinition } from '../../api.ts'
 import type { ProfileTag, TargetProfiler } from '../../profile/profiler.ts'
 import { createServerMetrics } from '../../engine/server-metrics.ts'
 import type { TargetProcessOptions } from '../../engine/target-process.ts'
-import type { CommandIo } from './run.ts'
+import type { CommandIo } from '../io.ts'
 
 /** The engine settings every command uses with a configured target. */
 export function commandPlanDefaults(target: Pick<TargetDefinition, 'readiness'> | null): Pick<EnginePlan, 'probePath' | 'setupConcurrency' | 'unresponsiveProbes'> {

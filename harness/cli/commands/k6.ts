@@ -16,7 +16,7 @@ import { assertLoopback } from '../../engine/loopback.ts'
 import { resultDirName, writeResult } from '../../result-io.ts'
 import type { LoadSettings, RunResult, TrialResult } from '../../types.ts'
 import { buildRunResult } from '../../engine/run-result.ts'
-import type { CommandIo } from './run.ts'
+import type { CommandIo } from '../io.ts'
 
 /** Oldest k6 that strips TypeScript without a compatibility flag. */
 export const MIN_K6_VERSION = Object.freeze({ major: 0, minor: 57, patch: 0 })

@@ -25,7 +25,7 @@ import { createProfiler, finishProfiling, insertBeforeBodyEnd, parseProfileOptio
 import type { ProfileOutput, RawProfileOptions } from '../../profile/session.ts'
 import type { CompareSettings, EnvironmentFingerprint, RunResult, TrialResult } from '../../types.ts'
 import { buildRunResult } from '../../engine/run-result.ts'
-import type { CommandIo } from './run.ts'
+import type { CommandIo } from '../io.ts'
 import { parseIntOption, parseRunOptions } from './run-options.ts'
 import type { RawInterleavedOptions, RunOptions } from './run-options.ts'
 import { describeTrial } from '../../reporters/print-summary.ts'

@@ -25,13 +25,9 @@ import { applySlos } from '../../stats/slo.ts'
 import { renderSloJunit } from '../../reporters/slo-junit.ts'
 import { writeFile } from 'node:fs/promises'
 import type { RawRunOptions, RunOptions, TypedRunValues } from './run-options.ts'
+import type { CommandIo } from '../io.ts'
 
-export interface CommandIo {
-  stdout: (text: string) => void
-  stderr: (text: string) => void
-  /** Aborts the run (the CLI ties it to SIGINT). */
-  signal?: AbortSignal
-}
+export type { CommandIo } from '../io.ts'
 
 /** A finished run: its result as written, where it was written, and the exit code without --compare. */
 export interface RunOutcome {

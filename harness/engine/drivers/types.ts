@@ -2,24 +2,9 @@
 // subscribe to its events and the driver knows nothing of the terminal.
 import type { EventEmitter } from 'node:events'
 import type { ErrorCounts, LoadSettings, TimelineRow, TrialResult } from '../../types.ts'
+import type { RequestSpec } from '../../api.ts'
 
-export interface RequestSpec {
-  method: 'GET' | 'POST'
-  /** Path and query, e.g. '/items/42?fields=name'. */
-  path: string
-  headers?: Record<string, string>
-  body?: string
-  /** Statuses the scenario expects; any other status counts as an error. */
-  expectedStatuses: readonly number[]
-  /** Which kind of request within a mixed scenario ('validate', 'token', ...). */
-  tag?: string
-  /**
-   * Called with every answer to this request, measured or not, by the open driver (the closed
-   * driver never sees bodies). For checks that need what the target said, such as the fault
-   * suite collecting the ids of tokens that were answered 200.
-   */
-  onResponse?: (status: number, headers: Record<string, string | string[] | undefined>, body: Buffer) => void
-}
+export type { RequestSpec } from '../../api.ts'
 
 export interface DriverOptions {
   /** Base URL of the target, e.g. http://127.0.0.1:3000 */

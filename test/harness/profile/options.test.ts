@@ -1,7 +1,7 @@
 // --profile's options and the mark a profiled run leaves for `compare`.
 import { describe, expect, it } from 'vitest'
 import { BadOptionError } from '../../../harness/errors.ts'
-import { profileNoteForArms, profileNoteForRuns } from '../../../harness/profile/mark.ts'
+import { profileNoteForArms, profileNoteForRuns } from '../../../harness/stats/profile-notes.ts'
 import { isNodeCommand, withInspector } from '../../../harness/profile/profiler.ts'
 import { parseProfileOptions } from '../../../harness/profile/session.ts'
 import type { RunResult } from '../../../harness/types.ts'
