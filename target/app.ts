@@ -11,7 +11,7 @@ import type { Store, SweepLock, TokenCache } from './domain.ts'
 import { AuthError, ERRORS } from './errors.ts'
 import type { Logger } from './logger.ts'
 import type { Registry } from 'prom-client'
-import { createMetrics } from './metrics.ts'
+import { createMetrics, type AppMetrics } from './metrics.ts'
 import { clusterMetrics, rememberRegistry } from './metrics-cluster.ts'
 import { BASE_PATH, oauthRoutes } from './routes/oauth.ts'
 import { seedSampleData } from './seed.ts'
@@ -20,7 +20,7 @@ import { ClientRegistry } from './services/client-registry.ts'
 import { injectCost } from './services/inject.ts'
 import { JwtService } from './services/jwt.ts'
 import { RequestQueue } from './services/request-queue.ts'
-import { RevocationWorkerPool } from './services/revocation-pool.ts'
+import { RevocationWorkerPool, type RevocationJob } from './services/revocation-pool.ts'
 import { registerShedding, shedConnectionsAtTheDoor, sheddingEnabled, type DoorCount, type Shedding } from './services/shedding.ts'
 import { Sweeper } from './services/sweeper.ts'
 import { clusterListening } from './services/cluster-readiness.ts'
@@ -80,9 +80,23 @@ let reqCounter = 0
 const reqPrefix = randomBytes(4).toString('hex')
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const { config } = opts
   const door: DoorCount = { shed: 0 }
-  const app = Fastify({
+  const app = createFastify(opts, door)
+  const { auth, metrics, sweepLock } = await buildComponents(app, opts, door)
+  rememberRegistry(app, metrics.registry)
+  app.decorate('auth', auth)
+
+  installErrorHandling(app)
+  await registerApiRoutes(app, auth, metrics)
+  registerOpsRoutes(app, metrics.registry)
+  installLifecycleHooks(app, auth, sweepLock)
+  return app
+}
+
+/** The Fastify instance with our limits, request ids, error shapes and HTTP server; no routes yet. */
+function createFastify(opts: AppOptions, door: DoorCount): FastifyInstance {
+  const { config } = opts
+  return Fastify({
     logger: opts.logger === undefined ? { level: config.logLevel, redact: LOG_REDACT } : opts.logger,
     // Per-request log lines would cost more than some endpoints do: only at debug and trace.
     logController: new LogController({ disableRequestLogging: !verboseLogs(opts.logger, config.logLevel) }),
@@ -102,13 +116,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 }
   })
-  const logger: Logger = app.log
+}
 
-  let jwtSecret = config.jwtSecret
-  if (jwtSecret === null) {
-    jwtSecret = randomBytes(48).toString('base64url')
-    app.log.warn({ code: 'AUTH_WARN_GENERATED_SECRET' }, 'JWT_SECRET is not set: generated a random one; tokens will not survive a restart')
-  }
+interface Components {
+  auth: AuthComponents
+  metrics: AppMetrics
+  sweepLock: SweepLock
+}
+
+/**
+ * The store, cache and services the config names (or the ones the caller injected), and the
+ * metrics that read them. Registers the shedding hooks on `app`, which must happen before the routes.
+ */
+async function buildComponents(app: FastifyInstance, opts: AppOptions, door: DoorCount): Promise<Components> {
+  const { config } = opts
+  const logger: Logger = app.log
+  const jwtSecret = config.jwtSecret ?? generateJwtSecret(logger)
 
   const store = opts.store ?? (await createStore(config, logger))
   const cache = opts.cache ?? (await createCache(config, logger))
@@ -116,23 +139,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const registry = new ClientRegistry(store)
   await registry.load()
 
-  const writer = config.batchSize > 0
-    ? new TokenBatchWriter(store, {
-        batchSize: config.batchSize, flushIntervalMs: config.batchFlushIntervalMs, maxPending: config.batchMaxPending,
-        retryBaseMs: config.batchRetryBaseMs, retryMaxMs: config.batchRetryMaxMs
-      }, { onFlushError: (err, attempt) => app.log.warn({ err, attempt, code: 'AUTH_ERR_BATCH_FLUSH' }, 'token batch flush failed; retrying') })
-    : null
-
   let service: TokenService | null = null
-  const revocations = config.revocationWorkers > 0
-    ? new RevocationWorkerPool(store, {
-        workers: config.revocationWorkers, capacity: config.revocationQueueCapacity, batchSize: config.revocationBatchSize,
-        retryBaseMs: config.batchRetryBaseMs, retryMaxMs: config.batchRetryMaxMs
-      }, (job) => service?.onPersisted(job))
-    : null
-  const queue = config.queueMaxConcurrent > 0
-    ? new RequestQueue({ maxConcurrent: config.queueMaxConcurrent, capacity: config.queueCapacity, timeoutMs: config.queueTimeoutMs })
-    : null
+  const { writer, revocations, queue } = createBackgroundQueues(config, store, logger, (job) => service?.onPersisted(job))
   const sweepLock = opts.sweepLock ?? (await createSweepLock(config, logger))
   const sweeper = new Sweeper(store, sweepLock, { intervalMs: config.sweeperIntervalMs, batchSize: config.sweeperBatchSize, pauseMs: config.sweeperPauseMs, graceMs: 60_000 })
 
@@ -154,12 +162,41 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     jwt: new JwtService({ secret: jwtSecret, issuer: config.jwtIssuer, verifierCacheSize: config.cache === 'none' ? 0 : 10_000 }),
     logger
   })
-  rememberRegistry(app, metrics.registry)
-  app.decorate('auth', { config, store, cache, service, writer, revocations, queue, shedding, sweeper, registry, jwtSecret } satisfies AuthComponents)
+  const auth: AuthComponents = { config, store, cache, service, writer, revocations, queue, shedding, sweeper, registry, jwtSecret }
+  return { auth, metrics, sweepLock }
+}
 
-  installErrorHandling(app)
+function generateJwtSecret(logger: Logger): string {
+  logger.warn({ code: 'AUTH_WARN_GENERATED_SECRET' }, 'JWT_SECRET is not set: generated a random one; tokens will not survive a restart')
+  return randomBytes(48).toString('base64url')
+}
+
+/** The token batch writer, revocation pool and request queue, each null when the config turns it off. */
+function createBackgroundQueues(config: Config, store: Store, logger: Logger, onRevocationPersisted: (job: RevocationJob) => void) {
+  const writer = config.batchSize > 0
+    ? new TokenBatchWriter(store, {
+        batchSize: config.batchSize, flushIntervalMs: config.batchFlushIntervalMs, maxPending: config.batchMaxPending,
+        retryBaseMs: config.batchRetryBaseMs, retryMaxMs: config.batchRetryMaxMs
+      }, { onFlushError: (err, attempt) => logger.warn({ err, attempt, code: 'AUTH_ERR_BATCH_FLUSH' }, 'token batch flush failed; retrying') })
+    : null
+  const revocations = config.revocationWorkers > 0
+    ? new RevocationWorkerPool(store, {
+        workers: config.revocationWorkers, capacity: config.revocationQueueCapacity, batchSize: config.revocationBatchSize,
+        retryBaseMs: config.batchRetryBaseMs, retryMaxMs: config.batchRetryMaxMs
+      }, onRevocationPersisted)
+    : null
+  const queue = config.queueMaxConcurrent > 0
+    ? new RequestQueue({ maxConcurrent: config.queueMaxConcurrent, capacity: config.queueCapacity, timeoutMs: config.queueTimeoutMs })
+    : null
+  return { writer, revocations, queue }
+}
+
+/** The OAuth routes with their per-route hooks: queue admission, injected cost, timing. */
+async function registerApiRoutes(app: FastifyInstance, auth: AuthComponents, metrics: AppMetrics): Promise<void> {
+  const { config, queue, service } = auth
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: config.bodyLimitBytes }, (_req, body, done) => {
-    // RFC 6749 §4.4 sends token requests form-encoded; the original took JSON. Accept both.
+    // RFC 6749 §4.4 sends token requests form-encoded, while the API has always taken JSON and
+    // its clients still send it: accept both.
     done(null, Object.fromEntries(new URLSearchParams(body as string)))
   })
 
@@ -179,8 +216,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }
 
   await app.register(oauthRoutes, { service, debugRoutes: config.debugRoutes, apiHooks: { onRequest: apiOnRequest, onResponse: [observe] } })
-  registerOpsRoutes(app, metrics.registry)
+}
 
+/** Start the background work when ready; on close, drain it in dependency order and close the backends. */
+function installLifecycleHooks(app: FastifyInstance, auth: AuthComponents, sweepLock: SweepLock): void {
+  const { config, store, cache, service, writer, revocations, sweeper } = auth
   app.addHook('onReady', async () => {
     writer?.start()
     revocations?.start()
@@ -198,25 +238,30 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     clearInterval(reaper)
     const deadlineMs = Date.now() + config.shutdownTimeoutMs
-    service?.close()
+    service.close()
     await sweeper.stop()
     await revocations?.close()
     await writer?.close(deadlineMs)
-    // What shutdown left behind, for operators and for the fault suite (which checks it against
-    // what the load was answered 200): nothing acknowledged may still be pending here.
-    app.log.info({
-      code: 'AUTH_SHUTDOWN_SUMMARY',
-      tokensInStore: await store.countTokens().catch(() => null),
-      tokensPending: writer?.stats().pending ?? 0,
-      tokensFlushed: writer?.stats().tokensFlushed ?? 0,
-      revocationsQueued: (revocations?.stats().queued ?? 0) + (revocations?.stats().inFlight ?? 0),
-      revocationsPersisted: revocations?.stats().persisted ?? 0
-    }, 'shut down')
+    await logShutdownSummary(app, auth)
     await sweepLock.close()
     await cache.close()
     await store.close()
   })
-  return app
+}
+
+/**
+ * What shutdown left behind, for operators and for the fault suite (which checks it against
+ * what the load was answered 200): nothing acknowledged may still be pending here.
+ */
+async function logShutdownSummary(app: FastifyInstance, { store, writer, revocations }: AuthComponents): Promise<void> {
+  app.log.info({
+    code: 'AUTH_SHUTDOWN_SUMMARY',
+    tokensInStore: await store.countTokens().catch(() => null),
+    tokensPending: writer?.stats().pending ?? 0,
+    tokensFlushed: writer?.stats().tokensFlushed ?? 0,
+    revocationsQueued: (revocations?.stats().queued ?? 0) + (revocations?.stats().inFlight ?? 0),
+    revocationsPersisted: revocations?.stats().persisted ?? 0
+  }, 'shut down')
 }
 
 async function createSweepLock(config: Config, logger: Logger): Promise<SweepLock> {
