@@ -122,18 +122,43 @@ class CpuShare {
   }
 }
 
+/** Answers a shed request (503, Retry-After) and counts it by cause; returns the body to send. */
+type Shed = (req: FastifyRequest, reply: FastifyReply, cause: string) => Record<string, string>
+
+const isApi = (req: FastifyRequest): boolean => (req.routeOptions.config as { api?: string } | undefined)?.api !== undefined
+
 /** Registers shedding on `app`'s context (the plugin does not encapsulate). */
 export async function registerShedding(app: FastifyInstance, config: Config, door: DoorCount = { shed: 0 }): Promise<Shedding> {
   const counts = { shed: 0, byCause: {} as Record<string, number> }
   const def = ERRORS.OVERLOADED
-  const shedBody = (req: FastifyRequest, reply: FastifyReply, cause: string): Record<string, string> => {
+  const shed: Shed = (req, reply, cause) => {
     counts.shed++
     counts.byCause[cause] = (counts.byCause[cause] ?? 0) + 1
     reply.code(def.statusCode).header('retry-after', String(config.shedRetryAfterS)).type('application/json; charset=utf-8')
     if (config.shedCloseConnection) reply.header('connection', 'close')
     return { error: def.oauthError, error_description: def.description, request_id: req.id }
   }
-  const isApi = (req: FastifyRequest): boolean => (req.routeOptions.config as { api?: string } | undefined)?.api !== undefined
+  const samplingFromMs = skipSamplesOfOperatorWork(app, config)
+  if (config.shedMaxEventLoopDelayMs > 0) registerLiveDelayCheck(app, config, shed)
+  await registerPressurePlugin(app, config, shed, samplingFromMs)
+  return {
+    stats: () => ({
+      shed: counts.shed + door.shed,
+      byCause: door.shed > 0 ? { ...counts.byCause, activeConnections: door.shed } : { ...counts.byCause }
+    })
+  }
+}
+
+/** Whether the loop's lateness over a window was this process's own work (see CpuShare). */
+function ownWork(config: Config, share: number): boolean {
+  return config.shedMinCpuShare <= 0 || share >= config.shedMinCpuShare
+}
+
+/**
+ * When the plugin's samples start to count as load; returns a reader for that instant (ms on the
+ * performance clock), which moves later after start-up and after every seeding call.
+ */
+function skipSamplesOfOperatorWork(app: FastifyInstance, config: Config): () => number {
   // The plugin's first samples after start-up hold the start-up work itself (migrations, seeding,
   // module loading), not load: without this the first requests after readiness were shed.
   let sampledFromMs = Number.POSITIVE_INFINITY
@@ -145,35 +170,41 @@ export async function registerShedding(app: FastifyInstance, config: Config, doo
     if ((req.routeOptions.config as { seeding?: boolean } | undefined)?.seeding === true) sampledFromMs = Math.max(sampledFromMs, performance.now() + 2 * config.shedSampleIntervalMs)
     done()
   })
+  return () => sampledFromMs
+}
 
-  // The plugin samples the loop from a timer, and a timer cannot fire while the loop is busy: one
-  // long turn (thousands of sockets read at once under a closed-model flood) would be admitted in
-  // full before the next sample says "pressure". So the delay of the turn in progress is also
-  // checked per request, written by hand because it is one subtraction: how late a short interval
-  // timer is right now. Requests late in an overlong turn are shed; those early in it still run.
-  const ownWork = (share: number): boolean => config.shedMinCpuShare <= 0 || share >= config.shedMinCpuShare
-  if (config.shedMaxEventLoopDelayMs > 0) {
-    let lastTickMs = performance.now()
-    let requestsThisTurn = 0
-    const turnCpu = new CpuShare()
-    const ticker = setInterval(() => {
-      lastTickMs = performance.now()
-      requestsThisTurn = 0
-      turnCpu.mark()
-    }, LIVE_TICK_MS)
-    ticker.unref()
-    // Start-up work (seeding, migrations) delays the first tick; it is not load.
-    app.addHook('onReady', async () => { lastTickMs = performance.now() })
-    app.addHook('onClose', async () => clearInterval(ticker))
-    app.addHook('onRequest', (req, reply, done) => {
-      if (!isApi(req)) return done()
-      if (++requestsThisTurn > LIVE_MIN_REQUESTS_PER_TURN && performance.now() - lastTickMs - LIVE_TICK_MS > config.shedMaxEventLoopDelayMs && ownWork(turnCpu.since())) {
-        void reply.send(shedBody(req, reply, 'liveEventLoopDelay'))
-        return
-      }
-      done()
-    })
-  }
+/**
+ * The plugin samples the loop from a timer, and a timer cannot fire while the loop is busy: one
+ * long turn (thousands of sockets read at once under a closed-model flood) would be admitted in
+ * full before the next sample says "pressure". So the delay of the turn in progress is also
+ * checked per request, written by hand because it is one subtraction: how late a short interval
+ * timer is right now. Requests late in an overlong turn are shed; those early in it still run.
+ */
+function registerLiveDelayCheck(app: FastifyInstance, config: Config, shed: Shed): void {
+  let lastTickMs = performance.now()
+  let requestsThisTurn = 0
+  const turnCpu = new CpuShare()
+  const ticker = setInterval(() => {
+    lastTickMs = performance.now()
+    requestsThisTurn = 0
+    turnCpu.mark()
+  }, LIVE_TICK_MS)
+  ticker.unref()
+  // Start-up work (seeding, migrations) delays the first tick; it is not load.
+  app.addHook('onReady', async () => { lastTickMs = performance.now() })
+  app.addHook('onClose', async () => clearInterval(ticker))
+  app.addHook('onRequest', (req, reply, done) => {
+    if (!isApi(req)) return done()
+    if (++requestsThisTurn > LIVE_MIN_REQUESTS_PER_TURN && performance.now() - lastTickMs - LIVE_TICK_MS > config.shedMaxEventLoopDelayMs && ownWork(config, turnCpu.since())) {
+      void reply.send(shed(req, reply, 'liveEventLoopDelay'))
+      return
+    }
+    done()
+  })
+}
+
+/** @fastify/under-pressure on the sampled delay and utilisation, shedding only API requests. */
+async function registerPressurePlugin(app: FastifyInstance, config: Config, shed: Shed, samplingFromMs: () => number): Promise<void> {
   // The plugin's samples are judged the same way: the share over the last sample interval.
   const sampleCpu = new CpuShare()
   let sampleShare = 1
@@ -194,14 +225,8 @@ export async function registerShedding(app: FastifyInstance, config: Config, doo
     // null/undefined (index.js handlePressure); its types declare the return as void.
     pressureHandler: ((req: FastifyRequest, reply: FastifyReply, type: string) => {
       // Routes without an `api` tag (health, metrics, debug) are admitted: returning nothing lets the request through.
-      if (!isApi(req) || performance.now() < sampledFromMs || !ownWork(sampleShare)) return undefined
-      return shedBody(req, reply, type)
+      if (!isApi(req) || performance.now() < samplingFromMs() || !ownWork(config, sampleShare)) return undefined
+      return shed(req, reply, type)
     }) as unknown as (req: FastifyRequest, reply: FastifyReply, type: string) => void
   })
-  return {
-    stats: () => ({
-      shed: counts.shed + door.shed,
-      byCause: door.shed > 0 ? { ...counts.byCause, activeConnections: door.shed } : { ...counts.byCause }
-    })
-  }
 }
