@@ -36,73 +36,111 @@ const BACKOFF_MAX_MS = 200
 export async function issueTokens(options: IssueOptions): Promise<string[]> {
   const { url, kind, count } = options
   if (count <= 0) return []
-  // One local signal for all workers: every in-flight request listens to it, more than the
-  // default ten listeners, and the caller's signal then needs only one listener of its own.
+  const abort = followAbort(options.signal)
+  const ctx: IssueContext = { kind, signal: abort.signal, retryBudgetMs: options.retryBudgetMs ?? 10_000, credentials: options.client ?? BENCH_CLIENT }
+  const out: string[] = []
+  let pool = newPool(url, BULK_CONCURRENCY)
+  try {
+    if (options.bulk === false || !(await issueInBulk(ctx, pool, count, out))) {
+      // One token per request for what the seeding route did not cover.
+      await pool.destroy().catch(() => undefined)
+      const concurrency = Math.max(1, Math.min(options.concurrency, count))
+      pool = newPool(url, concurrency)
+      await issueOneByOne(ctx, pool, count - out.length, concurrency, out)
+    }
+  } catch (err) {
+    if (err instanceof SetupFailedError) throw err
+    if (ctx.signal.aborted) throw err
+    throw new SetupFailedError(`could not seed ${kind}s at ${url}: ${(err as Error).message}`, { cause: err })
+  } finally {
+    abort.unfollow()
+    await pool.destroy().catch(() => undefined)
+  }
+  return out
+}
+
+interface IssueContext {
+  kind: IssueKind
+  /** Aborts every in-flight request of this issueTokens call. */
+  signal: AbortSignal
+  retryBudgetMs: number
+  credentials: ClientCredentials
+}
+
+function newPool(url: string, connections: number): Pool {
+  return new Pool(url, { connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 })
+}
+
+/**
+ * One local signal for all workers: every in-flight request listens to it, more than the default
+ * ten listeners, and the caller's signal then needs only one listener of its own.
+ */
+function followAbort(caller: AbortSignal | undefined): { signal: AbortSignal; unfollow: () => void } {
   const local = new AbortController()
   setMaxListeners(0, local.signal)
-  const onAbort = (): void => local.abort(options.signal?.reason)
-  if (options.signal?.aborted === true) onAbort()
-  options.signal?.addEventListener('abort', onAbort, { once: true })
-  const signal = local.signal
-  const retryBudgetMs = options.retryBudgetMs ?? 10_000
-  const path = ENDPOINTS[kind].path
-  const credentials = options.client ?? BENCH_CLIENT
-  const body = credentialsBody(credentials)
-  const out: string[] = []
-  let pool = new Pool(url, { connections: BULK_CONCURRENCY, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 })
+  const onAbort = (): void => local.abort(caller?.reason)
+  if (caller?.aborted === true) onAbort()
+  caller?.addEventListener('abort', onAbort, { once: true })
+  return { signal: local.signal, unfollow: () => caller?.removeEventListener('abort', onAbort) }
+}
 
-  /** Backpressure (429 queue, 503 batch/revocation) is the target protecting itself: wait and retry. */
-  const retrying = async <T>(what: string, notFoundOk: boolean, attempt: () => Promise<{ status: number; text: string; value?: T }>): Promise<{ status: number; value?: T }> => {
-    const started = Date.now()
-    let backoffMs = BACKOFF_START_MS
-    for (;;) {
-      signal.throwIfAborted()
-      const r = await attempt()
-      if (r.status === 200 || (notFoundOk && r.status === 404)) return r
-      if (!(r.status === 429 || r.status === 503) || Date.now() - started > retryBudgetMs) {
-        throw new SetupFailedError(`${what} answered ${r.status} while seeding ${kind}s: ${r.text.slice(0, 200)}`)
+type Attempt<T> = () => Promise<{ status: number; text: string; value?: T }>
+
+/** Backpressure (429 queue, 503 batch/revocation) is the target protecting itself: wait and retry. */
+async function retrying<T>(ctx: IssueContext, what: string, notFoundOk: boolean, attempt: Attempt<T>): Promise<{ status: number; value?: T }> {
+  const started = Date.now()
+  let backoffMs = BACKOFF_START_MS
+  for (;;) {
+    ctx.signal.throwIfAborted()
+    const r = await attempt()
+    if (r.status === 200 || (notFoundOk && r.status === 404)) return r
+    if (!(r.status === 429 || r.status === 503) || Date.now() - started > ctx.retryBudgetMs) {
+      throw new SetupFailedError(`${what} answered ${r.status} while seeding ${ctx.kind}s: ${r.text.slice(0, 200)}`)
+    }
+    await new Promise((res) => setTimeout(res, backoffMs))
+    backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2)
+  }
+}
+
+/** Batches of `count` tokens through the seeding route, pushed onto `out`; false when the target has none. */
+async function issueInBulk(ctx: IssueContext, pool: Pool, count: number, out: string[]): Promise<boolean> {
+  const { credentials, kind, signal } = ctx
+  let wanted = count
+  let supported = true
+  const worker = async (): Promise<void> => {
+    while (supported && wanted > 0) {
+      const n = Math.min(BULK_BATCH, wanted)
+      wanted -= n
+      const bulkBody = JSON.stringify({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret, token_type: kind === 'ott' ? 'ott' : 'access', count: n })
+      const r = await retrying<string[]>(ctx, BULK_SEED_PATH, true, async () => {
+        const res = await pool.request({ method: 'POST', path: BULK_SEED_PATH, headers: JSON_HEADERS, body: bulkBody, signal })
+        const text = await res.body.text()
+        if (res.statusCode !== 200) return { status: res.statusCode, text }
+        const tokens = (JSON.parse(text) as { access_tokens?: unknown }).access_tokens
+        if (!Array.isArray(tokens) || tokens.some((t) => typeof t !== 'string')) throw new SetupFailedError(`${BULK_SEED_PATH} answered 200 without access_tokens`)
+        return { status: 200, text: '', value: tokens as string[] }
+      })
+      if (r.status === 404) {
+        supported = false
+        wanted += n
+        return
       }
-      await new Promise((res) => setTimeout(res, backoffMs))
-      backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2)
+      const tokens = r.value ?? []
+      for (const t of tokens) out.push(t)
+      wanted += n - tokens.length // stopped early at the writer's bound: ask again for the rest
     }
   }
+  await Promise.all(Array.from({ length: BULK_CONCURRENCY }, worker))
+  return supported
+}
 
-  // Batches through the seeding route; false when the target has none.
-  const bulk = async (): Promise<boolean> => {
-    let wanted = count
-    let supported = true
-    const worker = async (): Promise<void> => {
-      while (supported && wanted > 0) {
-        const n = Math.min(BULK_BATCH, wanted)
-        wanted -= n
-        const bulkBody = JSON.stringify({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret, token_type: kind === 'ott' ? 'ott' : 'access', count: n })
-        const r = await retrying<string[]>(BULK_SEED_PATH, true, async () => {
-          const res = await pool.request({ method: 'POST', path: BULK_SEED_PATH, headers: JSON_HEADERS, body: bulkBody, signal })
-          const text = await res.body.text()
-          if (res.statusCode !== 200) return { status: res.statusCode, text }
-          const tokens = (JSON.parse(text) as { access_tokens?: unknown }).access_tokens
-          if (!Array.isArray(tokens) || tokens.some((t) => typeof t !== 'string')) throw new SetupFailedError(`${BULK_SEED_PATH} answered 200 without access_tokens`)
-          return { status: 200, text: '', value: tokens as string[] }
-        })
-        if (r.status === 404) {
-          supported = false
-          wanted += n
-          return
-        }
-        const tokens = r.value ?? []
-        for (const t of tokens) out.push(t)
-        wanted += n - tokens.length // stopped early at the writer's bound: ask again for the rest
-      }
-    }
-    await Promise.all(Array.from({ length: BULK_CONCURRENCY }, worker))
-    return supported
-  }
-
-  const concurrency = Math.max(1, Math.min(options.concurrency, count))
-  let next = 0
+/** `left` tokens, one /token (or /ott) request each, `concurrency` at a time, pushed onto `out`. */
+async function issueOneByOne(ctx: IssueContext, pool: Pool, left: number, concurrency: number, out: string[]): Promise<void> {
+  const path = ENDPOINTS[ctx.kind].path
+  const body = credentialsBody(ctx.credentials)
   const issueOne = async (): Promise<string> => {
-    const r = await retrying<string>(path, false, async () => {
-      const res = await pool.request({ method: 'POST', path, headers: JSON_HEADERS, body, signal })
+    const r = await retrying<string>(ctx, path, false, async () => {
+      const res = await pool.request({ method: 'POST', path, headers: JSON_HEADERS, body, signal: ctx.signal })
       const text = await res.body.text()
       if (res.statusCode !== 200) return { status: res.statusCode, text }
       const token = (JSON.parse(text) as { access_token?: unknown }).access_token
@@ -111,30 +149,11 @@ export async function issueTokens(options: IssueOptions): Promise<string[]> {
     })
     return r.value as string
   }
-
-  let left = 0
+  let next = 0
   const worker = async (): Promise<void> => {
     while (next++ < left) out.push(await issueOne())
   }
-
-  try {
-    if (options.bulk === false || !(await bulk())) {
-      // One token per request for what the seeding route did not cover.
-      await pool.destroy().catch(() => undefined)
-      pool = new Pool(url, { connections: concurrency, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 })
-      next = 0
-      left = count - out.length
-      await Promise.all(Array.from({ length: Math.min(concurrency, left) }, worker))
-    }
-  } catch (err) {
-    if (err instanceof SetupFailedError) throw err
-    if (signal.aborted) throw err
-    throw new SetupFailedError(`could not seed ${kind}s at ${url}: ${(err as Error).message}`, { cause: err })
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort)
-    await pool.destroy().catch(() => undefined)
-  }
-  return out
+  await Promise.all(Array.from({ length: Math.min(concurrency, left) }, worker))
 }
 
 /**
