@@ -19,7 +19,7 @@ export interface ClientCredentials {
   clientSecret: string
 }
 
-/** The original's sample client: what its load scripts sent to /token and /ott. */
+/** The sample client existing load scripts send to /token and /ott (the target creates it at start). */
 export const TEST_CLIENT: Readonly<ClientCredentials> = Object.freeze({ clientId: 'test-client', clientSecret: 'test-secret-123' })
 /** The client the harness seeds its token pools with, so pool tokens are easy to tell apart. */
 export const BENCH_CLIENT: Readonly<ClientCredentials> = Object.freeze({ clientId: 'bench-client', clientSecret: 'bench-secret-000' })

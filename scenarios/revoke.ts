@@ -1,5 +1,5 @@
 // revoke: POST /revoke, every request revoking a different live token seeded beforehand, so each
-// measured request takes the success path (the original's script only measured rejections).
+// measured request takes the success path, not the cheaper rejection of an already-revoked token.
 import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS, bearerHeaders } from './catalog.ts'
 import { checkKnown } from './params.ts'
 import { TokenSupply } from './seeder.ts'

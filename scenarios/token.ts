@@ -1,4 +1,4 @@
-// token: POST /token with the original's client_credentials body; every request issues a new JWT.
+// token: POST /token with the sample client's client_credentials body; every request issues a new JWT.
 import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS, JSON_HEADERS, TEST_CLIENT, credentialsBody } from './catalog.ts'
 import { checkKnown } from './params.ts'
 import type { RequestSpec, Scenario, ScenarioInstance } from './types.ts'

@@ -1,5 +1,6 @@
-// validate: POST /validate with a live access token from a seeded pool (the success path the
-// original's scripts never measured), plus a configurable share of forged tokens expecting 401.
+// validate: POST /validate with a live access token from a seeded pool, so that the success path
+// (signature, expiry and revocation checks) is what is measured, plus a configurable share of
+// forged tokens expecting 401.
 import { DEFAULT_LOAD, ENDPOINTS, EXPECTED_STATUS, bearerHeaders, invalidJwt, validateBody } from './catalog.ts'
 import { checkKnown, intParam, shareParam } from './params.ts'
 import { issueTokens } from './seeder.ts'

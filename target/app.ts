@@ -343,7 +343,7 @@ function send(reply: FastifyReply, err: AuthError): FastifyReply {
   })
 }
 
-/** Map every error, ours or Fastify's, to the original's shape; nothing internal reaches a client. */
+/** Map every error, ours or Fastify's, to the one shape clients parse; nothing internal reaches a client. */
 export function toAuthError(error: unknown): AuthError {
   if (error instanceof AuthError) return error
   const e = error as Partial<FastifyError> & { validation?: unknown }

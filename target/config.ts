@@ -1,5 +1,5 @@
 // The target's configuration: one schema, defaults in one object, named presets for the
-// optimisation phases of seeds/001, and any single environment variable overriding a preset.
+// optimisation phases (baseline, phase1–3), and any single environment variable overriding a preset.
 // The result is validated once and frozen; a bad value stops start-up naming the variable.
 import { isIPv4 } from 'node:net'
 import { z } from 'zod'
@@ -87,7 +87,7 @@ export const configSchema = z.object({
   sweeperPauseMs: int(0, 600_000),
   sweeperLockTtlMs: int(100, 3_600_000),
 
-  /** Number of target processes (node:cluster) sharing the port: the guide's Level 3. */
+  /** Number of target processes (node:cluster) sharing the port; the phase3 preset runs two. */
   instances: int(1, 64),
   shutdownTimeoutMs: int(100, 600_000),
 
@@ -180,11 +180,12 @@ export const DEFAULTS: Readonly<ConfigInput> = Object.freeze({
 })
 
 /**
- * The phases of seeds/001's optimisation guide. Each turns on a real mechanism:
+ * The optimisation phases, each adding to the one before, so that a phases run shows what each
+ * mechanism buys. Each turns on a real mechanism:
  * baseline: small pool, a synchronous insert per token, no cache, no queue, revocation on the request path.
- * phase1 (Level 1): pool sizing and the token batch writer.
- * phase2 (Level 2): adds the request queue with 429 backpressure, shedding on event-loop pressure and the shared cache.
- * phase3 (Level 3): adds the revocation worker pool and several instances.
+ * phase1: pool sizing and the token batch writer.
+ * phase2: adds the request queue with 429 backpressure, shedding on event-loop pressure and the shared cache.
+ * phase3: adds the revocation worker pool and several instances.
  */
 export const PRESET_VALUES: Readonly<Record<PresetName, Partial<ConfigInput>>> = Object.freeze({
   baseline: { dbPoolMax: 4, dbPoolMin: 0, batchSize: 0, cache: 'none', queueMaxConcurrent: 0, shedMaxEventLoopDelayMs: 0, shedMaxEventLoopUtilization: 0, shedMaxActiveConnections: 0, revocationWorkers: 0, instances: 1 },

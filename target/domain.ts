@@ -13,7 +13,7 @@ export interface Client {
   active: boolean
 }
 
-/** One row of the original's `endpoints` table: a resource and the scope it requires. */
+/** One row of the `endpoints` table: a resource and the scope it requires. */
 export interface EndpointRule {
   id: number
   clientId: string | null
@@ -23,7 +23,7 @@ export interface EndpointRule {
   active: boolean
 }
 
-/** A persisted token. The JWT itself is not stored: only its SHA-256 (seeds/000). */
+/** A persisted token. The JWT itself is not stored, only its SHA-256: a leaked table holds no usable token. */
 export interface TokenRecord {
   tokenId: string
   tokenHash: string
@@ -126,8 +126,8 @@ export interface TokenCache {
 }
 
 /**
- * Decides which of several instances runs a sweep tick (seeds/000). The memory implementation
- * always runs; the Redis one holds a lock (renewed while held) and the others skip that tick.
+ * Decides which of several instances runs a sweep tick, so that instances sharing a database do
+ * not sweep it at once. The memory implementation always runs; the Redis one holds a lock (renewed while held) and the others skip that tick.
  */
 export interface SweepLock {
   /** Run `fn` if this instance wins the tick's lock; false when another instance holds it. */

@@ -21,7 +21,7 @@ export function verifySecret(secret: string, stored: string): boolean {
   return expected.length === actual.length && timingSafeEqual(expected, actual)
 }
 
-/** SHA-256 of a token, hex: what the store keeps instead of the JWT (seeds/000). */
+/** SHA-256 of a token, hex: what the store keeps instead of the JWT, so a leaked table holds no usable token. */
 export function hashToken(jwt: string): string {
   return createHash('sha256').update(jwt, 'utf8').digest('hex')
 }

@@ -1,4 +1,5 @@
-// Sample data: the original's test clients and endpoint→scope rows, plus clients the scenarios use.
+// Sample data: the test clients and endpoint→scope rows that existing load scripts send
+// (test-client and the others), plus clients the scenarios use.
 // Seeding is idempotent (upserts), so every store can run it at every start.
 import type { Client, ClientStore, EndpointRule } from './domain.ts'
 import { hashSecret } from './secrets.ts'

@@ -1,4 +1,4 @@
-// k6 script for the token scenario: POST /token with the original's client_credentials body.
+// k6 script for the token scenario: POST /token with the sample client's client_credentials body.
 import { TOKEN_REQUEST } from './requests.ts'
 import { buildOptions, loadConfig, seedNothing, send } from './lib.ts'
 

@@ -1,4 +1,4 @@
-// The distributed sweeper lock (seeds/000): with several instances, the one that takes the lock
+// The distributed sweeper lock: with several instances, the one that takes the lock
 // runs the sweep tick and the others skip it. Redlock (a maintained implementation of the Redis
 // lock algorithm) holds the key for `sweeperLockTtlMs` and extends it while the sweep runs, so a
 // long sweep keeps the lock and a crashed holder frees it within one TTL.

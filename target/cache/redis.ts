@@ -171,7 +171,8 @@ export class RedisTokenCache implements TokenCache {
         return hit
       }
     }
-    // Single-flight: concurrent validations of one token share one Redis read (seeds/004).
+    // Single-flight: concurrent validations of one token share one Redis read, so a burst on one
+    // hot token costs one round trip, not one per request.
     let p = this.inflight.get(tokenId)
     if (!p) {
       p = this.readRedis(tokenId).finally(() => this.inflight.delete(tokenId))

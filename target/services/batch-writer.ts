@@ -1,7 +1,7 @@
-// The token batch writer (seeds/001's TokenBatchWriter, with its two flaws fixed): tokens are
-// persisted in batches by size or interval, a failed flush is retried with backoff and never
-// dropped, and the number of pending tokens is bounded: past the bound, `add` refuses (the route
-// answers 503 with Retry-After) instead of growing memory without limit.
+// The token batch writer: tokens are persisted in batches by size or interval. A failed flush is
+// retried with backoff and never dropped, since every pending token was already answered 200; and
+// the number of pending tokens is bounded: past the bound, `add` refuses (the route answers 503
+// with Retry-After) instead of growing memory without limit while the database is down.
 // Validation never needs a token's row, so a token is valid the moment it is issued.
 import type { TokenRecord, TokenStore } from '../domain.ts'
 import { AuthError } from '../errors.ts'

@@ -1,5 +1,5 @@
-// Clients and endpoint rules, preloaded at start as in the original (they change rarely and are
-// read on every request). A client id not in memory is looked up once and cached, including as
+// Clients and endpoint rules, preloaded at start (they change rarely and are read on every
+// request). A client id not in memory is looked up once and cached, including as
 // a short-lived negative entry, so random client ids cannot turn into a database flood.
 import { LRUCache } from 'lru-cache'
 import type { Client, ClientStore, EndpointRule } from '../domain.ts'
@@ -59,7 +59,7 @@ export class ClientRegistry {
 /** Resources match on their path, case-insensitively, without query string or trailing slash. */
 export function normaliseResource(resource: string): string {
   let path = resource.trim()
-  // The original passed the resource in X-Forwarded-For, sometimes as a full URL.
+  // Older clients send the resource in X-Forwarded-For, sometimes as a full URL: only its path counts.
   if (/^https?:\/\//i.test(path)) {
     try {
       path = new URL(path).pathname

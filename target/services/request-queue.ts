@@ -1,4 +1,4 @@
-// Request admission with backpressure (seeds/001 Level 1 #3): at most `maxConcurrent` requests
+// Request admission with backpressure: at most `maxConcurrent` requests
 // run at once, up to `capacity` wait in FIFO order, and a request that would overflow the queue
 // or waits longer than `timeoutMs` is refused with 429 and Retry-After. Memory is bounded by
 // `capacity`; nothing grows with load.

@@ -1,5 +1,4 @@
-// The revocation worker pool (seeds/001 Level 3, which there was only a proposal): revocations
-// and OTT consumption are persisted off the request path by N workers, in batches, retried with
+// The revocation worker pool: revocations and OTT consumption are persisted off the request path by N workers, in batches, retried with
 // backoff and never dropped. The caller makes the revocation effective in memory (and in the
 // shared cache) before it submits, so the response never waits for the database.
 import type { TokenRecord, TokenStore } from '../domain.ts'

@@ -1,4 +1,4 @@
-// The expired-token sweeper (seeds/000): on an interval, delete expired rows in batches through
+// The expired-token sweeper: on an interval, delete expired rows in batches through
 // the store, pause between batches so the sweep never monopolises the database, and stop when a
 // batch comes back short. With several instances a SweepLock lets one of them run each tick.
 import type { SweepLock, TokenStore } from '../domain.ts'

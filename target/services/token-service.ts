@@ -1,7 +1,7 @@
 // The auth flows: issue, validate and revoke. Validity = a good HS256 signature (we issued it),
 // unexpired, not revoked, and for a one-time token not yet consumed. The store and caches hold
 // only the revocation/consumption state, so a token is valid the moment it is issued, even while
-// its row still waits in the batch writer (the original answered 401 in that window).
+// its row still waits in the batch writer: a client may use a token the moment it was answered 200.
 import type { Config } from '../config.ts'
 import type { Store, TokenCache, TokenRecord, TokenState, TokenType } from '../domain.ts'
 import { AuthError } from '../errors.ts'
@@ -64,7 +64,7 @@ export class TokenService {
    * the store before the consumption landed could consume the token a second time.
    */
   private readonly consumedOtts = new Map<string, number>()
-  /** Single-flight: concurrent misses for one token run one store query (seeds/004). */
+  /** Single-flight: concurrent misses for one token run one store query, not one per request. */
   private readonly inflight = new Map<string, Promise<TokenState>>()
   private readonly metrics: ServiceMetrics
   private pruneTimer: NodeJS.Timeout | null = null

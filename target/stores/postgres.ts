@@ -62,7 +62,8 @@ export const CONSUME_OTT_SQL = `INSERT INTO tokens ${INSERT_COLUMNS}
   RETURNING token_id`
 
 /**
- * seeds/000: a bounded delete through a subquery with LIMIT (DELETE has no LIMIT in PostgreSQL).
+ * A bounded delete, so that one sweep batch locks and writes a bounded number of rows: through a
+ * subquery with LIMIT (DELETE has no LIMIT in PostgreSQL).
  * `= ANY(ARRAY(subquery))` rather than `IN (subquery)`: with IN the planner hash-joins the batch
  * against a sequential scan of the whole table (seen in EXPLAIN on 100k rows), so every batch would
  * read every row; ARRAY() runs the LIMITed index walk once and deletes through the primary key.
@@ -196,7 +197,8 @@ export class PostgresStore implements Store {
 
   /**
    * Build the pg.Pool from every pool setting in the config, create the schema if asked, apply
-   * migrations (serialised across instances), and warm up `dbPoolMin` connections (seeds/002).
+   * migrations (serialised across instances), and warm up `dbPoolMin` connections so the first
+   * requests do not pay the TCP and authentication handshake.
    */
   static async connect(config: Config, logger: Logger, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
     let client = options.client
@@ -311,7 +313,7 @@ export class PostgresStore implements Store {
   }
 
   async deleteExpiredBatch(beforeMs: number, limit: number): Promise<number> {
-    // seeds/000: LIMIT 0 or a negative LIMIT would make the sweeper loop forever or delete nothing.
+    // LIMIT 0 or a negative LIMIT would make the sweeper loop forever or delete nothing.
     if (!Number.isInteger(limit) || limit <= 0) throw new RangeError(`batch size must be a positive integer, got ${limit}`)
     return (await this.run('deleteExpiredBatch', DELETE_EXPIRED_SQL, [beforeMs, limit])).rowCount
   }

@@ -116,7 +116,7 @@ export class PgSqlClient implements SqlClient {
     }
   }
 
-  /** Open `count` connections now so the first requests pay no TCP and auth handshake (seeds/002). */
+  /** Open `count` connections now so the first requests pay no TCP and auth handshake. */
   async warmUp(count: number): Promise<void> {
     const n = Math.min(count, this.max)
     if (n <= 0) return
