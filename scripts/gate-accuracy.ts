@@ -4,14 +4,14 @@
 //   +5/+10/+20% CPU INJECT_CPU_US set so that the measured CPU µs/req rises by that share → detection;
 //   tail only       INJECT_DELAY_MS=50 on 1% of requests → does p99 see it while p50 stays quiet?
 // Then it re-judges the same runs under other margins, so the defaults in harness/stats/verdict.ts can be
-// chosen from the figures, and prints markdown for the README's "How accurate is the gate".
+// chosen from the figures, and prints markdown for docs/gate-accuracy.md.
 //
 //   node --import tsx scripts/gate-accuracy.ts [--scenario token] [--aa-runs 20] [--runs 10]
 //        [--pairs 6] [--slot 500ms] [--duration 4s] [--warmup 1s] [--preset phase2] [--seed 1] [--out dir]
 // (the defaults are `authbench ab`'s own, so the figures describe the gate as users run it)
 //   node --import tsx scripts/gate-accuracy.ts --analyse <dir>   (re-judge saved gate runs only)
-//   … --readme README.md [--readme-block noisy]   also writes the tables between the README's
-//        gate-accuracy markers (of that block)
+//   … --readme docs/gate-accuracy.md [--readme-block noisy]   also writes the tables between that
+//        file's gate-accuracy markers (of that block)
 //   … --neighbour [--neighbour-duty 0.35] [--neighbour-burst-ms 150]   runs everything beside a
 //        noisy neighbour pinned to the target's core (scripts/noisy-neighbour.ts)
 //   … --runs 0   A/A runs only: the noise (per-pair SD, interval half-widths) without the levels
@@ -19,7 +19,7 @@
 //
 // The knob is calibrated first. Two A/A runs give the scenario's CPU µs/req; one gate run with
 // INJECT_CPU_US at 20% of it measures what a knob µs really costs under this load (1.31 µs in the
-// run the README shows: the loop is calibrated on an idle core at start-up, and under load the machine runs every
+// run docs/gate-accuracy.md shows: the loop is calibrated on an idle core at start-up, and under load the machine runs every
 // instruction a little slower, the request's own as well), and the levels are scaled by that, so
 // "+10%" is a measured +10%, not a nominal one. The calibration run is kept (knob-cal-0.json) but
 // not counted.
@@ -471,7 +471,7 @@ const block = args['readme-block'] === undefined ? '' : `:${args['readme-block']
 const README_START = `<!-- gate-accuracy${block}:start (written by scripts/gate-accuracy.ts --readme${block === '' ? '' : ` --readme-block ${args['readme-block']}`}) -->`
 const README_END = `<!-- gate-accuracy${block}:end -->`
 
-/** Replaces what lies between the README's markers with the figures just printed. */
+/** Replaces what lies between the file's markers (docs/gate-accuracy.md) with the figures just printed. */
 function writeIntoReadme(file: string, text: string): void {
   const readme = readFileSync(file, 'utf8')
   const start = readme.indexOf(README_START)

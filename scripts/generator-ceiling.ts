@@ -15,7 +15,7 @@
 //     [--url http://127.0.0.1:8089/ --pid <its pid>]
 // --url drives a target already running on loopback instead of the reference target's health (any
 // GET answered 200): to see the generator's own ceiling, give it a server cheaper per request than
-// the generator, such as nginx with `return 200` pinned to core 0 (README, "Benchmark scripts").
+// the generator, such as nginx with `return 200` pinned to core 0 (docs/testing.md, "Benchmark scripts").
 import { readFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'

@@ -1,5 +1,5 @@
-// Reads `ab --profile` / `phases --profile` result folders and prints the figures the README
-// states about profiling, from the runs' own files:
+// Reads `ab --profile` / `phases --profile` result folders and prints the figures
+// docs/profiling.md states about profiling, from the runs' own files:
 // - the gate's change per scenario (median per-pair B/A − 1 of throughput; median per-pair B − A
 //   of CPU µs/req): with `--profile-arm b` on an A/A run, that is the profiler's own cost;
 // - the top rows of the differential table (self), and Δ self of the top function against the

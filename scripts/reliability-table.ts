@@ -1,8 +1,8 @@
-// Renders the README's "Reliability" table from what the fault suite (test/resilience/) measured:
+// Renders the "Reliability" table in docs/reliability.md from what the fault suite (test/resilience/) measured:
 // each case writes reports/resilience/<case>.json, and this replaces the text between the
-// README's reliability markers with one row per case. Run after `npm run test:resilience`:
+// page's reliability markers with one row per case. Run after `npm run test:resilience`:
 //   node --import tsx scripts/reliability-table.ts [--check]
-// --check exits 1 when a case is missing or did not pass, without touching the README.
+// --check exits 1 when a case is missing or did not pass, without touching the page.
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO_ROOT } from '../harness/engine/target-process.ts'
@@ -13,6 +13,8 @@ interface Row {
 }
 
 export const EXPECTED_CASES = ['pg-restart', 'redis-cut', 'sigterm-memory', 'sigterm-postgres', 'sigkill-postgres', 'slow-clients', 'fuzz']
+/** The page that holds the table, relative to the repository root. */
+export const PAGE = 'docs/reliability.md'
 const START = '<!-- reliability:start -->'
 const END = '<!-- reliability:end -->'
 
@@ -51,19 +53,19 @@ function main(): void {
     return
   }
   if (missing.length > 0) process.stderr.write(`reliability: no figures for ${missing.join(', ')} (run npm run test:resilience); rendering the rest\n`)
-  const readmePath = join(REPO_ROOT, 'README.md')
-  const readme = readFileSync(readmePath, 'utf8')
-  const a = readme.indexOf(START)
-  const b = readme.indexOf(END)
+  const pagePath = join(REPO_ROOT, PAGE)
+  const page = readFileSync(pagePath, 'utf8')
+  const a = page.indexOf(START)
+  const b = page.indexOf(END)
   if (a < 0 || b < a) {
-    process.stderr.write(`reliability: README.md has no ${START} … ${END} markers\n`)
+    process.stderr.write(`reliability: ${PAGE} has no ${START} … ${END} markers\n`)
     process.exit(2)
   }
-  const next = `${readme.slice(0, a + START.length)}\n${renderTable(rows)}\n${readme.slice(b)}`
-  const tmp = `${readmePath}.${process.pid}.tmp`
+  const next = `${page.slice(0, a + START.length)}\n${renderTable(rows)}\n${page.slice(b)}`
+  const tmp = `${pagePath}.${process.pid}.tmp`
   writeFileSync(tmp, next)
-  renameSync(tmp, readmePath)
-  process.stdout.write(`reliability: ${rows.length} rows written to README.md\n`)
+  renameSync(tmp, pagePath)
+  process.stdout.write(`reliability: ${rows.length} rows written to ${PAGE}\n`)
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main()

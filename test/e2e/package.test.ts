@@ -56,7 +56,7 @@ beforeAll(async () => {
   cpSync(path.join(ROOT, 'examples/quotes-service'), project, { recursive: true, filter: (src) => !src.includes('node_modules') && !src.includes(`${path.sep}reports`) })
   writeFileSync(path.join(project, '.gitignore'), 'node_modules/\nreports/\n')
   git(project, 'init', '-q', '-b', 'main')
-  // As the README says: the tarball as a dev dependency, from this machine's npm cache.
+  // As docs/own-repository.md says: the tarball as a dev dependency, from this machine's npm cache.
   execFileSync('npm', ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', path.join(work, packed.filename)], { cwd: project, env, stdio: 'ignore' })
   commitFiles(project, {}, 'quotes service with authbench')
   const server = readFileSync(path.join(project, 'src/server.mjs'), 'utf8')

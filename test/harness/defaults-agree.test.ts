@@ -1,5 +1,5 @@
 // The defaults agree with each other: what `npm run bench` (= `authbench run` with no options)
-// produces is comparable to the committed baseline, as the README tells a new user to do.
+// produces is comparable to the committed baseline, as docs/commands.md tells a new user to do.
 // `run` once defaulted to 2 trials while `compare` needs 3, so every scenario came out invalid.
 import { readFileSync } from 'node:fs'
 import { expect, it } from 'vitest'

@@ -1,6 +1,6 @@
 // The fault suite's common parts: load from the harness's own open-model driver (requests on a
 // fixed schedule, every answer handed back so a case can collect what the target promised), the
-// figures each case records for the README's "Reliability" table, and small SQL and HTTP helpers.
+// figures each case records for the "Reliability" table in docs/reliability.md, and small SQL and HTTP helpers.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -45,7 +45,7 @@ export function fiveXx(outcome: DriverOutcome): number {
   return Object.entries(outcome.statusCounts).filter(([s]) => Number(s) >= 500).reduce((n, [, c]) => n + c, 0)
 }
 
-/** One row of the README's "Reliability" table: what a case injected, under what load, and what it measured. */
+/** One row of the "Reliability" table in docs/reliability.md: what a case injected, under what load, and what it measured. */
 export interface ReliabilityRow {
   id: string
   /** Sort key in the table. */

@@ -1,7 +1,7 @@
 // Overload, side by side in one test: the same closed-model flood (many times the connections the
 // target serves at once) against phase2, which sheds at the door and on event-loop pressure, and
 // against phase1, which sheds nothing. Measured with scripts/overload.ts's own trial, so the script
-// that gives the README's figures is tested too. The door's limit is lowered to 64 so that a flood
+// that gives the figures in docs/reference-target.md and docs/commands.md is tested too. The door's limit is lowered to 64 so that a flood
 // of 600 connections, small enough for CI, is ~10× it. The contrast asserted on every run: phase2
 // answers part of the flood 503 and keeps its admitted p99 bounded; phase1 sheds nothing.
 import { afterEach, describe, expect, it } from 'vitest'
@@ -37,7 +37,7 @@ describe('overload', () => {
     expect(none.shed, detail).toBe(0)
     expect(none.other, detail).toBe(0)
     // The admitted requests' p99 stays bounded (the issue's 250 ms). How much lower it is than
-    // phase1's is a performance figure (scripts/overload.ts, README): alone on a quiet VM phase2's
+    // phase1's is a performance figure (scripts/overload.ts, docs/commands.md): alone on a quiet VM phase2's
     // was about a third of phase1's, but beside the rest of the suite, with the refused
     // connections reconnecting and the other test files on the same cores, it came out at 71 ms
     // against 85 ms. So the comparison is asserted only in the standalone suite (npm run test:resilience).

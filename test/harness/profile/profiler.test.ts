@@ -43,7 +43,7 @@ const setupHeavy: Scenario = {
  * process's figure also counts the sampler's and the collector's threads, whose time goes by the
  * second, not by the request: the slower arm pays more of it per request, and over these short
  * trials that share was ~25% of the change (process-wide Δ 81-88 µs/req against 60 µs sampled in
- * namedHotFunction; the main thread's Δ 63-72). The README gives the reference target's check
+ * namedHotFunction; the main thread's Δ 63-72). docs/profiling.md gives the reference target's check
  * against the gate's own (process-wide) figure.
  */
 const cpuScraper: MetricsScraper<number> = {
