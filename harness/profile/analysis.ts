@@ -12,7 +12,7 @@ import type { ProfiledTrial } from './profiler.ts'
  * The noise floor the reports apply: a row is "beyond noise" when its 95% interval over pairs
  * clears zero by more than this many CPU µs per request, or this share of the scenario's profiled
  * CPU µs per request, whichever is larger. In an A/A run (`ab --a phase2 --b phase2 --profile
- * --scenario token,validate`, README "Profiling the target") no function's interval cleared zero
+ * --scenario token,validate`, docs/profiling.md) no function's interval cleared zero
  * by more than 0.09 µs/req (0.12% of token's profiled CPU); the floor is about five times that,
  * for noisier spells than that one run met.
  */

@@ -1,5 +1,5 @@
 // What a comparison must say when profiling differs between the sides: the profiler costs
-// throughput and CPU per request (README, "Profiling the target"), so a profiled side is not
+// throughput and CPU per request (docs/profiling.md), so a profiled side is not
 // comparable with an unprofiled one as if nothing differed.
 import type { RunResult } from '../types.ts'
 

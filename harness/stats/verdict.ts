@@ -30,7 +30,7 @@ export const METRIC_INFO: Readonly<Record<MetricName, MetricInfo>> = Object.free
  * baseline: the baseline's trials ran at another time, and on the VMs measured the machine's speed
  * moves 12–21% between spells a few seconds apart, a drift that the interval over one run's trials
  * does not contain; 5% keeps that drift from reading as a regression. scripts/gate-accuracy.ts
- * measured them (token, 20 A/A + 40 injected gate runs; README "How accurate is the gate"): 0/20
+ * measured them (token, 20 A/A + 40 injected gate runs; docs/gate-accuracy.md): 0/20
  * A/A runs called a regression or an improvement; +10% CPU per request caught 10/10.
  */
 export const DEFAULT_COMPARE_SETTINGS: Readonly<CompareSettings> = Object.freeze({
@@ -67,7 +67,7 @@ export type GateDesign = 'baseline' | 'paired'
  * ratio and the interval over pairs holds what noise is left; the margin then only says how small
  * a change is not worth failing CI for, and at 5% a +5% regression could be called at most half
  * the time (a regression needs the whole interval past the margin). Measured with
- * scripts/gate-accuracy.ts at these margins (README "How accurate is the gate"): on a quiet AMD EPYC
+ * scripts/gate-accuracy.ts at these margins (docs/gate-accuracy.md): on a quiet AMD EPYC
  * guest 0/20 A/A runs called a regression or an improvement and a +5% CPU change was caught 10/10;
  * beside the calibrated noisy neighbour on an Intel Xeon guest, the same: 0/20 and 10/10 (+10%,
  * +20% and the tail-only change through p99 also 10/10).

@@ -49,7 +49,7 @@ import { describeTrial } from '../../reporters/print-summary.ts'
  * 5–8% within a second, which every target measured at that moment shares, while a warm
  * process's own effect is 0–5%. Alternating 500 ms slots cancel only the slow part; measuring
  * both arms at once cancels both (per-pair SD of B/A on token 2.3% throughput and 3.3% CPU µs/req,
- * against 5.6% and 6.3% for slots; README "How accurate is the gate"), and a pair takes one
+ * against 5.6% and 6.3% for slots; docs/gate-accuracy.md), and a pair takes one
  * arm's measured time instead of two.
  */
 export const AB_DEFAULTS = Object.freeze({

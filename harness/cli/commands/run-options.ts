@@ -104,7 +104,7 @@ export interface RunOptions {
 
 export const RUN_DEFAULTS = Object.freeze({
   // As many as `compare` needs by default: a run with the defaults must be comparable (to the
-  // committed baseline, as the README shows) without another option.
+  // committed baseline, as docs/commands.md shows) without another option.
   trials: DEFAULT_COMPARE_SETTINGS.minTrials,
   durationMs: DEFAULT_LOAD.closed.durationMs,
   warmupMs: DEFAULT_LOAD.warmupMs,
