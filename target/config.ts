@@ -148,7 +148,7 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = Object.freeze({
   injectCpuUs: 'INJECT_CPU_US', injectDelayMs: 'INJECT_DELAY_MS', injectDelayRatio: 'INJECT_DELAY_RATIO'
 })
 
-/** Shedding limits of the presets that shed (phase2 and later); measured in the README. */
+/** Shedding limits of the presets that shed (phase2 and later); measured in docs/reference-target.md. */
 // 512 active connections: under a 4,000-connection closed-model flood on one core the admitted p99
 // was 66 ms at 500 and 47 ms at 250, against 112–307 ms at 1,000–1,024 (where the kernel's accept
 // queue already holds most of such a flood back) and ~450 ms when only requests were shed; and it
