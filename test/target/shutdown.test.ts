@@ -136,6 +136,14 @@ describe('app.close()', () => {
   })
 })
 
+/**
+ * Resolves once the target process reports a request running under its request queue (the
+ * default preset has one): the request reached its handler, so a signal sent now finds it in flight.
+ */
+async function requestRunning(url: string): Promise<boolean> {
+  return waitFor(async () => /^authbench_queue_active 1$/m.test(await (await fetch(`${url}/metrics`)).text()), 5_000, 10)
+}
+
 describe('the real process', () => {
   let proc: ServerProcess | undefined
   afterEach(async () => {
@@ -148,12 +156,12 @@ describe('the real process', () => {
 
   it('exits 0 on SIGTERM, after answering the request in flight', async () => {
     const port = await freePort()
-    // The request is delayed 1 s in the target; SIGTERM comes 300 ms after it was sent.
+    // The request is delayed 1 s in the target; SIGTERM comes once the target is running it.
     proc = spawnServer({ PORT: String(port), INJECT_DELAY_MS: '1000', INJECT_DELAY_RATIO: '1' })
     const url = await listening(proc)
     expect(url).toBe(`http://127.0.0.1:${port}`)
     const inflight = post(port, `${BASE}/token`, { grant_type: 'client_credentials', ...CLIENT }, false)
-    await sleep(300)
+    expect(await requestRunning(url)).toBe(true)
     proc.child.kill('SIGTERM')
     const res = await inflight
     expect(res.status).toBe(200)
@@ -172,7 +180,7 @@ describe('the real process', () => {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ grant_type: 'client_credentials', ...CLIENT })
     })
-    await sleep(300)
+    expect(await requestRunning(url)).toBe(true)
     proc.child.kill('SIGTERM')
     const res = await inflight
     expect(res.status).toBe(200)
