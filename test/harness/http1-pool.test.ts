@@ -1,7 +1,7 @@
 import http from 'node:http'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Http1Pool, serializeRequest } from '../../harness/engine/drivers/http1-pool.ts'
 import type { Http1Answer } from '../../harness/engine/drivers/http1-pool.ts'
 import { OpenDriver } from '../../harness/engine/drivers/open.ts'
@@ -105,15 +105,25 @@ describe('Http1Pool', () => {
   it('does not reuse a socket idle past its idle timeout, and refuses more sockets than allowed', async () => {
     const sockets = new Set<net.Socket>()
     const url = await listen(http.createServer((req, res) => { sockets.add(req.socket); res.end('ok') }))
-    const pool = new Http1Pool(url, { connections: 1, timeoutMs: 2_000, idleTimeoutMs: 100 })
-    closers.push(() => pool.destroy())
-    await send(pool, { method: 'GET', path: '/' })
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    await send(pool, { method: 'GET', path: '/' })
-    expect(sockets.size).toBe(2)
-    const pending = send(pool, { method: 'GET', path: '/' })
-    expect(() => pool.dispatch({ method: 'GET', path: '/' }, { keepBody: false, onAnswer: () => undefined, onError: () => undefined })).toThrow(/busy/)
-    await pending
+    // Idleness is measured on performance.now(): fake that clock alone (sockets and the pool's
+    // timeout sweep keep real timers) and move it past the idle timeout.
+    vi.useFakeTimers({ toFake: ['performance'] })
+    try {
+      const pool = new Http1Pool(url, { connections: 1, timeoutMs: 2_000, idleTimeoutMs: 100 })
+      closers.push(() => pool.destroy())
+      await send(pool, { method: 'GET', path: '/' })
+      vi.advanceTimersByTime(99)
+      await send(pool, { method: 'GET', path: '/' })
+      expect(sockets.size).toBe(1)
+      vi.advanceTimersByTime(101)
+      await send(pool, { method: 'GET', path: '/' })
+      expect(sockets.size).toBe(2)
+      const pending = send(pool, { method: 'GET', path: '/' })
+      expect(() => pool.dispatch({ method: 'GET', path: '/' }, { keepBody: false, onAnswer: () => undefined, onError: () => undefined })).toThrow(/busy/)
+      await pending
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('refuses a header value with a line break (request splitting) and a non-http: origin', () => {
