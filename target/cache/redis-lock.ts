@@ -36,7 +36,9 @@ export class RedisSweepLock implements SweepLock {
     this.ttlMs = Math.floor(options.ttlMs)
     this.resource = options.resource ?? 'authbench:lock:sweeper'
     // retryCount 0: an instance that loses the race skips this tick rather than queueing behind it.
-    this.redlock = new Redlock([redis], { retryCount: 0, automaticExtensionThreshold: extensionThresholdMs(this.ttlMs) })
+    // db: redlock's scripts SELECT their own database (0 unless told), so without it the lock would
+    // live in db 0 whatever database REDIS_URL names, shared by every deployment on that server.
+    this.redlock = new Redlock([redis], { retryCount: 0, automaticExtensionThreshold: extensionThresholdMs(this.ttlMs), db: redis.options.db ?? 0 })
     // Extension failures also reach the routine through its AbortSignal; this only keeps them quiet.
     this.redlock.on('error', () => {})
   }
