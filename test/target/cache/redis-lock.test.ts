@@ -7,7 +7,7 @@ import { LocalSweepLock } from '../../../target/stores/memory-lock.ts'
 import { redisUrl, uniqueName } from '../../helpers/services.ts'
 
 const url = await redisUrl('the Redlock sweeper lock tests')
-import { sleep } from '../../helpers/time.ts'
+import { sleep, waitFor } from '../../helpers/time.ts'
 
 describe('LocalSweepLock', () => {
   it('runs a tick, skips an overlapping one, and stops after close', async () => {
@@ -24,6 +24,24 @@ describe('LocalSweepLock', () => {
     expect(await lock.runExclusive(async () => void runs++)).toBe(false)
   })
 })
+
+/**
+ * Resolves true once the lock's key in Redis has had its expiry pushed back `times` times (each one
+ * a redlock extension: its remaining TTL goes up), false if the key expires or the deadline passes.
+ */
+async function lockExtensions(redis: Redis, resource: string, times: number, timeoutMs = 5_000): Promise<boolean> {
+  let seen = 0
+  let lost = false
+  let last = await redis.pttl(resource)
+  const done = await waitFor(async () => {
+    const pttl = await redis.pttl(resource)
+    lost = pttl < 0
+    if (pttl > last) seen++
+    last = pttl
+    return lost || seen >= times
+  }, timeoutMs, 5)
+  return done && !lost
+}
 
 describe.skipIf(!url)('RedisSweepLock (redlock)', () => {
   const resource = `${uniqueName('locktest')}:sweeper`
@@ -64,12 +82,26 @@ describe.skipIf(!url)('RedisSweepLock (redlock)', () => {
     const a = new RedisSweepLock(r1, { ttlMs: 300, resource })
     const b = new RedisSweepLock(r2, { ttlMs: 300, resource })
     let aborted = false
+    let acquired!: () => void
+    const holding = new Promise<void>((resolve) => { acquired = resolve })
+    let finish!: () => void
+    const finished = new Promise<void>((resolve) => { finish = resolve })
+    // The sweep holds the lock until the test lets it finish.
     const long = a.runExclusive(async (signal) => {
-      await sleep(900)
+      acquired()
+      await finished
       aborted = signal.aborted
     })
-    await sleep(600)
-    expect(await b.runExclusive(async () => {})).toBe(false)
+    await holding
+    try {
+      // Extensions happen every TTL − threshold (150 ms): after three, the lock has outlived its
+      // first TTL twice over, and it is still held. (Read through r2, in REDIS_URL's database: the
+      // lock lives there, not in redlock's default db 0.)
+      expect(await lockExtensions(r2, resource, 3)).toBe(true)
+      expect(await b.runExclusive(async () => {})).toBe(false)
+    } finally {
+      finish()
+    }
     expect(await long).toBe(true)
     expect(aborted).toBe(false)
   })
