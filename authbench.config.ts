@@ -41,6 +41,12 @@ export const authTarget = defineTarget({
   checkEnv: (env) => void loadTargetConfig({ ...process.env, ...env, PORT: '0' }),
   variantsEnv: presetVariantEnv,
   variants: Object.fromEntries(PRESETS.map((preset) => [preset, { PRESET: preset }])),
+  // The target's word for its variants, and its two most used settings, on the command line.
+  variantAlias: 'preset',
+  options: {
+    store: { env: 'STORE', values: ['memory', 'postgres'], description: 'where tokens and revocations are kept: memory (embedded) or postgres (DATABASE_URL)' },
+    cache: { env: 'CACHE', values: ['none', 'lru', 'redis', 'tiered'], description: 'token cache in front of the store (redis and tiered use REDIS_URL; in `variants`, only redis or tiered, for the presets that cache)' }
+  },
   report: AUTH_REPORT
 })
 

@@ -33,7 +33,7 @@ export interface SetupContext {
   url: string
   /** How many requests the instance should serve before its consumable data runs dry. */
   expectedRequests: number
-  /** Upper bound on consumable items (tokens, one-time tokens, …) seeded per trial. */
+  /** Upper bound on consumable items (ids, sessions, one-time codes, …) seeded per trial (`--max-pool`). */
   maxPoolSize: number
   /** How many seeding requests may be in flight at once. */
   concurrency: number
@@ -187,7 +187,7 @@ export function defineScenario(def: ScenarioDefinition): Scenario {
   })
 }
 
-/** A named set of environment variables the target is started with (a preset, a feature flag). */
+/** A named set of environment variables the target is started with (a build flag, a tuning preset). */
 export type VariantEnv = Readonly<Record<string, string>>
 
 /** One server-side counter to report: the Prometheus metric and how reports label it. */
@@ -255,13 +255,25 @@ export interface TargetDefinition {
    */
   checkEnv?: (env: Readonly<Record<string, string>>) => void
   /**
-   * Optional: the whole environment each variant starts with in `phases`, from the command's
-   * target options (`--store`, `--cache`) and this process's environment; throw a BadOptionError
-   * naming a bad option. Default: the variant's env, and those options are refused.
+   * Optional: the whole environment each variant starts with in `variants`, from the command's
+   * target options (see `options`) and this process's environment; throw a BadOptionError
+   * naming a bad option. Default: the variant's env with the options' variables on top.
    */
   variantsEnv?: (variant: string, options: Readonly<Record<string, string>>, env: NodeJS.ProcessEnv) => Record<string, string>
   /** Named environment sets (`--variant <name>`, `ab --a <name>`, `variants`). */
   variants?: Readonly<Record<string, VariantEnv>>
+  /**
+   * What this target calls its variants, when it has a word of its own (e.g. `preset`): the
+   * command line then offers `--preset` as another name for `--variant`, and a reported config
+   * (configPath) whose key of that name is a string gives the variant in the fingerprint.
+   */
+  variantAlias?: string
+  /**
+   * Settings this target takes on the command line, each setting one environment variable
+   * (`--store postgres` → STORE=postgres). Only a config that declares them offers them; the
+   * fingerprint and reports record their values under these names.
+   */
+  options?: Readonly<Record<string, TargetOption>>
   /** The variant `run` uses when none is named. Default: none (the target's own defaults). */
   defaultVariant?: string
   /**
@@ -311,6 +323,16 @@ export interface VariantsReportData {
   explainStep?: (ctx: VariantStepContext) => string[]
   /** How the target's reported config is summarised in the report's variants table: column → text. */
   describeConfig?: (config: Record<string, unknown>) => Readonly<Record<string, string>>
+}
+
+/** One command-line setting a target declares (`options` of its definition). */
+export interface TargetOption {
+  /** The environment variable it sets, e.g. `STORE`. */
+  env: string
+  /** The values it accepts; any other is refused before anything starts. Default: any. */
+  values?: readonly string[]
+  /** What it means, for `--help`. */
+  description: string
 }
 
 /** Declares a target; returns it unchanged (for types), frozen. */

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url'
 import { z } from 'zod'
 import { defineScenario } from './api.ts'
 import type { AuthbenchConfig, GateSettings, LoadDefaults, Scenario, TargetDefinition } from './api.ts'
-import { ConfigError, UnknownScenarioError, isAuthbenchError } from './errors.ts'
+import { BadOptionError, ConfigError, UnknownScenarioError, isAuthbenchError } from './errors.ts'
 import { settingsOverrideSchema } from './gate-settings.ts'
 
 /** Looked for in this order in the working directory. */
@@ -34,6 +34,12 @@ const counterSchema = z.strictObject({
   label: z.string().optional(),
   match: z.record(z.string(), z.string()).optional()
 })
+
+/**
+ * A target option's name becomes a long option (`--store`): lower-case words joined by -, and
+ * none of the names the harness's own commands use.
+ */
+const optionName = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'must be lower-case letters and digits, words joined by -').refine((name) => !RESERVED_OPTIONS.has(name), { message: "is one of authbench's own options" })
 
 const targetSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be letters, digits, . _ or - (at most 64)'),
@@ -65,6 +71,12 @@ const targetSchema = z.strictObject({
   checkEnv: fn.optional(),
   variantsEnv: fn.optional(),
   variants: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be letters, digits, . _ or -'), envSchema).optional(),
+  variantAlias: optionName.optional(),
+  options: z.record(optionName, z.strictObject({
+    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+    values: z.array(z.string().min(1)).min(1).optional(),
+    description: z.string().min(1)
+  })).optional(),
   defaultVariant: z.string().optional(),
   report: z.strictObject({
     scenarios: z.array(z.string()).optional(),
@@ -99,6 +111,15 @@ const configSchema = z.strictObject({
     connections: z.number().int().min(1).max(10_000).optional()
   }).optional()
 })
+
+/** Long options of authbench's own commands, which a target's options may not take. */
+export const RESERVED_OPTIONS: ReadonlySet<string> = new Set([
+  'scenario', 'duration', 'warmup', 'warmup-max', 'trials', 'connections', 'pipelining', 'rate', 'timeout', 'url', 'allow-remote', 'config', 'target',
+  'variant', 'target-env', 'restart-per-trial', 'out', 'label', 'json', 'scenario-param', 'error-threshold', 'max-late-share', 'max-in-flight', 'slo',
+  'max-pool', 'calibration', 'no-calibration', 'profile', 'profile-interval', 'profile-arm', 'progress', 'no-progress', 'compare', 'baseline', 'driver',
+  'a', 'b', 'a-env', 'b-env', 'slot', 'budget', 'seed', 'min-rate', 'start-rate', 'max-rate', 'step-duration', 'precision', 'repeats', 'report', 'pin',
+  'no-pin', 'debug', 'help', 'version', 'runners'
+])
 
 /** Keys of the gate settings, also accepted at the top level (the older authbench.config.json form). */
 const GATE_KEYS = new Set(Object.keys(settingsOverrideSchema.shape))
@@ -247,6 +268,25 @@ export function variantEnv(target: TargetDefinition, variant: string, option = '
   if (env === undefined) {
     const names = Object.keys(target.variants ?? {})
     throw new ConfigError('AUTHBENCH_ERR_UNKNOWN_VARIANT', `${option} "${variant}": target "${target.name}" has ${names.length > 0 ? `the variants ${names.join(', ')}` : 'no variants'}`)
+  }
+  return env
+}
+
+/**
+ * The environment a target's declared options set (`{ store: 'postgres' }` → `{ STORE: 'postgres' }`),
+ * each value checked against the option's `values`. An option the target does not declare is
+ * refused, naming the ones it does.
+ */
+export function targetOptionsEnv(target: TargetDefinition, values: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [name, value] of Object.entries(values)) {
+    const option = target.options?.[name]
+    if (option === undefined) {
+      const names = Object.keys(target.options ?? {}).map((n) => `--${n}`)
+      throw new BadOptionError(`--${name} means nothing to target "${target.name}" (${names.length > 0 ? `its options: ${names.join(', ')}` : 'it declares no options'})`)
+    }
+    if (option.values !== undefined && !option.values.includes(value)) throw new BadOptionError(`--${name} must be one of ${option.values.join(', ')}; got "${value}"`)
+    env[option.env] = value
   }
   return env
 }

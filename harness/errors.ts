@@ -81,6 +81,23 @@ export class AuthbenchError extends Error {
   }
 }
 
+/**
+ * A run that stopped before it gave what the command needed: interrupted (exit 130), or its
+ * target crashed or went silent (exit 2). `code` is the stop's own, from the run's `aborted`.
+ */
+export class RunStoppedError extends AuthbenchError {
+  constructor (code: ErrorCode, message: string) {
+    super(code, message)
+    this.name = 'RunStoppedError'
+  }
+
+  /** For a code read from a result's `aborted`, which may be any string. */
+  static fromAborted (aborted: { code: string; reason: string }, what: string): RunStoppedError {
+    const code = Object.hasOwn(ERROR_CODES, aborted.code) ? (aborted.code as ErrorCode) : 'AUTHBENCH_ERR_RUN_FAILED'
+    return new RunStoppedError(code, `${what}: ${aborted.reason}`)
+  }
+}
+
 export class BadOptionError extends AuthbenchError {
   constructor (message: string) {
     super('AUTHBENCH_ERR_BAD_OPTION', message)
@@ -252,10 +269,19 @@ export function exitCodeForCode (errorCode: string): ErrorExitCode {
   return (ERROR_CODES as Record<string, CodeInfo>)[errorCode]?.exitCode ?? EXIT.INCOMPLETE
 }
 
+/** Whether unexpected errors print their stack (`--debug`); off, they print one line. */
+let showStacks = false
+
+/** Turns stacks of unexpected errors on or off (the CLI's `--debug`). */
+export function setShowStacks (on: boolean): void {
+  showStacks = on
+}
+
 /**
  * The one mapping from any thrown value to what the user sees and the exit code. A registered
- * error prints its message and code; anything else is a bug, printed with its stack, and exits
- * `unknownExit` (2 by default: 1 would read as "regression").
+ * error prints its message and code. Anything else was anticipated by nothing: it prints one line
+ * (its name and message, with a hint to rerun with --debug for the stack) and exits `unknownExit`
+ * (2 by default: 1 would read as "regression").
  */
 export function describeError (error: unknown, unknownExit: ErrorExitCode = EXIT.INCOMPLETE): { message: string; exitCode: ErrorExitCode } {
   if (isAuthbenchError(error)) {
@@ -263,7 +289,9 @@ export function describeError (error: unknown, unknownExit: ErrorExitCode = EXIT
     return { message: `${error.message} [${detail}]`, exitCode: error.exitCode }
   }
   const e = error instanceof Error ? error : new Error(String(error))
-  return { message: e.stack ?? e.message, exitCode: unknownExit }
+  if (showStacks) return { message: e.stack ?? e.message, exitCode: unknownExit }
+  const firstLine = e.message.split('\n')[0] ?? ''
+  return { message: `unexpected error: ${e.name}: ${firstLine} (rerun with --debug for the stack)`, exitCode: unknownExit }
 }
 
 function withTail (message: string, tail: string): string {

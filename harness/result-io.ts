@@ -67,7 +67,22 @@ export function upgradeV1(v1: Record<string, unknown>): Record<string, unknown> 
       }
     }
   })
-  return { ...v1, schemaVersion: RESULT_SCHEMA_VERSION, trials, counters: Object.fromEntries(V1_COUNTERS.map((k) => [k, { metric: k, label: k }])) }
+  return { ...v1, schemaVersion: 2, trials, counters: Object.fromEntries(V1_COUNTERS.map((k) => [k, { metric: k, label: k }])) }
+}
+
+export const RESULT_V2_SCHEMA_PATH = fileURLToPath(new URL('./result.v2.schema.json', import.meta.url))
+
+/**
+ * A version-2 result in the version-3 shape: the fingerprint's `preset` becomes the `variant`, its
+ * `store` and `cache` (the reference target's settings, as v2 recorded them for every target)
+ * become declared options where they were known, and kind `phases` becomes `variants`.
+ */
+export function upgradeV2(v2: Record<string, unknown>): Record<string, unknown> {
+  const { store, cache, preset, ...environment } = v2.environment as Record<string, unknown>
+  const targetOptions = Object.fromEntries(Object.entries({ store, cache }).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
+  // The command that compares a target's variants wrote kind 'phases' until it was named for them.
+  const kind = v2.kind === 'phases' ? 'variants' : v2.kind
+  return { ...v2, schemaVersion: RESULT_SCHEMA_VERSION, kind, environment: { ...environment, variant: typeof preset === 'string' ? preset : null, targetOptions } }
 }
 
 function describe(errors: readonly ErrorObject[] | null | undefined): string {
@@ -93,8 +108,13 @@ export function assertResult(value: unknown, file = '<result>'): RunResult {
       throw new ResultFileError(file, 'INVALID', `does not match the version-1 result schema: ${describe(v1.errors)} (regenerate it with the command that made it, e.g. \`npx authbench baseline\` for reports/baseline.json)`)
     }
     value = upgradeV1(value as Record<string, unknown>)
-  } else if (version !== RESULT_SCHEMA_VERSION) {
-    throw new ResultFileError(file, 'INCOMPATIBLE', `schemaVersion ${JSON.stringify(version)} is not one this authbench reads (1 or ${RESULT_SCHEMA_VERSION}); regenerate it with the command that made it, e.g. \`npx authbench baseline\` for reports/baseline.json`)
+  } else if (version !== 2 && version !== RESULT_SCHEMA_VERSION) {
+    throw new ResultFileError(file, 'INCOMPATIBLE', `schemaVersion ${JSON.stringify(version)} is not one this authbench reads (1 to ${RESULT_SCHEMA_VERSION}); regenerate it with the command that made it, e.g. \`npx authbench baseline\` for reports/baseline.json`)
+  }
+  if ((value as { schemaVersion: unknown }).schemaVersion === 2) {
+    const v2 = compiled(RESULT_V2_SCHEMA_PATH)
+    if (!v2(value)) throw new ResultFileError(file, 'INVALID', `does not match the version-2 result schema: ${describe(v2.errors)}`)
+    value = upgradeV2(value as Record<string, unknown>)
   }
   const validate = getValidator()
   if (!validate(value)) throw new ResultFileError(file, 'INVALID', `does not match the result schema: ${describe(validate.errors)}`)

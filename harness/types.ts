@@ -2,7 +2,7 @@
 // reporters read. Bump RESULT_SCHEMA_VERSION on any incompatible change; the JSON Schema in
 // harness/result.schema.json must describe the same shape (a test checks a real file against it).
 
-export const RESULT_SCHEMA_VERSION = 2
+export const RESULT_SCHEMA_VERSION = 3
 
 export type LoadModel = 'closed' | 'open'
 
@@ -40,12 +40,14 @@ export interface EnvironmentFingerprint {
   gitDirty: boolean | null
   /** The target's full config (secrets redacted), or null when run against an external --url. */
   targetConfig: Record<string, unknown> | null
-  store: string | null
-  cache: string | null
-  preset: string | null
+  /** The target's variant (`--variant`), `A=… B=…` for an A/B run, or null for its own defaults. */
+  variant: string | null
+  /** Values of the options the target declares (`--store postgres` → `{ store: 'postgres' }`). */
+  targetOptions: Record<string, string>
   /** How the target and generator were placed: e.g. {target: '0', generator: '1'} from taskset. */
   cpuPinning: { target: string | null; generator: string | null }
-  driver: 'autocannon' | 'open' | 'k6'
+  /** The load driver's registered name (harness/engine/drivers/registry.ts), or k6. */
+  driver: string
 }
 
 /** Latency percentiles in integer microseconds, from the HDR histogram. */
@@ -268,7 +270,7 @@ export interface SloResult {
 export interface RunResult {
   schemaVersion: typeof RESULT_SCHEMA_VERSION
   tool: 'authbench'
-  kind: 'run' | 'baseline' | 'ab' | 'phases'
+  kind: 'run' | 'baseline' | 'ab' | 'variants'
   label: string
   createdAt: string
   environment: EnvironmentFingerprint

@@ -14,7 +14,7 @@ import { median } from '../harness/stats/stats.ts'
 import type { RunResult, TrialResult } from '../harness/types.ts'
 
 function groupOf(result: RunResult, t: TrialResult): { group: string; pair: number } {
-  return result.kind === 'phases' ? { group: t.variant ?? '', pair: t.round ?? -1 } : { group: t.arm ?? '', pair: t.pair ?? -1 }
+  return result.kind === 'variants' ? { group: t.variant ?? '', pair: t.round ?? -1 } : { group: t.arm ?? '', pair: t.pair ?? -1 }
 }
 
 function perPair(result: RunResult, scenario: string, a: string, b: string, value: (t: TrialResult) => number | null): number[] {
@@ -42,7 +42,7 @@ for (const dir of process.argv.slice(2)) {
   const diffFile = path.join(dir, 'profiles', 'diff.json')
   const diffs = await readFile(diffFile, 'utf8').then((t) => (JSON.parse(t) as { diffs: ScenarioDiff[] }).diffs).catch(() => [] as ScenarioDiff[])
   console.log(`\n${dir} (${result.kind}, profiled: ${result.profile === undefined ? 'no' : `${result.profile.groups.join(',') || 'run'} every ${result.profile.samplingIntervalUs} µs`})`)
-  const pairsOf = result.kind === 'phases'
+  const pairsOf = result.kind === 'variants'
     ? [...new Set(diffs.map((d) => `${d.a}>${d.b}`))].map((x) => x.split('>') as [string, string])
     : [['A', 'B'] as [string, string]]
   for (const scenario of result.scenarios) {

@@ -3,139 +3,163 @@
 // Each command is `async (options, io) => exitCode`; this file holds no benchmarking logic.
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
-import { EXIT, describeError } from '../errors.ts'
+import { BadOptionError, EXIT, describeError, setShowStacks } from '../errors.ts'
+import { exitCodeFor } from '../exit-code.ts'
 import { compareCommand } from './commands/compare.ts'
 import { capacityCommand, type RawCapacityOptions } from './commands/capacity.ts'
-import { abCommand } from './commands/ab.ts'
-import type { RawAbOptions } from './commands/ab.ts'
-import { baselineCommand } from './commands/baseline.ts'
-import { phasesCommand } from './commands/phases.ts'
-import type { RawPhasesOptions } from './commands/phases.ts'
-import type { RawBaselineOptions } from './commands/baseline.ts'
+import { abCommand, type RawAbOptions } from './commands/ab.ts'
+import { baselineCommand, type RawBaselineOptions } from './commands/baseline.ts'
+import { variantsCommand, type RawVariantsOptions } from './commands/variants.ts'
 import { importK6Command, k6RunCommand, locateK6 } from './commands/k6.ts'
-import { parseDurationMs, parseIntOption } from './commands/run-options.ts'
+import { parseDurationMs, parseIntOption, type RawRunOptions } from './commands/run-options.ts'
 import { startTarget, targetProcessOptions } from '../engine/target-process.ts'
-import { loadConfig, targetByName, variantEnv } from '../config.ts'
+import { registeredDrivers } from '../engine/drivers/index.ts'
+import { loadConfig, targetByName, targetOptionsEnv, variantEnv } from '../config.ts'
 import { runCommand } from './commands/run.ts'
+import type { RawProfileOptions } from '../profile/session.ts'
 import type { CommandIo } from './io.ts'
-import type { RawRunOptions } from './commands/run-options.ts'
+import { NO_DECLARED_OPTIONS, addDeclaredOptions, declaredOptions, takeDeclaredOptions, type DeclaredOptions } from './target-options.ts'
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
-/** The whole command line: one step per command, each declaring its options and action. */
 /** Every load command's --warmup-max: the engine's warm-up until steady (harness/engine/warmup.ts). */
 const WARMUP_MAX_HELP = 'the longest warm-up: it runs --warmup, then on until the cost per request stops falling (default 10s, or 10× --warmup when less); the same as --warmup for a fixed warm-up'
 
-function buildProgram(io: CommandIo, setExit: (code: number) => void): Command {
+type SetExit = (code: number) => void
+
+/** Options several commands share, declared once each. */
+const shared = {
+  scenario: (what = 'scenario(s) of the config, repeatable or comma list (default: all)') => new Option('-s, --scenario <names>', what).argParser(collect),
+  config: () => new Option('--config <file>', 'config file (default: authbench.config.ts, .mjs or .json in the working directory)'),
+  target: () => new Option('--target <name>', "which of the config's targets to start (default: the first)"),
+  variant: () => new Option('--variant <name>', "one of the target's variants (named environment sets)"),
+  targetEnv: () => new Option('--target-env <KEY=VALUE>', 'target environment override, repeatable').argParser(collect),
+  scenarioParam: () => new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable (e.g. get.path=/items)').argParser(collect),
+  warmupMax: () => new Option('--warmup-max <time>', WARMUP_MAX_HELP),
+  connections: (what = 'closed model: concurrent connections; open model: pool size') => new Option('-c, --connections <n>', what),
+  errorThreshold: (what = 'unexpected-status share above which a trial is invalid (default 0.01)') => new Option('--error-threshold <share>', what),
+  slo: (what: string) => new Option('--slo <objective>', what).argParser(collect),
+  url: (what = 'run against an already running target (loopback only unless --allow-remote)') => [new Option('--url <url>', what), new Option('--allow-remote', 'allow a --url that is not on loopback')],
+  output: (what = 'reports folder (default reports)') => [new Option('-o, --out <dir>', what), new Option('-l, --label <label>', 'run label, part of the result folder name')],
+  profile: () => [
+    new Option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report'),
+    new Option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
+  ],
+  noCalibration: () => new Option('--no-calibration', "skip the calibration workload (raw GETs of the target's readiness path)"),
+  noProgress: () => new Option('--no-progress', 'no progress lines on stderr')
+}
+
+function addAll(command: Command, options: ReadonlyArray<Option | readonly Option[]>): Command {
+  for (const o of options.flat()) command.addOption(o)
+  return command
+}
+
+/** The whole command line: one step per command, each declaring its options and action. */
+function buildProgram(io: CommandIo, setExit: SetExit, declared: DeclaredOptions = NO_DECLARED_OPTIONS): Command {
   const program = new Command('authbench')
     .description('Load-testing and benchmarking harness for HTTP services, configured by authbench.config.ts')
+    .option('--debug', 'print the stack of an unexpected error')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+  program.hook('preAction', () => setShowStacks(program.opts<{ debug?: boolean }>().debug === true))
 
-  addRunCommand(program, io, setExit)
-  addCapacityCommand(program, io, setExit)
+  addRunCommand(program, io, setExit, declared)
+  addCapacityCommand(program, io, setExit, declared)
   addCompareCommand(program, io, setExit)
-  addBaselineCommand(program, io, setExit)
-  addAbCommand(program, io, setExit)
-  addPhasesCommand(program, io, setExit)
+  addBaselineCommand(program, io, setExit, declared)
+  addAbCommand(program, io, setExit, declared)
+  addVariantsCommand(program, io, setExit, declared)
   addImportK6Command(program, io, setExit)
   return program
 }
 
-function addRunCommand(program: Command, io: CommandIo, setExit: (code: number) => void): void {
-  program
+function addRunCommand(program: Command, io: CommandIo, setExit: SetExit, declared: DeclaredOptions): void {
+  const command = program
     .command('run')
     .description('drive scenarios against the target and write reports/<timestamp>-<label>/result.json')
-    .addOption(new Option('-s, --scenario <names>', 'scenario(s) of the config, repeatable or comma list (default: all)').argParser(collect))
-    .option('-d, --duration <time>', 'measured time per trial, e.g. 500ms, 5s, 1m (default 4s)')
-    .option('-w, --warmup <time>', 'unrecorded warm-up before each trial (default 1s)')
-    .option('--warmup-max <time>', WARMUP_MAX_HELP)
-    .option('-t, --trials <n>', 'trials per scenario (default 3, the fewest compare accepts)')
-    .option('-c, --connections <n>', 'closed model: concurrent connections; open model: pool size')
-    .option('-p, --pipelining <n>', 'closed model: requests in flight per connection (default 1)')
-    .option('-r, --rate <rps>', 'switch to the open model at this constant arrival rate (req/s)')
-    .option('--timeout <time>', 'per-request timeout (default 10s)')
-    .option('--url <url>', 'run against an already running target (loopback only unless --allow-remote)')
-    .option('--allow-remote', 'allow a --url that is not on loopback')
-    .option('--config <file>', 'config file (default: authbench.config.ts, .mjs or .json in the working directory)')
-    .option('--target <name>', "which of the config's targets to start (default: the first)")
-    .option('--variant <name>', "one of the target's variants (named environment sets)")
-    .option('--preset <name>', 'the same as --variant (the reference target calls its variants presets: baseline, phase1, phase2, phase3)')
-    .addOption(new Option('--target-env <KEY=VALUE>', 'target environment override, repeatable').argParser(collect))
-    .option('--store <kind>', 'target store (STORE): memory or postgres')
-    .option('--cache <kind>', 'target cache (CACHE): none, lru, redis or tiered')
-    .option('--restart-per-trial', 'start a fresh target for every trial')
-    .option('-o, --out <dir>', 'reports folder (default reports)')
-    .option('-l, --label <label>', 'run label, part of the result folder name')
-    .option('--json', 'print the result JSON to stdout (no progress)')
-    .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable (e.g. validate.invalidShare=0.1)').argParser(collect))
-    .option('--error-threshold <share>', 'unexpected-status share above which a trial is invalid (default 0.01)')
-    .option('--max-late-share <share>', 'open model: late-send share above which a trial is invalid (default 0.05)')
-    .option('--max-in-flight <n>', 'open model: most requests in flight (k6 maxVUs); a send that cannot start in time is dropped and counted (default rate × 100 ms, at least --connections)')
-    .addOption(new Option('--slo <objective>', "service-level objective on each scenario's merged figures, repeatable: p99<20ms, p95<=100ms, errors<0.1%, throughput>=1000; a failed one exits 1 and is a junit.xml case").argParser(collect))
-    .option('--max-pool <n>', 'cap on tokens seeded per trial (default 200000)')
-    .option('--no-calibration', 'skip the raw-HTTP calibration workload')
-    .option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report')
-    .option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
-    .option('--no-progress', 'no progress lines on stderr')
-    .option('--compare', 'compare with the baseline straight after the run (exit 1 on a regression); 5 trials by default')
-    .option('--baseline <file>', 'baseline for --compare (default reports/baseline.json)')
-    .addOption(new Option('--driver <name>', 'load generator: autocannon (closed, default), open (with --rate) or k6 (needs k6 >= 0.57 on PATH)').choices(['autocannon', 'open', 'k6']))
-    .action(async (options: RawRunOptions & { driver?: string }) => {
-      if (options.driver === 'k6' && (options as { profile?: boolean }).profile === true) {
-        io.stderr('authbench: --profile profiles a Node target the harness starts; it does not apply to --driver k6\n')
-        return setExit(EXIT.USAGE)
-      }
-      if (options.driver === 'k6') return setExit(await runWithK6(options, io))
-      if (options.driver === 'open' && options.rate === undefined) {
-        io.stderr('authbench: --driver open needs --rate <rps>\n')
-        return setExit(EXIT.USAGE)
-      }
-      setExit(await runCommand(options, io))
-    })
+  addAll(command, [
+    shared.scenario(),
+    new Option('-d, --duration <time>', 'measured time per trial, e.g. 500ms, 5s, 1m (default 4s)'),
+    new Option('-w, --warmup <time>', 'unrecorded warm-up before each trial (default 1s)'),
+    shared.warmupMax(),
+    new Option('-t, --trials <n>', 'trials per scenario (default 3, the fewest compare accepts)'),
+    shared.connections(),
+    new Option('-p, --pipelining <n>', 'closed model: requests in flight per connection (default 1)'),
+    new Option('-r, --rate <rps>', 'switch to the open model at this constant arrival rate (req/s)'),
+    new Option('--timeout <time>', 'per-request timeout (default 10s)'),
+    shared.url(),
+    shared.config(),
+    shared.target(),
+    shared.variant(),
+    shared.targetEnv(),
+    new Option('--restart-per-trial', 'start a fresh target for every trial'),
+    shared.output(),
+    new Option('--json', 'print the result JSON to stdout (no progress)'),
+    shared.scenarioParam(),
+    shared.errorThreshold(),
+    new Option('--max-late-share <share>', 'open model: late-send share above which a trial is invalid (default 0.05)'),
+    new Option('--max-in-flight <n>', 'open model: most requests in flight (k6 maxVUs); a send that cannot start in time is dropped and counted (default rate × 100 ms, at least --connections)'),
+    shared.slo("service-level objective on each scenario's merged figures, repeatable: p99<20ms, p95<=100ms, errors<0.1%, throughput>=1000; a failed one exits 1 and is a junit.xml case"),
+    shared.noCalibration(),
+    shared.profile(),
+    shared.noProgress(),
+    new Option('--compare', 'compare with the baseline straight after the run (exit 1 on a regression); 5 trials by default'),
+    new Option('--baseline <file>', 'baseline for --compare (default reports/baseline.json)'),
+    new Option('--driver <name>', `load generator: ${registeredDrivers().map((d) => `${d.name} (${d.model})`).join(', ')}, or k6 (needs k6 >= 0.57 on PATH); default: the one registered for the load model`)
+  ])
+  addDeclaredOptions(command, declared, { variant: true, maxPool: 'cap on items seeded per trial' })
+  command.action(async (parsed: RawRunOptions & { driver?: string }) => {
+    const options = takeDeclaredOptions(parsed, declared)
+    if (options.driver === 'k6') return setExit(await runWithK6(options, io))
+    const model = options.driver === undefined ? null : registeredDrivers().find((d) => d.name === options.driver)?.model
+    if (model === undefined) throw new BadOptionError(`--driver ${options.driver}: no such driver (registered: ${registeredDrivers().map((d) => d.name).join(', ')}, and k6)`)
+    if (model === 'open' && options.rate === undefined) throw new BadOptionError(`--driver ${options.driver} drives the open model: give --rate <rps>`)
+    if (model === 'closed' && options.rate !== undefined) throw new BadOptionError(`--driver ${options.driver} drives the closed model: drop --rate, or pick the open model's driver`)
+    setExit(await runCommand(options, io))
+  })
 }
 
-function addCapacityCommand(program: Command, io: CommandIo, setExit: (code: number) => void): void {
-  program
+function addCapacityCommand(program: Command, io: CommandIo, setExit: SetExit, declared: DeclaredOptions): void {
+  const command = program
     .command('capacity')
     .description('find the highest offered rate (open model) each scenario sustains under the --slo objectives: coarse steps, bisection, repeats near the knee; writes capacity.json, capacity.md and report.html (exit 1 below --min-rate)')
-    .addOption(new Option('-s, --scenario <names>', 'scenario(s), repeatable or comma list (default: all)').argParser(collect))
-    .addOption(new Option('--slo <objective>', 'objective each step must meet, repeatable: p99<20ms, errors<0.1%, …').argParser(collect))
-    .option('--min-rate <rps>', 'exit 1 when a capacity is below this')
-    .option('--start-rate <rps>', 'first coarse step (default 500; doubles until a step fails)')
-    .option('--max-rate <rps>', 'highest rate tried (default 200000)')
-    .option('--step-duration <time>', 'measured time per step (default 2s)')
-    .option('-w, --warmup <time>', 'unrecorded warm-up per step (default 500ms)')
-    .option('--warmup-max <time>', WARMUP_MAX_HELP)
-    .option('--precision <share>', 'bisection stops when the interval is this narrow (default 0.05)')
-    .option('--repeats <n>', 'trials at each end of the final interval (default 3)')
-    .option('-c, --connections <n>', 'smallest connection pool (in flight grows with the rate)')
-    .option('--max-in-flight <n>', 'bound on requests in flight (default rate × 100 ms)')
-    .option('--timeout <time>', 'per-request timeout (default 10s)')
-    .option('--url <url>', 'search against an already running target (loopback only unless --allow-remote)')
-    .option('--allow-remote', 'allow a --url that is not on loopback')
-    .option('--preset <name>', 'target preset')
-    .addOption(new Option('--target-env <KEY=VALUE>', 'target environment override, repeatable').argParser(collect))
-    .option('--store <kind>', 'target store: memory or postgres')
-    .option('--cache <kind>', 'target cache: none, lru, redis or tiered')
-    .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
-    .option('--error-threshold <share>', 'unexpected-status share above which a step is invalid')
-    .option('--max-late-share <share>', 'late or dropped share above which a step is invalid')
-    .option('--max-pool <n>', 'cap on tokens seeded per step')
-    .option('-o, --out <dir>', 'reports folder (default reports)')
-    .option('-l, --label <label>', 'run label')
-    .option('--no-progress', 'no progress lines on stderr')
-    .action(async (o: RawCapacityOptions) => setExit(await capacityCommand(o, io)))
+  addAll(command, [
+    shared.scenario(),
+    shared.slo('objective each step must meet, repeatable: p99<20ms, errors<0.1%, …'),
+    new Option('--min-rate <rps>', 'exit 1 when a capacity is below this'),
+    new Option('--start-rate <rps>', 'first coarse step (default 500; doubles until a step fails)'),
+    new Option('--max-rate <rps>', 'highest rate tried (default 200000)'),
+    new Option('--step-duration <time>', 'measured time per step (default 2s)'),
+    new Option('-w, --warmup <time>', 'unrecorded warm-up per step (default 500ms)'),
+    shared.warmupMax(),
+    new Option('--precision <share>', 'bisection stops when the interval is this narrow (default 0.05)'),
+    new Option('--repeats <n>', 'trials at each end of the final interval (default 3)'),
+    shared.connections('smallest connection pool (in flight grows with the rate)'),
+    new Option('--max-in-flight <n>', 'bound on requests in flight (default rate × 100 ms)'),
+    new Option('--timeout <time>', 'per-request timeout (default 10s)'),
+    shared.url('search against an already running target (loopback only unless --allow-remote)'),
+    shared.config(),
+    shared.target(),
+    shared.variant(),
+    shared.targetEnv(),
+    shared.scenarioParam(),
+    shared.errorThreshold('unexpected-status share above which a step is invalid'),
+    new Option('--max-late-share <share>', 'late or dropped share above which a step is invalid'),
+    shared.output(),
+    shared.noProgress()
+  ])
+  addDeclaredOptions(command, declared, { variant: true, maxPool: 'cap on items seeded per step' })
+  command.action(async (o: RawCapacityOptions) => setExit(await capacityCommand(takeDeclaredOptions(o, declared), io)))
 }
 
-function addCompareCommand(program: Command, io: CommandIo, setExit: (code: number) => void): void {
+function addCompareCommand(program: Command, io: CommandIo, setExit: SetExit): void {
   program
     .command('compare <result>')
     .description('compare a result with a baseline (default reports/baseline.json) and gate on the verdict')
     .option('-b, --baseline <file>', 'baseline result file')
     .option('-o, --out <dir>', "where the reports go (default: the result's folder)")
-    .option('--config <file>', 'config file whose gate settings apply (default: authbench.config.* in the working directory)')
+    .addOption(shared.config())
     .option('--json', 'print the result with its comparison as JSON on stdout (and nothing else)')
     .action(async (resultPath: string, o: { baseline?: string; out?: string; config?: string; json?: boolean }) => {
       setExit(await compareCommand({
@@ -150,99 +174,98 @@ function addCompareCommand(program: Command, io: CommandIo, setExit: (code: numb
     })
 }
 
-function addBaselineCommand(program: Command, io: CommandIo, setExit: (code: number) => void): void {
-  program
+function addBaselineCommand(program: Command, io: CommandIo, setExit: SetExit, declared: DeclaredOptions): void {
+  const command = program
     .command('baseline')
     .description('run the suite (5 trials per scenario, fresh target each); write reports/baseline.json and BASELINE_REPORT.md')
-    .addOption(new Option('-s, --scenario <names>', 'scenario(s), repeatable or comma list').argParser(collect))
-    .option('-t, --trials <n>', 'trials per scenario (default 5)')
-    .option('-d, --duration <time>', 'measured time per trial')
-    .option('-w, --warmup <time>', 'unrecorded warm-up before each trial')
-    .option('--warmup-max <time>', WARMUP_MAX_HELP)
-    .option('-c, --connections <n>', 'closed model: concurrent connections')
-    .option('-p, --pipelining <n>', 'closed model: requests in flight per connection')
-    .option('-r, --rate <rps>', 'open model at this arrival rate')
-    .option('--config <file>', 'config file (default: authbench.config.* in the working directory)')
-    .option('--target <name>', "which of the config's targets to start (default: the first)")
-    .option('--variant <name>', "one of the target's variants")
-    .option('--preset <name>', 'the same as --variant')
-    .addOption(new Option('--target-env <KEY=VALUE>', 'target environment override, repeatable').argParser(collect))
-    .option('--store <kind>', 'target store: memory or postgres')
-    .option('--cache <kind>', 'target cache: none, lru, redis or tiered')
-    .option('--no-restart-per-trial', 'one target for all trials')
-    .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
-    .option('--no-calibration', 'skip the raw-HTTP calibration workload')
-    .option('--no-progress', 'no progress lines on stderr')
-    .option('-o, --out <dir>', 'reports folder; baseline.json goes here (default reports)')
-    .option('--report <file>', 'markdown report (default BASELINE_REPORT.md)')
-    .action(async (o: RawBaselineOptions) => setExit(await baselineCommand(o, io)))
+  addAll(command, [
+    shared.scenario(),
+    new Option('-t, --trials <n>', 'trials per scenario (default 5)'),
+    new Option('-d, --duration <time>', 'measured time per trial'),
+    new Option('-w, --warmup <time>', 'unrecorded warm-up before each trial'),
+    shared.warmupMax(),
+    shared.connections('closed model: concurrent connections'),
+    new Option('-p, --pipelining <n>', 'closed model: requests in flight per connection'),
+    new Option('-r, --rate <rps>', 'open model at this arrival rate'),
+    shared.config(),
+    shared.target(),
+    shared.variant(),
+    shared.targetEnv(),
+    new Option('--no-restart-per-trial', 'one target for all trials'),
+    shared.scenarioParam(),
+    shared.noCalibration(),
+    shared.noProgress(),
+    new Option('-o, --out <dir>', 'reports folder; baseline.json goes here (default reports)'),
+    new Option('--report <file>', 'markdown report (default BASELINE_REPORT.md)')
+  ])
+  addDeclaredOptions(command, declared, { variant: true, maxPool: 'cap on items seeded per trial' })
+  command.action(async (o: RawBaselineOptions) => setExit(await baselineCommand(takeDeclaredOptions(o, declared), io)))
 }
 
-function addAbCommand(program: Command, io: CommandIo, setExit: (code: number) => void): void {
-  program
+function addAbCommand(program: Command, io: CommandIo, setExit: SetExit, declared: DeclaredOptions): void {
+  const command = program
     .command('ab')
     .description('interleaved A/B gate: ABBA/BAAB blocks, fresh target per trial, paired verdict (exit 0 no regression, 1 regression, 2 bad input or invalid)')
     .requiredOption('--a <spec>', "arm A (base): a variant of the target, a JSON file of env overrides, or a git ref")
     .requiredOption('--b <spec>', 'arm B (candidate): same forms')
-    .addOption(new Option('--a-env <KEY=VALUE>', 'env override for A, repeatable').argParser(collect))
-    .addOption(new Option('--b-env <KEY=VALUE>', 'env override for B, repeatable').argParser(collect))
-    .addOption(new Option('-s, --scenario <names>', 'scenario(s), repeatable or comma list').argParser(collect))
-    .option('-t, --trials <n>', 'A/B pairs per scenario (default 6, the signed-rank floor)')
-    .option('-d, --duration <time>', 'measured time per trial (default 4s)')
-    .option('-w, --warmup <time>', 'unrecorded warm-up (default 1s)')
-    .option('--warmup-max <time>', WARMUP_MAX_HELP)
-    .option('--slot <time>', 'closed model: duet (the default) puts both arms under load at the same time; a time (500ms) alternates the measured time between them in slots this long; 0 runs one trial after the other')
-    .option('--budget <time>', 'time budget, e.g. 10m: after a first round of --trials pairs, 3 more pairs at a time for scenarios still undecided (group-sequential, alpha spending)')
-    .option('-c, --connections <n>', 'closed model: concurrent connections')
-    .option('-r, --rate <rps>', 'open model at this arrival rate')
-    .option('--max-in-flight <n>', 'open model: most requests in flight; later sends are dropped and counted')
-    .addOption(new Option('--slo <objective>', "objective on arm B's merged figures per scenario, repeatable (p99<20ms, errors<0.1%); a failed one exits 1 and is a junit.xml case").argParser(collect))
-    .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
-    .option('--error-threshold <share>', 'unexpected-status share above which a trial is invalid')
-    .option('--max-pool <n>', 'cap on tokens seeded per trial')
-    .option('--seed <n>', 'seed of the block order (default 1)')
-    .option('--json', 'print result.json with the comparison on stdout (and nothing else; progress stays on stderr)')
-    .option('--config <file>', 'config file (default: authbench.config.* in the working directory)')
-    .option('--target <name>', "which of the config's targets to start (default: the first)")
-    .option('-o, --out <dir>', 'reports folder (default reports)')
-    .option('-l, --label <label>', 'run label')
-    .option('--no-calibration', 'skip the raw-HTTP calibration workload')
-    .option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report')
-    .option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
-    .option('--profile-arm <arm>', "with --profile: a, b or both (default); one arm alone measures the profiler's own cost")
-    .option('--no-progress', 'no progress lines on stderr')
-    .action(async (o: RawAbOptions) => setExit(await abCommand(o, io)))
+  addAll(command, [
+    new Option('--a-env <KEY=VALUE>', 'env override for A, repeatable').argParser(collect),
+    new Option('--b-env <KEY=VALUE>', 'env override for B, repeatable').argParser(collect),
+    shared.scenario(),
+    new Option('-t, --trials <n>', 'A/B pairs per scenario (default 6, the signed-rank floor)'),
+    new Option('-d, --duration <time>', 'measured time per trial (default 4s)'),
+    new Option('-w, --warmup <time>', 'unrecorded warm-up (default 1s)'),
+    shared.warmupMax(),
+    new Option('--slot <time>', 'closed model: duet (the default) puts both arms under load at the same time; a time (500ms) alternates the measured time between them in slots this long; 0 runs one trial after the other'),
+    new Option('--budget <time>', 'time budget, e.g. 10m: after a first round of --trials pairs, 3 more pairs at a time for scenarios still undecided (group-sequential, alpha spending)'),
+    shared.connections('closed model: concurrent connections'),
+    new Option('-r, --rate <rps>', 'open model at this arrival rate'),
+    new Option('--max-in-flight <n>', 'open model: most requests in flight; later sends are dropped and counted'),
+    shared.slo("objective on arm B's merged figures per scenario, repeatable (p99<20ms, errors<0.1%); a failed one exits 1 and is a junit.xml case"),
+    shared.scenarioParam(),
+    shared.errorThreshold(),
+    new Option('--seed <n>', 'seed of the block order (default 1)'),
+    new Option('--json', 'print result.json with the comparison on stdout (and nothing else; progress stays on stderr)'),
+    shared.config(),
+    shared.target(),
+    shared.output(),
+    shared.noCalibration(),
+    shared.profile(),
+    new Option('--profile-arm <arm>', "with --profile: a, b or both (default); one arm alone measures the profiler's own cost"),
+    shared.noProgress()
+  ])
+  addDeclaredOptions(command, { ...declared, options: new Map() }, { variant: false, maxPool: 'cap on items seeded per trial' })
+  command.action(async (o: RawAbOptions) => setExit(await abCommand(o, io)))
 }
 
-function addPhasesCommand(program: Command, io: CommandIo, setExit: (code: number) => void): void {
-  program
-    .command('phases')
-    .description("run the suite under every preset (baseline, phase1, phase2, phase3) interleaved; write phases.md and phases.html")
-    .option('--store <kind>', 'memory (default) or postgres (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test)')
-    .option('--cache <kind>', 'redis or tiered for the phases that cache (REDIS_URL, default redis://127.0.0.1:6379)')
-    .addOption(new Option('-s, --scenario <names>', 'scenario(s), repeatable or comma list').argParser(collect))
-    .option('-t, --trials <n>', 'rounds: each runs every scenario under every preset')
-    .option('-d, --duration <time>', 'measured time per trial')
-    .option('-w, --warmup <time>', 'unrecorded warm-up per trial')
-    .option('--warmup-max <time>', WARMUP_MAX_HELP)
-    .option('-c, --connections <n>', 'closed model: concurrent connections')
-    .addOption(new Option('--scenario-param <scenario.key=value>', 'scenario parameter, repeatable').argParser(collect))
-    .option('--error-threshold <share>', 'unexpected-status share above which a trial is invalid')
-    .option('--max-pool <n>', 'cap on tokens seeded per trial')
-    .option('--seed <n>', 'seed of the preset order per round')
-    .option('-o, --out <dir>', 'reports folder (default reports)')
-    .option('-l, --label <label>', 'run label')
-    .option('--no-calibration', 'skip the raw-HTTP calibration workload')
-    .option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report')
-    .option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
-    .option('--no-progress', 'no progress lines on stderr')
-    .option('--no-pin', 'do not pin target and generator to separate cores')
-    .option('--config <file>', 'config file (default: authbench.config.* in the working directory)')
-    .option('--target <name>', "which of the config's targets to start (default: the first)")
-    .action(async (o: RawPhasesOptions) => setExit(await phasesCommand(o, io)))
+function addVariantsCommand(program: Command, io: CommandIo, setExit: SetExit, declared: DeclaredOptions): void {
+  const command = program
+    .command('variants')
+    .alias('phases')
+    .description("run the suite under every variant of the target, interleaved in randomised rounds with a fresh target per trial; write variants.md and variants.html")
+  addAll(command, [
+    shared.scenario('scenario(s), repeatable or comma list (default: the target report\'s, else all)'),
+    new Option('-t, --trials <n>', 'rounds: each runs every scenario under every variant'),
+    new Option('-d, --duration <time>', 'measured time per trial'),
+    new Option('-w, --warmup <time>', 'unrecorded warm-up per trial'),
+    shared.warmupMax(),
+    shared.connections('closed model: concurrent connections'),
+    shared.scenarioParam(),
+    shared.errorThreshold(),
+    new Option('--seed <n>', 'seed of the variant order per round'),
+    shared.output(),
+    shared.noCalibration(),
+    shared.profile(),
+    shared.noProgress(),
+    new Option('--no-pin', 'do not pin target and generator to separate cores'),
+    shared.config(),
+    shared.target()
+  ])
+  addDeclaredOptions(command, declared, { variant: false, maxPool: 'cap on items seeded per trial' })
+  command.action(async (o: RawVariantsOptions) => setExit(await variantsCommand(takeDeclaredOptions(o, declared), io)))
 }
 
-function addImportK6Command(program: Command, io: CommandIo, setExit: (code: number) => void): void {
+function addImportK6Command(program: Command, io: CommandIo, setExit: SetExit): void {
   program
     .command('import-k6 <summaries...>')
     .description("import k6 summaries (--summary-export or the machine-readable summary) into a result file that compare reads")
@@ -267,8 +290,8 @@ function addImportK6Command(program: Command, io: CommandIo, setExit: (code: num
 }
 
 /** Every command's name and long options, as the CLI declares them (for checks of docs and workflows). */
-export function describeCommands(): Map<string, string[]> {
-  const program = buildProgram({ stdout: () => undefined, stderr: () => undefined }, () => undefined)
+export function describeCommands(declared: DeclaredOptions = NO_DECLARED_OPTIONS): Map<string, string[]> {
+  const program = buildProgram({ stdout: () => undefined, stderr: () => undefined }, () => undefined, declared)
   return new Map(program.commands.map((c) => [c.name(), c.options.flatMap((o) => (o.long === undefined ? [] : [o.long]))]))
 }
 
@@ -277,24 +300,17 @@ export function describeCommands(): Map<string, string[]> {
  * the other drivers) and stops it afterwards. Without k6 on PATH it says so and exits 2 before
  * starting anything.
  */
-async function runWithK6(o: RawRunOptions & { driver?: string }, io: CommandIo): Promise<number> {
+async function runWithK6(o: RawRunOptions & RawProfileOptions, io: CommandIo): Promise<number> {
+  if (o.profile === true) throw new BadOptionError('--profile profiles a Node target the harness starts; it does not apply to --driver k6')
   const scenarios = (o.scenario ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)
-  if (scenarios.length !== 1) {
-    io.stderr('authbench: --driver k6 runs exactly one --scenario at a time\n')
-    return EXIT.USAGE
-  }
-  try {
-    await locateK6(process.env)
-  } catch (err) {
-    io.stderr(`authbench: ${(err as Error).message}\n`)
-    return EXIT.USAGE
-  }
+  if (scenarios.length !== 1) throw new BadOptionError('--driver k6 runs exactly one --scenario at a time')
+  await locateK6(process.env)
   let target: Awaited<ReturnType<typeof startTarget>> | null = null
   if (o.url === undefined) {
     const config = await loadConfig(o.config === undefined ? {} : { configPath: o.config })
     const def = targetByName(config, o.target)
-    const variant = o.variant ?? o.preset
-    target = await startTarget({ ...targetProcessOptions(def, variant === undefined ? {} : variantEnv(def, variant, o.variant === undefined ? '--preset' : '--variant')), port: 0, pinCpus: 'auto' })
+    const env = { ...(o.variant === undefined ? {} : variantEnv(def, o.variant)), ...targetOptionsEnv(def, o.targetOptions ?? {}) }
+    target = await startTarget({ ...targetProcessOptions(def, env), port: 0, pinCpus: 'auto' })
   }
   try {
     return await k6RunCommand({
@@ -344,9 +360,10 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
 
 async function dispatch(argv: readonly string[], io: CommandIo): Promise<number> {
   let exitCode: number = EXIT.OK
+  const declared = await declaredOptions(argv.slice(2))
   const program = buildProgram(io, (code) => {
     exitCode = code
-  })
+  }, declared)
   try {
     await program.parseAsync([...argv], { from: 'node' })
     return exitCode
@@ -355,11 +372,12 @@ async function dispatch(argv: readonly string[], io: CommandIo): Promise<number>
       // Help and version are successes; commander has already printed its own message.
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK
       if (err.code === 'commander.executeSubCommandAsync') return err.exitCode
+      // An option the config would have declared, had it loaded, is "unknown": say why.
+      if (err.code === 'commander.unknownOption' && declared.configError !== null) io.stderr(`authbench: (the config could not be loaded, so its targets' options are not offered: ${declared.configError})\n`)
       return EXIT.USAGE
     }
-    const { message, exitCode } = describeError(err)
-    io.stderr(`authbench: ${message}\n`)
-    return exitCode
+    io.stderr(`authbench: ${describeError(err).message}\n`)
+    return exitCodeFor({ error: err })
   }
 }
 

@@ -18,12 +18,12 @@ import { classifyOpenModel } from './saturation.ts'
 import { summarizeScenario } from '../stats/summary.ts'
 import { median } from '../stats/stats.ts'
 import { startTarget, watchLiveness, type TargetProcessOptions } from './target-process.ts'
-import type { EnvironmentFingerprint, LoadModel, LoadSettings, RunResult, ScenarioSummary, ServerSideDelta, TimelineRow, TrialResult, TrialValidity } from '../types.ts'
+import type { EnvironmentFingerprint, LoadSettings, RunResult, ScenarioSummary, TimelineRow, TrialResult, TrialValidity } from '../types.ts'
 import { buildRunResult } from './run-result.ts'
 import { DEFAULT_WARMUP_RULE, isSteady, type WarmupRule } from './warmup.ts'
 
 export type { DriverFactory, MeasurementWindowObserver, MetricsScraper, StartTarget, TargetHandle, TrialRef } from './engine-types.ts'
-import type { DriverFactory, MeasurementWindowObserver, MetricsScraper, StartTarget, TargetHandle, TrialRef } from './engine-types.ts'
+import type { DriverFactory, MeasurementWindowObserver, MetricsScraper, StartTarget, TargetHandle } from './engine-types.ts'
 
 export interface ScenarioPlan {
   scenario: Scenario
@@ -54,7 +54,7 @@ export interface EnginePlan {
   /** What the fingerprint says about the target, beside what the engine can read itself. */
   fingerprint: Omit<EnvironmentFingerprint, 'targetConfig' | 'cpuPinning'> & { cpuPinning?: EnvironmentFingerprint['cpuPinning'] }
   /** The target whose declared counters the result lists (its trials' `server.counters`). */
-  target?: Pick<TargetDefinition, 'metrics'> | null
+  target?: Pick<TargetDefinition, 'metrics' | 'options' | 'variantAlias'> | null
   /** When warm-up may end after its minimum (harness/engine/warmup.ts). Default DEFAULT_WARMUP_RULE. */
   warmup?: WarmupRule
 }

@@ -1,13 +1,13 @@
 // The environment a run was measured in, so that two result files can be told apart: Node, CPU,
-// OS, git commit (null when git or the repository is absent) and the target's settings.
+// OS, git commit (null when git or the repository is absent), the target's variant and options.
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import type { EnvironmentFingerprint } from '../types.ts'
 
 export interface FingerprintInput {
-  store: string | null
-  cache: string | null
-  preset: string | null
+  variant: string | null
+  /** Values of the target's declared options, by option name. */
+  targetOptions?: Readonly<Record<string, string>>
   driver: EnvironmentFingerprint['driver']
   cwd?: string
 }
@@ -39,9 +39,8 @@ export function collectFingerprint(input: FingerprintInput): Omit<EnvironmentFin
     totalMemBytes: os.totalmem(),
     hostname: os.hostname(),
     ...readGit(input.cwd ?? process.cwd()),
-    store: input.store,
-    cache: input.cache,
-    preset: input.preset,
+    variant: input.variant,
+    targetOptions: { ...input.targetOptions },
     driver: input.driver
   }
 }

@@ -24,7 +24,7 @@ export interface RunResultParts {
   calibration: RunResult['calibration']
   aborted: RunResult['aborted']
   /** The target whose declared counters the trials carry; null or undefined: none declared. */
-  target?: Pick<TargetDefinition, 'metrics'> | null
+  target?: Pick<TargetDefinition, 'metrics' | 'options' | 'variantAlias'> | null
 }
 
 export function buildRunResult(parts: RunResultParts): RunResult {
@@ -37,7 +37,7 @@ export function buildRunResult(parts: RunResultParts): RunResult {
     kind: parts.kind,
     label: parts.label,
     createdAt: parts.createdAt,
-    environment: { ...parts.fingerprint, ...reportedByTarget(parts.targetConfig), targetConfig: parts.targetConfig, cpuPinning: parts.cpuPinning },
+    environment: { ...withReported(parts.fingerprint, reportedByTarget(parts.targetConfig, target)), targetConfig: parts.targetConfig, cpuPinning: parts.cpuPinning },
     load: Object.fromEntries(parts.scenarios.map((s) => [s.scenario.name, s.load])),
     scenarios: names,
     trials: parts.trials,
@@ -48,13 +48,21 @@ export function buildRunResult(parts: RunResultParts): RunResult {
   }
 }
 
-/** Store, cache and preset come from the target itself when its reported config names them. */
-function reportedByTarget(config: EnvironmentFingerprint['targetConfig']): Partial<Pick<EnvironmentFingerprint, 'store' | 'cache' | 'preset'>> {
-  if (config === null) return {}
-  const out: Partial<Pick<EnvironmentFingerprint, 'store' | 'cache' | 'preset'>> = {}
-  for (const key of ['store', 'cache', 'preset'] as const) {
-    const value = config[key]
-    if (typeof value === 'string') out[key] = value
-  }
+/** What the target reported wins over what the command line said, option by option. */
+function withReported(fingerprint: RunResultParts['fingerprint'], reported: Partial<Pick<EnvironmentFingerprint, 'variant' | 'targetOptions'>>): RunResultParts['fingerprint'] {
+  return { ...fingerprint, variant: reported.variant ?? fingerprint.variant, targetOptions: { ...fingerprint.targetOptions, ...reported.targetOptions } }
+}
+
+/**
+ * The variant and declared options as the target itself reports them (its configPath), where the
+ * reported config has a string under the option's name (or the target's word for its variants).
+ */
+function reportedByTarget(config: EnvironmentFingerprint['targetConfig'], target: Pick<TargetDefinition, 'options' | 'variantAlias'> | null): Partial<Pick<EnvironmentFingerprint, 'variant' | 'targetOptions'>> {
+  if (config === null || target === null) return {}
+  const out: Partial<Pick<EnvironmentFingerprint, 'variant' | 'targetOptions'>> = {}
+  const options = Object.keys(target.options ?? {}).filter((name) => typeof config[name] === 'string')
+  if (options.length > 0) out.targetOptions = Object.fromEntries(options.map((name) => [name, config[name] as string]))
+  const alias = target.variantAlias
+  if (alias !== undefined && typeof config[alias] === 'string') out.variant = config[alias]
   return out
 }

@@ -34,7 +34,7 @@ export interface ProfileSample {
 export function joinTrials(result: RunResult, profiled: readonly ProfiledTrial[]): ProfileSample[] {
   const keyOf = (t: TrialResult): { group: string; pair: number } => {
     if (result.kind === 'ab') return { group: t.arm ?? '', pair: t.pair ?? -1 }
-    if (result.kind === 'phases') return { group: t.variant ?? '', pair: t.round ?? -1 }
+    if (result.kind === 'variants') return { group: t.variant ?? '', pair: t.round ?? -1 }
     return { group: '', pair: t.trial }
   }
   const trials = new Map(result.trials.map((t) => {

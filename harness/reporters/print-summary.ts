@@ -51,9 +51,9 @@ export function formatSummary(result: RunResult): string {
       validityCell(s, result.trials)
     ])
   }
-  // Variant, store and cache are said only when known: a service of one's own may have none of them.
+  // The variant and the target's options are said only when known: a service may have none.
   const env = result.environment
-  const about = [env.preset === null ? null : `variant ${env.preset}`, env.store === null ? null : `store ${env.store}`, env.cache === null ? null : `cache ${env.cache}`].filter((x) => x !== null)
+  const about = [env.variant === null ? null : `variant ${env.variant}`, ...Object.entries(env.targetOptions).map(([name, value]) => `${name} ${value}`)].filter((x) => x !== null)
   const lines = [`authbench ${result.kind} "${result.label}"${about.length === 0 ? '' : ` (${about.join(', ')})`}`, table.toString()]
   if (result.summary.some((s) => s.figuresFromInvalidTrials === true)) lines.push('  (figures in brackets) come from invalid trials: shown for the reader, never judged by compare or ab')
   for (const t of result.trials) {
@@ -65,7 +65,7 @@ export function formatSummary(result: RunResult): string {
   }
   if (result.calibration !== null) {
     const cpu = result.calibration.cpuUsPerRequest === null ? '' : `, ${result.calibration.cpuUsPerRequest.toFixed(1)} CPU µs/req`
-    lines.push(`  calibration (raw HTTP GET /): ${formatRps(result.calibration.throughputRps)} req/s${cpu}`)
+    lines.push(`  calibration (raw HTTP GET of the readiness path): ${formatRps(result.calibration.throughputRps)} req/s${cpu}`)
   }
   if (result.aborted !== null) lines.push(`  RUN ABORTED (${result.aborted.code}): ${firstLine(result.aborted.reason)}; ${result.trials.length} trial(s) kept`)
   return `${lines.join('\n')}\n`

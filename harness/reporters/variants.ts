@@ -1,4 +1,4 @@
-// phases.md and phases.html: a target's variants side by side. analysePhases turns a `phases`
+// phases.md and phases.html: a target's variants side by side. analyseVariants turns a `phases`
 // result (trials tagged with `variant` and `round`) into figures: per scenario × variant the
 // median throughput, merged-histogram p95/p99, CPU µs/req, the change against the reference and
 // against the variant before, each paired by round with compareAB's bootstrap interval, whether
@@ -29,7 +29,7 @@ export interface ChangeFigure {
 /** Helps: the throughput interval lies above 0; worse: below 0; no-effect: it includes 0. */
 export type Effect = 'helps' | 'no-effect' | 'worse' | 'unknown'
 
-export interface PhaseChange {
+export interface VariantChange {
   against: string
   /** Complete rounds where both trials were valid. */
   pairs: number
@@ -44,7 +44,7 @@ export interface ServerEvidence {
   counters: Record<string, { per1kRequests: number | null; perS: number | null }>
 }
 
-export interface PhaseCell {
+export interface VariantCell {
   scenario: string
   variant: string
   trials: number
@@ -55,8 +55,8 @@ export interface PhaseCell {
   cpuUsPerRequest: number | null
   errorRate: number | null
   server: ServerEvidence
-  vsBaseline: PhaseChange | null
-  vsPrevious: PhaseChange | null
+  vsBaseline: VariantChange | null
+  vsPrevious: VariantChange | null
 }
 
 export interface GuideRow {
@@ -84,14 +84,14 @@ export interface VariantInfo {
   configText: string[]
 }
 
-export interface PhasesAnalysis {
+export interface VariantsAnalysis {
   label: string
   createdAt: string
   reference: string
   variants: VariantInfo[]
   scenarios: string[]
   rounds: number
-  cells: PhaseCell[]
+  cells: VariantCell[]
   guide: GuideRow[]
   /** Where the guide's figures come from and its reference scenario; null: the target has no guide. */
   guideInfo: { reference: string; source: string; referenceTargetRps: number } | null
@@ -100,8 +100,8 @@ export interface PhasesAnalysis {
   /** One line per (phase, endpoint) that did not help, with its evidence. */
   notHelping: Array<{ variant: string; scenario: string; against: string; text: string }>
   context: {
-    store: string | null
-    cache: string | null
+    /** The target's declared options the variants ran with (`--store postgres` → store). */
+    options: Readonly<Record<string, string>>
     loadAverage: { start: number[] | null; end: number[] | null }
     durationMs: number | null
     connections: number | null
@@ -124,7 +124,7 @@ export interface AnalyseOptions {
  * their round (they are reported, not fatal), and no rank-test gate, since this is a description,
  * not a pass/fail verdict.
  */
-export function phasesCompareSettings(): CompareSettings {
+export function variantsCompareSettings(): CompareSettings {
   return { ...resolveCompareSettings({ minTrials: 2, requireSignificance: false }), maxInvalidTrials: Number.MAX_SAFE_INTEGER }
 }
 
@@ -158,8 +158,8 @@ function figure(metric: MetricComparison | undefined): ChangeFigure {
   return { change: metric?.change ?? null, low: metric?.interval?.low ?? null, high: metric?.interval?.high ?? null }
 }
 
-function changeBetween(result: RunResult, other: string, variant: string, settings: CompareSettings): Map<string, PhaseChange> {
-  const out = new Map<string, PhaseChange>()
+function changeBetween(result: RunResult, other: string, variant: string, settings: CompareSettings): Map<string, VariantChange> {
+  const out = new Map<string, VariantChange>()
   const ab = asAbResult(result, other, variant)
   if (!ab.trials.some((t) => t.arm === 'A') || !ab.trials.some((t) => t.arm === 'B')) return out
   const comparison = compareAB(ab, { settings })
@@ -201,7 +201,7 @@ function countersOf(result: RunResult): Record<string, CounterInfo> {
   return Object.fromEntries([...keys].map((k) => [k, { metric: k, label: k }]))
 }
 
-function cellOf(result: RunResult, scenario: string, variant: string, counterKeys: readonly string[]): Omit<PhaseCell, 'vsBaseline' | 'vsPrevious'> {
+function cellOf(result: RunResult, scenario: string, variant: string, counterKeys: readonly string[]): Omit<VariantCell, 'vsBaseline' | 'vsPrevious'> {
   const mine = result.trials.filter((t) => t.scenario === scenario && t.variant === variant)
   const valid = mine.filter((t) => t.validity.state === 'valid')
   const summary = summarizeScenario(scenario, mine)
@@ -220,12 +220,12 @@ function cellOf(result: RunResult, scenario: string, variant: string, counterKey
   }
 }
 
-function guideRows(cells: readonly PhaseCell[], reference: string, guideData: VariantsReportData['guide']): GuideRow[] {
+function guideRows(cells: readonly VariantCell[], reference: string, guideData: VariantsReportData['guide']): GuideRow[] {
   if (guideData === undefined) return []
   const GUIDE_REFERENCE = guideData.reference
   const ref = guideData.rows[GUIDE_REFERENCE]
   if (ref === undefined) return []
-  const cell = (scenario: string, variant: string): PhaseCell | undefined => cells.find((c) => c.scenario === scenario && c.variant === variant)
+  const cell = (scenario: string, variant: string): VariantCell | undefined => cells.find((c) => c.scenario === scenario && c.variant === variant)
   const ratioIn = (scenario: string, variant: string): number | null => {
     const mine = cell(scenario, variant)?.throughputRps ?? null
     const health = cell(GUIDE_REFERENCE, variant)?.throughputRps ?? null
@@ -270,7 +270,7 @@ function effectPhrase(effect: Effect): string {
   return effect === 'worse' ? 'is slower' : effect === 'unknown' ? 'cannot be judged' : 'does not measurably help'
 }
 
-function changePhrase(change: PhaseChange): string {
+function changePhrase(change: VariantChange): string {
   const t = change.metrics.throughputRps
   const interval = t.low === null || t.high === null ? ` (${change.note ?? 'no interval'})` : ` [${formatChange('relative', t.low)}, ${formatChange('relative', t.high)}]`
   return `against ${change.against} ${effectPhrase(change.effect)}: throughput ${formatChange('relative', t.change)}${interval} over ${change.pairs} round(s)`
@@ -291,7 +291,7 @@ interface ExplainContext {
  * mechanism the two phases actually differ in (their reported configs), so phase2 is never
  * "explained" by the pool it shares with phase1.
  */
-function explain(cell: PhaseCell, other: PhaseCell, change: PhaseChange, ctx: ExplainContext): { facts: string; why: string[] } {
+function explain(cell: VariantCell, other: VariantCell, change: VariantChange, ctx: ExplainContext): { facts: string; why: string[] } {
   const a = other.server.counters
   const b = cell.server.counters
   const cpu = change.metrics.cpuUsPerRequest
@@ -322,13 +322,13 @@ function explain(cell: PhaseCell, other: PhaseCell, change: PhaseChange, ctx: Ex
   return { facts, why }
 }
 
-export function analysePhases(result: RunResult, options: AnalyseOptions = {}): PhasesAnalysis {
-  const settings = options.settings ?? phasesCompareSettings()
+export function analyseVariants(result: RunResult, options: AnalyseOptions = {}): VariantsAnalysis {
+  const settings = options.settings ?? variantsCompareSettings()
   const variants = variantsOf(result)
   const reference = options.reference ?? (variants.includes('baseline') ? 'baseline' : (variants[0] ?? 'baseline'))
   const scenarios = result.scenarios.length > 0 ? [...result.scenarios] : [...new Set(result.trials.map((t) => t.scenario))]
-  const vsRef = new Map<string, Map<string, PhaseChange>>()
-  const vsPrev = new Map<string, Map<string, PhaseChange>>()
+  const vsRef = new Map<string, Map<string, VariantChange>>()
+  const vsPrev = new Map<string, Map<string, VariantChange>>()
   variants.forEach((variant, index) => {
     if (variant === reference) return
     vsRef.set(variant, changeBetween(result, reference, variant, settings))
@@ -337,14 +337,14 @@ export function analysePhases(result: RunResult, options: AnalyseOptions = {}): 
     if (previous !== undefined && previous !== reference) vsPrev.set(variant, changeBetween(result, previous, variant, settings))
   })
   const counters = countersOf(result)
-  const cells: PhaseCell[] = scenarios.flatMap((scenario) =>
+  const cells: VariantCell[] = scenarios.flatMap((scenario) =>
     variants.map((variant) => ({
       ...cellOf(result, scenario, variant, Object.keys(counters)),
       vsBaseline: vsRef.get(variant)?.get(scenario) ?? null,
       vsPrevious: vsPrev.get(variant)?.get(scenario) ?? null
     }))
   )
-  const cellAt = (scenario: string, variant: string): PhaseCell => cells.find((c) => c.scenario === scenario && c.variant === variant) as PhaseCell
+  const cellAt = (scenario: string, variant: string): VariantCell => cells.find((c) => c.scenario === scenario && c.variant === variant) as VariantCell
   // Without an interval (too few rounds) the point change still tells the reader something: the
   // ratio of the two cells' figures, shown without brackets.
   for (const cell of cells) {
@@ -359,14 +359,14 @@ export function analysePhases(result: RunResult, options: AnalyseOptions = {}): 
       }
     }
   }
-  // One line per phase and endpoint: its own step (against the phase before) first, then against
+  // One line per phase and endpoint: its own step (against the variant before) first, then against
   // the reference; the evidence is for the first comparison that did not help.
-  const notHelping: PhasesAnalysis['notHelping'] = []
+  const notHelping: VariantsAnalysis['notHelping'] = []
   const targetCpus = result.environment.cpuPinning.target
   for (const variant of variants) {
     for (const scenario of scenarios) {
       const cell = cellAt(scenario, variant)
-      const failing = [cell.vsPrevious, cell.vsBaseline].filter((c): c is PhaseChange => c !== null && c.effect !== 'helps')
+      const failing = [cell.vsPrevious, cell.vsBaseline].filter((c): c is VariantChange => c !== null && c.effect !== 'helps')
       const first = failing[0]
       if (first === undefined) continue
       const { facts, why } = explain(cell, cellAt(scenario, first.against), first, { config: configOf(result, variant), otherConfig: configOf(result, first.against), targetCpus, cpuCount: result.environment.cpuCount, counters, report: options.report })
@@ -399,8 +399,7 @@ export function analysePhases(result: RunResult, options: AnalyseOptions = {}): 
     configColumns,
     notHelping,
     context: {
-      store: result.environment.store,
-      cache: result.environment.cache,
+      options: result.environment.targetOptions,
       loadAverage: { start: tc?.loadAverage?.start ?? null, end: tc?.loadAverage?.end ?? null },
       durationMs: firstLoad?.durationMs ?? null,
       connections: firstLoad?.connections ?? null,
@@ -425,8 +424,14 @@ function changeText(f: ChangeFigure): string {
   return f.low === null || f.high === null ? formatChange('relative', f.change) : `${formatChange('relative', f.change)} [${formatChange('relative', f.low)}, ${formatChange('relative', f.high)}]`
 }
 
-/** The phase's own step: against the phase before it (phase1's step is against the reference). */
-function stepChange(a: PhasesAnalysis, c: PhaseCell): PhaseChange | null {
+/** The declared target options as text ("store postgres, cache redis"), or '' when none were given. */
+function optionsText(options: Readonly<Record<string, string>>, after: string, before = ''): string {
+  const entries = Object.entries(options)
+  return entries.length === 0 ? '' : `${before}${entries.map(([name, value]) => `${name} ${value}`).join(', ')}${after}`
+}
+
+/** The phase's own step: against the variant before it (phase1's step is against the reference). */
+function stepChange(a: VariantsAnalysis, c: VariantCell): VariantChange | null {
   return c.vsPrevious ?? (c.variant === a.reference ? null : c.vsBaseline)
 }
 
@@ -442,27 +447,27 @@ function loadText(values: number[] | null): string {
   return values === null ? '—' : values.map((x) => x.toFixed(2)).join(' ')
 }
 
-export function renderPhasesMarkdown(analysis: PhasesAnalysis): string {
+export function renderVariantsMarkdown(analysis: VariantsAnalysis): string {
   const a = analysis
   const ci = `${Math.round(a.context.confidence * 100)}%`
   const lines: string[] = []
-  lines.push(`## authbench phases — \`${cellText(a.label)}\``, '')
+  lines.push(`## authbench variants — \`${cellText(a.label)}\``, '')
   lines.push(
-    `${a.scenarios.length} endpoint(s) × ${a.variants.length} phase(s), ${a.rounds} round(s), interleaved in randomised blocks with a fresh target per trial; ` +
-      `${a.context.store === null ? '' : `store ${a.context.store}, `}${a.context.cache === null ? '' : `cache ${a.context.cache}; `}${a.context.durationMs === null ? '' : `${a.context.durationMs / 1000} s measured per trial, `}` +
+    `${a.scenarios.length} scenario(s) × ${a.variants.length} variant(s), ${a.rounds} round(s), interleaved in randomised blocks with a fresh target per trial; ` +
+      `${optionsText(a.context.options, '; ')}${a.context.durationMs === null ? '' : `${a.context.durationMs / 1000} s measured per trial, `}` +
       `${a.context.connections === null ? '' : `${a.context.connections} connections (closed model); `}load average at start ${loadText(a.context.loadAverage.start)}, at end ${loadText(a.context.loadAverage.end)} (${a.createdAt}).`,
     ''
   )
   if (a.context.aborted !== null) lines.push(`> ⚠️ The run stopped early (${cellText(a.context.aborted.code)}): ${cellText(a.context.aborted.reason)}. Figures cover the trials done before it.`, '')
   if (a.context.invalidTrials > 0) lines.push(`> ⚠️ ${a.context.invalidTrials} invalid trial(s) left out (their rounds are unpaired).`, '')
 
-  lines.push('### Endpoint × phase', '')
-  lines.push(`| endpoint | phase | req/s | p95 | p99 | CPU µs/req | errors | req/s vs ${a.reference} [${ci}] | p99 vs ${a.reference} | CPU vs ${a.reference} | effect vs ${a.reference} | effect vs previous phase |`)
+  lines.push('### Scenario × variant', '')
+  lines.push(`| scenario | variant | req/s | p95 | p99 | CPU µs/req | errors | req/s vs ${a.reference} [${ci}] | p99 vs ${a.reference} | CPU vs ${a.reference} | effect vs ${a.reference} | effect vs previous variant |`)
   lines.push('|---|---|---:|---:|---:|---:|---:|---|---|---|---|---|')
   for (const c of a.cells) {
     const vs = c.vsBaseline
     const prev = stepChange(a, c)
-    const effect = (change: PhaseChange | null): string => (change === null ? '—' : `${EFFECT_LABEL[change.effect]}${change.note === null ? '' : ` (${change.note})`}`)
+    const effect = (change: VariantChange | null): string => (change === null ? '—' : `${EFFECT_LABEL[change.effect]}${change.note === null ? '' : ` (${change.note})`}`)
     const valid = c.validTrials === c.trials ? '' : ` (${c.validTrials}/${c.trials} valid)`
     lines.push(
       `| ${cellText(c.scenario)} | ${cellText(c.variant)}${valid} | ${rpsText(c.throughputRps)} | ${formatValue('p95Us', c.p95Us)} | ${formatValue('p99Us', c.p99Us)} | ${num(c.cpuUsPerRequest)} | ${pct(c.errorRate)} | ` +
@@ -492,10 +497,10 @@ export function renderPhasesMarkdown(analysis: PhasesAnalysis): string {
     lines.push('')
   }
 
-  lines.push('### Where a phase does not help', '')
-  if (a.notHelping.length === 0) lines.push(`Every phase raised throughput on every endpoint, against ${a.reference} and against the phase before (intervals above 0).`, '')
+  lines.push('### Where a variant does not help', '')
+  if (a.notHelping.length === 0) lines.push(`Every variant raised throughput on every scenario, against ${a.reference} and against the variant before (intervals above 0).`, '')
   else {
-    lines.push(`A phase "does not help" when the ${ci} interval of its throughput change includes 0 or lies below it; each line gives the server-side counters (medians over the trials' measured windows) as evidence.`, '')
+    lines.push(`A variant "does not help" when the ${ci} interval of its throughput change includes 0 or lies below it; each line gives the server-side counters (medians over the trials' measured windows) as evidence.`, '')
     for (const v of a.variants) {
       const mine = a.notHelping.filter((n) => n.variant === v.name)
       if (mine.length === 0) continue
@@ -505,14 +510,14 @@ export function renderPhasesMarkdown(analysis: PhasesAnalysis): string {
     }
   }
 
-  lines.push('### What each phase ran with (as the target reported it)', '')
+  lines.push('### What each variant ran with (as the target reported it)', '')
   const cols = (cells: readonly string[]): string => cells.map((c) => ` ${c} |`).join('')
   lines.push(`| variant | what it turns on |${cols(a.configColumns.map(cellText))}`)
   lines.push(`|---|---|${a.configColumns.map(() => '---|').join('')}`)
   for (const v of a.variants) lines.push(`| ${cellText(v.name)} | ${cellText(v.mechanism)} |${cols(v.configText.map(cellText))}`)
   lines.push('')
   lines.push(
-    `<sub>Per endpoint and phase: median of per-trial throughput; p95/p99 of the merged histogram of valid trials; median CPU µs/req of the target's process tree. ` +
+    `<sub>Per scenario and variant: median of per-trial throughput; p95/p99 of the merged histogram of valid trials; median CPU µs/req of the target's process tree. ` +
       `Changes are paired by round (trials of one round ran next to each other): median over rounds of the per-round ratio, BCa bootstrap interval over rounds (compareAB). ` +
       `Effect: helps when the throughput interval lies above 0, worse when below, otherwise no measurable effect; not judged with fewer than two complete rounds.</sub>`,
     ''
@@ -544,15 +549,15 @@ const PAGE_SCRIPT = `
       options: { plugins: { title: { display: true, text: title } }, scales: { y: { title: { display: true, text: axis }, beginAtZero: !floating } } }
     }));
   }
-  bars('throughput', 'Throughput by endpoint and phase (median of trials)', 'req/s', function (c) { return c ? c.throughputRps : null; }, false);
-  bars('p99', 'p99 latency by endpoint and phase (merged histograms)', 'µs', function (c) { return c ? c.p99Us : null; }, false);
+  bars('throughput', 'Throughput by scenario and variant (median of trials)', 'req/s', function (c) { return c ? c.throughputRps : null; }, false);
+  bars('p99', 'p99 latency by scenario and variant (merged histograms)', 'µs', function (c) { return c ? c.p99Us : null; }, false);
   bars('change', 'Throughput change vs ' + data.reference + ', ' + data.confidencePercent + '% interval (floating bars, %)', 'change (%)', function (c) {
     return c && c.low !== null && c.high !== null ? [c.low * 100, c.high * 100] : null;
   }, true);
 })();
 `
 
-export function renderPhasesHtml(analysis: PhasesAnalysis, assets: HtmlAssets = { chartJs: loadChartJs() }): string {
+export function renderVariantsHtml(analysis: VariantsAnalysis, assets: HtmlAssets = { chartJs: loadChartJs() }): string {
   const a = analysis
   const data = {
     reference: a.reference,
@@ -563,12 +568,12 @@ export function renderPhasesHtml(analysis: PhasesAnalysis, assets: HtmlAssets = 
       a.cells.map((c) => [`${c.scenario}/${c.variant}`, { throughputRps: c.throughputRps, p99Us: c.p99Us, low: c.vsBaseline?.metrics.throughputRps.low ?? null, high: c.vsBaseline?.metrics.throughputRps.high ?? null }])
     )
   }
-  const effectClass = (change: PhaseChange | null): string => (change === null ? '' : change.effect)
+  const effectClass = (change: VariantChange | null): string => (change === null ? '' : change.effect)
   const rows = a.cells
     .map((c) => {
       const vs = c.vsBaseline
       const prev = stepChange(a, c)
-      const effect = (change: PhaseChange | null): string => (change === null ? '—' : `${EFFECT_LABEL[change.effect]}${change.note === null ? '' : ` (${change.note})`}`)
+      const effect = (change: VariantChange | null): string => (change === null ? '—' : `${EFFECT_LABEL[change.effect]}${change.note === null ? '' : ` (${change.note})`}`)
       return `<tr class="${effectClass(prev)}"><td>${escapeHtml(c.scenario)}</td><td>${escapeHtml(c.variant)}${c.validTrials === c.trials ? '' : ` (${c.validTrials}/${c.trials} valid)`}</td><td>${escapeHtml(rpsText(c.throughputRps))}</td><td>${escapeHtml(formatValue('p95Us', c.p95Us))}</td><td>${escapeHtml(formatValue('p99Us', c.p99Us))}</td><td>${num(c.cpuUsPerRequest)}</td><td>${pct(c.errorRate)}</td><td>${escapeHtml(vs === null ? '—' : changeText(vs.metrics.throughputRps))}</td><td>${escapeHtml(vs === null ? '—' : changeText(vs.metrics.p99Us))}</td><td>${escapeHtml(vs === null ? '—' : changeText(vs.metrics.cpuUsPerRequest))}</td><td>${escapeHtml(effect(vs))}</td><td>${escapeHtml(effect(prev))}</td></tr>`
     })
     .join('\n')
@@ -578,26 +583,26 @@ export function renderPhasesHtml(analysis: PhasesAnalysis, assets: HtmlAssets = 
       return `<tr><td>${escapeHtml(g.scenario)}</td><td>${(g.guideCurrentRps / 1000).toFixed(1)}k → ${(g.guideTargetRps / 1000).toFixed(0)}k r/s</td><td>${isRef ? '1.00 (reference)' : g.targetRatio.toFixed(2)}</td><td>${escapeHtml(rpsText(g.baselineRps))} (${ratioText(g.baselineRatio)})</td><td>${g.best === null ? '—' : `${escapeHtml(g.best.variant)}: ${escapeHtml(rpsText(g.best.rps))} (${ratioText(g.best.ratio)})`}</td><td>${isRef ? '—' : escapeHtml(rpsText(g.targetRpsHere))}</td><td>${isRef ? '—' : escapeHtml(formatChange('relative', g.gapFromBaseline))}</td><td>${isRef ? '—' : escapeHtml(formatChange('relative', g.gapFromBest))}</td></tr>`
     })
     .join('\n')
-  const notHelping = a.notHelping.length === 0 ? '<p>Every phase raised throughput on every endpoint.</p>' : `<ul>${a.notHelping.map((n) => `<li>${escapeHtml(n.text)}</li>`).join('\n')}</ul>`
+  const notHelping = a.notHelping.length === 0 ? '<p>Every variant raised throughput on every scenario.</p>' : `<ul>${a.notHelping.map((n) => `<li>${escapeHtml(n.text)}</li>`).join('\n')}</ul>`
   const variants = a.variants.map((v) => `<tr><td>${escapeHtml(v.name)}</td><td>${escapeHtml(v.mechanism)}</td>${v.configText.map((x) => `<td>${escapeHtml(x)}</td>`).join('')}</tr>`).join('\n')
   const warnings = [
     a.context.aborted === null ? '' : `<p class="note">The run stopped early (${escapeHtml(a.context.aborted.code)}): ${escapeHtml(a.context.aborted.reason)}.</p>`,
     a.context.invalidTrials === 0 ? '' : `<p class="note">${a.context.invalidTrials} invalid trial(s) left out.</p>`
   ].join('')
   return renderPage({
-    title: `authbench phases — ${a.label}`,
+    title: `authbench variants — ${a.label}`,
     css: `td:first-child, th:first-child, td:nth-child(2) { text-align: left; }
 tr.worse { background: #fee2e2; } tr.helps { background: #dcfce7; } tr.no-effect { background: #fef9c3; }
 .chart { position: relative; width: 100%; max-width: 1140px; height: 340px; margin: 1rem 0; }
 .note { color: #92400e; } li { margin: 0.3rem 0; }`,
-    body: `<h1>authbench phases — ${escapeHtml(a.label)}</h1>
-<p>${a.scenarios.length} endpoint(s) × ${a.variants.length} phase(s), ${a.rounds} round(s), interleaved, a fresh target per trial · store ${escapeHtml(a.context.store ?? '?')}, cache ${escapeHtml(a.context.cache ?? '?')} · load average at start ${escapeHtml(loadText(a.context.loadAverage.start))}, at end ${escapeHtml(loadText(a.context.loadAverage.end))} · ${escapeHtml(a.createdAt)}</p>
+    body: `<h1>authbench variants — ${escapeHtml(a.label)}</h1>
+<p>${a.scenarios.length} scenario(s) × ${a.variants.length} variant(s), ${a.rounds} round(s), interleaved, a fresh target per trial${escapeHtml(optionsText(a.context.options, '', ' · '))} · load average at start ${escapeHtml(loadText(a.context.loadAverage.start))}, at end ${escapeHtml(loadText(a.context.loadAverage.end))} · ${escapeHtml(a.createdAt)}</p>
 ${warnings}
 <div class="chart"><canvas id="throughput"></canvas></div>
 <div class="chart"><canvas id="p99"></canvas></div>
 <div class="chart"><canvas id="change"></canvas></div>
-<h2>Endpoint × phase</h2>
-<table><thead><tr><th>endpoint</th><th>phase</th><th>req/s</th><th>p95</th><th>p99</th><th>CPU µs/req</th><th>errors</th><th>req/s vs ${escapeHtml(a.reference)} [${data.confidencePercent}%]</th><th>p99 vs ${escapeHtml(a.reference)}</th><th>CPU vs ${escapeHtml(a.reference)}</th><th>effect vs ${escapeHtml(a.reference)}</th><th>effect vs previous phase</th></tr></thead><tbody>
+<h2>Scenario × variant</h2>
+<table><thead><tr><th>scenario</th><th>variant</th><th>req/s</th><th>p95</th><th>p99</th><th>CPU µs/req</th><th>errors</th><th>req/s vs ${escapeHtml(a.reference)} [${data.confidencePercent}%]</th><th>p99 vs ${escapeHtml(a.reference)}</th><th>CPU vs ${escapeHtml(a.reference)}</th><th>effect vs ${escapeHtml(a.reference)}</th><th>effect vs previous variant</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
 ${a.guideInfo === null ? '' : `<h2>The guide's table, measured here</h2>
@@ -605,9 +610,9 @@ ${a.guideInfo === null ? '' : `<h2>The guide's table, measured here</h2>
 <table><thead><tr><th>scenario</th><th>guide: current → target</th><th>target ratio</th><th>current here (${escapeHtml(a.reference)})</th><th>best variant here</th><th>target here</th><th>gap (${escapeHtml(a.reference)})</th><th>gap (best)</th></tr></thead><tbody>
 ${guide}
 </tbody></table>
-`}<h2>Where a phase does not help</h2>
+`}<h2>Where a variant does not help</h2>
 ${notHelping}
-<h2>What each phase ran with</h2>
+<h2>What each variant ran with</h2>
 <table><thead><tr><th>variant</th><th>what it turns on</th>${a.configColumns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>
 ${variants}
 </tbody></table>`,

@@ -239,7 +239,7 @@ function loadDifferences(baseline: RunResult, current: RunResult, scenario: stri
 }
 
 const MACHINE_FIELDS = ['cpuModel', 'cpuCount', 'nodeVersion'] as const
-const INFO_FIELDS = ['platform', 'arch', 'osRelease', 'hostname', 'totalMemBytes', 'driver', 'store', 'cache', 'preset', 'gitCommit', 'gitDirty'] as const
+const INFO_FIELDS = ['platform', 'arch', 'osRelease', 'hostname', 'totalMemBytes', 'driver', 'variant', 'gitCommit', 'gitDirty'] as const
 
 function environmentDifferences(baseline: RunResult, current: RunResult): EnvironmentDifference[] {
   const differences: EnvironmentDifference[] = []
@@ -247,6 +247,14 @@ function environmentDifferences(baseline: RunResult, current: RunResult): Enviro
     const a = String(baseline.environment[field])
     const b = String(current.environment[field])
     if (a !== b) differences.push({ field, baseline: a, current: b, machine: (MACHINE_FIELDS as readonly string[]).includes(field) })
+  }
+  // Each declared target option is a field of its own (`option store`), named as the target names it.
+  const optionsA = baseline.environment.targetOptions
+  const optionsB = current.environment.targetOptions
+  for (const name of [...new Set([...Object.keys(optionsA), ...Object.keys(optionsB)])].sort()) {
+    const a = optionsA[name] ?? 'unset'
+    const b = optionsB[name] ?? 'unset'
+    if (a !== b) differences.push({ field: `option ${name}`, baseline: a, current: b, machine: false })
   }
   return differences
 }
@@ -356,7 +364,7 @@ export function judgeResults(baseline: RunResult, current: RunResult, options: C
  * Across two machines only gross changes are judged. One calibration workload cannot stand for
  * every workload: between an AMD EPYC and an Intel Xeon VM measured here, the same scenarios'
  * throughput moved ×1.21 (revoke) to ×1.88 (ott) while the calibration moved ×1.63, so normalised
- * figures strayed up to 26% from "no change" (README, "Comparing runs"), and no single yardstick
+ * figures strayed up to 26% from "no change" (docs/commands.md, "Comparing runs"), and no single yardstick
  * could have kept all of them within 24%. On one CPU model (another host of the same type, another
  * Node, another core count) normalised throughput and CPU µs/req are judged at ±30% at least, and
  * latencies, which are compared raw, are reported but not gated.

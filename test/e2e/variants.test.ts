@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runPhases } from '../../harness/cli/commands/phases.ts'
+import { runVariants } from '../../harness/cli/commands/variants.ts'
 import { readResult } from '../../harness/result-io.ts'
 
 const PRESETS = ['baseline', 'phase1', 'phase2', 'phase3']
@@ -16,7 +16,7 @@ describe('authbench phases (end to end)', () => {
   it('runs every preset interleaved on the embedded default and writes result.json, phases.md and phases.html', async () => {
     let stderr = ''
     const io = { stdout: () => undefined, stderr: (t: string) => void (stderr += t) }
-    const outcome = await runPhases(
+    const outcome = await runVariants(
       { scenario: ['health', 'validate'], trials: '1', duration: '1s', warmup: '300ms', out, seed: '3', calibration: false },
       io,
       // An empty environment: no DATABASE_URL or REDIS_URL from the shell can leak into the run.
@@ -26,7 +26,7 @@ describe('authbench phases (end to end)', () => {
     expect(stderr).not.toMatch(/does not match the schema/)
 
     const result = await readResult(outcome.resultPath as string)
-    expect(result.kind).toBe('phases')
+    expect(result.kind).toBe('variants')
     expect(result.trials).toHaveLength(8)
     for (const scenario of ['health', 'validate']) {
       expect(result.trials.filter((t) => t.scenario === scenario).map((t) => t.variant).sort()).toEqual(PRESETS)

@@ -50,18 +50,20 @@ describe('renderBaselineReport', () => {
     expect(text).toContain('| CPU | Fixture CPU @ 2.0GHz × 2 |')
     expect(text).toContain('| Node.js | v20.18.0 |')
     expect(text).toContain('0123456789abcdef0123456789abcdef01234567')
-    expect(text).toContain('Preset `baseline`, store `memory`')
+    expect(text).toContain('Variant `baseline`, store `memory`, cache `lru`.')
     expect(text).toContain('"preset": "baseline"')
     expect(text).toMatch(/```sh\nnpm ci\nnpx authbench baseline --trials 3\n```/)
-    expect(text).toMatch(/success path/)
+    // What each scenario sends is its own description, not the report's: it says nothing of tokens.
+    expect(text).toContain('Each scenario sends what its own description below says')
+    expect(text).not.toMatch(/token|OTT|store `default`/i)
   })
 })
 
 describe('reproduceCommand', () => {
   it('repeats the flags given, in a fixed order, quoting what needs it', () => {
     expect(reproduceCommand({})).toBe('npx authbench baseline')
-    expect(reproduceCommand({ trials: '5', scenario: ['health', 'validate'], preset: 'phase1', targetEnv: ['JWT_ISSUER=a b'], calibration: false })).toBe(
-      'npx authbench baseline --scenario health --scenario validate --trials 5 --preset phase1 --target-env "JWT_ISSUER=a b" --no-calibration'
+    expect(reproduceCommand({ trials: '5', scenario: ['health', 'validate'], variant: 'phase1', targetOptions: { store: 'postgres' }, targetEnv: ['JWT_ISSUER=a b'], calibration: false })).toBe(
+      'npx authbench baseline --scenario health --scenario validate --trials 5 --variant phase1 --store postgres --target-env "JWT_ISSUER=a b" --no-calibration'
     )
   })
 })

@@ -55,10 +55,17 @@ describe('the error registry', () => {
     expect(errors.describeError(new errors.TargetCrashedError(1, null, 'boom')).exitCode).toBe(2)
     expect(errors.describeError(new errors.RefBuildError('main', 'install', 'npm ci failed')).exitCode).toBe(2)
     expect(errors.describeError(new errors.ResultFileError('r.json', 'MISSING', 'no such file')).message).toBe('r.json: no such file [AUTHBENCH_ERR_RESULT_FILE:MISSING]')
-    // Not registered: a bug, shown with its stack, exiting as the caller says.
-    const bug = errors.describeError(new TypeError('x is undefined'), 2)
+    // Not registered: nothing anticipated it. One line and a hint, exiting as the caller says;
+    // with --debug (setShowStacks), the stack.
+    const bug = errors.describeError(new TypeError('x is undefined\nmore'), 2)
     expect(bug.exitCode).toBe(2)
-    expect(bug.message).toMatch(/TypeError: x is undefined\n\s+at /)
+    expect(bug.message).toBe('unexpected error: TypeError: x is undefined (rerun with --debug for the stack)')
+    errors.setShowStacks(true)
+    try {
+      expect(errors.describeError(new TypeError('x is undefined')).message).toMatch(/TypeError: x is undefined\n\s+at /)
+    } finally {
+      errors.setShowStacks(false)
+    }
     for (const [code, info] of Object.entries(errors.ERROR_CODES)) expect(errors.exitCodeForCode(code)).toBe(info.exitCode)
     expect(errors.exitCodeForCode('SOMETHING_ELSE')).toBe(2)
   })

@@ -7,20 +7,20 @@ import { detectK6Format, importK6Summary, mergeRunnerTrials } from '../../harnes
 import { summarizeScenario } from '../../harness/stats/summary.ts'
 import { summarizeEncoded } from '../../harness/stats/recorder.ts'
 import { validateResult } from '../../harness/result-io.ts'
-import type { RunResult, TrialResult } from '../../harness/types.ts'
+import { RESULT_SCHEMA_VERSION, type RunResult, type TrialResult } from '../../harness/types.ts'
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/k6/${name}`, import.meta.url), 'utf8')
 
 function asRun(trials: TrialResult[]): RunResult {
   return {
-    schemaVersion: 2,
+    schemaVersion: RESULT_SCHEMA_VERSION,
     tool: 'authbench',
     kind: 'run',
     label: 'k6-test',
     createdAt: '2026-01-01T00:00:00.000Z',
     environment: {
       nodeVersion: 'v20', platform: 'linux', arch: 'x64', osRelease: '6', cpuModel: 'cpu', cpuCount: 2, totalMemBytes: 1, hostname: 'h',
-      gitCommit: null, gitDirty: null, targetConfig: null, store: null, cache: null, preset: null, cpuPinning: { target: null, generator: null }, driver: 'k6'
+      gitCommit: null, gitDirty: null, targetConfig: null, variant: null, targetOptions: {}, cpuPinning: { target: null, generator: null }, driver: 'k6'
     },
     load: { validate: { model: 'open', durationMs: 5000, warmupMs: 0, connections: 64, pipelining: 1, rateRps: 2000, maxRequests: null, timeoutMs: 60000 } },
     scenarios: ['validate'],

@@ -42,20 +42,37 @@ describe('result files', () => {
   })
 
   it('refuses a schema version it does not know, saying how to regenerate the file', async () => {
-    const file = path.join(dir, 'v3.json')
-    writeFileSync(file, JSON.stringify({ ...load(), schemaVersion: 3 }))
+    const file = path.join(dir, 'v4.json')
+    writeFileSync(file, JSON.stringify({ ...load(), schemaVersion: 4 }))
     expect(await problemOf(file)).toBe('INCOMPATIBLE')
-    await expect(readResult(file)).rejects.toThrow(/schemaVersion 3 is not one this authbench reads \(1 or 2\); regenerate it .*npx authbench baseline/)
+    await expect(readResult(file)).rejects.toThrow(/schemaVersion 4 is not one this authbench reads \(1 to 3\); regenerate it .*npx authbench baseline/)
   })
 
-  it('reads a version-1 file (the committed baseline of before) as version 2: its fixed server fields become counters', async () => {
+  it('reads a version-1 file (the committed baseline of before) as version 3: its fixed server fields become counters', async () => {
     const v1 = await readResult(new URL('../fixtures/results/baseline-v1.json', import.meta.url).pathname)
-    expect(v1.schemaVersion).toBe(2)
+    expect(v1.schemaVersion).toBe(3)
     expect(validateResult(v1)).toEqual([])
     const server = v1.trials.find((t) => t.server !== null)?.server
     expect(server?.cpuSource).toBe('metrics')
     expect(Object.keys(server?.counters ?? {}).sort()).toEqual(['batchFlushes', 'cacheHits', 'cacheMisses', 'poolWaits', 'queueRejections'])
     expect(server?.series.process_cpu_user_seconds_total).toBeGreaterThan(0)
+  })
+
+  it('reads a version-2 file as version 3: preset becomes the variant, store and cache declared options, phases variants', async () => {
+    const v3 = load()
+    const { variant, targetOptions, ...environment } = v3.environment
+    const v2 = { ...v3, schemaVersion: 2, kind: 'phases', environment: { ...environment, store: targetOptions.store ?? null, cache: null, preset: variant } }
+    const file = path.join(dir, 'v2.json')
+    writeFileSync(file, JSON.stringify(v2))
+    const read = await readResult(file)
+    expect(read.schemaVersion).toBe(3)
+    expect(read.kind).toBe('variants')
+    expect(read.environment.variant).toBe(variant)
+    expect(read.environment.targetOptions).toEqual({ store: targetOptions.store })
+    expect(validateResult(read)).toEqual([])
+    // A version-2 file is checked against the version-2 schema before it is upgraded.
+    writeFileSync(file, JSON.stringify({ ...v2, environment: { ...v2.environment, store: 3 } }))
+    expect(await problemOf(file)).toBe('INVALID')
   })
 
   it('refuses a file missing a field, naming it', async () => {

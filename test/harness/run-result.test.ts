@@ -14,7 +14,7 @@ const parts = (over: Partial<RunResultParts> = {}): RunResultParts => ({
   kind: 'ab',
   label: 'l',
   createdAt: '2026-12-02T00:00:00.000Z',
-  fingerprint: { ...fingerprint, store: 'from-command' },
+  fingerprint: { ...fingerprint, targetOptions: { store: 'from-command', cache: 'from-command' } },
   targetConfig: null,
   cpuPinning: { target: '0', generator: '1' },
   scenarios: [{ scenario: { name: 'health' }, load: FIXTURE_LOAD }, { scenario: { name: 'token' }, load: { ...FIXTURE_LOAD, connections: 3 } }],
@@ -45,10 +45,14 @@ describe('buildRunResult', () => {
     expect(result.summary[0]?.throughputRps).toBe(result.trials[1]?.throughputRps)
   })
 
-  it('takes store, cache and preset from the config the target reported, over what the command guessed', () => {
-    const result = buildRunResult(parts({ targetConfig: { store: 'postgres', preset: 'phase2', cache: 7 } }))
-    expect(result.environment).toMatchObject({ store: 'postgres', preset: 'phase2', cache: FIXTURE_ENVIRONMENT.cache })
-    expect(buildRunResult(parts()).environment.store).toBe('from-command')
+  it("takes the declared options and the variant from the config the target reported, over what the command said", () => {
+    const target = { options: { store: { env: 'STORE', description: 's' }, cache: { env: 'CACHE', description: 'c' } }, variantAlias: 'preset' }
+    const result = buildRunResult(parts({ target, targetConfig: { store: 'postgres', preset: 'phase2', cache: 7, other: 'x' } }))
+    expect(result.environment).toMatchObject({ variant: 'phase2', targetOptions: { store: 'postgres', cache: 'from-command' } })
+    expect(result.environment.targetOptions).not.toHaveProperty('other')
+    expect(buildRunResult(parts()).environment.targetOptions.store).toBe('from-command')
+    // A target that declares nothing gets nothing read from its config.
+    expect(buildRunResult(parts({ targetConfig: { store: 'postgres', preset: 'phase2' } })).environment).toMatchObject({ variant: FIXTURE_ENVIRONMENT.variant, targetOptions: { store: 'from-command' } })
   })
 
   it("lists the target's declared counters with their report labels", () => {

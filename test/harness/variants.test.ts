@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest'
 import { planVariants } from '../../harness/engine/plan.ts'
 import { parseBackend, presetTargetEnv } from '../../scenarios/phases-env.ts'
 import { BadOptionError } from '../../harness/errors.ts'
-import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../../harness/reporters/phases.ts'
-import type { PhaseCell } from '../../harness/reporters/phases.ts'
+import { analyseVariants, renderVariantsHtml, renderVariantsMarkdown } from '../../harness/reporters/variants.ts'
+import type { VariantCell } from '../../harness/reporters/variants.ts'
 import { validateResult } from '../../harness/result-io.ts'
 import { createRng } from '../../harness/stats/stats.ts'
 import { summarizeScenario } from '../../harness/stats/summary.ts'
@@ -153,14 +153,13 @@ function makePhasesRun(rounds: number): RunResult {
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,
     tool: 'authbench',
-    kind: 'phases',
+    kind: 'variants',
     label: 'phases-fixture',
     createdAt: '2025-01-01T00:00:00.000Z',
     environment: {
       ...FIXTURE_ENVIRONMENT,
-      store: 'memory',
-      cache: 'per preset (none / lru)',
-      preset: PRESETS.join(','),
+      variant: PRESETS.join(','),
+      targetOptions: { store: 'memory' },
       targetConfig: { variants: Object.fromEntries(PRESETS.map((p) => [p, { env: { PRESET: p }, config: CONFIGS[p] }])), loadAverage: { start: [1.5, 1.2, 1], end: [1.9, 1.4, 1.1] } }
     },
     load: Object.fromEntries(scenarios.map((s) => [s, { ...FIXTURE_LOAD }])),
@@ -173,10 +172,10 @@ function makePhasesRun(rounds: number): RunResult {
   }
 }
 
-describe('analysePhases', () => {
+describe('analyseVariants', () => {
   const result = makePhasesRun(4)
-  const analysis = analysePhases(result, { report: AUTH_REPORT })
-  const cell = (scenario: string, variant: string): PhaseCell => analysis.cells.find((c) => c.scenario === scenario && c.variant === variant) as PhaseCell
+  const analysis = analyseVariants(result, { report: AUTH_REPORT })
+  const cell = (scenario: string, variant: string): VariantCell => analysis.cells.find((c) => c.scenario === scenario && c.variant === variant) as VariantCell
 
   it('the fixture is a valid result file', () => {
     expect(validateResult(result)).toEqual([])
@@ -237,7 +236,7 @@ describe('analysePhases', () => {
   })
 
   it('does not judge with one round, and says why', () => {
-    const one = analysePhases(makePhasesRun(1), { report: AUTH_REPORT })
+    const one = analyseVariants(makePhasesRun(1), { report: AUTH_REPORT })
     const v = one.cells.find((c) => c.scenario === 'validate' && c.variant === 'phase2')
     expect(v?.vsBaseline?.effect).toBe('unknown')
     expect(v?.vsBaseline?.note).toMatch(/1 complete valid round\(s\): an interval needs 2/)
@@ -245,18 +244,19 @@ describe('analysePhases', () => {
   })
 })
 
-describe('phases renderers', () => {
-  const analysis = analysePhases(makePhasesRun(4), { report: AUTH_REPORT })
-  const markdown = renderPhasesMarkdown(analysis)
-  const html = renderPhasesHtml(analysis, { chartJs: '/* chart.js */' })
+describe('variants renderers', () => {
+  const analysis = analyseVariants(makePhasesRun(4), { report: AUTH_REPORT })
+  const markdown = renderVariantsMarkdown(analysis)
+  const html = renderVariantsHtml(analysis, { chartJs: '/* chart.js */' })
 
   it('matches the checked-in markdown fixture', async () => {
     await expect(markdown).toMatchFileSnapshot('./fixtures/phases-report.md')
   })
 
-  it('markdown: the endpoint × phase table, the guide table, and the phases that do not help', () => {
+  it('markdown: the scenario × variant table, the guide table, and the variants that do not help', () => {
     for (const p of PRESETS) expect(markdown).toContain(`| ${p} |`)
-    expect(markdown).toContain('| endpoint | phase | req/s | p95 | p99 | CPU µs/req |')
+    expect(markdown).toContain('| scenario | variant | req/s | p95 | p99 | CPU µs/req |')
+    expect(markdown).not.toMatch(/phase\(s\)|endpoint\(s\)|\| endpoint \|/)
     expect(markdown).toContain('| Scenario | Guide: current → target | Target ratio |')
     expect(markdown).toMatch(/\| token \| 8\.2k → 15k r\/s \| 0\.30 \|/)
     expect(markdown).toContain('#### phase2 — Level 2')
@@ -276,6 +276,6 @@ describe('phases renderers', () => {
 
   it('escapes what it did not write', () => {
     const hostile = { ...analysis, label: '<script>alert(1)</script>' }
-    expect(renderPhasesHtml(hostile, { chartJs: '' })).not.toContain('<script>alert(1)</script>')
+    expect(renderVariantsHtml(hostile, { chartJs: '' })).not.toContain('<script>alert(1)</script>')
   })
 })

@@ -36,6 +36,7 @@ import { loadConfig, targetByName } from '../../config.ts'
 import { resolveCompareSettings } from '../../stats/verdict.ts'
 import { appendStepSummary, writeReports } from './compare.ts'
 import type { CommandIo } from '../io.ts'
+import { driverFor } from '../../engine/drivers/index.ts'
 import { parseDurationMs, parseEnvAssignments, parseIntOption, parseRunOptions } from './run-options.ts'
 import type { RawInterleavedOptions, RunOptions } from './run-options.ts'
 import { describeTrial } from '../../reporters/print-summary.ts'
@@ -169,7 +170,7 @@ export async function runInterleaved(run: InterleavedRun, io: CommandIo): Promis
 function setUpArms(run: InterleavedRun, io: CommandIo, generatorCpus: string | null, collected: AbCollected): AbSetup {
   const steps = planAB({ scenarios: run.scenarios.map((s) => s.scenario.name), pairs: run.pairs, seed: run.seed })
   const model = run.scenarios[0]?.load.model ?? 'closed'
-  const fingerprint = collectFingerprint({ store: null, cache: null, preset: `A=${run.arms.A.spec} B=${run.arms.B.spec}`, driver: model === 'open' ? 'open' : 'autocannon' })
+  const fingerprint = collectFingerprint({ variant: `A=${run.arms.A.spec} B=${run.arms.B.spec}`, driver: driverFor(model).name })
   if (run.progress) io.stderr(`ab: ${steps.length} trials: A = ${run.arms.A.spec}, B = ${run.arms.B.spec}; ${run.pairs} pair(s) × ${run.scenarios.length} scenario(s), seed ${run.seed}\n`)
   const slotted = (run.slotMs > 0 || run.slotMs === DUET) && model === 'closed'
   if (run.slotMs > 0 && model !== 'closed' && run.progress) io.stderr('ab: --slot applies to the closed model only; the open-model pairs run one trial after the other\n')
@@ -277,17 +278,11 @@ function assembleAbResult(run: InterleavedRun, setup: AbSetup, collected: AbColl
     const p = run.arms[a]
     return { spec: p.spec, kind: p.kind, commit: p.commit, env: p.env, config: configs[a] ?? null }
   }
-  const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
-  const joined = (key: string): string | null => {
-    const a = str(configs.A?.[key])
-    const b = str(configs.B?.[key])
-    return a === b ? a : `A=${a ?? '?'} B=${b ?? '?'}`
-  }
   return buildRunResult({
     kind: 'ab',
     label: run.label,
     createdAt: setup.createdAt,
-    fingerprint: { ...setup.fingerprint, store: joined('store'), cache: joined('cache') },
+    fingerprint: setup.fingerprint,
     targetConfig: { arms: { A: armInfo('A'), B: armInfo('B') } },
     cpuPinning: collected.cpuPinning,
     scenarios: run.scenarios,

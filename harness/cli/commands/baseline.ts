@@ -34,7 +34,8 @@ export function reproduceCommand(raw: RawBaselineOptions): string {
     parts.push(value === true ? `--${name}` : `--${name} ${/^[\w.,:/=+-]+$/.test(value) ? value : JSON.stringify(value)}`)
   }
   for (const s of raw.scenario ?? []) flag('scenario', s)
-  for (const name of ['trials', 'duration', 'warmup', 'connections', 'pipelining', 'rate', 'config', 'target', 'variant', 'preset', 'store', 'cache'] as const) flag(name, raw[name])
+  for (const name of ['trials', 'duration', 'warmup', 'connections', 'pipelining', 'rate', 'config', 'target', 'variant'] as const) flag(name, raw[name])
+  for (const [name, value] of Object.entries(raw.targetOptions ?? {})) flag(name, value)
   for (const e of raw.targetEnv ?? []) flag('target-env', e)
   for (const p of raw.scenarioParam ?? []) flag('scenario-param', p)
   if (raw.restartPerTrial === false) parts.push('--no-restart-per-trial')

@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { searchCapacity, type CapacityResult, type CapacityStep } from '../../engine/capacity.ts'
-import { createOpenDriver } from '../../engine/drivers/open.ts'
+import { driverFor } from '../../engine/drivers/index.ts'
 import { Engine, fetchTargetConfig, startTargetHandle, type TargetHandle } from '../../engine/engine.ts'
 import { BadOptionError } from '../../errors.ts'
 import { collectFingerprint } from '../../engine/fingerprint.ts'
@@ -23,7 +23,7 @@ import { EXIT } from '../../errors.ts'
 import { loadConfig } from '../../config.ts'
 import type { TargetDefinition } from '../../api.ts'
 
-export interface RawCapacityOptions extends Pick<RawRunOptions, 'config' | 'scenario' | 'slo' | 'url' | 'allowRemote' | 'preset' | 'targetEnv' | 'store' | 'cache' | 'connections' | 'maxInFlight' | 'scenarioParam' | 'errorThreshold' | 'maxLateShare' | 'maxPool' | 'out' | 'label' | 'timeout'> {
+export interface RawCapacityOptions extends Pick<RawRunOptions, 'config' | 'scenario' | 'slo' | 'url' | 'allowRemote' | 'variant' | 'targetEnv' | 'targetOptions' | 'connections' | 'maxInFlight' | 'scenarioParam' | 'errorThreshold' | 'maxLateShare' | 'maxPool' | 'out' | 'label' | 'timeout'> {
   minRate?: string
   startRate?: string
   maxRate?: string
@@ -54,7 +54,7 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
   const repeats = raw.repeats === undefined ? CAPACITY_DEFAULTS.repeats : parseIntOption('--repeats', raw.repeats, 1, 20)
   const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
   const opts = parseRunOptions({
-    scenario: raw.scenario, slo: raw.slo, url: raw.url, allowRemote: raw.allowRemote, preset: raw.preset, targetEnv: raw.targetEnv, store: raw.store, cache: raw.cache,
+    scenario: raw.scenario, slo: raw.slo, url: raw.url, allowRemote: raw.allowRemote, variant: raw.variant, targetEnv: raw.targetEnv, targetOptions: raw.targetOptions,
     connections: raw.connections, maxInFlight: raw.maxInFlight, scenarioParam: raw.scenarioParam, errorThreshold: raw.errorThreshold, maxLateShare: raw.maxLateShare,
     maxPool: raw.maxPool, timeout: raw.timeout, out: raw.out, label: raw.label ?? `capacity-${(raw.scenario ?? ['all']).join('+').replace(/,/g, '+')}`
   }, config, { rateRps: startRps, durationMs: stepDurationMs, warmupMs })
@@ -62,7 +62,8 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
   const generatorCpus = opts.url === null ? await pinGenerator() : null
   const target = opts.target
   const progress = raw.progress !== false
-  const createDriver = runtime.createDriver ?? (() => createOpenDriver())
+  const createDriver = runtime.createDriver ?? ((model) => driverFor(model).create())
+  const fingerprint = collectFingerprint({ variant: opts.variant, targetOptions: opts.targetOptions, driver: driverFor('open').name })
 
   const results: CapacityResult[] = []
   for (const sp of opts.scenarios) {
@@ -87,7 +88,7 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
           setupConcurrency: 16,
           unresponsiveProbes: 3,
           probePath: target?.readiness.path ?? '/',
-          fingerprint: { ...collectFingerprint({ store: opts.store, cache: opts.cache, preset: opts.preset, driver: 'open' }), cpuPinning: handle.cpuPinning }
+          fingerprint: { ...fingerprint, cpuPinning: handle.cpuPinning }
         }, { target: { url: handle.url }, createDriver, metrics: null, fetchTargetConfig: (u) => fetchTargetConfig(u, target) })
         engine.on('warning', (w: { message: string }) => { if (progress) io.stderr(`warning: ${w.message}\n`) })
         const result = await engine.run(io.signal)
@@ -110,7 +111,7 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
   const dir = path.resolve(opts.outDir, resultDirName(new Date(), opts.label))
   await ensureDir(dir)
   const settings = { startRps, maxRps, minRps, precision, repeats, stepDurationMs, warmupMs, slos: opts.slos.map((s) => s.expression) }
-  await writeFile(path.join(dir, 'capacity.json'), `${JSON.stringify({ tool: 'authbench', kind: 'capacity', label: opts.label, createdAt: new Date().toISOString(), settings, environment: collectFingerprint({ store: opts.store, cache: opts.cache, preset: opts.preset, driver: 'open' }), results }, null, 2)}\n`)
+  await writeFile(path.join(dir, 'capacity.json'), `${JSON.stringify({ tool: 'authbench', kind: 'capacity', label: opts.label, createdAt: new Date().toISOString(), settings, environment: fingerprint, results }, null, 2)}\n`)
   await writeFile(path.join(dir, 'capacity.md'), renderCapacityMarkdown(results, opts.slos, opts.label))
   await writeFile(path.join(dir, 'report.html'), renderCapacityHtml(results, opts.slos, opts.label))
   for (const r of results) io.stdout(`${describeCapacity(r, opts.slos)}\n`)

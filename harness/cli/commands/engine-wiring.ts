@@ -2,8 +2,7 @@
 // server-metrics reader for every process the command starts (it tells them apart by URL), the
 // driver for each load model, the target's own config read for the fingerprint, the profiler
 // when --profile is on, and warnings printed to stderr.
-import { createClosedDriver } from '../../engine/drivers/closed.ts'
-import { createOpenDriver } from '../../engine/drivers/open.ts'
+import { driverFor } from '../../engine/drivers/index.ts'
 import { fetchTargetConfig, startTargetHandle } from '../../engine/engine.ts'
 import type { Engine, EngineDeps, EngineEvents, EnginePlan, TargetHandle } from '../../engine/engine.ts'
 import type { TargetDefinition } from '../../api.ts'
@@ -34,7 +33,7 @@ export function wireTarget(target: TargetDefinition | null, profiler: TargetProf
       metrics.track(await (profiler === null || tag === undefined ? startTargetHandle(options, generatorCpus) : profiler.startTarget(options, generatorCpus, tag))),
     deps: (start, extra = {}) => ({
       target: start,
-      createDriver: (m) => (m === 'open' ? createOpenDriver() : createClosedDriver()),
+      createDriver: (model) => driverFor(model).create(),
       metrics,
       fetchTargetConfig: (u) => fetchTargetConfig(u, target),
       ...extra,

@@ -218,7 +218,7 @@ function runResult(label: string, scenario: string, load: LoadSettings, trials: 
     kind: 'run',
     label,
     createdAt: new Date().toISOString(),
-    fingerprint: collectFingerprint({ store: null, cache: null, preset: null, driver: 'k6' }),
+    fingerprint: collectFingerprint({ variant: null, driver: 'k6' }),
     targetConfig: null,
     cpuPinning: { target: null, generator: null },
     scenarios: [{ scenario: { name: scenario }, load }],

@@ -2,7 +2,7 @@
 // bad value is a BadOptionError naming the option, which the CLI turns into exit code 2.
 import { DEFAULT_LOAD } from '../../api.ts'
 import type { Scenario, ScenarioParams, TargetDefinition } from '../../api.ts'
-import { scenarioByName, targetByName, variantEnv } from '../../config.ts'
+import { scenarioByName, targetByName, targetOptionsEnv, variantEnv } from '../../config.ts'
 import type { ResolvedConfig } from '../../config.ts'
 import { BadOptionError } from '../../errors.ts'
 import type { LoadSettings } from '../../types.ts'
@@ -31,12 +31,11 @@ export interface RawRunOptions {
   config?: string
   /** Which of the config's targets (default: the first). */
   target?: string
-  /** A named environment set of the target; --preset is the same option under the auth target's word. */
+  /** A named environment set of the target (or its `variantAlias`, which the CLI hands over as this). */
   variant?: string
-  preset?: string
   targetEnv?: string[]
-  store?: string
-  cache?: string
+  /** Values of the options the target declares (`--store postgres` → { store: 'postgres' }). */
+  targetOptions?: Readonly<Record<string, string>>
   restartPerTrial?: boolean
   out?: string
   label?: string
@@ -83,13 +82,11 @@ export interface RunOptions {
   allowRemote: boolean
   /** The target to start; null with --url. */
   target: TargetDefinition | null
-  /** The chosen variant's name (--variant/--preset, else the target's default), or null. */
+  /** The chosen variant's name (--variant, else the target's default), or null. */
   variant: string | null
-  /** Same as variant: the name older result files and reports call the preset. */
-  preset: string | null
-  store: string | null
-  cache: string | null
-  /** What the target is started with on top of its own env: the variant's, --store/--cache, --target-env. */
+  /** The target's declared options as given, by name. */
+  targetOptions: Readonly<Record<string, string>>
+  /** What the target is started with on top of its own env: the variant's, its options', --target-env. */
   targetEnv: Readonly<Record<string, string>>
   restartPerTrial: boolean
   outDir: string
@@ -112,13 +109,10 @@ export const RUN_DEFAULTS = Object.freeze({
   outDir: 'reports',
   errorRateThreshold: 0.01,
   lateShareThreshold: 0.05,
-  // Tokens seeded per trial at most: a revoke trial at ~23k req/s for ab's 4 s needs ~140k with
-  // the refill margin. Seeding goes through the target's batch route (~1 s per 100k here).
+  // Consumable items seeded per trial at most (scenarios that consume): one of the reference's at
+  // ~23k req/s for ab's 4 s needs ~140k with the refill margin.
   maxPoolSize: 200_000
 })
-
-export const STORES = ['memory', 'postgres'] as const
-export const CACHES = ['none', 'lru', 'redis', 'tiered'] as const
 
 /** 500ms, 5s, 1m, 1.5s; a bare number is seconds (as autocannon and k6 read it). */
 export function parseDurationMs(option: string, raw: string, allowZero: boolean): number {
@@ -141,12 +135,6 @@ export function parseShareOption(option: string, raw: string): number {
   const v = Number(raw)
   if (raw.trim() === '' || !Number.isFinite(v) || v < 0 || v > 1) throw new BadOptionError(`${option} must be a share from 0 to 1; got "${raw}"`)
   return v
-}
-
-function oneOf<T extends string>(option: string, raw: string | undefined, allowed: readonly T[]): T | null {
-  if (raw === undefined) return null
-  if (!(allowed as readonly string[]).includes(raw)) throw new BadOptionError(`${option} must be one of ${allowed.join(', ')}; got "${raw}"`)
-  return raw as T
 }
 
 function splitList(values: readonly string[] | undefined): string[] {
@@ -228,23 +216,19 @@ export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig,
 
   const url = raw.url ?? null
   if (url !== null) {
-    const clash = (['preset', 'variant', 'target', 'store', 'cache', 'restartPerTrial'] as const).filter((k) => raw[k] !== undefined && raw[k] !== false)
-    if (clash.length > 0 || (raw.targetEnv ?? []).length > 0) {
-      const flags = [...clash.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`), ...((raw.targetEnv ?? []).length > 0 ? ['--target-env'] : [])]
+    const clash = (['variant', 'target', 'restartPerTrial'] as const).filter((k) => raw[k] !== undefined && raw[k] !== false)
+    const options = Object.keys(raw.targetOptions ?? {})
+    if (clash.length > 0 || options.length > 0 || (raw.targetEnv ?? []).length > 0) {
+      const flags = [...clash.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`), ...options.map((name) => `--${name}`), ...((raw.targetEnv ?? []).length > 0 ? ['--target-env'] : [])]
       throw new BadOptionError(`${flags.join(', ')} cannot be used with --url: that target is already running with its own settings`)
     }
   }
 
-  if (raw.preset !== undefined && raw.variant !== undefined && raw.preset !== raw.variant) throw new BadOptionError(`--preset ${raw.preset} and --variant ${raw.variant} name two variants; give one`)
   const target = url === null ? targetByName(config as ResolvedConfig, raw.target) : null
-  const variantOption = raw.variant !== undefined ? '--variant' : '--preset'
-  const variant = raw.variant ?? raw.preset ?? target?.defaultVariant ?? null
-  const env: Record<string, string> = target !== null && variant !== null ? { ...variantEnv(target, variant, variantOption) } : {}
-  const store = oneOf('--store', raw.store, STORES)
-  const cache = oneOf('--cache', raw.cache, CACHES)
-  // --store and --cache are the reference target's two most used settings, kept as options.
-  if (store !== null) env.STORE = store
-  if (cache !== null) env.CACHE = cache
+  const variant = raw.variant ?? target?.defaultVariant ?? null
+  const env: Record<string, string> = target !== null && variant !== null ? { ...variantEnv(target, variant) } : {}
+  const targetOptions = Object.freeze({ ...raw.targetOptions })
+  if (target !== null) Object.assign(env, targetOptionsEnv(target, targetOptions))
   Object.assign(env, parseEnvAssignments('--target-env', raw.targetEnv))
   if (target?.checkEnv !== undefined) {
     try {
@@ -265,9 +249,7 @@ export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig,
     allowRemote: raw.allowRemote === true,
     target,
     variant,
-    preset: variant,
-    store,
-    cache,
+    targetOptions,
     targetEnv: Object.freeze(env),
     restartPerTrial: raw.restartPerTrial === true,
     outDir: raw.out ?? RUN_DEFAULTS.outDir,

@@ -26,6 +26,7 @@ import { renderSloJunit } from '../../reporters/slo-junit.ts'
 import { writeFile } from 'node:fs/promises'
 import type { RawRunOptions, RunOptions, TypedRunValues } from './run-options.ts'
 import type { CommandIo } from '../io.ts'
+import { driverFor } from '../../engine/drivers/index.ts'
 
 export type { CommandIo } from '../io.ts'
 
@@ -88,7 +89,7 @@ export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: C
       maxPoolSize: opts.maxPoolSize,
       ...commandPlanDefaults(target),
       fingerprint: {
-        ...collectFingerprint({ store: opts.store, cache: opts.cache, preset: opts.preset, driver: model === 'open' ? 'open' : 'autocannon' }),
+        ...collectFingerprint({ variant: opts.variant, targetOptions: opts.targetOptions, driver: driverFor(model).name }),
         cpuPinning: { target: null, generator: generatorCpus }
       },
       target
@@ -142,6 +143,7 @@ export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: C
  * plain lines otherwise (CI logs, pipes).
  */
 function attachDisplay(engine: Engine, opts: RunOptions, io: CommandIo, bars: ProgressDisplay | null): void {
+  const probePath = opts.target?.readiness.path ?? '/'
   const on = <K extends keyof EngineEvents>(event: K, fn: (payload: EngineEvents[K]) => void): void => {
     engine.on(event, fn as (payload: unknown) => void)
   }
@@ -155,7 +157,7 @@ function attachDisplay(engine: Engine, opts: RunOptions, io: CommandIo, bars: Pr
     return
   }
   on('stage', (p) => {
-    if (p.stage === 'calibration') io.stderr(`  calibration: GET / for ${p.durationMs} ms\n`)
+    if (p.stage === 'calibration') io.stderr(`  calibration: GET ${probePath} for ${p.durationMs} ms\n`)
     if (p.stage === 'measure') io.stderr(`  ${p.scenario} trial ${p.trial + 1}: measuring ${p.durationMs} ms\n`)
   })
   on('tick', (t) => io.stderr(`    ${t.scenario} #${t.trial + 1} ${t.tick.second + 1}s: ${t.tick.requests} req, ${t.tick.errors} err, p99 ${(t.tick.p99Us / 1000).toFixed(2)} ms\n`))

@@ -1,11 +1,11 @@
-// `authbench phases [--store postgres --cache redis]`: the optimisation phases of seeds/001
-// (presets baseline, phase1, phase2, phase3) measured against each other on this machine. Runs
-// every scenario under every preset, interleaved in randomised blocks of rounds with a fresh target
-// per trial (as `ab` does for two arms), so a slow spell of the machine hits every phase of a round
-// alike and the per-round ratios see through it. Writes result.json (kind 'phases', trials tagged
-// with `variant` and `round`), phases.md and phases.html (harness/reporters/phases.ts).
-// Exit codes: 0 done, 1 a target failed (figures of the trials before it are still written),
-// 2 bad options, 130 interrupted. This is a description, not a gate: no verdict sets the exit code.
+// `authbench variants` (alias `phases`): a target's variants measured against each other on this
+// machine. Runs every scenario under every variant, interleaved in randomised blocks of rounds with
+// a fresh target per trial (as `ab` does for two arms), so a slow spell of the machine hits every
+// variant of a round alike and the per-round ratios see through it. Writes result.json (kind
+// 'variants', trials tagged with `variant` and `round`), variants.md and variants.html
+// (harness/reporters/variants.ts). Exit codes: 0 done, 2 bad options or a target that failed
+// (figures of the trials before it are still written), 130 interrupted. This is a description,
+// not a gate: no verdict sets the exit code.
 import { loadavg } from 'node:os'
 import path from 'node:path'
 import { CALIBRATION_DEFAULT, Engine } from '../../engine/engine.ts'
@@ -13,13 +13,14 @@ import type { ScenarioPlan } from '../../engine/engine.ts'
 import { commandPlanDefaults, printWarnings, wireTarget } from './engine-wiring.ts'
 import { BadOptionError, EXIT, describeError, exitCodeForCode } from '../../errors.ts'
 import { collectFingerprint } from '../../engine/fingerprint.ts'
-import { analysePhases, renderPhasesHtml, renderPhasesMarkdown } from '../../reporters/phases.ts'
-import type { PhasesAnalysis } from '../../reporters/phases.ts'
+import { analyseVariants, renderVariantsHtml, renderVariantsMarkdown } from '../../reporters/variants.ts'
+import type { VariantsAnalysis } from '../../reporters/variants.ts'
 import { assertWritableDir, resultDirName, writeFileAtomic, writeResult } from '../../result-io.ts'
 import { planVariants } from '../../engine/plan.ts'
 import { pinGenerator, targetProcessOptions } from '../../engine/target-process.ts'
 import type { TargetDefinition } from '../../api.ts'
-import { loadConfig, targetByName, variantEnv } from '../../config.ts'
+import { loadConfig, targetByName, targetOptionsEnv, variantEnv } from '../../config.ts'
+import { driverFor } from '../../engine/drivers/index.ts'
 import type { TargetProfiler } from '../../profile/profiler.ts'
 import { createProfiler, finishProfiling, insertBeforeBodyEnd, parseProfileOptions } from '../../profile/session.ts'
 import type { ProfileOutput, RawProfileOptions } from '../../profile/session.ts'
@@ -31,10 +32,10 @@ import type { RawInterleavedOptions, RunOptions } from './run-options.ts'
 import { describeTrial } from '../../reporters/print-summary.ts'
 
 /**
- * Defaults sized for this shared 2-core machine: 5 scenarios × 4 phases × 3 rounds = 60 trials of
+ * Defaults sized for a shared 2-core machine: 5 scenarios × 4 variants × 3 rounds = 60 trials of
  * ≈ (1.5 s start + 1 s warm-up + 3 s measure + setup) ≈ 7 minutes.
  */
-export const PHASES_DEFAULTS = Object.freeze({
+export const VARIANTS_DEFAULTS = Object.freeze({
   rounds: 3,
   durationMs: 3_000,
   warmupMs: 1_000,
@@ -42,31 +43,29 @@ export const PHASES_DEFAULTS = Object.freeze({
   seed: 1,
 })
 
-/** What commander hands over for `phases`. */
-export interface RawPhasesOptions extends RawProfileOptions, RawInterleavedOptions {
-  /** memory (the embedded default) or postgres. */
-  store?: string
-  /** redis or tiered: the shared cache of the phases that have one (baseline and phase1 have none). */
-  cache?: string
-  /** Rounds: each runs every scenario once under every preset. */
+/** What commander hands over for `variants`. */
+export interface RawVariantsOptions extends RawProfileOptions, RawInterleavedOptions {
+  /** Values of the options the target declares, by name. */
+  targetOptions?: Readonly<Record<string, string>>
+  /** Rounds: each runs every scenario once under every variant. */
   trials?: string
   /** false: do not pin target and generator to separate cores (commander's --no-pin). */
   pin?: boolean
 }
 
 /** Knobs for programmatic callers (tests); not on the command line. */
-export interface PhasesRuntime {
+export interface VariantsRuntime {
   /** Where DATABASE_URL and REDIS_URL are read. Default process.env. */
   env?: NodeJS.ProcessEnv
   settings?: CompareSettings
-  /** Presets to run, in order; default all four. The first is the reference unless it lacks 'baseline'. */
-  presets?: readonly string[]
+  /** Variants to run, in order; default all the target's. The first is the reference unless it lacks 'baseline'. */
+  variants?: readonly string[]
 }
 
-export interface PhasesOutcome {
+export interface VariantsOutcome {
   exitCode: number
   result: RunResult | null
-  analysis: PhasesAnalysis | null
+  analysis: VariantsAnalysis | null
   resultPath: string | null
   markdownPath: string | null
   htmlPath: string | null
@@ -136,8 +135,8 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
 // The command
 
 
-/** Everything a phases run needs, resolved from the options and the config before any load. */
-interface PhasesPlan {
+/** Everything a variants run needs, resolved from the options and the config before any load. */
+interface VariantsPlan {
   target: TargetDefinition
   variants: string[]
   envs: Map<string, Record<string, string>>
@@ -150,7 +149,7 @@ interface PhasesPlan {
 }
 
 /** What the variant steps collect, in run order. */
-interface PhasesCollected {
+interface VariantsCollected {
   trials: TrialResult[]
   configs: Map<string, Record<string, unknown>>
   cpuPinning: EnvironmentFingerprint['cpuPinning']
@@ -162,42 +161,40 @@ interface PhasesCollected {
 }
 
 /** Parses, runs every variant interleaved, writes the result and both reports. */
-export async function runPhases(raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime = {}): Promise<PhasesOutcome> {
-  const fail = (code: number): PhasesOutcome => ({ exitCode: code, result: null, analysis: null, resultPath: null, markdownPath: null, htmlPath: null })
+export async function runVariants(raw: RawVariantsOptions, io: CommandIo, runtime: VariantsRuntime = {}): Promise<VariantsOutcome> {
+  const fail = (code: number): VariantsOutcome => ({ exitCode: code, result: null, analysis: null, resultPath: null, markdownPath: null, htmlPath: null })
   const stage = { name: 'options' }
   try {
-    const plan = await resolvePhasesPlan(raw, io, runtime, stage)
+    const plan = await resolveVariantsPlan(raw, io, runtime, stage)
     stage.name = 'run'
     const collected = await runVariantSteps(plan, raw, io)
-    const result = assemblePhasesResult(plan, collected)
-    return await writePhasesOutputs(plan, result, raw, io, runtime, stage)
+    const result = assembleVariantsResult(plan, collected)
+    return await writeVariantsOutputs(plan, result, raw, io, runtime, stage)
   } catch (error) {
     const { message, exitCode } = describeError(error)
-    io.stderr(`authbench phases: ${stage.name}: ${message}\n`)
+    io.stderr(`authbench variants: ${stage.name}: ${message}\n`)
     return fail(exitCode)
   }
 }
 
 /** The config's target and its variants, each variant's environment (checked now, not 5 minutes in), the load. */
-async function resolvePhasesPlan(raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime, stage: { name: string }): Promise<PhasesPlan> {
+async function resolveVariantsPlan(raw: RawVariantsOptions, io: CommandIo, runtime: VariantsRuntime, stage: { name: string }): Promise<VariantsPlan> {
   const env = runtime.env ?? process.env
-  await assertWritableDir(raw.out ?? PHASES_DEFAULTS.outDir)
+  await assertWritableDir(raw.out ?? VARIANTS_DEFAULTS.outDir)
   stage.name = 'config'
   const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
   const target = targetByName(config, raw.target)
   stage.name = 'options'
-  const variants = [...(runtime.presets ?? Object.keys(target.variants ?? {}))]
-  if (variants.length < 2) throw new BadOptionError(`phases compares the variants of a target: "${target.name}" declares ${variants.length === 0 ? 'none' : 'only one'}`)
-  // --store and --cache are the target's to read (its variantsEnv); a target without one takes none.
-  const targetOptions: Record<string, string> = {
-    ...(raw.store === undefined ? {} : { store: raw.store }),
-    ...(raw.cache === undefined ? {} : { cache: raw.cache })
-  }
-  if (target.variantsEnv === undefined && Object.keys(targetOptions).length > 0) throw new BadOptionError(`--store and --cache mean nothing to target "${target.name}" (it has no variantsEnv)`)
-  const rounds = raw.trials === undefined ? PHASES_DEFAULTS.rounds : parseIntOption('--trials', raw.trials, 1, 1_000)
-  const seed = raw.seed === undefined ? PHASES_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
-  const backendLabel = [raw.store ?? (target.variantsEnv === undefined ? null : 'memory'), raw.cache].filter((x) => x !== null && x !== undefined).join('-')
-  const label = raw.label ?? `phases${backendLabel === '' ? '' : `-${backendLabel}`}`
+  const variants = [...(runtime.variants ?? Object.keys(target.variants ?? {}))]
+  if (variants.length < 2) throw new BadOptionError(`variants compares the variants of a target: "${target.name}" declares ${variants.length === 0 ? 'none' : 'only one'}`)
+  // The target's declared options, checked against its declaration; its variantsEnv (when it has
+  // one) decides what they mean for each variant, else they go on top of every variant's env.
+  const targetOptions: Record<string, string> = { ...raw.targetOptions }
+  const optionsEnv = targetOptionsEnv(target, targetOptions)
+  const rounds = raw.trials === undefined ? VARIANTS_DEFAULTS.rounds : parseIntOption('--trials', raw.trials, 1, 1_000)
+  const seed = raw.seed === undefined ? VARIANTS_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
+  const backendLabel = Object.values(targetOptions).join('-')
+  const label = raw.label ?? `variants${backendLabel === '' ? '' : `-${backendLabel}`}`
   const defaultScenarios = target.report?.scenarios ?? config.scenarios.map((s) => s.name)
   const profiling = parseProfileOptions(raw)
   if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
@@ -211,34 +208,34 @@ async function resolvePhasesPlan(raw: RawPhasesOptions, io: CommandIo, runtime: 
     errorThreshold: raw.errorThreshold,
     maxPool: raw.maxPool,
     label
-  }, config, { durationMs: PHASES_DEFAULTS.durationMs, warmupMs: PHASES_DEFAULTS.warmupMs })
+  }, config, { durationMs: VARIANTS_DEFAULTS.durationMs, warmupMs: VARIANTS_DEFAULTS.warmupMs })
   stage.name = 'variants'
   const envs = new Map<string, Record<string, string>>()
   for (const variant of variants) {
-    envs.set(variant, target.variantsEnv !== undefined ? target.variantsEnv(variant, targetOptions, env) : { ...variantEnv(target, variant) })
+    envs.set(variant, target.variantsEnv !== undefined ? target.variantsEnv(variant, targetOptions, env) : { ...variantEnv(target, variant), ...optionsEnv })
   }
   return { target, variants, envs, targetOptions, backendLabel, opts, rounds, seed, profiler }
 }
 
 /** Every (round, scenario, variant) step in the plan's order, each one trial on a fresh target. */
-async function runVariantSteps(plan: PhasesPlan, raw: RawPhasesOptions, io: CommandIo): Promise<PhasesCollected> {
+async function runVariantSteps(plan: VariantsPlan, raw: RawVariantsOptions, io: CommandIo): Promise<VariantsCollected> {
   const { opts, variants, rounds, seed, profiler } = plan
   const steps = planVariants({ variants, scenarios: opts.scenarios.map((s) => s.scenario.name), rounds, seed })
   const byName = new Map(opts.scenarios.map((s) => [s.scenario.name, s]))
   const generatorCpus = raw.pin === false ? null : await pinGenerator()
   const model = opts.scenarios[0]?.load.model ?? 'closed'
-  const collected: PhasesCollected = {
+  const collected: VariantsCollected = {
     trials: [],
     configs: new Map(),
     cpuPinning: { target: null, generator: generatorCpus },
     calibration: null,
     aborted: null,
     createdAt: new Date().toISOString(),
-    fingerprint: collectFingerprint({ store: raw.store ?? null, cache: raw.cache === undefined ? null : `per variant (${raw.cache} where it caches)`, preset: variants.join(','), driver: model === 'open' ? 'open' : 'autocannon' }),
+    fingerprint: collectFingerprint({ variant: variants.join(','), targetOptions: plan.targetOptions, driver: driverFor(model).name }),
     loadAverage: { start: loadavg().map((x) => Math.round(x * 100) / 100), end: [] }
   }
   if (raw.progress !== false) {
-    io.stderr(`phases: ${steps.length} trials: ${variants.join(', ')} × ${opts.scenarios.length} scenario(s) × ${rounds} round(s)${plan.backendLabel === '' ? '' : ` on ${plan.backendLabel}`}, seed ${seed}; load average ${collected.loadAverage.start.join(' ')}\n`)
+    io.stderr(`variants: ${steps.length} trials: ${variants.join(', ')} × ${opts.scenarios.length} scenario(s) × ${rounds} round(s)${plan.backendLabel === '' ? '' : ` on ${plan.backendLabel}`}, seed ${seed}; load average ${collected.loadAverage.start.join(' ')}\n`)
   }
   for (const step of steps) {
     if (io.signal?.aborted) {
@@ -286,12 +283,12 @@ async function runVariantSteps(plan: PhasesPlan, raw: RawPhasesOptions, io: Comm
   return collected
 }
 
-/** The phases result: trials tagged with variant and round, each variant's env and reported config. */
-function assemblePhasesResult(plan: PhasesPlan, collected: PhasesCollected): RunResult {
+/** The variants result: trials tagged with variant and round, each variant's env and reported config. */
+function assembleVariantsResult(plan: VariantsPlan, collected: VariantsCollected): RunResult {
   const { opts, variants, target } = plan
   const last = variants[variants.length - 1] as string
   return buildRunResult({
-    kind: 'phases',
+    kind: 'variants',
     label: opts.label,
     createdAt: collected.createdAt,
     fingerprint: collected.fingerprint,
@@ -305,7 +302,7 @@ function assemblePhasesResult(plan: PhasesPlan, collected: PhasesCollected): Run
     cpuPinning: collected.cpuPinning,
     scenarios: opts.scenarios,
     trials: collected.trials,
-    // The summary describes the last (most optimised) variant; every variant is in phases.md.
+    // The summary describes the last (most optimised) variant; every variant is in variants.md.
     summarizes: (t) => t.variant === last,
     calibration: collected.calibration,
     aborted: collected.aborted,
@@ -313,10 +310,10 @@ function assemblePhasesResult(plan: PhasesPlan, collected: PhasesCollected): Run
   })
 }
 
-/** result.json, then phases.md and phases.html from the target's report data; the exit code. */
-async function writePhasesOutputs(plan: PhasesPlan, result: RunResult, raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime, stage: { name: string }): Promise<PhasesOutcome> {
+/** result.json, then variants.md and variants.html from the target's report data; the exit code. */
+async function writeVariantsOutputs(plan: VariantsPlan, result: RunResult, raw: RawVariantsOptions, io: CommandIo, runtime: VariantsRuntime, stage: { name: string }): Promise<VariantsOutcome> {
   stage.name = 'result'
-  const dir = path.resolve(raw.out ?? PHASES_DEFAULTS.outDir, resultDirName(new Date(result.createdAt), plan.opts.label))
+  const dir = path.resolve(raw.out ?? VARIANTS_DEFAULTS.outDir, resultDirName(new Date(result.createdAt), plan.opts.label))
   const file = path.join(dir, 'result.json')
   let profiled: ProfileOutput | null = null
   if (plan.profiler !== null) {
@@ -326,16 +323,16 @@ async function writePhasesOutputs(plan: PhasesPlan, result: RunResult, raw: RawP
   }
   for (const p of await writeResult(file, result)) io.stderr(`warning: result does not match the schema: ${p}\n`)
   stage.name = 'reports'
-  const analysis = analysePhases(result, { ...(runtime.settings === undefined ? {} : { settings: runtime.settings }), ...(plan.target.report === undefined ? {} : { report: plan.target.report }) })
-  const markdownPath = path.join(dir, 'phases.md')
-  const htmlPath = path.join(dir, 'phases.html')
-  await writeFileAtomic(markdownPath, `${renderPhasesMarkdown(analysis)}${profiled === null || profiled.markdown === '' ? '' : `\n${profiled.markdown}\n`}`)
-  await writeFileAtomic(htmlPath, insertBeforeBodyEnd(renderPhasesHtml(analysis), profiled?.html ?? ''))
+  const analysis = analyseVariants(result, { ...(runtime.settings === undefined ? {} : { settings: runtime.settings }), ...(plan.target.report === undefined ? {} : { report: plan.target.report }) })
+  const markdownPath = path.join(dir, 'variants.md')
+  const htmlPath = path.join(dir, 'variants.html')
+  await writeFileAtomic(markdownPath, `${renderVariantsMarkdown(analysis)}${profiled === null || profiled.markdown === '' ? '' : `\n${profiled.markdown}\n`}`)
+  await writeFileAtomic(htmlPath, insertBeforeBodyEnd(renderVariantsHtml(analysis), profiled?.html ?? ''))
   if (result.profile !== undefined) io.stdout(`profiles: ${result.profile.files.map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none'}\n`)
-  io.stdout(`phases: ${result.trials.length} trial(s); reports: ${markdownPath}, ${htmlPath}, ${file}\n`)
+  io.stdout(`variants: ${result.trials.length} trial(s); reports: ${markdownPath}, ${htmlPath}, ${file}\n`)
   let exitCode: number = EXIT.OK
   if (result.aborted !== null) {
-    io.stderr(`phases stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)
+    io.stderr(`variants stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)
     exitCode = exitCodeForCode(result.aborted.code)
   }
   return { exitCode, result, analysis, resultPath: file, markdownPath, htmlPath }
@@ -347,7 +344,7 @@ function redactEnv(env: Record<string, string>): Record<string, string> {
 }
 
 /** The CLI's entry: the exit code only. */
-export async function phasesCommand(raw: RawPhasesOptions, io: CommandIo, runtime: PhasesRuntime = {}): Promise<number> {
-  return (await runPhases(raw, io, runtime)).exitCode
+export async function variantsCommand(raw: RawVariantsOptions, io: CommandIo, runtime: VariantsRuntime = {}): Promise<number> {
+  return (await runVariants(raw, io, runtime)).exitCode
 }
 

@@ -15,7 +15,7 @@ export function testEnginePlan(label: string, scenarios: readonly ScenarioPlan[]
     unresponsiveProbes: 3,
     fingerprint: {
       nodeVersion: process.version, platform: 'linux', arch: 'x64', osRelease: 'test', cpuModel: 'test', cpuCount: 1, totalMemBytes: 1,
-      hostname: 'test', gitCommit: null, gitDirty: null, store: null, cache: null, preset: null, driver: 'autocannon'
+      hostname: 'test', gitCommit: null, gitDirty: null, variant: null, targetOptions: {}, driver: 'autocannon'
     }
   }
 }
