@@ -5,7 +5,7 @@ import type { SweepLock, TokenRecord, TokenStore } from '../../target/domain.ts'
 import { Sweeper, type SweeperOptions } from '../../target/services/sweeper.ts'
 import { LocalSweepLock } from '../../target/stores/memory-lock.ts'
 import { MemoryStore } from '../../target/stores/memory.ts'
-import { closeAllApps, makeApp, sleep, waitFor } from './helpers.ts'
+import { closeAllApps, makeApp, waitFor } from './helpers.ts'
 
 afterEach(closeAllApps)
 
@@ -80,28 +80,39 @@ describe('Sweeper', () => {
   })
 
   it('stop() ends a sweep in its pause and no batch runs afterwards', async () => {
-    const store = scripted(() => 10)
-    const sweeper = new Sweeper(store, new LocalSweepLock(), opts({ batchSize: 10, pauseMs: 10_000 }))
-    const running = sweeper.runOnce()
-    await waitFor(() => store.calls.length === 1, 1_000, 1)
-    const t0 = performance.now()
-    await sweeper.stop()
-    expect(performance.now() - t0).toBeLessThan(1_000)
-    const run = await running
-    expect(run.batches).toBe(1)
-    await sleep(30)
-    expect(store.calls).toHaveLength(1)
+    vi.useFakeTimers()
+    try {
+      const store = scripted(() => 10)
+      const sweeper = new Sweeper(store, new LocalSweepLock(), opts({ batchSize: 10, pauseMs: 10_000 }))
+      const running = sweeper.runOnce()
+      await vi.waitFor(() => expect(store.calls).toHaveLength(1))
+      // No fake time passes: stop() resolves by cutting the 10 s pause short, not by waiting it out.
+      await sweeper.stop()
+      const run = await running
+      expect(run.batches).toBe(1)
+      await vi.advanceTimersByTimeAsync(60_000)
+      expect(store.calls).toHaveLength(1)
+      expect(vi.getTimerCount()).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('runs on its interval after start() and not after stop()', async () => {
-    const store = scripted(() => 0)
-    const sweeper = new Sweeper(store, new LocalSweepLock(), opts({ intervalMs: 15 }))
-    sweeper.start()
-    expect(await waitFor(() => store.calls.length >= 2, 2_000)).toBe(true)
-    await sweeper.stop()
-    const n = store.calls.length
-    await sleep(60)
-    expect(store.calls.length).toBe(n)
+    vi.useFakeTimers()
+    try {
+      const store = scripted(() => 0)
+      const sweeper = new Sweeper(store, new LocalSweepLock(), opts({ intervalMs: 15 }))
+      sweeper.start()
+      await vi.advanceTimersByTimeAsync(45)
+      expect(store.calls).toHaveLength(3)
+      await sweeper.stop()
+      await vi.advanceTimersByTimeAsync(86_400_000)
+      expect(store.calls).toHaveLength(3)
+      expect(vi.getTimerCount()).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('interval 0 never runs: a day of fake time passes, and it schedules nothing (a 15 ms one, beside it, runs)', async () => {
@@ -163,12 +174,20 @@ describe('the sweeper in the app', () => {
   })
 
   it('SWEEPER_INTERVAL_MS runs it on its own, and close() stops it', async () => {
-    const store = await seeded(4, 1)
-    const app = await makeApp({ SWEEPER_INTERVAL_MS: '20' }, { store })
-    expect(await waitFor(async () => ((await app.inject({ method: 'GET', url: '/debug/stats' })).json() as { sweeper: { deletedTotal: number } }).sweeper.deletedTotal === 4, 3_000)).toBe(true)
-    await app.close()
-    const runs = app.auth.sweeper.stats().runs
-    await sleep(60)
-    expect(app.auth.sweeper.stats().runs).toBe(runs)
+    // Only intervals are faked (the sweeper ticks on one); everything else in the app keeps real time.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    try {
+      const store = await seeded(4, 1)
+      const app = await makeApp({ SWEEPER_INTERVAL_MS: '20' }, { store })
+      expect(app.auth.sweeper.stats().runs).toBe(0)
+      await vi.advanceTimersByTimeAsync(20)
+      expect(await waitFor(async () => ((await app.inject({ method: 'GET', url: '/debug/stats' })).json() as { sweeper: { deletedTotal: number } }).sweeper.deletedTotal === 4, 3_000)).toBe(true)
+      await app.close()
+      const runs = app.auth.sweeper.stats().runs
+      await vi.advanceTimersByTimeAsync(86_400_000)
+      expect(app.auth.sweeper.stats().runs).toBe(runs)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
