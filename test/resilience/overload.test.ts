@@ -43,6 +43,12 @@ describe('overload', () => {
     // against 85 ms. So the comparison is asserted only in the standalone suite (npm run test:resilience).
     expect(shedding.admittedP99Ms as number, detail).toBeLessThan(250)
     if (process.env.RESILIENCE_STRICT === '1') expect(shedding.admittedP99Ms as number, detail).toBeLessThan(none.admittedP99Ms as number)
+    // On every run, the weaker form: every request of the flood was answered (200, or shed with
+    // 503/429; none reset or timed out), and shedding never makes the admitted p99 much worse than
+    // no shedding at all. Two runs beside other heavy jobs on a shared machine measured 0.24× and
+    // 0.82× phase1's, the loaded CI run above 0.84×; 1.5× leaves room for that noise.
+    expect(shedding.other, detail).toBe(0)
+    expect(shedding.admittedP99Ms as number, detail).toBeLessThan(1.5 * (none.admittedP99Ms as number))
     // The flood leaves nothing behind: memory stays bounded and the target answers a light load
     // again, as fast as before, within the watch.
     expect(shedding.peakRssMb - shedding.idleRssMb, detail).toBeLessThan(200)

@@ -149,7 +149,14 @@ describe('slow clients', () => {
       // 1,600 requests per phase, 6 strict runs alone on a 2-core VM measured ×0.71–1.28 (three with
       // the attacker on the target's core, three on the generator's); at 600 requests per phase
       // they had measured 1.12–2.59×, and unpinned 0.4–9.2×.
-      if (process.env.RESILIENCE_STRICT === '1') expect(ratio, `p99 under attack ${underAttack.p99Us} µs vs idle ${idleBefore.p99Us} / ${idleAfter.p99Us} µs`).toBeLessThanOrEqual(2)
+      const ratioDetail = `p99 under attack ${underAttack.p99Us} µs vs idle ${idleBefore.p99Us} / ${idleAfter.p99Us} µs`
+      if (process.env.RESILIENCE_STRICT === '1') expect(ratio, ratioDetail).toBeLessThanOrEqual(2)
+      // On every run, the weaker form: no well-behaved request was answered 5xx under attack, and
+      // the attack does not multiply its p99. Three runs beside other heavy jobs on a shared 2-core
+      // machine measured ×0.32, 1.85 and 1.85 (idle p99s of 1.6–25 ms); 4× leaves room for that noise
+      // while still failing when the slow sockets starve the event loop.
+      expect(underAttack.fiveXx, ratioDetail).toBe(0)
+      expect(ratio, ratioDetail).toBeLessThanOrEqual(4)
       expect(minLifeMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 500)
       // Checked once a second (connectionsCheckingInterval), so at most ~1 s late, plus a busy machine's slack.
       expect(maxLifeMs).toBeLessThanOrEqual(HEADERS_TIMEOUT_MS + 4_000)
