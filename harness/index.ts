@@ -1,10 +1,17 @@
 // The package root (`import … from 'authbench'`): re-exports only. The public types and the
-// define* functions are in harness/api.ts, the coded errors in harness/errors.ts.
+// define* functions are in harness/api.ts, the coded errors in harness/errors.ts, and the two
+// extension points in the driver and report registries.
 export { DEFAULT_LOAD, defineConfig, defineScenario, defineTarget } from './api.ts'
 export type {
   AuthbenchConfig, CounterDefinition, DefaultLoad, GateSettings, InstanceStats, LoadDefaults, RequestSpec, Scenario,
-  GuideRow, ScenarioDefinition, VariantStepContext, ScenarioInstance, ScenarioInstanceInit, ScenarioParams, SetupContext, TargetDefinition, VariantEnv,
-  VariantsReportData
+  GuideRow, ScenarioDefinition, VariantStepContext, ScenarioInstance, ScenarioInstanceInit, ScenarioParams, SetupContext, TargetDefinition, TargetOption,
+  VariantEnv, VariantsReportData
 } from './api.ts'
 export { AuthbenchError, BadOptionError, ERROR_CODES, EXIT, ScenarioParamError, SetupFailedError, UnknownScenarioError } from './errors.ts'
 export type { ErrorCode } from './errors.ts'
+export { registerDriver, registeredDrivers } from './engine/drivers/index.ts'
+export type { DriverRegistration } from './engine/drivers/index.ts'
+export type { Driver, DriverOptions, DriverOutcome, ResponseEvent } from './engine/drivers/types.ts'
+export { registerReport, reportFormats } from './reporters/index.ts'
+export type { ReportFormat, ReportInput } from './reporters/index.ts'
+export type { Comparison, LoadModel, RunResult, TrialResult } from './types.ts'

@@ -38,7 +38,8 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { prepareArms, releaseAll, resolveArmSpec } from '../harness/cli/ab-spec.ts'
 import type { PreparedArm } from '../harness/cli/ab-spec.ts'
-import { AB_DEFAULTS, runInterleaved } from '../harness/cli/commands/ab.ts'
+import { AB_DEFAULTS } from '../harness/cli/commands/ab.ts'
+import { AbOrchestrator } from '../harness/engine/ab.ts'
 import { parseDurationMs, parseIntOption, parseRunOptions } from '../harness/cli/commands/run-options.ts'
 import { compareAB } from '../harness/reporters/headline.ts'
 import { loadConfig, targetByName } from '../harness/config.ts'
@@ -97,7 +98,8 @@ mkdirSync(outDir, { recursive: true })
 const config = await loadConfig({ cwd: path.resolve(import.meta.dirname, '..') })
 const target = targetByName(config)
 const opts = parseRunOptions({ scenario: [scenario], duration: `${durationMs}ms`, warmup: `${warmupMs}ms`, label: `gate-${scenario}` }, config)
-const io = { stdout: (t: string) => void process.stdout.write(t), stderr: (t: string) => void process.stderr.write(t) }
+// The engine's warnings go to stderr; progress lines would drown the script's own.
+const orchestrator = new AbOrchestrator().on('warning', (message) => void process.stderr.write(`warning: ${message}\n`))
 const log = (line: string): void => void process.stderr.write(`${line}\n`)
 
 interface NeighbourSettings {
@@ -144,7 +146,7 @@ const started = Date.now()
 async function gateRun(condition: Condition, index: number, armA: PreparedArm, armB: PreparedArm): Promise<GateRun> {
   const seed = baseSeed * 10_007 + runCounter
   runCounter++
-  const result = await runInterleaved(
+  const result = await orchestrator.run(
     {
       target,
       arms: { A: armA, B: armB },
@@ -157,10 +159,8 @@ async function gateRun(condition: Condition, index: number, armA: PreparedArm, a
       errorRateThreshold: opts.errorRateThreshold,
       lateShareThreshold: opts.lateShareThreshold,
       maxPoolSize: opts.maxPoolSize,
-      progress: false,
       slotMs
-    },
-    io
+    }
   )
   writeFileSync(path.join(outDir, `${condition.name}-${index}.json`), JSON.stringify(result))
   const c = compareAB(result, { settings: resolveCompareSettings({}, 'settings', 'paired') })

@@ -8,7 +8,6 @@
 // already done are kept and the result says why it stopped.
 import { CALIBRATION_MAX_SPREAD } from '../stats/verdict.ts'
 import { EventEmitter } from 'node:events'
-import { request } from 'undici'
 import type { TargetDefinition } from '../api.ts'
 import { SetupFailedError, isAuthbenchError } from '../errors.ts'
 import type { Scenario, ScenarioInstance, ScenarioParams } from '../api.ts'
@@ -17,7 +16,7 @@ import { mergeEncoded, summarizeEncoded } from '../stats/recorder.ts'
 import { classifyOpenModel } from './saturation.ts'
 import { summarizeScenario } from '../stats/summary.ts'
 import { median } from '../stats/stats.ts'
-import { startTarget, watchLiveness, type TargetProcessOptions } from './target-process.ts'
+import { watchLiveness } from './target-process.ts'
 import type { EnvironmentFingerprint, LoadSettings, RunResult, ScenarioSummary, TimelineRow, TrialResult, TrialValidity } from '../types.ts'
 import { buildRunResult } from './run-result.ts'
 import { DEFAULT_WARMUP_RULE, isSteady, type WarmupRule } from './warmup.ts'
@@ -785,41 +784,6 @@ function describeErrors(o: DriverOutcome): string {
   return parts.join(', ') || 'unknown'
 }
 
-/**
- * The target's effective config for the fingerprint: a GET of its declared `configPath`, picked by
- * `configFrom`; null when it declares none or it does not answer.
- */
-export async function fetchTargetConfig(url: string, target: Pick<TargetDefinition, 'configPath' | 'configFrom'> | null): Promise<Record<string, unknown> | null> {
-  if (target?.configPath === undefined) return null
-  try {
-    const res = await request(`${url}${target.configPath}`, { method: 'GET', signal: AbortSignal.timeout(3_000) })
-    if (res.statusCode !== 200) {
-      await res.body.dump()
-      return null
-    }
-    const body = (await res.body.json()) as unknown
-    if (target.configFrom !== undefined) return target.configFrom(body)
-    return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : null
-  } catch {
-    return null
-  }
-}
-
 export type { RequestSpec }
 
-/**
- * Start the reference target as the engine's TargetHandle: only an exit nobody asked for settles
- * `exited` (as a crash). Shared by `run`, `ab` and `phases`.
- */
-export async function startTargetHandle(options: TargetProcessOptions, generatorCpus: string | null): Promise<TargetHandle> {
-  const tp = await startTarget(options)
-  return {
-    url: tp.url,
-    pid: tp.pid ?? null,
-    cpuPinning: { target: tp.pinnedCpus, generator: generatorCpus },
-    exited: new Promise<Error>((resolve) => tp.once('crash', (err: Error) => resolve(err))),
-    stop: async () => {
-      await tp.stop()
-    }
-  }
-}
+export { fetchTargetConfig, startTargetHandle } from './target-handle.ts'

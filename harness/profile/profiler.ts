@@ -12,8 +12,8 @@
 // "Debugger listening on ws://…" line on stderr says where to connect. A cluster's processes are
 // profiled together and merged, each under its own frame.
 import { pathToFileURL, fileURLToPath } from 'node:url'
-import type { MeasurementWindowObserver, TargetHandle, TrialRef } from '../engine/engine.ts'
-import { startTargetHandle } from '../engine/engine.ts'
+import type { MeasurementWindowObserver, TargetHandle, TrialRef } from '../engine/engine-types.ts'
+import { startTargetHandle } from '../engine/target-handle.ts'
 import { BadOptionError } from '../errors.ts'
 import { REPO_ROOT, findFreePort } from '../engine/target-process.ts'
 import type { TargetProcessOptions } from '../engine/target-process.ts'

@@ -72,9 +72,4 @@ export async function finishProfiling(result: RunResult, profiler: TargetProfile
   return { analysis, markdown: renderProfileMarkdown(analysis), html: renderProfileHtml(analysis) }
 }
 
-/** Puts a section at the end of an HTML page's body. */
-export function insertBeforeBodyEnd(html: string, section: string): string {
-  if (section === '') return html
-  const at = html.lastIndexOf('</body>')
-  return at < 0 ? `${html}${section}` : `${html.slice(0, at)}${section}\n${html.slice(at)}`
-}
+export { insertBeforeBodyEnd } from '../reporters/page.ts'

@@ -76,3 +76,10 @@ ${page.body}
 </html>
 `
 }
+
+/** Puts a section at the end of an HTML page's body. */
+export function insertBeforeBodyEnd(html: string, section: string): string {
+  if (section === '') return html
+  const at = html.lastIndexOf('</body>')
+  return at < 0 ? `${html}${section}` : `${html.slice(0, at)}${section}\n${html.slice(at)}`
+}

@@ -1,4 +1,4 @@
-// End to end: the budgeted A/B gate (`ab --budget`'s runner) with real target processes, real
+// End to end: the budgeted A/B gate (`ab --budget`'s runner, harness/engine/ab.ts) with real target processes, real
 // load and the real engine, on a small stand-in target (test/fixtures/noisy-target) in both arms.
 // Its health route is quiet; its token route costs a CPU time drawn once per process, so token's
 // per-pair throughput ratio spreads over a factor of several and stays undecided against the margin. Both arms run
@@ -11,7 +11,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { PreparedArm } from '../../harness/cli/ab-spec.ts'
-import { budgetNotes, runBudgeted } from '../../harness/cli/commands/ab-budget.ts'
+import { AbOrchestrator, budgetNotes } from '../../harness/engine/ab.ts'
+import { printAbProgress } from '../../harness/cli/commands/ab.ts'
 import { parseRunOptions } from '../../harness/cli/commands/run-options.ts'
 import { compareAB } from '../../harness/reporters/headline.ts'
 import { resolveCompareSettings } from '../../harness/stats/verdict.ts'
@@ -37,11 +38,12 @@ describe('ab --budget (end to end, small targets)', () => {
     // leaves room for at least one more round either way (at 90 s, one CI run had none left).
     const budgetMs = 120_000
     const started = Date.now()
-    const run = await runBudgeted(
-      { target, arms: { A: arm('A'), B: arm('B') }, scenarios: opts.scenarios, pairs: 6, seed: 3, label: 'budget', calibration: false, pin: false, errorRateThreshold: 0.01, lateShareThreshold: 0.05, maxPoolSize: 1000, progress: true, slotMs: DUET },
+    const orchestrator = new AbOrchestrator()
+    printAbProgress(orchestrator, io, true)
+    const run = await orchestrator.runBudgeted(
+      { target, arms: { A: arm('A'), B: arm('B') }, scenarios: opts.scenarios, pairs: 6, seed: 3, label: 'budget', calibration: false, pin: false, errorRateThreshold: 0.01, lateShareThreshold: 0.05, maxPoolSize: 1000, slotMs: DUET },
       budgetMs,
-      settings,
-      io
+      settings
     )
     const elapsedMs = Date.now() - started
     expect(run.result.aborted, stderr).toBeNull()

@@ -7,6 +7,7 @@ import { renderBaselineReport } from '../../reporters/baseline-report.ts'
 import { writeFileAtomic, writeResult } from '../../result-io.ts'
 import { loadConfig } from '../../config.ts'
 import { EXIT } from '../../errors.ts'
+import { exitCodeFor } from '../../exit-code.ts'
 import { runBenchmark } from './run.ts'
 import type { CommandIo } from '../io.ts'
 import type { RawRunOptions } from './run-options.ts'
@@ -68,7 +69,7 @@ export async function baselineCommand(raw: RawBaselineOptions, io: CommandIo): P
   const empty = run.result.summary.filter((s) => s.validTrials === 0).map((s) => s.scenario)
   if (empty.length > 0) {
     io.stderr(`baseline not updated: no valid trial for ${empty.join(', ')} (see ${run.resultPath})\n`)
-    return EXIT.INCOMPLETE
+    return exitCodeFor({ verdictExit: 2 })
   }
   // The run's own result, as it was written beside the run: never a re-read of the disk.
   const result: RunResult = { ...run.result, kind: 'baseline' }
@@ -80,5 +81,5 @@ export async function baselineCommand(raw: RawBaselineOptions, io: CommandIo): P
   const scenarioDescriptions = Object.fromEntries(config.scenarios.map((s) => [s.name, s.description]))
   await writeFileAtomic(reportFile, renderBaselineReport(result, { command: reproduceCommand(raw), resultPath: relative, scenarioDescriptions }))
   io.stderr(`baseline written to ${file}; report ${reportFile}\n`)
-  return EXIT.OK
+  return exitCodeFor({})
 }

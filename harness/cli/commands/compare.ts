@@ -1,17 +1,16 @@
 // `authbench compare <result.json> [--baseline reports/baseline.json]`: reads both runs, compares
-// them, writes report.md, report.html, junit.xml and result.json (with the comparison) beside
-// the result, appends report.md to $GITHUB_STEP_SUMMARY, prints the one-line verdict and returns
+// them, writes the registered reports (report.md, report.html, junit.xml and result.json with the
+// comparison; harness/reporters/index.ts) beside the result, appends report.md to $GITHUB_STEP_SUMMARY, prints the one-line verdict and returns
 // the exit code: 0 no regression, 1 regression, 2 unreadable/incompatible files or invalid data.
 import { appendFile } from 'node:fs/promises'
 import path from 'node:path'
 import { compareAB, compareResults } from '../../reporters/headline.ts'
-import { EXIT, describeError } from '../../errors.ts'
-import { ResultFileError, ensureDir, readResult, writeFileAtomic } from '../../result-io.ts'
-import { renderHtml } from '../../reporters/html.ts'
+import { describeError } from '../../errors.ts'
+import { exitCodeFor } from '../../exit-code.ts'
+import { ResultFileError, readResult } from '../../result-io.ts'
+import { writeReports } from '../../reporters/index.ts'
 import { renderJson } from '../../reporters/json.ts'
-import { renderJunit } from '../../reporters/junit.ts'
 import { renderMarkdown } from '../../reporters/markdown.ts'
-import { insertBeforeBodyEnd } from '../../profile/session.ts'
 import { loadConfig } from '../../config.ts'
 import { resolveCompareSettings } from '../../stats/verdict.ts'
 import type { Comparison, RunResult } from '../../types.ts'
@@ -36,31 +35,6 @@ export interface CompareCommandOptions {
   env?: NodeJS.ProcessEnv
   /** Print result.json with the comparison on stdout, and nothing else there (lines go to stderr). */
   json?: boolean
-}
-
-export interface WrittenReports {
-  markdown: string
-  html: string
-  junit: string
-  json: string
-}
-
-
-/** Writes the four reports into `outDir`; shared by `compare`, `ab` and `run --compare`. */
-export async function writeReports(result: RunResult, comparison: Comparison, outDir: string, extra: { markdown?: string; html?: string } = {}): Promise<WrittenReports> {
-  await ensureDir(outDir)
-  const paths: WrittenReports = {
-    markdown: path.join(outDir, 'report.md'),
-    html: path.join(outDir, 'report.html'),
-    junit: path.join(outDir, 'junit.xml'),
-    json: path.join(outDir, 'result.json')
-  }
-  // Sections other modules add (the CPU profile's differential tables and flame graphs).
-  await writeFileAtomic(paths.markdown, `${renderMarkdown(result, comparison)}${extra.markdown ? `\n${extra.markdown}\n` : ''}`)
-  await writeFileAtomic(paths.html, insertBeforeBodyEnd(renderHtml(result, comparison), extra.html ?? ''))
-  await writeFileAtomic(paths.junit, renderJunit(result, comparison))
-  await writeFileAtomic(paths.json, renderJson(result, comparison))
-  return paths
 }
 
 /** Appends report.md to the GitHub Actions job summary when running there. */
@@ -105,13 +79,13 @@ export async function compareCommand(opts: CompareCommandOptions): Promise<numbe
     await appendStepSummary(renderMarkdown(current, comparison), opts.env ?? process.env)
     const say = opts.json === true ? stderr : stdout
     say(comparison.headline)
-    say(`reports: ${written.markdown}, ${written.html}, ${written.junit}, ${written.json}`)
+    say(`reports: ${Object.values(written).join(', ')}`)
     if (opts.json === true) stdout(renderJson(current, comparison).trimEnd())
-    return comparison.exitCode
+    return exitCodeFor({ verdictExit: comparison.exitCode })
   } catch (error) {
     // Exit 2 even for an unexpected error: 1 would read as "regression" in CI.
-    const { message } = describeError(error, EXIT.USAGE)
+    const { message } = describeError(error)
     stderr(`authbench compare: ${stage}: ${message}`)
-    return EXIT.USAGE
+    return exitCodeFor({ error })
   }
 }

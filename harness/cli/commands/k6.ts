@@ -9,7 +9,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { DEFAULT_LOAD } from '../../api.ts'
 import { loadConfig, scenarioByName } from '../../config.ts'
-import { BadOptionError, EXIT, K6MissingError, K6SummaryError, describeError, isAuthbenchError } from '../../errors.ts'
+import { BadOptionError, K6MissingError, K6SummaryError, describeError, isAuthbenchError } from '../../errors.ts'
+import { exitCodeFor } from '../../exit-code.ts'
 import { collectFingerprint } from '../../engine/fingerprint.ts'
 import { importK6Summary, mergeRunnerTrials } from '../../importers/k6.ts'
 import { assertLoopback } from '../../engine/loopback.ts'
@@ -302,20 +303,20 @@ export async function k6RunCommand(opts: K6RunOptions, io: CommandIo): Promise<n
       try {
         out = await run(k6.path, args, { env: opts.env ?? process.env, onStderr: io.stderr, onStdout: io.stderr, signal: io.signal })
       } catch (error) {
-        if (io.signal?.aborted) return EXIT.INTERRUPTED
+        if (io.signal?.aborted === true) return exitCodeFor({ stopped: { code: 'AUTHBENCH_ERR_ABORTED' } })
         io.stderr(`authbench: k6 could not be started: ${(error as Error).message}\n`)
-        return EXIT.INCOMPLETE
+        return exitCodeFor({ stopped: { code: 'AUTHBENCH_ERR_DRIVER' } })
       }
       if (out.code !== 0 && out.code !== K6_EXIT_THRESHOLDS_FAILED) {
         io.stderr(`authbench: k6 exited with ${out.code === null ? `signal ${String(out.signal)}` : `code ${out.code}`}; no result written\n`)
-        return io.signal?.aborted ? EXIT.INTERRUPTED : EXIT.INCOMPLETE
+        return exitCodeFor({ stopped: { code: io.signal?.aborted === true ? 'AUTHBENCH_ERR_ABORTED' : 'AUTHBENCH_ERR_DRIVER' } })
       }
       let text: string
       try {
         text = await readFile(summaryFile, 'utf8')
       } catch (error) {
         io.stderr(`authbench: k6 finished but wrote no summary to ${summaryFile}: ${(error as Error).message}\n`)
-        return EXIT.INCOMPLETE
+        return exitCodeFor({ stopped: { code: 'AUTHBENCH_ERR_K6_SUMMARY' } })
       }
       summaries.push(text)
       const t = importK6Summary(text, {
@@ -335,7 +336,8 @@ export async function k6RunCommand(opts: K6RunOptions, io: CommandIo): Promise<n
     const file = await writeAndReport(result, opts.outDir ?? 'reports', io, opts.json ?? false)
     // The raw summaries stay beside the result, so a reader can check what was imported.
     await Promise.all(summaries.map((text, i) => writeFile(path.join(path.dirname(file), `k6-summary-${i}.json`), text)))
-    return thresholdsFailed ? EXIT.REGRESSION : EXIT.OK
+    // k6's own thresholds are objectives: a failed one exits 1, as a failed --slo does.
+    return exitCodeFor({ objectivesMet: !thresholdsFailed })
   } finally {
     await rm(work, { recursive: true, force: true })
   }
@@ -406,7 +408,7 @@ export async function importK6Command(files: readonly string[], opts: ImportK6Op
     }
     const result = runResult(opts.label ?? `k6-${opts.scenario}`, opts.scenario, load, trials)
     await writeAndReport(result, opts.outDir ?? 'reports', io, opts.json ?? false)
-    return trials.some((t) => t.k6?.thresholdsPassed === false) ? EXIT.REGRESSION : EXIT.OK
+    return exitCodeFor({ objectivesMet: !trials.some((t) => t.k6?.thresholdsPassed === false) })
   } catch (error) {
     return usageOrThrow(error, io)
   }

@@ -18,7 +18,8 @@ import type { TargetDefinition } from '../../api.ts'
 import { loadConfig } from '../../config.ts'
 import { createProfiler, finishProfiling, parseProfileOptions } from '../../profile/session.ts'
 import type { RawProfileOptions } from '../../profile/session.ts'
-import { BadOptionError, EXIT, exitCodeForCode } from '../../errors.ts'
+import { BadOptionError } from '../../errors.ts'
+import { exitCodeFor } from '../../exit-code.ts'
 import type { RunResult } from '../../types.ts'
 import { parseRunOptions } from './run-options.ts'
 import { applySlos } from '../../stats/slo.ts'
@@ -54,7 +55,7 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
     stdout: (line) => io.stdout(`${line}\n`),
     stderr: (line) => io.stderr(`${line}\n`)
   })
-  return compared === EXIT.OK && !run.slosMet ? EXIT.REGRESSION : compared
+  return exitCodeFor({ verdictExit: compared as 0 | 1 | 2, objectivesMet: run.slosMet })
 }
 
 /**
@@ -132,10 +133,10 @@ export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: C
 
   if (result.aborted !== null) {
     io.stderr(`run aborted (${result.aborted.code}): ${result.aborted.reason}\n`)
-    return { exitCode: exitCodeForCode(result.aborted.code), result, resultPath: file, slosMet }
+    return { exitCode: exitCodeFor({ stopped: result.aborted }), result, resultPath: file, slosMet }
   }
   if (!slosMet) io.stderr(`SLO failed: ${result.summary.flatMap((s) => (s.slo ?? []).filter((o) => !o.passed).map((o) => `${s.scenario} ${o.expression}`)).join(', ')} (junit.xml beside the result)\n`)
-  return { exitCode: slosMet ? EXIT.OK : EXIT.REGRESSION, result, resultPath: file, slosMet }
+  return { exitCode: exitCodeFor({ objectivesMet: slosMet }), result, resultPath: file, slosMet }
 }
 
 /**

@@ -11,7 +11,8 @@ import path from 'node:path'
 import { CALIBRATION_DEFAULT, Engine } from '../../engine/engine.ts'
 import type { ScenarioPlan } from '../../engine/engine.ts'
 import { commandPlanDefaults, printWarnings, wireTarget } from './engine-wiring.ts'
-import { BadOptionError, EXIT, describeError, exitCodeForCode } from '../../errors.ts'
+import { BadOptionError, describeError } from '../../errors.ts'
+import { exitCodeFor } from '../../exit-code.ts'
 import { collectFingerprint } from '../../engine/fingerprint.ts'
 import { analyseVariants, renderVariantsHtml, renderVariantsMarkdown } from '../../reporters/variants.ts'
 import type { VariantsAnalysis } from '../../reporters/variants.ts'
@@ -171,9 +172,8 @@ export async function runVariants(raw: RawVariantsOptions, io: CommandIo, runtim
     const result = assembleVariantsResult(plan, collected)
     return await writeVariantsOutputs(plan, result, raw, io, runtime, stage)
   } catch (error) {
-    const { message, exitCode } = describeError(error)
-    io.stderr(`authbench variants: ${stage.name}: ${message}\n`)
-    return fail(exitCode)
+    io.stderr(`authbench variants: ${stage.name}: ${describeError(error).message}\n`)
+    return fail(exitCodeFor({ error }))
   }
 }
 
@@ -330,11 +330,9 @@ async function writeVariantsOutputs(plan: VariantsPlan, result: RunResult, raw: 
   await writeFileAtomic(htmlPath, insertBeforeBodyEnd(renderVariantsHtml(analysis), profiled?.html ?? ''))
   if (result.profile !== undefined) io.stdout(`profiles: ${result.profile.files.map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none'}\n`)
   io.stdout(`variants: ${result.trials.length} trial(s); reports: ${markdownPath}, ${htmlPath}, ${file}\n`)
-  let exitCode: number = EXIT.OK
-  if (result.aborted !== null) {
-    io.stderr(`variants stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)
-    exitCode = exitCodeForCode(result.aborted.code)
-  }
+  if (result.aborted !== null) io.stderr(`variants stopped early (${result.aborted.code}): ${result.aborted.reason}\n`)
+  // A description, not a gate: no verdict, only whether the run finished.
+  const exitCode = exitCodeFor({ stopped: result.aborted })
   return { exitCode, result, analysis, resultPath: file, markdownPath, htmlPath }
 }
 
