@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { REPO_ROOT } from '../../harness/engine/target-process.ts'
-import type { RunResult } from '../../harness/types.ts'
+import { RESULT_SCHEMA_VERSION, type RunResult } from '../../harness/types.ts'
 
 const BIN = path.join(REPO_ROOT, 'harness', 'bin', 'authbench.js')
 const project = mkdtempSync(path.join(tmpdir(), 'authbench-user-'))
@@ -53,7 +53,7 @@ describe('a service of the user\'s own, through its config', () => {
     expect(r.status, r.stderr).toBe(0)
     expect(r.stdout).toContain('items')
     const result = newestResult(path.join(project, 'runs'))
-    expect(result.schemaVersion).toBe(2)
+    expect(result.schemaVersion).toBe(RESULT_SCHEMA_VERSION)
     expect(result.trials).toHaveLength(3)
     expect(result.counters).toEqual({ itemReads: { metric: 'demo_item_reads_total', label: 'item reads' }, itemsCreated: { metric: 'demo_items_created_total', label: 'items created' } })
     for (const t of result.trials) {
