@@ -212,16 +212,27 @@ async function evict (cacheDir: string, keep: number, inUse: ReadonlySet<string>
   }
 }
 
-/**
- * Returns a built tree of `ref`: from the cache when this commit was built with these commands
- * before, else checked out and built now. Throws RefBuildError (exit 2) naming the ref, the step
- * and the tail of the output; on any failure or abort nothing is left behind.
- */
-export async function buildRef (options: RefBuildOptions): Promise<BuiltRef> {
-  const log = options.log ?? (() => undefined)
+/** What one build is: the ref, its commit, where it is cached, and its commands. */
+interface BuildJob {
+  options: RefBuildOptions
+  ref: string
+  commit: string
+  short: string
+  top: string
+  finalDir: string
+  workdir: string
+  install: ProjectCommand | null
+  build: ProjectCommand | null
+  /** The checkout whose node_modules a ref with the same package-lock.json links to. */
+  linkFrom: string | null
+  log: (line: string) => void
+}
+
+/** Resolves the ref to a commit and its cache entry. */
+async function planBuild(options: RefBuildOptions): Promise<BuildJob> {
+  const { ref } = options
   const install = options.install ?? null
   const build = options.build ?? null
-  const { ref } = options
   const top = await git('git', ['rev-parse', '--show-toplevel'], { cwd: options.repo, timeout: 10_000 }).then((r) => r.stdout.trim(), () => null)
   if (top === null) throw new RefBuildError(ref, 'resolve', `git ref "${ref}": ${options.repo} is not inside a git repository`)
   const commit = await resolveCommit(top, ref)
@@ -232,77 +243,99 @@ export async function buildRef (options: RefBuildOptions): Promise<BuiltRef> {
   const linkFrom = install === null && options.linkNodeModulesFrom !== undefined ? path.resolve(options.linkNodeModulesFrom) : null
   // A linked node_modules belongs to that checkout: builds linked to another checkout are others.
   const key = buildKey(commit, install, build, { workdir, ...(linkFrom === null ? {} : { linkFrom }) })
-  const finalDir = path.join(cacheDir, key)
-  const short = commit.slice(0, 12)
+  return { options, ref, commit, short: commit.slice(0, 12), top, finalDir: path.join(cacheDir, key), workdir, install, build, linkFrom, log: options.log ?? (() => undefined) }
+}
 
+/** Links the checkout's node_modules when its lockfile matches, else says which install to run. */
+async function installCommandFor(job: BuildJob, cwd: string): Promise<ProjectCommand | null> {
+  if (job.linkFrom === null) return job.install
+  const sameLock = (await readOrNull(path.join(cwd, 'package-lock.json'))) === (await readOrNull(path.join(job.linkFrom, 'package-lock.json')))
+  if (sameLock && existsSync(path.join(job.linkFrom, 'node_modules'))) {
+    job.log(`build: ${job.ref} (${job.short}): same package-lock.json as ${job.linkFrom}: linking its node_modules`)
+    await symlink(path.join(job.linkFrom, 'node_modules'), path.join(cwd, 'node_modules'), 'dir')
+    return job.install
+  }
+  return existsSync(path.join(cwd, 'package-lock.json')) ? 'npm ci --prefer-offline --no-audit --no-fund' : job.install
+}
+
+/** Runs install then build in the checkout; throws RefBuildError with the tail of a failing step's output. */
+async function runBuildSteps(job: BuildJob, cwd: string): Promise<void> {
+  const { options, ref, short } = job
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env }
+  for (const [step, command] of [['install', await installCommandFor(job, cwd)], ['build', job.build]] as const) {
+    if (command === null) continue
+    if (options.signal?.aborted === true) break
+    job.log(`build: ${ref} (${short}): ${step}: ${describeCommand(command)}`)
+    const stepStart = Date.now()
+    const outcome = await runProjectCommand(command, cwd, env, options.commandTimeoutMs ?? 600_000, options.tailBytes ?? 4096, options.signal)
+    const seconds = ((Date.now() - stepStart) / 1000).toFixed(1)
+    if (outcome.aborted) break
+    if (outcome.error !== undefined || outcome.code !== 0) {
+      const how = outcome.error !== undefined
+        ? `could not be started (${outcome.error.message})`
+        : outcome.timedOut
+          ? `timed out after ${seconds} s`
+          : outcome.code === null ? `was killed by ${String(outcome.signal)} after ${seconds} s` : `exited with code ${outcome.code} after ${seconds} s`
+      throw new RefBuildError(ref, step, `git ref "${ref}" (${short}) does not build: ${step} command "${describeCommand(command)}" ${how}`, outcome.output)
+    }
+  }
+  if (options.signal?.aborted === true) throw new RefBuildError(ref, 'build', `git ref "${ref}" (${short}): build interrupted`, '', undefined, true)
+}
+
+/** Checks the commit out into `tmp`, builds it, and moves it into the cache as a plain directory. */
+async function buildInto(job: BuildJob, tmp: string): Promise<void> {
+  const { ref, short, commit, top, finalDir } = job
+  job.log(`build: ${ref} (${short}): checking out into a temporary worktree ${tmp}`)
+  try {
+    await git('git', ['worktree', 'add', '--detach', '--force', tmp, commit], { cwd: top, timeout: 120_000 })
+  } catch (error) {
+    const e = error as { stderr?: string; message: string }
+    throw new RefBuildError(ref, 'checkout', `git ref "${ref}" (${short}): git worktree add failed`, e.stderr ?? e.message, error)
+  }
+  const cwd = path.join(tmp, job.workdir)
+  if (!existsSync(cwd)) throw new RefBuildError(ref, 'checkout', `git ref "${ref}" (${short}) has no folder ${job.workdir}, where the target starts`)
+  await runBuildSteps(job, cwd)
+  await writeFile(path.join(tmp, MARKER), `${JSON.stringify({ commit, ref, install: job.install, build: job.build, builtAt: new Date().toISOString(), node: process.version }, null, 2)}\n`)
+  // From here on it is a plain directory, not a worktree: nothing to clean up after the run.
+  await rm(path.join(tmp, '.git'), { force: true })
+  await git('git', ['worktree', 'prune'], { cwd: top, timeout: 30_000 }).catch(() => undefined)
+  try {
+    await rename(tmp, finalDir)
+  } catch (error) {
+    // Another run finished the same build first: use its copy.
+    if (!existsSync(path.join(finalDir, MARKER))) throw error
+    await rm(tmp, { recursive: true, force: true })
+  }
+  inProgress.delete(tmp)
+}
+
+/**
+ * Returns a built tree of `ref`: from the cache when this commit was built with these commands
+ * before, else checked out and built now. Throws RefBuildError (exit 2) naming the ref, the step
+ * and the tail of the output; on any failure or abort nothing is left behind.
+ */
+export async function buildRef (options: RefBuildOptions): Promise<BuiltRef> {
+  const job = await planBuild(options)
+  const { ref, commit, short, finalDir, workdir } = job
   const cached = await readMarker(finalDir)
   if (cached?.commit === commit) {
     const now = new Date()
     await utimes(path.join(finalDir, MARKER), now, now).catch(() => undefined)
-    log(`build: ${ref} (${short}): cached build in ${finalDir}, skipping install and build`)
+    job.log(`build: ${ref} (${short}): cached build in ${finalDir}, skipping install and build`)
     return { ref, commit, dir: path.join(finalDir, workdir), entry: finalDir, cached: true, buildMs: 0 }
   }
-
   const startedMs = Date.now()
-  const tmp = await mkdtemp(path.join(cacheDir, `.tmp-${key}-`))
-  trackTemporary(tmp, top)
+  const cacheDir = path.dirname(finalDir)
+  const tmp = await mkdtemp(path.join(cacheDir, `.tmp-${path.basename(finalDir)}-`))
+  trackTemporary(tmp, job.top)
   try {
-    log(`build: ${ref} (${short}): checking out into a temporary worktree ${tmp}`)
-    try {
-      await git('git', ['worktree', 'add', '--detach', '--force', tmp, commit], { cwd: top, timeout: 120_000 })
-    } catch (error) {
-      const e = error as { stderr?: string; message: string }
-      throw new RefBuildError(ref, 'checkout', `git ref "${ref}" (${short}): git worktree add failed`, e.stderr ?? e.message, error)
-    }
-    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env }
-    const cwd = path.join(tmp, workdir)
-    if (!existsSync(cwd)) throw new RefBuildError(ref, 'checkout', `git ref "${ref}" (${short}) has no folder ${workdir}, where the target starts`)
-    let installCommand: ProjectCommand | null = install
-    if (linkFrom !== null) {
-      const sameLock = await readOrNull(path.join(cwd, 'package-lock.json')) === await readOrNull(path.join(linkFrom, 'package-lock.json'))
-      if (sameLock && existsSync(path.join(linkFrom, 'node_modules'))) {
-        log(`build: ${ref} (${short}): same package-lock.json as ${linkFrom}: linking its node_modules`)
-        await symlink(path.join(linkFrom, 'node_modules'), path.join(cwd, 'node_modules'), 'dir')
-      } else if (existsSync(path.join(cwd, 'package-lock.json'))) {
-        installCommand = 'npm ci --prefer-offline --no-audit --no-fund'
-      }
-    }
-    for (const [step, command] of [['install', installCommand], ['build', build]] as const) {
-      if (command === null) continue
-      if (options.signal?.aborted === true) break
-      log(`build: ${ref} (${short}): ${step}: ${describeCommand(command)}`)
-      const stepStart = Date.now()
-      const outcome = await runProjectCommand(command, cwd, env, options.commandTimeoutMs ?? 600_000, options.tailBytes ?? 4096, options.signal)
-      const seconds = ((Date.now() - stepStart) / 1000).toFixed(1)
-      if (outcome.aborted) break
-      if (outcome.error !== undefined || outcome.code !== 0) {
-        const how = outcome.error !== undefined
-          ? `could not be started (${outcome.error.message})`
-          : outcome.timedOut
-            ? `timed out after ${seconds} s`
-            : outcome.code === null ? `was killed by ${String(outcome.signal)} after ${seconds} s` : `exited with code ${outcome.code} after ${seconds} s`
-        throw new RefBuildError(ref, step, `git ref "${ref}" (${short}) does not build: ${step} command "${describeCommand(command)}" ${how}`, outcome.output)
-      }
-    }
-    if (options.signal?.aborted === true) throw new RefBuildError(ref, 'build', `git ref "${ref}" (${short}): build interrupted`, '', undefined, true)
-    await writeFile(path.join(tmp, MARKER), `${JSON.stringify({ commit, ref, install, build, builtAt: new Date().toISOString(), node: process.version }, null, 2)}\n`)
-    // From here on it is a plain directory, not a worktree: nothing to clean up after the run.
-    await rm(path.join(tmp, '.git'), { force: true })
-    await git('git', ['worktree', 'prune'], { cwd: top, timeout: 30_000 }).catch(() => undefined)
-    try {
-      await rename(tmp, finalDir)
-    } catch (error) {
-      // Another run finished the same build first: use its copy.
-      if (!existsSync(path.join(finalDir, MARKER))) throw error
-      await rm(tmp, { recursive: true, force: true })
-    }
-    inProgress.delete(tmp)
-    const buildMs = Date.now() - startedMs
-    log(`build: ${ref} (${short}): built in ${(buildMs / 1000).toFixed(1)} s, cached as ${finalDir}`)
-    await evict(cacheDir, options.maxCached ?? 4, new Set([finalDir, ...(options.inUse ?? [])]))
-    return { ref, commit, dir: path.join(finalDir, workdir), entry: finalDir, cached: false, buildMs }
+    await buildInto(job, tmp)
   } catch (error) {
-    await removeCheckout(tmp, top)
+    await removeCheckout(tmp, job.top)
     throw error
   }
+  const buildMs = Date.now() - startedMs
+  job.log(`build: ${ref} (${short}): built in ${(buildMs / 1000).toFixed(1)} s, cached as ${finalDir}`)
+  await evict(cacheDir, options.maxCached ?? 4, new Set([finalDir, ...(options.inUse ?? [])]))
+  return { ref, commit, dir: path.join(finalDir, workdir), entry: finalDir, cached: false, buildMs }
 }

@@ -143,6 +143,38 @@ class RunControl {
   }
 }
 
+/** What a single run gathers as it goes. */
+interface RunState {
+  trials: TrialResult[]
+  calibration: RunResult['calibration']
+  targetConfig: Record<string, unknown> | null
+  cpuPinning: EnvironmentFingerprint['cpuPinning']
+  /** The target of the current trial; null before the start and after the stop. */
+  target: TargetHandle | null
+}
+
+/** A pair whose targets are up and warm: what the duet or the slots measure. */
+interface PairRun {
+  sp: ScenarioPlan
+  trials: Readonly<Record<'A' | 'B', number>>
+  arms: ReadonlyArray<'A' | 'B'>
+  handles: Readonly<Record<'A' | 'B', TargetHandle>>
+  prepared: Readonly<Record<'A' | 'B', PreparedArm>>
+  signal: AbortSignal
+}
+
+/** Each arm's measured slots (one for a duet) and when its first one started. */
+interface MeasuredPair {
+  slots: Record<'A' | 'B', DriverOutcome[]>
+  startedAt: Partial<Record<'A' | 'B', string>>
+}
+
+/** One arm of a pair once its target is warm: its scenario instance and the rate it warmed up at. */
+interface PreparedArm {
+  instance: ScenarioInstance
+  measuredRate: number
+}
+
 const noConfig = async (): Promise<null> => null
 
 const PROBE_INTERVAL_MS = 1_000
@@ -194,100 +226,117 @@ export class Engine extends EventEmitter {
     return super.emit(event, payload)
   }
 
-  /** Runs the whole plan. Never rejects for a target failure or abort: the result says so. */
-  async run(signal?: AbortSignal): Promise<RunResult> {
-    const plan = this.#plan
-    const trials: TrialResult[] = []
-    let calibration: RunResult['calibration'] = null
-    let aborted: RunResult['aborted'] = null
-    let targetConfig: Record<string, unknown> | null = null
-    let cpuPinning = plan.fingerprint.cpuPinning ?? { target: null, generator: null }
-    const createdAt = new Date(this.#now()).toISOString()
-
-    // One controller per run: the caller's signal, a crash or a silent target all trip it.
+  /**
+   * The lifecycle a single run and a pair share: one RunControl (the caller's signal, a crash or a
+   * silent target trip it, the first reason wins), the body, then `cleanup` on every path out.
+   * Start-up, setup and driver failures end the run the same way. Returns how it stopped, if it did.
+   */
+  async #lifecycle(signal: AbortSignal | undefined, body: (control: RunControl) => Promise<void>, cleanup: () => Promise<void>): Promise<RunResult['aborted']> {
     const control = new RunControl(signal)
-    const runAbort = control.abort
-    const stopWith = control.stopWith
-    this.#stopWith = stopWith
-
-    let target: TargetHandle | null = null
-    const startTarget = async (): Promise<TargetHandle> => {
-      const deps = this.#deps.target
-      if ('url' in deps) {
-        return { url: deps.url, pid: null, cpuPinning, exited: new Promise<Error>(() => undefined), stop: async () => undefined }
-      }
-      const handle = await deps.start(runAbort.signal)
-      cpuPinning = handle.cpuPinning
-      void handle.exited.then((err) => stopWith(new StopSignal('TARGET_CRASHED', 'AUTHBENCH_ERR_TARGET_CRASHED', err.message)))
-      return handle
-    }
-    const stopTarget = async (): Promise<void> => {
-      const t = target
-      target = null
-      if (t !== null) await t.stop().catch(() => undefined)
-    }
-
-    this.emit('plan-start', { scenarios: plan.scenarios.map((s) => s.scenario.name), trials: plan.trials, totalTrials: plan.scenarios.length * plan.trials })
-
+    this.#stopWith = control.stopWith
     try {
-      target = await startTarget()
-      targetConfig = await (this.#deps.fetchTargetConfig ?? noConfig)(target.url).catch(() => null)
-
-      if (plan.calibration !== null && !runAbort.signal.aborted) {
-        calibration = await this.#calibrate(target.url, runAbort.signal).catch((err: unknown) => {
-          this.emit('warning', { message: `calibration failed: ${(err as Error).message}` })
-          return null
-        })
-      }
-
-      let trialsStarted = 0
-      outer: for (const sp of plan.scenarios) {
-        for (let trial = 0; trial < plan.trials; trial++) {
-          if (runAbort.signal.aborted) break outer
-          // The first trial already has a fresh target (calibration only read GET /).
-          if (plan.restartPerTrial && trialsStarted++ > 0 && !('url' in this.#deps.target)) {
-            this.emit('stage', { scenario: sp.scenario.name, trial, stage: 'restart', durationMs: 0 })
-            await stopTarget()
-            target = await startTarget()
-          }
-          const current = target as TargetHandle | null
-          if (current === null) break outer
-          const result = await this.#trial(sp, trial, current, runAbort.signal, () => control.stop)
-          if (result !== null) {
-            trials.push(result)
-            this.emit('trial-done', result)
-          }
-          if (runAbort.signal.aborted) break outer
-        }
-        this.emit('scenario-done', summarizeScenario(sp.scenario.name, trials))
-      }
+      await body(control)
     } catch (err) {
-      // Start-up failures, setup failures and driver failures end the run the same way.
       control.failed(err)
     } finally {
       control.dispose()
       this.#stopWith = null
-      await stopTarget()
+      await cleanup()
     }
+    const stop = control.stop
+    return stop === null ? null : { reason: stop.reason, code: stop.errorCode }
+  }
 
-    const finalStop = control.stop
-    if (finalStop !== null) aborted = { reason: finalStop.reason, code: finalStop.errorCode }
+  /** A target's exit that nobody asked for stops the run as a crash. */
+  #watchCrash(handle: TargetHandle, control: RunControl, prefix = ''): void {
+    void handle.exited.then((err) => control.stopWith(new StopSignal('TARGET_CRASHED', 'AUTHBENCH_ERR_TARGET_CRASHED', `${prefix}${err.message}`)))
+  }
 
+  /** The target's reported config and, when the plan asks for it, the calibration workload on it. */
+  async #describeTarget(url: string, signal: AbortSignal): Promise<{ config: Record<string, unknown> | null; calibration: RunResult['calibration'] }> {
+    const config = await (this.#deps.fetchTargetConfig ?? noConfig)(url).catch(() => null)
+    if (this.#plan.calibration === null || signal.aborted) return { config, calibration: null }
+    const calibration = await this.#calibrate(url, signal).catch((err: unknown) => {
+      this.emit('warning', { message: `calibration failed: ${(err as Error).message}` })
+      return null
+    })
+    return { config, calibration }
+  }
+
+  /** Runs the whole plan. Never rejects for a target failure or abort: the result says so. */
+  async run(signal?: AbortSignal): Promise<RunResult> {
+    const plan = this.#plan
+    const state: RunState = { trials: [], calibration: null, targetConfig: null, cpuPinning: plan.fingerprint.cpuPinning ?? { target: null, generator: null }, target: null }
+    const createdAt = new Date(this.#now()).toISOString()
+    this.emit('plan-start', { scenarios: plan.scenarios.map((s) => s.scenario.name), trials: plan.trials, totalTrials: plan.scenarios.length * plan.trials })
+    const aborted = await this.#lifecycle(signal, async (control) => {
+      await this.#startTarget(state, control)
+      const described = await this.#describeTarget((state.target as TargetHandle).url, control.abort.signal)
+      state.targetConfig = described.config
+      state.calibration = described.calibration
+      await this.#runTrials(state, control)
+    }, () => this.#stopTarget(state))
     const result = buildRunResult({
       kind: plan.kind ?? 'run',
       label: plan.label,
       createdAt,
       fingerprint: plan.fingerprint,
-      targetConfig,
-      cpuPinning,
+      targetConfig: state.targetConfig,
+      cpuPinning: state.cpuPinning,
       scenarios: plan.scenarios,
-      trials,
-      calibration,
+      trials: state.trials,
+      calibration: state.calibration,
       aborted,
       target: plan.target ?? null
     })
     this.emit('done', result)
     return result
+  }
+
+  /** Starts the run's target (or takes the one at the URL); its crash stops the run. */
+  async #startTarget(state: RunState, control: RunControl): Promise<void> {
+    const deps = this.#deps.target
+    if ('url' in deps) {
+      state.target = { url: deps.url, pid: null, cpuPinning: state.cpuPinning, exited: new Promise<Error>(() => undefined), stop: async () => undefined }
+      return
+    }
+    const handle = await deps.start(control.abort.signal)
+    state.target = handle
+    state.cpuPinning = handle.cpuPinning
+    this.#watchCrash(handle, control)
+  }
+
+  async #stopTarget(state: RunState): Promise<void> {
+    const t = state.target
+    state.target = null
+    if (t !== null) await t.stop().catch(() => undefined)
+  }
+
+  /** Every scenario's trials, in order, restarting the target between trials when the plan says so. */
+  async #runTrials(state: RunState, control: RunControl): Promise<void> {
+    const plan = this.#plan
+    const runSignal = control.abort.signal
+    let trialsStarted = 0
+    for (const sp of plan.scenarios) {
+      for (let trial = 0; trial < plan.trials; trial++) {
+        if (runSignal.aborted) return
+        // The first trial already has a fresh target (calibration only read the probe path).
+        if (plan.restartPerTrial && trialsStarted++ > 0 && !('url' in this.#deps.target)) {
+          this.emit('stage', { scenario: sp.scenario.name, trial, stage: 'restart', durationMs: 0 })
+          await this.#stopTarget(state)
+          await this.#startTarget(state, control)
+        }
+        const current = state.target
+        if (current === null) return
+        const result = await this.#trial(sp, trial, current, runSignal, () => control.stop)
+        if (result !== null) {
+          state.trials.push(result)
+          this.emit('trial-done', result)
+        }
+        if (runSignal.aborted) return
+      }
+      this.emit('scenario-done', summarizeScenario(sp.scenario.name, state.trials))
+    }
   }
 
   /** One trial; null when stopped before it measured anything. */
@@ -477,112 +526,113 @@ export class Engine extends EventEmitter {
     slotMs: number,
     signal?: AbortSignal
   ): Promise<PairOutcome> {
-    const control = new RunControl(signal)
-    const runAbort = control.abort
-    const stopWith = control.stopWith
-    this.#stopWith = stopWith
-
     const arms: Array<'A' | 'B'> = first === 'A' ? ['A', 'B'] : ['B', 'A']
     const handles: Partial<Record<'A' | 'B', TargetHandle>> = {}
     const out: PairOutcome = { trials: {}, configs: {}, calibration: null, cpuPinning: this.#plan.fingerprint.cpuPinning ?? { target: null, generator: null }, aborted: null }
     const name = sp.scenario.name
     const win = this.#deps.window
     const opened: Array<'A' | 'B'> = []
-    try {
-      const started = await Promise.allSettled(arms.map(async (arm) => {
-        const handle = await targets[arm](runAbort.signal)
-        handles[arm] = handle
-        void handle.exited.then((err) => stopWith(new StopSignal('TARGET_CRASHED', 'AUTHBENCH_ERR_TARGET_CRASHED', `arm ${arm}: ${err.message}`)))
-        return handle
-      }))
-      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-      if (failed !== undefined) throw failed.reason
-      out.cpuPinning = (handles.A as TargetHandle).cpuPinning
-      for (const arm of arms) out.configs[arm] = await (this.#deps.fetchTargetConfig ?? noConfig)((handles[arm] as TargetHandle).url).catch(() => null)
-      if (this.#plan.calibration !== null && !runAbort.signal.aborted) {
-        out.calibration = await this.#calibrate((handles.A as TargetHandle).url, runAbort.signal).catch((err: unknown) => {
-          this.emit('warning', { message: `calibration failed: ${(err as Error).message}` })
-          return null
-        })
-      }
-
-      const prepared: Partial<Record<'A' | 'B', { instance: ScenarioInstance; measuredRate: number }>> = {}
+    const handle = (arm: 'A' | 'B'): TargetHandle => handles[arm] as TargetHandle
+    out.aborted = await this.#lifecycle(signal, async (control) => {
+      await this.#startArms(targets, arms, handles, control)
+      out.cpuPinning = handle('A').cpuPinning
+      const described = await this.#describeTarget(handle('A').url, control.abort.signal)
+      out.calibration = described.calibration
+      out.configs.A = described.config
+      out.configs.B = await (this.#deps.fetchTargetConfig ?? noConfig)(handle('B').url).catch(() => null)
+      const prepared: Partial<Record<'A' | 'B', PreparedArm>> = {}
       // Each arm warms up alone, even in a duet: warming both at once on one core made the
       // warm-up curve flat for its first seconds (both arms slow), and the steadiness rule ended it
       // early, with the JIT still compiling (measured: CPU µs/req 300–650 instead of ~300).
       for (const arm of arms) {
-        const p = await this.#prepare(sp, trials[arm], (handles[arm] as TargetHandle).url, runAbort.signal)
-        if (p === null) return out
+        const p = await this.#prepare(sp, trials[arm], handle(arm).url, control.abort.signal)
+        if (p === null) return
         prepared[arm] = p
       }
-
       const before: Partial<Record<'A' | 'B', unknown>> = {}
-      for (const arm of arms) before[arm] = await this.#scrape((handles[arm] as TargetHandle).url, runAbort.signal, name, trials[arm])
+      for (const arm of arms) before[arm] = await this.#scrape(handle(arm).url, control.abort.signal, name, trials[arm])
       for (const arm of arms) {
-        await win?.open(handles[arm] as TargetHandle, { scenario: name, trial: trials[arm] })
+        await win?.open(handle(arm), { scenario: name, trial: trials[arm] })
         opened.push(arm)
       }
-      // Each arm's trial starts when its first slot does.
-      const startedAt: Partial<Record<'A' | 'B', string>> = {}
-      const load = sp.load
-      const slotsPerArm = slotMs === DUET ? 1 : Math.max(1, Math.round(load.durationMs / slotMs))
-      const slotLoad = { ...load, warmupMs: 0, durationMs: load.durationMs / slotsPerArm }
-      const slots: Record<'A' | 'B', DriverOutcome[]> = { A: [], B: [] }
-      if (slotMs === DUET) {
-        // Duet: both arms under load at the same moment for the whole measured time, so every
-        // instant's noise on the target core hits both (Bulej et al., ICPE 2020).
-        const duetLoad = { ...load, warmupMs: 0 }
-        const outcomes = await Promise.all(arms.map(async (arm) => {
-          const p = prepared[arm] as { instance: ScenarioInstance; measuredRate: number }
-          const rateGuessRps = Math.max(p.measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
-          const capped = capRequests(duetLoad, p.instance.capacity(), rateGuessRps, STOP_SLACK_MS)
-          startedAt[arm] = new Date(this.#now()).toISOString()
-          win?.slotStart(handles[arm] as TargetHandle)
-          const outcome = await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...duetLoad, maxRequests: capped }, p.instance, runAbort.signal, false)
-          win?.slotEnd(handles[arm] as TargetHandle)
-          return [arm, outcome] as const
-        }))
-        for (const [arm, outcome] of outcomes) slots[arm].push(outcome)
-      }
-      // A B | B A | A B …: each arm goes first in every other slot pair, so a drift within a pair cancels too.
-      for (let k = 0; k < (slotMs === DUET ? 0 : slotsPerArm) && !runAbort.signal.aborted; k++) {
-        for (const arm of k % 2 === 0 ? arms : [...arms].reverse()) {
-          if (runAbort.signal.aborted) break
-          const p = prepared[arm] as { instance: ScenarioInstance; measuredRate: number }
-          const rateGuessRps = Math.max(p.measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
-          // The full stop slack (a slot's worth of requests at 500 ms) reserved before every slot
-          // would strand half the pool: a quarter slot is kept instead; a spent token reused
-          // anyway is counted (exhaustedRequests) and judged by the validity check.
-          const capped = capRequests(slotLoad, p.instance.capacity(), rateGuessRps, Math.min(STOP_SLACK_MS, slotLoad.durationMs / 4))
-          if (capped !== null && capped <= 1 && capped !== slotLoad.maxRequests) continue
-          startedAt[arm] ??= new Date(this.#now()).toISOString()
-          win?.slotStart(handles[arm] as TargetHandle)
-          const outcome = await this.#drive(name, trials[arm], (handles[arm] as TargetHandle).url, { ...slotLoad, maxRequests: capped }, p.instance, runAbort.signal, false)
-          win?.slotEnd(handles[arm] as TargetHandle)
-          slots[arm].push(outcome)
-        }
-      }
+      const pair = { sp, trials, arms, handles: handles as Record<'A' | 'B', TargetHandle>, prepared: prepared as Record<'A' | 'B', PreparedArm>, signal: control.abort.signal }
+      const measured = slotMs === DUET ? await this.#duet(pair) : await this.#slots(pair, slotMs)
       const stopNow = control.stop
       for (const arm of arms) {
-        const p = prepared[arm] as { instance: ScenarioInstance; measuredRate: number }
-        const merged = mergeSlotOutcomes(slots[arm])
-        if (sp.scenario.consumes && merged.durationMs < load.durationMs * 0.9 && stopNow === null) this.#warnRanOut(name, trials[arm], merged.durationMs, load.durationMs, p.instance)
-        const after = before[arm] === undefined || stopNow !== null ? undefined : await this.#scrape((handles[arm] as TargetHandle).url, undefined, name, trials[arm])
-        const result = this.#result(name, trials[arm], startedAt[arm] ?? new Date(this.#now()).toISOString(), merged, before[arm], after, p.instance, stopNow)
+        const p = pair.prepared[arm]
+        const merged = mergeSlotOutcomes(measured.slots[arm])
+        if (sp.scenario.consumes && merged.durationMs < sp.load.durationMs * 0.9 && stopNow === null) this.#warnRanOut(name, trials[arm], merged.durationMs, sp.load.durationMs, p.instance)
+        const after = before[arm] === undefined || stopNow !== null ? undefined : await this.#scrape(handle(arm).url, undefined, name, trials[arm])
+        const result = this.#result(name, trials[arm], measured.startedAt[arm] ?? new Date(this.#now()).toISOString(), merged, before[arm], after, p.instance, stopNow)
         out.trials[arm] = result
         this.emit('trial-done', result)
       }
-    } catch (err) {
-      control.failed(err)
-    } finally {
-      control.dispose()
-      this.#stopWith = null
-      for (const arm of opened) await win?.close(handles[arm] as TargetHandle, { scenario: name, trial: trials[arm] })
+    }, async () => {
+      for (const arm of opened) await win?.close(handle(arm), { scenario: name, trial: trials[arm] })
       await Promise.all(Object.values(handles).map((h) => h.stop().catch(() => undefined)))
-      const finalStop = control.stop
-      if (finalStop !== null) out.aborted = { reason: finalStop.reason, code: finalStop.errorCode }
-    }
+    })
     return out
+  }
+
+  /** Starts both arms' targets at once; each one's crash stops the pair, naming the arm. */
+  async #startArms(targets: Readonly<Record<'A' | 'B', StartTarget>>, arms: ReadonlyArray<'A' | 'B'>, handles: Partial<Record<'A' | 'B', TargetHandle>>, control: RunControl): Promise<void> {
+    const started = await Promise.allSettled(arms.map(async (arm) => {
+      const handle = await targets[arm](control.abort.signal)
+      handles[arm] = handle
+      this.#watchCrash(handle, control, `arm ${arm}: `)
+      return handle
+    }))
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+  }
+
+  /**
+   * Duet: both arms under load at the same moment for the whole measured time, so every instant's
+   * noise on the target core hits both (Bulej et al., ICPE 2020).
+   */
+  async #duet(pair: PairRun): Promise<MeasuredPair> {
+    const name = pair.sp.scenario.name
+    const duetLoad = { ...pair.sp.load, warmupMs: 0 }
+    const measured: MeasuredPair = { slots: { A: [], B: [] }, startedAt: {} }
+    const outcomes = await Promise.all(pair.arms.map(async (arm) => {
+      const p = pair.prepared[arm]
+      const rateGuessRps = Math.max(p.measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
+      const capped = capRequests(duetLoad, p.instance.capacity(), rateGuessRps, STOP_SLACK_MS)
+      measured.startedAt[arm] = new Date(this.#now()).toISOString()
+      this.#deps.window?.slotStart(pair.handles[arm])
+      const outcome = await this.#drive(name, pair.trials[arm], pair.handles[arm].url, { ...duetLoad, maxRequests: capped }, p.instance, pair.signal, false)
+      this.#deps.window?.slotEnd(pair.handles[arm])
+      return [arm, outcome] as const
+    }))
+    for (const [arm, outcome] of outcomes) measured.slots[arm].push(outcome)
+    return measured
+  }
+
+  /** A B | B A | A B …: each arm goes first in every other slot pair, so a drift within a pair cancels too. */
+  async #slots(pair: PairRun, slotMs: number): Promise<MeasuredPair> {
+    const name = pair.sp.scenario.name
+    const load = pair.sp.load
+    const slotsPerArm = Math.max(1, Math.round(load.durationMs / slotMs))
+    const slotLoad = { ...load, warmupMs: 0, durationMs: load.durationMs / slotsPerArm }
+    const measured: MeasuredPair = { slots: { A: [], B: [] }, startedAt: {} }
+    for (let k = 0; k < slotsPerArm && !pair.signal.aborted; k++) {
+      for (const arm of k % 2 === 0 ? pair.arms : [...pair.arms].reverse()) {
+        if (pair.signal.aborted) break
+        const p = pair.prepared[arm]
+        const rateGuessRps = Math.max(p.measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
+        // The full stop slack (a slot's worth of requests at 500 ms) reserved before every slot
+        // would strand half the pool: a quarter slot is kept instead; a spent item reused
+        // anyway is counted (exhaustedRequests) and judged by the validity check.
+        const capped = capRequests(slotLoad, p.instance.capacity(), rateGuessRps, Math.min(STOP_SLACK_MS, slotLoad.durationMs / 4))
+        if (capped !== null && capped <= 1 && capped !== slotLoad.maxRequests) continue
+        measured.startedAt[arm] ??= new Date(this.#now()).toISOString()
+        this.#deps.window?.slotStart(pair.handles[arm])
+        const outcome = await this.#drive(name, pair.trials[arm], pair.handles[arm].url, { ...slotLoad, maxRequests: capped }, p.instance, pair.signal, false)
+        this.#deps.window?.slotEnd(pair.handles[arm])
+        measured.slots[arm].push(outcome)
+      }
+    }
+    return measured
   }
 
   #judge(outcome: DriverOutcome, exhaustedRequests: number, stop: StopSignal | null): TrialValidity {

@@ -170,16 +170,10 @@ export interface TypedRunValues {
   rateRps?: number
 }
 
-/**
- * Parses once into typed, frozen settings; `config` supplies the scenarios, the target and load
- * defaults, `typed` what the calling command has already as numbers.
- */
-export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig, 'scenarios' | 'targets' | 'load' | 'file'>, typed: TypedRunValues = {}): RunOptions {
-  const names = splitList(raw.scenario)
-  const all = config.scenarios.map((s) => s.name)
-  const chosen = names.length === 0 ? [...all] : [...new Set(names)]
-  const scenarios = chosen.map((n) => scenarioByName(config as ResolvedConfig, n))
+type ConfigPart = Pick<ResolvedConfig, 'scenarios' | 'targets' | 'load' | 'file'>
 
+/** The load every chosen scenario runs under, before its own connections default. */
+function parseLoad(raw: RawRunOptions, config: ConfigPart, typed: TypedRunValues): Omit<LoadSettings, 'connections'> & { trials: number } {
   const durationMs = raw.duration === undefined ? (typed.durationMs ?? config.load.durationMs ?? RUN_DEFAULTS.durationMs) : parseDurationMs('--duration', raw.duration, false)
   const warmupMs = raw.warmup === undefined ? (typed.warmupMs ?? config.load.warmupMs ?? RUN_DEFAULTS.warmupMs) : parseDurationMs('--warmup', raw.warmup, true)
   const warmupMaxMs = raw.warmupMax === undefined ? null : parseDurationMs('--warmup-max', raw.warmupMax, true)
@@ -193,64 +187,81 @@ export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig,
   if (model === 'open' && pipelining !== 1) throw new BadOptionError('--pipelining applies to the closed model only; drop it or drop --rate')
   if (model === 'closed' && raw.maxInFlight !== undefined) throw new BadOptionError('--max-in-flight applies to the open model only (with --rate); the closed model has --connections')
   const maxInFlight = raw.maxInFlight === undefined ? null : parseIntOption('--max-in-flight', raw.maxInFlight, 1, 100_000)
-  const slos = parseSlos(raw.slo)
+  return { model, durationMs, warmupMs, ...(warmupMaxMs === null ? {} : { warmupMaxMs }), pipelining, rateRps, maxRequests: null, timeoutMs, ...(maxInFlight === null ? {} : { maxInFlight }), trials }
+}
 
-  // Parameters are "scenario.name=value" so one command line can tune several scenarios.
+/** Each chosen scenario with its checked parameters ("scenario.name=value") and its load. */
+function planScenarios(raw: RawRunOptions, config: ConfigPart, chosen: readonly string[], load: ReturnType<typeof parseLoad>): RunOptions['scenarios'] {
   const params = new Map<string, Record<string, string>>()
   for (const [key, value] of parseKeyValues('--scenario-param', raw.scenarioParam, /^[A-Za-z][A-Za-z0-9_-]*\.[A-Za-z][A-Za-z0-9_]*$/)) {
     const [scenarioName, param] = key.split('.') as [string, string]
     if (!chosen.includes(scenarioName)) throw new BadOptionError(`--scenario-param "${key}": scenario "${scenarioName}" is not being run (running: ${chosen.join(', ')})`)
     params.set(scenarioName, { ...(params.get(scenarioName) ?? {}), [param]: value })
   }
-
-  const plans = scenarios.map((scenario) => {
+  const { trials: _trials, ...common } = load
+  return chosen.map((name) => {
+    const scenario = scenarioByName(config as ResolvedConfig, name)
     const p = Object.freeze(params.get(scenario.name) ?? {})
     scenario.checkParams(p)
     const d = scenario.defaultLoad
     const connections = raw.connections === undefined
-      ? (config.load.connections ?? (model === 'open' ? d.open.connections : d.closed.connections))
+      ? (config.load.connections ?? (load.model === 'open' ? d.open.connections : d.closed.connections))
       : parseIntOption('--connections', raw.connections, 1, 10_000)
-    const load: LoadSettings = Object.freeze({ model, durationMs, warmupMs, ...(warmupMaxMs === null ? {} : { warmupMaxMs }), connections, pipelining, rateRps, maxRequests: null, timeoutMs, ...(maxInFlight === null ? {} : { maxInFlight }) })
-    return Object.freeze({ scenario, params: p, load })
+    return Object.freeze({ scenario, params: p, load: Object.freeze({ ...common, connections }) })
   })
+}
 
-  const url = raw.url ?? null
-  if (url !== null) {
-    const clash = (['variant', 'target', 'restartPerTrial'] as const).filter((k) => raw[k] !== undefined && raw[k] !== false)
-    const options = Object.keys(raw.targetOptions ?? {})
-    if (clash.length > 0 || options.length > 0 || (raw.targetEnv ?? []).length > 0) {
-      const flags = [...clash.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`), ...options.map((name) => `--${name}`), ...((raw.targetEnv ?? []).length > 0 ? ['--target-env'] : [])]
-      throw new BadOptionError(`${flags.join(', ')} cannot be used with --url: that target is already running with its own settings`)
-    }
-  }
+/** With --url the target runs already: settings that would start it differently are refused. */
+function refuseTargetSettingsWithUrl(raw: RawRunOptions): void {
+  const clash = (['variant', 'target', 'restartPerTrial'] as const).filter((k) => raw[k] !== undefined && raw[k] !== false)
+  const options = Object.keys(raw.targetOptions ?? {})
+  if (clash.length === 0 && options.length === 0 && (raw.targetEnv ?? []).length === 0) return
+  const flags = [...clash.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`), ...options.map((name) => `--${name}`), ...((raw.targetEnv ?? []).length > 0 ? ['--target-env'] : [])]
+  throw new BadOptionError(`${flags.join(', ')} cannot be used with --url: that target is already running with its own settings`)
+}
 
-  const target = url === null ? targetByName(config as ResolvedConfig, raw.target) : null
-  const variant = raw.variant ?? target?.defaultVariant ?? null
-  const env: Record<string, string> = target !== null && variant !== null ? { ...variantEnv(target, variant) } : {}
+/** The target to start, its variant, and the environment it starts with (checked by the target). */
+function resolveTarget(raw: RawRunOptions, config: ConfigPart): Pick<RunOptions, 'target' | 'variant' | 'targetOptions' | 'targetEnv'> {
+  const target = targetByName(config as ResolvedConfig, raw.target)
+  const variant = raw.variant ?? target.defaultVariant ?? null
+  const env: Record<string, string> = variant !== null ? { ...variantEnv(target, variant) } : {}
   const targetOptions = Object.freeze({ ...raw.targetOptions })
-  if (target !== null) Object.assign(env, targetOptionsEnv(target, targetOptions))
-  Object.assign(env, parseEnvAssignments('--target-env', raw.targetEnv))
-  if (target?.checkEnv !== undefined) {
+  Object.assign(env, targetOptionsEnv(target, targetOptions), parseEnvAssignments('--target-env', raw.targetEnv))
+  if (target.checkEnv !== undefined) {
     try {
       target.checkEnv({ ...target.start.env, ...env })
     } catch (error) {
       throw new BadOptionError(`target "${target.name}" would refuse this environment: ${(error as Error).message}`)
     }
   }
+  return { target, variant, targetOptions, targetEnv: Object.freeze(env) }
+}
 
-  const label = raw.label ?? (scenarios.length === all.length ? 'all' : chosen.join('+'))
+/**
+ * Parses once into typed, frozen settings; `config` supplies the scenarios, the target and load
+ * defaults, `typed` what the calling command has already as numbers.
+ */
+export function parseRunOptions(raw: RawRunOptions, config: ConfigPart, typed: TypedRunValues = {}): RunOptions {
+  const names = splitList(raw.scenario)
+  const all = config.scenarios.map((s) => s.name)
+  const chosen = names.length === 0 ? [...all] : [...new Set(names)]
+  for (const name of chosen) scenarioByName(config as ResolvedConfig, name)
+  const load = parseLoad(raw, config, typed)
+  const slos = parseSlos(raw.slo)
+  const plans = planScenarios(raw, config, chosen, load)
+  const url = raw.url ?? null
+  if (url !== null) refuseTargetSettingsWithUrl(raw)
+  const target = url === null ? resolveTarget(raw, config) : { target: null, variant: null, targetOptions: Object.freeze({}), targetEnv: Object.freeze({}) }
+  const label = raw.label ?? (chosen.length === all.length ? 'all' : chosen.join('+'))
   if (!/^[A-Za-z0-9._+-]{1,64}$/.test(label)) throw new BadOptionError(`--label "${label}" may only use letters, digits and . _ + - (at most 64)`)
 
   return Object.freeze({
     slos: Object.freeze(slos),
     scenarios: Object.freeze(plans),
-    trials,
+    trials: load.trials,
     url,
     allowRemote: raw.allowRemote === true,
-    target,
-    variant,
-    targetOptions,
-    targetEnv: Object.freeze(env),
+    ...target,
     restartPerTrial: raw.restartPerTrial === true,
     outDir: raw.out ?? RUN_DEFAULTS.outDir,
     label,
@@ -262,4 +273,3 @@ export function parseRunOptions(raw: RawRunOptions, config: Pick<ResolvedConfig,
     progress: raw.progress !== false && raw.json !== true
   })
 }
-
