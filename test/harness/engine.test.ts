@@ -8,9 +8,9 @@ import { Engine } from '../../harness/engine/engine.ts'
 import type { EngineDeps, EnginePlan } from '../../harness/engine/engine.ts'
 import { validateResult } from '../../harness/result-io.ts'
 import type { LoadSettings } from '../../harness/types.ts'
-import { DEFAULT_LOAD } from '../../scenarios/catalog.ts'
 import type { Scenario } from '../../scenarios/types.ts'
 import { testEnginePlan } from './helpers/engine-plan.ts'
+import { okScenario } from './helpers/ok-scenario.ts'
 import { fastServer } from './helpers/servers.ts'
 import type { TestServer } from './helpers/servers.ts'
 
@@ -21,25 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close()
 })
-
-/** GET /ok always answers 200; the scenario claims to expect `expected`. */
-function okScenario(name: string, expected: number): Scenario {
-  return {
-    name,
-    description: 'test double',
-    consumes: false,
-    defaultLoad: DEFAULT_LOAD,
-    params: {},
-    checkParams: () => undefined,
-    setup: async () => ({
-      nextRequest: () => ({ method: 'GET', path: '/ok', expectedStatuses: [expected], tag: name }),
-      refill: async () => undefined,
-      resetStats: () => undefined,
-      stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 }),
-      capacity: () => null
-    })
-  }
-}
 
 const load = (durationMs: number): LoadSettings => ({ model: 'closed', durationMs, warmupMs: 200, connections: 4, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 2_000 })
 

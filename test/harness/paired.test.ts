@@ -7,9 +7,8 @@ import type { DriverOutcome } from '../../harness/engine/drivers/types.ts'
 import { DUET, Engine, mergeSlotOutcomes } from '../../harness/engine/engine.ts'
 import type { EngineDeps, EnginePlan, ScenarioPlan, StartTarget, TargetHandle } from '../../harness/engine/engine.ts'
 import { createHistogram, encodeHistogram, summarizeEncoded } from '../../harness/stats/recorder.ts'
-import { DEFAULT_LOAD } from '../../scenarios/catalog.ts'
-import type { Scenario } from '../../scenarios/types.ts'
 import { testEnginePlan } from './helpers/engine-plan.ts'
+import { okScenario } from './helpers/ok-scenario.ts'
 import { fastServer } from './helpers/servers.ts'
 import type { TestServer } from './helpers/servers.ts'
 
@@ -59,24 +58,6 @@ const servers: TestServer[] = []
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()))
 })
-
-function okScenario(): Scenario {
-  return {
-    name: 'ok',
-    description: 'test double',
-    consumes: false,
-    defaultLoad: DEFAULT_LOAD,
-    params: {},
-    checkParams: () => undefined,
-    setup: async () => ({
-      nextRequest: () => ({ method: 'GET', path: '/ok', expectedStatuses: [200], tag: 'ok' }),
-      refill: async () => undefined,
-      resetStats: () => undefined,
-      stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 }),
-      capacity: () => null
-    })
-  }
-}
 
 const sp = (durationMs: number): ScenarioPlan => ({
   scenario: okScenario(),
