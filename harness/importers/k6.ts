@@ -190,14 +190,8 @@ function count(summary: NormalisedK6Summary, name: string): number {
   return Math.max(0, Math.round(summary.metrics.get(name)?.values.count ?? 0))
 }
 
-/** One k6 summary → one authbench trial. */
-export function k6SummaryToTrial(summary: NormalisedK6Summary, options: K6ImportOptions): TrialResult {
-  const file = options.file ?? '<k6 summary>'
-  const requestsMetric = pick(summary, MEASURED_SUBMETRICS.requests, 'http_reqs')
-  const durationMetric = pick(summary, MEASURED_SUBMETRICS.duration, 'http_req_duration')
-  if (requestsMetric === undefined || durationMetric === undefined) {
-    throw new K6SummaryError(file, 'has no http_reqs / http_req_duration metric: did the script send HTTP requests?')
-  }
+/** Requests, and how many k6 counted as successes: the scripts' checks, else k6's own http_req_failed. */
+function outcomeCounts(summary: NormalisedK6Summary, requestsMetric: K6Metric): { requests: number; successes: number; errors: number } {
   const requests = Math.round(requestsMetric.values.count ?? 0)
   const checks = pick(summary, MEASURED_SUBMETRICS.checks, 'checks')
   let successes: number
@@ -208,29 +202,23 @@ export function k6SummaryToTrial(summary: NormalisedK6Summary, options: K6Import
     successes = requests - Math.round(failed)
   }
   successes = Math.min(Math.max(0, successes), requests)
-  const errors = requests - successes
+  return { requests, successes, errors: requests - successes }
+}
 
+/** The measured time, from the best source the summary has (the scripts' clock gauge first). */
+function measuredDuration(summary: NormalisedK6Summary, requestsMetric: K6Metric, requests: number, options: K6ImportOptions): { durationMs: number; durationSource: K6TrialInfo['durationSource'] } {
   const clock = summary.metrics.get(K6_METRICS.clockMs)?.values
-  let durationMs: number
-  let durationSource: K6TrialInfo['durationSource']
-  if (clock?.min !== undefined && clock.max !== undefined && clock.max > clock.min) {
-    durationMs = clock.max - clock.min
-    durationSource = 'clock-gauge'
-  } else if (options.durationMs != null && options.durationMs > 0) {
-    durationMs = options.durationMs
-    durationSource = 'configured'
-  } else if (summary.runDurationMs !== null && summary.runDurationMs > 0) {
-    durationMs = summary.runDurationMs
-    durationSource = 'run-duration'
-  } else {
-    const rate = requestsMetric.values.rate ?? 0
-    durationMs = rate > 0 ? (requests / rate) * 1000 : 0
-    durationSource = 'counter-rate'
-  }
+  if (clock?.min !== undefined && clock.max !== undefined && clock.max > clock.min) return { durationMs: clock.max - clock.min, durationSource: 'clock-gauge' }
+  if (options.durationMs != null && options.durationMs > 0) return { durationMs: options.durationMs, durationSource: 'configured' }
+  if (summary.runDurationMs !== null && summary.runDurationMs > 0) return { durationMs: summary.runDurationMs, durationSource: 'run-duration' }
+  const rate = requestsMetric.values.rate ?? 0
+  return { durationMs: rate > 0 ? (requests / rate) * 1000 : 0, durationSource: 'counter-rate' }
+}
 
+/** k6's latency statistics in µs; the ones k6 did not report are listed (no format reports stdev). */
+function latencyOf(summary: NormalisedK6Summary, durationMetric: K6Metric, requests: number): { latencyUs: LatencySummaryUs; latencyUnreported: Array<keyof LatencySummaryUs> } {
   const toUs = (ms: number): number => Math.max(0, Math.round(ms * summary.timeUnitToMs * 1000))
   const latencyUs: LatencySummaryUs = { count: requests, min: 0, mean: 0, stdev: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 }
-  // k6 reports no standard deviation in any format.
   const latencyUnreported: Array<keyof LatencySummaryUs> = ['stdev']
   for (const [field, stat] of LATENCY_FROM_K6) {
     const ms = durationMetric.values[stat]
@@ -238,30 +226,39 @@ export function k6SummaryToTrial(summary: NormalisedK6Summary, options: K6Import
     else latencyUs[field] = toUs(ms)
   }
   if (durationMetric.values.count !== undefined) latencyUs.count = Math.round(durationMetric.values.count)
+  return { latencyUs, latencyUnreported }
+}
 
+/** Invalid with no request, too many failures, or too many dropped iterations (the generator set the pace). */
+function k6Validity(requests: number, errorRate: number, droppedIterations: number, options: K6ImportOptions): TrialValidity {
+  const errorRateThreshold = options.errorRateThreshold ?? 0.01
+  const droppedShareThreshold = options.droppedShareThreshold ?? 0.05
+  if (requests === 0) return { state: 'invalid', code: 'NO_RESPONSES', reason: 'k6 recorded no measured request' }
+  if (errorRate > errorRateThreshold) return { state: 'invalid', code: 'ERROR_RATE', reason: `${(errorRate * 100).toFixed(2)}% of requests failed (threshold ${(errorRateThreshold * 100).toFixed(2)}%)` }
+  if (droppedIterations > droppedShareThreshold * requests) {
+    return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `k6 dropped ${droppedIterations} iterations (no free VU): the generator, not the target, set the pace; raise MAX_VUS` }
+  }
+  return { state: 'valid' }
+}
+
+/** One k6 summary → one authbench trial. */
+export function k6SummaryToTrial(summary: NormalisedK6Summary, options: K6ImportOptions): TrialResult {
+  const file = options.file ?? '<k6 summary>'
+  const requestsMetric = pick(summary, MEASURED_SUBMETRICS.requests, 'http_reqs')
+  const durationMetric = pick(summary, MEASURED_SUBMETRICS.duration, 'http_req_duration')
+  if (requestsMetric === undefined || durationMetric === undefined) {
+    throw new K6SummaryError(file, 'has no http_reqs / http_req_duration metric: did the script send HTTP requests?')
+  }
+  const { requests, successes, errors } = outcomeCounts(summary, requestsMetric)
+  const { durationMs, durationSource } = measuredDuration(summary, requestsMetric, requests, options)
+  const { latencyUs, latencyUnreported } = latencyOf(summary, durationMetric, requests)
   const thresholds: K6Threshold[] = []
   for (const [metric, m] of summary.metrics) for (const t of m.thresholds) thresholds.push({ metric, expression: t.expression, passed: t.passed })
   const thresholdsPassed = thresholds.length > 0 ? thresholds.every((t) => t.passed) : summary.passed
-
   const responseBytes = summary.metrics.get(K6_METRICS.responseBytes)?.values.count
   const bytesRead = Math.round(responseBytes ?? summary.metrics.get('data_received')?.values.count ?? 0)
   const droppedIterations = count(summary, 'dropped_iterations')
   const errorRate = requests === 0 ? 0 : errors / requests
-  const errorRateThreshold = options.errorRateThreshold ?? 0.01
-  const droppedShareThreshold = options.droppedShareThreshold ?? 0.05
-
-  let validity: TrialValidity = { state: 'valid' }
-  if (requests === 0) validity = { state: 'invalid', code: 'NO_RESPONSES', reason: 'k6 recorded no measured request' }
-  else if (errorRate > errorRateThreshold) {
-    validity = { state: 'invalid', code: 'ERROR_RATE', reason: `${(errorRate * 100).toFixed(2)}% of requests failed (threshold ${(errorRateThreshold * 100).toFixed(2)}%)` }
-  } else if (droppedIterations > droppedShareThreshold * requests) {
-    validity = {
-      state: 'invalid',
-      code: 'CLIENT_LIMITED',
-      reason: `k6 dropped ${droppedIterations} iterations (no free VU): the generator, not the target, set the pace; raise MAX_VUS`
-    }
-  }
-
   const seeded = summary.metrics.get(K6_METRICS.seeded)?.values.count
   const trial: TrialResult = {
     scenario: options.scenario,
@@ -277,35 +274,17 @@ export function k6SummaryToTrial(summary: NormalisedK6Summary, options: K6Import
     meanResponseBytes: requests === 0 ? 0 : bytesRead / requests,
     latencyUs,
     histogram: emptyHistogram(),
-    errorsByKind: {
-      // k6's summary aggregates: the scripts count unexpected statuses, not which ones.
-      byStatus: {},
-      timeouts: count(summary, K6_METRICS.timeouts),
-      resets: count(summary, K6_METRICS.transportErrors),
-      other: count(summary, K6_METRICS.unexpectedStatus)
-    },
+    // k6's summary aggregates: the scripts count unexpected statuses, not which ones.
+    errorsByKind: { byStatus: {}, timeouts: count(summary, K6_METRICS.timeouts), resets: count(summary, K6_METRICS.transportErrors), other: count(summary, K6_METRICS.unexpectedStatus) },
     statusCounts: {},
     timeline: [],
     server: null,
-    validity,
+    validity: k6Validity(requests, errorRate, droppedIterations, options),
     source: 'k6',
-    k6: {
-      format: summary.format,
-      k6Version: options.k6Version ?? summary.k6Version,
-      thresholds,
-      thresholdsPassed,
-      droppedIterations,
-      latencyUnreported,
-      durationSource,
-      runners: 1
-    }
+    k6: { format: summary.format, k6Version: options.k6Version ?? summary.k6Version, thresholds, thresholdsPassed, droppedIterations, latencyUnreported, durationSource, runners: 1 }
   }
   if (seeded !== undefined) {
-    trial.setup = {
-      seeded: Math.round(seeded),
-      setupMs: Math.round(summary.metrics.get(K6_METRICS.setupMs)?.values.count ?? 0),
-      exhaustedRequests: count(summary, K6_METRICS.poolExhausted)
-    }
+    trial.setup = { seeded: Math.round(seeded), setupMs: Math.round(summary.metrics.get(K6_METRICS.setupMs)?.values.count ?? 0), exhaustedRequests: count(summary, K6_METRICS.poolExhausted) }
   }
   return trial
 }

@@ -322,6 +322,48 @@ function explain(cell: VariantCell, other: VariantCell, change: VariantChange, c
   return { facts, why }
 }
 
+const cellIn = (cells: readonly VariantCell[], scenario: string, variant: string): VariantCell => cells.find((c) => c.scenario === scenario && c.variant === variant) as VariantCell
+
+/**
+ * Without an interval (too few rounds) the point change still tells the reader something: the
+ * ratio of the two cells' figures, shown without brackets.
+ */
+function fillPointChanges(cells: readonly VariantCell[]): void {
+  for (const cell of cells) {
+    for (const change of [cell.vsBaseline, cell.vsPrevious]) {
+      if (change === null) continue
+      const other = cellIn(cells, cell.scenario, change.against)
+      for (const metric of CHANGE_METRICS) {
+        const f = change.metrics[metric]
+        const a = other[metric]
+        const b = cell[metric]
+        if (f.change === null && a !== null && b !== null && a > 0) change.metrics[metric] = { change: b / a - 1, low: null, high: null }
+      }
+    }
+  }
+}
+
+/**
+ * One line per variant and scenario that did not help: its own step (against the variant before)
+ * first, then against the reference; the evidence is for the first comparison that did not help.
+ */
+function notHelpingLines(result: RunResult, cells: readonly VariantCell[], variants: readonly string[], scenarios: readonly string[], counters: ReturnType<typeof countersOf>, options: AnalyseOptions): VariantsAnalysis['notHelping'] {
+  const lines: VariantsAnalysis['notHelping'] = []
+  const targetCpus = result.environment.cpuPinning.target
+  for (const variant of variants) {
+    for (const scenario of scenarios) {
+      const cell = cellIn(cells, scenario, variant)
+      const failing = [cell.vsPrevious, cell.vsBaseline].filter((c): c is VariantChange => c !== null && c.effect !== 'helps')
+      const first = failing[0]
+      if (first === undefined) continue
+      const { facts, why } = explain(cell, cellIn(cells, scenario, first.against), first, { config: configOf(result, variant), otherConfig: configOf(result, first.against), targetCpus, cpuCount: result.environment.cpuCount, counters, report: options.report })
+      const text = `${variant} on ${scenario}: ${failing.map(changePhrase).join('; ')}. Evidence (${first.against} → ${variant}): ${facts}.${why.length > 0 ? ` Reading: ${why.join('; ')}.` : ''}`
+      lines.push({ variant, scenario, against: first.against, text })
+    }
+  }
+  return lines
+}
+
 export function analyseVariants(result: RunResult, options: AnalyseOptions = {}): VariantsAnalysis {
   const settings = options.settings ?? variantsCompareSettings()
   const variants = variantsOf(result)
@@ -333,47 +375,18 @@ export function analyseVariants(result: RunResult, options: AnalyseOptions = {})
     if (variant === reference) return
     vsRef.set(variant, changeBetween(result, reference, variant, settings))
     const previous = variants[index - 1]
-    // Against the phase before: what this phase's own mechanisms add (phase1's is the same as vs baseline).
+    // Against the variant before: what its own changes add (the first one's is the same as vs the reference).
     if (previous !== undefined && previous !== reference) vsPrev.set(variant, changeBetween(result, previous, variant, settings))
   })
-  const counters = countersOf(result)
   const cells: VariantCell[] = scenarios.flatMap((scenario) =>
     variants.map((variant) => ({
-      ...cellOf(result, scenario, variant, Object.keys(counters)),
+      ...cellOf(result, scenario, variant, Object.keys(countersOf(result))),
       vsBaseline: vsRef.get(variant)?.get(scenario) ?? null,
       vsPrevious: vsPrev.get(variant)?.get(scenario) ?? null
     }))
   )
-  const cellAt = (scenario: string, variant: string): VariantCell => cells.find((c) => c.scenario === scenario && c.variant === variant) as VariantCell
-  // Without an interval (too few rounds) the point change still tells the reader something: the
-  // ratio of the two cells' figures, shown without brackets.
-  for (const cell of cells) {
-    for (const change of [cell.vsBaseline, cell.vsPrevious]) {
-      if (change === null) continue
-      const other = cellAt(cell.scenario, change.against)
-      for (const metric of CHANGE_METRICS) {
-        const f = change.metrics[metric]
-        const a = other[metric]
-        const b = cell[metric]
-        if (f.change === null && a !== null && b !== null && a > 0) change.metrics[metric] = { change: b / a - 1, low: null, high: null }
-      }
-    }
-  }
-  // One line per phase and endpoint: its own step (against the variant before) first, then against
-  // the reference; the evidence is for the first comparison that did not help.
-  const notHelping: VariantsAnalysis['notHelping'] = []
-  const targetCpus = result.environment.cpuPinning.target
-  for (const variant of variants) {
-    for (const scenario of scenarios) {
-      const cell = cellAt(scenario, variant)
-      const failing = [cell.vsPrevious, cell.vsBaseline].filter((c): c is VariantChange => c !== null && c.effect !== 'helps')
-      const first = failing[0]
-      if (first === undefined) continue
-      const { facts, why } = explain(cell, cellAt(scenario, first.against), first, { config: configOf(result, variant), otherConfig: configOf(result, first.against), targetCpus, cpuCount: result.environment.cpuCount, counters, report: options.report })
-      const text = `${variant} on ${scenario}: ${failing.map(changePhrase).join('; ')}. Evidence (${first.against} → ${variant}): ${facts}.${why.length > 0 ? ` Reading: ${why.join('; ')}.` : ''}`
-      notHelping.push({ variant, scenario, against: first.against, text })
-    }
-  }
+  fillPointChanges(cells)
+  const notHelping = notHelpingLines(result, cells, variants, scenarios, countersOf(result), options)
   const rounds = Math.max(0, ...result.trials.map((t) => (t.round ?? -1) + 1))
   // Without the target's own reading of its config, the table shows its scalar settings as they are.
   const describe = options.report?.describeConfig ?? ((config: Record<string, unknown>) => Object.fromEntries(Object.entries(config).filter(([, v]) => v === null || typeof v !== 'object').map(([k, v]) => [k, String(v)])))
