@@ -15,3 +15,5 @@ export type { Driver, DriverOptions, DriverOutcome, ResponseEvent } from './engi
 export { registerReport, reportFormats } from './reporters/index.ts'
 export type { ReportFormat, ReportInput } from './reporters/index.ts'
 export type { Comparison, LoadModel, RunResult, TrialResult } from './types.ts'
+// For a driver of one's own: the µs HDR histogram every trial carries, and its encoding.
+export { createHistogram, encodeHistogram, toRecordableUs } from './stats/recorder.ts'

@@ -112,7 +112,7 @@ export interface CounterInfo {
 
 export type TrialValidity =
   | { state: 'valid' }
-  | { state: 'invalid'; reason: string; code: 'ERROR_RATE' | 'CLIENT_LIMITED' | 'SERVER_SATURATED' | 'TARGET_CRASHED' | 'ABORTED' | 'NO_RESPONSES' }
+  | { state: 'invalid'; reason: string; code: 'ERROR_RATE' | 'CLIENT_LIMITED' | 'SERVER_SATURATED' | 'TARGET_CRASHED' | 'SCENARIO_FAILED' | 'ABORTED' | 'NO_RESPONSES' }
 
 export interface TrialResult {
   scenario: string

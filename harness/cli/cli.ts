@@ -395,6 +395,14 @@ export async function runMain(argv: readonly string[] = process.argv): Promise<n
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  // Last line of defence: an error thrown where nothing awaits it (a callback of a user's scenario
+  // or driver) would make Node exit 1, which CI reads as "regression". It exits 2, in one line.
+  const onUncaught = (err: unknown): void => {
+    process.stderr.write(`authbench: ${describeError(err).message}\n`)
+    process.exit(EXIT.USAGE)
+  }
+  process.on('uncaughtException', onUncaught)
+  process.on('unhandledRejection', onUncaught)
   const code = await main(argv, {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),

@@ -110,7 +110,7 @@ export interface EngineEvents {
 
 /** Why the run stopped early. */
 class StopSignal {
-  constructor(readonly code: 'TARGET_CRASHED' | 'ABORTED', readonly errorCode: string, readonly reason: string) {}
+  constructor(readonly code: 'TARGET_CRASHED' | 'SCENARIO_FAILED' | 'ABORTED', readonly errorCode: string, readonly reason: string) {}
 }
 
 /** One abort controller per run (or pair): the caller's signal, a crash or a silent target trip it; the first reason wins. */
@@ -677,13 +677,31 @@ export class Engine extends EventEmitter {
       return await driver.run({
         url,
         load,
-        nextRequest: instance.nextRequest,
+        nextRequest: instance.fixedRequest === undefined ? this.#guarded(name, instance) : instance.nextRequest,
         ...(instance.fixedRequest === undefined ? {} : { fixedRequest: instance.fixedRequest }),
         signal: runSignal
       })
     } finally {
       watchdog.stop()
       driver.off('tick', onTick)
+    }
+  }
+
+  /**
+   * A scenario's nextRequest as the driver calls it, on its hot path: a throw there is the
+   * scenario's bug, not the target's, so it stops the run as SCENARIO_FAILED (exit 2) instead of
+   * escaping into the driver's event loop and killing the process. Until the run has stopped, the
+   * last good request (or a GET of the probe path) is sent in its place.
+   */
+  #guarded(name: string, instance: ScenarioInstance): () => RequestSpec {
+    let last: RequestSpec = Object.freeze({ method: 'GET', path: this.#plan.probePath ?? '/', expectedStatuses: [] })
+    return () => {
+      try {
+        last = instance.nextRequest()
+      } catch (err) {
+        this.#stopWith?.(new StopSignal('SCENARIO_FAILED', 'AUTHBENCH_ERR_SETUP_FAILED', `scenario ${name} threw while making a request: ${(err as Error).name}: ${(err as Error).message}`))
+      }
+      return last
     }
   }
 
