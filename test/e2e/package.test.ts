@@ -89,7 +89,15 @@ describe('authbench as an installed package (end to end)', () => {
       expect(file).not.toMatch(/\.test\.ts$/)
     }
     // The reference target's libraries are not the harness's: an installed harness does not get them.
-    const installed = JSON.parse(readFileSync(path.join(project, 'node_modules/authbench/package.json'), 'utf8')) as { dependencies: Record<string, string> }
+    const installed = JSON.parse(readFileSync(path.join(project, 'node_modules/authbench/package.json'), 'utf8')) as { dependencies: Record<string, string>; scripts?: unknown; devDependencies?: unknown }
+    // The repository's scripts start its reference target, lint and test: none of them can run
+    // from the tarball, so the shipped manifest has none; the repository keeps its own.
+    expect(installed.scripts).toBeUndefined()
+    expect(installed.devDependencies).toBeUndefined()
+    const repoManifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }
+    expect(repoManifest.scripts?.start).toBe('node --import tsx target/server.ts')
+    expect(existsSync(path.join(ROOT, '.package.repo.json'))).toBe(false)
+    expect(files).toContain('docs/architecture.md')
     for (const dep of ['fastify', 'pg', 'ioredis', '@electric-sql/pglite']) {
       expect(Object.keys(installed.dependencies)).not.toContain(dep)
       expect(existsSync(path.join(project, 'node_modules', dep))).toBe(false)
