@@ -215,6 +215,90 @@ const uptime = (): string => {
   }
 }
 
+/** Starts both targets on core 0 into `targets` (so that the caller stops whichever started) and checks the real backends are in use. */
+async function startTargets(targets: Map<Backend, TargetProcess>, schema: string): Promise<void> {
+  const schemaUrl = new URL(databaseUrl)
+  // libpq's startup option: every connection of the target's pool (and its migrations) uses the schema.
+  schemaUrl.searchParams.set('options', `-c search_path=${schema}`)
+  const common = { PRESET: 'phase2', JWT_SECRET: SECRET, LOG_LEVEL: 'error', SWEEPER_INTERVAL_MS: '0' }
+  targets.set('embedded', await startTarget({ ...referenceTarget(common), port: 0, pinCpus: '0' }))
+  targets.set('pg+redis', await startTarget({ ...referenceTarget({ ...common, DATABASE_URL: schemaUrl.toString(), REDIS_URL: redisUrl }), port: 0, pinCpus: '0' }))
+  const stats = JSON.parse(await get(targets.get('pg+redis')!.url, '/debug/stats')) as { store: string; cache: { kind: string } }
+  if (stats.store !== 'postgres' || stats.cache.kind !== 'tiered') throw new Error(`pg+redis target runs ${stats.store} + ${stats.cache.kind}`)
+}
+
+/** `n` fresh tokens per backend, each backend's issued and flushed before the next one's. */
+async function issuePools(targets: ReadonlyMap<Backend, TargetProcess>, n: number): Promise<Map<Backend, string[]>> {
+  const pools = new Map<Backend, string[]>()
+  for (const b of BACKENDS) {
+    pools.set(b, await issueMany(targets.get(b)!.url, n))
+    await waitFlushed(targets.get(b)!.url)
+  }
+  return pools
+}
+
+/** Every round's windows: endpoint by endpoint, both backends, the backend order alternating per round. */
+async function runRounds(targets: ReadonlyMap<Backend, TargetProcess>): Promise<Window[]> {
+  const validatePools = await issuePools(targets, validatePool)
+  const windows: Window[] = []
+  for (let round = 1; round <= rounds; round++) {
+    // The revoke pools of this round, issued and flushed before any window of the round.
+    const revokePools = await issuePools(targets, revokePool)
+    for (const endpoint of ENDPOINTS) {
+      const order = round % 2 === 1 ? BACKENDS : [...BACKENDS].reverse()
+      for (const b of order) {
+        windows.push(await measure(round, b, endpoint, targets.get(b)!, { validate: validatePools.get(b)!, revoke: revokePools.get(b)! }))
+        if (endpoint === 'token') await waitFlushed(targets.get(b)!.url)
+      }
+    }
+  }
+  return windows
+}
+
+interface RunInfo {
+  schema: string
+  pinned: Array<string | null>
+  generatorCpus: string | null
+  loadBefore: string
+  loadAfter: string
+}
+
+/** The markdown report: how it was measured, the medians over rounds, then every window. */
+function renderReport(windows: readonly Window[], { schema, pinned, generatorCpus, loadBefore, loadAfter }: RunInfo): string {
+  const of = (b: Backend, e: Endpoint) => windows.filter((w) => w.backend === b && w.endpoint === e)
+  const ratio = (e: Endpoint) => median(Array.from({ length: rounds }, (_, i) => {
+    const pgw = of('pg+redis', e).find((w) => w.round === i + 1)!
+    const emb = of('embedded', e).find((w) => w.round === i + 1)!
+    return pgw.rps / emb.rps
+  }))
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
+  const pct = (n: number | null) => (n === null ? '–' : `${(n * 100).toFixed(1)}%`)
+  const lines: string[] = []
+  lines.push('# Real backends vs embedded default (PRESET=phase2)', '')
+  lines.push(`Command: \`node --import tsx scripts/bench-backends.ts --rounds ${rounds} --duration-s ${durationMs / 1000} --connections ${connections} --validate-pool ${validatePool} --revoke-pool ${revokePool}\``, '')
+  lines.push(`Date: ${new Date().toISOString()}. Node ${process.version}. Targets pinned to CPU ${pinned.join(', ') || 'none'}; generator pinned to CPU ${generatorCpus ?? 'none'}; PostgreSQL and Redis unpinned.`)
+  lines.push(`Closed model, ${connections} connections, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s per window, ${rounds} rounds interleaved per endpoint (backend order alternating). Latency in µs per response (harness ClosedDriver).`)
+  lines.push(`pg+redis: DATABASE_URL (schema ${schema}) + REDIS_URL ${redisUrl} → store postgres, cache tiered. embedded: memory store, LRU cache.`)
+  lines.push(`Validate: ${fmt(validatePool)} distinct live tokens in a shuffled order per window. Revoke: ${fmt(revokePool)} fresh tokens per round and backend, each revoked once.`, '')
+  lines.push(`Load average before: \`${loadBefore}\``, `Load average after: \`${loadAfter}\``, '')
+  lines.push('## Medians over rounds', '')
+  lines.push('| endpoint | embedded req/s | pg+redis req/s | ratio pg+redis / embedded | embedded p99 µs | pg+redis p99 µs | embedded cache hit rate | pg+redis cache hit rate |')
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|')
+  for (const e of ENDPOINTS) {
+    const emb = of('embedded', e)
+    const pgw = of('pg+redis', e)
+    const hit = (ws: Window[]) => (e === 'validate' ? median(ws.map((w) => w.hitRate ?? 0)) : null)
+    lines.push(`| ${e} | ${fmt(median(emb.map((w) => w.rps)))} | ${fmt(median(pgw.map((w) => w.rps)))} | ${ratio(e).toFixed(3)} | ${fmt(median(emb.map((w) => w.p99Us)))} | ${fmt(median(pgw.map((w) => w.p99Us)))} | ${pct(hit(emb))} | ${pct(hit(pgw))} |`)
+  }
+  lines.push('', '## Every window', '')
+  lines.push('| round | endpoint | backend | req/s | requests | non-2xx | p50 µs | p99 µs | cache hit rate |')
+  lines.push('|---:|---|---|---:|---:|---:|---:|---:|---:|')
+  for (const w of windows) lines.push(`| ${w.round} | ${w.endpoint} | ${w.backend} | ${fmt(w.rps)} | ${fmt(w.requests)} | ${w.non2xx} | ${fmt(w.p50Us)} | ${fmt(w.p99Us)} | ${pct(w.hitRate)} |`)
+  const bad = windows.filter((w) => w.non2xx > 0)
+  if (bad.length > 0) lines.push('', `Warning: ${bad.length} window(s) had non-2xx answers; their throughput includes them.`)
+  return `${lines.join('\n')}\n`
+}
+
 async function main(): Promise<void> {
   const generatorCpus = await pinGenerator('1')
   const loadBefore = uptime()
@@ -223,75 +307,12 @@ async function main(): Promise<void> {
   await admin.connect()
   await admin.query(`CREATE SCHEMA ${schema}`)
   await deleteTargetKeys(redisUrl)
-  const schemaUrl = new URL(databaseUrl)
-  // libpq's startup option: every connection of the target's pool (and its migrations) uses the schema.
-  schemaUrl.searchParams.set('options', `-c search_path=${schema}`)
-
-  const common = { PRESET: 'phase2', JWT_SECRET: SECRET, LOG_LEVEL: 'error', SWEEPER_INTERVAL_MS: '0' }
   const targets = new Map<Backend, TargetProcess>()
   try {
-    targets.set('embedded', await startTarget({ ...referenceTarget(common), port: 0, pinCpus: '0' }))
-    targets.set('pg+redis', await startTarget({ ...referenceTarget({ ...common, DATABASE_URL: schemaUrl.toString(), REDIS_URL: redisUrl }), port: 0, pinCpus: '0' }))
-    const stats = JSON.parse(await get(targets.get('pg+redis')!.url, '/debug/stats')) as { store: string; cache: { kind: string } }
-    if (stats.store !== 'postgres' || stats.cache.kind !== 'tiered') throw new Error(`pg+redis target runs ${stats.store} + ${stats.cache.kind}`)
+    await startTargets(targets, schema)
     const pinned = [...targets.values()].map((t) => t.pinnedCpus)
-
-    const validatePools = new Map<Backend, string[]>()
-    for (const b of BACKENDS) {
-      validatePools.set(b, await issueMany(targets.get(b)!.url, validatePool))
-      await waitFlushed(targets.get(b)!.url)
-    }
-
-    const windows: Window[] = []
-    for (let round = 1; round <= rounds; round++) {
-      // The revoke pools of this round, issued and flushed before any window of the round.
-      const revokePools = new Map<Backend, string[]>()
-      for (const b of BACKENDS) {
-        revokePools.set(b, await issueMany(targets.get(b)!.url, revokePool))
-        await waitFlushed(targets.get(b)!.url)
-      }
-      for (const endpoint of ENDPOINTS) {
-        const order = round % 2 === 1 ? BACKENDS : [...BACKENDS].reverse()
-        for (const b of order) {
-          windows.push(await measure(round, b, endpoint, targets.get(b)!, { validate: validatePools.get(b)!, revoke: revokePools.get(b)! }))
-          if (endpoint === 'token') await waitFlushed(targets.get(b)!.url)
-        }
-      }
-    }
-    const loadAfter = uptime()
-
-    const of = (b: Backend, e: Endpoint) => windows.filter((w) => w.backend === b && w.endpoint === e)
-    const ratio = (e: Endpoint) => median(Array.from({ length: rounds }, (_, i) => {
-      const pgw = of('pg+redis', e).find((w) => w.round === i + 1)!
-      const emb = of('embedded', e).find((w) => w.round === i + 1)!
-      return pgw.rps / emb.rps
-    }))
-    const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
-    const pct = (n: number | null) => (n === null ? '–' : `${(n * 100).toFixed(1)}%`)
-    const lines: string[] = []
-    lines.push('# Real backends vs embedded default (PRESET=phase2)', '')
-    lines.push(`Command: \`node --import tsx scripts/bench-backends.ts --rounds ${rounds} --duration-s ${durationMs / 1000} --connections ${connections} --validate-pool ${validatePool} --revoke-pool ${revokePool}\``, '')
-    lines.push(`Date: ${new Date().toISOString()}. Node ${process.version}. Targets pinned to CPU ${pinned.join(', ') || 'none'}; generator pinned to CPU ${generatorCpus ?? 'none'}; PostgreSQL and Redis unpinned.`)
-    lines.push(`Closed model, ${connections} connections, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s per window, ${rounds} rounds interleaved per endpoint (backend order alternating). Latency in µs per response (harness ClosedDriver).`)
-    lines.push(`pg+redis: DATABASE_URL (schema ${schema}) + REDIS_URL ${redisUrl} → store postgres, cache tiered. embedded: memory store, LRU cache.`)
-    lines.push(`Validate: ${fmt(validatePool)} distinct live tokens in a shuffled order per window. Revoke: ${fmt(revokePool)} fresh tokens per round and backend, each revoked once.`, '')
-    lines.push(`Load average before: \`${loadBefore}\``, `Load average after: \`${loadAfter}\``, '')
-    lines.push('## Medians over rounds', '')
-    lines.push('| endpoint | embedded req/s | pg+redis req/s | ratio pg+redis / embedded | embedded p99 µs | pg+redis p99 µs | embedded cache hit rate | pg+redis cache hit rate |')
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|')
-    for (const e of ENDPOINTS) {
-      const emb = of('embedded', e)
-      const pgw = of('pg+redis', e)
-      const hit = (ws: Window[]) => (e === 'validate' ? median(ws.map((w) => w.hitRate ?? 0)) : null)
-      lines.push(`| ${e} | ${fmt(median(emb.map((w) => w.rps)))} | ${fmt(median(pgw.map((w) => w.rps)))} | ${ratio(e).toFixed(3)} | ${fmt(median(emb.map((w) => w.p99Us)))} | ${fmt(median(pgw.map((w) => w.p99Us)))} | ${pct(hit(emb))} | ${pct(hit(pgw))} |`)
-    }
-    lines.push('', '## Every window', '')
-    lines.push('| round | endpoint | backend | req/s | requests | non-2xx | p50 µs | p99 µs | cache hit rate |')
-    lines.push('|---:|---|---|---:|---:|---:|---:|---:|---:|')
-    for (const w of windows) lines.push(`| ${w.round} | ${w.endpoint} | ${w.backend} | ${fmt(w.rps)} | ${fmt(w.requests)} | ${w.non2xx} | ${fmt(w.p50Us)} | ${fmt(w.p99Us)} | ${pct(w.hitRate)} |`)
-    const bad = windows.filter((w) => w.non2xx > 0)
-    if (bad.length > 0) lines.push('', `Warning: ${bad.length} window(s) had non-2xx answers; their throughput includes them.`)
-    const md = `${lines.join('\n')}\n`
+    const windows = await runRounds(targets)
+    const md = renderReport(windows, { schema, pinned, generatorCpus, loadBefore, loadAfter: uptime() })
     process.stdout.write(md)
     await mkdir(dirname(values.out), { recursive: true })
     await writeFile(values.out, md)

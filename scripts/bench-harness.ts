@@ -116,12 +116,42 @@ interface Round {
   openValidity: string
 }
 
-async function main (): Promise<void> {
-  const loadStart = loadavg()
-  const startedAt = new Date()
-  // This process only orchestrates, but it must not compete with the target for core 0 either.
-  const generatorCpus = await pinGenerator('1')
-  const outDir = await mkdtemp(path.join(tmpdir(), 'bench-harness-'))
+type Tool = 'harness' | 'autocannon' | 'wrk'
+const TOOLS: Tool[] = ['harness', 'autocannon', 'wrk']
+
+/** One round: the three closed-model tools on `health` in this round's rotated order, then the open model on `validate`. */
+async function runRound (r: number, targetUrl: string, healthUrl: string, outDir: string): Promise<Round> {
+  const order = TOOLS.map((_, i) => TOOLS[(i + r) % TOOLS.length] as Tool)
+  const got: Partial<Record<Tool, number>> = {}
+  let harnessValidity = ''
+  for (const tool of order) {
+    if (tool === 'harness') {
+      const trial = await authbench(targetUrl, outDir, ['--scenario', 'health'])
+      got.harness = trial.throughputRps
+      harnessValidity = trial.validity.state === 'valid' ? 'valid' : `INVALID ${trial.validity.code}`
+    } else if (tool === 'autocannon') {
+      got.autocannon = await autocannonCli(healthUrl)
+    } else {
+      got.wrk = await wrk(healthUrl)
+    }
+  }
+  const openTrial = await authbench(targetUrl, outDir, ['--scenario', 'validate', '--rate', String(rateRps)])
+  if (openTrial.openModel === undefined) throw new Error('validate --rate produced no openModel figures')
+  return {
+    harness: got.harness as number,
+    harnessValidity,
+    autocannon: got.autocannon as number,
+    wrk: got.wrk as number,
+    order: order.join(' → '),
+    open: openTrial.openModel,
+    openCompletedRps: openTrial.timeline.slice(0, durationS).reduce((sum, row) => sum + row.requests, 0) / durationS,
+    openP99Ms: openTrial.latencyUs.p99 / 1000,
+    openValidity: openTrial.validity.state === 'valid' ? 'valid' : `INVALID ${openTrial.validity.code}`
+  }
+}
+
+/** Starts the target on core 0, warms it up and runs every round against it; the target is stopped whatever happens. */
+async function runRounds (outDir: string, generatorCpus: string | null, loadStart: number[]): Promise<Round[]> {
   let target: TargetProcess | undefined
   const rows: Round[] = []
   try {
@@ -131,47 +161,20 @@ async function main (): Promise<void> {
     process.stderr.write(`target ${target.url} (pid ${target.pid}) on cpus ${target.pinnedCpus ?? 'unpinned'}, generators on ${generatorCpus ?? 'unpinned'}; load average ${fmtLoad(loadStart)}\n`)
     // A cold target would hand round 1's first tool its JIT warm-up.
     await autocannonCli(healthUrl, 3)
-
-    type Tool = 'harness' | 'autocannon' | 'wrk'
-    const tools: Tool[] = ['harness', 'autocannon', 'wrk']
     for (let r = 0; r < rounds; r++) {
-      const order = tools.map((_, i) => tools[(i + r) % tools.length] as Tool)
-      const got: Partial<Record<Tool, number>> = {}
-      let harnessValidity = ''
-      for (const tool of order) {
-        if (tool === 'harness') {
-          const trial = await authbench(target.url, outDir, ['--scenario', 'health'])
-          got.harness = trial.throughputRps
-          harnessValidity = trial.validity.state === 'valid' ? 'valid' : `INVALID ${trial.validity.code}`
-        } else if (tool === 'autocannon') {
-          got.autocannon = await autocannonCli(healthUrl)
-        } else {
-          got.wrk = await wrk(healthUrl)
-        }
-      }
-      const openTrial = await authbench(target.url, outDir, ['--scenario', 'validate', '--rate', String(rateRps)])
-      if (openTrial.openModel === undefined) throw new Error('validate --rate produced no openModel figures')
-      const row: Round = {
-        harness: got.harness as number,
-        harnessValidity,
-        autocannon: got.autocannon as number,
-        wrk: got.wrk as number,
-        order: order.join(' → '),
-        open: openTrial.openModel,
-        openCompletedRps: openTrial.timeline.slice(0, durationS).reduce((sum, row) => sum + row.requests, 0) / durationS,
-        openP99Ms: openTrial.latencyUs.p99 / 1000,
-        openValidity: openTrial.validity.state === 'valid' ? 'valid' : `INVALID ${openTrial.validity.code}`
-      }
+      const row = await runRound(r, target.url, healthUrl, outDir)
       rows.push(row)
       process.stderr.write(`round ${r + 1}/${rounds} (${row.order}): harness ${row.harness.toFixed(0)}, autocannon ${row.autocannon.toFixed(0)}, wrk ${row.wrk.toFixed(0)} req/s; open ${row.open.achievedRps.toFixed(0)}/${rateRps} req/s, late ${(row.open.lateShare * 100).toFixed(2)}%, dropped ${row.open.dropped}; load ${fmtLoad(loadavg())}\n`)
       if (!target.running) throw new Error(`the target exited mid-run: ${target.stderrTail()}`)
     }
   } finally {
     await target?.stop()
-    await rm(outDir, { recursive: true, force: true })
   }
-  const loadEnd = loadavg()
+  return rows
+}
 
+/** The markdown report: the method, then the overhead table and the open-model table, each with its medians. */
+function renderReport (rows: readonly Round[], startedAt: Date, loadStart: number[], loadEnd: number[]): string {
   const ratioA = rows.map((x) => x.harness / x.autocannon)
   const ratioW = rows.map((x) => x.harness / x.wrk)
   const pct = (x: number): string => `${(x * 100).toFixed(2)}%`
@@ -199,7 +202,22 @@ async function main (): Promise<void> {
   })
   lines.push(`| **median** | **${median(rows.map((x) => x.open.achievedRps)).toFixed(0)}** | **${(median(rows.map((x) => x.open.achievedRps)) / rateRps).toFixed(4)}** | | **${pct(median(rows.map((x) => x.open.lateShare)))}** | **${median(rows.map((x) => x.open.dropped))}** | **${median(rows.map((x) => x.open.eventLoopLagP99Ms)).toFixed(2)} ms** | **${median(rows.map((x) => x.openCompletedRps)).toFixed(0)}** | **${median(rows.map((x) => x.openP99Ms)).toFixed(1)} ms** | |`, '')
   lines.push('"achieved" is the harness\'s `openModel.achievedRps`: sends due in the measured window over its length, backlogged sends included whenever they left, so it reads the set rate unless requests time out; "dropped" counts sends that found all connections busy and waited in the backlog; "completed in window" is responses that arrived inside the window (the first seconds of the trial\'s per-second timeline), per second.', '')
-  const text = lines.join('\n')
+  return lines.join('\n')
+}
+
+async function main (): Promise<void> {
+  const loadStart = loadavg()
+  const startedAt = new Date()
+  // This process only orchestrates, but it must not compete with the target for core 0 either.
+  const generatorCpus = await pinGenerator('1')
+  const outDir = await mkdtemp(path.join(tmpdir(), 'bench-harness-'))
+  let rows: Round[]
+  try {
+    rows = await runRounds(outDir, generatorCpus, loadStart)
+  } finally {
+    await rm(outDir, { recursive: true, force: true })
+  }
+  const text = renderReport(rows, startedAt, loadStart, loadavg())
   console.log(text)
   await mkdir(path.join(REPO_ROOT, 'reports'), { recursive: true })
   await writeFile(path.join(REPO_ROOT, 'reports/bench-harness.md'), `${text}\n`)

@@ -374,8 +374,8 @@ function metaOf(byCondition: ReadonlyMap<string, GateRun[]>): Meta {
   }
 }
 
-function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<string, GateRun[]>, cpuUs: number, how: string): void {
-  const settings = resolveCompareSettings({}, 'settings', 'paired')
+/** Where and how the runs were made, and the gate's default settings they are judged with first. */
+function describeSetup(byCondition: ReadonlyMap<string, GateRun[]>, cpuUs: number, how: string, settings: CompareSettings): string[] {
   const meta = args.analyse === undefined ? { scenario, preset, pairs, durationMs, warmupMs, minutes: (Date.now() - started) / 60_000 } : metaOf(byCondition)
   const minutes = meta.minutes.toFixed(1)
   // How long the warm-ups ran (each at least the asked minimum, then until steady: harness/engine/warmup.ts).
@@ -396,6 +396,12 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
   lines.push('')
   lines.push(`With the default settings (margins: throughput ±${settings.margins.throughputRps * 100}%, CPU µs/req ±${settings.margins.cpuUsPerRequest * 100}%, p50 ±${settings.margins.p50Us * 100}%, p95 ±${settings.margins.p95Us * 100}%, p99 ±${settings.margins.p99Us * 100}%, error rate ±${settings.margins.errorRate * 100} pp; ${Math.round(settings.confidence * 100)}% BCa interval over pairs${settings.requireSignificance ? ' and Wilcoxon signed-rank p < ' + (1 - settings.confidence).toFixed(2) : ''}):`)
   lines.push('')
+  return lines
+}
+
+/** The default settings' table: how often the gate said regression per condition and metric, and the tail-only p50 verdicts. */
+function defaultsTable(conditions: readonly Condition[], byCondition: ReadonlyMap<string, GateRun[]>, settings: CompareSettings): string[] {
+  const lines: string[] = []
   lines.push('| condition | gate runs | gate says regression | throughput | CPU µs/req | p50 | p95 | p99 | error rate | median Δ throughput | median Δ CPU µs/req | median Δ p50 | median Δ p99 |')
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const c of conditions) {
@@ -414,8 +420,12 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
     lines.push(`Tail-only change, p50 verdicts: ${tally}. (In the closed model a request parked for 50 ms holds its connection, so fewer requests queue at the target and p50 can even improve.)`)
     lines.push('')
   }
+  return lines
+}
 
-  // Noise: how wide are the intervals when nothing changed?
+/** Noise: how wide are the intervals, the per-pair ratios and the detectable changes when nothing changed? */
+function aaNoise(byCondition: ReadonlyMap<string, GateRun[]>, settings: CompareSettings): string[] {
+  const lines: string[] = []
   const aaComparisons = judge(byCondition.get('aa') ?? [], settings).comparisons
   lines.push('A/A noise (median half-width of the 95% interval over pairs): ' + METRIC_ORDER.filter((m) => m !== 'errorRate').map((m) => `${m} ±${((medianHalfWidth(aaComparisons, m) ?? Number.NaN) * 100).toFixed(1)}%`).join(', ') + '.')
   lines.push('')
@@ -437,8 +447,12 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
       `; ${aaComparisons.filter((c) => c.headline.includes('TOO NOISY')).length}/${aaComparisons.length} A/A gate runs said TOO NOISY.`
   )
   lines.push('')
+  return lines
+}
 
-  // Re-judge the same runs under scaled margins.
+/** The same gate runs re-judged with every relative margin scaled, with and without the rank test. */
+function marginsTable(byCondition: ReadonlyMap<string, GateRun[]>): string[] {
+  const lines: string[] = []
   lines.push('The same gate runs re-judged with every relative margin scaled (the error-rate margin kept):')
   lines.push('')
   lines.push('"A/A false improvements" counts A/A runs where some gated metric was called an improvement: the mirror image of a false alarm, so it estimates the false-alarm rate with twice the evidence.')
@@ -460,6 +474,13 @@ function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<
     lines.push(`| ${label}${isDefault ? ' (default)' : ''}${requireSignificance ? '' : ', no rank test'} | ${pct(aa.overall, aa.runs)} | ${pct(aa.anyImprovement, aa.runs)} | ${pct(r('cpu+5%').overall, r('cpu+5%').runs)} | ${pct(r('cpu+10%').overall, r('cpu+10%').runs)} | ${pct(r('cpu+20%').overall, r('cpu+20%').runs)} | ${pct(tail.byMetric.p99Us, tail.runs)} | ${pct(tail.byMetric.p50Us, tail.runs)} |`)
   }
   lines.push('')
+  return lines
+}
+
+/** Prints the report and, with --readme, writes it into that file's block. */
+function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<string, GateRun[]>, cpuUs: number, how: string): void {
+  const settings = resolveCompareSettings({}, 'settings', 'paired')
+  const lines = [...describeSetup(byCondition, cpuUs, how, settings), ...defaultsTable(conditions, byCondition, settings), ...aaNoise(byCondition, settings), ...marginsTable(byCondition)]
   const text = `${lines.join('\n')}\n`
   process.stdout.write(text)
   if (args.readme !== undefined) writeIntoReadme(args.readme, text)

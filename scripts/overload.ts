@@ -113,6 +113,80 @@ async function shedServer(url: string): Promise<OverloadFigures['shedServer']> {
   return Object.fromEntries(Object.entries(sums).filter(([, e]) => e.count > 0).map(([status, e]) => [status, { count: e.count, meanUs: Math.round(e.sum / e.count * 1e6) }]))
 }
 
+/** The answers to the overload: admitted (200) with their latency, shed (503/429), and the rest by status or failure kind. */
+class Answers {
+  admitted = 0
+  shed = 0
+  other = 0
+  readonly otherByStatus: Record<string, number> = {}
+  readonly admittedHist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
+
+  answer(status: number, latencyUs: number): void {
+    if (status === 200) {
+      this.admitted++
+      this.admittedHist.recordValue(Math.max(1, latencyUs))
+    } else if (status === 503 || status === 429) this.shed++
+    else this.countOther(String(status))
+  }
+
+  countOther(key: string, n = 1): void {
+    this.other += n
+    this.otherByStatus[key] = (this.otherByStatus[key] ?? 0) + n
+  }
+}
+
+interface Flood {
+  url: string
+  opts: OverloadOptions
+  headers: Record<string, string>
+  body: string
+  answers: Answers
+}
+
+/** Open model: the harness's driver at opts.rateRps on POST /validate; returns what the generator reached and dropped. */
+async function floodOpen({ url, opts, headers, body, answers }: Flood): Promise<NonNullable<OverloadFigures['open']>> {
+  const driver = new OpenDriver()
+  driver.on('response', (e: { status: number; latencyUs: number }) => answers.answer(e.status, e.latencyUs))
+  const outcome = await driver.run({
+    url,
+    load: { model: 'open', durationMs: opts.durationMs, warmupMs: 0, connections: 64, pipelining: 1, rateRps: opts.rateRps, maxRequests: null, timeoutMs: 10_000 },
+    nextRequest: () => ({ method: 'POST', path: `${BASE}/validate`, headers, body, expectedStatuses: [200] })
+  })
+  for (const kind of ['timeouts', 'resets', 'other'] as const) if (outcome.errorsByKind[kind] > 0) answers.countOther(kind, outcome.errorsByKind[kind])
+  const om = outcome.openModel
+  return { completedRps: om?.completedRps ?? 0, dropped: om?.dropped ?? 0, scheduled: om?.scheduled ?? 0, classification: om?.limitedBy ?? 'n/a' }
+}
+
+/** Closed model: autocannon with opts.connections connections on POST /validate. */
+async function floodClosed({ url, opts, headers, body, answers }: Flood): Promise<void> {
+  const instance = autocannon({
+    url: `${url}${BASE}/validate`, method: 'POST', headers, body,
+    connections: opts.connections, duration: opts.durationMs / 1000, timeout: 10, pipelining: 1
+  }, () => undefined)
+  // Failures without an answer (a reset or refused connection, a timeout) are in autocannon's
+  // result only, not in its 'response' events.
+  const done = new Promise<void>((resolve) => instance.once('done', (result: { errors: number; timeouts: number }) => {
+    if (result.timeouts > 0) answers.countOther('timeouts', result.timeouts)
+    if (result.errors - result.timeouts > 0) answers.countOther('connection errors', result.errors - result.timeouts)
+    resolve()
+  }))
+  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
+    answers.answer(statusCode, Math.round(responseTimeMs * 1000))
+  })
+  await done
+}
+
+/** ms after the load stopped until a probe window's p99 was within 1.5× idle; null if never within the watch. */
+async function recoveryMs(url: string, token: string, opts: OverloadOptions, idleP99Ms: number): Promise<number | null> {
+  const stoppedAt = performance.now()
+  // Recovery: probe windows of 250 ms right after the load stopped.
+  const windowMs = 250
+  const recovery = await probe(url, token, opts.probeRps, opts.recoveryWatchMs, windowMs)
+  const firstOk = recovery.findIndex((p99) => p99 <= idleP99Ms * 1.5)
+  const probeStartLagMs = performance.now() - stoppedAt - opts.recoveryWatchMs
+  return firstOk < 0 ? null : Math.max(0, (firstOk + 1) * windowMs + Math.min(0, probeStartLagMs))
+}
+
 /** One overload trial against a running target whose pid is known. */
 export async function overloadTrial(url: string, pid: number, opts: OverloadOptions): Promise<OverloadFigures> {
   const token = await issueToken(url)
@@ -122,63 +196,17 @@ export async function overloadTrial(url: string, pid: number, opts: OverloadOpti
   const idleRssMb = await rssMb(pid)
   let peakRssMb = idleRssMb
   const sampler = setInterval(() => void rssMb(pid).then((mb) => { peakRssMb = Math.max(peakRssMb, mb) }), 200)
-  const admittedHist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
-  let admitted = 0
-  let shed = 0
-  let other = 0
-  const otherByStatus: Record<string, number> = {}
-  const countOther = (key: string, n = 1): void => { other += n; otherByStatus[key] = (otherByStatus[key] ?? 0) + n }
+  const answers = new Answers()
+  const flood: Flood = { url, opts, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"resource":"/quotes/ltp"}', answers }
   let open: OverloadFigures['open']
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
-  const body = '{"resource":"/quotes/ltp"}'
   try {
-    if (opts.rateRps > 0) {
-      const driver = new OpenDriver()
-      driver.on('response', (e: { status: number; latencyUs: number }) => {
-        if (e.status === 200) {
-          admitted++
-          admittedHist.recordValue(Math.max(1, e.latencyUs))
-        } else if (e.status === 503 || e.status === 429) shed++
-        else countOther(String(e.status))
-      })
-      const outcome = await driver.run({
-        url,
-        load: { model: 'open', durationMs: opts.durationMs, warmupMs: 0, connections: 64, pipelining: 1, rateRps: opts.rateRps, maxRequests: null, timeoutMs: 10_000 },
-        nextRequest: () => ({ method: 'POST', path: `${BASE}/validate`, headers, body, expectedStatuses: [200] })
-      })
-      for (const kind of ['timeouts', 'resets', 'other'] as const) if (outcome.errorsByKind[kind] > 0) countOther(kind, outcome.errorsByKind[kind])
-      const om = outcome.openModel
-      open = { completedRps: om?.completedRps ?? 0, dropped: om?.dropped ?? 0, scheduled: om?.scheduled ?? 0, classification: om?.limitedBy ?? 'n/a' }
-    } else {
-      const instance = autocannon({
-        url: `${url}${BASE}/validate`, method: 'POST', headers, body,
-        connections: opts.connections, duration: opts.durationMs / 1000, timeout: 10, pipelining: 1
-      }, () => undefined)
-      // Failures without an answer (a reset or refused connection, a timeout) are in autocannon's
-      // result only, not in its 'response' events.
-      const done = new Promise<void>((resolve) => instance.once('done', (result: { errors: number; timeouts: number }) => {
-        if (result.timeouts > 0) countOther('timeouts', result.timeouts)
-        if (result.errors - result.timeouts > 0) countOther('connection errors', result.errors - result.timeouts)
-        resolve()
-      }))
-      instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
-        if (statusCode === 200) {
-          admitted++
-          admittedHist.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)))
-        } else if (statusCode === 503 || statusCode === 429) shed++
-        else countOther(String(statusCode))
-      })
-      await done
-    }
+    if (opts.rateRps > 0) open = await floodOpen(flood)
+    else await floodClosed(flood)
   } finally {
     clearInterval(sampler)
   }
-  const stoppedAt = performance.now()
-  // Recovery: probe windows of 250 ms right after the load stopped.
-  const windowMs = 250
-  const recovery = await probe(url, token, opts.probeRps, opts.recoveryWatchMs, windowMs)
-  const firstOk = recovery.findIndex((p99) => p99 <= idleP99Ms * 1.5)
-  const probeStartLagMs = performance.now() - stoppedAt - opts.recoveryWatchMs
+  const recovered = await recoveryMs(url, token, opts, idleP99Ms)
+  const { admitted, shed, other, otherByStatus, admittedHist } = answers
   const responses = admitted + shed + other
   return {
     responses,
@@ -193,7 +221,7 @@ export async function overloadTrial(url: string, pid: number, opts: OverloadOpti
     idleRssMb,
     peakRssMb,
     idleP99Ms,
-    recoveryMs: firstOk < 0 ? null : Math.max(0, (firstOk + 1) * windowMs + Math.min(0, probeStartLagMs)),
+    recoveryMs: recovered,
     ...(open === undefined ? {} : { open })
   }
 }
