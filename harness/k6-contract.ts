@@ -32,7 +32,7 @@ export const K6_METRICS = Object.freeze({
    * k6's counter `rate` divides by the whole run, setup() included, so it is not throughput.
    */
   clockMs: 'authbench_clock_ms',
-  /** Counter: measured requests sent after a consumable pool ran dry (they reuse a spent token). */
+  /** Counter: measured requests sent after a consumable pool ran dry (they reuse a spent item). */
   poolExhausted: 'authbench_pool_exhausted',
   /** Counter (setup): tokens issued through the public API before measuring. */
   seeded: 'authbench_seeded',

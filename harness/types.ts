@@ -186,7 +186,7 @@ export interface TrialResult {
     /** Tokens or one-time tokens issued for this trial (setup and top-up). */
     seeded: number
     setupMs: number
-    /** Measured requests sent after a consumable pool ran dry (they reuse a spent token). */
+    /** Measured requests sent after a consumable pool ran dry (they reuse a spent item). */
     exhaustedRequests: number
     /** How long the warm-up ran, ms: its minimum, extended until the cost per request stopped falling (harness/engine/warmup.ts). */
     warmupMs?: number

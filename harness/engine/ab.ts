@@ -15,7 +15,7 @@ import { SEQUENTIAL_DESIGN, SEQUENTIAL_METHOD, isDecided, lookAlpha } from '../s
 import { summarizeScenario } from '../stats/summary.ts'
 import type { CompareSettings, Judgement, RunResult, TrialResult } from '../types.ts'
 import { driverFor } from './drivers/index.ts'
-import { CALIBRATION_DEFAULT, DUET, Engine, type EngineEvents, type ScenarioPlan } from './engine.ts'
+import { CALIBRATION_DEFAULT, DUET, Engine, type ScenarioPlan } from './engine.ts'
 import type { TargetHandle } from './engine-types.ts'
 import { collectFingerprint } from './fingerprint.ts'
 import { planAB, type ABStep, type Arm } from './plan.ts'
@@ -233,7 +233,7 @@ export class AbOrchestrator extends EventEmitter {
         },
         wiring.deps({ start: startArm(arm, pair) }, { measuredRps })
       )
-      e.on('warning', ((w: EngineEvents['warning']) => this.emit('warning', w.message)) as (payload: unknown) => void)
+      e.on('warning', (w) => this.emit('warning', w.message))
       return e
     }
     return { steps, byName: new Map(run.scenarios.map((s) => [s.scenario.name, s])), fingerprint, createdAt: new Date().toISOString(), startArm, engine }

@@ -226,6 +226,10 @@ export class Engine extends EventEmitter {
     return super.emit(event, payload)
   }
 
+  override on<K extends keyof EngineEvents>(event: K, listener: (payload: EngineEvents[K]) => void): this {
+    return super.on(event, listener as (payload: unknown) => void)
+  }
+
   /**
    * The lifecycle a single run and a pair share: one RunControl (the caller's signal, a crash or a
    * silent target trip it, the first reason wins), the body, then `cleanup` on every path out.
@@ -408,7 +412,7 @@ export class Engine extends EventEmitter {
       // the rate measured now would use is worth a warning.
       const atMeasuredRate = Math.ceil(Math.max(measuredRate, seen ?? 0) * (load.durationMs / 1000)) + 100
       if (atMeasuredRate > plan.maxPoolSize && !warmup.rateIsGuess) {
-        this.emit('warning', { scenario: name, trial, message: `${name}: about ${atMeasuredRate} fresh tokens would be needed at ${Math.round(Math.max(measuredRate, seen ?? 0))} req/s; capped at ${plan.maxPoolSize} (raise --max-pool or shorten --duration)` })
+        this.emit('warning', { scenario: name, trial, message: `${name}: about ${atMeasuredRate} fresh seeded items would be needed at ${Math.round(Math.max(measuredRate, seen ?? 0))} req/s; capped at ${plan.maxPoolSize} (raise --max-pool or shorten --duration)` })
       }
       await instance.refill(needed, runSignal)
       if (runSignal.aborted) return null
@@ -466,7 +470,7 @@ export class Engine extends EventEmitter {
   }
 
   #warnRanOut(name: string, trial: number, ranMs: number, plannedMs: number, instance: ScenarioInstance): void {
-    this.emit('warning', { scenario: name, trial, message: `${name} trial ${trial + 1} ended after ${Math.round(ranMs)} of ${plannedMs} ms: its ${instance.stats().seeded} seeded tokens ran out (raise --max-pool or shorten --duration)` })
+    this.emit('warning', { scenario: name, trial, message: `${name} trial ${trial + 1} ended after ${Math.round(ranMs)} of ${plannedMs} ms: its ${instance.stats().seeded} seeded items ran out (raise --max-pool or shorten --duration)` })
   }
 
   /** The trial's record from what the driver measured and the two /metrics snapshots around it. */
@@ -642,7 +646,7 @@ export class Engine extends EventEmitter {
     if (outcome.requests === 0) return { state: 'invalid', code: 'NO_RESPONSES', reason: 'no request completed' }
     const exhaustedShare = exhaustedRequests / outcome.requests
     if (exhaustedRequests > 0 && exhaustedShare > plan.errorRateThreshold) {
-      return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the harness ran out of seeded tokens: ${exhaustedRequests} requests (${pct(exhaustedShare)}) reused a spent token; the client, not the server, was the limit` }
+      return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the harness ran out of seeded items: ${exhaustedRequests} requests (${pct(exhaustedShare)}) reused a spent one; the client, not the server, was the limit` }
     }
     // Open model: who limited the trial comes first, since a saturated server or a busy generator
     // also explains the errors (sheds, timeouts) that follow from it.
@@ -830,7 +834,7 @@ export function mergeSlotOutcomes(slots: readonly DriverOutcome[]): DriverOutcom
 }
 
 /**
- * Closed model: stop once the scenario's seeded tokens are spent, less what is still sent after
+ * Closed model: stop once the scenario's seeded items are spent, less what is still sent after
  * the count is reached: the requests in flight (connections × pipelining) and those sent before
  * the driver notices the end (about STOP_SLACK_MS at the expected rate).
  */

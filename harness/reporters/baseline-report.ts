@@ -1,5 +1,5 @@
-// BASELINE_REPORT.md from a baseline run: the original report's table (throughput, avg, p50, p95,
-// p99, max, success) plus what it lacked (p99.9, response size, CPU µs/req, trial spread), the
+// BASELINE_REPORT.md from a baseline run: a table of throughput, avg, p50, p95,
+// p99, max and success, with p99.9, response size, CPU µs/req, trial spread, the
 // environment fingerprint, the target config, the load and how to reproduce. Pure: the same
 // result and options give the same text, so the report is regenerated, never edited.
 import type { LoadSettings, RunResult, ScenarioSummary } from '../types.ts'

@@ -145,9 +145,7 @@ export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: C
  */
 function attachDisplay(engine: Engine, opts: RunOptions, io: CommandIo, bars: ProgressDisplay | null): void {
   const probePath = opts.target?.readiness.path ?? '/'
-  const on = <K extends keyof EngineEvents>(event: K, fn: (payload: EngineEvents[K]) => void): void => {
-    engine.on(event, fn as (payload: unknown) => void)
-  }
+  const on = <K extends keyof EngineEvents>(event: K, fn: (payload: EngineEvents[K]) => void): void => void engine.on(event, fn)
   on('warning', (w) => io.stderr(`warning: ${w.message}\n`))
   if (!opts.progress) return
   on('plan-start', (p) => io.stderr(`authbench: ${p.scenarios.join(', ')} × ${p.trials} trial(s)\n`))

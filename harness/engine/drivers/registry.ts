@@ -2,7 +2,7 @@
 // under and never names a driver itself, so a new driver is a file of its own plus one
 // registerDriver() call (harness/engine/drivers/index.ts for the built-in ones, or a user's config
 // through the public API), and no command changes.
-import { BadOptionError } from '../../errors.ts'
+import { BadOptionError, ConfigError } from '../../errors.ts'
 import type { LoadModel } from '../../types.ts'
 import type { Driver } from './types.ts'
 
@@ -24,7 +24,7 @@ const byModel = new Map<LoadModel, DriverRegistration>()
  * that puts the earlier one back (for a test's stand-in, or a plug-in that is unloaded).
  */
 export function registerDriver(registration: DriverRegistration): () => void {
-  if (!/^[a-z][a-z0-9-]{0,31}$/.test(registration.name)) throw new TypeError(`registerDriver: name ${JSON.stringify(registration.name)} must be lower-case letters, digits or - (at most 32)`)
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(registration.name)) throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `registerDriver: name ${JSON.stringify(registration.name)} must be lower-case letters, digits or - (at most 32)`)
   const previous = byModel.get(registration.model)
   byModel.set(registration.model, Object.freeze({ ...registration }))
   return () => {
