@@ -45,7 +45,11 @@ export const authTarget = defineTarget({
   variantAlias: 'preset',
   options: {
     store: { env: 'STORE', values: ['memory', 'postgres'], description: 'where tokens and revocations are kept: memory (embedded) or postgres (DATABASE_URL)' },
-    cache: { env: 'CACHE', values: ['none', 'lru', 'redis', 'tiered'], description: 'token cache in front of the store (redis and tiered use REDIS_URL; in `variants`, only redis or tiered, for the presets that cache)' }
+    cache: {
+      env: 'CACHE',
+      values: ['none', 'lru', 'redis', 'tiered'],
+      description: 'token cache in front of the store (redis and tiered use REDIS_URL; in `variants`, only redis or tiered, for the presets that cache)'
+    }
   },
   report: AUTH_REPORT
 })

@@ -5,11 +5,26 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'reports/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'reports/**', 'coverage/**', 'types/**'] },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } }
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly'
+      }
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -27,12 +42,18 @@ export default tseslint.config(
     // They reach it only through the public API, declared in authbench.config.ts.
     files: ['harness/**/*.ts', 'harness/**/*.js'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        patterns: [{
-          regex: '(^|/)(target|scenarios)/|(^|/)authbench\\.config(\\.[a-z]+)?$',
-          message: 'harness core must not import the reference target (target/), the auth scenarios (scenarios/) or the repository config; take it from the loaded config through the public API (harness/api.ts)'
-        }]
-      }]
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(target|scenarios)/|(^|/)authbench\\.config(\\.[a-z]+)?$',
+              message:
+                'harness core must not import the reference target (target/), the auth scenarios (scenarios/) or the repository config; take it from the loaded config through the public API (harness/api.ts)'
+            }
+          ]
+        }
+      ]
     }
   }
 )

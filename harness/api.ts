@@ -159,8 +159,10 @@ function completeInstance(init: ScenarioInstanceInit): ScenarioInstance {
  * fixed `request` needs no setup. The result is frozen and is what the engine runs.
  */
 export function defineScenario(def: ScenarioDefinition): Scenario {
-  if (typeof def.name !== 'string' || !NAME.test(def.name)) throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `defineScenario: name ${JSON.stringify(def.name)} must be letters, digits, - or _ (at most 64), starting with a letter`)
-  if ((def.request === undefined) === (def.setup === undefined)) throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `defineScenario "${def.name}": give exactly one of request or setup`)
+  if (typeof def.name !== 'string' || !NAME.test(def.name))
+    throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `defineScenario: name ${JSON.stringify(def.name)} must be letters, digits, - or _ (at most 64), starting with a letter`)
+  if ((def.request === undefined) === (def.setup === undefined))
+    throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `defineScenario "${def.name}": give exactly one of request or setup`)
   const params = Object.freeze({ ...(def.params ?? {}) })
   const fixed = def.request === undefined ? undefined : Object.freeze({ ...def.request })
   const userSetup = def.setup

@@ -39,64 +39,94 @@ const counterSchema = z.strictObject({
  * A target option's name becomes a long option (`--store`): lower-case words joined by -, and
  * none of the names the harness's own commands use.
  */
-const optionName = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'must be lower-case letters and digits, words joined by -').refine((name) => !RESERVED_OPTIONS.has(name), { message: "is one of authbench's own options" })
+const optionName = z
+  .string()
+  .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'must be lower-case letters and digits, words joined by -')
+  .refine((name) => !RESERVED_OPTIONS.has(name), { message: "is one of authbench's own options" })
 
-const targetSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be letters, digits, . _ or - (at most 64)'),
-  description: z.string().optional(),
-  start: z.strictObject({
-    command: z.string().min(1),
-    args: z.array(z.string()).optional(),
-    cwd: z.string().optional(),
-    env: envSchema.optional(),
-    portEnv: z.string().optional(),
-    hostEnv: z.string().optional()
-  }),
-  install: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-  build: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-  readiness: z.strictObject({
-    path: z.string().startsWith('/', 'must start with /'),
-    timeoutMs: z.number().int().positive().max(600_000).optional()
-  }),
-  stop: z.strictObject({
-    signal: z.string().regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as SIGTERM').optional(),
-    graceMs: z.number().int().min(0).max(600_000).optional()
-  }).optional(),
-  metrics: z.strictObject({
-    path: z.string().startsWith('/', 'must start with /'),
-    counters: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be an identifier'), counterSchema).optional()
-  }).optional(),
-  configPath: z.string().startsWith('/', 'must start with /').optional(),
-  configFrom: fn.optional(),
-  checkEnv: fn.optional(),
-  variantsEnv: fn.optional(),
-  variants: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be letters, digits, . _ or -'), envSchema).optional(),
-  variantAlias: optionName.optional(),
-  options: z.record(optionName, z.strictObject({
-    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
-    values: z.array(z.string().min(1)).min(1).optional(),
-    description: z.string().min(1)
-  })).optional(),
-  defaultVariant: z.string().optional(),
-  report: z.strictObject({
-    scenarios: z.array(z.string()).optional(),
-    variantNotes: z.record(z.string(), z.string()).optional(),
-    guide: z.strictObject({
-      reference: z.string(),
-      source: z.string(),
-      rows: z.record(z.string(), z.strictObject({ currentRps: z.number().positive(), targetRps: z.number().positive() }))
-    }).optional(),
-    explainStep: fn.optional(),
-    describeConfig: fn.optional()
-  }).optional()
-}).superRefine((t, ctx) => {
-  if (t.defaultVariant !== undefined && t.variants?.[t.defaultVariant] === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['defaultVariant'], message: `"${t.defaultVariant}" is not one of the target's variants (${Object.keys(t.variants ?? {}).join(', ') || 'none'})` })
-  }
-})
+const targetSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be letters, digits, . _ or - (at most 64)'),
+    description: z.string().optional(),
+    start: z.strictObject({
+      command: z.string().min(1),
+      args: z.array(z.string()).optional(),
+      cwd: z.string().optional(),
+      env: envSchema.optional(),
+      portEnv: z.string().optional(),
+      hostEnv: z.string().optional()
+    }),
+    install: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    build: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    readiness: z.strictObject({
+      path: z.string().startsWith('/', 'must start with /'),
+      timeoutMs: z.number().int().positive().max(600_000).optional()
+    }),
+    stop: z
+      .strictObject({
+        signal: z
+          .string()
+          .regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as SIGTERM')
+          .optional(),
+        graceMs: z.number().int().min(0).max(600_000).optional()
+      })
+      .optional(),
+    metrics: z
+      .strictObject({
+        path: z.string().startsWith('/', 'must start with /'),
+        counters: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be an identifier'), counterSchema).optional()
+      })
+      .optional(),
+    configPath: z.string().startsWith('/', 'must start with /').optional(),
+    configFrom: fn.optional(),
+    checkEnv: fn.optional(),
+    variantsEnv: fn.optional(),
+    variants: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be letters, digits, . _ or -'), envSchema).optional(),
+    variantAlias: optionName.optional(),
+    options: z
+      .record(
+        optionName,
+        z.strictObject({
+          env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+          values: z.array(z.string().min(1)).min(1).optional(),
+          description: z.string().min(1)
+        })
+      )
+      .optional(),
+    defaultVariant: z.string().optional(),
+    report: z
+      .strictObject({
+        scenarios: z.array(z.string()).optional(),
+        variantNotes: z.record(z.string(), z.string()).optional(),
+        guide: z
+          .strictObject({
+            reference: z.string(),
+            source: z.string(),
+            rows: z.record(z.string(), z.strictObject({ currentRps: z.number().positive(), targetRps: z.number().positive() }))
+          })
+          .optional(),
+        explainStep: fn.optional(),
+        describeConfig: fn.optional()
+      })
+      .optional()
+  })
+  .superRefine((t, ctx) => {
+    if (t.defaultVariant !== undefined && t.variants?.[t.defaultVariant] === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultVariant'],
+        message: `"${t.defaultVariant}" is not one of the target's variants (${Object.keys(t.variants ?? {}).join(', ') || 'none'})`
+      })
+    }
+  })
 
 const scenarioObject = z.custom<Scenario>(
-  (v) => typeof v === 'object' && v !== null && typeof (v as Scenario).name === 'string' && typeof (v as Scenario).setup === 'function' && typeof (v as Scenario).checkParams === 'function',
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Scenario).name === 'string' &&
+    typeof (v as Scenario).setup === 'function' &&
+    typeof (v as Scenario).checkParams === 'function',
   { message: 'must be a scenario from defineScenario() or a path to a scenario file' }
 )
 
@@ -104,21 +134,73 @@ const configSchema = z.strictObject({
   targets: z.array(targetSchema).optional(),
   scenarios: z.array(z.union([z.string().min(1), scenarioObject])).optional(),
   gate: settingsOverrideSchema.optional(),
-  load: z.strictObject({
-    durationMs: z.number().int().positive().optional(),
-    warmupMs: z.number().int().min(0).optional(),
-    trials: z.number().int().min(1).max(1_000).optional(),
-    connections: z.number().int().min(1).max(10_000).optional()
-  }).optional()
+  load: z
+    .strictObject({
+      durationMs: z.number().int().positive().optional(),
+      warmupMs: z.number().int().min(0).optional(),
+      trials: z.number().int().min(1).max(1_000).optional(),
+      connections: z.number().int().min(1).max(10_000).optional()
+    })
+    .optional()
 })
 
 /** Long options of authbench's own commands, which a target's options may not take. */
 export const RESERVED_OPTIONS: ReadonlySet<string> = new Set([
-  'scenario', 'duration', 'warmup', 'warmup-max', 'trials', 'connections', 'pipelining', 'rate', 'timeout', 'url', 'allow-remote', 'config', 'target',
-  'variant', 'target-env', 'restart-per-trial', 'out', 'label', 'json', 'scenario-param', 'error-threshold', 'max-late-share', 'max-in-flight', 'slo',
-  'max-pool', 'calibration', 'no-calibration', 'profile', 'profile-interval', 'profile-arm', 'progress', 'no-progress', 'compare', 'baseline', 'driver',
-  'a', 'b', 'a-env', 'b-env', 'slot', 'budget', 'seed', 'min-rate', 'start-rate', 'max-rate', 'step-duration', 'precision', 'repeats', 'report', 'pin',
-  'no-pin', 'debug', 'help', 'version', 'runners'
+  'scenario',
+  'duration',
+  'warmup',
+  'warmup-max',
+  'trials',
+  'connections',
+  'pipelining',
+  'rate',
+  'timeout',
+  'url',
+  'allow-remote',
+  'config',
+  'target',
+  'variant',
+  'target-env',
+  'restart-per-trial',
+  'out',
+  'label',
+  'json',
+  'scenario-param',
+  'error-threshold',
+  'max-late-share',
+  'max-in-flight',
+  'slo',
+  'max-pool',
+  'calibration',
+  'no-calibration',
+  'profile',
+  'profile-interval',
+  'profile-arm',
+  'progress',
+  'no-progress',
+  'compare',
+  'baseline',
+  'driver',
+  'a',
+  'b',
+  'a-env',
+  'b-env',
+  'slot',
+  'budget',
+  'seed',
+  'min-rate',
+  'start-rate',
+  'max-rate',
+  'step-duration',
+  'precision',
+  'repeats',
+  'report',
+  'pin',
+  'no-pin',
+  'debug',
+  'help',
+  'version',
+  'runners'
 ])
 
 /** Keys of the gate settings, also accepted at the top level (the older authbench.config.json form). */
@@ -130,7 +212,8 @@ export const GET_SCENARIO: Scenario = defineScenario({
   description: 'GET a path (param path, default /) and expect a 2xx',
   params: { path: 'path and query to GET; default /', status: 'the one expected status; default any 2xx' },
   checkParams: (p) => {
-    if (p.path !== undefined && !p.path.startsWith('/')) throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `scenario "get" parameter "path": must start with /; got "${p.path}"`)
+    if (p.path !== undefined && !p.path.startsWith('/'))
+      throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `scenario "get" parameter "path": must start with /; got "${p.path}"`)
   },
   setup: ({ params }) => {
     const status = params.status === undefined ? null : Number(params.status)
@@ -183,7 +266,13 @@ async function importModule(file: string, what: string): Promise<unknown> {
 }
 
 function describeIssues(file: string, error: z.ZodError): string {
-  const where = (p: readonly PropertyKey[]): string => (p.length === 0 ? '(top level)' : p.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, ''))
+  const where = (p: readonly PropertyKey[]): string =>
+    p.length === 0
+      ? '(top level)'
+      : p
+          .map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`))
+          .join('')
+          .replace(/^\./, '')
   const problems = error.issues.slice(0, 5).map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const at = issue.path.length === 0 ? '' : ` in ${where(issue.path)}`
@@ -217,7 +306,8 @@ export async function resolveConfig(raw: unknown, file: string | null, dir: stri
     if (!existsSync(scenarioFile)) throw new ConfigError('AUTHBENCH_ERR_CONFIG_LOAD', `${name}: scenarios[${i}]: scenario file ${entry} does not exist`)
     const loaded = await importModule(scenarioFile, 'scenario file')
     for (const s of Array.isArray(loaded) ? loaded : [loaded]) {
-      if (!scenarioObject.safeParse(s).success) throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `${scenarioFile}: its default export must be a scenario from defineScenario() (or a list of them)`)
+      if (!scenarioObject.safeParse(s).success)
+        throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `${scenarioFile}: its default export must be a scenario from defineScenario() (or a list of them)`)
       scenarios.push(s as Scenario)
     }
   }
@@ -248,14 +338,19 @@ export async function loadConfig(options: { cwd?: string; configPath?: string } 
 /** The scenario of that name, or UnknownScenarioError listing the config's. */
 export function scenarioByName(config: ResolvedConfig, scenarioName: string): Scenario {
   const s = config.scenarios.find((x) => x.name === scenarioName)
-  if (s === undefined) throw new UnknownScenarioError(scenarioName, config.scenarios.map((x) => x.name))
+  if (s === undefined)
+    throw new UnknownScenarioError(
+      scenarioName,
+      config.scenarios.map((x) => x.name)
+    )
   return s
 }
 
 /** The target of that name (default: the first), or a ConfigError saying what exists. */
 export function targetByName(config: ResolvedConfig, targetName?: string): TargetDefinition {
   const where = config.file ?? 'the built-in defaults'
-  if (config.targets.length === 0) throw new ConfigError('AUTHBENCH_ERR_NO_TARGET', `${where} declares no target to start: add one to targets in authbench.config.ts, or pass --url of a running service`)
+  if (config.targets.length === 0)
+    throw new ConfigError('AUTHBENCH_ERR_NO_TARGET', `${where} declares no target to start: add one to targets in authbench.config.ts, or pass --url of a running service`)
   if (targetName === undefined) return config.targets[0] as TargetDefinition
   const t = config.targets.find((x) => x.name === targetName)
   if (t === undefined) throw new ConfigError('AUTHBENCH_ERR_NO_TARGET', `--target "${targetName}": ${where} declares ${config.targets.map((x) => x.name).join(', ')}`)
@@ -267,7 +362,10 @@ export function variantEnv(target: TargetDefinition, variant: string, option = '
   const env = target.variants?.[variant]
   if (env === undefined) {
     const names = Object.keys(target.variants ?? {})
-    throw new ConfigError('AUTHBENCH_ERR_UNKNOWN_VARIANT', `${option} "${variant}": target "${target.name}" has ${names.length > 0 ? `the variants ${names.join(', ')}` : 'no variants'}`)
+    throw new ConfigError(
+      'AUTHBENCH_ERR_UNKNOWN_VARIANT',
+      `${option} "${variant}": target "${target.name}" has ${names.length > 0 ? `the variants ${names.join(', ')}` : 'no variants'}`
+    )
   }
   return env
 }

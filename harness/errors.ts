@@ -64,19 +64,19 @@ export const HARNESS_ERROR_CODES: Readonly<Record<ErrorCode, string>> = Object.f
 export class AuthbenchError extends Error {
   readonly code: ErrorCode
 
-  constructor (code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'AuthbenchError'
     this.code = code
   }
 
   /** What the CLI exits with for this error. */
-  get exitCode (): ErrorExitCode {
+  get exitCode(): ErrorExitCode {
     return ERROR_CODES[this.code].exitCode
   }
 
   /** True when it exits 2 (the user can fix it, or the run could not finish), not 130. */
-  get usage (): boolean {
+  get usage(): boolean {
     return this.exitCode === EXIT.USAGE
   }
 }
@@ -86,27 +86,30 @@ export class AuthbenchError extends Error {
  * target crashed or went silent (exit 2). `code` is the stop's own, from the run's `aborted`.
  */
 export class RunStoppedError extends AuthbenchError {
-  constructor (code: ErrorCode, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(code, message)
     this.name = 'RunStoppedError'
   }
 
   /** For a code read from a result's `aborted`, which may be any string. */
-  static fromAborted (aborted: { code: string; reason: string }, what: string): RunStoppedError {
+  static fromAborted(aborted: { code: string; reason: string }, what: string): RunStoppedError {
     const code = Object.hasOwn(ERROR_CODES, aborted.code) ? (aborted.code as ErrorCode) : 'AUTHBENCH_ERR_RUN_FAILED'
     return new RunStoppedError(code, `${what}: ${aborted.reason}`)
   }
 }
 
 export class BadOptionError extends AuthbenchError {
-  constructor (message: string) {
+  constructor(message: string) {
     super('AUTHBENCH_ERR_BAD_OPTION', message)
     this.name = 'BadOptionError'
   }
 }
 
 export class UnknownScenarioError extends AuthbenchError {
-  constructor (readonly scenario: string, known: readonly string[]) {
+  constructor(
+    readonly scenario: string,
+    known: readonly string[]
+  ) {
     super('AUTHBENCH_ERR_UNKNOWN_SCENARIO', `unknown scenario "${scenario}" (known: ${known.join(', ')})`)
     this.name = 'UnknownScenarioError'
   }
@@ -114,7 +117,11 @@ export class UnknownScenarioError extends AuthbenchError {
 
 /** A bad scenario parameter: names the scenario and the parameter (exit 2). */
 export class ScenarioParamError extends AuthbenchError {
-  constructor (readonly scenario: string, readonly param: string, problem: string) {
+  constructor(
+    readonly scenario: string,
+    readonly param: string,
+    problem: string
+  ) {
     super('AUTHBENCH_ERR_BAD_OPTION', `scenario "${scenario}" parameter "${param}": ${problem}`)
     this.name = 'ScenarioParamError'
   }
@@ -122,7 +129,7 @@ export class ScenarioParamError extends AuthbenchError {
 
 /** A scenario's setup failed: seeding through the target's API was refused, or the scenario threw. */
 export class SetupFailedError extends AuthbenchError {
-  constructor (message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown }) {
     super('AUTHBENCH_ERR_SETUP_FAILED', message, options)
     this.name = 'SetupFailedError'
   }
@@ -130,73 +137,85 @@ export class SetupFailedError extends AuthbenchError {
 
 /** The config file, or a key in it, is invalid; the message names the file and the key. */
 export class ConfigError extends AuthbenchError {
-  constructor (code: 'AUTHBENCH_ERR_CONFIG_INVALID' | 'AUTHBENCH_ERR_CONFIG_LOAD' | 'AUTHBENCH_ERR_UNKNOWN_VARIANT' | 'AUTHBENCH_ERR_NO_TARGET', message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: 'AUTHBENCH_ERR_CONFIG_INVALID' | 'AUTHBENCH_ERR_CONFIG_LOAD' | 'AUTHBENCH_ERR_UNKNOWN_VARIANT' | 'AUTHBENCH_ERR_NO_TARGET',
+    message: string,
+    options?: { cause?: unknown }
+  ) {
     super(code, message, options)
     this.name = 'ConfigError'
   }
 }
 
 export class InvalidUrlError extends AuthbenchError {
-  constructor (readonly url: string, cause?: unknown) {
+  constructor(
+    readonly url: string,
+    cause?: unknown
+  ) {
     super('AUTHBENCH_ERR_INVALID_URL', `invalid target URL "${url}"`, { cause })
     this.name = 'InvalidUrlError'
   }
 }
 
 export class RemoteTargetError extends AuthbenchError {
-  constructor (readonly url: string, readonly host: string) {
-    super(
-      'AUTHBENCH_ERR_REMOTE_TARGET',
-      `refusing to load ${url}: host "${host}" is not loopback (127.0.0.0/8, ::1, localhost); pass --allow-remote to load a remote host`
-    )
+  constructor(
+    readonly url: string,
+    readonly host: string
+  ) {
+    super('AUTHBENCH_ERR_REMOTE_TARGET', `refusing to load ${url}: host "${host}" is not loopback (127.0.0.0/8, ::1, localhost); pass --allow-remote to load a remote host`)
     this.name = 'RemoteTargetError'
   }
 }
 
 export class TargetStartError extends AuthbenchError {
-  constructor (message: string, readonly stderrTail: string, cause?: unknown) {
+  constructor(
+    message: string,
+    readonly stderrTail: string,
+    cause?: unknown
+  ) {
     super('AUTHBENCH_ERR_TARGET_START', withTail(message, stderrTail), { cause })
     this.name = 'TargetStartError'
   }
 }
 
 export class TargetCrashedError extends AuthbenchError {
-  constructor (
+  constructor(
     readonly processExitCode: number | null,
     readonly exitSignal: NodeJS.Signals | null,
     readonly stderrTail: string
   ) {
-    super(
-      'AUTHBENCH_ERR_TARGET_CRASHED',
-      withTail(`target process exited unexpectedly (code ${String(processExitCode)}, signal ${String(exitSignal)})`, stderrTail)
-    )
+    super('AUTHBENCH_ERR_TARGET_CRASHED', withTail(`target process exited unexpectedly (code ${String(processExitCode)}, signal ${String(exitSignal)})`, stderrTail))
     this.name = 'TargetCrashedError'
   }
 }
 
 export class TargetUnresponsiveError extends AuthbenchError {
-  constructor (readonly url: string, readonly failedProbes: number, cause?: unknown) {
+  constructor(
+    readonly url: string,
+    readonly failedProbes: number,
+    cause?: unknown
+  ) {
     super('AUTHBENCH_ERR_TARGET_UNRESPONSIVE', `target ${url} failed ${failedProbes} consecutive health probes`, { cause })
     this.name = 'TargetUnresponsiveError'
   }
 }
 
 export class DriverError extends AuthbenchError {
-  constructor (message: string, cause?: unknown) {
+  constructor(message: string, cause?: unknown) {
     super('AUTHBENCH_ERR_DRIVER', message, { cause })
     this.name = 'DriverError'
   }
 }
 
 export class MetricsError extends AuthbenchError {
-  constructor (message: string, cause?: unknown) {
+  constructor(message: string, cause?: unknown) {
     super('AUTHBENCH_ERR_METRICS', message, { cause })
     this.name = 'MetricsError'
   }
 }
 
 export class HistogramDecodeError extends AuthbenchError {
-  constructor (cause?: unknown) {
+  constructor(cause?: unknown) {
     super('AUTHBENCH_ERR_HISTOGRAM', 'could not decode a compressed base64 latency histogram', { cause })
     this.name = 'HistogramDecodeError'
   }
@@ -206,19 +225,30 @@ export type ResultFileProblem = 'MISSING' | 'UNREADABLE' | 'CORRUPT' | 'INCOMPAT
 
 /** A result file that cannot be used. `problem` says which way it failed. */
 export class ResultFileError extends AuthbenchError {
-  constructor (readonly file: string, readonly problem: ResultFileProblem, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    readonly problem: ResultFileProblem,
+    message: string,
+    options?: { cause?: unknown }
+  ) {
     super('AUTHBENCH_ERR_RESULT_FILE', `${file}: ${message}`, options)
     this.name = 'ResultFileError'
   }
 }
 
 export type CompareErrorCode =
-  | 'AUTHBENCH_ERR_FILE_MISSING' | 'AUTHBENCH_ERR_FILE_UNREADABLE' | 'AUTHBENCH_ERR_JSON_INVALID' | 'AUTHBENCH_ERR_SCHEMA_VERSION'
-  | 'AUTHBENCH_ERR_RESULT_SHAPE' | 'AUTHBENCH_ERR_CONFIG_INVALID' | 'AUTHBENCH_ERR_AB_UNPAIRED' | 'AUTHBENCH_ERR_AB_SPEC'
+  | 'AUTHBENCH_ERR_FILE_MISSING'
+  | 'AUTHBENCH_ERR_FILE_UNREADABLE'
+  | 'AUTHBENCH_ERR_JSON_INVALID'
+  | 'AUTHBENCH_ERR_SCHEMA_VERSION'
+  | 'AUTHBENCH_ERR_RESULT_SHAPE'
+  | 'AUTHBENCH_ERR_CONFIG_INVALID'
+  | 'AUTHBENCH_ERR_AB_UNPAIRED'
+  | 'AUTHBENCH_ERR_AB_SPEC'
 
 /** Files `compare` and `ab` cannot read, parse or compare, and A/B arms that cannot be run. */
 export class CompareError extends AuthbenchError {
-  constructor (code: CompareErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: CompareErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options)
     this.name = 'CompareError'
   }
@@ -226,7 +256,7 @@ export class CompareError extends AuthbenchError {
 
 /** A git ref of an A/B arm could not be resolved, checked out, installed or built. */
 export class RefBuildError extends AuthbenchError {
-  constructor (
+  constructor(
     readonly ref: string,
     readonly step: 'resolve' | 'checkout' | 'install' | 'build',
     message: string,
@@ -243,7 +273,7 @@ export class RefBuildError extends AuthbenchError {
 
 /** No usable k6 on PATH. */
 export class K6MissingError extends AuthbenchError {
-  constructor (message: string) {
+  constructor(message: string) {
     super('AUTHBENCH_ERR_K6_MISSING', message)
     this.name = 'K6MissingError'
   }
@@ -251,21 +281,25 @@ export class K6MissingError extends AuthbenchError {
 
 /** A k6 summary that cannot be imported. */
 export class K6SummaryError extends AuthbenchError {
-  constructor (readonly file: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    message: string,
+    options?: { cause?: unknown }
+  ) {
     super('AUTHBENCH_ERR_K6_SUMMARY', `${file}: ${message}`, options)
     this.name = 'K6SummaryError'
   }
 }
 
 /** True for any registered error, also one from a second copy of this module (a config loaded apart). */
-export function isAuthbenchError (error: unknown): error is AuthbenchError {
+export function isAuthbenchError(error: unknown): error is AuthbenchError {
   if (error instanceof AuthbenchError) return true
   const code = (error as { code?: unknown } | null)?.code
   return error instanceof Error && typeof code === 'string' && Object.hasOwn(ERROR_CODES, code) && 'exitCode' in error
 }
 
 /** The exit code for a code found in a result's `aborted` (a string from a file, so it may be any). */
-export function exitCodeForCode (errorCode: string): ErrorExitCode {
+export function exitCodeForCode(errorCode: string): ErrorExitCode {
   return (ERROR_CODES as Record<string, CodeInfo>)[errorCode]?.exitCode ?? EXIT.INCOMPLETE
 }
 
@@ -273,7 +307,7 @@ export function exitCodeForCode (errorCode: string): ErrorExitCode {
 let showStacks = false
 
 /** Turns stacks of unexpected errors on or off (the CLI's `--debug`). */
-export function setShowStacks (on: boolean): void {
+export function setShowStacks(on: boolean): void {
   showStacks = on
 }
 
@@ -283,7 +317,7 @@ export function setShowStacks (on: boolean): void {
  * (its name and message, with a hint to rerun with --debug for the stack) and exits `unknownExit`
  * (2 by default: 1 would read as "regression").
  */
-export function describeError (error: unknown, unknownExit: ErrorExitCode = EXIT.INCOMPLETE): { message: string; exitCode: ErrorExitCode } {
+export function describeError(error: unknown, unknownExit: ErrorExitCode = EXIT.INCOMPLETE): { message: string; exitCode: ErrorExitCode } {
   if (isAuthbenchError(error)) {
     const detail = error instanceof ResultFileError ? `${error.code}:${error.problem}` : error.code
     return { message: `${error.message} [${detail}]`, exitCode: error.exitCode }
@@ -294,7 +328,7 @@ export function describeError (error: unknown, unknownExit: ErrorExitCode = EXIT
   return { message: `unexpected error: ${e.name}: ${firstLine} (rerun with --debug for the stack)`, exitCode: unknownExit }
 }
 
-function withTail (message: string, tail: string): string {
+function withTail(message: string, tail: string): string {
   const trimmed = tail.trim()
   return trimmed === '' ? message : `${message}\n--- target stderr (tail) ---\n${trimmed}`
 }

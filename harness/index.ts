@@ -3,9 +3,25 @@
 // extension points in the driver and report registries.
 export { DEFAULT_LOAD, defineConfig, defineScenario, defineTarget } from './api.ts'
 export type {
-  AuthbenchConfig, CounterDefinition, DefaultLoad, GateSettings, InstanceStats, LoadDefaults, RequestSpec, Scenario,
-  GuideRow, ScenarioDefinition, VariantStepContext, ScenarioInstance, ScenarioInstanceInit, ScenarioParams, SetupContext, TargetDefinition, TargetOption,
-  VariantEnv, VariantsReportData
+  AuthbenchConfig,
+  CounterDefinition,
+  DefaultLoad,
+  GateSettings,
+  InstanceStats,
+  LoadDefaults,
+  RequestSpec,
+  Scenario,
+  GuideRow,
+  ScenarioDefinition,
+  VariantStepContext,
+  ScenarioInstance,
+  ScenarioInstanceInit,
+  ScenarioParams,
+  SetupContext,
+  TargetDefinition,
+  TargetOption,
+  VariantEnv,
+  VariantsReportData
 } from './api.ts'
 export { AuthbenchError, BadOptionError, ERROR_CODES, EXIT, ScenarioParamError, SetupFailedError, UnknownScenarioError } from './errors.ts'
 export type { ErrorCode } from './errors.ts'

@@ -86,7 +86,13 @@ export function upgradeV2(v2: Record<string, unknown>): Record<string, unknown> 
 }
 
 function describe(errors: readonly ErrorObject[] | null | undefined): string {
-  return (errors ?? []).slice(0, 5).map((e) => `${e.instancePath === '' ? '(root)' : e.instancePath} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : ''}`).join('; ')
+  return (errors ?? [])
+    .slice(0, 5)
+    .map(
+      (e) =>
+        `${e.instancePath === '' ? '(root)' : e.instancePath} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : ''}`
+    )
+    .join('; ')
 }
 
 /** Schema check without throwing: the problems, or an empty list. */
@@ -105,11 +111,19 @@ export function assertResult(value: unknown, file = '<result>'): RunResult {
   if (version === 1) {
     const v1 = compiled(RESULT_V1_SCHEMA_PATH)
     if (!v1(value)) {
-      throw new ResultFileError(file, 'INVALID', `does not match the version-1 result schema: ${describe(v1.errors)} (regenerate it with the command that made it, e.g. \`npx authbench baseline\` for reports/baseline.json)`)
+      throw new ResultFileError(
+        file,
+        'INVALID',
+        `does not match the version-1 result schema: ${describe(v1.errors)} (regenerate it with the command that made it, e.g. \`npx authbench baseline\` for reports/baseline.json)`
+      )
     }
     value = upgradeV1(value as Record<string, unknown>)
   } else if (version !== 2 && version !== RESULT_SCHEMA_VERSION) {
-    throw new ResultFileError(file, 'INCOMPATIBLE', `schemaVersion ${JSON.stringify(version)} is not one this authbench reads (1 to ${RESULT_SCHEMA_VERSION}); regenerate it with the command that made it, e.g. \`npx authbench baseline\` for reports/baseline.json`)
+    throw new ResultFileError(
+      file,
+      'INCOMPATIBLE',
+      `schemaVersion ${JSON.stringify(version)} is not one this authbench reads (1 to ${RESULT_SCHEMA_VERSION}); regenerate it with the command that made it, e.g. \`npx authbench baseline\` for reports/baseline.json`
+    )
   }
   if ((value as { schemaVersion: unknown }).schemaVersion === 2) {
     const v2 = compiled(RESULT_V2_SCHEMA_PATH)
@@ -218,7 +232,13 @@ export async function assertWritableDir(dir: string, option = '--out'): Promise<
 
 /** reports/<timestamp>-<label>: the timestamp sorts, the label is made safe for a folder name. */
 export function resultDirName(createdAt: Date, label: string): string {
-  const stamp = createdAt.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')
-  const safe = label.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64)
+  const stamp = createdAt
+    .toISOString()
+    .replace(/[:.]/g, '-')
+    .replace(/-\d{3}Z$/, 'Z')
+  const safe = label
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 64)
   return safe === '' ? stamp : `${stamp}-${safe}`
 }

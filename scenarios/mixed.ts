@@ -68,12 +68,7 @@ function share(weights: MixWeights, kind: MixKind): number {
 }
 
 /** The request factory alone, given seeded data: exposed for tests of the mix. */
-export function mixedRequestFactory(
-  opts: MixedOptions,
-  nextValidate: () => RequestSpec,
-  takeOtt: () => string,
-  takeRevoke: () => string
-): () => RequestSpec {
+export function mixedRequestFactory(opts: MixedOptions, nextValidate: () => RequestSpec, takeOtt: () => string, takeRevoke: () => string): () => RequestSpec {
   const uniform = seededUniform(opts.seed)
   let ottIssueNext = true
   return () => {
@@ -113,7 +108,12 @@ export const mixed: Scenario = defineScenario({
     }
     const pool = share(opts.weights, 'validate') > 0 ? await seedValidatePool(ctx, opts.poolSize) : { tokens: [], setupMs: 0 }
     await ensure(ctx.expectedRequests, ctx.signal)
-    const factory = mixedRequestFactory(opts, validateRequestFactory(pool.tokens, 0), () => ottSupply.pool.take(), () => revokeSupply.pool.take())
+    const factory = mixedRequestFactory(
+      opts,
+      validateRequestFactory(pool.tokens, 0),
+      () => ottSupply.pool.take(),
+      () => revokeSupply.pool.take()
+    )
     return {
       nextRequest: factory,
       refill: ensure,
@@ -128,10 +128,7 @@ export const mixed: Scenario = defineScenario({
       }),
       capacity: () => {
         // Kinds are drawn at random, so keep a tenth in reserve against a run of revokes or OTTs.
-        const limits = [
-          ottPerRequest > 0 ? ottSupply.pool.remaining / ottPerRequest : Infinity,
-          revokePerRequest > 0 ? revokeSupply.pool.remaining / revokePerRequest : Infinity
-        ]
+        const limits = [ottPerRequest > 0 ? ottSupply.pool.remaining / ottPerRequest : Infinity, revokePerRequest > 0 ? revokeSupply.pool.remaining / revokePerRequest : Infinity]
         const min = Math.min(...limits)
         return Number.isFinite(min) ? Math.floor(min * 0.9) : null
       }

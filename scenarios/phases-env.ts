@@ -64,6 +64,8 @@ export function presetVariantEnv(variant: string, options: Readonly<Record<strin
   try {
     return presetTargetEnv(variant as PresetName, backend)
   } catch (error) {
-    throw new BadOptionError(`preset ${variant} on ${backend.store}${backend.cache === null ? '' : ` + ${backend.cache}`}: the target would refuse this config: ${(error as Error).message}`)
+    throw new BadOptionError(
+      `preset ${variant} on ${backend.store}${backend.cache === null ? '' : ` + ${backend.cache}`}: the target would refuse this config: ${(error as Error).message}`
+    )
   }
 }

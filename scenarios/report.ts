@@ -26,7 +26,11 @@ export function explainAuthStep(ctx: VariantStepContext): string[] {
   const perS = (c: typeof a, key: string): number => c[key]?.perS ?? 0
   const why: string[] = []
   if (differs('dbPoolMax') && per1k(a, 'poolWaits') === 0 && per1k(b, 'poolWaits') === 0) {
-    why.push(config?.store === 'postgres' ? 'pool: no request waited for a database connection under either pool size, so a larger pool had nothing to relieve' : 'pool: the embedded store has no connection pool, so pool sizing changes nothing')
+    why.push(
+      config?.store === 'postgres'
+        ? 'pool: no request waited for a database connection under either pool size, so a larger pool had nothing to relieve'
+        : 'pool: the embedded store has no connection pool, so pool sizing changes nothing'
+    )
   }
   if (differs('batchSize') && perS(b, 'batchFlushes') === 0) why.push('batch writer: it never flushed, since this endpoint issues no tokens')
   else if (differs('batchSize') && config?.store !== 'postgres') why.push('batch writer: an in-memory insert costs little, so batching has little to save')
@@ -43,12 +47,15 @@ export function explainAuthStep(ctx: VariantStepContext): string[] {
   const instancesB = typeof config?.instances === 'number' ? config.instances : null
   if (ctx.to === 'phase3' && instancesB === 1) why.push('instances: phase3 ran one instance here; several need PostgreSQL and a shared cache (the embedded store is per process)')
   else if (instancesA !== null && instancesB !== null && instancesB > instancesA) {
-    why.push(ctx.targetCpus === null
-      ? `instances: ${instancesB} processes on ${ctx.cpuCount} core(s) shared with the load generator: more processes, little more CPU`
-      : `instances: ${instancesB} processes shared the target's pinned CPU ${ctx.targetCpus}: more processes, no more CPU`)
+    why.push(
+      ctx.targetCpus === null
+        ? `instances: ${instancesB} processes on ${ctx.cpuCount} core(s) shared with the load generator: more processes, little more CPU`
+        : `instances: ${instancesB} processes shared the target's pinned CPU ${ctx.targetCpus}: more processes, no more CPU`
+    )
     const flushesA = perS(a, 'batchFlushes')
     const flushesB = perS(b, 'batchFlushes')
-    if (flushesA > 0 && flushesB > flushesA * 1.5) why.push(`batch writer: each instance runs its own, so flushes went ${flushesA.toFixed(1)} → ${flushesB.toFixed(1)}/s and each batch carries fewer tokens`)
+    if (flushesA > 0 && flushesB > flushesA * 1.5)
+      why.push(`batch writer: each instance runs its own, so flushes went ${flushesA.toFixed(1)} → ${flushesB.toFixed(1)}/s and each batch carries fewer tokens`)
   }
   return why
 }

@@ -111,7 +111,13 @@ async function issueInBulk(ctx: IssueContext, pool: Pool, count: number, out: st
     while (supported && wanted > 0) {
       const n = Math.min(BULK_BATCH, wanted)
       wanted -= n
-      const bulkBody = JSON.stringify({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret, token_type: kind === 'ott' ? 'ott' : 'access', count: n })
+      const bulkBody = JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: credentials.clientId,
+        client_secret: credentials.clientSecret,
+        token_type: kind === 'ott' ? 'ott' : 'access',
+        count: n
+      })
       const r = await retrying<string[]>(ctx, BULK_SEED_PATH, true, async () => {
         const res = await pool.request({ method: 'POST', path: BULK_SEED_PATH, headers: JSON_HEADERS, body: bulkBody, signal })
         const text = await res.body.text()

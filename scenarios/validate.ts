@@ -43,7 +43,14 @@ export function validateRequestFactory(tokens: readonly string[], invalidShare: 
     invalidAcc += invalidShare
     if (invalidAcc >= 1 - 1e-9 || specs.length === 0) {
       invalidAcc -= 1
-      return { method: 'POST', path: ENDPOINTS.validate.path, headers: bearerHeaders(invalidJwt(forged++), true), body: BODY, expectedStatuses: EXPECTED_STATUS.validateInvalid, tag: 'validate-invalid' }
+      return {
+        method: 'POST',
+        path: ENDPOINTS.validate.path,
+        headers: bearerHeaders(invalidJwt(forged++), true),
+        body: BODY,
+        expectedStatuses: EXPECTED_STATUS.validateInvalid,
+        tag: 'validate-invalid'
+      }
     }
     const spec = specs[i] as RequestSpec
     i = (i + 1) % specs.length

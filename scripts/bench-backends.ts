@@ -61,7 +61,9 @@ interface Window {
 
 function usage(msg: string): never {
   console.error(`bench-backends: ${msg}`)
-  console.error('usage: node --import tsx scripts/bench-backends.ts [--rounds 3] [--duration-s 5] [--connections 32] [--validate-pool 20000] [--revoke-pool 60000] [--out reports/bench-backends.md]')
+  console.error(
+    'usage: node --import tsx scripts/bench-backends.ts [--rounds 3] [--duration-s 5] [--connections 32] [--validate-pool 20000] [--revoke-pool 60000] [--out reports/bench-backends.md]'
+  )
   process.exit(2)
 }
 
@@ -168,7 +170,10 @@ async function measure(round: number, backend: Backend, endpoint: Endpoint, targ
     const order = shuffle([...pools.validate])
     let i = 0
     nextRequest = () => ({
-      method: 'POST', path: `${BASE}/validate`, body: VALIDATE_BODY, expectedStatuses: [200],
+      method: 'POST',
+      path: `${BASE}/validate`,
+      body: VALIDATE_BODY,
+      expectedStatuses: [200],
       headers: { 'content-type': 'application/json', authorization: `Bearer ${order[i++ % order.length]!}` }
     })
   } else {
@@ -178,7 +183,9 @@ async function measure(round: number, backend: Backend, endpoint: Endpoint, targ
     // requests autocannon prepares past that point repeat the last token and are not measured.
     maxRequests = Math.max(1, tokens.length - connections * 2)
     nextRequest = () => ({
-      method: 'POST', path: `${BASE}/revoke`, expectedStatuses: [200],
+      method: 'POST',
+      path: `${BASE}/revoke`,
+      expectedStatuses: [200],
       headers: { authorization: `Bearer ${tokens[Math.min(i++, tokens.length - 1)]!}` }
     })
   }
@@ -189,7 +196,9 @@ async function measure(round: number, backend: Backend, endpoint: Endpoint, targ
   const hits = before && after ? after.hits - before.hits : 0
   const misses = before && after ? after.misses - before.misses : 0
   const w: Window = {
-    round, backend, endpoint,
+    round,
+    backend,
+    endpoint,
     rps: outcome.requests / (outcome.durationMs / 1000),
     requests: outcome.requests,
     non2xx: outcome.requests - outcome.successes,
@@ -197,7 +206,9 @@ async function measure(round: number, backend: Backend, endpoint: Endpoint, targ
     p99Us: lat.p99,
     hitRate: endpoint === 'validate' ? hits / Math.max(1, hits + misses) : null
   }
-  console.error(`round ${round} ${backend.padEnd(8)} ${endpoint.padEnd(8)} ${Math.round(w.rps).toString().padStart(6)} req/s  p50 ${w.p50Us} µs  p99 ${w.p99Us} µs  non-2xx ${w.non2xx}${w.hitRate === null ? '' : `  hit rate ${(w.hitRate * 100).toFixed(1)}%`}`)
+  console.error(
+    `round ${round} ${backend.padEnd(8)} ${endpoint.padEnd(8)} ${Math.round(w.rps).toString().padStart(6)} req/s  p50 ${w.p50Us} µs  p99 ${w.p99Us} µs  non-2xx ${w.non2xx}${w.hitRate === null ? '' : `  hit rate ${(w.hitRate * 100).toFixed(1)}%`}`
+  )
   return w
 }
 
@@ -266,20 +277,33 @@ interface RunInfo {
 /** The markdown report: how it was measured, the medians over rounds, then every window. */
 function renderReport(windows: readonly Window[], { schema, pinned, generatorCpus, loadBefore, loadAfter }: RunInfo): string {
   const of = (b: Backend, e: Endpoint) => windows.filter((w) => w.backend === b && w.endpoint === e)
-  const ratio = (e: Endpoint) => median(Array.from({ length: rounds }, (_, i) => {
-    const pgw = of('pg+redis', e).find((w) => w.round === i + 1)!
-    const emb = of('embedded', e).find((w) => w.round === i + 1)!
-    return pgw.rps / emb.rps
-  }))
+  const ratio = (e: Endpoint) =>
+    median(
+      Array.from({ length: rounds }, (_, i) => {
+        const pgw = of('pg+redis', e).find((w) => w.round === i + 1)!
+        const emb = of('embedded', e).find((w) => w.round === i + 1)!
+        return pgw.rps / emb.rps
+      })
+    )
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
   const pct = (n: number | null) => (n === null ? '–' : `${(n * 100).toFixed(1)}%`)
   const lines: string[] = []
   lines.push('# Real backends vs embedded default (PRESET=phase2)', '')
-  lines.push(`Command: \`node --import tsx scripts/bench-backends.ts --rounds ${rounds} --duration-s ${durationMs / 1000} --connections ${connections} --validate-pool ${validatePool} --revoke-pool ${revokePool}\``, '')
-  lines.push(`Date: ${new Date().toISOString()}. Node ${process.version}. Targets pinned to CPU ${pinned.join(', ') || 'none'}; generator pinned to CPU ${generatorCpus ?? 'none'}; PostgreSQL and Redis unpinned.`)
-  lines.push(`Closed model, ${connections} connections, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s per window, ${rounds} rounds interleaved per endpoint (backend order alternating). Latency in µs per response (harness ClosedDriver).`)
+  lines.push(
+    `Command: \`node --import tsx scripts/bench-backends.ts --rounds ${rounds} --duration-s ${durationMs / 1000} --connections ${connections} --validate-pool ${validatePool} --revoke-pool ${revokePool}\``,
+    ''
+  )
+  lines.push(
+    `Date: ${new Date().toISOString()}. Node ${process.version}. Targets pinned to CPU ${pinned.join(', ') || 'none'}; generator pinned to CPU ${generatorCpus ?? 'none'}; PostgreSQL and Redis unpinned.`
+  )
+  lines.push(
+    `Closed model, ${connections} connections, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s per window, ${rounds} rounds interleaved per endpoint (backend order alternating). Latency in µs per response (harness ClosedDriver).`
+  )
   lines.push(`pg+redis: DATABASE_URL (schema ${schema}) + REDIS_URL ${redisUrl} → store postgres, cache tiered. embedded: memory store, LRU cache.`)
-  lines.push(`Validate: ${fmt(validatePool)} distinct live tokens in a shuffled order per window. Revoke: ${fmt(revokePool)} fresh tokens per round and backend, each revoked once.`, '')
+  lines.push(
+    `Validate: ${fmt(validatePool)} distinct live tokens in a shuffled order per window. Revoke: ${fmt(revokePool)} fresh tokens per round and backend, each revoked once.`,
+    ''
+  )
   lines.push(`Load average before: \`${loadBefore}\``, `Load average after: \`${loadAfter}\``, '')
   lines.push('## Medians over rounds', '')
   lines.push('| endpoint | embedded req/s | pg+redis req/s | ratio pg+redis / embedded | embedded p99 µs | pg+redis p99 µs | embedded cache hit rate | pg+redis cache hit rate |')
@@ -288,12 +312,15 @@ function renderReport(windows: readonly Window[], { schema, pinned, generatorCpu
     const emb = of('embedded', e)
     const pgw = of('pg+redis', e)
     const hit = (ws: Window[]) => (e === 'validate' ? median(ws.map((w) => w.hitRate ?? 0)) : null)
-    lines.push(`| ${e} | ${fmt(median(emb.map((w) => w.rps)))} | ${fmt(median(pgw.map((w) => w.rps)))} | ${ratio(e).toFixed(3)} | ${fmt(median(emb.map((w) => w.p99Us)))} | ${fmt(median(pgw.map((w) => w.p99Us)))} | ${pct(hit(emb))} | ${pct(hit(pgw))} |`)
+    lines.push(
+      `| ${e} | ${fmt(median(emb.map((w) => w.rps)))} | ${fmt(median(pgw.map((w) => w.rps)))} | ${ratio(e).toFixed(3)} | ${fmt(median(emb.map((w) => w.p99Us)))} | ${fmt(median(pgw.map((w) => w.p99Us)))} | ${pct(hit(emb))} | ${pct(hit(pgw))} |`
+    )
   }
   lines.push('', '## Every window', '')
   lines.push('| round | endpoint | backend | req/s | requests | non-2xx | p50 µs | p99 µs | cache hit rate |')
   lines.push('|---:|---|---|---:|---:|---:|---:|---:|---:|')
-  for (const w of windows) lines.push(`| ${w.round} | ${w.endpoint} | ${w.backend} | ${fmt(w.rps)} | ${fmt(w.requests)} | ${w.non2xx} | ${fmt(w.p50Us)} | ${fmt(w.p99Us)} | ${pct(w.hitRate)} |`)
+  for (const w of windows)
+    lines.push(`| ${w.round} | ${w.endpoint} | ${w.backend} | ${fmt(w.rps)} | ${fmt(w.requests)} | ${w.non2xx} | ${fmt(w.p50Us)} | ${fmt(w.p99Us)} | ${pct(w.hitRate)} |`)
   const bad = windows.filter((w) => w.non2xx > 0)
   if (bad.length > 0) lines.push('', `Warning: ${bad.length} window(s) had non-2xx answers; their throughput includes them.`)
   return `${lines.join('\n')}\n`
@@ -327,6 +354,6 @@ async function main(): Promise<void> {
 }
 
 await main().catch((err: unknown) => {
-  console.error(`bench-backends: ${err instanceof Error ? err.stack ?? err.message : String(err)}`)
+  console.error(`bench-backends: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
   process.exitCode = 1
 })

@@ -34,7 +34,12 @@ const durationS = Number(values['duration-s'])
 const connections = Number(values.connections)
 const rateRps = Number(values.rate)
 const preset = values.preset as string
-for (const [name, v] of [['rounds', rounds], ['duration-s', durationS], ['connections', connections], ['rate', rateRps]] as const) {
+for (const [name, v] of [
+  ['rounds', rounds],
+  ['duration-s', durationS],
+  ['connections', connections],
+  ['rate', rateRps]
+] as const) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`)
 }
 if (rounds < 3) throw new Error('--rounds must be at least 3: a median of fewer rounds says little')
@@ -44,10 +49,13 @@ const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-42'
 const CHILD_SLACK_MS = 60_000
 const pinned = canPin()
 
-interface Child { stdout: string; stderr: string }
+interface Child {
+  stdout: string
+  stderr: string
+}
 
 /** Runs a command on core 1 (when pinning is possible); rejects on a non-zero exit or the deadline. */
-function onCore1 (command: string, args: string[], timeoutMs: number): Promise<Child> {
+function onCore1(command: string, args: string[], timeoutMs: number): Promise<Child> {
   const [file, argv] = pinned ? ['taskset', ['-c', '1', command, ...args]] : [command, args]
   return new Promise((resolve, reject) => {
     // The harness's --json result carries histograms and timelines: far over execFile's 1 MiB default.
@@ -58,14 +66,18 @@ function onCore1 (command: string, args: string[], timeoutMs: number): Promise<C
   })
 }
 
-async function autocannonCli (url: string, seconds = durationS): Promise<number> {
-  const { stdout } = await onCore1(path.join(REPO_ROOT, 'node_modules/.bin/autocannon'), ['-c', String(connections), '-d', String(seconds), '--json', url], seconds * 1000 + CHILD_SLACK_MS)
+async function autocannonCli(url: string, seconds = durationS): Promise<number> {
+  const { stdout } = await onCore1(
+    path.join(REPO_ROOT, 'node_modules/.bin/autocannon'),
+    ['-c', String(connections), '-d', String(seconds), '--json', url],
+    seconds * 1000 + CHILD_SLACK_MS
+  )
   const r = JSON.parse(stdout) as { requests: { average: number; total: number }; '2xx': number; non2xx: number; errors: number }
   if (r['2xx'] < 0.99 * (r.requests.total + r.errors)) throw new Error(`autocannon: only ${r['2xx']} 2xx of ${r.requests.total} (non2xx ${r.non2xx}, errors ${r.errors})`)
   return r.requests.average
 }
 
-async function wrk (url: string): Promise<number> {
+async function wrk(url: string): Promise<number> {
   const { stdout } = await onCore1('wrk', ['-t1', `-c${connections}`, `-d${durationS}s`, url], durationS * 1000 + CHILD_SLACK_MS)
   // wrk prints "Non-2xx or 3xx responses: N" only when there were some: a fast error page is no ceiling.
   if (/Non-2xx or 3xx responses/.test(stdout) || /Socket errors/.test(stdout)) throw new Error(`wrk saw errors:\n${stdout}`)
@@ -75,8 +87,28 @@ async function wrk (url: string): Promise<number> {
 }
 
 /** `authbench run` as its own process on core 1, as a user runs it; returns the one trial. */
-async function authbench (url: string, outDir: string, extra: string[]): Promise<TrialResult> {
-  const args = ['--import', 'tsx', 'harness/cli/cli.ts', 'run', '--duration', `${durationS}s`, '--trials', '1', '--connections', String(connections), '--url', url, '--json', '--no-calibration', '--out', outDir, '--label', 'bench-harness', ...extra]
+async function authbench(url: string, outDir: string, extra: string[]): Promise<TrialResult> {
+  const args = [
+    '--import',
+    'tsx',
+    'harness/cli/cli.ts',
+    'run',
+    '--duration',
+    `${durationS}s`,
+    '--trials',
+    '1',
+    '--connections',
+    String(connections),
+    '--url',
+    url,
+    '--json',
+    '--no-calibration',
+    '--out',
+    outDir,
+    '--label',
+    'bench-harness',
+    ...extra
+  ]
   // 1 s warm-up and set-up (token seeding for validate) come on top of the measured time.
   const { stdout } = await onCore1(process.execPath, args, durationS * 1000 + CHILD_SLACK_MS)
   const result = JSON.parse(stdout) as RunResult
@@ -89,7 +121,7 @@ async function authbench (url: string, outDir: string, extra: string[]): Promise
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
   const m = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
 }
 const quantile = (xs: readonly number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -120,7 +152,7 @@ type Tool = 'harness' | 'autocannon' | 'wrk'
 const TOOLS: Tool[] = ['harness', 'autocannon', 'wrk']
 
 /** One round: the three closed-model tools on `health` in this round's rotated order, then the open model on `validate`. */
-async function runRound (r: number, targetUrl: string, healthUrl: string, outDir: string): Promise<Round> {
+async function runRound(r: number, targetUrl: string, healthUrl: string, outDir: string): Promise<Round> {
   const order = TOOLS.map((_, i) => TOOLS[(i + r) % TOOLS.length] as Tool)
   const got: Partial<Record<Tool, number>> = {}
   let harnessValidity = ''
@@ -151,20 +183,24 @@ async function runRound (r: number, targetUrl: string, healthUrl: string, outDir
 }
 
 /** Starts the target on core 0, warms it up and runs every round against it; the target is stopped whatever happens. */
-async function runRounds (outDir: string, generatorCpus: string | null, loadStart: number[]): Promise<Round[]> {
+async function runRounds(outDir: string, generatorCpus: string | null, loadStart: number[]): Promise<Round[]> {
   let target: TargetProcess | undefined
   const rows: Round[] = []
   try {
     const options = referenceTarget({ PRESET: preset, JWT_SECRET, LOG_LEVEL: 'warn' })
     target = await startTarget({ ...options, pinCpus: pinned ? '0' : null })
     const healthUrl = `${target.url}${options.readinessPath ?? '/'}`
-    process.stderr.write(`target ${target.url} (pid ${target.pid}) on cpus ${target.pinnedCpus ?? 'unpinned'}, generators on ${generatorCpus ?? 'unpinned'}; load average ${fmtLoad(loadStart)}\n`)
+    process.stderr.write(
+      `target ${target.url} (pid ${target.pid}) on cpus ${target.pinnedCpus ?? 'unpinned'}, generators on ${generatorCpus ?? 'unpinned'}; load average ${fmtLoad(loadStart)}\n`
+    )
     // A cold target would hand round 1's first tool its JIT warm-up.
     await autocannonCli(healthUrl, 3)
     for (let r = 0; r < rounds; r++) {
       const row = await runRound(r, target.url, healthUrl, outDir)
       rows.push(row)
-      process.stderr.write(`round ${r + 1}/${rounds} (${row.order}): harness ${row.harness.toFixed(0)}, autocannon ${row.autocannon.toFixed(0)}, wrk ${row.wrk.toFixed(0)} req/s; open ${row.open.achievedRps.toFixed(0)}/${rateRps} req/s, late ${(row.open.lateShare * 100).toFixed(2)}%, dropped ${row.open.dropped}; load ${fmtLoad(loadavg())}\n`)
+      process.stderr.write(
+        `round ${r + 1}/${rounds} (${row.order}): harness ${row.harness.toFixed(0)}, autocannon ${row.autocannon.toFixed(0)}, wrk ${row.wrk.toFixed(0)} req/s; open ${row.open.achievedRps.toFixed(0)}/${rateRps} req/s, late ${(row.open.lateShare * 100).toFixed(2)}%, dropped ${row.open.dropped}; load ${fmtLoad(loadavg())}\n`
+      )
       if (!target.running) throw new Error(`the target exited mid-run: ${target.stderrTail()}`)
     }
   } finally {
@@ -174,38 +210,60 @@ async function runRounds (outDir: string, generatorCpus: string | null, loadStar
 }
 
 /** The markdown report: the method, then the overhead table and the open-model table, each with its medians. */
-function renderReport (rows: readonly Round[], startedAt: Date, loadStart: number[], loadEnd: number[]): string {
+function renderReport(rows: readonly Round[], startedAt: Date, loadStart: number[], loadEnd: number[]): string {
   const ratioA = rows.map((x) => x.harness / x.autocannon)
   const ratioW = rows.map((x) => x.harness / x.wrk)
   const pct = (x: number): string => `${(x * 100).toFixed(2)}%`
   const lines: string[] = []
   lines.push(`# Harness overhead and open-model accuracy (${startedAt.toISOString()})`, '')
-  lines.push(`Target: reference target, PRESET=${preset}, pinned to core ${pinned ? '0' : '(unpinned)'}; every load generator (authbench CLI, autocannon CLI, wrk, this script) pinned to core ${pinned ? '1' : '(unpinned)'}. ` +
-    `${rounds} interleaved rounds × ${durationS} s, ${connections} connections everywhere, one running target throughout. ` +
-    `Closed-model tool order rotates per round. The authbench runs add their default 1 s unrecorded warm-up; autocannon and wrk measure from their first request.`, '')
-  lines.push(`Load average (1/5/15 min) at start ${fmtLoad(loadStart)}, at end ${fmtLoad(loadEnd)}. Other work shares this 2-core machine, so absolute req/s move between runs; the per-round ratios are the figures to read.`, '')
+  lines.push(
+    `Target: reference target, PRESET=${preset}, pinned to core ${pinned ? '0' : '(unpinned)'}; every load generator (authbench CLI, autocannon CLI, wrk, this script) pinned to core ${pinned ? '1' : '(unpinned)'}. ` +
+      `${rounds} interleaved rounds × ${durationS} s, ${connections} connections everywhere, one running target throughout. ` +
+      `Closed-model tool order rotates per round. The authbench runs add their default 1 s unrecorded warm-up; autocannon and wrk measure from their first request.`,
+    ''
+  )
+  lines.push(
+    `Load average (1/5/15 min) at start ${fmtLoad(loadStart)}, at end ${fmtLoad(loadEnd)}. Other work shares this 2-core machine, so absolute req/s move between runs; the per-round ratios are the figures to read.`,
+    ''
+  )
   lines.push('## Harness overhead: GET / (`health`)', '')
   lines.push('| round | order | authbench req/s | autocannon CLI req/s | wrk req/s | authbench / autocannon | authbench / wrk |')
   lines.push('|---|---|---|---|---|---|---|')
   rows.forEach((x, i) => {
-    lines.push(`| ${i + 1} | ${x.order} | ${x.harness.toFixed(0)}${x.harnessValidity === 'valid' ? '' : ` (${x.harnessValidity})`} | ${x.autocannon.toFixed(0)} | ${x.wrk.toFixed(0)} | ${(ratioA[i] as number).toFixed(3)} | ${(ratioW[i] as number).toFixed(3)} |`)
+    lines.push(
+      `| ${i + 1} | ${x.order} | ${x.harness.toFixed(0)}${x.harnessValidity === 'valid' ? '' : ` (${x.harnessValidity})`} | ${x.autocannon.toFixed(0)} | ${x.wrk.toFixed(0)} | ${(ratioA[i] as number).toFixed(3)} | ${(ratioW[i] as number).toFixed(3)} |`
+    )
   })
-  lines.push(`| **median** | | **${median(rows.map((x) => x.harness)).toFixed(0)}** | **${median(rows.map((x) => x.autocannon)).toFixed(0)}** | **${median(rows.map((x) => x.wrk)).toFixed(0)}** | **${median(ratioA).toFixed(3)}** | **${median(ratioW).toFixed(3)}** |`, '')
-  lines.push(`Goal: authbench / autocannon ≥ 0.95 → ${median(ratioA) >= 0.95 ? 'met' : 'NOT met'} (median ${median(ratioA).toFixed(3)}; ` +
-    `interquartile range ${quantile(ratioA, 0.25).toFixed(3)}–${quantile(ratioA, 0.75).toFixed(3)}; ${ratioA.filter((x) => x >= 0.95).length} of ${rows.length} rounds ≥ 0.95). ` +
-    `wrk / autocannon CLI median ${median(rows.map((x) => x.wrk / x.autocannon)).toFixed(3)}.`, '')
+  lines.push(
+    `| **median** | | **${median(rows.map((x) => x.harness)).toFixed(0)}** | **${median(rows.map((x) => x.autocannon)).toFixed(0)}** | **${median(rows.map((x) => x.wrk)).toFixed(0)}** | **${median(ratioA).toFixed(3)}** | **${median(ratioW).toFixed(3)}** |`,
+    ''
+  )
+  lines.push(
+    `Goal: authbench / autocannon ≥ 0.95 → ${median(ratioA) >= 0.95 ? 'met' : 'NOT met'} (median ${median(ratioA).toFixed(3)}; ` +
+      `interquartile range ${quantile(ratioA, 0.25).toFixed(3)}–${quantile(ratioA, 0.75).toFixed(3)}; ${ratioA.filter((x) => x >= 0.95).length} of ${rows.length} rounds ≥ 0.95). ` +
+      `wrk / autocannon CLI median ${median(rows.map((x) => x.wrk / x.autocannon)).toFixed(3)}.`,
+    ''
+  )
   lines.push(`## Open-model accuracy: POST /validate at ${rateRps} req/s`, '')
   lines.push('| round | achieved req/s | achieved / set | late sends | late share | dropped | event-loop lag p99 | completed in window req/s | latency p99 | validity |')
   lines.push('|---|---|---|---|---|---|---|---|---|---|')
   rows.forEach((x, i) => {
-    lines.push(`| ${i + 1} | ${x.open.achievedRps.toFixed(0)} | ${(x.open.achievedRps / rateRps).toFixed(4)} | ${x.open.lateSends} / ${x.open.scheduled} | ${pct(x.open.lateShare)} | ${x.open.dropped} | ${x.open.eventLoopLagP99Ms.toFixed(2)} ms | ${x.openCompletedRps.toFixed(0)} | ${x.openP99Ms.toFixed(1)} ms | ${x.openValidity} |`)
+    lines.push(
+      `| ${i + 1} | ${x.open.achievedRps.toFixed(0)} | ${(x.open.achievedRps / rateRps).toFixed(4)} | ${x.open.lateSends} / ${x.open.scheduled} | ${pct(x.open.lateShare)} | ${x.open.dropped} | ${x.open.eventLoopLagP99Ms.toFixed(2)} ms | ${x.openCompletedRps.toFixed(0)} | ${x.openP99Ms.toFixed(1)} ms | ${x.openValidity} |`
+    )
   })
-  lines.push(`| **median** | **${median(rows.map((x) => x.open.achievedRps)).toFixed(0)}** | **${(median(rows.map((x) => x.open.achievedRps)) / rateRps).toFixed(4)}** | | **${pct(median(rows.map((x) => x.open.lateShare)))}** | **${median(rows.map((x) => x.open.dropped))}** | **${median(rows.map((x) => x.open.eventLoopLagP99Ms)).toFixed(2)} ms** | **${median(rows.map((x) => x.openCompletedRps)).toFixed(0)}** | **${median(rows.map((x) => x.openP99Ms)).toFixed(1)} ms** | |`, '')
-  lines.push('"achieved" is the harness\'s `openModel.achievedRps`: sends due in the measured window over its length, backlogged sends included whenever they left, so it reads the set rate unless requests time out; "dropped" counts sends that found all connections busy and waited in the backlog; "completed in window" is responses that arrived inside the window (the first seconds of the trial\'s per-second timeline), per second.', '')
+  lines.push(
+    `| **median** | **${median(rows.map((x) => x.open.achievedRps)).toFixed(0)}** | **${(median(rows.map((x) => x.open.achievedRps)) / rateRps).toFixed(4)}** | | **${pct(median(rows.map((x) => x.open.lateShare)))}** | **${median(rows.map((x) => x.open.dropped))}** | **${median(rows.map((x) => x.open.eventLoopLagP99Ms)).toFixed(2)} ms** | **${median(rows.map((x) => x.openCompletedRps)).toFixed(0)}** | **${median(rows.map((x) => x.openP99Ms)).toFixed(1)} ms** | |`,
+    ''
+  )
+  lines.push(
+    '"achieved" is the harness\'s `openModel.achievedRps`: sends due in the measured window over its length, backlogged sends included whenever they left, so it reads the set rate unless requests time out; "dropped" counts sends that found all connections busy and waited in the backlog; "completed in window" is responses that arrived inside the window (the first seconds of the trial\'s per-second timeline), per second.',
+    ''
+  )
   return lines.join('\n')
 }
 
-async function main (): Promise<void> {
+async function main(): Promise<void> {
   const loadStart = loadavg()
   const startedAt = new Date()
   // This process only orchestrates, but it must not compete with the target for core 0 either.

@@ -41,9 +41,11 @@ interface Window {
 
 function usage(msg?: string): never {
   if (msg) console.error(`bench-sweep: ${msg}`)
-  console.error('usage: DATABASE_URL=… node --import tsx scripts/bench-sweep.ts [--target http://127.0.0.1:3000] [--rows 1000000]\n'
-    + '  [--duration-s 10] [--connections 16] [--batch-size 10000] [--pause-ms 200] [--schema name] [--out reports/bench-sweep.json] [--md reports/bench-sweep.md]\n'
-    + '  Without --target, starts its own target (CACHE=none) pinned to core 0 on a schema of its own.')
+  console.error(
+    'usage: DATABASE_URL=… node --import tsx scripts/bench-sweep.ts [--target http://127.0.0.1:3000] [--rows 1000000]\n' +
+      '  [--duration-s 10] [--connections 16] [--batch-size 10000] [--pause-ms 200] [--schema name] [--out reports/bench-sweep.json] [--md reports/bench-sweep.md]\n' +
+      '  Without --target, starts its own target (CACHE=none) pinned to core 0 on a schema of its own.'
+  )
   process.exit(2)
 }
 
@@ -81,19 +83,22 @@ async function measure(label: string, target: string, jwt: string, connections: 
   const finished = new Promise<void>((resolve, reject) => {
     finish = (err) => (err ? reject(err) : resolve())
   })
-  const instance = autocannon({
-    url: `${target}${BASE}/validate`,
-    method: 'POST',
-    headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ resource: '/quotes/ltp' }),
-    connections,
-    // Closed model without a rate: autocannon adds no coordinated-omission samples here (and
-    // refuses ignoreCoordinatedOmission without one).
-    duration: Math.ceil(maxDurationMs / 1000),
-    // How often autocannon checks stop(): its 1 s default would stretch the "during" window up to a
-    // second past the end of the sweep, mixing quiet samples into it.
-    sampleInt: 100
-  }, (err) => finish(err ?? null))
+  const instance = autocannon(
+    {
+      url: `${target}${BASE}/validate`,
+      method: 'POST',
+      headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ resource: '/quotes/ltp' }),
+      connections,
+      // Closed model without a rate: autocannon adds no coordinated-omission samples here (and
+      // refuses ignoreCoordinatedOmission without one).
+      duration: Math.ceil(maxDurationMs / 1000),
+      // How often autocannon checks stop(): its 1 s default would stretch the "during" window up to a
+      // second past the end of the sweep, mixing quiet samples into it.
+      sampleInt: 100
+    },
+    (err) => finish(err ?? null)
+  )
   instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
     latenciesUs.push(responseTimeMs * 1000)
     if (statusCode < 200 || statusCode >= 300) non2xx++
@@ -165,15 +170,28 @@ async function startOwnTarget(databaseUrl: string, schema: string): Promise<Targ
   // libpq's startup option: the target's pool and its migrations use the schema.
   url.searchParams.set('options', `-c search_path=${schema}`)
   return await startTarget({
-    ...referenceTarget({ DATABASE_URL: url.toString(), CACHE: 'none', PRESET: 'phase2', SWEEPER_INTERVAL_MS: '0', LOG_LEVEL: 'error', REDIS_URL: undefined, JWT_SECRET: `bench-sweep-${randomBytes(24).toString('hex')}` }),
-    port: 0, pinCpus: '0', readyTimeoutMs: 60_000
+    ...referenceTarget({
+      DATABASE_URL: url.toString(),
+      CACHE: 'none',
+      PRESET: 'phase2',
+      SWEEPER_INTERVAL_MS: '0',
+      LOG_LEVEL: 'error',
+      REDIS_URL: undefined,
+      JWT_SECRET: `bench-sweep-${randomBytes(24).toString('hex')}`
+    }),
+    port: 0,
+    pinCpus: '0',
+    readyTimeoutMs: 60_000
   })
 }
 
 async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
   const admin = new pg.Client({ connectionString: databaseUrl })
   await admin.connect()
-  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {}).finally(() => admin.end())
+  await admin
+    .query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    .catch(() => {})
+    .finally(() => admin.end())
 }
 
 /** Inserts `rows` tokens that expired within the last two hours, then re-analyses the table; returns how long that took (ms). */
@@ -181,10 +199,13 @@ async function insertExpired(client: PgSqlClient, rows: number): Promise<number>
   console.log(`inserting ${rows} expired rows…`)
   const insertStart = performance.now()
   const nowMs = Date.now()
-  await client.query(`INSERT INTO tokens (token_id, token_hash, token_type, client_id, scopes, issued_at, expires_at)
+  await client.query(
+    `INSERT INTO tokens (token_id, token_hash, token_type, client_id, scopes, issued_at, expires_at)
     SELECT 'bench-sweep-' || i, md5(i::text), 'N', 'bench-client', '{read:ltp}',
       to_timestamp($1::float8 / 1000) - interval '2 hours', to_timestamp($1::float8 / 1000) - interval '1 hour' - (i % 3600) * interval '1 second'
-    FROM generate_series(1, $2::int) AS i ON CONFLICT (token_id) DO NOTHING`, [nowMs, rows])
+    FROM generate_series(1, $2::int) AS i ON CONFLICT (token_id) DO NOTHING`,
+    [nowMs, rows]
+  )
   await client.exec('VACUUM ANALYZE tokens')
   return Math.round(performance.now() - insertStart)
 }
@@ -230,17 +251,22 @@ function renderMarkdown(result: SweepResult, databaseUrl: string): string {
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
   const [quiet, during] = result.windows
   return [
-    '# Validate p99 during the batched sweep of expired rows', '',
-    `Command: \`DATABASE_URL=${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')} node --import tsx scripts/bench-sweep.ts ${process.argv.slice(2).join(' ')}\``, '',
+    '# Validate p99 during the batched sweep of expired rows',
+    '',
+    `Command: \`DATABASE_URL=${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')} node --import tsx scripts/bench-sweep.ts ${process.argv.slice(2).join(' ')}\``,
+    '',
     `Date: ${new Date().toISOString()}. Node ${process.version}. Target (PRESET=phase2, CACHE=none, PostgreSQL store) pinned to CPU ${result.targetPinnedCpus ?? 'none'}; load generator and sweep driver pinned to CPU ${result.generatorPinnedCpus ?? 'none'}; PostgreSQL unpinned.`,
     `${fmt(result.rows)} expired rows inserted in ${fmt(result.insertMs)} ms (then VACUUM ANALYZE). Sweep: DELETE_EXPIRED_SQL batches of ${fmt(result.batchSize)}, ${result.pauseMs} ms pause, stop on a short batch. POST /validate on one token, closed model, ${result.connections} connections, latency in µs per response.`,
-    `Load average before: \`${result.loadBefore}\``, `Load average after: \`${result.loadAfter}\``, '',
+    `Load average before: \`${result.loadBefore}\``,
+    `Load average after: \`${result.loadAfter}\``,
+    '',
     '| window | requests | non-2xx | duration ms | p50 µs | p99 µs | max µs |',
     '|---|---:|---:|---:|---:|---:|---:|',
     ...result.windows.map((w) => `| ${w.label} | ${fmt(w.requests)} | ${w.non2xx} | ${fmt(w.durationMs)} | ${fmt(w.p50Us)} | ${fmt(w.p99Us)} | ${fmt(w.maxUs)} |`),
     '',
     `**Sweep:** ${fmt(result.deleted)} rows deleted in ${result.batches} batches, **${fmt(result.sweepDurationMs)} ms**.`,
-    `**Validate p99 during / without the sweep: ${result.p99RatioDuringVsWithout}** (${fmt(during.p99Us)} µs / ${fmt(quiet.p99Us)} µs).`, ''
+    `**Validate p99 during / without the sweep: ${result.p99RatioDuringVsWithout}** (${fmt(during.p99Us)} µs / ${fmt(quiet.p99Us)} µs).`,
+    ''
   ].join('\n')
 }
 
@@ -285,17 +311,32 @@ async function main(): Promise<void> {
   const jwt = await fetchToken(target)
   const loadBefore = uptime()
 
-  const client = new PgSqlClient({ connectionString: o.databaseUrl, max: 2, min: 0, idleTimeoutMs: 10_000, maxLifetimeMs: 0, connectTimeoutMs: 5_000, ...(schema ? { schema } : {}) })
+  const client = new PgSqlClient({
+    connectionString: o.databaseUrl,
+    max: 2,
+    min: 0,
+    idleTimeoutMs: 10_000,
+    maxLifetimeMs: 0,
+    connectTimeoutMs: 5_000,
+    ...(schema ? { schema } : {})
+  })
   const store = await PostgresStore.open(client, { migrate: false })
   try {
     const insertMs = await insertExpired(client, o.rows)
     const { quiet, during, sweep } = await measureWindows(o, target, jwt, store)
     const loadAfter = uptime()
     const result: SweepResult = {
-      rows: o.rows, batchSize: o.batchSize, pauseMs: o.pauseMs, connections: o.connections, deleted: sweep.deleted, batches: sweep.batches, insertMs,
+      rows: o.rows,
+      batchSize: o.batchSize,
+      pauseMs: o.pauseMs,
+      connections: o.connections,
+      deleted: sweep.deleted,
+      batches: sweep.batches,
+      insertMs,
       targetPinnedCpus: ownTarget ? ownTarget.pinnedCpus : 'external (pin it yourself)',
       generatorPinnedCpus: generatorCpus,
-      loadBefore, loadAfter,
+      loadBefore,
+      loadAfter,
       sweepDurationMs: Math.round(sweep.durationMs),
       p99RatioDuringVsWithout: Number((during.p99Us / quiet.p99Us).toFixed(3)),
       windows: [quiet, during]

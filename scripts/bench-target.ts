@@ -10,7 +10,14 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { BASE_PATH } from '../scenarios/catalog.ts'
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, 'duration-s': { type: 'string', default: '5' }, connections: { type: 'string', default: '50' }, preset: { type: 'string', default: 'phase2' } } })
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    'duration-s': { type: 'string', default: '5' },
+    connections: { type: 'string', default: '50' },
+    preset: { type: 'string', default: 'phase2' }
+  }
+})
 const rounds = Number(values.rounds)
 const durationS = Number(values['duration-s'])
 const connections = Number(values.connections)
@@ -19,7 +26,8 @@ const pin = existsSync('/usr/bin/taskset') && availableParallelism() >= 2
 
 function startServer(script: string, port: number, env: Record<string, string>): Promise<ChildProcess> {
   const args = ['--import', 'tsx', script]
-  const child = pin ? spawn('taskset', ['-c', '0', process.execPath, ...args], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = pin
+    ? spawn('taskset', ['-c', '0', process.execPath, ...args], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] })
     : spawn(process.execPath, args, { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] })
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start in 30 s`)), 30_000)
@@ -76,7 +84,9 @@ async function main(): Promise<void> {
     rows.validate!.push(await load(`${url}/validate`, validate))
     rows.token!.push(await load(`${url}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: tokenBody }))
     await stop(target)
-    process.stderr.write(`round ${r + 1}/${rounds}: hello ${rows.hello!.at(-1)!.toFixed(0)}  health ${rows.health!.at(-1)!.toFixed(0)}  validate ${rows.validate!.at(-1)!.toFixed(0)}  token ${rows.token!.at(-1)!.toFixed(0)} req/s\n`)
+    process.stderr.write(
+      `round ${r + 1}/${rounds}: hello ${rows.hello!.at(-1)!.toFixed(0)}  health ${rows.health!.at(-1)!.toFixed(0)}  validate ${rows.validate!.at(-1)!.toFixed(0)}  token ${rows.token!.at(-1)!.toFixed(0)} req/s\n`
+    )
   }
   const m = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)])) as Record<string, number>
   const perRound = (a: string, b: string): string => rows[a]!.map((v, i) => (v / rows[b]![i]!).toFixed(3)).join(', ')

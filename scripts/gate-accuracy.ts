@@ -78,7 +78,10 @@ const runs = parseIntOption('--runs', args.runs as string, 0, 1_000)
 // Which conditions beside A/A: CPU shares in percent and/or `tail`. At full size (20 A/A + 10 a
 // level) every level adds ten gate runs of about two minutes each.
 const LEVEL_NAMES = new Set(['5', '10', '20', 'tail'])
-const levelNames = (args.levels as string).split(',').map((l) => l.trim()).filter((l) => l !== '')
+const levelNames = (args.levels as string)
+  .split(',')
+  .map((l) => l.trim())
+  .filter((l) => l !== '')
 for (const l of levelNames) {
   if (!LEVEL_NAMES.has(l)) {
     process.stderr.write(`gate-accuracy: --levels: unknown level "${l}" (use 5, 10, 20 and tail, comma-separated)\n`)
@@ -111,10 +114,22 @@ const neighbourSettings: NeighbourSettings | null = args.neighbour === true ? { 
 
 /** Starts the noisy neighbour on the target's core (core 0, where the harness pins targets). */
 function startNeighbour(settings: NeighbourSettings): ChildProcess {
-  const script = ['--import', 'tsx', path.join(REPO_ROOT, 'scripts/noisy-neighbour.ts'), '--duty', String(settings.duty), '--burst-ms', String(settings.burstMs), '--seed', String(baseSeed)]
+  const script = [
+    '--import',
+    'tsx',
+    path.join(REPO_ROOT, 'scripts/noisy-neighbour.ts'),
+    '--duty',
+    String(settings.duty),
+    '--burst-ms',
+    String(settings.burstMs),
+    '--seed',
+    String(baseSeed)
+  ]
   const pinned = canPin()
   if (!pinned) log('gate-accuracy: no taskset or one core: the neighbour runs unpinned')
-  const child = pinned ? spawn('taskset', ['-c', '0', process.execPath, ...script], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] }) : spawn(process.execPath, script, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
+  const child = pinned
+    ? spawn('taskset', ['-c', '0', process.execPath, ...script], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
+    : spawn(process.execPath, script, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
   return child
 }
 
@@ -146,22 +161,20 @@ const started = Date.now()
 async function gateRun(condition: Condition, index: number, armA: PreparedArm, armB: PreparedArm): Promise<GateRun> {
   const seed = baseSeed * 10_007 + runCounter
   runCounter++
-  const result = await orchestrator.run(
-    {
-      target,
-      arms: { A: armA, B: armB },
-      scenarios: opts.scenarios,
-      pairs,
-      seed,
-      label: `gate-${condition.name}-${index}`,
-      calibration: false,
-      pin: true,
-      errorRateThreshold: opts.errorRateThreshold,
-      lateShareThreshold: opts.lateShareThreshold,
-      maxPoolSize: opts.maxPoolSize,
-      slotMs
-    }
-  )
+  const result = await orchestrator.run({
+    target,
+    arms: { A: armA, B: armB },
+    scenarios: opts.scenarios,
+    pairs,
+    seed,
+    label: `gate-${condition.name}-${index}`,
+    calibration: false,
+    pin: true,
+    errorRateThreshold: opts.errorRateThreshold,
+    lateShareThreshold: opts.lateShareThreshold,
+    maxPoolSize: opts.maxPoolSize,
+    slotMs
+  })
   writeFileSync(path.join(outDir, `${condition.name}-${index}.json`), JSON.stringify(result))
   const c = compareAB(result, { settings: resolveCompareSettings({}, 'settings', 'paired') })
   const elapsedS = (Date.now() - started) / 1000
@@ -170,7 +183,9 @@ async function gateRun(condition: Condition, index: number, armA: PreparedArm, a
     const x = c.scenarios[0]?.metrics.find((k) => k.metric === m)
     return `${m} ${x?.change == null ? '—' : `${(x.change * 100).toFixed(1)}%`} ${x?.verdict ?? '—'}`
   }
-  log(`[${runCounter}/${totalRunsPlanned}] ${condition.name} #${index + 1}: ${c.verdict}; ${metric('throughputRps')}; ${metric('cpuUsPerRequest')}; ${metric('p50Us')}; ${metric('p99Us')} (elapsed ${Math.round(elapsedS)} s, ~${Math.round(eta)} s left)`)
+  log(
+    `[${runCounter}/${totalRunsPlanned}] ${condition.name} #${index + 1}: ${c.verdict}; ${metric('throughputRps')}; ${metric('cpuUsPerRequest')}; ${metric('p50Us')}; ${metric('p99Us')} (elapsed ${Math.round(elapsedS)} s, ~${Math.round(eta)} s left)`
+  )
   if (result.aborted !== null) throw new Error(`gate run stopped: ${result.aborted.reason}`)
   return { condition: condition.name, index, result }
 }
@@ -252,7 +267,9 @@ async function main(): Promise<void> {
     printReport(saved.conditions, saved.byCondition, saved.cpuUs, `\`node --import tsx scripts/gate-accuracy.ts --analyse <dir>\` over ${saved.total} saved gate runs`)
     return
   }
-  log(`gate-accuracy: scenario ${scenario}, preset ${preset}, ${pairs} pairs × ${durationMs} ms (+${warmupMs} ms warm-up) per gate run; ${aaRuns} A/A runs, ${runs} runs per injected level; raw results in ${outDir}`)
+  log(
+    `gate-accuracy: scenario ${scenario}, preset ${preset}, ${pairs} pairs × ${durationMs} ms (+${warmupMs} ms warm-up) per gate run; ${aaRuns} A/A runs, ${runs} runs per injected level; raw results in ${outDir}`
+  )
   const prepared: PreparedArm[] = []
   const arm = async (option: string, env: Record<string, string>): Promise<PreparedArm> => {
     const [p] = await prepareArms([await resolveArmSpec(option, preset, { ...HOOK_ONLY, ...env }, target)], { targetCwd: target.start.cwd ?? config.dir })
@@ -284,13 +301,19 @@ async function main(): Promise<void> {
     const cal: Condition = { name: 'knob-cal', injectedCpuShare: null, envB: { INJECT_CPU_US: String(calUs) }, runs: 1 }
     const calRun = await gateRun(cal, 0, armA, await arm('--b', cal.envB))
     record(calRun)
-    const calChange = compareAB(calRun.result, { settings: resolveCompareSettings({}, 'settings', 'paired') }).scenarios[0]?.metrics.find((m) => m.metric === 'cpuUsPerRequest')?.change
+    const calChange = compareAB(calRun.result, { settings: resolveCompareSettings({}, 'settings', 'paired') }).scenarios[0]?.metrics.find(
+      (m) => m.metric === 'cpuUsPerRequest'
+    )?.change
     // Measured CPU µs per knob µs; outside 0.5-3 the calibration run itself was disturbed, so trust the nominal cost.
     const measuredCost = typeof calChange === 'number' ? (calChange * cpuUs) / calUs : Number.NaN
     const knobCost = Number.isFinite(measuredCost) && measuredCost >= 0.5 && measuredCost <= 3 ? measuredCost : 1
     const knobFor = (share: number): number => Math.max(1, Math.round((cpuUs * share) / knobCost))
-    log(`gate-accuracy: ${scenario} costs ${cpuUs.toFixed(1)} CPU µs/req; INJECT_CPU_US=${calUs} measured ${signed(typeof calChange === 'number' ? calChange : null)} CPU µs/req, so one knob µs costs ${knobCost.toFixed(2)} µs here; INJECT_CPU_US ${[0.05, 0.1, 0.2].map(knobFor).join('/')} for +5/+10/+20%`)
-    const levels: Condition[] = [0.05, 0.1, 0.2].filter((share) => levelNames.includes(String(Math.round(share * 100)))).map((share) => ({ name: `cpu+${Math.round(share * 100)}%`, injectedCpuShare: share, envB: { INJECT_CPU_US: String(knobFor(share)) }, runs }))
+    log(
+      `gate-accuracy: ${scenario} costs ${cpuUs.toFixed(1)} CPU µs/req; INJECT_CPU_US=${calUs} measured ${signed(typeof calChange === 'number' ? calChange : null)} CPU µs/req, so one knob µs costs ${knobCost.toFixed(2)} µs here; INJECT_CPU_US ${[0.05, 0.1, 0.2].map(knobFor).join('/')} for +5/+10/+20%`
+    )
+    const levels: Condition[] = [0.05, 0.1, 0.2]
+      .filter((share) => levelNames.includes(String(Math.round(share * 100))))
+      .map((share) => ({ name: `cpu+${Math.round(share * 100)}%`, injectedCpuShare: share, envB: { INJECT_CPU_US: String(knobFor(share)) }, runs }))
     if (levelNames.includes('tail')) levels.push({ name: 'tail', injectedCpuShare: null, envB: { INJECT_DELAY_MS: '50', INJECT_DELAY_RATIO: '0.01' }, runs })
     const armsB = new Map<string, PreparedArm>([['aa', armAA]])
     for (const c of levels) armsB.set(c.name, await arm('--b', c.envB))
@@ -318,7 +341,9 @@ async function main(): Promise<void> {
 }
 
 function cpuOf(aaRuns: readonly GateRun[]): number {
-  const cpu = aaRuns.flatMap((g) => g.result.trials.filter((t) => t.arm === 'A' && t.validity.state === 'valid').map((t) => t.server?.cpuUsPerRequest ?? null)).filter((v): v is number => v !== null)
+  const cpu = aaRuns
+    .flatMap((g) => g.result.trials.filter((t) => t.arm === 'A' && t.validity.state === 'valid').map((t) => t.server?.cpuUsPerRequest ?? null))
+    .filter((v): v is number => v !== null)
   return median(cpu)
 }
 
@@ -326,7 +351,9 @@ function cpuOf(aaRuns: readonly GateRun[]): number {
 function loadSaved(dir: string): { conditions: Condition[]; byCondition: Map<string, GateRun[]>; cpuUs: number; total: number } {
   const byCondition = new Map<string, GateRun[]>()
   let total = 0
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const m = /^(.*)-(\d+)\.json$/.exec(file)
     if (m === null) continue
     const result = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as RunResult
@@ -379,22 +406,39 @@ function describeSetup(byCondition: ReadonlyMap<string, GateRun[]>, cpuUs: numbe
   const meta = args.analyse === undefined ? { scenario, preset, pairs, durationMs, warmupMs, minutes: (Date.now() - started) / 60_000 } : metaOf(byCondition)
   const minutes = meta.minutes.toFixed(1)
   // How long the warm-ups ran (each at least the asked minimum, then until steady: harness/engine/warmup.ts).
-  const warmed = [...byCondition.values()].flat().flatMap((g) => g.result.trials.map((t) => t.setup?.warmupMs)).filter((v): v is number => v !== undefined && v > 0).sort((a, b) => a - b)
-  const warmText = warmed.length === 0 ? `${meta.warmupMs} ms warm-up per trial` : `warm-up at least ${meta.warmupMs} ms, then until steady: median ${(quantileSorted(warmed, 0.5) / 1000).toFixed(1)} s [${(warmed[0] as number / 1000).toFixed(1)}, ${(warmed[warmed.length - 1] as number / 1000).toFixed(1)}] per trial`
+  const warmed = [...byCondition.values()]
+    .flat()
+    .flatMap((g) => g.result.trials.map((t) => t.setup?.warmupMs))
+    .filter((v): v is number => v !== undefined && v > 0)
+    .sort((a, b) => a - b)
+  const warmText =
+    warmed.length === 0
+      ? `${meta.warmupMs} ms warm-up per trial`
+      : `warm-up at least ${meta.warmupMs} ms, then until steady: median ${(quantileSorted(warmed, 0.5) / 1000).toFixed(1)} s [${((warmed[0] as number) / 1000).toFixed(1)}, ${((warmed[warmed.length - 1] as number) / 1000).toFixed(1)}] per trial`
   const lines: string[] = []
   type SavedMeta = { neighbour: NeighbourSettings | null; loadStart?: number[]; loadEnd?: number[]; slotMs?: number }
-  const saved: SavedMeta | null = args.analyse !== undefined && existsSync(path.join(args.analyse, 'conditions.meta')) ? (JSON.parse(readFileSync(path.join(args.analyse, 'conditions.meta'), 'utf8')) as SavedMeta) : null
+  const saved: SavedMeta | null =
+    args.analyse !== undefined && existsSync(path.join(args.analyse, 'conditions.meta'))
+      ? (JSON.parse(readFileSync(path.join(args.analyse, 'conditions.meta'), 'utf8')) as SavedMeta)
+      : null
   const slot = args.analyse === undefined ? slotMs : saved?.slotMs
   const slotText = slot === undefined ? '' : slot === DUET ? ', both arms measured at once (duet)' : slot > 0 ? `, ${slot} ms slots` : ', one trial after the other'
   const n = args.analyse === undefined ? neighbourSettings : (saved?.neighbour ?? null)
   const loads = (v: number[] | undefined): string => (v === undefined ? '?' : v.map((x) => x.toFixed(2)).join(' '))
   const loadText = saved === null ? `at the end ${loads(loadavg())}` : `${loads(saved.loadStart)} at the start, ${loads(saved.loadEnd)} at the end`
-  const condition = n === null ? 'nothing else started by the script' : `a noisy neighbour on the target's core (scripts/noisy-neighbour.ts: duty ${n.duty}, bursts ~${n.burstMs} ms, 16 MiB cache walk)`
+  const condition =
+    n === null
+      ? 'nothing else started by the script'
+      : `a noisy neighbour on the target's core (scripts/noisy-neighbour.ts: duty ${n.duty}, bursts ~${n.burstMs} ms, 16 MiB cache walk)`
   lines.push(`Machine: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}; ${condition}; load average (1, 5, 15 min) ${loadText}.`)
   lines.push('')
-  lines.push(`Measured with ${how} on ${new Date().toISOString().slice(0, 10)}: scenario \`${meta.scenario}\`, preset \`${meta.preset}\`, ${meta.pairs} pairs per gate run${slotText}, ${meta.durationMs} ms measured per trial, ${warmText}, a fresh target per trial; ${minutes} min in all. The scenario costs ${cpuUs.toFixed(1)} CPU µs/req; the knob was set to INJECT_CPU_US=${['cpu+5%', 'cpu+10%', 'cpu+20%'].map((n) => knobOf(byCondition, n)).join('/')} for +5/+10/+20%${knobOf(byCondition, 'knob-cal') === '—' ? '' : ` (scaled by what INJECT_CPU_US=${knobOf(byCondition, 'knob-cal')} measured in a calibration gate run, not counted)`}.`)
+  lines.push(
+    `Measured with ${how} on ${new Date().toISOString().slice(0, 10)}: scenario \`${meta.scenario}\`, preset \`${meta.preset}\`, ${meta.pairs} pairs per gate run${slotText}, ${meta.durationMs} ms measured per trial, ${warmText}, a fresh target per trial; ${minutes} min in all. The scenario costs ${cpuUs.toFixed(1)} CPU µs/req; the knob was set to INJECT_CPU_US=${['cpu+5%', 'cpu+10%', 'cpu+20%'].map((n) => knobOf(byCondition, n)).join('/')} for +5/+10/+20%${knobOf(byCondition, 'knob-cal') === '—' ? '' : ` (scaled by what INJECT_CPU_US=${knobOf(byCondition, 'knob-cal')} measured in a calibration gate run, not counted)`}.`
+  )
   lines.push('')
-  lines.push(`With the default settings (margins: throughput ±${settings.margins.throughputRps * 100}%, CPU µs/req ±${settings.margins.cpuUsPerRequest * 100}%, p50 ±${settings.margins.p50Us * 100}%, p95 ±${settings.margins.p95Us * 100}%, p99 ±${settings.margins.p99Us * 100}%, error rate ±${settings.margins.errorRate * 100} pp; ${Math.round(settings.confidence * 100)}% BCa interval over pairs${settings.requireSignificance ? ' and Wilcoxon signed-rank p < ' + (1 - settings.confidence).toFixed(2) : ''}):`)
+  lines.push(
+    `With the default settings (margins: throughput ±${settings.margins.throughputRps * 100}%, CPU µs/req ±${settings.margins.cpuUsPerRequest * 100}%, p50 ±${settings.margins.p50Us * 100}%, p95 ±${settings.margins.p95Us * 100}%, p99 ±${settings.margins.p99Us * 100}%, error rate ±${settings.margins.errorRate * 100} pp; ${Math.round(settings.confidence * 100)}% BCa interval over pairs${settings.requireSignificance ? ' and Wilcoxon signed-rank p < ' + (1 - settings.confidence).toFixed(2) : ''}):`
+  )
   lines.push('')
   return lines
 }
@@ -402,22 +446,30 @@ function describeSetup(byCondition: ReadonlyMap<string, GateRun[]>, cpuUs: numbe
 /** The default settings' table: how often the gate said regression per condition and metric, and the tail-only p50 verdicts. */
 function defaultsTable(conditions: readonly Condition[], byCondition: ReadonlyMap<string, GateRun[]>, settings: CompareSettings): string[] {
   const lines: string[] = []
-  lines.push('| condition | gate runs | gate says regression | throughput | CPU µs/req | p50 | p95 | p99 | error rate | median Δ throughput | median Δ CPU µs/req | median Δ p50 | median Δ p99 |')
+  lines.push(
+    '| condition | gate runs | gate says regression | throughput | CPU µs/req | p50 | p95 | p99 | error rate | median Δ throughput | median Δ CPU µs/req | median Δ p50 | median Δ p99 |'
+  )
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const c of conditions) {
     const g = byCondition.get(c.name) ?? []
     const { rates, comparisons } = judge(g, settings)
     const name = c.name === 'aa' ? 'A/A (false alarms)' : c.name === 'tail' ? '50 ms on 1% (tail only)' : `${c.name.replace('cpu', 'CPU ')} per request`
-    lines.push(`| ${name} | ${rates.runs} | ${pct(rates.overall, rates.runs)} | ${pct(rates.byMetric.throughputRps, rates.runs)} | ${pct(rates.byMetric.cpuUsPerRequest, rates.runs)} | ${pct(rates.byMetric.p50Us, rates.runs)} | ${pct(rates.byMetric.p95Us, rates.runs)} | ${pct(rates.byMetric.p99Us, rates.runs)} | ${pct(rates.byMetric.errorRate, rates.runs)} | ${signed(medianChange(comparisons, 'throughputRps'))} | ${signed(medianChange(comparisons, 'cpuUsPerRequest'))} | ${signed(medianChange(comparisons, 'p50Us'))} | ${signed(medianChange(comparisons, 'p99Us'))} |`)
+    lines.push(
+      `| ${name} | ${rates.runs} | ${pct(rates.overall, rates.runs)} | ${pct(rates.byMetric.throughputRps, rates.runs)} | ${pct(rates.byMetric.cpuUsPerRequest, rates.runs)} | ${pct(rates.byMetric.p50Us, rates.runs)} | ${pct(rates.byMetric.p95Us, rates.runs)} | ${pct(rates.byMetric.p99Us, rates.runs)} | ${pct(rates.byMetric.errorRate, rates.runs)} | ${signed(medianChange(comparisons, 'throughputRps'))} | ${signed(medianChange(comparisons, 'cpuUsPerRequest'))} | ${signed(medianChange(comparisons, 'p50Us'))} | ${signed(medianChange(comparisons, 'p99Us'))} |`
+    )
   }
   lines.push('')
-  lines.push('Columns per metric count gate runs whose verdict for that metric was *regression*; "gate says regression" is the overall verdict (any gated metric), which is what fails CI.')
+  lines.push(
+    'Columns per metric count gate runs whose verdict for that metric was *regression*; "gate says regression" is the overall verdict (any gated metric), which is what fails CI.'
+  )
   lines.push('')
   const tailRuns = judge(byCondition.get('tail') ?? [], settings).comparisons
   if (tailRuns.length > 0) {
     const p50 = tailRuns.map((c) => c.scenarios[0]?.metrics.find((m) => m.metric === 'p50Us')?.verdict ?? 'invalid')
     const tally = ['no-change', 'inconclusive', 'improvement', 'regression', 'invalid'].map((v) => `${p50.filter((x) => x === v).length} ${v}`).join(', ')
-    lines.push(`Tail-only change, p50 verdicts: ${tally}. (In the closed model a request parked for 50 ms holds its connection, so fewer requests queue at the target and p50 can even improve.)`)
+    lines.push(
+      `Tail-only change, p50 verdicts: ${tally}. (In the closed model a request parked for 50 ms holds its connection, so fewer requests queue at the target and p50 can even improve.)`
+    )
     lines.push('')
   }
   return lines
@@ -427,7 +479,13 @@ function defaultsTable(conditions: readonly Condition[], byCondition: ReadonlyMa
 function aaNoise(byCondition: ReadonlyMap<string, GateRun[]>, settings: CompareSettings): string[] {
   const lines: string[] = []
   const aaComparisons = judge(byCondition.get('aa') ?? [], settings).comparisons
-  lines.push('A/A noise (median half-width of the 95% interval over pairs): ' + METRIC_ORDER.filter((m) => m !== 'errorRate').map((m) => `${m} ±${((medianHalfWidth(aaComparisons, m) ?? Number.NaN) * 100).toFixed(1)}%`).join(', ') + '.')
+  lines.push(
+    'A/A noise (median half-width of the 95% interval over pairs): ' +
+      METRIC_ORDER.filter((m) => m !== 'errorRate')
+        .map((m) => `${m} ±${((medianHalfWidth(aaComparisons, m) ?? Number.NaN) * 100).toFixed(1)}%`)
+        .join(', ') +
+      '.'
+  )
   lines.push('')
   const aaRunsSaved = byCondition.get('aa') ?? []
   lines.push(
@@ -440,7 +498,9 @@ function aaNoise(byCondition: ReadonlyMap<string, GateRun[]>, settings: CompareS
     'A/A sensitivity (median smallest detectable regression the reports state, harness/stats/sensitivity.ts): ' +
       METRIC_ORDER.filter((m) => m !== 'errorRate')
         .map((m) => {
-          const values = aaComparisons.map((c) => c.scenarios[0]?.metrics.find((x) => x.metric === m)?.sensitivity?.detectableChange).filter((v): v is number => typeof v === 'number')
+          const values = aaComparisons
+            .map((c) => c.scenarios[0]?.metrics.find((x) => x.metric === m)?.sensitivity?.detectableChange)
+            .filter((v): v is number => typeof v === 'number')
           return `${m} ${values.length === 0 ? '—' : `${(median(values) * 100).toFixed(1)}%`}`
         })
         .join(', ') +
@@ -455,11 +515,18 @@ function marginsTable(byCondition: ReadonlyMap<string, GateRun[]>): string[] {
   const lines: string[] = []
   lines.push('The same gate runs re-judged with every relative margin scaled (the error-rate margin kept):')
   lines.push('')
-  lines.push('"A/A false improvements" counts A/A runs where some gated metric was called an improvement: the mirror image of a false alarm, so it estimates the false-alarm rate with twice the evidence.')
+  lines.push(
+    '"A/A false improvements" counts A/A runs where some gated metric was called an improvement: the mirror image of a false alarm, so it estimates the false-alarm rate with twice the evidence.'
+  )
   lines.push('')
-  lines.push('| margins (throughput / CPU / p50 / p95 / p99) | A/A false alarms | A/A false improvements | +5% CPU detected | +10% CPU detected | +20% CPU detected | tail: p99 flagged | tail: p50 flagged |')
+  lines.push(
+    '| margins (throughput / CPU / p50 / p95 / p99) | A/A false alarms | A/A false improvements | +5% CPU detected | +10% CPU detected | +20% CPU detected | tail: p99 flagged | tail: p50 flagged |'
+  )
   lines.push('|---|---|---|---|---|---|---|---|')
-  const variants: Array<{ factor: number; requireSignificance: boolean }> = [0.5, 0.75, 1, 1.5, 2].map((factor) => ({ factor, requireSignificance: GATE_DEFAULTS.requireSignificance }))
+  const variants: Array<{ factor: number; requireSignificance: boolean }> = [0.5, 0.75, 1, 1.5, 2].map((factor) => ({
+    factor,
+    requireSignificance: GATE_DEFAULTS.requireSignificance
+  }))
   // The rank-test guard costs power with few pairs (with 6, all six must agree): show its effect.
   for (const factor of [0.5, 1]) variants.push({ factor, requireSignificance: !GATE_DEFAULTS.requireSignificance })
   for (const { factor, requireSignificance } of variants) {
@@ -471,7 +538,9 @@ function marginsTable(byCondition: ReadonlyMap<string, GateRun[]>): string[] {
     const tail = r('tail')
     const label = ['throughputRps', 'cpuUsPerRequest', 'p50Us', 'p95Us', 'p99Us'].map((m) => `${(margins[m as MetricName] * 100).toFixed(1)}%`).join(' / ')
     const isDefault = factor === 1 && requireSignificance === GATE_DEFAULTS.requireSignificance
-    lines.push(`| ${label}${isDefault ? ' (default)' : ''}${requireSignificance ? '' : ', no rank test'} | ${pct(aa.overall, aa.runs)} | ${pct(aa.anyImprovement, aa.runs)} | ${pct(r('cpu+5%').overall, r('cpu+5%').runs)} | ${pct(r('cpu+10%').overall, r('cpu+10%').runs)} | ${pct(r('cpu+20%').overall, r('cpu+20%').runs)} | ${pct(tail.byMetric.p99Us, tail.runs)} | ${pct(tail.byMetric.p50Us, tail.runs)} |`)
+    lines.push(
+      `| ${label}${isDefault ? ' (default)' : ''}${requireSignificance ? '' : ', no rank test'} | ${pct(aa.overall, aa.runs)} | ${pct(aa.anyImprovement, aa.runs)} | ${pct(r('cpu+5%').overall, r('cpu+5%').runs)} | ${pct(r('cpu+10%').overall, r('cpu+10%').runs)} | ${pct(r('cpu+20%').overall, r('cpu+20%').runs)} | ${pct(tail.byMetric.p99Us, tail.runs)} | ${pct(tail.byMetric.p50Us, tail.runs)} |`
+    )
   }
   lines.push('')
   return lines
@@ -480,7 +549,12 @@ function marginsTable(byCondition: ReadonlyMap<string, GateRun[]>): string[] {
 /** Prints the report and, with --readme, writes it into that file's block. */
 function printReport(conditions: readonly Condition[], byCondition: ReadonlyMap<string, GateRun[]>, cpuUs: number, how: string): void {
   const settings = resolveCompareSettings({}, 'settings', 'paired')
-  const lines = [...describeSetup(byCondition, cpuUs, how, settings), ...defaultsTable(conditions, byCondition, settings), ...aaNoise(byCondition, settings), ...marginsTable(byCondition)]
+  const lines = [
+    ...describeSetup(byCondition, cpuUs, how, settings),
+    ...defaultsTable(conditions, byCondition, settings),
+    ...aaNoise(byCondition, settings),
+    ...marginsTable(byCondition)
+  ]
   const text = `${lines.join('\n')}\n`
   process.stdout.write(text)
   if (args.readme !== undefined) writeIntoReadme(args.readme, text)

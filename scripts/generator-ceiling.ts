@@ -45,43 +45,66 @@ const durationMs = Number(values['duration-s']) * 1000
 const connections = Number(values.connections)
 const startRate = Number(values['start-rate'])
 const transports = (values.transports ?? '').split(',') as Array<'http1' | 'undici'>
-for (const [name, v] of [['rounds', rounds], ['duration-s', durationMs], ['connections', connections], ['start-rate', startRate]] as const) {
+for (const [name, v] of [
+  ['rounds', rounds],
+  ['duration-s', durationMs],
+  ['connections', connections],
+  ['start-rate', startRate]
+] as const) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`)
 }
 for (const t of transports) if (t !== 'http1' && t !== 'undici') throw new Error(`--transports: unknown transport ${t}`)
 
 const external = values.url === undefined ? null : new URL(values.url)
 if (external !== null && !['127.', '[::1]', 'localhost'].some((p) => external.host.startsWith(p))) throw new Error(`--url must be a loopback address, not ${external.host}`)
-if (external !== null && values.pid === undefined) throw new Error('--url needs --pid: the target\'s process, whose CPU time says who limited a step')
-const health: RequestSpec = Object.freeze({ method: 'GET', path: external === null ? ENDPOINTS.health.path : `${external.pathname}${external.search}`, expectedStatuses: Object.freeze([200]) })
+if (external !== null && values.pid === undefined) throw new Error("--url needs --pid: the target's process, whose CPU time says who limited a step")
+const health: RequestSpec = Object.freeze({
+  method: 'GET',
+  path: external === null ? ENDPOINTS.health.path : `${external.pathname}${external.search}`,
+  expectedStatuses: Object.freeze([200])
+})
 const load = (overrides: Partial<LoadSettings>): LoadSettings => ({
-  model: 'open', durationMs, warmupMs: 500, connections, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 5_000, ...overrides
+  model: 'open',
+  durationMs,
+  warmupMs: 500,
+  connections,
+  pipelining: 1,
+  rateRps: null,
+  maxRequests: null,
+  timeoutMs: 5_000,
+  ...overrides
 })
 
-interface Step { kept: boolean; line: string; generatorCpuUsPerReq: number; targetCpuShare: number; limitedBy: string }
+interface Step {
+  kept: boolean
+  line: string
+  generatorCpuUsPerReq: number
+  targetCpuShare: number
+  limitedBy: string
+}
 
 /** The target's CPU time (user + sys, µs) from /proc: which side was busy at a failing step. */
-async function targetCpuUs (pid: number): Promise<number> {
+async function targetCpuUs(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) * 10_000
 }
 
-async function closedRun (url: string): Promise<{ rps: number; cpuUsPerReq: number }> {
+async function closedRun(url: string): Promise<{ rps: number; cpuUsPerReq: number }> {
   const cpu0 = process.cpuUsage()
   const outcome = await new ClosedDriver().run({ url, load: load({ model: 'closed' }), nextRequest: () => health, fixedRequest: health })
   const cpu = process.cpuUsage(cpu0)
   // The warm-up's requests are not in the outcome but its CPU is: counted at the measured rate.
   const rps = outcome.successes / (outcome.durationMs / 1000)
-  return { rps, cpuUsPerReq: (cpu.user + cpu.system) / (rps * (durationMs + 500) / 1000) }
+  return { rps, cpuUsPerReq: (cpu.user + cpu.system) / ((rps * (durationMs + 500)) / 1000) }
 }
 
 /** Whether the generator kept `rateRps`, and what it measured. */
-async function keeps (url: string, pid: number, transport: 'http1' | 'undici', rateRps: number): Promise<Step> {
+async function keeps(url: string, pid: number, transport: 'http1' | 'undici', rateRps: number): Promise<Step> {
   const target0 = await targetCpuUs(pid)
   const wall0 = performance.now()
   const outcome = await new OpenDriver({ transport }).run({ url, load: load({ rateRps }), nextRequest: () => health })
-  const targetCpuShare = (await targetCpuUs(pid) - target0) / ((performance.now() - wall0) * 1000)
+  const targetCpuShare = ((await targetCpuUs(pid)) - target0) / ((performance.now() - wall0) * 1000)
   const o = outcome.openModel
   if (o === undefined) throw new Error('the open driver gave no open-model figures')
   const verdict = classifyOpenModel(o)
@@ -89,13 +112,23 @@ async function keeps (url: string, pid: number, transport: 'http1' | 'undici', r
   // nothing past 5% dropped or missing, and no busy generator. Late sends alone do not void a
   // trial (latency runs from the intended time), so their share is printed beside it.
   const kept = verdict.limitedBy === 'none' && outcome.errors === 0
-  const generatorCpuUsPerReq = (o.generatorCpuShare ?? 0) * 1e6 / Math.max(1, o.achievedRps)
-  return { kept, generatorCpuUsPerReq, targetCpuShare, limitedBy: verdict.limitedBy, line: `${rateRps} req/s: completed ${(o.completedRps ?? 0).toFixed(0)}, late ${(o.lateShare * 100).toFixed(1)}%, dropped ${o.dropped}, generator CPU ${((o.generatorCpuShare ?? 0) * 100).toFixed(0)}%, lag p99 ${o.eventLoopLagP99Ms.toFixed(1)} ms, peak in flight ${o.peakInFlight ?? 0}, generator ${generatorCpuUsPerReq.toFixed(1)} CPU µs/req, target CPU ${(targetCpuShare * 100).toFixed(0)}%, errors ${outcome.errors} → ${kept ? 'kept' : `${verdict.limitedBy}-limited`}` }
+  const generatorCpuUsPerReq = ((o.generatorCpuShare ?? 0) * 1e6) / Math.max(1, o.achievedRps)
+  return {
+    kept,
+    generatorCpuUsPerReq,
+    targetCpuShare,
+    limitedBy: verdict.limitedBy,
+    line: `${rateRps} req/s: completed ${(o.completedRps ?? 0).toFixed(0)}, late ${(o.lateShare * 100).toFixed(1)}%, dropped ${o.dropped}, generator CPU ${((o.generatorCpuShare ?? 0) * 100).toFixed(0)}%, lag p99 ${o.eventLoopLagP99Ms.toFixed(1)} ms, peak in flight ${o.peakInFlight ?? 0}, generator ${generatorCpuUsPerReq.toFixed(1)} CPU µs/req, target CPU ${(targetCpuShare * 100).toFixed(0)}%, errors ${outcome.errors} → ${kept ? 'kept' : `${verdict.limitedBy}-limited`}`
+  }
 }
 
-interface Ceiling { keptRps: number; atKept: Step | null; firstFailed: Step | null }
+interface Ceiling {
+  keptRps: number
+  atKept: Step | null
+  firstFailed: Step | null
+}
 
-async function ceiling (url: string, pid: number, transport: 'http1' | 'undici'): Promise<Ceiling> {
+async function ceiling(url: string, pid: number, transport: 'http1' | 'undici'): Promise<Ceiling> {
   let lo = 0
   let hi = 0
   let atKept: Step | null = null
@@ -120,14 +153,19 @@ async function ceiling (url: string, pid: number, transport: 'http1' | 'undici')
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
   const m = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
 }
 
 const generator = await pinGenerator()
-console.log(`generator-ceiling: ${rounds} round(s), ${durationMs} ms trials, closed ${connections} connections, target on core 0, generator on core ${generator ?? 'any'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
-const target = external === null
-  ? await startTarget({ ...referenceTarget({ LOG_LEVEL: 'warn', PRESET: values.preset as string }), pinCpus: generator === null ? null : 'auto' })
-  : { url: external.origin, pid: Number(values.pid), stop: async () => undefined }
+console.log(
+  `generator-ceiling: ${rounds} round(s), ${durationMs} ms trials, closed ${connections} connections, target on core 0, generator on core ${generator ?? 'any'}, load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`
+)
+const target =
+  external === null
+    ? await startTarget({ ...referenceTarget({ LOG_LEVEL: 'warn', PRESET: values.preset as string }), pinCpus: generator === null ? null : 'auto' })
+    : { url: external.origin, pid: Number(values.pid), stop: async () => undefined }
 const ratios: Record<string, number[]> = Object.fromEntries(transports.map((t) => [t, []]))
 const efficiency: Record<string, number[]> = Object.fromEntries(transports.map((t) => [t, []]))
 const pid = target.pid ?? 0
@@ -142,9 +180,11 @@ try {
       const kept = c.atKept as Step | null
       const failed = c.firstFailed as Step | null
       if (kept !== null) efficiency[transport]?.push(closed.cpuUsPerReq / kept.generatorCpuUsPerReq)
-      console.log(`  ${transport}: kept ${c.keptRps} req/s = ${(c.keptRps / closed.rps).toFixed(2)} of autocannon's closed model; ` +
-        `${kept === null ? '' : `${kept.generatorCpuUsPerReq.toFixed(1)} generator CPU µs/req there (autocannon ${closed.cpuUsPerReq.toFixed(1)}); `}` +
-        `the step above was ${failed === null ? 'never reached' : `${failed.limitedBy}-limited, target CPU ${(failed.targetCpuShare * 100).toFixed(0)}%`}`)
+      console.log(
+        `  ${transport}: kept ${c.keptRps} req/s = ${(c.keptRps / closed.rps).toFixed(2)} of autocannon's closed model; ` +
+          `${kept === null ? '' : `${kept.generatorCpuUsPerReq.toFixed(1)} generator CPU µs/req there (autocannon ${closed.cpuUsPerReq.toFixed(1)}); `}` +
+          `the step above was ${failed === null ? 'never reached' : `${failed.limitedBy}-limited, target CPU ${(failed.targetCpuShare * 100).toFixed(0)}%`}`
+      )
     }
   }
 } finally {
@@ -152,6 +192,12 @@ try {
 }
 for (const t of transports) {
   console.log(`${t}: kept rate / autocannon closed, per round ${(ratios[t] ?? []).map((r) => r.toFixed(2)).join(' ')}; median ${median(ratios[t] ?? []).toFixed(2)}`)
-  console.log(`${t}: autocannon's generator CPU µs/req / the open model's at its kept rate, per round ${(efficiency[t] ?? []).map((r) => r.toFixed(2)).join(' ')}; median ${median(efficiency[t] ?? []).toFixed(2)}`)
+  console.log(
+    `${t}: autocannon's generator CPU µs/req / the open model's at its kept rate, per round ${(efficiency[t] ?? []).map((r) => r.toFixed(2)).join(' ')}; median ${median(efficiency[t] ?? []).toFixed(2)}`
+  )
 }
-console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+console.log(
+  `load average at the end ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`
+)

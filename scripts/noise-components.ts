@@ -58,19 +58,24 @@ if (scenario !== 'token' && scenario !== 'health') {
   process.exit(2)
 }
 
-const request: RequestSpec = scenario === 'token'
-  ? {
-      method: 'POST',
-      path: `${BASE_PATH}/token`,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123' }),
-      expectedStatuses: [200]
-    }
-  : { method: 'GET', path: `${BASE_PATH}/`, expectedStatuses: [200] }
+const request: RequestSpec =
+  scenario === 'token'
+    ? {
+        method: 'POST',
+        path: `${BASE_PATH}/token`,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123' }),
+        expectedStatuses: [200]
+      }
+    : { method: 'GET', path: `${BASE_PATH}/`, expectedStatuses: [200] }
 
 const load = (durationMs: number): LoadSettings => ({ model: 'closed', durationMs, warmupMs: 0, connections, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 10_000 })
 
-interface Slot { requests: number; cpuUs: number; durationMs: number }
+interface Slot {
+  requests: number
+  cpuUs: number
+  durationMs: number
+}
 
 async function measure(t: TargetProcess, durationMs: number): Promise<Slot> {
   const pid = t.pid as number
@@ -94,7 +99,7 @@ function components(table: number[][]): { time: number; process: number; residua
   for (let i = 0; i < k; i++) ssRow += r * ((rowMean[i] as number) - grand) ** 2
   for (let j = 0; j < r; j++) ssCol += k * ((colMean[j] as number) - grand) ** 2
   for (let i = 0; i < k; i++) {
-    for (let j = 0; j < r; j++) ssRes += ((table[i] as number[])[j] as number - (rowMean[i] as number) - (colMean[j] as number) + grand) ** 2
+    for (let j = 0; j < r; j++) ssRes += (((table[i] as number[])[j] as number) - (rowMean[i] as number) - (colMean[j] as number) + grand) ** 2
   }
   const msRow = ssRow / (k - 1)
   const msCol = ssCol / (r - 1)
@@ -118,12 +123,25 @@ async function main(): Promise<void> {
   const started: TargetProcess[] = []
   try {
     for (let i = 0; i < targets; i++) {
-      started.push(await startTarget({ ...referenceTarget({ PRESET: args.preset as string, LOG_LEVEL: 'warn', ...(args.shed === true ? {} : { SHED_MAX_EVENT_LOOP_DELAY_MS: '0' }) }), pinCpus: pinned ? '0' : null }))
+      started.push(
+        await startTarget({
+          ...referenceTarget({ PRESET: args.preset as string, LOG_LEVEL: 'warn', ...(args.shed === true ? {} : { SHED_MAX_EVENT_LOOP_DELAY_MS: '0' }) }),
+          pinCpus: pinned ? '0' : null
+        })
+      )
     }
     const warmupMs = parseDurationMs('--warmup', args.warmup as string, true)
     for (const t of started) if (warmupMs > 0) await measure(t, warmupMs)
     if (args.neighbour === true) {
-      const script = ['--import', 'tsx', path.join(REPO_ROOT, 'scripts/noisy-neighbour.ts'), '--duty', args['neighbour-duty'] as string, '--burst-ms', args['neighbour-burst-ms'] as string]
+      const script = [
+        '--import',
+        'tsx',
+        path.join(REPO_ROOT, 'scripts/noisy-neighbour.ts'),
+        '--duty',
+        args['neighbour-duty'] as string,
+        '--burst-ms',
+        args['neighbour-burst-ms'] as string
+      ]
       neighbour = spawn(pinned ? 'taskset' : process.execPath, pinned ? ['-c', '0', process.execPath, ...script] : script, { stdio: 'ignore' })
     }
     const cpu: number[][] = started.map(() => [])
@@ -151,7 +169,9 @@ async function main(): Promise<void> {
     const dt = components(duetRps)
     const loadEnd = loadavg()
     const fmt = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ')
-    console.log(`noise-components: ${targets} identical ${scenario} targets (${args.preset as string}), ${rounds} rounds of ${slotMs} ms slots, ${connections} connections; ${args.neighbour === true ? `noisy neighbour duty ${args['neighbour-duty'] as string}, bursts ${args['neighbour-burst-ms'] as string} ms` : 'no neighbour'}; load average ${fmt(loadStart)} → ${fmt(loadEnd)}`)
+    console.log(
+      `noise-components: ${targets} identical ${scenario} targets (${args.preset as string}), ${rounds} rounds of ${slotMs} ms slots, ${connections} connections; ${args.neighbour === true ? `noisy neighbour duty ${args['neighbour-duty'] as string}, bursts ${args['neighbour-burst-ms'] as string} ms` : 'no neighbour'}; load average ${fmt(loadStart)} → ${fmt(loadEnd)}`
+    )
     console.log('')
     console.log('| measured | mean | time (round) SD | process SD | residual SD |')
     console.log('|---|---|---|---|---|')

@@ -65,10 +65,11 @@ async function rssMb(pid: number): Promise<number> {
 async function issueToken(url: string): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     const res = await request(`${url}${BASE}/token`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123' })
     })
-    const body = await res.body.json() as { access_token?: string }
+    const body = (await res.body.json()) as { access_token?: string }
     if (res.statusCode === 200 && body.access_token !== undefined) return body.access_token
     if (attempt >= 20) throw new Error(`POST /token answered ${res.statusCode}: ${JSON.stringify(body)}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
@@ -81,18 +82,29 @@ async function probe(url: string, token: string, rps: number, durationMs: number
   const windows: hdr.Histogram[] = []
   const t0 = performance.now()
   const sends: Promise<void>[] = []
-  const n = Math.floor(rps * durationMs / 1000)
+  const n = Math.floor((rps * durationMs) / 1000)
   for (let i = 0; i < n; i++) {
-    const due = t0 + i * 1000 / rps
+    const due = t0 + (i * 1000) / rps
     const wait = due - performance.now()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))
     const w = Math.floor((due - t0) / windowMs)
     windows[w] ??= hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
-    sends.push(pool.request({ method: 'POST', path: `${BASE}/validate`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"resource":"/quotes/ltp"}' })
-      .then(async (res) => {
-        await res.body.dump()
-        if (res.statusCode === 200) windows[w]?.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)))
-      }, () => undefined))
+    sends.push(
+      pool
+        .request({
+          method: 'POST',
+          path: `${BASE}/validate`,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: '{"resource":"/quotes/ltp"}'
+        })
+        .then(
+          async (res) => {
+            await res.body.dump()
+            if (res.statusCode === 200) windows[w]?.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)))
+          },
+          () => undefined
+        )
+    )
   }
   await Promise.all(sends)
   await pool.close()
@@ -110,7 +122,11 @@ async function shedServer(url: string): Promise<OverloadFigures['shedServer']> {
     if (m[1] === 'sum') entry.sum += Number(m[3])
     else entry.count += Number(m[3])
   }
-  return Object.fromEntries(Object.entries(sums).filter(([, e]) => e.count > 0).map(([status, e]) => [status, { count: e.count, meanUs: Math.round(e.sum / e.count * 1e6) }]))
+  return Object.fromEntries(
+    Object.entries(sums)
+      .filter(([, e]) => e.count > 0)
+      .map(([status, e]) => [status, { count: e.count, meanUs: Math.round((e.sum / e.count) * 1e6) }])
+  )
 }
 
 /** The answers to the overload: admitted (200) with their latency, shed (503/429), and the rest by status or failure kind. */
@@ -159,17 +175,28 @@ async function floodOpen({ url, opts, headers, body, answers }: Flood): Promise<
 
 /** Closed model: autocannon with opts.connections connections on POST /validate. */
 async function floodClosed({ url, opts, headers, body, answers }: Flood): Promise<void> {
-  const instance = autocannon({
-    url: `${url}${BASE}/validate`, method: 'POST', headers, body,
-    connections: opts.connections, duration: opts.durationMs / 1000, timeout: 10, pipelining: 1
-  }, () => undefined)
+  const instance = autocannon(
+    {
+      url: `${url}${BASE}/validate`,
+      method: 'POST',
+      headers,
+      body,
+      connections: opts.connections,
+      duration: opts.durationMs / 1000,
+      timeout: 10,
+      pipelining: 1
+    },
+    () => undefined
+  )
   // Failures without an answer (a reset or refused connection, a timeout) are in autocannon's
   // result only, not in its 'response' events.
-  const done = new Promise<void>((resolve) => instance.once('done', (result: { errors: number; timeouts: number }) => {
-    if (result.timeouts > 0) answers.countOther('timeouts', result.timeouts)
-    if (result.errors - result.timeouts > 0) answers.countOther('connection errors', result.errors - result.timeouts)
-    resolve()
-  }))
+  const done = new Promise<void>((resolve) =>
+    instance.once('done', (result: { errors: number; timeouts: number }) => {
+      if (result.timeouts > 0) answers.countOther('timeouts', result.timeouts)
+      if (result.errors - result.timeouts > 0) answers.countOther('connection errors', result.errors - result.timeouts)
+      resolve()
+    })
+  )
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
     answers.answer(statusCode, Math.round(responseTimeMs * 1000))
   })
@@ -195,7 +222,13 @@ export async function overloadTrial(url: string, pid: number, opts: OverloadOpti
   const idleP99Ms = idle[0] ?? Number.POSITIVE_INFINITY
   const idleRssMb = await rssMb(pid)
   let peakRssMb = idleRssMb
-  const sampler = setInterval(() => void rssMb(pid).then((mb) => { peakRssMb = Math.max(peakRssMb, mb) }), 200)
+  const sampler = setInterval(
+    () =>
+      void rssMb(pid).then((mb) => {
+        peakRssMb = Math.max(peakRssMb, mb)
+      }),
+    200
+  )
   const answers = new Answers()
   const flood: Flood = { url, opts, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"resource":"/quotes/ltp"}', answers }
   let open: OverloadFigures['open']
@@ -229,9 +262,12 @@ export async function overloadTrial(url: string, pid: number, opts: OverloadOpti
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      presets: { type: 'string', default: 'phase2,phase1' }, connections: { type: 'string', default: '4000' },
-      'duration-s': { type: 'string', default: '10' }, rate: { type: 'string', default: '0' },
-      store: { type: 'string', default: 'memory' }, rounds: { type: 'string', default: '1' },
+      presets: { type: 'string', default: 'phase2,phase1' },
+      connections: { type: 'string', default: '4000' },
+      'duration-s': { type: 'string', default: '10' },
+      rate: { type: 'string', default: '0' },
+      store: { type: 'string', default: 'memory' },
+      rounds: { type: 'string', default: '1' },
       'target-env': { type: 'string', multiple: true, default: [] }
     }
   })
@@ -242,15 +278,29 @@ async function main(): Promise<void> {
     env.DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
     env.REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
   }
-  const opts: OverloadOptions = { connections: Number(values.connections), durationMs: Number(values['duration-s']) * 1000, rateRps: Number(values.rate), probeRps: 200, recoveryWatchMs: 3000 }
-  console.log(`overload: ${opts.rateRps > 0 ? `open model ${opts.rateRps} req/s` : `closed model ${opts.connections} connections`}, ${opts.durationMs} ms on POST /validate, store ${values.store}, generator on CPU ${generator ?? 'any'}`)
+  const opts: OverloadOptions = {
+    connections: Number(values.connections),
+    durationMs: Number(values['duration-s']) * 1000,
+    rateRps: Number(values.rate),
+    probeRps: 200,
+    recoveryWatchMs: 3000
+  }
+  console.log(
+    `overload: ${opts.rateRps > 0 ? `open model ${opts.rateRps} req/s` : `closed model ${opts.connections} connections`}, ${opts.durationMs} ms on POST /validate, store ${values.store}, generator on CPU ${generator ?? 'any'}`
+  )
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const preset of (values.presets ?? '').split(',')) {
       const target = await startTarget({ ...referenceTarget({ ...env, PRESET: preset }), pinCpus: generator === null ? null : 'auto' })
       try {
         const f = await overloadTrial(target.url, target.pid ?? 0, opts)
         const ms = (v: number | null): string => (v === null ? '—' : v.toFixed(1))
-        console.log(`${preset}: responses ${f.responses}, shed ${(f.shedShare * 100).toFixed(1)}% (server time per shed reply: ${Object.entries(f.shedServer).map(([status, e]) => `${status} × ${e.count} at ${e.meanUs} µs`).join(', ') || 'none through Fastify'}), admitted ${f.admitted} p50 ${ms(f.admittedP50Ms)} ms p99 ${ms(f.admittedP99Ms)} ms, other ${f.other} ${JSON.stringify(f.otherByStatus)}, RSS ${f.idleRssMb.toFixed(0)} → peak ${f.peakRssMb.toFixed(0)} MB, idle probe p99 ${f.idleP99Ms.toFixed(2)} ms, recovered ${f.recoveryMs === null ? `not within ${opts.recoveryWatchMs} ms` : `in ${Math.round(f.recoveryMs)} ms`}${f.open === undefined ? '' : `, open: completed ${f.open.completedRps.toFixed(0)} req/s, dropped ${f.open.dropped}/${f.open.scheduled}, ${f.open.classification}`}`)
+        console.log(
+          `${preset}: responses ${f.responses}, shed ${(f.shedShare * 100).toFixed(1)}% (server time per shed reply: ${
+            Object.entries(f.shedServer)
+              .map(([status, e]) => `${status} × ${e.count} at ${e.meanUs} µs`)
+              .join(', ') || 'none through Fastify'
+          }), admitted ${f.admitted} p50 ${ms(f.admittedP50Ms)} ms p99 ${ms(f.admittedP99Ms)} ms, other ${f.other} ${JSON.stringify(f.otherByStatus)}, RSS ${f.idleRssMb.toFixed(0)} → peak ${f.peakRssMb.toFixed(0)} MB, idle probe p99 ${f.idleP99Ms.toFixed(2)} ms, recovered ${f.recoveryMs === null ? `not within ${opts.recoveryWatchMs} ms` : `in ${Math.round(f.recoveryMs)} ms`}${f.open === undefined ? '' : `, open: completed ${f.open.completedRps.toFixed(0)} req/s, dropped ${f.open.dropped}/${f.open.scheduled}, ${f.open.classification}`}`
+        )
       } finally {
         await target.stop()
       }

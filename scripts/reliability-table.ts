@@ -8,8 +8,17 @@ import { join } from 'node:path'
 import { REPO_ROOT } from '../harness/engine/target-process.ts'
 
 interface Row {
-  id: string; order: number; fault: string; load: string; lost: string; recoverMs: number | null; fiveXx: string; passed: boolean
-  notes?: string; measuredAt: string; loadAverage: [number, number]
+  id: string
+  order: number
+  fault: string
+  load: string
+  lost: string
+  recoverMs: number | null
+  fiveXx: string
+  passed: boolean
+  notes?: string
+  measuredAt: string
+  loadAverage: [number, number]
 }
 
 export const EXPECTED_CASES = ['pg-restart', 'redis-cut', 'sigterm-memory', 'sigterm-postgres', 'sigkill-postgres', 'slow-clients', 'fuzz']
@@ -20,20 +29,22 @@ const END = '<!-- reliability:end -->'
 
 export function renderTable(rows: readonly Row[]): string {
   const esc = (s: string): string => s.replace(/\|/g, '\\|')
-  const lines = [
-    '| case | injected | load | lost (goal 0) | time to recover | 5xx | result |',
-    '|---|---|---|---|---|---|---|'
-  ]
+  const lines = ['| case | injected | load | lost (goal 0) | time to recover | 5xx | result |', '|---|---|---|---|---|---|---|']
   for (const r of [...rows].sort((a, b) => a.order - b.order)) {
     const recover = r.recoverMs === null ? '—' : r.recoverMs >= 1_000 ? `${(r.recoverMs / 1000).toFixed(1)} s` : `${r.recoverMs} ms`
     lines.push(`| ${r.id} | ${esc(r.fault)} | ${esc(r.load)} | ${esc(r.lost)} | ${recover} | ${esc(r.fiveXx)} | ${r.passed ? 'pass' : '**FAIL**'} |`)
   }
-  const notes = [...rows].sort((a, b) => a.order - b.order).filter((r) => r.notes).map((r) => `- ${r.id}: ${r.notes}`)
+  const notes = [...rows]
+    .sort((a, b) => a.order - b.order)
+    .filter((r) => r.notes)
+    .map((r) => `- ${r.id}: ${r.notes}`)
   const when = rows.map((r) => r.measuredAt).sort()
   const loads = rows.map((r) => r.loadAverage[0])
   return [
-    ...lines, '',
-    ...notes, '',
+    ...lines,
+    '',
+    ...notes,
+    '',
     `Measured ${when[0]?.slice(0, 16).replace('T', ' ')}–${when.at(-1)?.slice(11, 16)} UTC by \`npm run test:resilience\`; 1-minute load average ${Math.min(...loads)}–${Math.max(...loads)} during the cases.`
   ].join('\n')
 }
@@ -41,7 +52,9 @@ export function renderTable(rows: readonly Row[]): string {
 function main(): void {
   const dir = join(REPO_ROOT, 'reports', 'resilience')
   const rows: Row[] = existsSync(dir)
-    ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Row)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Row)
     : []
   const missing = EXPECTED_CASES.filter((id) => !rows.some((r) => r.id === id))
   const failed = rows.filter((r) => !r.passed).map((r) => r.id)

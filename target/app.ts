@@ -67,7 +67,17 @@ declare module 'fastify' {
  * request serializer already leaves headers and bodies out; this is the second lock.
  */
 export const LOG_REDACT = {
-  paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'body.client_secret', 'client_secret', 'jwtSecret', 'config.jwtSecret', 'access_token', 'access_tokens'],
+  paths: [
+    'req.headers.authorization',
+    'req.headers.cookie',
+    'headers.authorization',
+    'body.client_secret',
+    'client_secret',
+    'jwtSecret',
+    'config.jwtSecret',
+    'access_token',
+    'access_tokens'
+  ],
   censor: '[redacted]'
 }
 
@@ -112,7 +122,8 @@ function createFastify(opts: AppOptions, door: DoorCount): FastifyInstance {
       return server
     },
     // A URL Fastify cannot decode (`/%ff`) would otherwise get Fastify's own error shape.
-    frameworkErrors: (error, _req, reply) => send(reply, new AuthError('INVALID_REQUEST', { description: error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid' : 'The request is not valid' })),
+    frameworkErrors: (error, _req, reply) =>
+      send(reply, new AuthError('INVALID_REQUEST', { description: error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid' : 'The request is not valid' })),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 }
   })
@@ -158,7 +169,13 @@ async function buildComponents(app: FastifyInstance, opts: AppOptions, door: Doo
   })
 
   service = new TokenService({
-    config, store, cache, registry, writer, revocations, metrics: metrics.service,
+    config,
+    store,
+    cache,
+    registry,
+    writer,
+    revocations,
+    metrics: metrics.service,
     jwt: new JwtService({ secret: jwtSecret, issuer: config.jwtIssuer, verifierCacheSize: config.cache === 'none' ? 0 : 10_000 }),
     logger
   })
@@ -173,21 +190,36 @@ function generateJwtSecret(logger: Logger): string {
 
 /** The token batch writer, revocation pool and request queue, each null when the config turns it off. */
 function createBackgroundQueues(config: Config, store: Store, logger: Logger, onRevocationPersisted: (job: RevocationJob) => void) {
-  const writer = config.batchSize > 0
-    ? new TokenBatchWriter(store, {
-        batchSize: config.batchSize, flushIntervalMs: config.batchFlushIntervalMs, maxPending: config.batchMaxPending,
-        retryBaseMs: config.batchRetryBaseMs, retryMaxMs: config.batchRetryMaxMs
-      }, { onFlushError: (err, attempt) => logger.warn({ err, attempt, code: 'AUTH_ERR_BATCH_FLUSH' }, 'token batch flush failed; retrying') })
-    : null
-  const revocations = config.revocationWorkers > 0
-    ? new RevocationWorkerPool(store, {
-        workers: config.revocationWorkers, capacity: config.revocationQueueCapacity, batchSize: config.revocationBatchSize,
-        retryBaseMs: config.batchRetryBaseMs, retryMaxMs: config.batchRetryMaxMs
-      }, onRevocationPersisted)
-    : null
-  const queue = config.queueMaxConcurrent > 0
-    ? new RequestQueue({ maxConcurrent: config.queueMaxConcurrent, capacity: config.queueCapacity, timeoutMs: config.queueTimeoutMs })
-    : null
+  const writer =
+    config.batchSize > 0
+      ? new TokenBatchWriter(
+          store,
+          {
+            batchSize: config.batchSize,
+            flushIntervalMs: config.batchFlushIntervalMs,
+            maxPending: config.batchMaxPending,
+            retryBaseMs: config.batchRetryBaseMs,
+            retryMaxMs: config.batchRetryMaxMs
+          },
+          { onFlushError: (err, attempt) => logger.warn({ err, attempt, code: 'AUTH_ERR_BATCH_FLUSH' }, 'token batch flush failed; retrying') }
+        )
+      : null
+  const revocations =
+    config.revocationWorkers > 0
+      ? new RevocationWorkerPool(
+          store,
+          {
+            workers: config.revocationWorkers,
+            capacity: config.revocationQueueCapacity,
+            batchSize: config.revocationBatchSize,
+            retryBaseMs: config.batchRetryBaseMs,
+            retryMaxMs: config.batchRetryMaxMs
+          },
+          onRevocationPersisted
+        )
+      : null
+  const queue =
+    config.queueMaxConcurrent > 0 ? new RequestQueue({ maxConcurrent: config.queueMaxConcurrent, capacity: config.queueCapacity, timeoutMs: config.queueTimeoutMs }) : null
   return { writer, revocations, queue }
 }
 
@@ -254,14 +286,17 @@ function installLifecycleHooks(app: FastifyInstance, auth: AuthComponents, sweep
  * what the load was answered 200): nothing acknowledged may still be pending here.
  */
 async function logShutdownSummary(app: FastifyInstance, { store, writer, revocations }: AuthComponents): Promise<void> {
-  app.log.info({
-    code: 'AUTH_SHUTDOWN_SUMMARY',
-    tokensInStore: await store.countTokens().catch(() => null),
-    tokensPending: writer?.stats().pending ?? 0,
-    tokensFlushed: writer?.stats().tokensFlushed ?? 0,
-    revocationsQueued: (revocations?.stats().queued ?? 0) + (revocations?.stats().inFlight ?? 0),
-    revocationsPersisted: revocations?.stats().persisted ?? 0
-  }, 'shut down')
+  app.log.info(
+    {
+      code: 'AUTH_SHUTDOWN_SUMMARY',
+      tokensInStore: await store.countTokens().catch(() => null),
+      tokensPending: writer?.stats().pending ?? 0,
+      tokensFlushed: writer?.stats().tokensFlushed ?? 0,
+      revocationsQueued: (revocations?.stats().queued ?? 0) + (revocations?.stats().inFlight ?? 0),
+      revocationsPersisted: revocations?.stats().persisted ?? 0
+    },
+    'shut down'
+  )
 }
 
 async function createSweepLock(config: Config, logger: Logger): Promise<SweepLock> {
@@ -297,19 +332,22 @@ function queueHook(queue: RequestQueue) {
  * instead so that the 400 has the error shape like every other error.
  */
 function createHttpServer(config: Config, handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
-  const server = createServer({
-    // Node checks header and request deadlines on this interval (30 s by default), so a
-    // slow-header socket would otherwise live up to 30 s past HEADERS_TIMEOUT_MS.
-    connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs),
-    requireHostHeader: false
-  }, (req, res) => {
-    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
-      const body = JSON.stringify({ error: 'invalid_request', error_description: 'The Host header is required', request_id: `${reqPrefix}-h${(++reqCounter).toString(36)}` })
-      res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
-      return
+  const server = createServer(
+    {
+      // Node checks header and request deadlines on this interval (30 s by default), so a
+      // slow-header socket would otherwise live up to 30 s past HEADERS_TIMEOUT_MS.
+      connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs),
+      requireHostHeader: false
+    },
+    (req, res) => {
+      if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+        const body = JSON.stringify({ error: 'invalid_request', error_description: 'The Host header is required', request_id: `${reqPrefix}-h${(++reqCounter).toString(36)}` })
+        res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
+        return
+      }
+      handler(req, res)
     }
-    handler(req, res)
-  })
+  )
   server.headersTimeout = config.headersTimeoutMs
   server.requestTimeout = config.requestTimeoutMs
   server.keepAliveTimeout = config.keepAliveTimeoutMs
@@ -328,7 +366,9 @@ function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, s
   this.log.debug({ code: e.code, parserCode: err.code }, 'client error')
   if (socket.writable) {
     const body = JSON.stringify({ error: e.oauthError, error_description: e.message, request_id: `${reqPrefix}-c${(++reqCounter).toString(36)}` })
-    socket.write(`HTTP/1.1 ${e.statusCode} ${STATUS_CODES[e.statusCode] ?? 'Error'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`)
+    socket.write(
+      `HTTP/1.1 ${e.statusCode} ${STATUS_CODES[e.statusCode] ?? 'Error'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`
+    )
   }
   socket.destroy()
 }
@@ -349,12 +389,17 @@ export function toAuthError(error: unknown): AuthError {
   const e = error as Partial<FastifyError> & { validation?: unknown }
   if (e.validation) return new AuthError('INVALID_REQUEST', { description: `Invalid request: ${sanitise(e.message)}` })
   switch (e.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': return new AuthError('BODY_TOO_LARGE')
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new AuthError('UNSUPPORTED_MEDIA_TYPE')
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return new AuthError('INVALID_REQUEST', { description: 'The JSON body is empty' })
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return new AuthError('INVALID_REQUEST', { description: 'Invalid Content-Length' })
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AuthError('BODY_TOO_LARGE')
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AuthError('UNSUPPORTED_MEDIA_TYPE')
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AuthError('INVALID_REQUEST', { description: 'The JSON body is empty' })
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AuthError('INVALID_REQUEST', { description: 'Invalid Content-Length' })
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_TYPE': return new AuthError('INVALID_JSON')
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new AuthError('INVALID_JSON')
   }
   if (error instanceof SyntaxError || (e.statusCode === 400 && /JSON/i.test(e.message ?? ''))) return new AuthError('INVALID_JSON')
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
@@ -395,8 +440,7 @@ function registerOpsRoutes(app: FastifyInstance, registry: Registry): void {
     const ok = Object.values(checks).every((v) => v === 'ok')
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks, store: store.kind, cache: cache.kind })
   }
-  const metrics = async (_req: FastifyRequest, reply: FastifyReply) =>
-    reply.type(registry.contentType).send(cluster.isWorker ? await clusterMetrics() : await registry.metrics())
+  const metrics = async (_req: FastifyRequest, reply: FastifyReply) => reply.type(registry.contentType).send(cluster.isWorker ? await clusterMetrics() : await registry.metrics())
   const stats = async () => {
     const a = app.auth
     return {

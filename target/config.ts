@@ -11,141 +11,184 @@ export type PresetName = (typeof PRESETS)[number]
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max)
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1')
 
-export const configSchema = z.object({
-  port: int(0, 65535),
-  host: z.string().min(1),
-  preset: z.enum(PRESETS),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+export const configSchema = z
+  .object({
+    port: int(0, 65535),
+    host: z.string().min(1),
+    preset: z.enum(PRESETS),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 
-  store: z.enum(['memory', 'postgres']),
-  databaseUrl: z.string().url().nullable(),
-  cache: z.enum(['none', 'lru', 'redis', 'tiered']),
-  redisUrl: z.string().url().nullable(),
+    store: z.enum(['memory', 'postgres']),
+    databaseUrl: z.string().url().nullable(),
+    cache: z.enum(['none', 'lru', 'redis', 'tiered']),
+    redisUrl: z.string().url().nullable(),
 
-  jwtSecret: z.string().nullable(),
-  jwtIssuer: z.string().min(1),
-  tokenTtlS: int(1, 86_400 * 30),
-  ottTtlS: int(1, 86_400),
-  bodyLimitBytes: int(64, 1_048_576),
-  /** Seed the sample clients and endpoint rules at start (idempotent). */
-  seedSampleData: bool,
+    jwtSecret: z.string().nullable(),
+    jwtIssuer: z.string().min(1),
+    tokenTtlS: int(1, 86_400 * 30),
+    ottTtlS: int(1, 86_400),
+    bodyLimitBytes: int(64, 1_048_576),
+    /** Seed the sample clients and endpoint rules at start (idempotent). */
+    seedSampleData: bool,
 
-  dbPoolMax: int(1, 10_000),
-  dbPoolMin: int(0, 10_000),
-  dbPoolIdleTimeoutMs: int(0),
-  dbPoolMaxLifetimeMs: int(0),
-  dbPoolConnectTimeoutMs: int(0),
+    dbPoolMax: int(1, 10_000),
+    dbPoolMin: int(0, 10_000),
+    dbPoolIdleTimeoutMs: int(0),
+    dbPoolMaxLifetimeMs: int(0),
+    dbPoolConnectTimeoutMs: int(0),
 
-  /** 0 turns the batch writer off: every token is inserted on the request path (the naive service). */
-  batchSize: int(0, 100_000),
-  batchFlushIntervalMs: int(1, 600_000),
-  batchMaxPending: int(1, 10_000_000),
-  batchRetryBaseMs: int(1, 60_000),
-  batchRetryMaxMs: int(1, 600_000),
+    /** 0 turns the batch writer off: every token is inserted on the request path (the naive service). */
+    batchSize: int(0, 100_000),
+    batchFlushIntervalMs: int(1, 600_000),
+    batchMaxPending: int(1, 10_000_000),
+    batchRetryBaseMs: int(1, 60_000),
+    batchRetryMaxMs: int(1, 600_000),
 
-  /** 0 persists revocations and OTT consumption on the request path. */
-  revocationWorkers: int(0, 256),
-  revocationQueueCapacity: int(1, 10_000_000),
-  revocationBatchSize: int(1, 100_000),
+    /** 0 persists revocations and OTT consumption on the request path. */
+    revocationWorkers: int(0, 256),
+    revocationQueueCapacity: int(1, 10_000_000),
+    revocationBatchSize: int(1, 100_000),
 
-  /** 0 turns the request queue off. */
-  queueMaxConcurrent: int(0, 100_000),
-  queueCapacity: int(0, 10_000_000),
-  queueTimeoutMs: int(1, 600_000),
+    /** 0 turns the request queue off. */
+    queueMaxConcurrent: int(0, 100_000),
+    queueCapacity: int(0, 10_000_000),
+    queueTimeoutMs: int(1, 600_000),
 
-  /**
-   * Admission by event-loop pressure (@fastify/under-pressure), beside the request queue: the
-   * queue only sees requests that reached a handler, while a CPU-bound process queues them in the
-   * kernel and the parser. Past either limit API requests are shed with 503 and Retry-After.
-   * 0 turns a check off; both 0 turn shedding off.
-   */
-  shedMaxEventLoopDelayMs: int(0, 60_000),
-  /** Event-loop utilisation (0–1) over the last sample interval above which requests are shed. */
-  shedMaxEventLoopUtilization: z.coerce.number().min(0).max(1),
-  shedSampleIntervalMs: int(10, 10_000),
-  shedMinCpuShare: z.coerce.number().min(0).max(1),
-  shedRetryAfterS: int(1, 3_600),
-  /**
-   * A shed reply also closes its connection (as Envoy's overload manager stops keep-alive under
-   * pressure): a client with thousands of connections then has fewer requests queued at once in
-   * this process's kernel buffers and parser, where every one waits behind all the others.
-   */
-  shedCloseConnection: bool,
-  /**
-   * Open connections served at once; past it a new connection gets 503 with Retry-After at its
-   * first bytes and is closed (target/services/shedding.ts). 0 turns it off. Below maxConnections,
-   * which is the hard cap (sockets past it are destroyed unanswered).
-   */
-  shedMaxActiveConnections: int(0, 1_000_000),
+    /**
+     * Admission by event-loop pressure (@fastify/under-pressure), beside the request queue: the
+     * queue only sees requests that reached a handler, while a CPU-bound process queues them in the
+     * kernel and the parser. Past either limit API requests are shed with 503 and Retry-After.
+     * 0 turns a check off; both 0 turn shedding off.
+     */
+    shedMaxEventLoopDelayMs: int(0, 60_000),
+    /** Event-loop utilisation (0–1) over the last sample interval above which requests are shed. */
+    shedMaxEventLoopUtilization: z.coerce.number().min(0).max(1),
+    shedSampleIntervalMs: int(10, 10_000),
+    shedMinCpuShare: z.coerce.number().min(0).max(1),
+    shedRetryAfterS: int(1, 3_600),
+    /**
+     * A shed reply also closes its connection (as Envoy's overload manager stops keep-alive under
+     * pressure): a client with thousands of connections then has fewer requests queued at once in
+     * this process's kernel buffers and parser, where every one waits behind all the others.
+     */
+    shedCloseConnection: bool,
+    /**
+     * Open connections served at once; past it a new connection gets 503 with Retry-After at its
+     * first bytes and is closed (target/services/shedding.ts). 0 turns it off. Below maxConnections,
+     * which is the hard cap (sockets past it are destroyed unanswered).
+     */
+    shedMaxActiveConnections: int(0, 1_000_000),
 
-  cacheTtlMs: int(1, 86_400_000),
-  cacheMaxEntries: int(1, 100_000_000),
+    cacheTtlMs: int(1, 86_400_000),
+    cacheMaxEntries: int(1, 100_000_000),
 
-  /** 0 turns the sweeper off. */
-  sweeperIntervalMs: int(0, 86_400_000),
-  sweeperBatchSize: int(1, 1_000_000),
-  sweeperPauseMs: int(0, 600_000),
-  sweeperLockTtlMs: int(100, 3_600_000),
+    /** 0 turns the sweeper off. */
+    sweeperIntervalMs: int(0, 86_400_000),
+    sweeperBatchSize: int(1, 1_000_000),
+    sweeperPauseMs: int(0, 600_000),
+    sweeperLockTtlMs: int(100, 3_600_000),
 
-  /** Number of target processes (node:cluster) sharing the port; the phase3 preset runs two. */
-  instances: int(1, 64),
-  shutdownTimeoutMs: int(100, 600_000),
+    /** Number of target processes (node:cluster) sharing the port; the phase3 preset runs two. */
+    instances: int(1, 64),
+    shutdownTimeoutMs: int(100, 600_000),
 
-  /**
-   * POST /debug/tokens (mints up to 5,000 tokens a call) and GET /debug/stats. Unset, it is on
-   * only when HOST is a loopback address: a target reachable from elsewhere must not hand out
-   * tokens in bulk or describe its internals to anyone who asks.
-   */
-  debugRoutes: bool,
-  /** Time a client has to send its complete request headers; slow-header sockets are closed after it (408). */
-  headersTimeoutMs: int(1, 600_000),
-  /** Time a client has to send a whole request (0 = no limit). */
-  requestTimeoutMs: int(0, 3_600_000),
-  /** How long an idle keep-alive connection is kept open. */
-  keepAliveTimeoutMs: int(1, 3_600_000),
-  /** Most open connections at once (0 = no cap); past it new connections are closed at once. */
-  maxConnections: int(0, 1_000_000),
+    /**
+     * POST /debug/tokens (mints up to 5,000 tokens a call) and GET /debug/stats. Unset, it is on
+     * only when HOST is a loopback address: a target reachable from elsewhere must not hand out
+     * tokens in bulk or describe its internals to anyone who asks.
+     */
+    debugRoutes: bool,
+    /** Time a client has to send its complete request headers; slow-header sockets are closed after it (408). */
+    headersTimeoutMs: int(1, 600_000),
+    /** Time a client has to send a whole request (0 = no limit). */
+    requestTimeoutMs: int(0, 3_600_000),
+    /** How long an idle keep-alive connection is kept open. */
+    keepAliveTimeoutMs: int(1, 3_600_000),
+    /** Most open connections at once (0 = no cap); past it new connections are closed at once. */
+    maxConnections: int(0, 1_000_000),
 
-  injectCpuUs: int(0, 1_000_000),
-  injectDelayMs: int(0, 600_000),
-  injectDelayRatio: z.coerce.number().min(0).max(1)
-}).superRefine((c, ctx) => {
-  if (c.dbPoolMin > c.dbPoolMax) ctx.addIssue({ code: 'custom', path: ['dbPoolMin'], message: 'must not exceed DB_POOL_MAX' })
-  if (c.store === 'postgres' && !c.databaseUrl) ctx.addIssue({ code: 'custom', path: ['databaseUrl'], message: 'is required when STORE=postgres' })
-  if ((c.cache === 'redis' || c.cache === 'tiered') && !c.redisUrl) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: `is required when CACHE=${c.cache}` })
-  if (c.batchRetryBaseMs > c.batchRetryMaxMs) ctx.addIssue({ code: 'custom', path: ['batchRetryBaseMs'], message: 'must not exceed BATCH_RETRY_MAX_MS' })
-  if (c.instances > 1 && c.store !== 'postgres') ctx.addIssue({ code: 'custom', path: ['instances'], message: 'above 1 needs STORE=postgres: memory stores are per process and instances would disagree' })
-  if (c.instances > 1 && c.cache === 'lru') ctx.addIssue({ code: 'custom', path: ['instances'], message: 'above 1 cannot use CACHE=lru: a per-process cache would serve stale revocations; use redis, tiered or none' })
-  if (c.instances > 1 && c.cache === 'none' && c.revocationWorkers > 0) ctx.addIssue({ code: 'custom', path: ['instances'], message: 'above 1 with REVOCATION_WORKERS needs a shared cache (redis or tiered) so revocations are seen by every instance at once' })
-  if (c.requestTimeoutMs > 0 && c.headersTimeoutMs > c.requestTimeoutMs) ctx.addIssue({ code: 'custom', path: ['headersTimeoutMs'], message: 'must not exceed REQUEST_TIMEOUT_MS' })
-  if (c.jwtSecret !== null && Buffer.byteLength(c.jwtSecret) < 32) ctx.addIssue({ code: 'custom', path: ['jwtSecret'], message: 'must be at least 32 bytes' })
-})
+    injectCpuUs: int(0, 1_000_000),
+    injectDelayMs: int(0, 600_000),
+    injectDelayRatio: z.coerce.number().min(0).max(1)
+  })
+  .superRefine((c, ctx) => {
+    if (c.dbPoolMin > c.dbPoolMax) ctx.addIssue({ code: 'custom', path: ['dbPoolMin'], message: 'must not exceed DB_POOL_MAX' })
+    if (c.store === 'postgres' && !c.databaseUrl) ctx.addIssue({ code: 'custom', path: ['databaseUrl'], message: 'is required when STORE=postgres' })
+    if ((c.cache === 'redis' || c.cache === 'tiered') && !c.redisUrl) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: `is required when CACHE=${c.cache}` })
+    if (c.batchRetryBaseMs > c.batchRetryMaxMs) ctx.addIssue({ code: 'custom', path: ['batchRetryBaseMs'], message: 'must not exceed BATCH_RETRY_MAX_MS' })
+    if (c.instances > 1 && c.store !== 'postgres')
+      ctx.addIssue({ code: 'custom', path: ['instances'], message: 'above 1 needs STORE=postgres: memory stores are per process and instances would disagree' })
+    if (c.instances > 1 && c.cache === 'lru')
+      ctx.addIssue({ code: 'custom', path: ['instances'], message: 'above 1 cannot use CACHE=lru: a per-process cache would serve stale revocations; use redis, tiered or none' })
+    if (c.instances > 1 && c.cache === 'none' && c.revocationWorkers > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['instances'],
+        message: 'above 1 with REVOCATION_WORKERS needs a shared cache (redis or tiered) so revocations are seen by every instance at once'
+      })
+    if (c.requestTimeoutMs > 0 && c.headersTimeoutMs > c.requestTimeoutMs)
+      ctx.addIssue({ code: 'custom', path: ['headersTimeoutMs'], message: 'must not exceed REQUEST_TIMEOUT_MS' })
+    if (c.jwtSecret !== null && Buffer.byteLength(c.jwtSecret) < 32) ctx.addIssue({ code: 'custom', path: ['jwtSecret'], message: 'must be at least 32 bytes' })
+  })
 
 export type Config = Readonly<z.infer<typeof configSchema>>
 type ConfigInput = { [K in keyof Config]: Config[K] }
 
 /** Every key's environment variable. The mapping is explicit so that errors can name it. */
 export const ENV_NAMES: Readonly<Record<keyof Config, string>> = Object.freeze({
-  port: 'PORT', host: 'HOST', preset: 'PRESET', logLevel: 'LOG_LEVEL',
-  store: 'STORE', databaseUrl: 'DATABASE_URL', cache: 'CACHE', redisUrl: 'REDIS_URL',
-  jwtSecret: 'JWT_SECRET', jwtIssuer: 'JWT_ISSUER', tokenTtlS: 'TOKEN_TTL_S', ottTtlS: 'OTT_TTL_S',
-  bodyLimitBytes: 'BODY_LIMIT_BYTES', seedSampleData: 'SEED_SAMPLE_DATA',
-  dbPoolMax: 'DB_POOL_MAX', dbPoolMin: 'DB_POOL_MIN', dbPoolIdleTimeoutMs: 'DB_POOL_IDLE_TIMEOUT_MS',
-  dbPoolMaxLifetimeMs: 'DB_POOL_MAX_LIFETIME_MS', dbPoolConnectTimeoutMs: 'DB_POOL_CONNECT_TIMEOUT_MS',
-  batchSize: 'BATCH_SIZE', batchFlushIntervalMs: 'BATCH_FLUSH_INTERVAL_MS', batchMaxPending: 'BATCH_MAX_PENDING',
-  batchRetryBaseMs: 'BATCH_RETRY_BASE_MS', batchRetryMaxMs: 'BATCH_RETRY_MAX_MS',
-  revocationWorkers: 'REVOCATION_WORKERS', revocationQueueCapacity: 'REVOCATION_QUEUE_CAPACITY',
+  port: 'PORT',
+  host: 'HOST',
+  preset: 'PRESET',
+  logLevel: 'LOG_LEVEL',
+  store: 'STORE',
+  databaseUrl: 'DATABASE_URL',
+  cache: 'CACHE',
+  redisUrl: 'REDIS_URL',
+  jwtSecret: 'JWT_SECRET',
+  jwtIssuer: 'JWT_ISSUER',
+  tokenTtlS: 'TOKEN_TTL_S',
+  ottTtlS: 'OTT_TTL_S',
+  bodyLimitBytes: 'BODY_LIMIT_BYTES',
+  seedSampleData: 'SEED_SAMPLE_DATA',
+  dbPoolMax: 'DB_POOL_MAX',
+  dbPoolMin: 'DB_POOL_MIN',
+  dbPoolIdleTimeoutMs: 'DB_POOL_IDLE_TIMEOUT_MS',
+  dbPoolMaxLifetimeMs: 'DB_POOL_MAX_LIFETIME_MS',
+  dbPoolConnectTimeoutMs: 'DB_POOL_CONNECT_TIMEOUT_MS',
+  batchSize: 'BATCH_SIZE',
+  batchFlushIntervalMs: 'BATCH_FLUSH_INTERVAL_MS',
+  batchMaxPending: 'BATCH_MAX_PENDING',
+  batchRetryBaseMs: 'BATCH_RETRY_BASE_MS',
+  batchRetryMaxMs: 'BATCH_RETRY_MAX_MS',
+  revocationWorkers: 'REVOCATION_WORKERS',
+  revocationQueueCapacity: 'REVOCATION_QUEUE_CAPACITY',
   revocationBatchSize: 'REVOCATION_BATCH_SIZE',
-  queueMaxConcurrent: 'QUEUE_MAX_CONCURRENT', queueCapacity: 'QUEUE_CAPACITY', queueTimeoutMs: 'QUEUE_TIMEOUT_MS',
-  shedMaxEventLoopDelayMs: 'SHED_MAX_EVENT_LOOP_DELAY_MS', shedMaxEventLoopUtilization: 'SHED_MAX_EVENT_LOOP_UTILIZATION',
-  shedSampleIntervalMs: 'SHED_SAMPLE_INTERVAL_MS', shedMinCpuShare: 'SHED_MIN_CPU_SHARE', shedRetryAfterS: 'SHED_RETRY_AFTER_S', shedCloseConnection: 'SHED_CLOSE_CONNECTION', shedMaxActiveConnections: 'SHED_MAX_ACTIVE_CONNECTIONS',
-  cacheTtlMs: 'CACHE_TTL_MS', cacheMaxEntries: 'CACHE_MAX_ENTRIES',
-  sweeperIntervalMs: 'SWEEPER_INTERVAL_MS', sweeperBatchSize: 'SWEEPER_BATCH_SIZE', sweeperPauseMs: 'SWEEPER_PAUSE_MS',
+  queueMaxConcurrent: 'QUEUE_MAX_CONCURRENT',
+  queueCapacity: 'QUEUE_CAPACITY',
+  queueTimeoutMs: 'QUEUE_TIMEOUT_MS',
+  shedMaxEventLoopDelayMs: 'SHED_MAX_EVENT_LOOP_DELAY_MS',
+  shedMaxEventLoopUtilization: 'SHED_MAX_EVENT_LOOP_UTILIZATION',
+  shedSampleIntervalMs: 'SHED_SAMPLE_INTERVAL_MS',
+  shedMinCpuShare: 'SHED_MIN_CPU_SHARE',
+  shedRetryAfterS: 'SHED_RETRY_AFTER_S',
+  shedCloseConnection: 'SHED_CLOSE_CONNECTION',
+  shedMaxActiveConnections: 'SHED_MAX_ACTIVE_CONNECTIONS',
+  cacheTtlMs: 'CACHE_TTL_MS',
+  cacheMaxEntries: 'CACHE_MAX_ENTRIES',
+  sweeperIntervalMs: 'SWEEPER_INTERVAL_MS',
+  sweeperBatchSize: 'SWEEPER_BATCH_SIZE',
+  sweeperPauseMs: 'SWEEPER_PAUSE_MS',
   sweeperLockTtlMs: 'SWEEPER_LOCK_TTL_MS',
-  instances: 'INSTANCES', shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
-  debugRoutes: 'DEBUG_ROUTES', headersTimeoutMs: 'HEADERS_TIMEOUT_MS', requestTimeoutMs: 'REQUEST_TIMEOUT_MS',
-  keepAliveTimeoutMs: 'KEEP_ALIVE_TIMEOUT_MS', maxConnections: 'MAX_CONNECTIONS',
-  injectCpuUs: 'INJECT_CPU_US', injectDelayMs: 'INJECT_DELAY_MS', injectDelayRatio: 'INJECT_DELAY_RATIO'
+  instances: 'INSTANCES',
+  shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
+  debugRoutes: 'DEBUG_ROUTES',
+  headersTimeoutMs: 'HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'REQUEST_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'KEEP_ALIVE_TIMEOUT_MS',
+  maxConnections: 'MAX_CONNECTIONS',
+  injectCpuUs: 'INJECT_CPU_US',
+  injectDelayMs: 'INJECT_DELAY_MS',
+  injectDelayRatio: 'INJECT_DELAY_RATIO'
 })
 
 /** Shedding limits of the presets that shed (phase2 and later); measured in docs/reference-target.md. */
@@ -157,26 +200,64 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = Object.freeze({
 const SHED = Object.freeze({ maxEventLoopDelayMs: 40, maxEventLoopUtilization: 0, sampleIntervalMs: 100, minCpuShare: 0.8, maxActiveConnections: 512 })
 
 export const DEFAULTS: Readonly<ConfigInput> = Object.freeze({
-  port: 3000, host: '127.0.0.1', preset: 'phase2', logLevel: 'warn',
-  store: 'memory', databaseUrl: null, cache: 'lru', redisUrl: null,
-  jwtSecret: null, jwtIssuer: 'auth-server', tokenTtlS: 3600, ottTtlS: 120,
-  bodyLimitBytes: 4096, seedSampleData: true,
-  dbPoolMax: 20, dbPoolMin: 5, dbPoolIdleTimeoutMs: 600_000, dbPoolMaxLifetimeMs: 1_800_000, dbPoolConnectTimeoutMs: 5_000,
-  batchSize: 500, batchFlushIntervalMs: 200, batchMaxPending: 50_000, batchRetryBaseMs: 50, batchRetryMaxMs: 5_000,
-  revocationWorkers: 0, revocationQueueCapacity: 10_000, revocationBatchSize: 200,
-  queueMaxConcurrent: 256, queueCapacity: 2_048, queueTimeoutMs: 100,
-  shedMaxEventLoopDelayMs: SHED.maxEventLoopDelayMs, shedMaxEventLoopUtilization: SHED.maxEventLoopUtilization, shedSampleIntervalMs: SHED.sampleIntervalMs, shedMinCpuShare: SHED.minCpuShare, shedRetryAfterS: 1, shedCloseConnection: false, shedMaxActiveConnections: SHED.maxActiveConnections,
-  cacheTtlMs: 3_600_000, cacheMaxEntries: 100_000,
-  sweeperIntervalMs: 600_000, sweeperBatchSize: 10_000, sweeperPauseMs: 200, sweeperLockTtlMs: 30_000,
-  instances: 1, shutdownTimeoutMs: 10_000,
+  port: 3000,
+  host: '127.0.0.1',
+  preset: 'phase2',
+  logLevel: 'warn',
+  store: 'memory',
+  databaseUrl: null,
+  cache: 'lru',
+  redisUrl: null,
+  jwtSecret: null,
+  jwtIssuer: 'auth-server',
+  tokenTtlS: 3600,
+  ottTtlS: 120,
+  bodyLimitBytes: 4096,
+  seedSampleData: true,
+  dbPoolMax: 20,
+  dbPoolMin: 5,
+  dbPoolIdleTimeoutMs: 600_000,
+  dbPoolMaxLifetimeMs: 1_800_000,
+  dbPoolConnectTimeoutMs: 5_000,
+  batchSize: 500,
+  batchFlushIntervalMs: 200,
+  batchMaxPending: 50_000,
+  batchRetryBaseMs: 50,
+  batchRetryMaxMs: 5_000,
+  revocationWorkers: 0,
+  revocationQueueCapacity: 10_000,
+  revocationBatchSize: 200,
+  queueMaxConcurrent: 256,
+  queueCapacity: 2_048,
+  queueTimeoutMs: 100,
+  shedMaxEventLoopDelayMs: SHED.maxEventLoopDelayMs,
+  shedMaxEventLoopUtilization: SHED.maxEventLoopUtilization,
+  shedSampleIntervalMs: SHED.sampleIntervalMs,
+  shedMinCpuShare: SHED.minCpuShare,
+  shedRetryAfterS: 1,
+  shedCloseConnection: false,
+  shedMaxActiveConnections: SHED.maxActiveConnections,
+  cacheTtlMs: 3_600_000,
+  cacheMaxEntries: 100_000,
+  sweeperIntervalMs: 600_000,
+  sweeperBatchSize: 10_000,
+  sweeperPauseMs: 200,
+  sweeperLockTtlMs: 30_000,
+  instances: 1,
+  shutdownTimeoutMs: 10_000,
   // Replaced by "is HOST loopback?" in loadConfig unless DEBUG_ROUTES is set.
   debugRoutes: false,
   // Node's own defaults are 60 s headers / 300 s request / 5 s keep-alive and no cap; a 10 s
   // header budget frees a slow-header socket six times sooner, 72 s keep-alive outlives the
   // usual 60 s idle timeout of proxies in front (Fastify's choice), and the cap bounds file
   // descriptors and memory under connection exhaustion.
-  headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, maxConnections: 10_000,
-  injectCpuUs: 0, injectDelayMs: 0, injectDelayRatio: 0
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 72_000,
+  maxConnections: 10_000,
+  injectCpuUs: 0,
+  injectDelayMs: 0,
+  injectDelayRatio: 0
 })
 
 /**
@@ -188,10 +269,55 @@ export const DEFAULTS: Readonly<ConfigInput> = Object.freeze({
  * phase3: adds the revocation worker pool and several instances.
  */
 export const PRESET_VALUES: Readonly<Record<PresetName, Partial<ConfigInput>>> = Object.freeze({
-  baseline: { dbPoolMax: 4, dbPoolMin: 0, batchSize: 0, cache: 'none', queueMaxConcurrent: 0, shedMaxEventLoopDelayMs: 0, shedMaxEventLoopUtilization: 0, shedMaxActiveConnections: 0, revocationWorkers: 0, instances: 1 },
-  phase1: { dbPoolMax: 20, dbPoolMin: 5, batchSize: 500, batchFlushIntervalMs: 200, cache: 'none', queueMaxConcurrent: 0, shedMaxEventLoopDelayMs: 0, shedMaxEventLoopUtilization: 0, shedMaxActiveConnections: 0, revocationWorkers: 0, instances: 1 },
-  phase2: { dbPoolMax: 20, dbPoolMin: 5, batchSize: 500, batchFlushIntervalMs: 200, cache: 'lru', queueMaxConcurrent: 256, queueCapacity: 2_048, queueTimeoutMs: 100, revocationWorkers: 0, instances: 1 },
-  phase3: { dbPoolMax: 20, dbPoolMin: 5, batchSize: 500, batchFlushIntervalMs: 200, cache: 'lru', queueMaxConcurrent: 256, queueCapacity: 2_048, queueTimeoutMs: 100, revocationWorkers: 4, instances: 2 }
+  baseline: {
+    dbPoolMax: 4,
+    dbPoolMin: 0,
+    batchSize: 0,
+    cache: 'none',
+    queueMaxConcurrent: 0,
+    shedMaxEventLoopDelayMs: 0,
+    shedMaxEventLoopUtilization: 0,
+    shedMaxActiveConnections: 0,
+    revocationWorkers: 0,
+    instances: 1
+  },
+  phase1: {
+    dbPoolMax: 20,
+    dbPoolMin: 5,
+    batchSize: 500,
+    batchFlushIntervalMs: 200,
+    cache: 'none',
+    queueMaxConcurrent: 0,
+    shedMaxEventLoopDelayMs: 0,
+    shedMaxEventLoopUtilization: 0,
+    shedMaxActiveConnections: 0,
+    revocationWorkers: 0,
+    instances: 1
+  },
+  phase2: {
+    dbPoolMax: 20,
+    dbPoolMin: 5,
+    batchSize: 500,
+    batchFlushIntervalMs: 200,
+    cache: 'lru',
+    queueMaxConcurrent: 256,
+    queueCapacity: 2_048,
+    queueTimeoutMs: 100,
+    revocationWorkers: 0,
+    instances: 1
+  },
+  phase3: {
+    dbPoolMax: 20,
+    dbPoolMin: 5,
+    batchSize: 500,
+    batchFlushIntervalMs: 200,
+    cache: 'lru',
+    queueMaxConcurrent: 256,
+    queueCapacity: 2_048,
+    queueTimeoutMs: 100,
+    revocationWorkers: 4,
+    instances: 2
+  }
 })
 
 const KEY_BY_ENV = new Map(Object.entries(ENV_NAMES).map(([k, v]) => [v, k as keyof Config]))

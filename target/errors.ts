@@ -10,8 +10,7 @@ export interface ErrorDef {
   description: string
 }
 
-const def = (code: string, oauthError: string, statusCode: number, description: string): ErrorDef =>
-  Object.freeze({ code, oauthError, statusCode, description })
+const def = (code: string, oauthError: string, statusCode: number, description: string): ErrorDef => Object.freeze({ code, oauthError, statusCode, description })
 
 export const ERRORS = Object.freeze({
   INVALID_REQUEST: def('AUTH_ERR_INVALID_REQUEST', 'invalid_request', 400, 'The request is missing a parameter or is malformed'),

@@ -19,7 +19,10 @@ export interface MetricSources {
 function mirroredCounter(registry: client.Registry, name: string, help: string, read: () => number, labels: Record<string, string> = {}): void {
   let last = 0
   new client.Counter({
-    name, help, registers: [registry], labelNames: Object.keys(labels),
+    name,
+    help,
+    registers: [registry],
+    labelNames: Object.keys(labels),
     collect() {
       const v = read()
       if (v > last) this.inc(labels, v - last)
@@ -29,7 +32,14 @@ function mirroredCounter(registry: client.Registry, name: string, help: string, 
 }
 
 function gauge(registry: client.Registry, name: string, help: string, read: () => number): void {
-  new client.Gauge({ name, help, registers: [registry], collect() { this.set(read()) } })
+  new client.Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read())
+    }
+  })
 }
 
 export interface AppMetrics {
@@ -44,10 +54,22 @@ export function createMetrics(sources: MetricSources): AppMetrics {
 
   const issued = new client.Counter({ name: 'authbench_tokens_issued_total', help: 'Tokens issued, by type (N normal, O one-time)', labelNames: ['type'], registers: [registry] })
   const validations = new client.Counter({ name: 'authbench_validations_total', help: 'Validate outcomes', labelNames: ['outcome'], registers: [registry] })
-  const revocations = new client.Counter({ name: 'authbench_revocations_total', help: 'Revocations accepted, by how they were persisted', labelNames: ['mode'], registers: [registry] })
-  const serviceCacheErrors = new client.Counter({ name: 'authbench_service_cache_errors_total', help: 'Cache operations that failed and fell through to the store', registers: [registry] })
+  const revocations = new client.Counter({
+    name: 'authbench_revocations_total',
+    help: 'Revocations accepted, by how they were persisted',
+    labelNames: ['mode'],
+    registers: [registry]
+  })
+  const serviceCacheErrors = new client.Counter({
+    name: 'authbench_service_cache_errors_total',
+    help: 'Cache operations that failed and fell through to the store',
+    registers: [registry]
+  })
   const httpDuration = new client.Histogram({
-    name: 'authbench_http_request_duration_seconds', help: 'Request latency by route', labelNames: ['route', 'method', 'status'], registers: [registry],
+    name: 'authbench_http_request_duration_seconds',
+    help: 'Request latency by route',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
   })
 

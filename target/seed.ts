@@ -15,9 +15,23 @@ export interface SampleClient {
 
 export const SAMPLE_CLIENTS: readonly SampleClient[] = Object.freeze([
   { clientId: 'test-client', clientSecret: 'test-secret-123', clientName: 'Test Client', allowedScopes: ['read:ltp', 'read:quote'], accessTokenTtlS: 3600, active: true },
-  { clientId: 'trading-client', clientSecret: 'trading-secret-456', clientName: 'Trading Client', allowedScopes: ['read:ltp', 'read:quote', 'write:orders', 'read:orders'], accessTokenTtlS: 3600, active: true },
+  {
+    clientId: 'trading-client',
+    clientSecret: 'trading-secret-456',
+    clientName: 'Trading Client',
+    allowedScopes: ['read:ltp', 'read:quote', 'write:orders', 'read:orders'],
+    accessTokenTtlS: 3600,
+    active: true
+  },
   { clientId: 'limited-client', clientSecret: 'limited-secret-789', clientName: 'Limited Client', allowedScopes: ['read:quote'], accessTokenTtlS: 3600, active: true },
-  { clientId: 'bench-client', clientSecret: 'bench-secret-000', clientName: 'Benchmark Client', allowedScopes: ['read:ltp', 'read:quote', 'read:orders'], accessTokenTtlS: 3600, active: true },
+  {
+    clientId: 'bench-client',
+    clientSecret: 'bench-secret-000',
+    clientName: 'Benchmark Client',
+    allowedScopes: ['read:ltp', 'read:quote', 'read:orders'],
+    accessTokenTtlS: 3600,
+    active: true
+  },
   { clientId: 'disabled-client', clientSecret: 'disabled-secret-111', clientName: 'Disabled Client', allowedScopes: ['read:ltp'], accessTokenTtlS: 3600, active: false }
 ])
 

@@ -16,7 +16,7 @@ function fail(err: unknown): never {
     process.stderr.write(`authbench target: invalid configuration: ${err.message}\n`)
     process.exit(2)
   }
-  process.stderr.write(`authbench target: failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+  process.stderr.write(`authbench target: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
   process.exit(1)
 }
 
@@ -67,7 +67,9 @@ async function runPrimary(config: Config): Promise<void> {
       if (ready < config.instances) return
       if (ready === config.instances) {
         for (const worker of Object.values(cluster.workers ?? {})) worker?.send({ type: ALL_LISTENING })
-        process.stderr.write(`authbench target listening on http://${config.host}:${config.port} (${config.instances} instances, preset ${config.preset}, store ${config.store}, cache ${config.cache})\n`)
+        process.stderr.write(
+          `authbench target listening on http://${config.host}:${config.port} (${config.instances} instances, preset ${config.preset}, store ${config.store}, cache ${config.cache})\n`
+        )
       } else {
         // A worker restarted after the others were up.
         w.send({ type: ALL_LISTENING })

@@ -70,7 +70,12 @@ async function resolveCommit(ref: string, cwd: string): Promise<string | null> {
  * repository the target lives in. Bad values in a variant or file are the target's to refuse: it
  * is started before any trial, so they fail at once with exit 2 and its stderr.
  */
-export async function resolveArmSpec(option: string, spec: string, extraEnv: Readonly<Record<string, string>>, target: Pick<TargetDefinition, 'name' | 'variants' | 'start' | 'checkEnv'>): Promise<ArmSpec> {
+export async function resolveArmSpec(
+  option: string,
+  spec: string,
+  extraEnv: Readonly<Record<string, string>>,
+  target: Pick<TargetDefinition, 'name' | 'variants' | 'start' | 'checkEnv'>
+): Promise<ArmSpec> {
   const arm = await classifyArmSpec(option, spec, extraEnv, target)
   // A git ref's env can only be checked by its own (other) code, when it starts.
   if (arm.kind !== 'git' && target.checkEnv !== undefined) {
@@ -83,7 +88,12 @@ export async function resolveArmSpec(option: string, spec: string, extraEnv: Rea
   return arm
 }
 
-async function classifyArmSpec(option: string, spec: string, extraEnv: Readonly<Record<string, string>>, target: Pick<TargetDefinition, 'name' | 'variants' | 'start'>): Promise<ArmSpec> {
+async function classifyArmSpec(
+  option: string,
+  spec: string,
+  extraEnv: Readonly<Record<string, string>>,
+  target: Pick<TargetDefinition, 'name' | 'variants' | 'start'>
+): Promise<ArmSpec> {
   const trimmed = spec.trim()
   const variants = Object.keys(target.variants ?? {})
   const forms = `a variant of target "${target.name}"${variants.length > 0 ? ` (${variants.join(', ')})` : ''}, a JSON file of env overrides, or a git ref`
@@ -166,7 +176,6 @@ async function gitRoot(cwd: string): Promise<string | null> {
     return null
   }
 }
-
 
 /** True when the checkout has uncommitted changes to tracked files (which no git ref contains). */
 export async function worktreeDirty(cwd: string): Promise<boolean> {

@@ -23,7 +23,8 @@ import { NO_DECLARED_OPTIONS, addDeclaredOptions, declaredOptions, takeDeclaredO
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
 /** Every load command's --warmup-max: the engine's warm-up until steady (harness/engine/warmup.ts). */
-const WARMUP_MAX_HELP = 'the longest warm-up: it runs --warmup, then on until the cost per request stops falling (default 10s, or 10× --warmup when less); the same as --warmup for a fixed warm-up'
+const WARMUP_MAX_HELP =
+  'the longest warm-up: it runs --warmup, then on until the cost per request stops falling (default 10s, or 10× --warmup when less); the same as --warmup for a fixed warm-up'
 
 type SetExit = (code: number) => void
 
@@ -39,7 +40,10 @@ const shared = {
   connections: (what = 'closed model: concurrent connections; open model: pool size') => new Option('-c, --connections <n>', what),
   errorThreshold: (what = 'unexpected-status share above which a trial is invalid (default 0.01)') => new Option('--error-threshold <share>', what),
   slo: (what: string) => new Option('--slo <objective>', what).argParser(collect),
-  url: (what = 'run against an already running target (loopback only unless --allow-remote)') => [new Option('--url <url>', what), new Option('--allow-remote', 'allow a --url that is not on loopback')],
+  url: (what = 'run against an already running target (loopback only unless --allow-remote)') => [
+    new Option('--url <url>', what),
+    new Option('--allow-remote', 'allow a --url that is not on loopback')
+  ],
   output: (what = 'reports folder (default reports)') => [new Option('-o, --out <dir>', what), new Option('-l, --label <label>', 'run label, part of the result folder name')],
   profile: () => [
     new Option('--profile', 'CPU-profile the target(s) over the measured time only (inspector on loopback); writes profiles/*.cpuprofile and a differential report'),
@@ -75,9 +79,7 @@ function buildProgram(io: CommandIo, setExit: SetExit, declared: DeclaredOptions
 }
 
 function addRunCommand(program: Command, io: CommandIo, setExit: SetExit, declared: DeclaredOptions): void {
-  const command = program
-    .command('run')
-    .description('drive scenarios against the target and write reports/<timestamp>-<label>/result.json')
+  const command = program.command('run').description('drive scenarios against the target and write reports/<timestamp>-<label>/result.json')
   addAll(command, [
     shared.scenario(),
     new Option('-d, --duration <time>', 'measured time per trial, e.g. 500ms, 5s, 1m (default 4s)'),
@@ -99,23 +101,39 @@ function addRunCommand(program: Command, io: CommandIo, setExit: SetExit, declar
     shared.scenarioParam(),
     shared.errorThreshold(),
     new Option('--max-late-share <share>', 'open model: late-send share above which a trial is invalid (default 0.05)'),
-    new Option('--max-in-flight <n>', 'open model: most requests in flight (k6 maxVUs); a send that cannot start in time is dropped and counted (default rate × 100 ms, at least --connections)'),
-    shared.slo("service-level objective on each scenario's merged figures, repeatable: p99<20ms, p95<=100ms, errors<0.1%, throughput>=1000; a failed one exits 1 and is a junit.xml case"),
+    new Option(
+      '--max-in-flight <n>',
+      'open model: most requests in flight (k6 maxVUs); a send that cannot start in time is dropped and counted (default rate × 100 ms, at least --connections)'
+    ),
+    shared.slo(
+      "service-level objective on each scenario's merged figures, repeatable: p99<20ms, p95<=100ms, errors<0.1%, throughput>=1000; a failed one exits 1 and is a junit.xml case"
+    ),
     shared.noCalibration(),
     shared.profile(),
     shared.noProgress(),
     new Option('--compare', 'compare with the baseline straight after the run (exit 1 on a regression); 5 trials by default'),
     new Option('--baseline <file>', 'baseline for --compare (default reports/baseline.json)'),
-    new Option('--driver <name>', `load generator: ${registeredDrivers().map((d) => `${d.name} (${d.model})`).join(', ')}, or k6 (needs k6 >= 0.57 on PATH); default: the one registered for the load model`)
+    new Option(
+      '--driver <name>',
+      `load generator: ${registeredDrivers()
+        .map((d) => `${d.name} (${d.model})`)
+        .join(', ')}, or k6 (needs k6 >= 0.57 on PATH); default: the one registered for the load model`
+    )
   ])
   addDeclaredOptions(command, declared, { variant: true, maxPool: 'cap on items seeded per trial' })
   command.action(async (parsed: RawRunOptions & { driver?: string }) => {
     const options = takeDeclaredOptions(parsed, declared)
     if (options.driver === 'k6') return setExit(await runWithK6(options, io))
     const model = options.driver === undefined ? null : registeredDrivers().find((d) => d.name === options.driver)?.model
-    if (model === undefined) throw new BadOptionError(`--driver ${options.driver}: no such driver (registered: ${registeredDrivers().map((d) => d.name).join(', ')}, and k6)`)
+    if (model === undefined)
+      throw new BadOptionError(
+        `--driver ${options.driver}: no such driver (registered: ${registeredDrivers()
+          .map((d) => d.name)
+          .join(', ')}, and k6)`
+      )
     if (model === 'open' && options.rate === undefined) throw new BadOptionError(`--driver ${options.driver} drives the open model: give --rate <rps>`)
-    if (model === 'closed' && options.rate !== undefined) throw new BadOptionError(`--driver ${options.driver} drives the closed model: drop --rate, or pick the open model's driver`)
+    if (model === 'closed' && options.rate !== undefined)
+      throw new BadOptionError(`--driver ${options.driver} drives the closed model: drop --rate, or pick the open model's driver`)
     setExit(await runCommand(options, io))
   })
 }
@@ -123,7 +141,9 @@ function addRunCommand(program: Command, io: CommandIo, setExit: SetExit, declar
 function addCapacityCommand(program: Command, io: CommandIo, setExit: SetExit, declared: DeclaredOptions): void {
   const command = program
     .command('capacity')
-    .description('find the highest offered rate (open model) each scenario sustains under the --slo objectives: coarse steps, bisection, repeats near the knee; writes capacity.json, capacity.md and report.html (exit 1 below --min-rate)')
+    .description(
+      'find the highest offered rate (open model) each scenario sustains under the --slo objectives: coarse steps, bisection, repeats near the knee; writes capacity.json, capacity.md and report.html (exit 1 below --min-rate)'
+    )
   addAll(command, [
     shared.scenario(),
     shared.slo('objective each step must meet, repeatable: p99<20ms, errors<0.1%, …'),
@@ -162,22 +182,22 @@ function addCompareCommand(program: Command, io: CommandIo, setExit: SetExit): v
     .addOption(shared.config())
     .option('--json', 'print the result with its comparison as JSON on stdout (and nothing else)')
     .action(async (resultPath: string, o: { baseline?: string; out?: string; config?: string; json?: boolean }) => {
-      setExit(await compareCommand({
-        resultPath,
-        ...(o.baseline === undefined ? {} : { baselinePath: o.baseline }),
-        ...(o.out === undefined ? {} : { outDir: o.out }),
-        ...(o.config === undefined ? {} : { configPath: o.config }),
-        ...(o.json === true ? { json: true } : {}),
-        stdout: (line) => io.stdout(`${line}\n`),
-        stderr: (line) => io.stderr(`${line}\n`)
-      }))
+      setExit(
+        await compareCommand({
+          resultPath,
+          ...(o.baseline === undefined ? {} : { baselinePath: o.baseline }),
+          ...(o.out === undefined ? {} : { outDir: o.out }),
+          ...(o.config === undefined ? {} : { configPath: o.config }),
+          ...(o.json === true ? { json: true } : {}),
+          stdout: (line) => io.stdout(`${line}\n`),
+          stderr: (line) => io.stderr(`${line}\n`)
+        })
+      )
     })
 }
 
 function addBaselineCommand(program: Command, io: CommandIo, setExit: SetExit, declared: DeclaredOptions): void {
-  const command = program
-    .command('baseline')
-    .description('run the suite (5 trials per scenario, fresh target each); write reports/baseline.json and BASELINE_REPORT.md')
+  const command = program.command('baseline').description('run the suite (5 trials per scenario, fresh target each); write reports/baseline.json and BASELINE_REPORT.md')
   addAll(command, [
     shared.scenario(),
     new Option('-t, --trials <n>', 'trials per scenario (default 5)'),
@@ -206,7 +226,7 @@ function addAbCommand(program: Command, io: CommandIo, setExit: SetExit, declare
   const command = program
     .command('ab')
     .description('interleaved A/B gate: ABBA/BAAB blocks, fresh target per trial, paired verdict (exit 0 no regression, 1 regression, 2 bad input or invalid)')
-    .requiredOption('--a <spec>', "arm A (base): a variant of the target, a JSON file of env overrides, or a git ref")
+    .requiredOption('--a <spec>', 'arm A (base): a variant of the target, a JSON file of env overrides, or a git ref')
     .requiredOption('--b <spec>', 'arm B (candidate): same forms')
   addAll(command, [
     new Option('--a-env <KEY=VALUE>', 'env override for A, repeatable').argParser(collect),
@@ -216,8 +236,14 @@ function addAbCommand(program: Command, io: CommandIo, setExit: SetExit, declare
     new Option('-d, --duration <time>', 'measured time per trial (default 4s)'),
     new Option('-w, --warmup <time>', 'unrecorded warm-up (default 1s)'),
     shared.warmupMax(),
-    new Option('--slot <time>', 'closed model: duet (the default) puts both arms under load at the same time; a time (500ms) alternates the measured time between them in slots this long; 0 runs one trial after the other'),
-    new Option('--budget <time>', 'time budget, e.g. 10m: after a first round of --trials pairs, 3 more pairs at a time for scenarios still undecided (group-sequential, alpha spending)'),
+    new Option(
+      '--slot <time>',
+      'closed model: duet (the default) puts both arms under load at the same time; a time (500ms) alternates the measured time between them in slots this long; 0 runs one trial after the other'
+    ),
+    new Option(
+      '--budget <time>',
+      'time budget, e.g. 10m: after a first round of --trials pairs, 3 more pairs at a time for scenarios still undecided (group-sequential, alpha spending)'
+    ),
     shared.connections('closed model: concurrent connections'),
     new Option('-r, --rate <rps>', 'open model at this arrival rate'),
     new Option('--max-in-flight <n>', 'open model: most requests in flight; later sends are dropped and counted'),
@@ -242,9 +268,9 @@ function addVariantsCommand(program: Command, io: CommandIo, setExit: SetExit, d
   const command = program
     .command('variants')
     .alias('phases')
-    .description("run the suite under every variant of the target, interleaved in randomised rounds with a fresh target per trial; write variants.md and variants.html")
+    .description('run the suite under every variant of the target, interleaved in randomised rounds with a fresh target per trial; write variants.md and variants.html')
   addAll(command, [
-    shared.scenario('scenario(s), repeatable or comma list (default: the target report\'s, else all)'),
+    shared.scenario("scenario(s), repeatable or comma list (default: the target report's, else all)"),
     new Option('-t, --trials <n>', 'rounds: each runs every scenario under every variant'),
     new Option('-d, --duration <time>', 'measured time per trial'),
     new Option('-w, --warmup <time>', 'unrecorded warm-up per trial'),
@@ -268,7 +294,7 @@ function addVariantsCommand(program: Command, io: CommandIo, setExit: SetExit, d
 function addImportK6Command(program: Command, io: CommandIo, setExit: SetExit): void {
   program
     .command('import-k6 <summaries...>')
-    .description("import k6 summaries (--summary-export or the machine-readable summary) into a result file that compare reads")
+    .description('import k6 summaries (--summary-export or the machine-readable summary) into a result file that compare reads')
     .requiredOption('-s, --scenario <name>', 'the scenario the k6 script ran')
     .option('--runners', 'files are k6-operator runner summaries; each directory is one distributed run')
     .option('--duration <time>', 'configured duration of each k6 run, when the summary has no clock gauge')
@@ -277,15 +303,21 @@ function addImportK6Command(program: Command, io: CommandIo, setExit: SetExit): 
     .option('-l, --label <label>', 'run label')
     .option('--json', 'print the result JSON to stdout (and nothing else)')
     .action(async (files: string[], o: { scenario: string; runners?: boolean; duration?: string; rate?: string; out?: string; label?: string; json?: boolean }) => {
-      setExit(await importK6Command(files, {
-        scenario: o.scenario,
-        mode: o.runners ? 'runners' : 'trials',
-        ...(o.duration === undefined ? {} : { durationMs: parseDurationMs('--duration', o.duration, false) }),
-        ...(o.rate === undefined ? {} : { rateRps: parseIntOption('--rate', o.rate, 1, 10_000_000), model: 'open' as const }),
-        ...(o.out === undefined ? {} : { outDir: o.out }),
-        ...(o.label === undefined ? {} : { label: o.label }),
-        ...(o.json === true ? { json: true } : {})
-      }, io))
+      setExit(
+        await importK6Command(
+          files,
+          {
+            scenario: o.scenario,
+            mode: o.runners ? 'runners' : 'trials',
+            ...(o.duration === undefined ? {} : { durationMs: parseDurationMs('--duration', o.duration, false) }),
+            ...(o.rate === undefined ? {} : { rateRps: parseIntOption('--rate', o.rate, 1, 10_000_000), model: 'open' as const }),
+            ...(o.out === undefined ? {} : { outDir: o.out }),
+            ...(o.label === undefined ? {} : { label: o.label }),
+            ...(o.json === true ? { json: true } : {})
+          },
+          io
+        )
+      )
     })
 }
 
@@ -302,7 +334,10 @@ export function describeCommands(declared: DeclaredOptions = NO_DECLARED_OPTIONS
  */
 async function runWithK6(o: RawRunOptions & RawProfileOptions, io: CommandIo): Promise<number> {
   if (o.profile === true) throw new BadOptionError('--profile profiles a Node target the harness starts; it does not apply to --driver k6')
-  const scenarios = (o.scenario ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)
+  const scenarios = (o.scenario ?? [])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean)
   if (scenarios.length !== 1) throw new BadOptionError('--driver k6 runs exactly one --scenario at a time')
   await locateK6(process.env)
   let target: Awaited<ReturnType<typeof startTarget>> | null = null
@@ -313,18 +348,21 @@ async function runWithK6(o: RawRunOptions & RawProfileOptions, io: CommandIo): P
     target = await startTarget({ ...targetProcessOptions(def, env), port: 0, pinCpus: 'auto' })
   }
   try {
-    return await k6RunCommand({
-      scenario: scenarios[0] as Parameters<typeof k6RunCommand>[0]['scenario'],
-      url: o.url ?? target!.url,
-      ...(o.allowRemote ? { allowRemote: true } : {}),
-      ...(o.rate === undefined ? { model: 'closed' as const } : { model: 'open' as const, rateRps: parseIntOption('--rate', o.rate, 1, 10_000_000) }),
-      ...(o.connections === undefined ? {} : { vus: parseIntOption('--connections', o.connections, 1, 100_000) }),
-      ...(o.duration === undefined ? {} : { durationMs: parseDurationMs('--duration', o.duration, false) }),
-      ...(o.trials === undefined ? {} : { trials: parseIntOption('--trials', o.trials, 1, 1000) }),
-      ...(o.out === undefined ? {} : { outDir: o.out }),
-      ...(o.label === undefined ? {} : { label: o.label }),
-      ...(o.json === true ? { json: true } : {})
-    }, io)
+    return await k6RunCommand(
+      {
+        scenario: scenarios[0] as Parameters<typeof k6RunCommand>[0]['scenario'],
+        url: o.url ?? target!.url,
+        ...(o.allowRemote ? { allowRemote: true } : {}),
+        ...(o.rate === undefined ? { model: 'closed' as const } : { model: 'open' as const, rateRps: parseIntOption('--rate', o.rate, 1, 10_000_000) }),
+        ...(o.connections === undefined ? {} : { vus: parseIntOption('--connections', o.connections, 1, 100_000) }),
+        ...(o.duration === undefined ? {} : { durationMs: parseDurationMs('--duration', o.duration, false) }),
+        ...(o.trials === undefined ? {} : { trials: parseIntOption('--trials', o.trials, 1, 1000) }),
+        ...(o.out === undefined ? {} : { outDir: o.out }),
+        ...(o.label === undefined ? {} : { label: o.label }),
+        ...(o.json === true ? { json: true } : {})
+      },
+      io
+    )
   } finally {
     await target?.stop()
   }
@@ -361,9 +399,13 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
 async function dispatch(argv: readonly string[], io: CommandIo): Promise<number> {
   let exitCode: number = EXIT.OK
   const declared = await declaredOptions(argv.slice(2))
-  const program = buildProgram(io, (code) => {
-    exitCode = code
-  }, declared)
+  const program = buildProgram(
+    io,
+    (code) => {
+      exitCode = code
+    },
+    declared
+  )
   try {
     await program.parseAsync([...argv], { from: 'node' })
     return exitCode
@@ -373,7 +415,8 @@ async function dispatch(argv: readonly string[], io: CommandIo): Promise<number>
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK
       if (err.code === 'commander.executeSubCommandAsync') return err.exitCode
       // An option the config would have declared, had it loaded, is "unknown": say why.
-      if (err.code === 'commander.unknownOption' && declared.configError !== null) io.stderr(`authbench: (the config could not be loaded, so its targets' options are not offered: ${declared.configError})\n`)
+      if (err.code === 'commander.unknownOption' && declared.configError !== null)
+        io.stderr(`authbench: (the config could not be loaded, so its targets' options are not offered: ${declared.configError})\n`)
       return EXIT.USAGE
     }
     io.stderr(`authbench: ${describeError(err).message}\n`)

@@ -71,14 +71,13 @@ export interface BuiltRef {
 /** Marker written into a finished build; a directory without it is not a usable cache entry. */
 const MARKER = '.authbench-build.json'
 
-
-export function defaultCacheDir (env: NodeJS.ProcessEnv = process.env): string {
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.AUTHBENCH_CACHE_DIR !== undefined && env.AUTHBENCH_CACHE_DIR !== '') return path.resolve(env.AUTHBENCH_CACHE_DIR)
   const base = env.XDG_CACHE_HOME !== undefined && env.XDG_CACHE_HOME !== '' ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache')
   return path.join(base, 'authbench', 'builds')
 }
 
-function describeCommand (command: ProjectCommand): string {
+function describeCommand(command: ProjectCommand): string {
   return typeof command === 'string' ? command : command.join(' ')
 }
 
@@ -86,7 +85,7 @@ function describeCommand (command: ProjectCommand): string {
  * The cache key: the commit plus everything else that changes what a build produces here. The
  * repository itself is not in it: a commit id names the same tree in every clone.
  */
-export function buildKey (commit: string, install: ProjectCommand | null, build: ProjectCommand | null, extra: Record<string, string> = {}): string {
+export function buildKey(commit: string, install: ProjectCommand | null, build: ProjectCommand | null, extra: Record<string, string> = {}): string {
   const hash = createHash('sha256')
     .update(JSON.stringify({ install, build, node: process.versions.node.split('.')[0], platform: process.platform, arch: process.arch, ...extra }))
     .digest('hex')
@@ -94,7 +93,7 @@ export function buildKey (commit: string, install: ProjectCommand | null, build:
   return `${commit.slice(0, 16)}-${hash}`
 }
 
-export async function resolveCommit (repo: string, ref: string): Promise<string | null> {
+export async function resolveCommit(repo: string, ref: string): Promise<string | null> {
   // `--end-of-options` keeps a ref that starts with "-" from being read as an option.
   try {
     const { stdout } = await git('git', ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { cwd: repo, timeout: 10_000 })
@@ -109,7 +108,7 @@ export async function resolveCommit (repo: string, ref: string): Promise<string 
 // second Ctrl-C exits at once, and 'exit' handlers may only do synchronous work).
 const inProgress = new Map<string, string>()
 let exitHookInstalled = false
-function trackTemporary (dir: string, repo: string): void {
+function trackTemporary(dir: string, repo: string): void {
   inProgress.set(dir, repo)
   if (exitHookInstalled) return
   exitHookInstalled = true
@@ -124,26 +123,34 @@ function trackTemporary (dir: string, repo: string): void {
 /** Keeps the last `bytes` of a command's output. */
 class Tail {
   #text = ''
-  constructor (readonly bytes: number) {}
-  push (chunk: Buffer): void {
+  constructor(readonly bytes: number) {}
+  push(chunk: Buffer): void {
     this.#text += chunk.toString('utf8')
     if (this.#text.length > this.bytes * 2) this.#text = this.#text.slice(-this.bytes)
   }
 
-  toString (): string {
+  toString(): string {
     return this.#text.slice(-this.bytes)
   }
 }
 
-interface CommandOutcome { code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; aborted: boolean; output: string; error?: Error }
+interface CommandOutcome {
+  code: number | null
+  signal: NodeJS.Signals | null
+  timedOut: boolean
+  aborted: boolean
+  output: string
+  error?: Error
+}
 
-function runProjectCommand (command: ProjectCommand, cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number, tailBytes: number, signal?: AbortSignal): Promise<CommandOutcome> {
+function runProjectCommand(command: ProjectCommand, cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number, tailBytes: number, signal?: AbortSignal): Promise<CommandOutcome> {
   return new Promise((resolve) => {
     const tail = new Tail(tailBytes)
     // Its own process group, so that a timeout or Ctrl-C stops `npm ci`'s children too.
-    const child = typeof command === 'string'
-      ? spawn(command, { cwd, env, shell: true, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(command[0] as string, command.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child =
+      typeof command === 'string'
+        ? spawn(command, { cwd, env, shell: true, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn(command[0] as string, command.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     child.stdout?.on('data', (c: Buffer) => tail.push(c))
     child.stderr?.on('data', (c: Buffer) => tail.push(c))
     let timedOut = false
@@ -155,8 +162,14 @@ function runProjectCommand (command: ProjectCommand, cwd: string, env: NodeJS.Pr
         child.kill('SIGKILL')
       }
     }
-    const timer = setTimeout(() => { timedOut = true; killGroup() }, timeoutMs)
-    const onAbort = (): void => { aborted = true; killGroup() }
+    const timer = setTimeout(() => {
+      timedOut = true
+      killGroup()
+    }, timeoutMs)
+    const onAbort = (): void => {
+      aborted = true
+      killGroup()
+    }
     if (signal?.aborted === true) onAbort()
     signal?.addEventListener('abort', onAbort, { once: true })
     const done = (outcome: Omit<CommandOutcome, 'timedOut' | 'aborted' | 'output'>): void => {
@@ -169,18 +182,18 @@ function runProjectCommand (command: ProjectCommand, cwd: string, env: NodeJS.Pr
   })
 }
 
-async function removeCheckout (dir: string, repo: string): Promise<void> {
+async function removeCheckout(dir: string, repo: string): Promise<void> {
   await git('git', ['worktree', 'remove', '--force', dir], { cwd: repo, timeout: 30_000 }).catch(() => undefined)
   await rm(dir, { recursive: true, force: true })
   await git('git', ['worktree', 'prune'], { cwd: repo, timeout: 30_000 }).catch(() => undefined)
   inProgress.delete(dir)
 }
 
-async function readOrNull (file: string): Promise<string | null> {
+async function readOrNull(file: string): Promise<string | null> {
   return readFile(file, 'utf8').catch(() => null)
 }
 
-async function readMarker (dir: string): Promise<{ commit: string } | null> {
+async function readMarker(dir: string): Promise<{ commit: string } | null> {
   try {
     const json = JSON.parse(await readFile(path.join(dir, MARKER), 'utf8')) as { commit?: unknown }
     return typeof json.commit === 'string' ? { commit: json.commit } : null
@@ -190,7 +203,7 @@ async function readMarker (dir: string): Promise<{ commit: string } | null> {
 }
 
 /** Drops the least recently used builds beyond `keep`, and temporary checkouts left by a killed run. */
-async function evict (cacheDir: string, keep: number, inUse: ReadonlySet<string>): Promise<void> {
+async function evict(cacheDir: string, keep: number, inUse: ReadonlySet<string>): Promise<void> {
   const entries = await readdir(cacheDir, { withFileTypes: true }).catch(() => [])
   const builds: Array<{ dir: string; usedMs: number }> = []
   const dayAgo = Date.now() - 86_400_000
@@ -233,10 +246,14 @@ async function planBuild(options: RefBuildOptions): Promise<BuildJob> {
   const { ref } = options
   const install = options.install ?? null
   const build = options.build ?? null
-  const top = await git('git', ['rev-parse', '--show-toplevel'], { cwd: options.repo, timeout: 10_000 }).then((r) => r.stdout.trim(), () => null)
+  const top = await git('git', ['rev-parse', '--show-toplevel'], { cwd: options.repo, timeout: 10_000 }).then(
+    (r) => r.stdout.trim(),
+    () => null
+  )
   if (top === null) throw new RefBuildError(ref, 'resolve', `git ref "${ref}": ${options.repo} is not inside a git repository`)
   const commit = await resolveCommit(top, ref)
-  if (commit === null) throw new RefBuildError(ref, 'resolve', `git ref "${ref}" does not name a commit of ${top} (for a pull request's base, fetch it: actions/checkout with fetch-depth: 0)`)
+  if (commit === null)
+    throw new RefBuildError(ref, 'resolve', `git ref "${ref}" does not name a commit of ${top} (for a pull request's base, fetch it: actions/checkout with fetch-depth: 0)`)
   const cacheDir = options.cacheDir ?? defaultCacheDir()
   await mkdir(cacheDir, { recursive: true })
   const workdir = options.workdir ?? ''
@@ -262,7 +279,10 @@ async function installCommandFor(job: BuildJob, cwd: string): Promise<ProjectCom
 async function runBuildSteps(job: BuildJob, cwd: string): Promise<void> {
   const { options, ref, short } = job
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env }
-  for (const [step, command] of [['install', await installCommandFor(job, cwd)], ['build', job.build]] as const) {
+  for (const [step, command] of [
+    ['install', await installCommandFor(job, cwd)],
+    ['build', job.build]
+  ] as const) {
     if (command === null) continue
     if (options.signal?.aborted === true) break
     job.log(`build: ${ref} (${short}): ${step}: ${describeCommand(command)}`)
@@ -271,11 +291,14 @@ async function runBuildSteps(job: BuildJob, cwd: string): Promise<void> {
     const seconds = ((Date.now() - stepStart) / 1000).toFixed(1)
     if (outcome.aborted) break
     if (outcome.error !== undefined || outcome.code !== 0) {
-      const how = outcome.error !== undefined
-        ? `could not be started (${outcome.error.message})`
-        : outcome.timedOut
-          ? `timed out after ${seconds} s`
-          : outcome.code === null ? `was killed by ${String(outcome.signal)} after ${seconds} s` : `exited with code ${outcome.code} after ${seconds} s`
+      const how =
+        outcome.error !== undefined
+          ? `could not be started (${outcome.error.message})`
+          : outcome.timedOut
+            ? `timed out after ${seconds} s`
+            : outcome.code === null
+              ? `was killed by ${String(outcome.signal)} after ${seconds} s`
+              : `exited with code ${outcome.code} after ${seconds} s`
       throw new RefBuildError(ref, step, `git ref "${ref}" (${short}) does not build: ${step} command "${describeCommand(command)}" ${how}`, outcome.output)
     }
   }
@@ -295,7 +318,10 @@ async function buildInto(job: BuildJob, tmp: string): Promise<void> {
   const cwd = path.join(tmp, job.workdir)
   if (!existsSync(cwd)) throw new RefBuildError(ref, 'checkout', `git ref "${ref}" (${short}) has no folder ${job.workdir}, where the target starts`)
   await runBuildSteps(job, cwd)
-  await writeFile(path.join(tmp, MARKER), `${JSON.stringify({ commit, ref, install: job.install, build: job.build, builtAt: new Date().toISOString(), node: process.version }, null, 2)}\n`)
+  await writeFile(
+    path.join(tmp, MARKER),
+    `${JSON.stringify({ commit, ref, install: job.install, build: job.build, builtAt: new Date().toISOString(), node: process.version }, null, 2)}\n`
+  )
   // From here on it is a plain directory, not a worktree: nothing to clean up after the run.
   await rm(path.join(tmp, '.git'), { force: true })
   await git('git', ['worktree', 'prune'], { cwd: top, timeout: 30_000 }).catch(() => undefined)
@@ -314,7 +340,7 @@ async function buildInto(job: BuildJob, tmp: string): Promise<void> {
  * before, else checked out and built now. Throws RefBuildError (exit 2) naming the ref, the step
  * and the tail of the output; on any failure or abort nothing is left behind.
  */
-export async function buildRef (options: RefBuildOptions): Promise<BuiltRef> {
+export async function buildRef(options: RefBuildOptions): Promise<BuiltRef> {
   const job = await planBuild(options)
   const { ref, commit, short, finalDir, workdir } = job
   const cached = await readMarker(finalDir)

@@ -36,7 +36,7 @@ interface Payload {
   errors: string
 }
 
-export function formatUs (us: number): string {
+export function formatUs(us: number): string {
   if (us >= 1_000_000) return `${(us / 1_000_000).toFixed(2)}s`
   if (us >= 1000) return `${(us / 1000).toFixed(us >= 100_000 ? 0 : 1)}ms`
   return `${Math.round(us)}µs`
@@ -46,23 +46,26 @@ export class ProgressDisplay {
   readonly enabled: boolean
   readonly #bars: MultiBar | undefined
 
-  constructor (options: ProgressOptions = {}) {
+  constructor(options: ProgressOptions = {}) {
     const stream = options.stream ?? process.stderr
     this.enabled = options.json !== true && isInteractive({ stderr: stream, stdout: options.stdout ?? process.stdout, env: options.env ?? process.env })
     this.#bars = this.enabled
-      ? new MultiBar({
-        stream,
-        format: ' {label} {bar} {value}/{total}s {stage} | {rps} req/s | p99 {p99} | errors {errors}',
-        hideCursor: true,
-        clearOnComplete: false,
-        stopOnComplete: false,
-        autopadding: true
-      }, Presets.shades_classic)
+      ? new MultiBar(
+          {
+            stream,
+            format: ' {label} {bar} {value}/{total}s {stage} | {rps} req/s | p99 {p99} | errors {errors}',
+            hideCursor: true,
+            clearOnComplete: false,
+            stopOnComplete: false,
+            autopadding: true
+          },
+          Presets.shades_classic
+        )
       : undefined
   }
 
   /** Subscribes to one driver run; returns a function that unsubscribes. */
-  attach (driver: EventEmitter, label: TrialLabel): () => void {
+  attach(driver: EventEmitter, label: TrialLabel): () => void {
     const bars = this.#bars
     if (bars === undefined) return () => {}
     const name = `${label.scenario}#${label.trial + 1}${label.arm === undefined ? '' : ` (${label.arm})`}`
@@ -72,8 +75,12 @@ export class ProgressDisplay {
     let errors = 0
     let lastP99 = '-'
 
-    const onWarmup = (): void => { bar.update(0, { ...payload, stage: 'warm-up' }) }
-    const onStart = (): void => { bar.update(0, { ...payload, stage: 'measuring' }) }
+    const onWarmup = (): void => {
+      bar.update(0, { ...payload, stage: 'warm-up' })
+    }
+    const onStart = (): void => {
+      bar.update(0, { ...payload, stage: 'measuring' })
+    }
     const onTick = (tick: TimelineRow): void => {
       errors += tick.errors
       if (tick.requests > 0) lastP99 = formatUs(tick.p99Us)
@@ -115,7 +122,7 @@ export class ProgressDisplay {
   }
 
   /** Call before printing anything else to the terminal. */
-  stop (): void {
+  stop(): void {
     this.#bars?.stop()
   }
 }

@@ -10,7 +10,7 @@ export interface TerminalProbe {
 }
 
 /** CI is set by GitHub Actions, GitLab, CircleCI, Buildkite and most others; "false"/"0" mean unset. */
-export function inCi (env: NodeJS.ProcessEnv = process.env): boolean {
+export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
   const value = env.CI
   return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false'
 }
@@ -20,7 +20,7 @@ export function inCi (env: NodeJS.ProcessEnv = process.env): boolean {
  * terminal is not `dumb`. Progress goes to stderr, but a redirected stdout (`> result.json`)
  * still means a script is in charge, so it turns bars off too.
  */
-export function isInteractive (probe: TerminalProbe = {}): boolean {
+export function isInteractive(probe: TerminalProbe = {}): boolean {
   const env = probe.env ?? process.env
   const stdout = probe.stdout ?? process.stdout
   const stderr = probe.stderr ?? process.stderr

@@ -167,7 +167,10 @@ export class AbOrchestrator extends EventEmitter {
     const looks: Record<string, ScenarioLook> = Object.fromEntries(names.map((n) => [n, { look: 1, pairs: run.pairs, alpha: lookAlpha(alpha, 1) }]))
     const settingsOf = (): Record<string, CompareSettings> => Object.fromEntries(names.map((n) => [n, { ...settings, confidence: 1 - (looks[n] as ScenarioLook).alpha }]))
 
-    this.emit('note', `ab --budget ${describeMs(budgetMs)}: first round, ${run.pairs} pair(s) per scenario; then ${SEQUENTIAL_DESIGN.stepPairs} more at a time where undecided (${SEQUENTIAL_METHOD})`)
+    this.emit(
+      'note',
+      `ab --budget ${describeMs(budgetMs)}: first round, ${run.pairs} pair(s) per scenario; then ${SEQUENTIAL_DESIGN.stepPairs} more at a time where undecided (${SEQUENTIAL_METHOD})`
+    )
     const result = await this.run(run, signal)
     const firstMs = now() - startedAt
     const perPairMs = new Map(names.map((n) => [n, firstMs / Math.max(1, run.pairs * names.length)]))
@@ -245,7 +248,12 @@ export class AbOrchestrator extends EventEmitter {
    */
   async #slotPairs(run: InterleavedRun, setup: AbSetup, collected: AbCollected, signal: AbortSignal | undefined): Promise<void> {
     const pairsInOrder = groupPairs(setup.steps)
-    this.emit('note', run.slotMs === DUET ? "ab: duet: both arms' targets side by side, both under load at the same time" : `ab: slot-interleaved: both arms' targets side by side, ${run.slotMs} ms slots`)
+    this.emit(
+      'note',
+      run.slotMs === DUET
+        ? "ab: duet: both arms' targets side by side, both under load at the same time"
+        : `ab: slot-interleaved: both arms' targets side by side, ${run.slotMs} ms slots`
+    )
     for (const [index, group] of pairsInOrder.entries()) {
       if (signal?.aborted === true) {
         collected.aborted = INTERRUPTED
@@ -255,7 +263,14 @@ export class AbOrchestrator extends EventEmitter {
       const sp = setup.byName.get(head.scenario) as ScenarioPlan
       const trialOf = (arm: Arm): number => group.find((g) => g.arm === arm)?.trial ?? 0
       const engine = setup.engine(sp, index === 0, 'A', head.pair)
-      const pair = await engine.runPair({ A: setup.startArm('A', head.pair), B: setup.startArm('B', head.pair) }, sp, { A: trialOf('A'), B: trialOf('B') }, head.arm, run.slotMs, signal)
+      const pair = await engine.runPair(
+        { A: setup.startArm('A', head.pair), B: setup.startArm('B', head.pair) },
+        sp,
+        { A: trialOf('A'), B: trialOf('B') },
+        head.arm,
+        run.slotMs,
+        signal
+      )
       collected.cpuPinning = pair.cpuPinning
       if (index === 0) collected.calibration = pair.calibration
       // In the plan's order, so trial numbers run in order in the result.
@@ -350,7 +365,12 @@ function appendRound(into: RunResult, round: RunResult): void {
       into.trials.push({ ...trial, trial: trial.trial + trialOffset, ...(trial.pair === undefined ? {} : { pair: trial.pair + pairOffset }) } as TrialResult)
     }
   }
-  into.summary = into.scenarios.map((name) => summarizeScenario(name, into.trials.filter((t) => t.arm === 'B')))
+  into.summary = into.scenarios.map((name) =>
+    summarizeScenario(
+      name,
+      into.trials.filter((t) => t.arm === 'B')
+    )
+  )
   if (round.aborted !== null) into.aborted = round.aborted
 }
 
@@ -361,6 +381,7 @@ export function budgetNotes(run: BudgetedRun, judgement: Judgement): void {
   )
   for (const scenario of judgement.scenarios) {
     const look = run.looks[scenario.scenario]
-    if (look !== undefined) scenario.notes.push(`sequential: look ${look.look}, ${look.pairs} pairs, judged at level ${formatP(look.alpha)} (${formatP((1 - look.alpha) * 100)}% interval)`)
+    if (look !== undefined)
+      scenario.notes.push(`sequential: look ${look.look}, ${look.pairs} pairs, judged at level ${formatP(look.alpha)} (${formatP((1 - look.alpha) * 100)}% interval)`)
   }
 }

@@ -60,8 +60,15 @@ export function judgeStep(rateRps: number, phase: CapacityStep['phase'], trial: 
   // SLOs are judged on the trial's own figures even when invalid, so the step says why it failed.
   const slo = checkSlos(slos, { ...summary, validTrials: Math.max(1, summary.validTrials) })
   const base = {
-    rateRps, phase, completedRps: open?.completedRps ?? trial.throughputRps, p50Us: trial.latencyUs.p50, p99Us: trial.latencyUs.p99,
-    errorRate: trial.errorRate, droppedShare, validity: trial.validity, slo
+    rateRps,
+    phase,
+    completedRps: open?.completedRps ?? trial.throughputRps,
+    p50Us: trial.latencyUs.p50,
+    p99Us: trial.latencyUs.p99,
+    errorRate: trial.errorRate,
+    droppedShare,
+    validity: trial.validity,
+    slo
   }
   if (trial.validity.state === 'invalid') {
     if (trial.validity.code === 'CLIENT_LIMITED') return { ...base, outcome: 'client-limited', why: trial.validity.reason }
@@ -72,7 +79,12 @@ export function judgeStep(rateRps: number, phase: CapacityStep['phase'], trial: 
   return { ...base, outcome: 'pass', why: 'valid, every objective held' }
 }
 
-export async function searchCapacity(scenario: string, settings: CapacitySettings, measure: MeasureStep, onStep: (step: CapacityStep) => void = () => undefined): Promise<CapacityResult> {
+export async function searchCapacity(
+  scenario: string,
+  settings: CapacitySettings,
+  measure: MeasureStep,
+  onStep: (step: CapacityStep) => void = () => undefined
+): Promise<CapacityResult> {
   const steps: CapacityStep[] = []
   const once = async (rate: number, phase: CapacityStep['phase']): Promise<CapacityStep> => {
     const { trial, summary } = await measure(rate)
@@ -96,8 +108,13 @@ export async function searchCapacity(scenario: string, settings: CapacitySetting
   for (let rate = Math.min(settings.startRps, settings.maxRps); ; rate = Math.min(rate * 2, settings.maxRps)) {
     const s = await run(rate, 'coarse')
     if (s.outcome === 'pass') pass = s.rateRps
-    else if (s.outcome === 'client-limited') { generatorLimited = true; break }
-    else { fail = s.rateRps; break }
+    else if (s.outcome === 'client-limited') {
+      generatorLimited = true
+      break
+    } else {
+      fail = s.rateRps
+      break
+    }
     if (rate >= settings.maxRps) break
   }
 
@@ -139,7 +156,8 @@ export async function searchCapacity(scenario: string, settings: CapacitySetting
     while (trialsAt(fail).length < settings.repeats) await run(fail, 'repeat')
   }
 
-  const knee = steps.filter((s) => s.outcome !== 'client-limited' && (s.completedRps < s.rateRps * 0.95 || (s.validity.state === 'invalid' && s.validity.code === 'SERVER_SATURATED')))
+  const knee = steps
+    .filter((s) => s.outcome !== 'client-limited' && (s.completedRps < s.rateRps * 0.95 || (s.validity.state === 'invalid' && s.validity.code === 'SERVER_SATURATED')))
     .map((s) => s.rateRps)
   return {
     scenario,

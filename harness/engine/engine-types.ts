@@ -43,4 +43,3 @@ export interface MeasurementWindowObserver {
   slotEnd(target: TargetHandle): void
   close(target: TargetHandle, trial: TrialRef): Promise<void>
 }
-

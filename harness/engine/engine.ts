@@ -88,13 +88,35 @@ export interface PairOutcome {
   aborted: RunResult['aborted']
 }
 
-export interface PlanStartEvent { scenarios: string[]; trials: number; totalTrials: number }
-export interface TrialStartEvent { scenario: string; trial: number; load: LoadSettings }
+export interface PlanStartEvent {
+  scenarios: string[]
+  trials: number
+  totalTrials: number
+}
+export interface TrialStartEvent {
+  scenario: string
+  trial: number
+  load: LoadSettings
+}
 /** A step of a trial's lifecycle (not an optimisation phase of the auth target: those are variants). */
 export type TrialStage = 'restart' | 'setup' | 'warmup' | 'refill' | 'measure' | 'calibration'
-export interface StageEvent { scenario: string; trial: number; stage: TrialStage; durationMs: number; driver?: Driver }
-export interface EngineTickEvent { scenario: string; trial: number; tick: TimelineRow }
-export interface WarningEvent { message: string; scenario?: string; trial?: number }
+export interface StageEvent {
+  scenario: string
+  trial: number
+  stage: TrialStage
+  durationMs: number
+  driver?: Driver
+}
+export interface EngineTickEvent {
+  scenario: string
+  trial: number
+  tick: TimelineRow
+}
+export interface WarningEvent {
+  message: string
+  scenario?: string
+  trial?: number
+}
 
 /** Event names and payloads, for subscribers. */
 export interface EngineEvents {
@@ -110,7 +132,11 @@ export interface EngineEvents {
 
 /** Why the run stopped early. */
 class StopSignal {
-  constructor(readonly code: 'TARGET_CRASHED' | 'SCENARIO_FAILED' | 'ABORTED', readonly errorCode: string, readonly reason: string) {}
+  constructor(
+    readonly code: 'TARGET_CRASHED' | 'SCENARIO_FAILED' | 'ABORTED',
+    readonly errorCode: string,
+    readonly reason: string
+  ) {}
 }
 
 /** One abort controller per run (or pair): the caller's signal, a crash or a silent target trip it; the first reason wins. */
@@ -273,13 +299,17 @@ export class Engine extends EventEmitter {
     const state: RunState = { trials: [], calibration: null, targetConfig: null, cpuPinning: plan.fingerprint.cpuPinning ?? { target: null, generator: null }, target: null }
     const createdAt = new Date(this.#now()).toISOString()
     this.emit('plan-start', { scenarios: plan.scenarios.map((s) => s.scenario.name), trials: plan.trials, totalTrials: plan.scenarios.length * plan.trials })
-    const aborted = await this.#lifecycle(signal, async (control) => {
-      await this.#startTarget(state, control)
-      const described = await this.#describeTarget((state.target as TargetHandle).url, control.abort.signal)
-      state.targetConfig = described.config
-      state.calibration = described.calibration
-      await this.#runTrials(state, control)
-    }, () => this.#stopTarget(state))
+    const aborted = await this.#lifecycle(
+      signal,
+      async (control) => {
+        await this.#startTarget(state, control)
+        const described = await this.#describeTarget((state.target as TargetHandle).url, control.abort.signal)
+        state.targetConfig = described.config
+        state.calibration = described.calibration
+        await this.#runTrials(state, control)
+      },
+      () => this.#stopTarget(state)
+    )
     const result = buildRunResult({
       kind: plan.kind ?? 'run',
       label: plan.label,
@@ -383,18 +413,20 @@ export class Engine extends EventEmitter {
 
     const expectedWarmup = load.model === 'open' && load.rateRps !== null ? load.rateRps * (load.warmupMs / 1000) : FALLBACK_RATE_RPS * (load.warmupMs / 1000)
     this.emit('stage', { scenario: name, trial, stage: 'setup', durationMs: 0 })
-    const instance = await sp.scenario.setup({
-      url,
-      expectedRequests: sp.scenario.consumes ? Math.ceil(expectedWarmup * REFILL_MARGIN) + 100 : 0,
-      maxPoolSize: plan.maxPoolSize,
-      concurrency: plan.setupConcurrency,
-      params: sp.params,
-      signal: runSignal
-    }).catch((err: unknown) => {
-      // A scenario is user code: whatever it throws becomes a coded error naming it.
-      if (isAuthbenchError(err) || runSignal.aborted) throw err
-      throw new SetupFailedError(`scenario "${name}" setup failed: ${(err as Error).message ?? String(err)}`, { cause: err })
-    })
+    const instance = await sp.scenario
+      .setup({
+        url,
+        expectedRequests: sp.scenario.consumes ? Math.ceil(expectedWarmup * REFILL_MARGIN) + 100 : 0,
+        maxPoolSize: plan.maxPoolSize,
+        concurrency: plan.setupConcurrency,
+        params: sp.params,
+        signal: runSignal
+      })
+      .catch((err: unknown) => {
+        // A scenario is user code: whatever it throws becomes a coded error naming it.
+        if (isAuthbenchError(err) || runSignal.aborted) throw err
+        throw new SetupFailedError(`scenario "${name}" setup failed: ${(err as Error).message ?? String(err)}`, { cause: err })
+      })
     if (runSignal.aborted) return null
 
     let measuredRate = load.model === 'open' && load.rateRps !== null ? load.rateRps : FALLBACK_RATE_RPS
@@ -412,7 +444,11 @@ export class Engine extends EventEmitter {
       // the rate measured now would use is worth a warning.
       const atMeasuredRate = Math.ceil(Math.max(measuredRate, seen ?? 0) * (load.durationMs / 1000)) + 100
       if (atMeasuredRate > plan.maxPoolSize && !warmup.rateIsGuess) {
-        this.emit('warning', { scenario: name, trial, message: `${name}: about ${atMeasuredRate} fresh seeded items would be needed at ${Math.round(Math.max(measuredRate, seen ?? 0))} req/s; capped at ${plan.maxPoolSize} (raise --max-pool or shorten --duration)` })
+        this.emit('warning', {
+          scenario: name,
+          trial,
+          message: `${name}: about ${atMeasuredRate} fresh seeded items would be needed at ${Math.round(Math.max(measuredRate, seen ?? 0))} req/s; capped at ${plan.maxPoolSize} (raise --max-pool or shorten --duration)`
+        })
       }
       await instance.refill(needed, runSignal)
       if (runSignal.aborted) return null
@@ -427,7 +463,13 @@ export class Engine extends EventEmitter {
    * The cost is the target's CPU µs per request when its CPU can be read, else wall µs per request.
    * Null when stopped; `rateRps` is the last chunk's closed-model rate (what pools are sized from).
    */
-  async #warmUp(sp: ScenarioPlan, trial: number, url: string, instance: ScenarioInstance, runSignal: AbortSignal): Promise<{ warmedMs: number; rateRps: number | null; rateIsGuess: boolean } | null> {
+  async #warmUp(
+    sp: ScenarioPlan,
+    trial: number,
+    url: string,
+    instance: ScenarioInstance,
+    runSignal: AbortSignal
+  ): Promise<{ warmedMs: number; rateRps: number | null; rateIsGuess: boolean } | null> {
     const load = sp.load
     const name = sp.scenario.name
     if (load.warmupMs <= 0) return { warmedMs: 0, rateRps: null, rateIsGuess: false }
@@ -462,7 +504,8 @@ export class Engine extends EventEmitter {
         const measured = chunk.requests / (chunk.durationMs / 1000)
         rateRps = capped ? Math.max(measured, 4 * (rateRps ?? FALLBACK_RATE_RPS)) : measured
       }
-      const cpu = before !== undefined && after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(before, after, chunk.requests)?.cpuUsPerRequest ?? null : null
+      const cpu =
+        before !== undefined && after !== undefined && this.#deps.metrics !== null ? (this.#deps.metrics.delta(before, after, chunk.requests)?.cpuUsPerRequest ?? null) : null
       costs.push(cpu !== null && cpu > 0 ? cpu : chunk.requests > 0 ? (chunk.durationMs * 1000) / chunk.requests : Number.NaN)
       if (chunk.requests === 0) break
     }
@@ -470,14 +513,25 @@ export class Engine extends EventEmitter {
   }
 
   #warnRanOut(name: string, trial: number, ranMs: number, plannedMs: number, instance: ScenarioInstance): void {
-    this.emit('warning', { scenario: name, trial, message: `${name} trial ${trial + 1} ended after ${Math.round(ranMs)} of ${plannedMs} ms: its ${instance.stats().seeded} seeded items ran out (raise --max-pool or shorten --duration)` })
+    this.emit('warning', {
+      scenario: name,
+      trial,
+      message: `${name} trial ${trial + 1} ended after ${Math.round(ranMs)} of ${plannedMs} ms: its ${instance.stats().seeded} seeded items ran out (raise --max-pool or shorten --duration)`
+    })
   }
 
   /** The trial's record from what the driver measured and the two /metrics snapshots around it. */
-  #result(name: string, trial: number, startedAt: string, outcome: DriverOutcome, before: unknown, after: unknown, instance: ScenarioInstance, stopNow: StopSignal | null): TrialResult {
-    const server = before !== undefined && after !== undefined && this.#deps.metrics !== null
-      ? this.#deps.metrics.delta(before, after, outcome.requests)
-      : null
+  #result(
+    name: string,
+    trial: number,
+    startedAt: string,
+    outcome: DriverOutcome,
+    before: unknown,
+    after: unknown,
+    instance: ScenarioInstance,
+    stopNow: StopSignal | null
+  ): TrialResult {
+    const server = before !== undefined && after !== undefined && this.#deps.metrics !== null ? this.#deps.metrics.delta(before, after, outcome.requests) : null
 
     const stats = instance.stats()
     const validity = this.#judge(outcome, stats.exhaustedRequests, stopNow)
@@ -537,55 +591,67 @@ export class Engine extends EventEmitter {
     const win = this.#deps.window
     const opened: Array<'A' | 'B'> = []
     const handle = (arm: 'A' | 'B'): TargetHandle => handles[arm] as TargetHandle
-    out.aborted = await this.#lifecycle(signal, async (control) => {
-      await this.#startArms(targets, arms, handles, control)
-      out.cpuPinning = handle('A').cpuPinning
-      const described = await this.#describeTarget(handle('A').url, control.abort.signal)
-      out.calibration = described.calibration
-      out.configs.A = described.config
-      out.configs.B = await (this.#deps.fetchTargetConfig ?? noConfig)(handle('B').url).catch(() => null)
-      const prepared: Partial<Record<'A' | 'B', PreparedArm>> = {}
-      // Each arm warms up alone, even in a duet: warming both at once on one core made the
-      // warm-up curve flat for its first seconds (both arms slow), and the steadiness rule ended it
-      // early, with the JIT still compiling (measured: CPU µs/req 300–650 instead of ~300).
-      for (const arm of arms) {
-        const p = await this.#prepare(sp, trials[arm], handle(arm).url, control.abort.signal)
-        if (p === null) return
-        prepared[arm] = p
+    out.aborted = await this.#lifecycle(
+      signal,
+      async (control) => {
+        await this.#startArms(targets, arms, handles, control)
+        out.cpuPinning = handle('A').cpuPinning
+        const described = await this.#describeTarget(handle('A').url, control.abort.signal)
+        out.calibration = described.calibration
+        out.configs.A = described.config
+        out.configs.B = await (this.#deps.fetchTargetConfig ?? noConfig)(handle('B').url).catch(() => null)
+        const prepared: Partial<Record<'A' | 'B', PreparedArm>> = {}
+        // Each arm warms up alone, even in a duet: warming both at once on one core made the
+        // warm-up curve flat for its first seconds (both arms slow), and the steadiness rule ended it
+        // early, with the JIT still compiling (measured: CPU µs/req 300–650 instead of ~300).
+        for (const arm of arms) {
+          const p = await this.#prepare(sp, trials[arm], handle(arm).url, control.abort.signal)
+          if (p === null) return
+          prepared[arm] = p
+        }
+        const before: Partial<Record<'A' | 'B', unknown>> = {}
+        for (const arm of arms) before[arm] = await this.#scrape(handle(arm).url, control.abort.signal, name, trials[arm])
+        for (const arm of arms) {
+          await win?.open(handle(arm), { scenario: name, trial: trials[arm] })
+          opened.push(arm)
+        }
+        const pair = { sp, trials, arms, handles: handles as Record<'A' | 'B', TargetHandle>, prepared: prepared as Record<'A' | 'B', PreparedArm>, signal: control.abort.signal }
+        const measured = slotMs === DUET ? await this.#duet(pair) : await this.#slots(pair, slotMs)
+        const stopNow = control.stop
+        for (const arm of arms) {
+          const p = pair.prepared[arm]
+          const merged = mergeSlotOutcomes(measured.slots[arm])
+          if (sp.scenario.consumes && merged.durationMs < sp.load.durationMs * 0.9 && stopNow === null)
+            this.#warnRanOut(name, trials[arm], merged.durationMs, sp.load.durationMs, p.instance)
+          const after = before[arm] === undefined || stopNow !== null ? undefined : await this.#scrape(handle(arm).url, undefined, name, trials[arm])
+          const result = this.#result(name, trials[arm], measured.startedAt[arm] ?? new Date(this.#now()).toISOString(), merged, before[arm], after, p.instance, stopNow)
+          out.trials[arm] = result
+          this.emit('trial-done', result)
+        }
+      },
+      async () => {
+        for (const arm of opened) await win?.close(handle(arm), { scenario: name, trial: trials[arm] })
+        await Promise.all(Object.values(handles).map((h) => h.stop().catch(() => undefined)))
       }
-      const before: Partial<Record<'A' | 'B', unknown>> = {}
-      for (const arm of arms) before[arm] = await this.#scrape(handle(arm).url, control.abort.signal, name, trials[arm])
-      for (const arm of arms) {
-        await win?.open(handle(arm), { scenario: name, trial: trials[arm] })
-        opened.push(arm)
-      }
-      const pair = { sp, trials, arms, handles: handles as Record<'A' | 'B', TargetHandle>, prepared: prepared as Record<'A' | 'B', PreparedArm>, signal: control.abort.signal }
-      const measured = slotMs === DUET ? await this.#duet(pair) : await this.#slots(pair, slotMs)
-      const stopNow = control.stop
-      for (const arm of arms) {
-        const p = pair.prepared[arm]
-        const merged = mergeSlotOutcomes(measured.slots[arm])
-        if (sp.scenario.consumes && merged.durationMs < sp.load.durationMs * 0.9 && stopNow === null) this.#warnRanOut(name, trials[arm], merged.durationMs, sp.load.durationMs, p.instance)
-        const after = before[arm] === undefined || stopNow !== null ? undefined : await this.#scrape(handle(arm).url, undefined, name, trials[arm])
-        const result = this.#result(name, trials[arm], measured.startedAt[arm] ?? new Date(this.#now()).toISOString(), merged, before[arm], after, p.instance, stopNow)
-        out.trials[arm] = result
-        this.emit('trial-done', result)
-      }
-    }, async () => {
-      for (const arm of opened) await win?.close(handle(arm), { scenario: name, trial: trials[arm] })
-      await Promise.all(Object.values(handles).map((h) => h.stop().catch(() => undefined)))
-    })
+    )
     return out
   }
 
   /** Starts both arms' targets at once; each one's crash stops the pair, naming the arm. */
-  async #startArms(targets: Readonly<Record<'A' | 'B', StartTarget>>, arms: ReadonlyArray<'A' | 'B'>, handles: Partial<Record<'A' | 'B', TargetHandle>>, control: RunControl): Promise<void> {
-    const started = await Promise.allSettled(arms.map(async (arm) => {
-      const handle = await targets[arm](control.abort.signal)
-      handles[arm] = handle
-      this.#watchCrash(handle, control, `arm ${arm}: `)
-      return handle
-    }))
+  async #startArms(
+    targets: Readonly<Record<'A' | 'B', StartTarget>>,
+    arms: ReadonlyArray<'A' | 'B'>,
+    handles: Partial<Record<'A' | 'B', TargetHandle>>,
+    control: RunControl
+  ): Promise<void> {
+    const started = await Promise.allSettled(
+      arms.map(async (arm) => {
+        const handle = await targets[arm](control.abort.signal)
+        handles[arm] = handle
+        this.#watchCrash(handle, control, `arm ${arm}: `)
+        return handle
+      })
+    )
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed !== undefined) throw failed.reason
   }
@@ -598,16 +664,18 @@ export class Engine extends EventEmitter {
     const name = pair.sp.scenario.name
     const duetLoad = { ...pair.sp.load, warmupMs: 0 }
     const measured: MeasuredPair = { slots: { A: [], B: [] }, startedAt: {} }
-    const outcomes = await Promise.all(pair.arms.map(async (arm) => {
-      const p = pair.prepared[arm]
-      const rateGuessRps = Math.max(p.measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
-      const capped = capRequests(duetLoad, p.instance.capacity(), rateGuessRps, STOP_SLACK_MS)
-      measured.startedAt[arm] = new Date(this.#now()).toISOString()
-      this.#deps.window?.slotStart(pair.handles[arm])
-      const outcome = await this.#drive(name, pair.trials[arm], pair.handles[arm].url, { ...duetLoad, maxRequests: capped }, p.instance, pair.signal, false)
-      this.#deps.window?.slotEnd(pair.handles[arm])
-      return [arm, outcome] as const
-    }))
+    const outcomes = await Promise.all(
+      pair.arms.map(async (arm) => {
+        const p = pair.prepared[arm]
+        const rateGuessRps = Math.max(p.measuredRate, this.#measuredRps.get(name) ?? 0, FALLBACK_RATE_RPS)
+        const capped = capRequests(duetLoad, p.instance.capacity(), rateGuessRps, STOP_SLACK_MS)
+        measured.startedAt[arm] = new Date(this.#now()).toISOString()
+        this.#deps.window?.slotStart(pair.handles[arm])
+        const outcome = await this.#drive(name, pair.trials[arm], pair.handles[arm].url, { ...duetLoad, maxRequests: capped }, p.instance, pair.signal, false)
+        this.#deps.window?.slotEnd(pair.handles[arm])
+        return [arm, outcome] as const
+      })
+    )
     for (const [arm, outcome] of outcomes) measured.slots[arm].push(outcome)
     return measured
   }
@@ -646,7 +714,11 @@ export class Engine extends EventEmitter {
     if (outcome.requests === 0) return { state: 'invalid', code: 'NO_RESPONSES', reason: 'no request completed' }
     const exhaustedShare = exhaustedRequests / outcome.requests
     if (exhaustedRequests > 0 && exhaustedShare > plan.errorRateThreshold) {
-      return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the harness ran out of seeded items: ${exhaustedRequests} requests (${pct(exhaustedShare)}) reused a spent one; the client, not the server, was the limit` }
+      return {
+        state: 'invalid',
+        code: 'CLIENT_LIMITED',
+        reason: `the harness ran out of seeded items: ${exhaustedRequests} requests (${pct(exhaustedShare)}) reused a spent one; the client, not the server, was the limit`
+      }
     }
     // Open model: who limited the trial comes first, since a saturated server or a busy generator
     // also explains the errors (sheds, timeouts) that follow from it.
@@ -655,7 +727,11 @@ export class Engine extends EventEmitter {
       const v = classifyOpenModel(open, plan.lateShareThreshold)
       const facts = `offered ${open.targetRps} req/s, completed ${Math.round(open.completedRps ?? 0)} req/s, ${pct(v.dropShare)} of sends dropped and ${pct(v.lateShare)} late; generator CPU ${pct(open.generatorCpuShare ?? 0)} of a core, event-loop lag p99 ${open.eventLoopLagP99Ms} ms`
       if (v.limitedBy === 'server') {
-        return { state: 'invalid', code: 'SERVER_SATURATED', reason: `the server, not the client, was the limit: ${facts} (in flight at most ${open.maxInFlight ?? '?'}); lower --rate to measure below saturation` }
+        return {
+          state: 'invalid',
+          code: 'SERVER_SATURATED',
+          reason: `the server, not the client, was the limit: ${facts} (in flight at most ${open.maxInFlight ?? '?'}); lower --rate to measure below saturation`
+        }
       }
       if (v.limitedBy === 'client') {
         return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `the load generator, not the server, was the limit: ${facts}` }
@@ -663,7 +739,11 @@ export class Engine extends EventEmitter {
     }
     const errorRate = outcome.errors / outcome.requests
     if (errorRate > plan.errorRateThreshold) {
-      return { state: 'invalid', code: 'ERROR_RATE', reason: `${pct(errorRate)} of requests got an unexpected result (threshold ${pct(plan.errorRateThreshold)}): ${describeErrors(outcome)}` }
+      return {
+        state: 'invalid',
+        code: 'ERROR_RATE',
+        reason: `${pct(errorRate)} of requests got an unexpected result (threshold ${pct(plan.errorRateThreshold)}): ${describeErrors(outcome)}`
+      }
     }
     return { state: 'valid' }
   }
@@ -703,7 +783,9 @@ export class Engine extends EventEmitter {
       try {
         last = instance.nextRequest()
       } catch (err) {
-        this.#stopWith?.(new StopSignal('SCENARIO_FAILED', 'AUTHBENCH_ERR_SETUP_FAILED', `scenario ${name} threw while making a request: ${(err as Error).name}: ${(err as Error).message}`))
+        this.#stopWith?.(
+          new StopSignal('SCENARIO_FAILED', 'AUTHBENCH_ERR_SETUP_FAILED', `scenario ${name} threw while making a request: ${(err as Error).name}: ${(err as Error).message}`)
+        )
       }
       return last
     }
@@ -711,7 +793,12 @@ export class Engine extends EventEmitter {
 
   /** Health probes beside the load (target-process's watchdog); a silent target aborts the run. */
   #watch(url: string, runSignal: AbortSignal): { stop: () => void } {
-    const watchdog = watchLiveness(url, { path: this.#plan.probePath ?? '/', intervalMs: PROBE_INTERVAL_MS, probeTimeoutMs: PROBE_TIMEOUT_MS, failures: this.#plan.unresponsiveProbes })
+    const watchdog = watchLiveness(url, {
+      path: this.#plan.probePath ?? '/',
+      intervalMs: PROBE_INTERVAL_MS,
+      probeTimeoutMs: PROBE_TIMEOUT_MS,
+      failures: this.#plan.unresponsiveProbes
+    })
     const onDead = (): void => {
       const reason = watchdog.signal.reason as (Error & { code?: string }) | undefined
       this.#stopWith?.(new StopSignal('TARGET_CRASHED', reason?.code ?? 'AUTHBENCH_ERR_TARGET_UNRESPONSIVE', reason?.message ?? `target ${url} stopped answering`))
@@ -722,7 +809,12 @@ export class Engine extends EventEmitter {
       watchdog.stop()
     }
     runSignal.addEventListener('abort', stopAll, { once: true })
-    return { stop: () => { runSignal.removeEventListener('abort', stopAll); stopAll() } }
+    return {
+      stop: () => {
+        runSignal.removeEventListener('abort', stopAll)
+        stopAll()
+      }
+    }
   }
 
   /** A warm-up chunk's reading: a target that cannot be scraped warms by wall time, without a warning per chunk. */
@@ -746,10 +838,26 @@ export class Engine extends EventEmitter {
   async #calibrate(url: string, runSignal: AbortSignal): Promise<RunResult['calibration']> {
     const cal = this.#plan.calibration
     if (cal === null) return null
-    const load: LoadSettings = { model: 'closed', durationMs: cal.durationMs, warmupMs: 0, connections: cal.connections, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 10_000 }
+    const load: LoadSettings = {
+      model: 'closed',
+      durationMs: cal.durationMs,
+      warmupMs: 0,
+      connections: cal.connections,
+      pipelining: 1,
+      rateRps: null,
+      maxRequests: null,
+      timeoutMs: 10_000
+    }
     this.emit('stage', { scenario: 'calibration', trial: 0, stage: 'calibration', durationMs: cal.durationMs })
     const spec: RequestSpec = Object.freeze({ method: 'GET', path: this.#plan.probePath ?? '/', expectedStatuses: CALIBRATION_STATUSES, tag: 'calibration' })
-    const instance: ScenarioInstance = { nextRequest: () => spec, fixedRequest: spec, refill: async () => undefined, resetStats: () => undefined, stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 }), capacity: () => null }
+    const instance: ScenarioInstance = {
+      nextRequest: () => spec,
+      fixedRequest: spec,
+      refill: async () => undefined,
+      resetStats: () => undefined,
+      stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs: 0 }),
+      capacity: () => null
+    }
     // A short unrecorded pass first: a cold process would report its JIT, not the machine.
     await this.#drive('calibration', 0, url, { ...load, durationMs: CALIBRATION_WARMUP_MS }, instance, runSignal, false)
     if (runSignal.aborted) return null
@@ -779,7 +887,9 @@ export class Engine extends EventEmitter {
     const medianRps = median(samplesRps)
     const spread = spreadOf(samplesRps)
     if (spread > CALIBRATION_MAX_SPREAD) {
-      this.emit('warning', { message: `calibration was unsteady: its last ${samplesRps.length} slices (of ${readings.length}) ranged ${Math.round(Math.min(...samplesRps))}–${Math.round(Math.max(...samplesRps))} req/s (±${Math.round(spread * 50)}%); throughput normalised across machines by it is unreliable` })
+      this.emit('warning', {
+        message: `calibration was unsteady: its last ${samplesRps.length} slices (of ${readings.length}) ranged ${Math.round(Math.min(...samplesRps))}–${Math.round(Math.max(...samplesRps))} req/s (±${Math.round(spread * 50)}%); throughput normalised across machines by it is unreliable`
+      })
     }
     return {
       throughputRps: Math.round(medianRps * 10) / 10,
@@ -840,7 +950,7 @@ export function mergeSlotOutcomes(slots: readonly DriverOutcome[]): DriverOutcom
  */
 function capRequests(load: LoadSettings, capacity: number | null, rateRps: number, slackMs = STOP_SLACK_MS): number | null {
   if (capacity === null || load.model !== 'closed') return load.maxRequests
-  const cap = Math.max(1, capacity - load.connections * load.pipelining - Math.ceil(rateRps * slackMs / 1000))
+  const cap = Math.max(1, capacity - load.connections * load.pipelining - Math.ceil((rateRps * slackMs) / 1000))
   return load.maxRequests === null ? cap : Math.min(load.maxRequests, cap)
 }
 

@@ -5,7 +5,7 @@ import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { InvalidUrlError, RemoteTargetError } from '../errors.ts'
 
-export function isLoopbackAddress (address: string): boolean {
+export function isLoopbackAddress(address: string): boolean {
   const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address
   const family = isIP(bare)
   if (family === 4) return bare.startsWith('127.')
@@ -17,13 +17,13 @@ export function isLoopbackAddress (address: string): boolean {
     if (mapped === undefined) return false
     if (isIP(mapped) === 4) return mapped.startsWith('127.')
     const hex = /^([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(mapped)?.[1]
-    return hex !== undefined && (parseInt(hex, 16) >> 8) === 127
+    return hex !== undefined && parseInt(hex, 16) >> 8 === 127
   }
   return false
 }
 
 /** Throws RemoteTargetError (AUTHBENCH_ERR_REMOTE_TARGET) unless `url` is on loopback or allowRemote. */
-export async function assertLoopback (url: string, allowRemote = false): Promise<void> {
+export async function assertLoopback(url: string, allowRemote = false): Promise<void> {
   let parsed: URL
   try {
     parsed = new URL(url)

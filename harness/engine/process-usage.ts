@@ -39,7 +39,10 @@ async function readNumberFields(file: string): Promise<string[] | null> {
   const text = await readFile(file, 'utf8').catch(() => null)
   if (text === null) return null
   // "pid (comm) state …": comm may hold spaces or parentheses, so split after the last ')'.
-  return text.slice(text.lastIndexOf(')') + 2).trim().split(/\s+/)
+  return text
+    .slice(text.lastIndexOf(')') + 2)
+    .trim()
+    .split(/\s+/)
 }
 
 async function threadsCpuNs(pid: number): Promise<number | null> {

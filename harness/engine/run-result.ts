@@ -57,7 +57,10 @@ function withReported(fingerprint: RunResultParts['fingerprint'], reported: Part
  * The variant and declared options as the target itself reports them (its configPath), where the
  * reported config has a string under the option's name (or the target's word for its variants).
  */
-function reportedByTarget(config: EnvironmentFingerprint['targetConfig'], target: Pick<TargetDefinition, 'options' | 'variantAlias'> | null): Partial<Pick<EnvironmentFingerprint, 'variant' | 'targetOptions'>> {
+function reportedByTarget(
+  config: EnvironmentFingerprint['targetConfig'],
+  target: Pick<TargetDefinition, 'options' | 'variantAlias'> | null
+): Partial<Pick<EnvironmentFingerprint, 'variant' | 'targetOptions'>> {
   if (config === null || target === null) return {}
   const out: Partial<Pick<EnvironmentFingerprint, 'variant' | 'targetOptions'>> = {}
   const options = Object.keys(target.options ?? {}).filter((name) => typeof config[name] === 'string')

@@ -13,7 +13,7 @@ export const MAX_DEFAULT_IN_FLIGHT = 4_096
  * every send on time), never below the pool's `connections`, never above MAX_DEFAULT_IN_FLIGHT.
  */
 export function defaultMaxInFlight(rateRps: number, connections: number): number {
-  return Math.min(MAX_DEFAULT_IN_FLIGHT, Math.max(connections, Math.ceil(rateRps * EXPECTED_LATENCY_MS / 1000)))
+  return Math.min(MAX_DEFAULT_IN_FLIGHT, Math.max(connections, Math.ceil((rateRps * EXPECTED_LATENCY_MS) / 1000)))
 }
 
 /**

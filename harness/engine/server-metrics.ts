@@ -30,7 +30,7 @@ export const PROCESS_CPU_METRICS = {
 const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)(?:\s+-?\d+)?\s*$/
 const LABEL_PAIR = /\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?/gy
 
-export function parsePrometheusText (text: string, takenAtMs = Date.now()): MetricsSnapshot {
+export function parsePrometheusText(text: string, takenAtMs = Date.now()): MetricsSnapshot {
   const samples = new Map<string, number>()
   const types = new Map<string, string>()
   for (const raw of text.split('\n')) {
@@ -51,7 +51,7 @@ export function parsePrometheusText (text: string, takenAtMs = Date.now()): Metr
   return { takenAtMs, samples, types }
 }
 
-function parseLabels (block: string, line: string): Array<[string, string]> {
+function parseLabels(block: string, line: string): Array<[string, string]> {
   if (block === '') return []
   const inner = block.slice(1, -1)
   const labels: Array<[string, string]> = []
@@ -72,7 +72,7 @@ function parseLabels (block: string, line: string): Array<[string, string]> {
 // Prometheus reads values with Go's strconv.ParseFloat, which takes NaN and Inf in any case
 // (prom-client writes "Nan" for a gauge with no samples yet, e.g. the event-loop lag right after
 // the previous scrape reset it).
-function parseValue (text: string, line: string): number {
+function parseValue(text: string, line: string): number {
   const lower = text.toLowerCase()
   if (lower === '+inf' || lower === 'inf' || lower === '+infinity' || lower === 'infinity') return Number.POSITIVE_INFINITY
   if (lower === '-inf' || lower === '-infinity') return Number.NEGATIVE_INFINITY
@@ -82,13 +82,13 @@ function parseValue (text: string, line: string): number {
   return value
 }
 
-export function seriesKey (name: string, labels: ReadonlyArray<readonly [string, string]> = []): string {
+export function seriesKey(name: string, labels: ReadonlyArray<readonly [string, string]> = []): string {
   if (labels.length === 0) return name
   return `${name}{${labels.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`
 }
 
 /** Sums the series of several processes' snapshots (a target run as several instances). */
-export function sumSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSnapshot {
+export function sumSnapshots(snapshots: readonly MetricsSnapshot[]): MetricsSnapshot {
   const samples = new Map<string, number>()
   const types = new Map<string, string>()
   let takenAtMs = 0
@@ -101,7 +101,7 @@ export function sumSnapshots (snapshots: readonly MetricsSnapshot[]): MetricsSna
 }
 
 /** Sum of every series of one metric, whatever its labels. */
-export function metricTotal (snapshot: MetricsSnapshot, name: string): number {
+export function metricTotal(snapshot: MetricsSnapshot, name: string): number {
   let total = 0
   for (const [key, value] of snapshot.samples) {
     if ((key === name || key.startsWith(`${name}{`)) && Number.isFinite(value)) total += value
@@ -109,7 +109,7 @@ export function metricTotal (snapshot: MetricsSnapshot, name: string): number {
   return total
 }
 
-function familyOf (name: string, types: Map<string, string>): { family: string; type: string | undefined } {
+function familyOf(name: string, types: Map<string, string>): { family: string; type: string | undefined } {
   if (types.has(name)) return { family: name, type: types.get(name) }
   for (const suffix of ['_total', '_count', '_sum', '_bucket', '_created']) {
     if (name.endsWith(suffix)) {
@@ -121,7 +121,7 @@ function familyOf (name: string, types: Map<string, string>): { family: string; 
 }
 
 /** Counters only: a gauge's difference (heap size, queue depth) says nothing about the trial. */
-function isCounterSeries (key: string, types: Map<string, string>): boolean {
+function isCounterSeries(key: string, types: Map<string, string>): boolean {
   const name = key.includes('{') ? key.slice(0, key.indexOf('{')) : key
   const { type } = familyOf(name, types)
   if (type === 'counter') return !name.endsWith('_created')
@@ -130,7 +130,7 @@ function isCounterSeries (key: string, types: Map<string, string>): boolean {
 }
 
 /** Sum of the series of one metric whose labels include all of `match`. */
-function matchingTotal (snapshot: MetricsSnapshot, def: CounterDefinition): number {
+function matchingTotal(snapshot: MetricsSnapshot, def: CounterDefinition): number {
   const wanted = Object.entries(def.match ?? {}).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
   if (wanted.length === 0) return metricTotal(snapshot, def.metric)
   let total = 0
@@ -148,14 +148,14 @@ function matchingTotal (snapshot: MetricsSnapshot, def: CounterDefinition): numb
  * that went down (the process restarted) counts from zero, as Prometheus's increase() does;
  * metrics the target does not export count as 0.
  */
-export function computeServerDelta (
+export function computeServerDelta(
   before: MetricsSnapshot | readonly MetricsSnapshot[],
   after: MetricsSnapshot | readonly MetricsSnapshot[],
   completedRequests: number,
   counters: Readonly<Record<string, CounterDefinition>> = {}
 ): ServerSideDelta {
-  const b = Array.isArray(before) ? sumSnapshots(before) : before as MetricsSnapshot
-  const a = Array.isArray(after) ? sumSnapshots(after) : after as MetricsSnapshot
+  const b = Array.isArray(before) ? sumSnapshots(before) : (before as MetricsSnapshot)
+  const a = Array.isArray(after) ? sumSnapshots(after) : (after as MetricsSnapshot)
   const increase = (end: number, start: number): number => (end >= start ? end - start : end)
   const hasCpu = [...a.samples.keys()].some((k) => k === PROCESS_CPU_METRICS.cpuUser)
   const cpuUserUs = hasCpu ? Math.round(increase(metricTotal(a, PROCESS_CPU_METRICS.cpuUser), metricTotal(b, PROCESS_CPU_METRICS.cpuUser)) * 1e6) : null
@@ -180,7 +180,7 @@ export function computeServerDelta (
   }
 }
 
-function perRequest (userUs: number | null, systemUs: number | null, completed: number): number | null {
+function perRequest(userUs: number | null, systemUs: number | null, completed: number): number | null {
   if (userUs === null || systemUs === null || completed <= 0) return null
   return Math.round(((userUs + systemUs) / completed) * 100) / 100
 }
@@ -192,7 +192,11 @@ export interface ServerSnapshot {
 }
 
 /** The process tree's CPU over the phase, when both ends were read. */
-function processDelta (before: ProcessUsage | null, after: ProcessUsage | null, completed: number): Pick<ServerSideDelta, 'cpuUserUs' | 'cpuSystemUs' | 'cpuUsPerRequest' | 'rssBytes'> | null {
+function processDelta(
+  before: ProcessUsage | null,
+  after: ProcessUsage | null,
+  completed: number
+): Pick<ServerSideDelta, 'cpuUserUs' | 'cpuSystemUs' | 'cpuUsPerRequest' | 'rssBytes'> | null {
   if (before === null || after === null) return null
   const cpuUs = Math.max(0, after.cpuUs - before.cpuUs)
   const userUs = Math.round(cpuUs * after.userShare)
@@ -201,7 +205,7 @@ function processDelta (before: ProcessUsage | null, after: ProcessUsage | null, 
 }
 
 /** Labels of a target's declared counters, as results carry them. */
-export function counterInfo (target: Pick<TargetDefinition, 'metrics'> | null): Record<string, CounterInfo> {
+export function counterInfo(target: Pick<TargetDefinition, 'metrics'> | null): Record<string, CounterInfo> {
   return Object.fromEntries(Object.entries(target?.metrics?.counters ?? {}).map(([key, def]) => [key, { metric: def.metric, label: def.label ?? key }]))
 }
 
@@ -210,7 +214,7 @@ export function counterInfo (target: Pick<TargetDefinition, 'metrics'> | null): 
  * target the harness started), whose tree gives CPU and RSS; the declared metrics endpoint, when
  * there is one, gives the counters (and CPU for a target started elsewhere, when it exports it).
  */
-export function createServerMetrics (target: Pick<TargetDefinition, 'metrics'> | null): MetricsScraper<ServerSnapshot> & { track: (handle: TargetHandle) => TargetHandle } {
+export function createServerMetrics(target: Pick<TargetDefinition, 'metrics'> | null): MetricsScraper<ServerSnapshot> & { track: (handle: TargetHandle) => TargetHandle } {
   const pids = new Map<string, number>()
   const path = target?.metrics?.path
   const counters = target?.metrics?.counters ?? {}
@@ -231,7 +235,12 @@ export function createServerMetrics (target: Pick<TargetDefinition, 'metrics'> |
       const fromMetrics = before.metrics !== null && after.metrics !== null ? computeServerDelta(before.metrics, after.metrics, completed, counters) : null
       const fromTree = processDelta(before.process, after.process, completed)
       return {
-        ...(fromTree ?? { cpuUserUs: fromMetrics?.cpuUserUs ?? null, cpuSystemUs: fromMetrics?.cpuSystemUs ?? null, cpuUsPerRequest: fromMetrics?.cpuUsPerRequest ?? null, rssBytes: null }),
+        ...(fromTree ?? {
+          cpuUserUs: fromMetrics?.cpuUserUs ?? null,
+          cpuSystemUs: fromMetrics?.cpuSystemUs ?? null,
+          cpuUsPerRequest: fromMetrics?.cpuUsPerRequest ?? null,
+          rssBytes: null
+        }),
         cpuSource: fromTree !== null ? 'process-tree' : (fromMetrics?.cpuSource ?? null),
         counters: fromMetrics?.counters ?? Object.fromEntries(Object.keys(counters).map((k) => [k, 0])),
         series: fromMetrics?.series ?? {}
@@ -241,7 +250,7 @@ export function createServerMetrics (target: Pick<TargetDefinition, 'metrics'> |
 }
 
 // Float seconds counters subtract to values like 0.30000000000000004.
-function roundCounter (value: number): number {
+function roundCounter(value: number): number {
   return Math.round(value * 1e9) / 1e9
 }
 
@@ -256,7 +265,7 @@ export interface ScrapeOptions {
  * GET /metrics on its own connection (agent: false), so a scrape never queues behind the load
  * driver's requests and never reuses its sockets.
  */
-export function scrapeMetrics (baseUrl: string, options: ScrapeOptions = {}): Promise<MetricsSnapshot> {
+export function scrapeMetrics(baseUrl: string, options: ScrapeOptions = {}): Promise<MetricsSnapshot> {
   const url = new URL(options.path ?? '/metrics', baseUrl)
   const timeoutMs = options.timeoutMs ?? 5000
   return new Promise<MetricsSnapshot>((resolve, reject) => {
@@ -283,6 +292,6 @@ export function scrapeMetrics (baseUrl: string, options: ScrapeOptions = {}): Pr
 }
 
 /** Scrapes several processes (one URL each) at once; the engine sums them with computeServerDelta. */
-export function scrapeAll (baseUrls: readonly string[], options: ScrapeOptions = {}): Promise<MetricsSnapshot[]> {
+export function scrapeAll(baseUrls: readonly string[], options: ScrapeOptions = {}): Promise<MetricsSnapshot[]> {
   return Promise.all(baseUrls.map((url) => scrapeMetrics(url, options)))
 }

@@ -61,13 +61,13 @@ export interface TargetExit {
 
 class Tail {
   #text = ''
-  constructor (readonly maxBytes: number) {}
-  push (chunk: Buffer): void {
+  constructor(readonly maxBytes: number) {}
+  push(chunk: Buffer): void {
     this.#text += chunk.toString('utf8')
     if (this.#text.length > this.maxBytes * 2) this.#text = this.#text.slice(-this.maxBytes)
   }
 
-  toString (): string {
+  toString(): string {
     return this.#text.slice(-this.maxBytes)
   }
 }
@@ -90,12 +90,26 @@ export class TargetProcess extends EventEmitter {
   readonly #stopTimeoutMs: number
   #stopping = false
   #exit: TargetExit | undefined
-  readonly #killOnParentExit = (): void => { this.#child.kill('SIGKILL') }
+  readonly #killOnParentExit = (): void => {
+    this.#child.kill('SIGKILL')
+  }
 
   readonly #stopSignal: NodeJS.Signals
   readonly #command: string
 
-  private constructor (child: ChildProcess, init: { host: string; port: number; pinnedCpus: string | null; tailBytes: number; stopTimeoutMs: number; stopSignal: NodeJS.Signals; command: string; onStderr?: (chunk: string) => void }) {
+  private constructor(
+    child: ChildProcess,
+    init: {
+      host: string
+      port: number
+      pinnedCpus: string | null
+      tailBytes: number
+      stopTimeoutMs: number
+      stopSignal: NodeJS.Signals
+      command: string
+      onStderr?: (chunk: string) => void
+    }
+  ) {
     super()
     this.#child = child
     this.host = init.host
@@ -131,27 +145,24 @@ export class TargetProcess extends EventEmitter {
     })
   }
 
-  static async start (options: TargetProcessOptions = {}): Promise<TargetProcess> {
+  static async start(options: TargetProcessOptions = {}): Promise<TargetProcess> {
     const cwd = options.cwd ?? REPO_ROOT
     const host = options.host ?? '127.0.0.1'
     const port = options.port !== undefined && options.port !== 0 ? options.port : await findFreePort(host)
-    const pinCpus = options.pinCpus === undefined || options.pinCpus === 'auto'
-      ? (canPin() ? '0' : null)
-      : options.pinCpus
-    const nodeCommand = options.command !== undefined
-      ? [options.command === 'node' ? process.execPath : options.command, ...(options.args ?? [])]
-      : options.script !== undefined
-        ? [process.execPath, ...(options.nodeArgs ?? ['--import', 'tsx']), options.script]
-        : null
+    const pinCpus = options.pinCpus === undefined || options.pinCpus === 'auto' ? (canPin() ? '0' : null) : options.pinCpus
+    const nodeCommand =
+      options.command !== undefined
+        ? [options.command === 'node' ? process.execPath : options.command, ...(options.args ?? [])]
+        : options.script !== undefined
+          ? [process.execPath, ...(options.nodeArgs ?? ['--import', 'tsx']), options.script]
+          : null
     if (nodeCommand === null) throw new TypeError('startTarget needs a command (a target definition) or a script')
     // Start-up runs on every core and the target is pinned once it answers: the two targets of an
     // `ab` pair start together, and on one shared core each took about twice as long (~1.5 s
     // instead of ~0.75 s here, on every pair). Every core is named explicitly: a child inherits
     // the spawning thread's affinity, and the generator has pinned itself to core 1.
     const startCpus = `0-${cpus().length - 1}`
-    const [command, ...args] = pinCpus !== null && tasksetPath() !== null
-      ? [tasksetPath() as string, '-c', startCpus, ...nodeCommand]
-      : nodeCommand
+    const [command, ...args] = pinCpus !== null && tasksetPath() !== null ? [tasksetPath() as string, '-c', startCpus, ...nodeCommand] : nodeCommand
     // The seeding route (POST /debug/tokens) and /debug/stats are on for the targets the harness
     // starts; the user's environment or the options can still turn them off.
     const env: NodeJS.ProcessEnv = { DEBUG_ROUTES: 'true', ...process.env, ...options.env, [options.portEnv ?? 'PORT']: String(port), [options.hostEnv ?? 'HOST']: host }
@@ -172,10 +183,7 @@ export class TargetProcess extends EventEmitter {
     })
     spawnError.catch(() => {})
     try {
-      await Promise.race([
-        target.#waitReady(options.readinessPath ?? '/', options.readyTimeoutMs ?? 20_000),
-        spawnError
-      ])
+      await Promise.race([target.#waitReady(options.readinessPath ?? '/', options.readyTimeoutMs ?? 20_000), spawnError])
       // Every thread, not just the main one (V8's and libuv's threads do the target's work too),
       // and every process: a preset with instances > 1 forks cluster workers during start-up.
       if (target.pinnedCpus !== null && child.pid !== undefined) {
@@ -192,46 +200,45 @@ export class TargetProcess extends EventEmitter {
     return target
   }
 
-  get pid (): number | undefined {
+  get pid(): number | undefined {
     return this.#child.pid
   }
 
-  get running (): boolean {
+  get running(): boolean {
     return this.#exit === undefined
   }
 
-  get crashSignal (): AbortSignal {
+  get crashSignal(): AbortSignal {
     return this.#crash.signal
   }
 
-  stderrTail (): string {
+  stderrTail(): string {
     return this.#stderr.toString()
   }
 
-  stdoutTail (): string {
+  stdoutTail(): string {
     return this.#stdout.toString()
   }
 
   /** SIGTERM, then SIGKILL after stopTimeoutMs. Resolves with the exit (at once if it already exited). */
-  async stop (): Promise<TargetExit> {
+  async stop(): Promise<TargetExit> {
     if (this.#exit !== undefined) return this.#exit
     this.#stopping = true
     this.#child.kill(this.#stopSignal)
-    const timer = setTimeout(() => { this.#child.kill('SIGKILL') }, this.#stopTimeoutMs)
+    const timer = setTimeout(() => {
+      this.#child.kill('SIGKILL')
+    }, this.#stopTimeoutMs)
     const exit = await this.exited
     clearTimeout(timer)
     return exit
   }
 
-  async #waitReady (path: string, timeoutMs: number): Promise<void> {
+  async #waitReady(path: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs
     let lastError: unknown
     while (Date.now() < deadline) {
       if (this.#exit !== undefined) {
-        throw new TargetStartError(
-          `the target (${this.#command}) exited during start-up (code ${String(this.#exit.code)}, signal ${String(this.#exit.signal)})`,
-          this.stderrTail()
-        )
+        throw new TargetStartError(`the target (${this.#command}) exited during start-up (code ${String(this.#exit.code)}, signal ${String(this.#exit.signal)})`, this.stderrTail())
       }
       try {
         const status = await probe(`${this.url}${path}`, Math.min(1000, Math.max(100, deadline - Date.now())))
@@ -243,16 +250,20 @@ export class TargetProcess extends EventEmitter {
       await sleep(100)
     }
     const reason = lastError instanceof Error ? `: ${lastError.message}` : ''
-    throw new TargetStartError(`the target (${this.#command}) was not ready: readiness path ${path} did not answer 2xx at ${this.url}${path} within ${timeoutMs} ms${reason}`, this.stderrTail(), lastError)
+    throw new TargetStartError(
+      `the target (${this.#command}) was not ready: readiness path ${path} did not answer 2xx at ${this.url}${path} within ${timeoutMs} ms${reason}`,
+      this.stderrTail(),
+      lastError
+    )
   }
 }
 
-export function startTarget (options: TargetProcessOptions = {}): Promise<TargetProcess> {
+export function startTarget(options: TargetProcessOptions = {}): Promise<TargetProcess> {
   return TargetProcess.start(options)
 }
 
 /** Process options for a declared target with extra environment (a variant's, overrides). */
-export function targetProcessOptions (def: TargetDefinition, env: Readonly<Record<string, string>> = {}): TargetProcessOptions {
+export function targetProcessOptions(def: TargetDefinition, env: Readonly<Record<string, string>> = {}): TargetProcessOptions {
   return {
     cwd: def.start.cwd ?? process.cwd(),
     command: def.start.command,
@@ -268,7 +279,7 @@ export function targetProcessOptions (def: TargetDefinition, env: Readonly<Recor
 }
 
 /** One GET on its own connection; resolves with the status after reading the body. */
-export function probe (url: string, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+export function probe(url: string, timeoutMs: number, signal?: AbortSignal): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs, signal }, (res) => {
       res.resume()
@@ -281,7 +292,7 @@ export function probe (url: string, timeoutMs: number, signal?: AbortSignal): Pr
   })
 }
 
-export async function findFreePort (host = '127.0.0.1'): Promise<number> {
+export async function findFreePort(host = '127.0.0.1'): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const server = createServer()
     server.unref()
@@ -294,7 +305,7 @@ export async function findFreePort (host = '127.0.0.1'): Promise<number> {
 }
 
 let tasksetCache: string | null | undefined
-function tasksetPath (): string | null {
+function tasksetPath(): string | null {
   if (tasksetCache !== undefined) return tasksetCache
   tasksetCache = null
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
@@ -312,7 +323,7 @@ function tasksetPath (): string | null {
  * pinned itself to core 1, availableParallelism() reports 1, and a target started after that would
  * silently inherit the generator's core.
  */
-export function canPin (): boolean {
+export function canPin(): boolean {
   return tasksetPath() !== null && cpus().length >= 2
 }
 
@@ -320,7 +331,7 @@ export function canPin (): boolean {
  * Every descendant process of `pid`, children before grandchildren. Written by hand: pinning is
  * Linux-only (taskset), and /proc answers directly, where pidtree or ps-tree would spawn `ps`.
  */
-export async function descendantsOf (pid: number): Promise<number[]> {
+export async function descendantsOf(pid: number): Promise<number[]> {
   const children = new Map<number, number[]>()
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue
@@ -342,7 +353,7 @@ export async function descendantsOf (pid: number): Promise<number[]> {
 }
 
 /** `taskset [-a] -pc <cpus> <pid>` (-a: every thread); resolves false when pinning is unavailable or refused. */
-export function pinProcess (pid: number, cpus: string, allThreads = false): Promise<boolean> {
+export function pinProcess(pid: number, cpus: string, allThreads = false): Promise<boolean> {
   const taskset = tasksetPath()
   if (taskset === null) return Promise.resolve(false)
   return new Promise<boolean>((resolve) => {
@@ -351,7 +362,7 @@ export function pinProcess (pid: number, cpus: string, allThreads = false): Prom
 }
 
 /** Pins this (the generator's) process to core 1 when pinning is possible; returns the CPU list or null. */
-export async function pinGenerator (cpus = '1'): Promise<string | null> {
+export async function pinGenerator(cpus = '1'): Promise<string | null> {
   if (!canPin()) return null
   return (await pinProcess(process.pid, cpus)) ? cpus : null
 }
@@ -375,7 +386,7 @@ export interface LivenessWatchdog {
  * failures (no answer, or a 5xx) it aborts its signal. A crash of a child process is caught faster
  * by TargetProcess; this also covers a hung process and an external --url target.
  */
-export function watchLiveness (baseUrl: string, options: LivenessOptions = {}): LivenessWatchdog {
+export function watchLiveness(baseUrl: string, options: LivenessOptions = {}): LivenessWatchdog {
   const url = new URL(options.path ?? '/', baseUrl).href
   const intervalMs = options.intervalMs ?? 1000
   const failuresAllowed = options.failures ?? 3
@@ -405,7 +416,9 @@ export function watchLiveness (baseUrl: string, options: LivenessOptions = {}): 
   }
   // Unref'd: a watchdog someone forgot to stop must not keep the process alive.
   const schedule = (): void => {
-    timer = setTimeout(() => { void tick() }, intervalMs)
+    timer = setTimeout(() => {
+      void tick()
+    }, intervalMs)
     timer.unref()
   }
   schedule()
@@ -419,6 +432,6 @@ export function watchLiveness (baseUrl: string, options: LivenessOptions = {}): 
   }
 }
 
-function sleep (ms: number): Promise<void> {
+function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }

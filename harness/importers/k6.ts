@@ -113,17 +113,13 @@ export function normaliseK6Summary(json: unknown, file = '<k6 summary>'): Normal
     if (format === 'handle-summary') {
       const type = metricType(raw.type)
       const values = numbers(raw.values)
-      const thresholds = isObject(raw.thresholds)
-        ? Object.entries(raw.thresholds).map(([expression, t]) => ({ expression, passed: isObject(t) && t.ok === true }))
-        : []
+      const thresholds = isObject(raw.thresholds) ? Object.entries(raw.thresholds).map(([expression, t]) => ({ expression, passed: isObject(t) && t.ok === true })) : []
       metrics.set(name, { type, values: type === 'rate' ? normaliseRate(values) : values, thresholds })
     } else {
       const values = numbers(raw)
       const type = inferType(values)
       // --summary-export's historical quirk: the boolean is true when the threshold FAILED.
-      const thresholds = isObject(raw.thresholds)
-        ? Object.entries(raw.thresholds).map(([expression, failed]) => ({ expression, passed: failed === false }))
-        : []
+      const thresholds = isObject(raw.thresholds) ? Object.entries(raw.thresholds).map(([expression, failed]) => ({ expression, passed: failed === false })) : []
       metrics.set(name, { type, values: type === 'rate' ? normaliseRate(values) : values, thresholds })
     }
   }
@@ -206,7 +202,12 @@ function outcomeCounts(summary: NormalisedK6Summary, requestsMetric: K6Metric): 
 }
 
 /** The measured time, from the best source the summary has (the scripts' clock gauge first). */
-function measuredDuration(summary: NormalisedK6Summary, requestsMetric: K6Metric, requests: number, options: K6ImportOptions): { durationMs: number; durationSource: K6TrialInfo['durationSource'] } {
+function measuredDuration(
+  summary: NormalisedK6Summary,
+  requestsMetric: K6Metric,
+  requests: number,
+  options: K6ImportOptions
+): { durationMs: number; durationSource: K6TrialInfo['durationSource'] } {
   const clock = summary.metrics.get(K6_METRICS.clockMs)?.values
   if (clock?.min !== undefined && clock.max !== undefined && clock.max > clock.min) return { durationMs: clock.max - clock.min, durationSource: 'clock-gauge' }
   if (options.durationMs != null && options.durationMs > 0) return { durationMs: options.durationMs, durationSource: 'configured' }
@@ -234,9 +235,14 @@ function k6Validity(requests: number, errorRate: number, droppedIterations: numb
   const errorRateThreshold = options.errorRateThreshold ?? 0.01
   const droppedShareThreshold = options.droppedShareThreshold ?? 0.05
   if (requests === 0) return { state: 'invalid', code: 'NO_RESPONSES', reason: 'k6 recorded no measured request' }
-  if (errorRate > errorRateThreshold) return { state: 'invalid', code: 'ERROR_RATE', reason: `${(errorRate * 100).toFixed(2)}% of requests failed (threshold ${(errorRateThreshold * 100).toFixed(2)}%)` }
+  if (errorRate > errorRateThreshold)
+    return { state: 'invalid', code: 'ERROR_RATE', reason: `${(errorRate * 100).toFixed(2)}% of requests failed (threshold ${(errorRateThreshold * 100).toFixed(2)}%)` }
   if (droppedIterations > droppedShareThreshold * requests) {
-    return { state: 'invalid', code: 'CLIENT_LIMITED', reason: `k6 dropped ${droppedIterations} iterations (no free VU): the generator, not the target, set the pace; raise MAX_VUS` }
+    return {
+      state: 'invalid',
+      code: 'CLIENT_LIMITED',
+      reason: `k6 dropped ${droppedIterations} iterations (no free VU): the generator, not the target, set the pace; raise MAX_VUS`
+    }
   }
   return { state: 'valid' }
 }
@@ -275,16 +281,34 @@ export function k6SummaryToTrial(summary: NormalisedK6Summary, options: K6Import
     latencyUs,
     histogram: emptyHistogram(),
     // k6's summary aggregates: the scripts count unexpected statuses, not which ones.
-    errorsByKind: { byStatus: {}, timeouts: count(summary, K6_METRICS.timeouts), resets: count(summary, K6_METRICS.transportErrors), other: count(summary, K6_METRICS.unexpectedStatus) },
+    errorsByKind: {
+      byStatus: {},
+      timeouts: count(summary, K6_METRICS.timeouts),
+      resets: count(summary, K6_METRICS.transportErrors),
+      other: count(summary, K6_METRICS.unexpectedStatus)
+    },
     statusCounts: {},
     timeline: [],
     server: null,
     validity: k6Validity(requests, errorRate, droppedIterations, options),
     source: 'k6',
-    k6: { format: summary.format, k6Version: options.k6Version ?? summary.k6Version, thresholds, thresholdsPassed, droppedIterations, latencyUnreported, durationSource, runners: 1 }
+    k6: {
+      format: summary.format,
+      k6Version: options.k6Version ?? summary.k6Version,
+      thresholds,
+      thresholdsPassed,
+      droppedIterations,
+      latencyUnreported,
+      durationSource,
+      runners: 1
+    }
   }
   if (seeded !== undefined) {
-    trial.setup = { seeded: Math.round(seeded), setupMs: Math.round(summary.metrics.get(K6_METRICS.setupMs)?.values.count ?? 0), exhaustedRequests: count(summary, K6_METRICS.poolExhausted) }
+    trial.setup = {
+      seeded: Math.round(seeded),
+      setupMs: Math.round(summary.metrics.get(K6_METRICS.setupMs)?.values.count ?? 0),
+      exhaustedRequests: count(summary, K6_METRICS.poolExhausted)
+    }
   }
   return trial
 }
@@ -367,7 +391,6 @@ export function mergeRunnerTrials(runners: readonly TrialResult[]): TrialResult 
       : { setup: { seeded: sum((t) => t.setup?.seeded ?? 0), setupMs: max((t) => t.setup?.setupMs ?? 0), exhaustedRequests: sum((t) => t.setup?.exhaustedRequests ?? 0) } })
   }
 }
-
 
 const PERCENTILE_FIELD = Object.freeze({ p50Us: 'p50', p95Us: 'p95', p99Us: 'p99' } as const)
 

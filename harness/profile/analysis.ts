@@ -37,10 +37,12 @@ export function joinTrials(result: RunResult, profiled: readonly ProfiledTrial[]
     if (result.kind === 'variants') return { group: t.variant ?? '', pair: t.round ?? -1 }
     return { group: '', pair: t.trial }
   }
-  const trials = new Map(result.trials.map((t) => {
-    const k = keyOf(t)
-    return [`${t.scenario}\u0000${k.group}\u0000${k.pair}`, t] as const
-  }))
+  const trials = new Map(
+    result.trials.map((t) => {
+      const k = keyOf(t)
+      return [`${t.scenario}\u0000${k.group}\u0000${k.pair}`, t] as const
+    })
+  )
   const out: ProfileSample[] = []
   for (const p of profiled) {
     const t = trials.get(`${p.scenario}\u0000${p.group}\u0000${p.pair}`)

@@ -109,12 +109,14 @@ function pruneNodes(nodes: readonly ProfileNode[], samples: readonly number[]): 
   }
   const root = nodes[0]
   if (root !== undefined) live.add(root.id)
-  return nodes.filter((n) => live.has(n.id)).map((n) => ({
-    id: n.id,
-    callFrame: n.callFrame,
-    hitCount: hits.get(n.id) ?? 0,
-    children: (n.children ?? []).filter((c) => live.has(c))
-  }))
+  return nodes
+    .filter((n) => live.has(n.id))
+    .map((n) => ({
+      id: n.id,
+      callFrame: n.callFrame,
+      hitCount: hits.get(n.id) ?? 0,
+      children: (n.children ?? []).filter((c) => live.has(c))
+    }))
 }
 
 export function relativeUrl(url: string, dir: string): string {

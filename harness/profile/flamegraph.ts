@@ -76,9 +76,23 @@ export function diffColour(delta: number, scale: number): string {
   return delta > 0 ? `rgb(255,${fade},${fade})` : `rgb(${fade},${fade},255)`
 }
 
-interface Frame { x: number; depth: number; w: number; fill: string; label: string; title: string; kind: string }
+interface Frame {
+  x: number
+  depth: number
+  w: number
+  fill: string
+  label: string
+  title: string
+  kind: string
+}
 
-function layout<T>(root: T, value: (n: T) => number, children: (n: T) => T[], name: (n: T) => string, describe: (n: T) => { fill: string; title: string; kind: string }): { frames: Frame[]; depth: number } {
+function layout<T>(
+  root: T,
+  value: (n: T) => number,
+  children: (n: T) => T[],
+  name: (n: T) => string,
+  describe: (n: T) => { fill: string; title: string; kind: string }
+): { frames: Frame[]; depth: number } {
   const rootValue = value(root)
   const frames: Frame[] = []
   let maxDepth = 0
@@ -102,12 +116,14 @@ function layout<T>(root: T, value: (n: T) => number, children: (n: T) => T[], na
 
 function svg(frames: Frame[], depth: number, caption: string, kind: string): string {
   const height = depth * ROW + 4
-  const body = frames.map((f) => {
-    const chars = Math.floor((f.w - 6) / CHAR_PX)
-    const text = chars >= 3 ? (f.label.length > chars ? `${f.label.slice(0, chars - 1)}…` : f.label) : ''
-    const y = f.depth * ROW
-    return `<g class="frame ${f.kind}"><title>${esc(f.title)}</title><rect x="${f.x.toFixed(2)}" y="${y}" width="${f.w.toFixed(2)}" height="${ROW - 1}" fill="${f.fill}" rx="1"/>${text === '' ? '' : `<text x="${(f.x + 3).toFixed(2)}" y="${y + ROW - 5}">${esc(text)}</text>`}</g>`
-  }).join('')
+  const body = frames
+    .map((f) => {
+      const chars = Math.floor((f.w - 6) / CHAR_PX)
+      const text = chars >= 3 ? (f.label.length > chars ? `${f.label.slice(0, chars - 1)}…` : f.label) : ''
+      const y = f.depth * ROW
+      return `<g class="frame ${f.kind}"><title>${esc(f.title)}</title><rect x="${f.x.toFixed(2)}" y="${y}" width="${f.w.toFixed(2)}" height="${ROW - 1}" fill="${f.fill}" rx="1"/>${text === '' ? '' : `<text x="${(f.x + 3).toFixed(2)}" y="${y + ROW - 5}">${esc(text)}</text>`}</g>`
+    })
+    .join('')
   return `<figure class="flame" data-flame="${esc(kind)}"><figcaption>${esc(caption)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="ui-monospace, monospace" font-size="11">${body}</svg></figure>`
 }
 
@@ -118,7 +134,11 @@ export function renderFlameGraph(tree: TreeNode, caption: string): string {
     (n) => n.total,
     (n) => [...n.children.values()],
     (n) => n.id.name,
-    (n) => ({ fill: n.id.name === '(root)' ? 'rgb(200,200,200)' : warm(n.id.name), kind: 'arm', title: `${n.id.name} ${where(n.id.url, n.id.line)}\ntotal ${us(n.total)} µs/req, self ${us(n.self)} µs/req` })
+    (n) => ({
+      fill: n.id.name === '(root)' ? 'rgb(200,200,200)' : warm(n.id.name),
+      kind: 'arm',
+      title: `${n.id.name} ${where(n.id.url, n.id.line)}\ntotal ${us(n.total)} µs/req, self ${us(n.self)} µs/req`
+    })
   )
   return svg(frames, depth, caption, 'arm')
 }

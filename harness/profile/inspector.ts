@@ -22,13 +22,22 @@ export async function connectInspector(url: string): Promise<InspectorSession> {
   const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024 })
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`inspector ${url} did not answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS)
-    ws.once('open', () => { clearTimeout(timer); resolve() })
-    ws.once('error', (err) => { clearTimeout(timer); reject(err) })
+    ws.once('open', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    ws.once('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
   })
   let nextId = 1
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>()
   const failAll = (err: Error): void => {
-    for (const p of pending.values()) { clearTimeout(p.timer); p.reject(err) }
+    for (const p of pending.values()) {
+      clearTimeout(p.timer)
+      p.reject(err)
+    }
     pending.clear()
   }
   const listeners = new Set<(method: string, params: unknown) => void>()
@@ -56,31 +65,38 @@ export async function connectInspector(url: string): Promise<InspectorSession> {
     url,
     onEvent: (fn) => {
       listeners.add(fn)
-      return () => { listeners.delete(fn) }
+      return () => {
+        listeners.delete(fn)
+      }
     },
-    send: <T>(method: string, params: Record<string, unknown> = {}): Promise<T> => new Promise<T>((resolve, reject) => {
-      if (ws.readyState !== WebSocket.OPEN) {
-        reject(new Error(`inspector ${url} is not open`))
-        return
-      }
-      const id = nextId++
-      const timer = setTimeout(() => {
-        pending.delete(id)
-        reject(new Error(`inspector ${method} got no answer within ${COMMAND_TIMEOUT_MS} ms`))
-      }, COMMAND_TIMEOUT_MS)
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer })
-      ws.send(JSON.stringify({ id, method, params }))
-    }),
-    close: () => new Promise<void>((resolve) => {
-      if (ws.readyState === WebSocket.CLOSED) {
-        resolve()
-        return
-      }
-      ws.once('close', () => resolve())
-      ws.close()
-      // A target that is already going away may never answer the close frame.
-      setTimeout(() => { ws.terminate(); resolve() }, 1_000).unref()
-    })
+    send: <T>(method: string, params: Record<string, unknown> = {}): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        if (ws.readyState !== WebSocket.OPEN) {
+          reject(new Error(`inspector ${url} is not open`))
+          return
+        }
+        const id = nextId++
+        const timer = setTimeout(() => {
+          pending.delete(id)
+          reject(new Error(`inspector ${method} got no answer within ${COMMAND_TIMEOUT_MS} ms`))
+        }, COMMAND_TIMEOUT_MS)
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer })
+        ws.send(JSON.stringify({ id, method, params }))
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (ws.readyState === WebSocket.CLOSED) {
+          resolve()
+          return
+        }
+        ws.once('close', () => resolve())
+        ws.close()
+        // A target that is already going away may never answer the close frame.
+        setTimeout(() => {
+          ws.terminate()
+          resolve()
+        }, 1_000).unref()
+      })
   }
 }
 

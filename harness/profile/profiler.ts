@@ -80,7 +80,8 @@ export function isNodeCommand(command: string | undefined): boolean {
 export function withInspector(options: TargetProcessOptions, port: number): TargetProcessOptions {
   const flags = [`--inspect=127.0.0.1:${port}`, '--import', WORKER_PRELOAD]
   if (options.command === undefined) return { ...options, nodeArgs: [...(options.nodeArgs ?? ['--import', 'tsx']), ...flags] }
-  if (!isNodeCommand(options.command)) throw new BadOptionError(`--profile profiles Node targets: this target starts with "${options.command}", which has no V8 inspector to connect to`)
+  if (!isNodeCommand(options.command))
+    throw new BadOptionError(`--profile profiles Node targets: this target starts with "${options.command}", which has no V8 inspector to connect to`)
   // Node's own flags go before the script, which is the first argument that is not a flag.
   return { ...options, args: [...flags, ...(options.args ?? [])] }
 }

@@ -40,7 +40,8 @@ function mdCell(text: string): string {
 
 function mdTable(d: ScenarioDiff, rows: DiffRow[], kind: string): string[] {
   const lines = [`| function (${kind}) | file:line | ${d.a} µs/req | ${d.b} µs/req | Δ µs/req | 95% interval | |`, '|---|---|---:|---:|---:|---|---|']
-  for (const r of rows) lines.push(`| \`${mdCell(r.name)}\` | ${mdCell(where(r))} | ${fmt(r.a)} | ${fmt(r.b)} | ${signed(r.delta)} | ${interval(r)} | ${beyondNoise(r, d) ? 'beyond noise' : ''} |`)
+  for (const r of rows)
+    lines.push(`| \`${mdCell(r.name)}\` | ${mdCell(where(r))} | ${fmt(r.a)} | ${fmt(r.b)} | ${signed(r.delta)} | ${interval(r)} | ${beyondNoise(r, d) ? 'beyond noise' : ''} |`)
   return lines
 }
 
@@ -48,9 +49,15 @@ function mdTable(d: ScenarioDiff, rows: DiffRow[], kind: string): string[] {
 export function renderProfileMarkdown(analysis: ProfileAnalysis): string {
   if (analysis.diffs.length === 0) return ''
   const lines = ['## CPU profile: where the difference is', '']
-  lines.push(`<sub>Self = time in the function's own code, total = with everything it calls; CPU µs per completed request from V8 samples every ${analysis.samplingIntervalUs} µs over the measured slots only; Δ and its 95% bootstrap interval over pairs from each pair's own profiles. "beyond noise": the interval excludes zero by more than the A/A noise floor.</sub>`, '')
+  lines.push(
+    `<sub>Self = time in the function's own code, total = with everything it calls; CPU µs per completed request from V8 samples every ${analysis.samplingIntervalUs} µs over the measured slots only; Δ and its 95% bootstrap interval over pairs from each pair's own profiles. "beyond noise": the interval excludes zero by more than the A/A noise floor.</sub>`,
+    ''
+  )
   for (const d of analysis.diffs) {
-    lines.push(`### ${mdCell(d.scenario)}: ${mdCell(d.b)} against ${mdCell(d.a)} (${d.pairs} pairs; profiled CPU ${fmt(d.busyA)} → ${fmt(d.busyB)} µs/req; noise floor ${fmt(d.noiseFloorUs)} µs/req)`, '')
+    lines.push(
+      `### ${mdCell(d.scenario)}: ${mdCell(d.b)} against ${mdCell(d.a)} (${d.pairs} pairs; profiled CPU ${fmt(d.busyA)} → ${fmt(d.busyB)} µs/req; noise floor ${fmt(d.noiseFloorUs)} µs/req)`,
+      ''
+    )
     lines.push(...mdTable(d, d.self.slice(0, MD_ROWS), 'self'), '')
     lines.push(...mdTable(d, d.total.slice(0, MD_ROWS), 'total'), '')
   }
@@ -62,7 +69,12 @@ function esc(text: string): string {
 }
 
 function htmlTable(d: ScenarioDiff, rows: DiffRow[], kind: 'self' | 'total'): string {
-  const body = rows.map((r) => `<tr class="${r.delta > 0 ? 'more' : r.delta < 0 ? 'less' : ''}${beyondNoise(r, d) ? ' beyond' : ''}"><td><code>${esc(r.name)}</code></td><td>${esc(where(r))}</td><td>${fmt(r.a)}</td><td>${fmt(r.b)}</td><td>${signed(r.delta)}</td><td>${interval(r)}</td><td>${beyondNoise(r, d) ? 'beyond noise' : ''}</td></tr>`).join('')
+  const body = rows
+    .map(
+      (r) =>
+        `<tr class="${r.delta > 0 ? 'more' : r.delta < 0 ? 'less' : ''}${beyondNoise(r, d) ? ' beyond' : ''}"><td><code>${esc(r.name)}</code></td><td>${esc(where(r))}</td><td>${fmt(r.a)}</td><td>${fmt(r.b)}</td><td>${signed(r.delta)}</td><td>${interval(r)}</td><td>${beyondNoise(r, d) ? 'beyond noise' : ''}</td></tr>`
+    )
+    .join('')
   return `<table class="profile-diff" data-profile-table="${kind}" data-scenario="${esc(d.scenario)}"><thead><tr><th>function (${kind})</th><th>file:line</th><th>${esc(d.a)} µs/req</th><th>${esc(d.b)} µs/req</th><th>Δ µs/req</th><th>95% interval</th><th></th></tr></thead><tbody>${body}</tbody></table>`
 }
 
@@ -76,7 +88,11 @@ figure.flame text { pointer-events: none; fill: #111827; } figure.flame g.frame:
 /** report.html's section: tables, the differential flame graph and one flame graph per arm, per scenario. */
 export function renderProfileHtml(analysis: ProfileAnalysis): string {
   if (analysis.trees.length === 0) return ''
-  const parts = [CSS, '<h2 id="profile">CPU profile</h2>', `<p><small>V8 samples every ${analysis.samplingIntervalUs} µs, over the measured slots only. Values are CPU µs per completed request; Δ is the median over pairs of B − A with a 95% bootstrap interval over pairs. Differential flame graph: width = the mean of both sides, colour = change in self time (red: ${esc(analysis.groups.at(-1) ?? 'B')} spends more, blue: less). Hover a frame for its figures.</small></p>`]
+  const parts = [
+    CSS,
+    '<h2 id="profile">CPU profile</h2>',
+    `<p><small>V8 samples every ${analysis.samplingIntervalUs} µs, over the measured slots only. Values are CPU µs per completed request; Δ is the median over pairs of B − A with a 95% bootstrap interval over pairs. Differential flame graph: width = the mean of both sides, colour = change in self time (red: ${esc(analysis.groups.at(-1) ?? 'B')} spends more, blue: less). Hover a frame for its figures.</small></p>`
+  ]
   const scenarios = [...new Set(analysis.trees.map((t) => t.scenario))]
   for (const scenario of scenarios) {
     parts.push(`<h3>${esc(scenario)}</h3>`)
@@ -85,7 +101,8 @@ export function renderProfileHtml(analysis: ProfileAnalysis): string {
       parts.push(htmlTable(d, d.self.slice(0, HTML_ROWS), 'self'), htmlTable(d, d.total.slice(0, HTML_ROWS), 'total'))
       const ta = analysis.trees.find((t) => t.scenario === scenario && t.group === d.a)
       const tb = analysis.trees.find((t) => t.scenario === scenario && t.group === d.b)
-      if (ta !== undefined && tb !== undefined) parts.push(renderDiffFlameGraph(ta.tree, tb.tree, `${scenario}: ${d.b} against ${d.a} (red: more self time in ${d.b}, blue: less)`, { a: d.a, b: d.b }))
+      if (ta !== undefined && tb !== undefined)
+        parts.push(renderDiffFlameGraph(ta.tree, tb.tree, `${scenario}: ${d.b} against ${d.a} (red: more self time in ${d.b}, blue: less)`, { a: d.a, b: d.b }))
     }
     for (const t of analysis.trees.filter((x) => x.scenario === scenario)) {
       if (t.tree.total <= 0) continue
@@ -100,7 +117,13 @@ function fileSafe(text: string): string {
 }
 
 /** Writes `<dir>/profiles/<scenario>[-<group>].cpuprofile`, every valid profiled trial of that group merged. */
-export async function writeProfiles(result: RunResult, samples: readonly ProfileSample[], groups: readonly string[], resultDir: string, samplingIntervalUs: number): Promise<ProfileInfo> {
+export async function writeProfiles(
+  result: RunResult,
+  samples: readonly ProfileSample[],
+  groups: readonly string[],
+  resultDir: string,
+  samplingIntervalUs: number
+): Promise<ProfileInfo> {
   const dir = path.join(resultDir, 'profiles')
   await ensureDir(dir)
   const files: string[] = []

@@ -9,7 +9,11 @@ import type { SourceMapPayload } from 'node:module'
 import type { CpuProfile } from './cpuprofile.ts'
 import type { InspectorSession } from './inspector.ts'
 
-interface ScriptParsed { scriptId: string; url: string; sourceMapURL?: string }
+interface ScriptParsed {
+  scriptId: string
+  url: string
+  sourceMapURL?: string
+}
 
 export interface SourceMapCache {
   maps: Map<string, SourceMap | null>

@@ -14,8 +14,10 @@ export function describeCapacity(r: CapacityResult, slos: readonly Slo[]): strin
     const at = r.steps.filter((s) => s.outcome === 'client-limited').map((s) => s.rateRps)
     return `${r.scenario}: capacity ≥ ${formatRps(r.capacityRps)} req/s at ${objectives}: a LOWER BOUND, the load generator (not the target) could not keep ${formatRps(Math.min(...at))} req/s; ${knee}; ${r.steps.length} steps`
   }
-  if (r.maxRateReached) return `${r.scenario}: capacity ≥ ${formatRps(r.capacityRps)} req/s at ${objectives}: a lower bound, every step up to --max-rate passed; ${r.steps.length} steps`
-  if (r.capacityRps === 0) return `${r.scenario}: no tested rate met ${objectives} (lowest tried ${formatRps(Math.min(...r.steps.map((s) => s.rateRps)))} req/s); ${knee}; ${r.steps.length} steps`
+  if (r.maxRateReached)
+    return `${r.scenario}: capacity ≥ ${formatRps(r.capacityRps)} req/s at ${objectives}: a lower bound, every step up to --max-rate passed; ${r.steps.length} steps`
+  if (r.capacityRps === 0)
+    return `${r.scenario}: no tested rate met ${objectives} (lowest tried ${formatRps(Math.min(...r.steps.map((s) => s.rateRps)))} req/s); ${knee}; ${r.steps.length} steps`
   return `${r.scenario}: capacity ${formatRps(r.capacityRps)} req/s at ${objectives} (interval ${formatRps(r.interval.lowRps)}–${r.interval.highRps === null ? '?' : formatRps(r.interval.highRps)} req/s: passed every trial at the low end, failed at the high end); ${knee}; ${r.steps.length} steps`
 }
 
@@ -23,7 +25,11 @@ export function renderCapacityMarkdown(results: readonly CapacityResult[], slos:
   const lines = [`# authbench capacity: ${label}`, '', ...results.map((r) => `- ${describeCapacity(r, slos)}`), '']
   for (const r of results) {
     lines.push(`## ${r.scenario}`, '', '| # | phase | offered req/s | completed req/s | p50 | p99 | errors | dropped | outcome |', '|---|---|---|---|---|---|---|---|---|')
-    r.steps.forEach((s, i) => lines.push(`| ${i + 1} | ${s.phase} | ${formatRps(s.rateRps)} | ${formatRps(s.completedRps)} | ${formatLatencyUs(s.p50Us)} | ${formatLatencyUs(s.p99Us)} | ${(s.errorRate * 100).toFixed(2)}% | ${(s.droppedShare * 100).toFixed(1)}% | ${s.outcome}: ${s.why.split('\n')[0]?.replace(/\|/g, '/') ?? ''} |`))
+    r.steps.forEach((s, i) =>
+      lines.push(
+        `| ${i + 1} | ${s.phase} | ${formatRps(s.rateRps)} | ${formatRps(s.completedRps)} | ${formatLatencyUs(s.p50Us)} | ${formatLatencyUs(s.p99Us)} | ${(s.errorRate * 100).toFixed(2)}% | ${(s.droppedShare * 100).toFixed(1)}% | ${s.outcome}: ${s.why.split('\n')[0]?.replace(/\|/g, '/') ?? ''} |`
+      )
+    )
     lines.push('')
   }
   return lines.join('\n')
@@ -60,7 +66,9 @@ const PAGE_SCRIPT = `
 
 export function renderCapacityHtml(results: readonly CapacityResult[], slos: readonly Slo[], label: string, chartJs: string = loadChartJs()): string {
   const latencySlos = slos.filter((s) => s.metric !== 'errors' && s.metric !== 'throughput').map((s) => ({ expression: s.expression, thresholdMs: s.threshold / 1000 }))
-  const sections = results.map((r, i) => `<section><h2>${escapeHtml(r.scenario)}</h2><p>${escapeHtml(describeCapacity(r, slos))}</p><div class="chart"><canvas id="chart-${i}"></canvas></div></section>`).join('\n')
+  const sections = results
+    .map((r, i) => `<section><h2>${escapeHtml(r.scenario)}</h2><p>${escapeHtml(describeCapacity(r, slos))}</p><div class="chart"><canvas id="chart-${i}"></canvas></div></section>`)
+    .join('\n')
   return renderPage({
     title: `authbench capacity — ${label}`,
     css: '.chart { position: relative; height: 380px; max-width: 960px; } section { margin-bottom: 2rem; }',

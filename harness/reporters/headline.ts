@@ -10,7 +10,11 @@ import { VERDICT_LABEL, formatChange, formatInterval, formatMargin } from './for
  * (the run's notes, such as "different machines", rarely are the reason), else the run's. */
 export function headlineOf(judgement: Judgement): string {
   const { verdict, scenarios, mode, notes } = judgement
-  const reasons = [...scenarios.filter((scenario) => scenario.verdict === 'invalid').flatMap((scenario) => scenario.notes), ...notes, ...scenarios.flatMap((scenario) => scenario.notes)]
+  const reasons = [
+    ...scenarios.filter((scenario) => scenario.verdict === 'invalid').flatMap((scenario) => scenario.notes),
+    ...notes,
+    ...scenarios.flatMap((scenario) => scenario.notes)
+  ]
   return headlineText(verdict, scenarios, mode, reasons)
 }
 

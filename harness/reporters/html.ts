@@ -176,7 +176,9 @@ export function renderHtml(result: RunResult, comparison: Comparison, assets: Ht
       spectrum: { baseline: percentileSpectrum(scenario.baselineHistogram), current: percentileSpectrum(scenario.currentHistogram) },
       timeline: timelines(result.trials, scenario.scenario),
       changes: Object.fromEntries(
-        scenario.metrics.filter((metric) => metric.interval !== null && metric.changeKind === 'relative').map((metric) => [metric.metric, { low: metric.interval?.low, high: metric.interval?.high, change: metric.change }])
+        scenario.metrics
+          .filter((metric) => metric.interval !== null && metric.changeKind === 'relative')
+          .map((metric) => [metric.metric, { low: metric.interval?.low, high: metric.interval?.high, change: metric.change }])
       )
     }))
   }

@@ -7,7 +7,11 @@ import { renderMarkdown } from './markdown.ts'
 import { insertBeforeBodyEnd } from './page.ts'
 import { registerReport } from './registry.ts'
 
-registerReport({ name: 'markdown', file: 'report.md', render: ({ result, comparison, extra }) => `${renderMarkdown(result, comparison)}${extra.markdown ? `\n${extra.markdown}\n` : ''}` })
+registerReport({
+  name: 'markdown',
+  file: 'report.md',
+  render: ({ result, comparison, extra }) => `${renderMarkdown(result, comparison)}${extra.markdown ? `\n${extra.markdown}\n` : ''}`
+})
 registerReport({ name: 'html', file: 'report.html', render: ({ result, comparison, extra }) => insertBeforeBodyEnd(renderHtml(result, comparison), extra.html ?? '') })
 registerReport({ name: 'junit', file: 'junit.xml', render: ({ result, comparison }) => renderJunit(result, comparison) })
 registerReport({ name: 'json', file: 'result.json', render: ({ result, comparison }) => renderJson(result, comparison) })

@@ -7,7 +7,6 @@ import type { Comparison, MetricComparison, RunResult } from '../types.ts'
 import { renderSloSuites } from './slo-junit.ts'
 import { escapeXml } from './xml.ts'
 
-
 function describe(metric: MetricComparison): string {
   return `${METRIC_INFO[metric.metric].label}: ${formatValue(metric.metric, metric.baseline)} → ${formatValue(metric.metric, metric.current)}, change ${formatChange(metric.changeKind, metric.change)} ${formatInterval(metric)}, margin ${formatMargin(metric)}, detectable ${formatDetectable(metric)}, p ${metric.pValue === null ? 'n/a' : metric.pValue.toFixed(3)}: ${VERDICT_LABEL[metric.verdict]}${metric.note ? ` (${metric.note})` : ''}`
 }

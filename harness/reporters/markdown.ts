@@ -45,7 +45,10 @@ function whatChanged(scenario: ScenarioComparison): string {
     case 'invalid':
       return scenario.notes[0] ?? gated.find((m) => m.verdict === 'invalid')?.note ?? 'invalid data'
     case 'inconclusive':
-      return `undecided: ${gated.filter((m) => m.verdict === 'inconclusive').map((m) => METRIC_INFO[m.metric].label).join(', ')}`
+      return `undecided: ${gated
+        .filter((m) => m.verdict === 'inconclusive')
+        .map((m) => METRIC_INFO[m.metric].label)
+        .join(', ')}`
     case 'no-change':
       return 'all gated metrics within their margins'
   }
@@ -81,7 +84,7 @@ export function renderMarkdown(result: RunResult, comparison: Comparison, option
 
   const tail: string[] = []
   if (comparison.environment.normalisation !== null) {
-    tail.push('¹ normalised by each run\'s calibration workload (different machines); raw values shown, delta and interval on normalised values.', '')
+    tail.push("¹ normalised by each run's calibration workload (different machines); raw values shown, delta and interval on normalised values.", '')
   }
   const method =
     comparison.mode === 'ab'
@@ -109,7 +112,8 @@ export function renderMarkdown(result: RunResult, comparison: Comparison, option
     let listed = 0
     for (const scenario of ordered) {
       // Half the budget at most for the summary table, so some detail always fits.
-      if (used > maxChars / 2 || !push(`| ${cell(scenario.scenario)} | ${VERDICT_EMOJI[scenario.verdict]} ${VERDICT_LABEL[scenario.verdict]} | ${cell(whatChanged(scenario))} |`)) break
+      if (used > maxChars / 2 || !push(`| ${cell(scenario.scenario)} | ${VERDICT_EMOJI[scenario.verdict]} ${VERDICT_LABEL[scenario.verdict]} | ${cell(whatChanged(scenario))} |`))
+        break
       listed++
     }
     if (listed < ordered.length) body.push('', `_…and ${ordered.length - listed} more scenario(s) not listed here, to fit a pull-request comment: see report.html or result.json._`)
@@ -126,7 +130,10 @@ export function renderMarkdown(result: RunResult, comparison: Comparison, option
     detailed++
   }
   if (detailed < ordered.length) {
-    body.push(`_Details of ${ordered.length - detailed} of ${ordered.length} scenario(s) left out to stay under GitHub's ${GITHUB_COMMENT_LIMIT.toLocaleString('en-US')}-character comment limit: see report.html or result.json._`, '')
+    body.push(
+      `_Details of ${ordered.length - detailed} of ${ordered.length} scenario(s) left out to stay under GitHub's ${GITHUB_COMMENT_LIMIT.toLocaleString('en-US')}-character comment limit: see report.html or result.json._`,
+      ''
+    )
   }
   return [...head, ...body, ...tail].join('\n')
 }

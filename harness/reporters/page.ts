@@ -32,7 +32,10 @@ export function escapeInlineScript(source: string): string {
 
 /** JSON for a <script type="application/json">: `<` escaped so no string can close the tag. */
 export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029')
 }
 
 /** Type, headings and tables as every report sets them; a report's own CSS follows. */

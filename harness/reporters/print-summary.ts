@@ -19,7 +19,7 @@ function validityCell(s: ScenarioSummary, trials: readonly TrialResult[]): strin
   const codes = [...new Set(invalid.map((t) => (t.validity.state === 'invalid' ? t.validity.code : '')))]
   if (s.trials === 0) return 'not run'
   if (invalid.length === 0) return `valid ${s.validTrials}/${s.trials}`
-  const shown = s.figuresFromInvalidTrials === true ? '; figures are the invalid trials\', not judged' : ''
+  const shown = s.figuresFromInvalidTrials === true ? "; figures are the invalid trials', not judged" : ''
   return `${s.validTrials === 0 ? 'INVALID' : 'partly valid'} ${s.validTrials}/${s.trials} (${codes.join(', ')}${shown})`
 }
 
@@ -55,13 +55,17 @@ export function formatSummary(result: RunResult): string {
   const env = result.environment
   const about = [env.variant === null ? null : `variant ${env.variant}`, ...Object.entries(env.targetOptions).map(([name, value]) => `${name} ${value}`)].filter((x) => x !== null)
   const lines = [`authbench ${result.kind} "${result.label}"${about.length === 0 ? '' : ` (${about.join(', ')})`}`, table.toString()]
-  if (result.summary.some((s) => s.figuresFromInvalidTrials === true)) lines.push('  (figures in brackets) come from invalid trials: shown for the reader, never judged by compare or ab')
+  if (result.summary.some((s) => s.figuresFromInvalidTrials === true))
+    lines.push('  (figures in brackets) come from invalid trials: shown for the reader, never judged by compare or ab')
   for (const t of result.trials) {
     if (t.validity.state === 'invalid') lines.push(`  ${t.scenario} trial ${t.trial + 1} invalid (${t.validity.code}): ${firstLine(t.validity.reason)}`)
     else if (t.openModel !== undefined) lines.push(`  ${t.scenario} trial ${t.trial + 1} open model: ${openModelLine(t.openModel)}`)
   }
   for (const s of result.summary) {
-    for (const o of s.slo ?? []) lines.push(`  SLO ${o.passed ? 'met' : 'FAILED'}: ${s.scenario} ${o.expression} (measured ${o.actual === null ? 'nothing' : formatSloValue(o.metric, o.actual)})${o.note === undefined ? '' : `; ${o.note}`}`)
+    for (const o of s.slo ?? [])
+      lines.push(
+        `  SLO ${o.passed ? 'met' : 'FAILED'}: ${s.scenario} ${o.expression} (measured ${o.actual === null ? 'nothing' : formatSloValue(o.metric, o.actual)})${o.note === undefined ? '' : `; ${o.note}`}`
+      )
   }
   if (result.calibration !== null) {
     const cpu = result.calibration.cpuUsPerRequest === null ? '' : `, ${result.calibration.cpuUsPerRequest.toFixed(1)} CPU µs/req`

@@ -20,9 +20,13 @@ export function renderSloSuites(result: RunResult): SloSuites {
     out.failures += failures
     out.xml.push(`  <testsuite name="authbench SLO ${escapeXml(s.scenario)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0" time="0">`)
     for (const c of cases) {
-      const text = escapeXml(`${s.scenario} ${c.expression}: measured ${c.actual === null ? 'nothing' : formatSloValue(c.metric, c.actual)} on the merged histogram of ${s.validTrials} valid trial(s)${c.note === undefined ? '' : ` (${c.note})`}`)
+      const text = escapeXml(
+        `${s.scenario} ${c.expression}: measured ${c.actual === null ? 'nothing' : formatSloValue(c.metric, c.actual)} on the merged histogram of ${s.validTrials} valid trial(s)${c.note === undefined ? '' : ` (${c.note})`}`
+      )
       const inner = c.passed ? `<system-out>${text}</system-out>` : `<failure message="${text}" type="slo">${text}</failure>`
-      out.xml.push(`    <testcase classname="authbench.slo.${escapeXml(s.scenario)}" name="${escapeXml(`${s.scenario} SLO ${c.expression}`)}" time="0">\n      ${inner}\n    </testcase>`)
+      out.xml.push(
+        `    <testcase classname="authbench.slo.${escapeXml(s.scenario)}" name="${escapeXml(`${s.scenario} SLO ${c.expression}`)}" time="0">\n      ${inner}\n    </testcase>`
+      )
     }
     out.xml.push('  </testsuite>')
   }

@@ -147,10 +147,7 @@ function asAbResult(result: RunResult, a: string, b: string): RunResult {
     const { variant: _variant, round, ...rest } = t
     return round === undefined ? { ...rest, arm: which } : { ...rest, arm: which, pair: round }
   }
-  const trials = [
-    ...result.trials.filter((t) => t.variant === a).map((t) => arm(t, 'A')),
-    ...result.trials.filter((t) => t.variant === b).map((t) => arm(t, 'B'))
-  ]
+  const trials = [...result.trials.filter((t) => t.variant === a).map((t) => arm(t, 'A')), ...result.trials.filter((t) => t.variant === b).map((t) => arm(t, 'B'))]
   return { ...result, kind: 'ab', trials, comparison: undefined } as RunResult
 }
 
@@ -304,20 +301,23 @@ function explain(cell: VariantCell, other: VariantCell, change: VariantChange, c
     }),
     `CPU µs/req ${num(other.cpuUsPerRequest)} → ${num(cell.cpuUsPerRequest)}`
   ].join('; ')
-  const why: string[] = ctx.report?.explainStep?.({
-    scenario: cell.scenario,
-    from: other.variant,
-    to: cell.variant,
-    fromConfig: ctx.otherConfig,
-    toConfig: ctx.config,
-    fromCounters: a,
-    toCounters: b,
-    effect: change.effect,
-    targetCpus: ctx.targetCpus,
-    cpuCount: ctx.cpuCount
-  }) ?? []
+  const why: string[] =
+    ctx.report?.explainStep?.({
+      scenario: cell.scenario,
+      from: other.variant,
+      to: cell.variant,
+      fromConfig: ctx.otherConfig,
+      toConfig: ctx.config,
+      fromCounters: a,
+      toCounters: b,
+      effect: change.effect,
+      targetCpus: ctx.targetCpus,
+      cpuCount: ctx.cpuCount
+    }) ?? []
   if (cpu.change !== null && cpu.low !== null && cpu.low > 0) {
-    why.push(`CPU: each request costs ${(cpu.change * 100).toFixed(1)}% more CPU; ${ctx.targetCpus === null ? 'a CPU-bound target' : `with the target pinned to CPU ${ctx.targetCpus}, it`} serves fewer requests per second`)
+    why.push(
+      `CPU: each request costs ${(cpu.change * 100).toFixed(1)}% more CPU; ${ctx.targetCpus === null ? 'a CPU-bound target' : `with the target pinned to CPU ${ctx.targetCpus}, it`} serves fewer requests per second`
+    )
   }
   return { facts, why }
 }
@@ -347,7 +347,14 @@ function fillPointChanges(cells: readonly VariantCell[]): void {
  * One line per variant and scenario that did not help: its own step (against the variant before)
  * first, then against the reference; the evidence is for the first comparison that did not help.
  */
-function notHelpingLines(result: RunResult, cells: readonly VariantCell[], variants: readonly string[], scenarios: readonly string[], counters: ReturnType<typeof countersOf>, options: AnalyseOptions): VariantsAnalysis['notHelping'] {
+function notHelpingLines(
+  result: RunResult,
+  cells: readonly VariantCell[],
+  variants: readonly string[],
+  scenarios: readonly string[],
+  counters: ReturnType<typeof countersOf>,
+  options: AnalyseOptions
+): VariantsAnalysis['notHelping'] {
   const lines: VariantsAnalysis['notHelping'] = []
   const targetCpus = result.environment.cpuPinning.target
   for (const variant of variants) {
@@ -356,7 +363,14 @@ function notHelpingLines(result: RunResult, cells: readonly VariantCell[], varia
       const failing = [cell.vsPrevious, cell.vsBaseline].filter((c): c is VariantChange => c !== null && c.effect !== 'helps')
       const first = failing[0]
       if (first === undefined) continue
-      const { facts, why } = explain(cell, cellIn(cells, scenario, first.against), first, { config: configOf(result, variant), otherConfig: configOf(result, first.against), targetCpus, cpuCount: result.environment.cpuCount, counters, report: options.report })
+      const { facts, why } = explain(cell, cellIn(cells, scenario, first.against), first, {
+        config: configOf(result, variant),
+        otherConfig: configOf(result, first.against),
+        targetCpus,
+        cpuCount: result.environment.cpuCount,
+        counters,
+        report: options.report
+      })
       const text = `${variant} on ${scenario}: ${failing.map(changePhrase).join('; ')}. Evidence (${first.against} → ${variant}): ${facts}.${why.length > 0 ? ` Reading: ${why.join('; ')}.` : ''}`
       lines.push({ variant, scenario, against: first.against, text })
     }
@@ -389,11 +403,21 @@ export function analyseVariants(result: RunResult, options: AnalyseOptions = {})
   const notHelping = notHelpingLines(result, cells, variants, scenarios, countersOf(result), options)
   const rounds = Math.max(0, ...result.trials.map((t) => (t.round ?? -1) + 1))
   // Without the target's own reading of its config, the table shows its scalar settings as they are.
-  const describe = options.report?.describeConfig ?? ((config: Record<string, unknown>) => Object.fromEntries(Object.entries(config).filter(([, v]) => v === null || typeof v !== 'object').map(([k, v]) => [k, String(v)])))
+  const describe =
+    options.report?.describeConfig ??
+    ((config: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(config)
+          .filter(([, v]) => v === null || typeof v !== 'object')
+          .map(([k, v]) => [k, String(v)])
+      ))
   const reported = variants.map((v) => configOf(result, v)).filter((c): c is Record<string, unknown> => c !== null)
   const configColumns = [...new Set(reported.flatMap((c) => Object.keys(describe(c))))]
   const g = options.report?.guide
-  const guideInfo = g !== undefined && g.rows[g.reference] !== undefined ? { reference: g.reference, source: g.source, referenceTargetRps: (g.rows[g.reference] as { targetRps: number }).targetRps } : null
+  const guideInfo =
+    g !== undefined && g.rows[g.reference] !== undefined
+      ? { reference: g.reference, source: g.source, referenceTargetRps: (g.rows[g.reference] as { targetRps: number }).targetRps }
+      : null
   const tc = result.environment.targetConfig as { loadAverage?: { start?: number[]; end?: number[] } } | null
   const firstLoad = Object.values(result.load)[0]
   return {
@@ -434,7 +458,9 @@ const EFFECT_LABEL: Readonly<Record<Effect, string>> = Object.freeze({ helps: 'h
 
 function changeText(f: ChangeFigure): string {
   if (f.change === null) return '—'
-  return f.low === null || f.high === null ? formatChange('relative', f.change) : `${formatChange('relative', f.change)} [${formatChange('relative', f.low)}, ${formatChange('relative', f.high)}]`
+  return f.low === null || f.high === null
+    ? formatChange('relative', f.change)
+    : `${formatChange('relative', f.change)} [${formatChange('relative', f.low)}, ${formatChange('relative', f.high)}]`
 }
 
 /** The declared target options as text ("store postgres, cache redis"), or '' when none were given. */
@@ -471,11 +497,14 @@ export function renderVariantsMarkdown(analysis: VariantsAnalysis): string {
       `${a.context.connections === null ? '' : `${a.context.connections} connections (closed model); `}load average at start ${loadText(a.context.loadAverage.start)}, at end ${loadText(a.context.loadAverage.end)} (${a.createdAt}).`,
     ''
   )
-  if (a.context.aborted !== null) lines.push(`> ⚠️ The run stopped early (${cellText(a.context.aborted.code)}): ${cellText(a.context.aborted.reason)}. Figures cover the trials done before it.`, '')
+  if (a.context.aborted !== null)
+    lines.push(`> ⚠️ The run stopped early (${cellText(a.context.aborted.code)}): ${cellText(a.context.aborted.reason)}. Figures cover the trials done before it.`, '')
   if (a.context.invalidTrials > 0) lines.push(`> ⚠️ ${a.context.invalidTrials} invalid trial(s) left out (their rounds are unpaired).`, '')
 
   lines.push('### Scenario × variant', '')
-  lines.push(`| scenario | variant | req/s | p95 | p99 | CPU µs/req | errors | req/s vs ${a.reference} [${ci}] | p99 vs ${a.reference} | CPU vs ${a.reference} | effect vs ${a.reference} | effect vs previous variant |`)
+  lines.push(
+    `| scenario | variant | req/s | p95 | p99 | CPU µs/req | errors | req/s vs ${a.reference} [${ci}] | p99 vs ${a.reference} | CPU vs ${a.reference} | effect vs ${a.reference} | effect vs previous variant |`
+  )
   lines.push('|---|---|---:|---:|---:|---:|---:|---|---|---|---|---|')
   for (const c of a.cells) {
     const vs = c.vsBaseline
@@ -513,7 +542,10 @@ export function renderVariantsMarkdown(analysis: VariantsAnalysis): string {
   lines.push('### Where a variant does not help', '')
   if (a.notHelping.length === 0) lines.push(`Every variant raised throughput on every scenario, against ${a.reference} and against the variant before (intervals above 0).`, '')
   else {
-    lines.push(`A variant "does not help" when the ${ci} interval of its throughput change includes 0 or lies below it; each line gives the server-side counters (medians over the trials' measured windows) as evidence.`, '')
+    lines.push(
+      `A variant "does not help" when the ${ci} interval of its throughput change includes 0 or lies below it; each line gives the server-side counters (medians over the trials' measured windows) as evidence.`,
+      ''
+    )
     for (const v of a.variants) {
       const mine = a.notHelping.filter((n) => n.variant === v.name)
       if (mine.length === 0) continue
@@ -578,7 +610,10 @@ export function renderVariantsHtml(analysis: VariantsAnalysis, assets: HtmlAsset
     scenarios: a.scenarios,
     variants: a.variants.map((v) => v.name),
     cells: Object.fromEntries(
-      a.cells.map((c) => [`${c.scenario}/${c.variant}`, { throughputRps: c.throughputRps, p99Us: c.p99Us, low: c.vsBaseline?.metrics.throughputRps.low ?? null, high: c.vsBaseline?.metrics.throughputRps.high ?? null }])
+      a.cells.map((c) => [
+        `${c.scenario}/${c.variant}`,
+        { throughputRps: c.throughputRps, p99Us: c.p99Us, low: c.vsBaseline?.metrics.throughputRps.low ?? null, high: c.vsBaseline?.metrics.throughputRps.high ?? null }
+      ])
     )
   }
   const effectClass = (change: VariantChange | null): string => (change === null ? '' : change.effect)
@@ -596,8 +631,11 @@ export function renderVariantsHtml(analysis: VariantsAnalysis, assets: HtmlAsset
       return `<tr><td>${escapeHtml(g.scenario)}</td><td>${(g.guideCurrentRps / 1000).toFixed(1)}k → ${(g.guideTargetRps / 1000).toFixed(0)}k r/s</td><td>${isRef ? '1.00 (reference)' : g.targetRatio.toFixed(2)}</td><td>${escapeHtml(rpsText(g.baselineRps))} (${ratioText(g.baselineRatio)})</td><td>${g.best === null ? '—' : `${escapeHtml(g.best.variant)}: ${escapeHtml(rpsText(g.best.rps))} (${ratioText(g.best.ratio)})`}</td><td>${isRef ? '—' : escapeHtml(rpsText(g.targetRpsHere))}</td><td>${isRef ? '—' : escapeHtml(formatChange('relative', g.gapFromBaseline))}</td><td>${isRef ? '—' : escapeHtml(formatChange('relative', g.gapFromBest))}</td></tr>`
     })
     .join('\n')
-  const notHelping = a.notHelping.length === 0 ? '<p>Every variant raised throughput on every scenario.</p>' : `<ul>${a.notHelping.map((n) => `<li>${escapeHtml(n.text)}</li>`).join('\n')}</ul>`
-  const variants = a.variants.map((v) => `<tr><td>${escapeHtml(v.name)}</td><td>${escapeHtml(v.mechanism)}</td>${v.configText.map((x) => `<td>${escapeHtml(x)}</td>`).join('')}</tr>`).join('\n')
+  const notHelping =
+    a.notHelping.length === 0 ? '<p>Every variant raised throughput on every scenario.</p>' : `<ul>${a.notHelping.map((n) => `<li>${escapeHtml(n.text)}</li>`).join('\n')}</ul>`
+  const variants = a.variants
+    .map((v) => `<tr><td>${escapeHtml(v.name)}</td><td>${escapeHtml(v.mechanism)}</td>${v.configText.map((x) => `<td>${escapeHtml(x)}</td>`).join('')}</tr>`)
+    .join('\n')
   const warnings = [
     a.context.aborted === null ? '' : `<p class="note">The run stopped early (${escapeHtml(a.context.aborted.code)}): ${escapeHtml(a.context.aborted.reason)}.</p>`,
     a.context.invalidTrials === 0 ? '' : `<p class="note">${a.context.invalidTrials} invalid trial(s) left out.</p>`
@@ -618,12 +656,16 @@ ${warnings}
 <table><thead><tr><th>scenario</th><th>variant</th><th>req/s</th><th>p95</th><th>p99</th><th>CPU µs/req</th><th>errors</th><th>req/s vs ${escapeHtml(a.reference)} [${data.confidencePercent}%]</th><th>p99 vs ${escapeHtml(a.reference)}</th><th>CPU vs ${escapeHtml(a.reference)}</th><th>effect vs ${escapeHtml(a.reference)}</th><th>effect vs previous variant</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
-${a.guideInfo === null ? '' : `<h2>The guide's table, measured here</h2>
+${
+  a.guideInfo === null
+    ? ''
+    : `<h2>The guide's table, measured here</h2>
 <p>From ${escapeHtml(a.guideInfo.source)}. Targets are the guide's ratios to ${escapeHtml(a.guideInfo.reference)}; "target here" applies them to the ${escapeHtml(a.guideInfo.reference)} throughput measured under the best variant. Gap = target ratio ÷ measured ratio − 1.</p>
 <table><thead><tr><th>scenario</th><th>guide: current → target</th><th>target ratio</th><th>current here (${escapeHtml(a.reference)})</th><th>best variant here</th><th>target here</th><th>gap (${escapeHtml(a.reference)})</th><th>gap (best)</th></tr></thead><tbody>
 ${guide}
 </tbody></table>
-`}<h2>Where a variant does not help</h2>
+`
+}<h2>Where a variant does not help</h2>
 ${notHelping}
 <h2>What each variant ran with</h2>
 <table><thead><tr><th>variant</th><th>what it turns on</th>${a.configColumns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>

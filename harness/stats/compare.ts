@@ -9,15 +9,7 @@
 // interval describes the same statistic as the point estimate (never an average of percentiles).
 import { profileNoteForArms, profileNoteForRuns } from './profile-notes.ts'
 import { decodeHistogram, mergeEncoded } from './recorder.ts'
-import {
-  bootstrapOneSample,
-  bootstrapTwoSample,
-  changeOf,
-  mannWhitneyU,
-  median,
-  medianStatistic,
-  wilcoxonSignedRank
-} from './stats.ts'
+import { bootstrapOneSample, bootstrapTwoSample, changeOf, mannWhitneyU, median, medianStatistic, wilcoxonSignedRank } from './stats.ts'
 import type { BootstrapInterval, ChangeKind, RankTestResult, WeightedStatistic } from './stats.ts'
 import { CompareError } from '../errors.ts'
 import { mannWhitneyMinP, sensitivityOf, signedRankMinP } from './sensitivity.ts'
@@ -155,7 +147,9 @@ function metricShell(metric: MetricName, settings: CompareSettings): Omit<Metric
     better: info.better,
     changeKind: info.changeKind,
     margin: settings.margins[metric],
-    ...(settings.improvementMargins?.[metric] !== undefined && settings.improvementMargins[metric] !== settings.margins[metric] ? { improvementMargin: settings.improvementMargins[metric] } : {}),
+    ...(settings.improvementMargins?.[metric] !== undefined && settings.improvementMargins[metric] !== settings.margins[metric]
+      ? { improvementMargin: settings.improvementMargins[metric] }
+      : {}),
     gated: settings.gatedMetrics.includes(metric),
     normalised: false
   }
@@ -308,9 +302,13 @@ function sideOf(result: RunResult, scenario: string): Side {
  */
 export function checkCalibration(baseline: RunResult, current: RunResult): string[] {
   const out: string[] = []
-  for (const [side, r] of [['baseline', baseline], ['current', current]] as const) {
+  for (const [side, r] of [
+    ['baseline', baseline],
+    ['current', current]
+  ] as const) {
     const spread = r.calibration?.spread
-    if (spread !== undefined && spread > CALIBRATION_MAX_SPREAD) out.push(`the ${side} calibration was unsteady (slices ±${(spread * 50).toFixed(0)}%): normalised throughput is unreliable`)
+    if (spread !== undefined && spread > CALIBRATION_MAX_SPREAD)
+      out.push(`the ${side} calibration was unsteady (slices ±${(spread * 50).toFixed(0)}%): normalised throughput is unreliable`)
   }
   const healthRps = (r: RunResult): number | null => {
     const values = r.trials.filter((t) => t.scenario === 'health' && t.validity.state === 'valid').map((t) => t.throughputRps)
@@ -321,9 +319,11 @@ export function checkCalibration(baseline: RunResult, current: RunResult): strin
   const cb = baseline.calibration?.throughputRps
   const cc = current.calibration?.throughputRps
   if (hb !== null && hc !== null && hb > 0 && cb !== undefined && cc !== undefined && cb > 0 && cc > 0) {
-    const offBy = (hc / hb) / (cc / cb) - 1
+    const offBy = hc / hb / (cc / cb) - 1
     if (Math.abs(offBy) > CALIBRATION_MAX_SPREAD) {
-      out.push(`the calibration moved ×${(cc / cb).toFixed(2)} between the machines but the health scenario ×${(hc / hb).toFixed(2)}: normalised throughput may be off by ${offBy > 0 ? '+' : '−'}${Math.abs(offBy * 100).toFixed(0)}%`)
+      out.push(
+        `the calibration moved ×${(cc / cb).toFixed(2)} between the machines but the health scenario ×${(hc / hb).toFixed(2)}: normalised throughput may be off by ${offBy > 0 ? '+' : '−'}${Math.abs(offBy * 100).toFixed(0)}%`
+      )
     }
   }
   return out
@@ -336,7 +336,9 @@ export function checkCalibration(baseline: RunResult, current: RunResult): strin
  */
 export function judgeResults(baseline: RunResult, current: RunResult, options: CompareOptions = {}): Judgement {
   const machines = compareMachines(baseline, current)
-  const settings = machines.sameMachine ? (options.settings ?? resolveCompareSettings({})) : crossMachineSettings(options.settings ?? resolveCompareSettings({}), machines.acrossCpuModels)
+  const settings = machines.sameMachine
+    ? (options.settings ?? resolveCompareSettings({}))
+    : crossMachineSettings(options.settings ?? resolveCompareSettings({}), machines.acrossCpuModels)
   const notes = [...machines.notes]
   if (!machines.sameMachine) notes.push(crossMachineNote(machines.acrossCpuModels))
   const driverDiffers = baseline.environment.driver !== current.environment.driver
@@ -409,7 +411,11 @@ export function crossMachineSettings(settings: CompareSettings, acrossCpuModels 
   return {
     ...settings,
     margins: { ...settings.margins, throughputRps: Math.max(settings.margins.throughputRps, fall), cpuUsPerRequest: Math.max(settings.margins.cpuUsPerRequest, rise) },
-    improvementMargins: { ...settings.improvementMargins, throughputRps: Math.max(settings.margins.throughputRps, rise), cpuUsPerRequest: Math.max(settings.margins.cpuUsPerRequest, fall) },
+    improvementMargins: {
+      ...settings.improvementMargins,
+      throughputRps: Math.max(settings.margins.throughputRps, rise),
+      cpuUsPerRequest: Math.max(settings.margins.cpuUsPerRequest, fall)
+    },
     gatedMetrics
   }
 }
@@ -452,14 +458,19 @@ function compareMachines(baseline: RunResult, current: RunResult): MachineCompar
   if (speed !== null) differences.unshift(speed)
   const sameMachine = !differences.some((difference) => difference.machine)
   const canNormaliseCpu =
-    baseline.calibration?.cpuUsPerRequest != null && current.calibration?.cpuUsPerRequest != null && baseline.calibration.cpuUsPerRequest > 0 && current.calibration.cpuUsPerRequest > 0
+    baseline.calibration?.cpuUsPerRequest != null &&
+    current.calibration?.cpuUsPerRequest != null &&
+    baseline.calibration.cpuUsPerRequest > 0 &&
+    current.calibration.cpuUsPerRequest > 0
   const acrossCpuModels = differences.some((difference) => difference.field === 'cpuModel')
   const out: MachineComparison = { differences, sameMachine, acrossCpuModels, normalisation: null, crossMachineProblem: null, canNormaliseCpu, notes: [] }
   if (sameMachine) return out
   const machine = differences.filter((difference) => difference.machine).map((difference) => `${difference.field} ${difference.baseline} → ${difference.current}`)
   out.notes.push(`different machines (${machine.join('; ')}): latencies are compared raw and are only indicative`)
   if (speed !== null) {
-    out.notes.push(`the fingerprints match, but the calibration moved ×${(Number(speed.current) / Number(speed.baseline)).toFixed(2)} between the runs (more than ±${MACHINE_SPEED_TOLERANCE * 100}%): another host or a slower spell of this one, so the runs are judged as from different machines`)
+    out.notes.push(
+      `the fingerprints match, but the calibration moved ×${(Number(speed.current) / Number(speed.baseline)).toFixed(2)} between the runs (more than ±${MACHINE_SPEED_TOLERANCE * 100}%): another host or a slower spell of this one, so the runs are judged as from different machines`
+    )
   }
   const baselineRps = baseline.calibration?.throughputRps ?? null
   const currentRps = current.calibration?.throughputRps ?? null
@@ -471,7 +482,9 @@ function compareMachines(baseline: RunResult, current: RunResult): MachineCompar
       baselineCalibrationCpuUsPerRequest: canNormaliseCpu ? (baseline.calibration?.cpuUsPerRequest ?? null) : null,
       currentCalibrationCpuUsPerRequest: canNormaliseCpu ? (current.calibration?.cpuUsPerRequest ?? null) : null
     }
-    out.notes.push(`throughput${canNormaliseCpu ? ' and CPU µs/req' : ''} normalised by each run's calibration workload (${Math.round(baselineRps)} → ${Math.round(currentRps)} req/s)`)
+    out.notes.push(
+      `throughput${canNormaliseCpu ? ' and CPU µs/req' : ''} normalised by each run's calibration workload (${Math.round(baselineRps)} → ${Math.round(currentRps)} req/s)`
+    )
     out.notes.push(...checkCalibration(baseline, current))
   } else {
     out.crossMachineProblem = 'different machines and no calibration workload on both sides: throughput cannot be normalised'
@@ -543,14 +556,30 @@ function compareScenarioUnpaired(context: UnpairedContext, scenario: string): Sc
   }
 }
 
-function bootstrapSettings(settings: CompareSettings, scenario: string, metric: MetricName): { resamples: number; confidence: number; seed: number; method: CompareSettings['intervalMethod'] } {
+function bootstrapSettings(
+  settings: CompareSettings,
+  scenario: string,
+  metric: MetricName
+): { resamples: number; confidence: number; seed: number; method: CompareSettings['intervalMethod'] } {
   return { resamples: settings.resamples, confidence: settings.confidence, seed: seedFor(settings.seed, `${scenario}/${metric}`), method: settings.intervalMethod }
 }
 
 /** A percentile: trials resampled and their histograms merged per resample; Mann-Whitney on per-trial percentiles. */
 function comparePercentileUnpaired(settings: CompareSettings, scenario: string, metric: MetricName, percentile: number, a: Side, b: Side): MetricComparison {
-  const statA = percentileStatistic(buildHistogramMatrix(a.valid.map((trial) => trial.histogram), `baseline ${scenario}`), percentile)
-  const statB = percentileStatistic(buildHistogramMatrix(b.valid.map((trial) => trial.histogram), `current ${scenario}`), percentile)
+  const statA = percentileStatistic(
+    buildHistogramMatrix(
+      a.valid.map((trial) => trial.histogram),
+      `baseline ${scenario}`
+    ),
+    percentile
+  )
+  const statB = percentileStatistic(
+    buildHistogramMatrix(
+      b.valid.map((trial) => trial.histogram),
+      `current ${scenario}`
+    ),
+    percentile
+  )
   const interval = bootstrapTwoSample(a.valid.length, b.valid.length, statA, statB, changeOf(METRIC_INFO[metric].changeKind), bootstrapSettings(settings, scenario, metric))
   const perTrialA = a.valid.map((_, i) => statA(unitWeights(a.valid.length, i)))
   const perTrialB = b.valid.map((_, i) => statB(unitWeights(b.valid.length, i)))
@@ -563,7 +592,15 @@ function comparePercentileUnpaired(settings: CompareSettings, scenario: string, 
  * Throughput, error rate or CPU µs/req: medians of per-trial values, normalised by calibration
  * across machines where that is possible; none when CPU was not measured on both sides.
  */
-function compareValuesUnpaired(context: UnpairedContext, scenario: string, metric: MetricName, a: Side, b: Side, invalidReason: string | null, scenarioNotes: string[]): MetricComparison[] {
+function compareValuesUnpaired(
+  context: UnpairedContext,
+  scenario: string,
+  metric: MetricName,
+  a: Side,
+  b: Side,
+  invalidReason: string | null,
+  scenarioNotes: string[]
+): MetricComparison[] {
   const { settings, machines } = context
   let valuesA: number[]
   let valuesB: number[]
@@ -601,7 +638,14 @@ function compareValuesUnpaired(context: UnpairedContext, scenario: string, metri
     valuesA = valuesA.map((value) => value / scaleA)
     valuesB = valuesB.map((value) => value / scaleB)
   }
-  const interval = bootstrapTwoSample(valuesA.length, valuesB.length, medianStatistic(valuesA), medianStatistic(valuesB), changeOf(METRIC_INFO[metric].changeKind), bootstrapSettings(settings, scenario, metric))
+  const interval = bootstrapTwoSample(
+    valuesA.length,
+    valuesB.length,
+    medianStatistic(valuesA),
+    medianStatistic(valuesB),
+    changeOf(METRIC_INFO[metric].changeKind),
+    bootstrapSettings(settings, scenario, metric)
+  )
   return [judged(metricShell(metric, settings), rawA, rawB, interval, mannWhitneyU(valuesA, valuesB), settings, normalised, mannWhitneyMinP(valuesA.length, valuesB.length))]
 }
 
@@ -660,7 +704,11 @@ export function judgeAB(result: RunResult, options: Omit<CompareOptions, 'baseli
   if (profiled !== null) notes.push(profiled)
   const scenarioNames = [...new Set(withArms.map((trial) => trial.scenario))]
   const scenarios = scenarioNames.map((scenario) =>
-    compareScenarioPaired(scenario, withArms.filter((trial) => trial.scenario === scenario), options.scenarioSettings?.[scenario] ?? baseSettings)
+    compareScenarioPaired(
+      scenario,
+      withArms.filter((trial) => trial.scenario === scenario),
+      options.scenarioSettings?.[scenario] ?? baseSettings
+    )
   )
   return finish(
     'ab',
@@ -711,8 +759,20 @@ function pairedValues(
 ): { valuesA: number[]; valuesB: number[]; pointA: number | null; pointB: number | null } | null {
   const percentile = PERCENTILE_OF[metric]
   if (percentile !== undefined) {
-    const statA = percentileStatistic(buildHistogramMatrix(trialsA.map((trial) => trial.histogram), `arm A ${scenario}`), percentile)
-    const statB = percentileStatistic(buildHistogramMatrix(trialsB.map((trial) => trial.histogram), `arm B ${scenario}`), percentile)
+    const statA = percentileStatistic(
+      buildHistogramMatrix(
+        trialsA.map((trial) => trial.histogram),
+        `arm A ${scenario}`
+      ),
+      percentile
+    )
+    const statB = percentileStatistic(
+      buildHistogramMatrix(
+        trialsB.map((trial) => trial.histogram),
+        `arm B ${scenario}`
+      ),
+      percentile
+    )
     return {
       valuesA: trialsA.map((_, i) => statA(unitWeights(trialsA.length, i))),
       valuesB: trialsB.map((_, i) => statB(unitWeights(trialsA.length, i))),

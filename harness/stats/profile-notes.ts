@@ -11,7 +11,8 @@ export function profileNoteForRuns(baseline: RunResult, current: RunResult): str
   if (b === undefined || c === undefined) {
     return `only the ${b === undefined ? 'current' : 'baseline'} run was CPU-profiled (--profile): the profiler's own cost is in its figures, so a difference may be the profiler`
   }
-  if (b.samplingIntervalUs !== c.samplingIntervalUs) return `both runs were CPU-profiled, at different sampling intervals (${b.samplingIntervalUs} → ${c.samplingIntervalUs} µs): the profiler's cost differs between them`
+  if (b.samplingIntervalUs !== c.samplingIntervalUs)
+    return `both runs were CPU-profiled, at different sampling intervals (${b.samplingIntervalUs} → ${c.samplingIntervalUs} µs): the profiler's cost differs between them`
   return null
 }
 

@@ -31,13 +31,13 @@ export const createHistogram: HistogramFactory = () =>
   })
 
 /** Clamps to the histogram's range: a latency over 60 s is reported as 60 s, not lost. */
-export function toRecordableUs (latencyUs: number): number {
+export function toRecordableUs(latencyUs: number): number {
   if (!Number.isFinite(latencyUs) || latencyUs < LOWEST_DISCERNIBLE_US) return LOWEST_DISCERNIBLE_US
   if (latencyUs > HIGHEST_TRACKABLE_US) return HIGHEST_TRACKABLE_US
   return Math.round(latencyUs)
 }
 
-export function summarize (histogram: Histogram): LatencySummaryUs {
+export function summarize(histogram: Histogram): LatencySummaryUs {
   const count = histogram.totalCount
   if (count === 0) {
     return { count: 0, min: 0, mean: 0, stdev: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 }
@@ -58,11 +58,11 @@ export function summarize (histogram: Histogram): LatencySummaryUs {
   }
 }
 
-export function encodeHistogram (histogram: Histogram): string {
+export function encodeHistogram(histogram: Histogram): string {
   return hdr.encodeIntoCompressedBase64(histogram)
 }
 
-export function decodeHistogram (encoded: string): Histogram {
+export function decodeHistogram(encoded: string): Histogram {
   try {
     return hdr.decodeFromCompressedBase64(encoded, 32, false)
   } catch (error) {
@@ -71,10 +71,7 @@ export function decodeHistogram (encoded: string): Histogram {
 }
 
 /** Adds histograms (or their encodings) bucket by bucket: the merged percentiles are exact. */
-export function mergeHistograms (
-  histograms: ReadonlyArray<Histogram | string>,
-  factory: HistogramFactory = createHistogram
-): Histogram {
+export function mergeHistograms(histograms: ReadonlyArray<Histogram | string>, factory: HistogramFactory = createHistogram): Histogram {
   const merged = factory()
   for (const item of histograms) {
     if (typeof item === 'string') {
@@ -88,14 +85,14 @@ export function mergeHistograms (
   return merged
 }
 
-export function mergeEncoded (encoded: readonly string[]): string {
+export function mergeEncoded(encoded: readonly string[]): string {
   const merged = mergeHistograms(encoded)
   const out = encodeHistogram(merged)
   merged.destroy()
   return out
 }
 
-export function summarizeEncoded (encoded: string): LatencySummaryUs {
+export function summarizeEncoded(encoded: string): LatencySummaryUs {
   const histogram = decodeHistogram(encoded)
   const summary = summarize(histogram)
   histogram.destroy()
@@ -110,39 +107,39 @@ export interface RecorderOptions {
 export class LatencyRecorder {
   readonly #histogram: Histogram
 
-  constructor (options: RecorderOptions = {}) {
+  constructor(options: RecorderOptions = {}) {
     this.#histogram = (options.createHistogram ?? createHistogram)()
   }
 
-  record (latencyUs: number): void {
+  record(latencyUs: number): void {
     this.#histogram.recordValue(toRecordableUs(latencyUs))
   }
 
-  get count (): number {
+  get count(): number {
     return this.#histogram.totalCount
   }
 
-  get histogram (): Histogram {
+  get histogram(): Histogram {
     return this.#histogram
   }
 
-  summary (): LatencySummaryUs {
+  summary(): LatencySummaryUs {
     return summarize(this.#histogram)
   }
 
-  encode (): string {
+  encode(): string {
     return encodeHistogram(this.#histogram)
   }
 
-  reset (): void {
+  reset(): void {
     this.#histogram.reset()
   }
 
-  static decode (encoded: string): Histogram {
+  static decode(encoded: string): Histogram {
     return decodeHistogram(encoded)
   }
 
-  static merge (histograms: ReadonlyArray<Histogram | string>): Histogram {
+  static merge(histograms: ReadonlyArray<Histogram | string>): Histogram {
     return mergeHistograms(histograms)
   }
 }
@@ -157,28 +154,28 @@ export class TimelineRecorder {
   #requests = 0
   #errors = 0
 
-  constructor (options: RecorderOptions = {}) {
+  constructor(options: RecorderOptions = {}) {
     this.#second = (options.createHistogram ?? createHistogram)()
   }
 
   /** A completed response; `error` when its status was unexpected. */
-  response (latencyUs: number, error: boolean): void {
+  response(latencyUs: number, error: boolean): void {
     this.#requests++
     if (error) this.#errors++
     this.#second.recordValue(toRecordableUs(latencyUs))
   }
 
   /** A failure without a response (timeout, reset): counted as a request and an error. */
-  failure (): void {
+  failure(): void {
     this.#requests++
     this.#errors++
   }
 
-  get pendingRequests (): number {
+  get pendingRequests(): number {
     return this.#requests
   }
 
-  closeSecond (): TimelineRow {
+  closeSecond(): TimelineRow {
     const row: TimelineRow = {
       second: this.#rows.length,
       requests: this.#requests,
@@ -193,7 +190,7 @@ export class TimelineRecorder {
     return row
   }
 
-  rows (): TimelineRow[] {
+  rows(): TimelineRow[] {
     return [...this.#rows]
   }
 }

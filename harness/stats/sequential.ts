@@ -99,7 +99,11 @@ export interface SimulatedGate {
  * level from `levelAt` (the sequential design, or a fixed level for naive peeking), stopping at the
  * first decided look or after `maxLooks`.
  */
-export function simulateGate(draw: (rng: Rng) => number, rng: Rng, options: { firstPairs: number; maxLooks: number; margin: number; alpha: number; levelAt: (look: number) => number; resamples: number }): SimulatedGate {
+export function simulateGate(
+  draw: (rng: Rng) => number,
+  rng: Rng,
+  options: { firstPairs: number; maxLooks: number; margin: number; alpha: number; levelAt: (look: number) => number; resamples: number }
+): SimulatedGate {
   const ratios: number[] = []
   let verdict: Verdict = 'inconclusive'
   let look = 0

@@ -20,9 +20,22 @@ export interface Slo {
 const LATENCY_UNIT_US: Record<string, number> = { us: 1, µs: 1, ms: 1_000, s: 1_000_000 }
 const LATENCY_METRICS = new Set<SloMetric>(['p50', 'p90', 'p95', 'p99', 'p99.9', 'max', 'mean'])
 const METRIC_ALIASES: Record<string, SloMetric> = {
-  p50: 'p50', median: 'p50', p90: 'p90', p95: 'p95', p99: 'p99', 'p99.9': 'p99.9', p999: 'p99.9', max: 'max', mean: 'mean', avg: 'mean',
-  errors: 'errors', error_rate: 'errors', 'error-rate': 'errors', errorrate: 'errors',
-  throughput: 'throughput', rps: 'throughput'
+  p50: 'p50',
+  median: 'p50',
+  p90: 'p90',
+  p95: 'p95',
+  p99: 'p99',
+  'p99.9': 'p99.9',
+  p999: 'p99.9',
+  max: 'max',
+  mean: 'mean',
+  avg: 'mean',
+  errors: 'errors',
+  error_rate: 'errors',
+  'error-rate': 'errors',
+  errorrate: 'errors',
+  throughput: 'throughput',
+  rps: 'throughput'
 }
 
 const FORMS = 'p50|p90|p95|p99|p99.9|max|mean <|<=|>|>= N us|ms|s; errors <|<= N% (or a share); throughput|rps >|>= N'
@@ -64,19 +77,27 @@ export function parseSlos(raw: readonly string[] | undefined): Slo[] {
 
 function measured(metric: SloMetric, s: ScenarioSummary): number {
   switch (metric) {
-    case 'errors': return s.errorRate
-    case 'throughput': return s.throughputRps
-    case 'p99.9': return s.latencyUs.p999
-    default: return s.latencyUs[metric]
+    case 'errors':
+      return s.errorRate
+    case 'throughput':
+      return s.throughputRps
+    case 'p99.9':
+      return s.latencyUs.p999
+    default:
+      return s.latencyUs[metric]
   }
 }
 
 function holds(op: SloOperator, actual: number, threshold: number): boolean {
   switch (op) {
-    case '<': return actual < threshold
-    case '<=': return actual <= threshold
-    case '>': return actual > threshold
-    case '>=': return actual >= threshold
+    case '<':
+      return actual < threshold
+    case '<=':
+      return actual <= threshold
+    case '>':
+      return actual > threshold
+    case '>=':
+      return actual >= threshold
   }
 }
 

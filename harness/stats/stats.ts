@@ -66,7 +66,10 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
 }
 
 export function median(values: readonly number[]): number {
-  return quantileSorted([...values].sort((a, b) => a - b), 0.5)
+  return quantileSorted(
+    [...values].sort((a, b) => a - b),
+    0.5
+  )
 }
 
 /**
@@ -132,13 +135,7 @@ export function normalCdf(z: number): number {
     Math.exp(
       -x * x -
         1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
+        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
     )
   return z >= 0 ? 1 - erfc / 2 : erfc / 2
 }
@@ -217,13 +214,7 @@ function onesExcept(n: number, skip: number): number[] {
  * for bias (z0, from the share of replicates below the estimate) and skewness (acceleration,
  * from jackknife influence values); with only 5 to 20 trials both matter.
  */
-function intervalFromReplicates(
-  estimate: number,
-  replicates: number[],
-  jackknifeGroups: number[][],
-  confidence: number,
-  method: IntervalMethod
-): BootstrapInterval {
+function intervalFromReplicates(estimate: number, replicates: number[], jackknifeGroups: number[][], confidence: number, method: IntervalMethod): BootstrapInterval {
   const finite = replicates.filter((value) => Number.isFinite(value)).sort((a, b) => a - b)
   const alpha = (1 - confidence) / 2
   const base: BootstrapInterval = { estimate, low: Number.NaN, high: Number.NaN, confidence, method: 'percentile', resamples: finite.length }
@@ -332,12 +323,7 @@ export function changeOf(kind: ChangeKind): (valueA: number, valueB: number) => 
 }
 
 /** CI on the change of medians between two unpaired samples of per-trial values. */
-export function bootstrapMedianChange(
-  samplesA: readonly number[],
-  samplesB: readonly number[],
-  kind: ChangeKind = 'relative',
-  options: BootstrapOptions = {}
-): BootstrapInterval {
+export function bootstrapMedianChange(samplesA: readonly number[], samplesB: readonly number[], kind: ChangeKind = 'relative', options: BootstrapOptions = {}): BootstrapInterval {
   return bootstrapTwoSample(samplesA.length, samplesB.length, medianStatistic(samplesA), medianStatistic(samplesB), changeOf(kind), options)
 }
 
@@ -346,12 +332,7 @@ export function bootstrapMedianChange(
  * (relative) or B − A (absolute); resampling is over pairs, so drift that hits both members of a
  * pair cancels.
  */
-export function bootstrapPairedChange(
-  pairedA: readonly number[],
-  pairedB: readonly number[],
-  kind: ChangeKind = 'relative',
-  options: BootstrapOptions = {}
-): BootstrapInterval {
+export function bootstrapPairedChange(pairedA: readonly number[], pairedB: readonly number[], kind: ChangeKind = 'relative', options: BootstrapOptions = {}): BootstrapInterval {
   if (pairedA.length !== pairedB.length) throw new RangeError(`paired samples differ in length: ${pairedA.length} vs ${pairedB.length}`)
   const change = changeOf(kind)
   const perPair = pairedA.map((valueA, index) => change(valueA, pairedB[index] as number))

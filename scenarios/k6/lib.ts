@@ -93,7 +93,16 @@ export function buildOptions(scenario: K6ScenarioName, config: LoadConfig): Opti
   const tags = { [MEASURE_TAG.name]: MEASURE_TAG.value }
   const measured: Scenario =
     config.model === 'open'
-      ? { executor: 'constant-arrival-rate', rate: config.rateRps, timeUnit: '1s', duration: config.duration, preAllocatedVUs: config.vus, maxVUs: config.maxVus, gracefulStop: '5s', tags }
+      ? {
+          executor: 'constant-arrival-rate',
+          rate: config.rateRps,
+          timeUnit: '1s',
+          duration: config.duration,
+          preAllocatedVUs: config.vus,
+          maxVUs: config.maxVus,
+          gracefulStop: '5s',
+          tags
+        }
       : { executor: 'constant-vus', vus: config.vus, duration: config.duration, gracefulStop: '5s', tags }
   return {
     scenarios: { [scenario]: measured },
@@ -199,7 +208,8 @@ export function issueTokens(config: LoadConfig, kind: 'token' | 'ott', count: nu
       throw new Error(`AUTHBENCH_ERR_SETUP_FAILED: ${ENDPOINTS[kind].path} answered ${res.status} while seeding ${kind}s: ${String(res.body).slice(0, 200)}`)
     }
     if (retriable) {
-      if (Date.now() - lastProgressMs > RETRY_BUDGET_MS) throw new Error(`AUTHBENCH_ERR_SETUP_FAILED: ${ENDPOINTS[kind].path} kept refusing (429/503) for ${RETRY_BUDGET_MS} ms while seeding`)
+      if (Date.now() - lastProgressMs > RETRY_BUDGET_MS)
+        throw new Error(`AUTHBENCH_ERR_SETUP_FAILED: ${ENDPOINTS[kind].path} kept refusing (429/503) for ${RETRY_BUDGET_MS} ms while seeding`)
       sleep(backoffS)
       backoffS = Math.min(BACKOFF_MAX_S, backoffS * 2)
     } else {

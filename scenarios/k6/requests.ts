@@ -41,11 +41,25 @@ export const OTT_ISSUE_REQUEST: K6Request = Object.freeze({
 })
 
 export function ottRedeemRequest(ott: string): K6Request {
-  return { method: ENDPOINTS.validate.method, path: ENDPOINTS.validate.path, headers: bearerHeaders(ott, true), body: REDEEM_BODY, expectedStatuses: EXPECTED_STATUS.validate, tag: 'ott-redeem' }
+  return {
+    method: ENDPOINTS.validate.method,
+    path: ENDPOINTS.validate.path,
+    headers: bearerHeaders(ott, true),
+    body: REDEEM_BODY,
+    expectedStatuses: EXPECTED_STATUS.validate,
+    tag: 'ott-redeem'
+  }
 }
 
 export function validateRequest(jwt: string): K6Request {
-  return { method: ENDPOINTS.validate.method, path: ENDPOINTS.validate.path, headers: bearerHeaders(jwt, true), body: REDEEM_BODY, expectedStatuses: EXPECTED_STATUS.validate, tag: 'validate' }
+  return {
+    method: ENDPOINTS.validate.method,
+    path: ENDPOINTS.validate.path,
+    headers: bearerHeaders(jwt, true),
+    body: REDEEM_BODY,
+    expectedStatuses: EXPECTED_STATUS.validate,
+    tag: 'validate'
+  }
 }
 
 export function revokeRequest(jwt: string): K6Request {

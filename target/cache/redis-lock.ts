@@ -32,7 +32,10 @@ export class RedisSweepLock implements SweepLock {
   private readonly resource: string
   private readonly ttlMs: number
 
-  constructor(private readonly redis: Redis, private readonly options: RedisSweepLockOptions) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: RedisSweepLockOptions
+  ) {
     this.ttlMs = Math.floor(options.ttlMs)
     this.resource = options.resource ?? 'authbench:lock:sweeper'
     // retryCount 0: an instance that loses the race skips this tick rather than queueing behind it.

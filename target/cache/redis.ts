@@ -98,7 +98,10 @@ export class RedisTokenCache implements TokenCache {
    */
   private degraded = false
 
-  constructor(readonly redis: Redis, options: Omit<RedisCacheOptions, 'url'>) {
+  constructor(
+    readonly redis: Redis,
+    options: Omit<RedisCacheOptions, 'url'>
+  ) {
     this.kind = options.kind
     this.local = options.kind === 'tiered' ? new LruTokenCache({ maxEntries: options.maxEntries }) : null
     this.prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX
@@ -275,7 +278,11 @@ export async function createRedisCache(config: Config, logger: Logger, overrides
   const url = overrides.url ?? config.redisUrl
   if (!url) throw new DependencyError('AUTH_ERR_CACHE', 'REDIS_URL is required for the redis cache')
   const kind = overrides.kind ?? (config.cache === 'tiered' ? 'tiered' : 'redis')
-  const redis = await connectRedis(url, { commandTimeoutMs: overrides.commandTimeoutMs, connectTimeoutMs: overrides.connectTimeoutMs, name: `authbench-cache-${randomBytes(3).toString('hex')}` }, logger)
+  const redis = await connectRedis(
+    url,
+    { commandTimeoutMs: overrides.commandTimeoutMs, connectTimeoutMs: overrides.connectTimeoutMs, name: `authbench-cache-${randomBytes(3).toString('hex')}` },
+    logger
+  )
   return new RedisTokenCache(redis, {
     kind,
     maxEntries: overrides.maxEntries ?? config.cacheMaxEntries,

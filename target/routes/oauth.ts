@@ -103,9 +103,8 @@ export async function oauthRoutes(app: FastifyInstance, opts: OauthRouteOptions)
 
 /** GET on the base path, with and without the trailing slash: 503 until every cluster worker listens. */
 function registerHealthRoute(app: FastifyInstance): void {
-  const health = async (_req: FastifyRequest, reply: FastifyReply) => clusterListening()
-    ? reply.type('text/plain; charset=utf-8').send('ok')
-    : reply.code(503).header('retry-after', '1').type('text/plain; charset=utf-8').send('starting')
+  const health = async (_req: FastifyRequest, reply: FastifyReply) =>
+    clusterListening() ? reply.type('text/plain; charset=utf-8').send('ok') : reply.code(503).header('retry-after', '1').type('text/plain; charset=utf-8').send('starting')
   app.get(`${BASE_PATH}/`, health)
   app.get(BASE_PATH, health)
 }
@@ -129,14 +128,10 @@ function registerApiRoutes(app: FastifyInstance, service: TokenService, { onRequ
     }
   )
 
-  app.post(
-    `${BASE_PATH}/revoke`,
-    { schema: { response: revokeResponse }, onRequest, onResponse, config: { api: 'revoke' } },
-    async (req) => {
-      await service.revoke(bearerToken(req))
-      return { message: 'Token revoked successfully' }
-    }
-  )
+  app.post(`${BASE_PATH}/revoke`, { schema: { response: revokeResponse }, onRequest, onResponse, config: { api: 'revoke' } }, async (req) => {
+    await service.revoke(bearerToken(req))
+    return { message: 'Token revoked successfully' }
+  })
 }
 
 /**

@@ -27,6 +27,9 @@ let sink = 0
 // (max_inlined_bytecode_size_absolute, 4,600 bytes; at 32 times, ~1.2 kB, it was still inlined
 // into a hot caller now and then) and it always runs as its own frame. Calibration runs this same function, and each step
 // is the same integer work as before, so the knob costs what it is calibrated to.
+// The unrolled steps stay four to a line (the formatter would give each its own: 160 lines of one
+// statement, which says nothing more to a reader).
+// prettier-ignore
 export function injectedCpuBurnLoop(iterations: number, seed: number): number {
   let x = seed | 1
   let i = 0

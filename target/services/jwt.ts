@@ -78,11 +78,16 @@ function assertClaims(p: unknown): TokenClaims {
   // lack a claim: refuse anything whose shape we would not have produced.
   const c = p as Partial<TokenClaims> | null
   if (
-    c === null || typeof c !== 'object' ||
-    typeof c.client_id !== 'string' || typeof c.token_id !== 'string' || !TOKEN_ID_RE.test(c.token_id) ||
+    c === null ||
+    typeof c !== 'object' ||
+    typeof c.client_id !== 'string' ||
+    typeof c.token_id !== 'string' ||
+    !TOKEN_ID_RE.test(c.token_id) ||
     (c.token_type !== 'N' && c.token_type !== 'O') ||
-    !Array.isArray(c.scopes) || !c.scopes.every((s) => typeof s === 'string') ||
-    typeof c.exp !== 'number' || typeof c.iat !== 'number'
+    !Array.isArray(c.scopes) ||
+    !c.scopes.every((s) => typeof s === 'string') ||
+    typeof c.exp !== 'number' ||
+    typeof c.iat !== 'number'
   ) {
     throw new AuthError('INVALID_TOKEN')
   }

@@ -99,7 +99,10 @@ export class RevocationWorkerPool {
         if (this.stopping) return
         await new Promise<void>((resolve) => {
           const prev = this.wake
-          this.wake = () => { prev?.(); resolve() }
+          this.wake = () => {
+            prev?.()
+            resolve()
+          }
         })
         continue
       }

@@ -47,13 +47,18 @@ export function shedConnectionsAtTheDoor(server: Server, config: Config, count: 
   if (limit <= 0) return
   const def = ERRORS.OVERLOADED
   const body = JSON.stringify({ error: def.oauthError, error_description: def.description })
-  const answer = Buffer.from(`HTTP/1.1 ${def.statusCode} Service Unavailable\r\nRetry-After: ${config.shedRetryAfterS}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, 'latin1')
+  const answer = Buffer.from(
+    `HTTP/1.1 ${def.statusCode} Service Unavailable\r\nRetry-After: ${config.shedRetryAfterS}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    'latin1'
+  )
   const parsers = server.listeners('connection') as Array<(socket: Socket) => void>
   server.removeAllListeners('connection')
   let active = 0
   const admit = (socket: Socket): void => {
     active++
-    socket.once('close', () => { active-- })
+    socket.once('close', () => {
+      active--
+    })
     for (const parse of parsers) parse.call(server, socket)
   }
   const onError = (socket: Socket) => () => socket.destroy()
@@ -102,20 +107,20 @@ const LIVE_MIN_REQUESTS_PER_TURN = 64
 class CpuShare {
   #cpuUs: number
   #atMs: number
-  constructor () {
+  constructor() {
     const u = process.cpuUsage()
     this.#cpuUs = u.user + u.system
     this.#atMs = performance.now()
   }
 
   /** Share since the last mark (or construction). */
-  since (): number {
+  since(): number {
     const u = process.cpuUsage()
     const wallMs = performance.now() - this.#atMs
     return wallMs <= 0 ? 1 : (u.user + u.system - this.#cpuUs) / 1000 / wallMs
   }
 
-  mark (): void {
+  mark(): void {
     const u = process.cpuUsage()
     this.#cpuUs = u.user + u.system
     this.#atMs = performance.now()
@@ -162,12 +167,15 @@ function skipSamplesOfOperatorWork(app: FastifyInstance, config: Config): () => 
   // The plugin's first samples after start-up hold the start-up work itself (migrations, seeding,
   // module loading), not load: without this the first requests after readiness were shed.
   let sampledFromMs = Number.POSITIVE_INFINITY
-  app.addHook('onReady', async () => { sampledFromMs = performance.now() + 2 * config.shedSampleIntervalMs })
+  app.addHook('onReady', async () => {
+    sampledFromMs = performance.now() + 2 * config.shedSampleIntervalMs
+  })
   // Seeding (a route with `config.seeding`: POST /debug/tokens mints up to 5,000 tokens in one turn) is the operator's work, not
   // load: the plugin's next samples would hold it, and the API requests that follow a seeding
   // call (a benchmark's measured window) were shed. Its samples are skipped the same way.
   app.addHook('onResponse', (req, _reply, done) => {
-    if ((req.routeOptions.config as { seeding?: boolean } | undefined)?.seeding === true) sampledFromMs = Math.max(sampledFromMs, performance.now() + 2 * config.shedSampleIntervalMs)
+    if ((req.routeOptions.config as { seeding?: boolean } | undefined)?.seeding === true)
+      sampledFromMs = Math.max(sampledFromMs, performance.now() + 2 * config.shedSampleIntervalMs)
     done()
   })
   return () => sampledFromMs
@@ -191,7 +199,9 @@ function registerLiveDelayCheck(app: FastifyInstance, config: Config, shed: Shed
   }, LIVE_TICK_MS)
   ticker.unref()
   // Start-up work (seeding, migrations) delays the first tick; it is not load.
-  app.addHook('onReady', async () => { lastTickMs = performance.now() })
+  app.addHook('onReady', async () => {
+    lastTickMs = performance.now()
+  })
   app.addHook('onClose', async () => clearInterval(ticker))
   app.addHook('onRequest', (req, reply, done) => {
     if (!isApi(req)) return done()

@@ -54,7 +54,9 @@ export class Sweeper {
 
   /** One tick: sweep if this instance wins the lock. Concurrent calls share one run. */
   runOnce(): Promise<SweepRun> {
-    this.running ??= this.sweep().finally(() => { this.running = null })
+    this.running ??= this.sweep().finally(() => {
+      this.running = null
+    })
     return this.running
   }
 
@@ -93,6 +95,15 @@ export class Sweeper {
   }
 
   stats(): { intervalMs: number; batchSize: number; pauseMs: number; runs: number; deletedTotal: number; skippedTotal: number; lastRun: SweepRun | null; recentRuns: SweepRun[] } {
-    return { intervalMs: this.options.intervalMs, batchSize: this.options.batchSize, pauseMs: this.options.pauseMs, runs: this.runs, deletedTotal: this.deletedTotal, skippedTotal: this.skippedTotal, lastRun: this.last, recentRuns: [...this.recent] }
+    return {
+      intervalMs: this.options.intervalMs,
+      batchSize: this.options.batchSize,
+      pauseMs: this.options.pauseMs,
+      runs: this.runs,
+      deletedTotal: this.deletedTotal,
+      skippedTotal: this.skippedTotal,
+      lastRun: this.last,
+      recentRuns: [...this.recent]
+    }
   }
 }

@@ -54,7 +54,13 @@ export async function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migr
 export function splitStatements(sql: string): string[] {
   return sql
     .split(/;\s*(?:\n|$)/)
-    .map((s) => s.split('\n').filter((l) => !l.trimStart().startsWith('--')).join('\n').trim())
+    .map((s) =>
+      s
+        .split('\n')
+        .filter((l) => !l.trimStart().startsWith('--'))
+        .join('\n')
+        .trim()
+    )
     .filter((s) => s.length > 0)
 }
 
@@ -87,9 +93,7 @@ export async function migrate(client: SqlClient, options: MigrateOptions = {}): 
         checksum text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`)
-      const { rows: done } = await conn.query<{ version: number; name: string; checksum: string }>(
-        'SELECT version, name, checksum FROM schema_migrations ORDER BY version'
-      )
+      const { rows: done } = await conn.query<{ version: number; name: string; checksum: string }>('SELECT version, name, checksum FROM schema_migrations ORDER BY version')
       const doneByVersion = new Map(done.map((r) => [r.version, r]))
       const result: MigrateResult = { applied: [], alreadyApplied: [] }
       for (const m of migrations) {

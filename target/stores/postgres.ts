@@ -285,8 +285,9 @@ export class PostgresStore implements Store {
 
   /** The validation lookup: an index-only scan of the covering index. */
   async findTokenState(tokenId: string): Promise<TokenStateRecord | null> {
-    const { rows } = await this.run<{ token_type: string; expires_at_ms: number; revoked_at_ms: number | null; used_at_ms: number | null }>(
-      'findTokenState', TOKEN_STATE_SQL, [tokenId])
+    const { rows } = await this.run<{ token_type: string; expires_at_ms: number; revoked_at_ms: number | null; used_at_ms: number | null }>('findTokenState', TOKEN_STATE_SQL, [
+      tokenId
+    ])
     const r = rows[0]
     return r ? { tokenType: r.token_type as TokenType, expiresAtMs: r.expires_at_ms, revokedAtMs: r.revoked_at_ms, usedAtMs: r.used_at_ms } : null
   }

@@ -41,7 +41,20 @@ describe('ab --budget (end to end, small targets)', () => {
     const orchestrator = new AbOrchestrator()
     printAbProgress(orchestrator, io, true)
     const run = await orchestrator.runBudgeted(
-      { target, arms: { A: arm('A'), B: arm('B') }, scenarios: opts.scenarios, pairs: 6, seed: 3, label: 'budget', calibration: false, pin: false, errorRateThreshold: 0.01, lateShareThreshold: 0.05, maxPoolSize: 1000, slotMs: DUET },
+      {
+        target,
+        arms: { A: arm('A'), B: arm('B') },
+        scenarios: opts.scenarios,
+        pairs: 6,
+        seed: 3,
+        label: 'budget',
+        calibration: false,
+        pin: false,
+        errorRateThreshold: 0.01,
+        lateShareThreshold: 0.05,
+        maxPoolSize: 1000,
+        slotMs: DUET
+      },
       budgetMs,
       settings
     )
@@ -54,7 +67,13 @@ describe('ab --budget (end to end, small targets)', () => {
     expect(run.looks.token?.pairs).toBe(pairsOf('token'))
     // Pair numbers run on across rounds without gaps, each pair with both arms.
     const tokenTrials = run.result.trials.filter((t) => t.scenario === 'token')
-    for (let pair = 0; pair < pairsOf('token'); pair++) expect(tokenTrials.filter((t) => t.pair === pair).map((t) => t.arm).sort()).toEqual(['A', 'B'])
+    for (let pair = 0; pair < pairsOf('token'); pair++)
+      expect(
+        tokenTrials
+          .filter((t) => t.pair === pair)
+          .map((t) => t.arm)
+          .sort()
+      ).toEqual(['A', 'B'])
     // The gate's own clock stops inside the budget; the caller's wall clock may add the last
     // target's stop (a second at most).
     expect(run.spentMs, stderr).toBeLessThanOrEqual(budgetMs)

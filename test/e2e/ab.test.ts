@@ -22,11 +22,11 @@ describe('authbench ab (end to end)', () => {
     // minTrials 3 so that three pairs give a real verdict (the default gate wants more pairs);
     // no rank-test requirement, which three pairs could never satisfy.
     const settings = resolveCompareSettings({ minTrials: 3, requireSignificance: false })
-    const outcome = await runAb(
-      { a: 'baseline', b: 'phase2', scenario: ['health'], trials: '3', duration: '1s', warmup: '300ms', out, seed: '5', calibration: false },
-      io,
-      { pin: false, settings, env: { GITHUB_STEP_SUMMARY: summary } }
-    )
+    const outcome = await runAb({ a: 'baseline', b: 'phase2', scenario: ['health'], trials: '3', duration: '1s', warmup: '300ms', out, seed: '5', calibration: false }, io, {
+      pin: false,
+      settings,
+      env: { GITHUB_STEP_SUMMARY: summary }
+    })
     expect(stderr).not.toMatch(/does not match the schema/)
     expect([0, 1], stderr).toContain(outcome.exitCode)
 
@@ -39,7 +39,13 @@ describe('authbench ab (end to end)', () => {
     expect(result.kind).toBe('ab')
     expect(result.trials).toHaveLength(6)
     expect(result.trials.map((t) => t.trial)).toEqual([0, 1, 2, 3, 4, 5])
-    for (const pair of [0, 1, 2]) expect(result.trials.filter((t) => t.pair === pair).map((t) => t.arm).sort()).toEqual(['A', 'B'])
+    for (const pair of [0, 1, 2])
+      expect(
+        result.trials
+          .filter((t) => t.pair === pair)
+          .map((t) => t.arm)
+          .sort()
+      ).toEqual(['A', 'B'])
     expect(result.trials.every((t) => t.validity.state === 'valid' && t.requests > 100 && (t.server?.cpuUsPerRequest ?? 0) > 0)).toBe(true)
     // Each arm really ran its own config: the target reported it.
     const arms = (result.environment.targetConfig as { arms: Record<'A' | 'B', { spec: string; config: { preset: string; cache: string } | null }> }).arms
@@ -94,11 +100,11 @@ describe('authbench ab (end to end)', () => {
     const out = mkdtempSync(path.join(tmpdir(), 'authbench-e2e-ab-seq-'))
     const io = { stdout: () => undefined, stderr: () => undefined }
     const settings = resolveCompareSettings({ minTrials: 1, requireSignificance: false })
-    const outcome = await runAb(
-      { a: 'phase2', b: 'phase2', scenario: ['health'], trials: '1', duration: '600ms', warmup: '200ms', slot: '0', out, calibration: false },
-      io,
-      { pin: false, settings, env: {} }
-    )
+    const outcome = await runAb({ a: 'phase2', b: 'phase2', scenario: ['health'], trials: '1', duration: '600ms', warmup: '200ms', slot: '0', out, calibration: false }, io, {
+      pin: false,
+      settings,
+      env: {}
+    })
     const result = outcome.result
     expect(result?.trials.map((t) => t.arm).sort()).toEqual(['A', 'B'])
     const [first, second] = [...(result?.trials ?? [])].sort((x, y) => x.startedAt.localeCompare(y.startedAt))

@@ -18,7 +18,11 @@ const BIN = path.join(ROOT, 'harness/bin/authbench.js')
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[/
 
-interface Ran { status: number | null; stdout: string; stderr: string }
+interface Ran {
+  status: number | null
+  stdout: string
+  stderr: string
+}
 
 function cli(args: string[], timeoutMs = 60_000): Promise<Ran> {
   return new Promise((resolve, reject) => {
@@ -74,7 +78,10 @@ describe('the authbench bin in CI', () => {
   }, 60_000)
 
   it('covers every command that has --json (a new one must be added to the cases below)', () => {
-    const withJson = [...describeCommands()].filter(([, options]) => options.includes('--json')).map(([name]) => name).sort()
+    const withJson = [...describeCommands()]
+      .filter(([, options]) => options.includes('--json'))
+      .map(([name]) => name)
+      .sort()
     expect(withJson).toEqual(['ab', 'compare', 'import-k6', 'run'])
   })
 

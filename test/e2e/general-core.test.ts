@@ -16,7 +16,11 @@ const BIN = path.join(REPO_ROOT, 'harness', 'bin', 'authbench.js')
 const temp = mkdtempSync(path.join(tmpdir(), 'authbench-core-'))
 afterAll(() => rmSync(temp, { recursive: true, force: true }))
 
-interface Ran { status: number | null; stdout: string; stderr: string }
+interface Ran {
+  status: number | null
+  stdout: string
+  stderr: string
+}
 
 function authbench(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Ran {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, CI: 'true', ...env } })
@@ -24,7 +28,10 @@ function authbench(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, tim
 }
 
 function newestResult(dir: string): RunResult {
-  const newest = readdirSync(dir).filter((d) => existsSync(path.join(dir, d, 'result.json'))).sort().at(-1) as string
+  const newest = readdirSync(dir)
+    .filter((d) => existsSync(path.join(dir, d, 'result.json')))
+    .sort()
+    .at(-1) as string
   return JSON.parse(readFileSync(path.join(dir, newest, 'result.json'), 'utf8')) as RunResult
 }
 
@@ -74,7 +81,30 @@ describe('the core knows no auth', () => {
     const databaseUrl = await postgresUrl('run --store postgres')
     if (databaseUrl === null) return
     const out = path.join(temp, 'store-postgres')
-    const r = authbench(['run', '--scenario', 'health', '--store', 'postgres', '--preset', 'phase1', '--trials', '1', '--duration', '500ms', '--warmup', '200ms', '--warmup-max', '200ms', '--no-calibration', '--out', out], REPO_ROOT, { DATABASE_URL: databaseUrl })
+    const r = authbench(
+      [
+        'run',
+        '--scenario',
+        'health',
+        '--store',
+        'postgres',
+        '--preset',
+        'phase1',
+        '--trials',
+        '1',
+        '--duration',
+        '500ms',
+        '--warmup',
+        '200ms',
+        '--warmup-max',
+        '200ms',
+        '--no-calibration',
+        '--out',
+        out
+      ],
+      REPO_ROOT,
+      { DATABASE_URL: databaseUrl }
+    )
     expect(r.status, r.stderr).toBe(0)
     const result = newestResult(out)
     expect(result.schemaVersion).toBe(3)
@@ -131,7 +161,10 @@ describe('one registration adds a driver or a report', () => {
     expect(r.status, r.stderr).toBe(0)
     const result = newestResult(path.join(dir, 'runs'))
     expect(result.environment.driver).toBe('stand-in')
-    expect(result.trials.map((t) => [t.requests, t.latencyUs.p50, t.durationMs, t.validity.state])).toEqual([[1000, 500, 300, 'valid'], [1000, 500, 300, 'valid']])
+    expect(result.trials.map((t) => [t.requests, t.latencyUs.p50, t.durationMs, t.validity.state])).toEqual([
+      [1000, 500, 300, 'valid'],
+      [1000, 500, 300, 'valid']
+    ])
     expect(r.stderr).not.toMatch(/does not match the schema/)
     expect(authbench(['run', '--help'], dir).stdout).toMatch(/stand-in \(closed\)/)
   })

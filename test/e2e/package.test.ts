@@ -20,10 +20,22 @@ const cacheDir = path.join(work, 'build-cache')
 const env = { ...process.env, CI: 'true', AUTHBENCH_CACHE_DIR: cacheDir, GITHUB_STEP_SUMMARY: '', npm_config_update_notifier: 'false' }
 const GATE = ['--scenario', 'quote', '--trials', '6', '--duration', '1s', '--warmup', '300ms', '--connections', '8', '--no-calibration', '--out', 'reports']
 
-interface Packed { filename: string; size: number; unpackedSize: number; entryCount: number; files: Array<{ path: string }> }
+interface Packed {
+  filename: string
+  size: number
+  unpackedSize: number
+  entryCount: number
+  files: Array<{ path: string }>
+}
 let packed: Packed
 
-interface Ran { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; wallMs: number }
+interface Ran {
+  status: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  wallMs: number
+}
 
 function run(command: string, args: string[], opts: { onStderr?: (text: string, pid: number) => void; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
@@ -45,9 +57,13 @@ function run(command: string, args: string[], opts: { onStderr?: (text: string, 
   })
 }
 
-const costlyQuote = (source: string): string => source
-  .replace("import { randomUUID } from 'node:crypto'", "import { createHash, randomUUID } from 'node:crypto'")
-  .replace('  const bid = book.bids[0].price\n', "  // Sign every quote: 64 SHA-256 digests on the hot path.\n  let digest = symbol\n  for (let i = 0; i < 64; i++) digest = createHash('sha256').update(digest).digest('hex')\n  const bid = book.bids[0].price\n")
+const costlyQuote = (source: string): string =>
+  source
+    .replace("import { randomUUID } from 'node:crypto'", "import { createHash, randomUUID } from 'node:crypto'")
+    .replace(
+      '  const bid = book.bids[0].price\n',
+      "  // Sign every quote: 64 SHA-256 digests on the hot path.\n  let digest = symbol\n  for (let i = 0; i < 64; i++) digest = createHash('sha256').update(digest).digest('hex')\n  const bid = book.bids[0].price\n"
+    )
 
 beforeAll(async () => {
   const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -66,7 +82,17 @@ beforeAll(async () => {
   // Side branches: one whose install fails, one whose service dies at start-up, one whose install hangs.
   const pkg = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
   git(project, 'checkout', '-q', '-b', 'broken-install')
-  commitFiles(project, { 'package.json': JSON.stringify({ ...pkg, scripts: { ...pkg.scripts, preinstall: "node -e \"console.error('gyp ERR! build error: cannot compile addon'); process.exit(1)\"" } }, null, 2) }, 'a native addon that does not compile')
+  commitFiles(
+    project,
+    {
+      'package.json': JSON.stringify(
+        { ...pkg, scripts: { ...pkg.scripts, preinstall: 'node -e "console.error(\'gyp ERR! build error: cannot compile addon\'); process.exit(1)"' } },
+        null,
+        2
+      )
+    },
+    'a native addon that does not compile'
+  )
   git(project, 'checkout', '-q', 'main')
   git(project, 'checkout', '-q', '-b', 'crash-on-start')
   commitFiles(project, { 'src/server.mjs': `throw new Error('QUOTES_FEED_URL is not set')\n${server}` }, 'needs a feed')
@@ -83,13 +109,26 @@ afterAll(() => {
 describe('authbench as an installed package (end to end)', () => {
   it('packs the bin, loadable sources, types and the JSON Schema, and nothing of the tests, reports, scripts or reference target', () => {
     const files = packed.files.map((f) => f.path)
-    for (const needed of ['package.json', 'README.md', 'harness/bin/authbench.js', 'harness/index.ts', 'harness/cli/cli.ts', 'harness/result.schema.json', 'types/harness/index.d.ts']) expect(files, needed).toContain(needed)
+    for (const needed of [
+      'package.json',
+      'README.md',
+      'harness/bin/authbench.js',
+      'harness/index.ts',
+      'harness/cli/cli.ts',
+      'harness/result.schema.json',
+      'types/harness/index.d.ts'
+    ])
+      expect(files, needed).toContain(needed)
     for (const file of files) {
       expect(file).not.toMatch(/^(test|reports|scripts|target|examples|\.ci)\//)
       expect(file).not.toMatch(/\.test\.ts$/)
     }
     // The reference target's libraries are not the harness's: an installed harness does not get them.
-    const installed = JSON.parse(readFileSync(path.join(project, 'node_modules/authbench/package.json'), 'utf8')) as { dependencies: Record<string, string>; scripts?: unknown; devDependencies?: unknown }
+    const installed = JSON.parse(readFileSync(path.join(project, 'node_modules/authbench/package.json'), 'utf8')) as {
+      dependencies: Record<string, string>
+      scripts?: unknown
+      devDependencies?: unknown
+    }
     // The repository's scripts start its reference target, lint and test: none of them can run
     // from the tarball, so the shipped manifest has none; the repository keeps its own.
     expect(installed.scripts).toBeUndefined()

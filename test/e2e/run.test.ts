@@ -54,7 +54,10 @@ describe('authbench run (end to end)', () => {
 
   it('a target killed mid-trial gives exit 2 and a partial result within 10 s', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'authbench-e2e-kill-'))
-    const child = spawn(process.execPath, [...CLI, '--scenario', 'health,validate', '--duration', '20s', '--warmup', '0s', '--trials', '2', '--out', out, '--no-calibration'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [...CLI, '--scenario', 'health,validate', '--duration', '20s', '--warmup', '0s', '--trials', '2', '--out', out, '--no-calibration'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
     let stderr = ''
     const measuring = new Promise<void>((resolve) => {
       child.stderr.on('data', (chunk: Buffer) => {
@@ -66,7 +69,13 @@ describe('authbench run (end to end)', () => {
     await measuring
     // The target is the CLI's child process running target/server.ts.
     const ps = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(child.pid)], { encoding: 'utf8' })
-    const targetPid = Number(ps.stdout.split('\n').find((l) => l.includes('target/server.ts'))?.trim().split(/\s+/)[0])
+    const targetPid = Number(
+      ps.stdout
+        .split('\n')
+        .find((l) => l.includes('target/server.ts'))
+        ?.trim()
+        .split(/\s+/)[0]
+    )
     expect(targetPid).toBeGreaterThan(0)
     const killedAt = Date.now()
     process.kill(targetPid, 'SIGKILL')

@@ -25,13 +25,33 @@ let server: TargetProcess
 beforeAll(async () => {
   server = await startTarget({ script: 'test/fixtures/fixed-capacity-server.mjs', nodeArgs: [], env: { CAPACITY_RPS: String(CAPACITY_RPS) }, pinCpus: null })
 })
-afterAll(async () => { await server.stop() })
+afterAll(async () => {
+  await server.stop()
+})
 
 describe('open model past saturation', () => {
   // One retry: a shared machine can deschedule the generator for long enough to make one trial client-limited.
   it('at 3× capacity: SERVER_SATURATED, completed within 10% of capacity, dropped sends counted, figures shown', { retry: 1 }, async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'authbench-saturated-'))
-    const r = cli(['run', '--url', server.url, '--scenario', 'health', '--rate', String(3 * CAPACITY_RPS), '--duration', '3s', '--warmup', '500ms', '--trials', '1', '--no-calibration', '--no-progress', '--out', out])
+    const r = cli([
+      'run',
+      '--url',
+      server.url,
+      '--scenario',
+      'health',
+      '--rate',
+      String(3 * CAPACITY_RPS),
+      '--duration',
+      '3s',
+      '--warmup',
+      '500ms',
+      '--trials',
+      '1',
+      '--no-calibration',
+      '--no-progress',
+      '--out',
+      out
+    ])
     expect(r.status, r.stderr).toBe(0)
     const dirs = readdirSync(out)
     const result = await readResult(path.join(out, dirs[0] as string, 'result.json'))
@@ -62,10 +82,37 @@ describe('authbench capacity', () => {
   // of a shared machine instead. One retry for the same reason as above.
   it("finds the fixed-capacity server's knee within ±10% and draws it", { retry: 1, timeout: 240_000 }, async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'authbench-capacity-'))
-    const r = cli(['capacity', '--url', server.url, '--scenario', 'health', '--slo', 'p99<50ms', '--slo', 'errors<0.1%', '--start-rate', '500', '--step-duration', '1s', '--warmup', '300ms', '--repeats', '2', '--min-rate', '1000', '--out', out], 240_000)
+    const r = cli(
+      [
+        'capacity',
+        '--url',
+        server.url,
+        '--scenario',
+        'health',
+        '--slo',
+        'p99<50ms',
+        '--slo',
+        'errors<0.1%',
+        '--start-rate',
+        '500',
+        '--step-duration',
+        '1s',
+        '--warmup',
+        '300ms',
+        '--repeats',
+        '2',
+        '--min-rate',
+        '1000',
+        '--out',
+        out
+      ],
+      240_000
+    )
     expect(r.status, r.stderr).toBe(0)
     const dir = path.join(out, readdirSync(out)[0] as string)
-    const report = JSON.parse(readFileSync(path.join(dir, 'capacity.json'), 'utf8')) as { results: Array<{ capacityRps: number; kneeRps: number | null; generatorLimited: boolean; interval: { highRps: number | null } }> }
+    const report = JSON.parse(readFileSync(path.join(dir, 'capacity.json'), 'utf8')) as {
+      results: Array<{ capacityRps: number; kneeRps: number | null; generatorLimited: boolean; interval: { highRps: number | null } }>
+    }
     const found = report.results[0]
     expect(found?.generatorLimited).toBe(false)
     expect(found?.capacityRps).toBeGreaterThan(CAPACITY_RPS * 0.9)
@@ -84,8 +131,17 @@ describe('authbench capacity', () => {
       const run = driver.run.bind(driver)
       driver.run = async (options) => {
         if ((options.load.rateRps ?? 0) <= 1_000) return run(options)
-        const blocker = setInterval(() => { const end = performance.now() + 60; while (performance.now() < end) { /* spin */ } }, 80)
-        try { return await run(options) } finally { clearInterval(blocker) }
+        const blocker = setInterval(() => {
+          const end = performance.now() + 60
+          while (performance.now() < end) {
+            /* spin */
+          }
+        }, 80)
+        try {
+          return await run(options)
+        } finally {
+          clearInterval(blocker)
+        }
       }
       return driver
     }
@@ -93,7 +149,12 @@ describe('authbench capacity', () => {
     const out = mkdtempSync(path.join(tmpdir(), 'authbench-capacity-client-'))
     const code = await capacityCommand(
       { url: server.url, scenario: ['health'], slo: ['p99<500ms'], startRate: '500', stepDuration: '1s', warmup: '200ms', repeats: '1', minRate: '5000', out, progress: false },
-      { stdout: (t) => { stdout += t }, stderr: () => undefined },
+      {
+        stdout: (t) => {
+          stdout += t
+        },
+        stderr: () => undefined
+      },
       { createDriver: slowDriver }
     )
     const m = /health: capacity ≥ ([\d,.]+) req\/s at p99<500ms: a LOWER BOUND, the load generator \(not the target\) could not keep/.exec(stdout)

@@ -47,7 +47,7 @@ function sameServiceConfig(): string {
   return name
 }
 
-describe('a service of the user\'s own, through its config', () => {
+describe("a service of the user's own, through its config", () => {
   it('run: the scenario file seeds through the service, the counters and process CPU come back', { timeout: 120_000 }, () => {
     const r = authbench(['run', '--no-calibration', '--out', 'runs'])
     expect(r.status, r.stderr).toBe(0)
@@ -55,7 +55,10 @@ describe('a service of the user\'s own, through its config', () => {
     const result = newestResult(path.join(project, 'runs'))
     expect(result.schemaVersion).toBe(RESULT_SCHEMA_VERSION)
     expect(result.trials).toHaveLength(3)
-    expect(result.counters).toEqual({ itemReads: { metric: 'demo_item_reads_total', label: 'item reads' }, itemsCreated: { metric: 'demo_items_created_total', label: 'items created' } })
+    expect(result.counters).toEqual({
+      itemReads: { metric: 'demo_item_reads_total', label: 'item reads' },
+      itemsCreated: { metric: 'demo_items_created_total', label: 'items created' }
+    })
     for (const t of result.trials) {
       expect(t.validity).toEqual({ state: 'valid' })
       expect(t.setup?.seeded).toBe(50)
@@ -123,13 +126,16 @@ export default defineConfig({
   })
 
   it('a scenario file that throws in setup names the scenario', () => {
-    const file = config('throws.config.ts', `import { defineConfig } from 'authbench'
+    const file = config(
+      'throws.config.ts',
+      `import { defineConfig } from 'authbench'
 export default defineConfig({
   targets: [{ name: 'svc', start: { command: 'node', args: ['server.mjs'] }, readiness: { path: '/health' } }],
   scenarios: ['./throws.scenario.ts'],
   load: { durationMs: 300, warmupMs: 0, trials: 1 }
 })
-`)
+`
+    )
     const r = authbench(['run', '--config', file, '--no-calibration', '--out', 'bad'])
     expect(r.status, r.stderr).toBe(2)
     expect(r.stderr).toContain('scenario "broken" setup failed: the fixture refuses to seed')
@@ -137,7 +143,7 @@ export default defineConfig({
   })
 
   it('a target command that exits at once names the command', () => {
-    const file = config('exits.config.ts', target("variants: {}").replace("args: ['server.mjs']", "args: ['-e', 'process.exit(3)']"))
+    const file = config('exits.config.ts', target('variants: {}').replace("args: ['server.mjs']", "args: ['-e', 'process.exit(3)']"))
     const r = authbench(['run', '--config', file, '--no-calibration', '--out', 'bad'])
     expect(r.status, r.stderr).toBe(2)
     expect(r.stderr).toMatch(/the target \(.*node -e process\.exit\(3\)\) exited during start-up \(code 3/)

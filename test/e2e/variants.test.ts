@@ -29,7 +29,12 @@ describe('authbench phases (end to end)', () => {
     expect(result.kind).toBe('variants')
     expect(result.trials).toHaveLength(8)
     for (const scenario of ['health', 'validate']) {
-      expect(result.trials.filter((t) => t.scenario === scenario).map((t) => t.variant).sort()).toEqual(PRESETS)
+      expect(
+        result.trials
+          .filter((t) => t.scenario === scenario)
+          .map((t) => t.variant)
+          .sort()
+      ).toEqual(PRESETS)
     }
     expect(result.trials.every((t) => t.round === 0 && t.validity.state === 'valid' && t.requests > 100)).toBe(true)
     // Each preset really ran its own mechanisms: the target reported them.

@@ -12,8 +12,18 @@ import { describeCommands } from '../../harness/cli/cli.ts'
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const WORKFLOW = 'examples/github-actions/perf-gate.yml'
 
-interface Step { name?: string; id?: string; uses?: string; run?: string; if?: string; with?: Record<string, unknown> }
-interface Workflow { on: Record<string, unknown>; jobs: Record<string, { 'runs-on': string; steps: Step[] }> }
+interface Step {
+  name?: string
+  id?: string
+  uses?: string
+  run?: string
+  if?: string
+  with?: Record<string, unknown>
+}
+interface Workflow {
+  on: Record<string, unknown>
+  jobs: Record<string, { 'runs-on': string; steps: Step[] }>
+}
 
 const workflow = parse(readFileSync(new URL(`../../${WORKFLOW}`, import.meta.url), 'utf8')) as Workflow
 const steps = Object.values(workflow.jobs).flatMap((job) => job.steps)
@@ -60,7 +70,10 @@ describe(WORKFLOW, () => {
     expect(runSteps.length).toBeGreaterThanOrEqual(3)
     let authbenchCalls = 0
     for (const step of runSteps) {
-      for (const line of (step.run as string).split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))) {
+      for (const line of (step.run as string)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#'))) {
         const [first, ...rest] = words(line)
         if (first === 'npx') {
           expect(rest[0], line).toBe('authbench')

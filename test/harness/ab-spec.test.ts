@@ -43,14 +43,25 @@ describe('resolveArmSpec', () => {
   it('refuses a config the target would refuse, naming the option, the file and the variable', async () => {
     const file = tmpFile('bad.json', JSON.stringify({ DB_POOL_MAX: 'lots' }))
     await expect(resolveArmSpec('--b', file, {}, target)).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/--b ".*bad\.json".*DB_POOL_MAX/) })
-    await expect(resolveArmSpec('--a', 'phase2', { INJECT_DELAY_RATIO: '7' }, target)).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/INJECT_DELAY_RATIO/) })
+    await expect(resolveArmSpec('--a', 'phase2', { INJECT_DELAY_RATIO: '7' }, target)).rejects.toMatchObject({
+      code: 'AUTHBENCH_ERR_AB_SPEC',
+      message: expect.stringMatching(/INJECT_DELAY_RATIO/)
+    })
   })
 
   it('refuses malformed files and unknown names', async () => {
-    await expect(resolveArmSpec('--a', tmpFile('x.json', '[1,2]'), {}, target)).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/JSON object/) })
-    await expect(resolveArmSpec('--a', tmpFile('y.json', '{"lower": 1}'), {}, target)).rejects.toMatchObject({ message: expect.stringMatching(/"lower" is not an environment variable/) })
+    await expect(resolveArmSpec('--a', tmpFile('x.json', '[1,2]'), {}, target)).rejects.toMatchObject({
+      code: 'AUTHBENCH_ERR_AB_SPEC',
+      message: expect.stringMatching(/JSON object/)
+    })
+    await expect(resolveArmSpec('--a', tmpFile('y.json', '{"lower": 1}'), {}, target)).rejects.toMatchObject({
+      message: expect.stringMatching(/"lower" is not an environment variable/)
+    })
     await expect(resolveArmSpec('--a', 'missing-config.json', {}, target)).rejects.toMatchObject({ message: expect.stringMatching(/--a "missing-config\.json": no such file/) })
-    await expect(resolveArmSpec('--b', 'phase9', {}, target)).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC', message: expect.stringMatching(/--b "phase9": is not a variant of target "auth" \(baseline, phase1, phase2, phase3\).* or a git ref/) })
+    await expect(resolveArmSpec('--b', 'phase9', {}, target)).rejects.toMatchObject({
+      code: 'AUTHBENCH_ERR_AB_SPEC',
+      message: expect.stringMatching(/--b "phase9": is not a variant of target "auth" \(baseline, phase1, phase2, phase3\).* or a git ref/)
+    })
     await expect(resolveArmSpec('--b', '--upload-pack=evil', {}, target)).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC' })
   })
 
@@ -126,7 +137,10 @@ describe('ab refuses a gate that could not fail', () => {
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([])
     // With the rank-test guard off, four pairs are allowed: the interval alone then decides.
     const g = capture()
-    const none = await abCommand({ a: 'phase2', b: 'phase2', scenario: ['nope'], trials: '4' }, g.io, { pin: false, settings: resolveCompareSettings({ requireSignificance: false }) })
+    const none = await abCommand({ a: 'phase2', b: 'phase2', scenario: ['nope'], trials: '4' }, g.io, {
+      pin: false,
+      settings: resolveCompareSettings({ requireSignificance: false })
+    })
     expect(none).toBe(2)
     expect(g.err()).toMatch(/unknown scenario "nope"/)
   })

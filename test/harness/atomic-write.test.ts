@@ -21,17 +21,30 @@ async function killMidWrite(mode: 'atomic' | 'direct'): Promise<{ text: string; 
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/atomic-writer.ts', file, mode, BASELINE], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = new Promise((r) => child.once('exit', r))
   let fullBytes = 0
-  await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => {
-    const m = /ready (\d+)/.exec(d.toString())
-    if (m) { fullBytes = Number(m[1]); resolve() }
-  }))
-  const midWrite = (): boolean => mode === 'atomic'
-    ? readdirSync(dir).some((f) => f.endsWith('.tmp'))
-    : (() => { const size = statSync(file).size; return size > 0 && size < fullBytes })()
+  await new Promise<void>((resolve) =>
+    child.stdout.on('data', (d: Buffer) => {
+      const m = /ready (\d+)/.exec(d.toString())
+      if (m) {
+        fullBytes = Number(m[1])
+        resolve()
+      }
+    })
+  )
+  const midWrite = (): boolean =>
+    mode === 'atomic'
+      ? readdirSync(dir).some((f) => f.endsWith('.tmp'))
+      : (() => {
+          const size = statSync(file).size
+          return size > 0 && size < fullBytes
+        })()
   let caught = false
   const deadline = Date.now() + 20_000
   while (!caught && Date.now() < deadline) {
-    if (midWrite()) { child.kill('SIGKILL'); caught = true; break }
+    if (midWrite()) {
+      child.kill('SIGKILL')
+      caught = true
+      break
+    }
     await sleep(0)
   }
   if (!caught) child.kill('SIGKILL')
@@ -78,16 +91,20 @@ describe('bad files and paths are refused before any work', () => {
 
   // procfs answers ENOENT for a new child even though its parent exists: Node's own recursive
   // mkdir loops on that forever, so a --out there once hung `run` with load never refused.
-  it.runIf(process.platform === 'linux')('run --out under /proc: exit 2 within seconds, not a hang', () => {
-    const out = `/proc/authbench-nope-${process.pid}/reports`
-    const started = Date.now()
-    const r = cli(['run', '--scenario', 'health', '--duration', '2s', '--trials', '1', '--out', out, '--no-progress'])
-    expect(r.status, r.stderr).toBe(2)
-    expect(r.stderr).toContain(out)
-    expect(r.stderr).toMatch(/not writable \(ENOENT\)/)
-    expect(r.stderr).not.toMatch(/listening|trial/i)
-    expect(Date.now() - started).toBeLessThan(30_000)
-  }, 60_000)
+  it.runIf(process.platform === 'linux')(
+    'run --out under /proc: exit 2 within seconds, not a hang',
+    () => {
+      const out = `/proc/authbench-nope-${process.pid}/reports`
+      const started = Date.now()
+      const r = cli(['run', '--scenario', 'health', '--duration', '2s', '--trials', '1', '--out', out, '--no-progress'])
+      expect(r.status, r.stderr).toBe(2)
+      expect(r.stderr).toContain(out)
+      expect(r.stderr).toMatch(/not writable \(ENOENT\)/)
+      expect(r.stderr).not.toMatch(/listening|trial/i)
+      expect(Date.now() - started).toBeLessThan(30_000)
+    },
+    60_000
+  )
 
   it('ensureDir makes every missing level, accepts an existing folder, and settles with an error code where it cannot', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'authbench-ensure-'))
@@ -112,8 +129,14 @@ describe('bad files and paths are refused before any work', () => {
     const foreign = path.join(dir, 'package.json')
     writeFileSync(foreign, readFileSync(path.join(ROOT, 'package.json')))
     await expect(readResult(truncated)).rejects.toThrow(/not valid JSON/)
-    for (const [file, problem] of [[truncated, /not valid JSON/], [foreign, /schemaVersion/]] as const) {
-      for (const args of [['compare', file, '--baseline', BASELINE], ['compare', BASELINE, '--baseline', file]]) {
+    for (const [file, problem] of [
+      [truncated, /not valid JSON/],
+      [foreign, /schemaVersion/]
+    ] as const) {
+      for (const args of [
+        ['compare', file, '--baseline', BASELINE],
+        ['compare', BASELINE, '--baseline', file]
+      ]) {
         const r = cli([...args, '--out', dir])
         expect(r.status, r.stderr).toBe(2)
         expect(r.stderr).toContain(file)

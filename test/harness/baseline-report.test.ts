@@ -62,8 +62,15 @@ describe('renderBaselineReport', () => {
 describe('reproduceCommand', () => {
   it('repeats the flags given, in a fixed order, quoting what needs it', () => {
     expect(reproduceCommand({})).toBe('npx authbench baseline')
-    expect(reproduceCommand({ trials: '5', scenario: ['health', 'validate'], variant: 'phase1', targetOptions: { store: 'postgres' }, targetEnv: ['JWT_ISSUER=a b'], calibration: false })).toBe(
-      'npx authbench baseline --scenario health --scenario validate --trials 5 --variant phase1 --store postgres --target-env "JWT_ISSUER=a b" --no-calibration'
-    )
+    expect(
+      reproduceCommand({
+        trials: '5',
+        scenario: ['health', 'validate'],
+        variant: 'phase1',
+        targetOptions: { store: 'postgres' },
+        targetEnv: ['JWT_ISSUER=a b'],
+        calibration: false
+      })
+    ).toBe('npx authbench baseline --scenario health --scenario validate --trials 5 --variant phase1 --store postgres --target-env "JWT_ISSUER=a b" --no-calibration')
   })
 })

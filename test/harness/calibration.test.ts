@@ -30,12 +30,15 @@ function onOtherMachine(speed: number, calibrationSpeed = speed, spread = 0.02):
       samplesRps: [1, 1, 1].map(() => (base.calibration?.throughputRps ?? 0) * calibrationSpeed),
       spread
     },
-    trials: base.trials.map((t) => ({ ...t, throughputRps: t.throughputRps * speed, ...(t.server ? { server: { ...t.server, cpuUsPerRequest: t.server.cpuUsPerRequest === null ? null : t.server.cpuUsPerRequest / speed } } : {}) }))
+    trials: base.trials.map((t) => ({
+      ...t,
+      throughputRps: t.throughputRps * speed,
+      ...(t.server ? { server: { ...t.server, cpuUsPerRequest: t.server.cpuUsPerRequest === null ? null : t.server.cpuUsPerRequest / speed } } : {})
+    }))
   }
 }
 
-const verdictsOf = (c: ReturnType<typeof compareResults>, metric: string): string[] =>
-  c.scenarios.map((s) => s.metrics.find((m) => m.metric === metric)?.verdict ?? 'missing')
+const verdictsOf = (c: ReturnType<typeof compareResults>, metric: string): string[] => c.scenarios.map((s) => s.metrics.find((m) => m.metric === metric)?.verdict ?? 'missing')
 
 describe('calibration', () => {
   it('the baseline has a calibration to normalise by', () => {
@@ -52,7 +55,10 @@ describe('calibration', () => {
         expect(Math.abs(m?.change ?? 1), `${s.scenario} ${metric}`).toBeLessThan(1e-9)
       }
       // With the baseline's own trial-to-trial noise on both sides, "no change" or "inconclusive".
-      expect(verdictsOf(c, metric).every((v) => v === 'no-change' || v === 'inconclusive'), verdictsOf(c, metric).join()).toBe(true)
+      expect(
+        verdictsOf(c, metric).every((v) => v === 'no-change' || v === 'inconclusive'),
+        verdictsOf(c, metric).join()
+      ).toBe(true)
     }
     expect(checkCalibration(base, onOtherMachine(0.5))).toEqual([])
   })

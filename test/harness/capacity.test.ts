@@ -5,7 +5,18 @@ import { searchCapacity, type MeasureStep } from '../../harness/engine/capacity.
 import { parseSlo } from '../../harness/stats/slo.ts'
 import type { ScenarioSummary, TrialResult } from '../../harness/types.ts'
 
-const latency = (p99Us: number) => ({ count: 1000, min: 100, mean: p99Us / 3, stdev: 1, p50: p99Us / 4, p90: p99Us / 2, p95: p99Us / 1.5, p99: p99Us, p999: p99Us * 1.2, max: p99Us * 1.5 })
+const latency = (p99Us: number) => ({
+  count: 1000,
+  min: 100,
+  mean: p99Us / 3,
+  stdev: 1,
+  p50: p99Us / 4,
+  p90: p99Us / 2,
+  p95: p99Us / 1.5,
+  p99: p99Us,
+  p999: p99Us * 1.2,
+  max: p99Us * 1.5
+})
 
 /** A target whose p99 is 2 ms below `capacityRps` and explodes above it; the generator gives out at `generatorRps`. */
 function fakeTarget(capacityRps: number, generatorRps = Infinity): MeasureStep & { rates: number[] } {
@@ -18,14 +29,51 @@ function fakeTarget(capacityRps: number, generatorRps = Infinity): MeasureStep &
     const p99Us = saturated ? 500_000 : 2_000
     const validity: TrialResult['validity'] = client
       ? { state: 'invalid', code: 'CLIENT_LIMITED', reason: 'generator busy' }
-      : saturated ? { state: 'invalid', code: 'SERVER_SATURATED', reason: 'slots full' } : { state: 'valid' }
+      : saturated
+        ? { state: 'invalid', code: 'SERVER_SATURATED', reason: 'slots full' }
+        : { state: 'valid' }
     const trial = {
-      scenario: 'health', trial: 0, startedAt: '', durationMs: 1000, requests: completed, successes: completed, errors: 0, errorRate: 0, throughputRps: completed,
-      bytesRead: 0, meanResponseBytes: 0, latencyUs: latency(p99Us), histogram: '', errorsByKind: { byStatus: {}, timeouts: 0, resets: 0, other: 0 }, statusCounts: {}, timeline: [],
-      openModel: { targetRps: rateRps, achievedRps: rateRps, completedRps: completed, scheduled: rateRps, sent: completed, lateSends: 0, lateShare: 0, dropped: rateRps - completed, eventLoopLagP99Ms: 0 },
-      server: null, validity
+      scenario: 'health',
+      trial: 0,
+      startedAt: '',
+      durationMs: 1000,
+      requests: completed,
+      successes: completed,
+      errors: 0,
+      errorRate: 0,
+      throughputRps: completed,
+      bytesRead: 0,
+      meanResponseBytes: 0,
+      latencyUs: latency(p99Us),
+      histogram: '',
+      errorsByKind: { byStatus: {}, timeouts: 0, resets: 0, other: 0 },
+      statusCounts: {},
+      timeline: [],
+      openModel: {
+        targetRps: rateRps,
+        achievedRps: rateRps,
+        completedRps: completed,
+        scheduled: rateRps,
+        sent: completed,
+        lateSends: 0,
+        lateShare: 0,
+        dropped: rateRps - completed,
+        eventLoopLagP99Ms: 0
+      },
+      server: null,
+      validity
     } as TrialResult
-    const summary = { scenario: 'health', trials: 1, validTrials: validity.state === 'valid' ? 1 : 0, throughputRps: completed, latencyUs: latency(p99Us), errorRate: 0, cpuUsPerRequest: null, meanResponseBytes: 0, histogram: '' } as ScenarioSummary
+    const summary = {
+      scenario: 'health',
+      trials: 1,
+      validTrials: validity.state === 'valid' ? 1 : 0,
+      throughputRps: completed,
+      latencyUs: latency(p99Us),
+      errorRate: 0,
+      cpuUsPerRequest: null,
+      meanResponseBytes: 0,
+      histogram: ''
+    } as ScenarioSummary
     return { trial, summary }
   }
   return Object.assign(measure, { rates })

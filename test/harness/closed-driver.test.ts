@@ -7,13 +7,25 @@ import { fastServer } from './helpers/servers.ts'
 import type { TestServer } from './helpers/servers.ts'
 
 const load = (overrides: Partial<LoadSettings> = {}): LoadSettings => ({
-  model: 'closed', durationMs: 800, warmupMs: 200, connections: 2, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 5000, ...overrides
+  model: 'closed',
+  durationMs: 800,
+  warmupMs: 200,
+  connections: 2,
+  pipelining: 1,
+  rateRps: null,
+  maxRequests: null,
+  timeoutMs: 5000,
+  ...overrides
 })
 const ok: RequestSpec = { method: 'GET', path: '/ok', expectedStatuses: [200] }
 
 let server: TestServer
-beforeAll(async () => { server = await fastServer() })
-afterAll(async () => { await server.close() })
+beforeAll(async () => {
+  server = await fastServer()
+})
+afterAll(async () => {
+  await server.close()
+})
 
 describe('ClosedDriver', () => {
   it('counts responses, records each in the histogram and emits start, tick and done', async () => {
@@ -21,7 +33,9 @@ describe('ClosedDriver', () => {
     const events: string[] = []
     for (const name of ['warmup', 'start', 'tick', 'done']) driver.on(name, () => events.push(name))
     let responses = 0
-    driver.on('response', () => { responses++ })
+    driver.on('response', () => {
+      responses++
+    })
     const outcome = await driver.run({ url: server.url, load: load({ durationMs: 1200 }), nextRequest: () => ok })
     expect(outcome.requests).toBeGreaterThan(50)
     expect(outcome.successes).toBe(outcome.requests)
@@ -42,9 +56,8 @@ describe('ClosedDriver', () => {
 
   it('judges each response by the spec of its own request, even pipelined', async () => {
     let i = 0
-    const nextRequest = (): RequestSpec => (i++ % 3 === 0
-      ? { method: 'GET', path: '/fail', expectedStatuses: [500], tag: 'fail' }
-      : { method: 'GET', path: '/ok', expectedStatuses: [200], tag: 'ok' })
+    const nextRequest = (): RequestSpec =>
+      i++ % 3 === 0 ? { method: 'GET', path: '/fail', expectedStatuses: [500], tag: 'fail' } : { method: 'GET', path: '/ok', expectedStatuses: [200], tag: 'ok' }
     const outcome = await new ClosedDriver().run({ url: server.url, load: load({ pipelining: 4 }), nextRequest })
     expect(outcome.requests).toBeGreaterThan(50)
     expect(outcome.errors).toBe(0)
@@ -80,10 +93,17 @@ describe('ClosedDriver', () => {
   it('sends a fixed frozen request as built once, without calling nextRequest, and judges it by that spec', async () => {
     server.bodies.length = 0
     const fixed: RequestSpec = Object.freeze({
-      method: 'POST', path: '/echo', headers: Object.freeze({ 'content-type': 'application/json' }), body: '{"fixed":true}', expectedStatuses: Object.freeze([201])
+      method: 'POST',
+      path: '/echo',
+      headers: Object.freeze({ 'content-type': 'application/json' }),
+      body: '{"fixed":true}',
+      expectedStatuses: Object.freeze([201])
     })
     let calls = 0
-    const nextRequest = (): RequestSpec => { calls++; return fixed }
+    const nextRequest = (): RequestSpec => {
+      calls++
+      return fixed
+    }
     const outcome = await new ClosedDriver().run({ url: server.url, load: load({ connections: 2, warmupMs: 0, maxRequests: 200 }), nextRequest, fixedRequest: fixed })
     expect(calls).toBe(0)
     expect(outcome.requests).toBe(200)

@@ -38,7 +38,14 @@ function writeRun(name: string, run: unknown): string {
 async function runCommand(resultPath: string, baselinePath: string | undefined, extra: { configPath?: string; env?: NodeJS.ProcessEnv } = {}) {
   const out: string[] = []
   const err: string[] = []
-  const code = await compareCommand({ resultPath, ...(baselinePath === undefined ? {} : { baselinePath }), ...extra, env: extra.env ?? {}, stdout: (l) => out.push(l), stderr: (l) => err.push(l) })
+  const code = await compareCommand({
+    resultPath,
+    ...(baselinePath === undefined ? {} : { baselinePath }),
+    ...extra,
+    env: extra.env ?? {},
+    stdout: (l) => out.push(l),
+    stderr: (l) => err.push(l)
+  })
   return { code, out: out.join('\n'), err: err.join('\n') }
 }
 
@@ -134,13 +141,17 @@ describe('compareResults on fixtures', () => {
     // A machine twice as fast (calibration 40,000) on which token ran 40% slower than the
     // calibration predicts and its p99 tripled: inside what one yardstick cannot tell apart across
     // CPU models, so neither fails the gate; at a third of the predicted speed it is a regression.
-    const other = (tokenFactor: number) => makeRun({
-      label: 'other-cpu',
-      seed: 11,
-      environment: { cpuModel: 'Other CPU', cpuCount: 8 },
-      calibration: { throughputRps: 40_000, cpuUsPerRequest: 20 },
-      scenarios: { health: { ...HEALTH, throughputRps: 24_000, cpuUsPerRequest: 40 }, token: { ...TOKEN, throughputRps: 8_000 * tokenFactor, p50Us: 6_000, cpuUsPerRequest: 100 / tokenFactor } }
-    })
+    const other = (tokenFactor: number) =>
+      makeRun({
+        label: 'other-cpu',
+        seed: 11,
+        environment: { cpuModel: 'Other CPU', cpuCount: 8 },
+        calibration: { throughputRps: 40_000, cpuUsPerRequest: 20 },
+        scenarios: {
+          health: { ...HEALTH, throughputRps: 24_000, cpuUsPerRequest: 40 },
+          token: { ...TOKEN, throughputRps: 8_000 * tokenFactor, p50Us: 6_000, cpuUsPerRequest: 100 / tokenFactor }
+        }
+      })
     const mild = compareResults(baseline, other(0.6))
     expect(mild.settings.margins.throughputRps).toBe(0.5)
     expect(mild.settings.margins.cpuUsPerRequest).toBe(1)
@@ -169,13 +180,17 @@ describe('compareResults on fixtures', () => {
   })
 
   it('one CPU model on another machine (more cores): only gross changes are judged, at ±30%', () => {
-    const other = (tokenFactor: number) => makeRun({
-      label: 'more-cores',
-      seed: 14,
-      environment: { cpuCount: 8 },
-      calibration: { throughputRps: 40_000, cpuUsPerRequest: 20 },
-      scenarios: { health: { ...HEALTH, throughputRps: 24_000, cpuUsPerRequest: 40 }, token: { ...TOKEN, throughputRps: 8_000 * tokenFactor, p50Us: 6_000, cpuUsPerRequest: 100 / tokenFactor } }
-    })
+    const other = (tokenFactor: number) =>
+      makeRun({
+        label: 'more-cores',
+        seed: 14,
+        environment: { cpuCount: 8 },
+        calibration: { throughputRps: 40_000, cpuUsPerRequest: 20 },
+        scenarios: {
+          health: { ...HEALTH, throughputRps: 24_000, cpuUsPerRequest: 40 },
+          token: { ...TOKEN, throughputRps: 8_000 * tokenFactor, p50Us: 6_000, cpuUsPerRequest: 100 / tokenFactor }
+        }
+      })
     const mild = compareResults(baseline, other(0.85))
     expect(mild.environment.sameMachine).toBe(false)
     expect(mild.settings.margins.throughputRps).toBe(0.3)
@@ -399,13 +414,15 @@ describe('compareCommand', () => {
 
 describe('a margin on each side', () => {
   it('decideVerdict judges the bad side at margin and the good side at improvementMargin', () => {
-    const throughput = (low: number, high: number) => decideVerdict({ interval: { low, high }, margin: 0.5, improvementMargin: 1, better: 'higher', pValue: 0.01, alpha: 0.05, requireSignificance: true }).verdict
+    const throughput = (low: number, high: number) =>
+      decideVerdict({ interval: { low, high }, margin: 0.5, improvementMargin: 1, better: 'higher', pValue: 0.01, alpha: 0.05, requireSignificance: true }).verdict
     expect(throughput(-0.45, -0.4)).toBe('no-change')
     expect(throughput(0.6, 0.9)).toBe('no-change')
     expect(throughput(-0.7, -0.55)).toBe('regression')
     expect(throughput(1.1, 1.4)).toBe('improvement')
     expect(throughput(0.8, 1.2)).toBe('inconclusive')
-    const cpu = (low: number, high: number) => decideVerdict({ interval: { low, high }, margin: 1, improvementMargin: 0.5, better: 'lower', pValue: 0.01, alpha: 0.05, requireSignificance: true }).verdict
+    const cpu = (low: number, high: number) =>
+      decideVerdict({ interval: { low, high }, margin: 1, improvementMargin: 0.5, better: 'lower', pValue: 0.01, alpha: 0.05, requireSignificance: true }).verdict
     expect(cpu(0.7, 0.9)).toBe('no-change')
     expect(cpu(1.05, 1.3)).toBe('regression')
     expect(cpu(-0.45, -0.4)).toBe('no-change')

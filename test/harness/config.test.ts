@@ -32,7 +32,10 @@ describe('loadConfig', () => {
 
   it('loads .json and .mjs configs with scenario files relative to them, paths made absolute', async () => {
     const d = dir()
-    writeFileSync(path.join(d, 'get.mjs'), "export default { name: 'one', description: 'x', consumes: false, defaultLoad: {}, params: {}, checkParams() {}, async setup() { return {} } }\n")
+    writeFileSync(
+      path.join(d, 'get.mjs'),
+      "export default { name: 'one', description: 'x', consumes: false, defaultLoad: {}, params: {}, checkParams() {}, async setup() { return {} } }\n"
+    )
     writeFileSync(path.join(d, 'authbench.config.json'), JSON.stringify({ targets: [TARGET], scenarios: ['./get.mjs'], margins: { p99Us: 0.2 } }))
     const json = await loadConfig({ cwd: d })
     expect(json.scenarios.map((s) => s.name)).toEqual(['one'])
@@ -48,14 +51,23 @@ describe('loadConfig', () => {
   it('names the file and the key for an unknown key, a bad value, a missing file or scenario', async () => {
     const d = dir()
     writeFileSync(path.join(d, 'authbench.config.json'), JSON.stringify({ targets: [{ ...TARGET, readines: {} }] }))
-    expect(await codeOf(loadConfig({ cwd: d }))).toEqual({ code: 'AUTHBENCH_ERR_CONFIG_INVALID', message: `${path.join(d, 'authbench.config.json')}: unknown key "readines" in targets[0]` })
+    expect(await codeOf(loadConfig({ cwd: d }))).toEqual({
+      code: 'AUTHBENCH_ERR_CONFIG_INVALID',
+      message: `${path.join(d, 'authbench.config.json')}: unknown key "readines" in targets[0]`
+    })
     writeFileSync(path.join(d, 'authbench.config.json'), JSON.stringify({ targets: [{ ...TARGET, readiness: { path: 'health' } }] }))
     expect((await codeOf(loadConfig({ cwd: d }))).message).toMatch(/targets\[0\]\.readiness\.path: must start with \//)
     writeFileSync(path.join(d, 'authbench.config.json'), JSON.stringify({ targets: [{ ...TARGET, defaultVariant: 'turbo' }] }))
     expect((await codeOf(loadConfig({ cwd: d }))).message).toMatch(/defaultVariant: "turbo" is not one of the target's variants \(fast, slow\)/)
     writeFileSync(path.join(d, 'authbench.config.json'), JSON.stringify({ scenarios: ['./nope.ts'] }))
-    expect(await codeOf(loadConfig({ cwd: d }))).toMatchObject({ code: 'AUTHBENCH_ERR_CONFIG_LOAD', message: expect.stringMatching(/scenarios\[0\]: scenario file \.\/nope\.ts does not exist/) })
-    expect(await codeOf(loadConfig({ cwd: d, configPath: 'missing.config.ts' }))).toEqual({ code: 'AUTHBENCH_ERR_CONFIG_LOAD', message: 'config file missing.config.ts does not exist' })
+    expect(await codeOf(loadConfig({ cwd: d }))).toMatchObject({
+      code: 'AUTHBENCH_ERR_CONFIG_LOAD',
+      message: expect.stringMatching(/scenarios\[0\]: scenario file \.\/nope\.ts does not exist/)
+    })
+    expect(await codeOf(loadConfig({ cwd: d, configPath: 'missing.config.ts' }))).toEqual({
+      code: 'AUTHBENCH_ERR_CONFIG_LOAD',
+      message: 'config file missing.config.ts does not exist'
+    })
   })
 
   it('without a config file: no target, and the built-in get scenario', async () => {

@@ -15,8 +15,12 @@ const ok: RequestSpec = { method: 'GET', path: '/', expectedStatuses: [200] }
 const base: LoadSettings = { model: 'open', durationMs: 3000, warmupMs: 200, connections: 20, pipelining: 1, rateRps: 500, maxRequests: null, timeoutMs: 5000 }
 
 let server: TestServer
-beforeAll(async () => { server = await stallingServer(STALL_MS) })
-afterAll(async () => { await server.close() })
+beforeAll(async () => {
+  server = await stallingServer(STALL_MS)
+})
+afterAll(async () => {
+  await server.close()
+})
 
 it('the open model shows a 200 ms stall in p99; the closed model under-reports it', { timeout: 20_000 }, async () => {
   const open = await new OpenDriver().run({ url: server.url, load: base, nextRequest: () => ok })

@@ -35,7 +35,11 @@ it('every default scenario is in the baseline with the load settings compare req
   for (const s of opts.scenarios) {
     const b = baseline.load[s.scenario.name]
     expect(b, s.scenario.name).toBeDefined()
-    expect({ model: s.load.model, connections: s.load.connections, pipelining: s.load.pipelining, rateRps: s.load.rateRps }, s.scenario.name)
-      .toEqual({ model: b?.model, connections: b?.connections, pipelining: b?.pipelining, rateRps: b?.rateRps })
+    expect({ model: s.load.model, connections: s.load.connections, pipelining: s.load.pipelining, rateRps: s.load.rateRps }, s.scenario.name).toEqual({
+      model: b?.model,
+      connections: b?.connections,
+      pipelining: b?.pipelining,
+      rateRps: b?.rateRps
+    })
   }
 })

@@ -22,10 +22,23 @@ afterAll(async () => {
   await server.close()
 })
 
-const load = (durationMs: number): LoadSettings => ({ model: 'closed', durationMs, warmupMs: 200, connections: 4, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 2_000 })
+const load = (durationMs: number): LoadSettings => ({
+  model: 'closed',
+  durationMs,
+  warmupMs: 200,
+  connections: 4,
+  pipelining: 1,
+  rateRps: null,
+  maxRequests: null,
+  timeoutMs: 2_000
+})
 
 function plan(scenarios: Scenario[], durationMs: number, trials = 1): EnginePlan {
-  return testEnginePlan('engine-test', scenarios.map((scenario) => ({ scenario, params: {}, load: load(durationMs) })), trials)
+  return testEnginePlan(
+    'engine-test',
+    scenarios.map((scenario) => ({ scenario, params: {}, load: load(durationMs) })),
+    trials
+  )
 }
 
 const deps = (): EngineDeps => ({ target: { url: server.url }, createDriver: () => createClosedDriver(), metrics: null, fetchTargetConfig: async () => null })

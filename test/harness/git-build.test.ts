@@ -19,8 +19,16 @@ const BUILD = 'node build.mjs'
 beforeAll(() => {
   repo = createRepo()
   counter = path.join(mkdtempSync(path.join(tmpdir(), 'authbench-counter-')), 'runs.txt')
-  first = commitFiles(repo, { 'build.mjs': "import { mkdirSync, writeFileSync } from 'node:fs'\nmkdirSync('dist', { recursive: true })\nwriteFileSync('dist/version.txt', 'v1')\n" }, 'first')
-  second = commitFiles(repo, { 'build.mjs': "import { mkdirSync, writeFileSync } from 'node:fs'\nmkdirSync('dist', { recursive: true })\nwriteFileSync('dist/version.txt', 'v2')\n" }, 'second')
+  first = commitFiles(
+    repo,
+    { 'build.mjs': "import { mkdirSync, writeFileSync } from 'node:fs'\nmkdirSync('dist', { recursive: true })\nwriteFileSync('dist/version.txt', 'v1')\n" },
+    'first'
+  )
+  second = commitFiles(
+    repo,
+    { 'build.mjs': "import { mkdirSync, writeFileSync } from 'node:fs'\nmkdirSync('dist', { recursive: true })\nwriteFileSync('dist/version.txt', 'v2')\n" },
+    'second'
+  )
 })
 
 const runs = (): number => (existsSync(counter) ? readFileSync(counter, 'utf8').trim().split('\n').length : 0)
@@ -55,7 +63,7 @@ describe('buildRef', () => {
     expect(extraWorktrees(repo)).toEqual([])
   })
 
-  it('without an install command, shares the checkout\'s node_modules when the ref has the same package-lock.json', async () => {
+  it("without an install command, shares the checkout's node_modules when the ref has the same package-lock.json", async () => {
     const lockRepo = createRepo()
     commitFiles(lockRepo, { 'app/package-lock.json': '{"lockfileVersion":3}\n', 'app/server.mjs': '' }, 'app')
     mkdirSync(path.join(lockRepo, 'app/node_modules/dep'), { recursive: true })
@@ -79,7 +87,9 @@ describe('buildRef', () => {
     const cacheDir = mkdtempSync(path.join(tmpdir(), 'authbench-cache-'))
     const startedMs = Date.now()
     const error = await buildRef({
-      repo, ref: 'HEAD~1', cacheDir,
+      repo,
+      ref: 'HEAD~1',
+      cacheDir,
       build: "node -e \"for (let i = 0; i < 200; i++) console.log('compiling module ' + i); console.error('src/app.ts(3,7): error TS2322: boom'); process.exit(3)\""
     }).catch((e: unknown) => e)
     expect(Date.now() - startedMs).toBeLessThan(10_000)

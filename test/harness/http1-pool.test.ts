@@ -8,32 +8,41 @@ import { OpenDriver } from '../../harness/engine/drivers/open.ts'
 import type { LoadSettings } from '../../harness/types.ts'
 
 const closers: Array<() => Promise<void>> = []
-afterEach(async () => { for (const close of closers.splice(0)) await close() })
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close()
+})
 
-async function listen (server: http.Server | net.Server): Promise<string> {
+async function listen(server: http.Server | net.Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  closers.push(() => new Promise((resolve) => {
-    if (server instanceof http.Server) server.closeAllConnections()
-    server.close(() => resolve())
-  }))
+  closers.push(
+    () =>
+      new Promise((resolve) => {
+        if (server instanceof http.Server) server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  )
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-function send (pool: Http1Pool, request: Parameters<Http1Pool['dispatch']>[0], keepBody = true): Promise<Http1Answer> {
+function send(pool: Http1Pool, request: Parameters<Http1Pool['dispatch']>[0], keepBody = true): Promise<Http1Answer> {
   return new Promise((resolve, reject) => pool.dispatch(request, { keepBody, onAnswer: resolve, onError: reject }))
 }
 
 describe('Http1Pool', () => {
   it('sends method, path, headers and body as given, and reuses one keep-alive socket', async () => {
     const seen: Array<{ method: string | undefined; url: string | undefined; headers: http.IncomingHttpHeaders; body: string; socket: net.Socket }> = []
-    const url = await listen(http.createServer((req, res) => {
-      let body = ''
-      req.on('data', (c: Buffer) => { body += c.toString() })
-      req.on('end', () => {
-        seen.push({ method: req.method, url: req.url, headers: req.headers, body, socket: req.socket })
-        res.writeHead(201, { 'content-type': 'application/json', 'x-twice': ['a', 'b'] }).end('{"ok":true}')
+    const url = await listen(
+      http.createServer((req, res) => {
+        let body = ''
+        req.on('data', (c: Buffer) => {
+          body += c.toString()
+        })
+        req.on('end', () => {
+          seen.push({ method: req.method, url: req.url, headers: req.headers, body, socket: req.socket })
+          res.writeHead(201, { 'content-type': 'application/json', 'x-twice': ['a', 'b'] }).end('{"ok":true}')
+        })
       })
-    }))
+    )
     const pool = new Http1Pool(url, { connections: 4, timeoutMs: 2_000 })
     closers.push(() => pool.destroy())
     const request = Object.freeze({ method: 'POST', path: '/echo?q=1', headers: Object.freeze({ 'content-type': 'application/json', 'content-length': '999' }), body: '{"n":"é"}' })
@@ -54,16 +63,20 @@ describe('Http1Pool', () => {
 
   it('reads chunked bodies whole, counts the bytes on the wire, and reconnects after Connection: close', async () => {
     const sockets = new Set<net.Socket>()
-    const url = await listen(http.createServer((req, res) => {
-      sockets.add(req.socket)
-      if (req.url === '/close') res.setHeader('connection', 'close')
-      res.writeHead(200, { 'content-type': 'text/plain' })
-      res.write('x'.repeat(40_000))
-      setImmediate(() => res.end('y'.repeat(30_000)))
-    }))
+    const url = await listen(
+      http.createServer((req, res) => {
+        sockets.add(req.socket)
+        if (req.url === '/close') res.setHeader('connection', 'close')
+        res.writeHead(200, { 'content-type': 'text/plain' })
+        res.write('x'.repeat(40_000))
+        setImmediate(() => res.end('y'.repeat(30_000)))
+      })
+    )
     let wire = 0
     const raw = net.connect(Number(new URL(url).port), '127.0.0.1')
-    raw.on('data', (c: Buffer) => { wire += c.length })
+    raw.on('data', (c: Buffer) => {
+      wire += c.length
+    })
     raw.write('GET /count HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n')
     await new Promise((resolve) => raw.on('close', resolve))
     const pool = new Http1Pool(url, { connections: 2, timeoutMs: 2_000 })
@@ -79,11 +92,13 @@ describe('Http1Pool', () => {
   })
 
   it('fails a request the server never answers with ETIMEDOUT, and one it cuts with a reset', async () => {
-    const url = await listen(net.createServer((socket) => {
-      socket.once('data', (chunk: Buffer) => {
-        if (chunk.toString().startsWith('GET /cut')) socket.destroy()
+    const url = await listen(
+      net.createServer((socket) => {
+        socket.once('data', (chunk: Buffer) => {
+          if (chunk.toString().startsWith('GET /cut')) socket.destroy()
+        })
       })
-    }))
+    )
     const pool = new Http1Pool(url, { connections: 2, timeoutMs: 300 })
     closers.push(() => pool.destroy())
     const started = performance.now()
@@ -104,7 +119,12 @@ describe('Http1Pool', () => {
 
   it('does not reuse a socket idle past its idle timeout, and refuses more sockets than allowed', async () => {
     const sockets = new Set<net.Socket>()
-    const url = await listen(http.createServer((req, res) => { sockets.add(req.socket); res.end('ok') }))
+    const url = await listen(
+      http.createServer((req, res) => {
+        sockets.add(req.socket)
+        res.end('ok')
+      })
+    )
     // Idleness is measured on performance.now(): fake that clock alone (sockets and the pool's
     // timeout sweep keep real timers) and move it past the idle timeout.
     vi.useFakeTimers({ toFake: ['performance'] })
@@ -134,20 +154,37 @@ describe('Http1Pool', () => {
 
 describe('OpenDriver transports', () => {
   const load = (overrides: Partial<LoadSettings> = {}): LoadSettings => ({
-    model: 'open', durationMs: 600, warmupMs: 100, connections: 8, pipelining: 1, rateRps: 500, maxRequests: null, timeoutMs: 5_000, ...overrides
+    model: 'open',
+    durationMs: 600,
+    warmupMs: 100,
+    connections: 8,
+    pipelining: 1,
+    rateRps: 500,
+    maxRequests: null,
+    timeoutMs: 5_000,
+    ...overrides
   })
 
   it('counts the same requests, statuses and bodies through the raw pool and through undici', async () => {
-    const url = await listen(http.createServer((req, res) => {
-      res.writeHead(req.url === '/fail' ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify({ path: req.url }))
-    }))
+    const url = await listen(
+      http.createServer((req, res) => {
+        res.writeHead(req.url === '/fail' ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify({ path: req.url }))
+      })
+    )
     for (const transport of ['http1', 'undici'] as const) {
       let n = 0
       const bodies: string[] = []
       const outcome = await new OpenDriver({ transport, startDeadlineMs: 5_000, maxInFlight: 200 }).run({
         url,
         load: load(),
-        nextRequest: () => ({ method: 'GET', path: ++n % 5 === 0 ? '/fail' : '/ok', expectedStatuses: [200], onResponse: (_s, headers, body) => { if (headers['content-type'] === 'application/json') bodies.push(body.toString()) } })
+        nextRequest: () => ({
+          method: 'GET',
+          path: ++n % 5 === 0 ? '/fail' : '/ok',
+          expectedStatuses: [200],
+          onResponse: (_s, headers, body) => {
+            if (headers['content-type'] === 'application/json') bodies.push(body.toString())
+          }
+        })
       })
       expect(outcome.requests, transport).toBe(300)
       expect(outcome.statusCounts, transport).toEqual({ 200: 240, 503: 60 })

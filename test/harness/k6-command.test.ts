@@ -69,20 +69,44 @@ describe('k6RunCommand', () => {
     const outDir = mkdtempSync(path.join(tmpdir(), 'authbench-k6-out-'))
     const c = capture()
     const code = await k6RunCommand(
-      { scenario: 'validate', url: 'http://127.0.0.1:3000/', model: 'open', rateRps: 2000, vus: 64, durationMs: 5000, trials: 2, outDir, label: 'k6-validate', env: { PATH: fake.dir }, baseline: { p95Us: 2500 } },
+      {
+        scenario: 'validate',
+        url: 'http://127.0.0.1:3000/',
+        model: 'open',
+        rateRps: 2000,
+        vus: 64,
+        durationMs: 5000,
+        trials: 2,
+        outDir,
+        label: 'k6-validate',
+        env: { PATH: fake.dir },
+        baseline: { p95Us: 2500 }
+      },
       c.io
     )
     expect(c.err()).not.toMatch(/does not match the schema/)
     expect(code).toBe(0)
     const args = readFileSync(fake.argsFile, 'utf8').trim().split('\n')
     expect(args).toHaveLength(2)
-    for (const word of ['run', '-e MODEL=open', '-e RATE=2000', '-e VUS=64', '-e DURATION=5s', '-e BASE_URL=http://127.0.0.1:3000 ', '-e BASELINE_P95_US=2500', 'scenarios/k6/validate.ts']) {
+    for (const word of [
+      'run',
+      '-e MODEL=open',
+      '-e RATE=2000',
+      '-e VUS=64',
+      '-e DURATION=5s',
+      '-e BASE_URL=http://127.0.0.1:3000 ',
+      '-e BASELINE_P95_US=2500',
+      'scenarios/k6/validate.ts'
+    ]) {
       expect(args[0]).toContain(word)
     }
     const [dir] = readdirSync(outDir)
     const result = await readResult(path.join(outDir, dir as string, 'result.json'))
     expect(result.environment.driver).toBe('k6')
-    expect(result.trials.map((t) => [t.trial, t.source, t.requests])).toEqual([[0, 'k6', 9990], [1, 'k6', 9990]])
+    expect(result.trials.map((t) => [t.trial, t.source, t.requests])).toEqual([
+      [0, 'k6', 9990],
+      [1, 'k6', 9990]
+    ])
     expect(result.trials[0]?.k6?.k6Version).toBe('1.0.0')
     expect(result.load.validate?.rateRps).toBe(2000)
     expect(result.summary[0]?.source).toBe('k6')
@@ -100,7 +124,12 @@ describe('k6RunCommand', () => {
   it('asks for the machine-readable summary only from a k6 that has it', async () => {
     const fake = fakeK6('k6 v1.0.0 (go1.24.2, linux/amd64)', 'new-summary.json', 0)
     const c = capture()
-    expect(await k6RunCommand({ scenario: 'token', url: 'http://127.0.0.1:3000', summaryFormat: 'machine-readable', outDir: mkdtempSync(path.join(tmpdir(), 'o-')), env: { PATH: fake.dir } }, c.io)).toBe(2)
+    expect(
+      await k6RunCommand(
+        { scenario: 'token', url: 'http://127.0.0.1:3000', summaryFormat: 'machine-readable', outDir: mkdtempSync(path.join(tmpdir(), 'o-')), env: { PATH: fake.dir } },
+        c.io
+      )
+    ).toBe(2)
     expect(c.err()).toMatch(/needs k6 v1\.5\.0/)
   })
 
@@ -128,7 +157,11 @@ describe('importK6Command', () => {
     expect(await importK6Command(files, { scenario: 'validate', mode: 'runners', durationMs: 5000, rateRps: 4000, vus: 64, outDir }, c.io)).toBe(0)
     const [dir] = readdirSync(outDir)
     const result = await readResult(path.join(outDir, dir as string, 'result.json'))
-    expect(result.trials.map((t) => [t.trial, t.requests, t.k6?.runners])).toEqual([[0, 19980, 2], [1, 19980, 2], [2, 19980, 2]])
+    expect(result.trials.map((t) => [t.trial, t.requests, t.k6?.runners])).toEqual([
+      [0, 19980, 2],
+      [1, 19980, 2],
+      [2, 19980, 2]
+    ])
   })
 
   it('exits 2 on a file that is not a k6 summary', async () => {

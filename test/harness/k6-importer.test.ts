@@ -19,8 +19,21 @@ function asRun(trials: TrialResult[]): RunResult {
     label: 'k6-test',
     createdAt: '2026-01-01T00:00:00.000Z',
     environment: {
-      nodeVersion: 'v20', platform: 'linux', arch: 'x64', osRelease: '6', cpuModel: 'cpu', cpuCount: 2, totalMemBytes: 1, hostname: 'h',
-      gitCommit: null, gitDirty: null, targetConfig: null, variant: null, targetOptions: {}, cpuPinning: { target: null, generator: null }, driver: 'k6'
+      nodeVersion: 'v20',
+      platform: 'linux',
+      arch: 'x64',
+      osRelease: '6',
+      cpuModel: 'cpu',
+      cpuCount: 2,
+      totalMemBytes: 1,
+      hostname: 'h',
+      gitCommit: null,
+      gitDirty: null,
+      targetConfig: null,
+      variant: null,
+      targetOptions: {},
+      cpuPinning: { target: null, generator: null },
+      driver: 'k6'
     },
     load: { validate: { model: 'open', durationMs: 5000, warmupMs: 0, connections: 64, pipelining: 1, rateRps: 2000, maxRequests: null, timeoutMs: 60000 } },
     scenarios: ['validate'],
@@ -74,7 +87,12 @@ describe('k6 importer: --summary-export', () => {
   it('a threshold value true means the threshold FAILED', () => {
     const failed = importK6Summary(fixture('summary-export-threshold-failed.json'), { scenario: 'validate' })
     expect(failed.k6?.thresholdsPassed).toBe(false)
-    expect(failed.k6?.thresholds.filter((t) => !t.passed).map((t) => t.expression).sort()).toEqual(['p(95)<=2.700', 'p(99)<=7.000'])
+    expect(
+      failed.k6?.thresholds
+        .filter((t) => !t.passed)
+        .map((t) => t.expression)
+        .sort()
+    ).toEqual(['p(95)<=2.700', 'p(99)<=7.000'])
     expect(failed.k6?.thresholds.find((t) => t.metric === 'checks{authbench:measure}')?.passed).toBe(true)
     expect(failed.latencyUs.p95).toBe(9750)
   })

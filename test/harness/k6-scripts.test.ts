@@ -40,7 +40,14 @@ describe('k6 scripts share one source of truth', () => {
 
   it('send exactly the requests the harness scenarios send (built from the catalog)', () => {
     const same = (a: object, b: object): void => {
-      const pickSpec = (s: Record<string, unknown>): Record<string, unknown> => ({ method: s.method, path: s.path, headers: s.headers ?? {}, body: s.body ?? null, expected: [...(s.expectedStatuses as number[])], tag: s.tag })
+      const pickSpec = (s: Record<string, unknown>): Record<string, unknown> => ({
+        method: s.method,
+        path: s.path,
+        headers: s.headers ?? {},
+        body: s.body ?? null,
+        expected: [...(s.expectedStatuses as number[])],
+        tag: s.tag
+      })
       expect(pickSpec(a as Record<string, unknown>)).toEqual(pickSpec(b as Record<string, unknown>))
     }
     same(k6Requests.HEALTH_REQUEST, healthRequest())
@@ -60,7 +67,13 @@ describe('k6 scripts share one source of truth', () => {
   })
 
   it('import only k6 modules and relative .ts files k6 can resolve (no Node, no npm)', async () => {
-    const files = [...readdirSync(K6_DIR).filter((f) => f.endsWith('.ts')).map((f) => path.join(K6_DIR, f)), CATALOG, CONTRACT]
+    const files = [
+      ...readdirSync(K6_DIR)
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => path.join(K6_DIR, f)),
+      CATALOG,
+      CONTRACT
+    ]
     for (const file of files) {
       for (const spec of importSpecifiers(await stripLikeK6(file))) {
         if (K6_MODULES.includes(spec)) continue
@@ -74,8 +87,19 @@ describe('k6 scripts share one source of truth', () => {
 // ---------------------------------------------------------------------------------------------
 // Running the stripped scripts against a stand-in for k6
 
-interface FakeResponse { status: number; body: string; error_code: number; json: (sel?: string) => unknown }
-interface Sent { method: string; url: string; body: string | null; headers: Record<string, string>; tag: string | undefined }
+interface FakeResponse {
+  status: number
+  body: string
+  error_code: number
+  json: (sel?: string) => unknown
+}
+interface Sent {
+  method: string
+  url: string
+  body: string | null
+  headers: Record<string, string>
+  tag: string | undefined
+}
 interface FakeK6 {
   sent: Sent[]
   checks: Array<{ name: string; ok: boolean }>
@@ -86,7 +110,7 @@ interface FakeK6 {
 }
 
 const FAKE_MODULES: Record<string, string> = {
-  'k6': `const s = globalThis.__fakeK6
+  k6: `const s = globalThis.__fakeK6
 export function check(v, sets) { let all = true; for (const [name, fn] of Object.entries(sets)) { const ok = Boolean(fn(v)); s.checks.push({ name, ok }); all &&= ok } return all }
 export function sleep() {}
 export default { check, sleep }`,
@@ -115,7 +139,12 @@ function freshFake(): FakeK6 {
     request(method, url, body, params) {
       fake.sent.push({ method, url, body, headers: params?.headers ?? {}, tag: params?.tags?.name })
       const p = new URL(url).pathname
-      const text = p === ENDPOINTS.token.path || p === ENDPOINTS.ott.path ? JSON.stringify({ access_token: `jwt-${++tokenCounter}`, token_type: 'Bearer' }) : p === ENDPOINTS.health.path ? 'ok' : '{}'
+      const text =
+        p === ENDPOINTS.token.path || p === ENDPOINTS.ott.path
+          ? JSON.stringify({ access_token: `jwt-${++tokenCounter}`, token_type: 'Bearer' })
+          : p === ENDPOINTS.health.path
+            ? 'ok'
+            : '{}'
       return { status: 200, body: text, error_code: 0, json: (sel?: string) => (sel === undefined ? JSON.parse(text) : (JSON.parse(text) as Record<string, unknown>)[sel]) }
     }
   }
@@ -135,9 +164,13 @@ beforeAll(async () => {
   const rewrite = (code: string): string =>
     code.replace(/from\s+['"]([^'"]+)['"]/g, (_, spec: string) => {
       if (K6_MODULES.includes(spec)) return `from './${spec.replace('/', '-')}.mjs'`
-      return `from '${spec.replace(/\.ts$/, '.mjs').replace(/^\.\.\/catalog/, './catalog').replace(/^\.\.\/\.\.\/harness\/k6-contract/, './k6-contract')}'`
+      return `from '${spec
+        .replace(/\.ts$/, '.mjs')
+        .replace(/^\.\.\/catalog/, './catalog')
+        .replace(/^\.\.\/\.\.\/harness\/k6-contract/, './k6-contract')}'`
     })
-  for (const f of readdirSync(K6_DIR).filter((x) => x.endsWith('.ts'))) writeFileSync(path.join(build, f.replace(/\.ts$/, '.mjs')), rewrite(await stripLikeK6(path.join(K6_DIR, f))))
+  for (const f of readdirSync(K6_DIR).filter((x) => x.endsWith('.ts')))
+    writeFileSync(path.join(build, f.replace(/\.ts$/, '.mjs')), rewrite(await stripLikeK6(path.join(K6_DIR, f))))
   writeFileSync(path.join(build, 'catalog.mjs'), await stripLikeK6(CATALOG))
   writeFileSync(path.join(build, 'k6-contract.mjs'), await stripLikeK6(CONTRACT))
   for (const [name, code] of Object.entries(FAKE_MODULES)) writeFileSync(path.join(build, `${name.replace('/', '-')}.mjs`), code)
@@ -169,7 +202,14 @@ describe('k6 scripts run (type-stripped as k6 does, against a stand-in k6)', () 
   it('each script has both load models, selected by MODEL', async () => {
     for (const name of K6_SCENARIOS) {
       const open = (await load(name, OPEN)).script.options
-      expect(open.scenarios[name]).toMatchObject({ executor: 'constant-arrival-rate', rate: 50, timeUnit: '1s', duration: '2s', preAllocatedVUs: 4, tags: { authbench: 'measure' } })
+      expect(open.scenarios[name]).toMatchObject({
+        executor: 'constant-arrival-rate',
+        rate: 50,
+        timeUnit: '1s',
+        duration: '2s',
+        preAllocatedVUs: 4,
+        tags: { authbench: 'measure' }
+      })
       expect(Object.keys(open.thresholds)).toEqual(expect.arrayContaining(Object.values(MEASURED_SUBMETRICS)))
       expect(open.summaryTrendStats).toEqual(expect.arrayContaining(['p(99)', 'p(99.9)']))
       const closed = (await load(name, { MODEL: 'closed', VUS: '8', DURATION: '3s' })).script.options
@@ -182,7 +222,10 @@ describe('k6 scripts run (type-stripped as k6 does, against a stand-in k6)', () 
   })
 
   it('health and token send the catalog requests and check their statuses', async () => {
-    for (const [name, path_] of [['health', ENDPOINTS.health.path], ['token', ENDPOINTS.token.path]] as const) {
+    for (const [name, path_] of [
+      ['health', ENDPOINTS.health.path],
+      ['token', ENDPOINTS.token.path]
+    ] as const) {
       const { script, fake } = await load(name, OPEN)
       script.setup?.()
       iterate(script, fake, undefined, 20)
@@ -219,7 +262,18 @@ describe('k6 scripts run (type-stripped as k6 does, against a stand-in k6)', () 
     const { script, fake } = await load('ott', OPEN)
     script.setup?.()
     iterate(script, fake, undefined, 10)
-    expect(fake.sent.map((s) => s.tag)).toEqual(['ott-issue', 'ott-redeem', 'ott-issue', 'ott-redeem', 'ott-issue', 'ott-redeem', 'ott-issue', 'ott-redeem', 'ott-issue', 'ott-redeem'])
+    expect(fake.sent.map((s) => s.tag)).toEqual([
+      'ott-issue',
+      'ott-redeem',
+      'ott-issue',
+      'ott-redeem',
+      'ott-issue',
+      'ott-redeem',
+      'ott-issue',
+      'ott-redeem',
+      'ott-issue',
+      'ott-redeem'
+    ])
     const redeemed = fake.sent.filter((s) => s.tag === 'ott-redeem').map((s) => s.headers.authorization)
     expect(new Set(redeemed).size).toBe(5)
   })

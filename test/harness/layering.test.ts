@@ -26,7 +26,12 @@ describe('harness layering (lint)', () => {
 
   it('lets the harness import itself, and the auth side import the harness', async () => {
     expect(await restricted('harness/cli/commands/extra.ts', "import { defineScenario } from '../../api.ts'\nexport const d = defineScenario\n")).toEqual([])
-    expect(await restricted('scenarios/extra.ts', "import { PRESETS } from '../target/config.ts'\nimport { defineScenario } from '../harness/index.ts'\nexport const x = [PRESETS, defineScenario]\n")).toEqual([])
+    expect(
+      await restricted(
+        'scenarios/extra.ts',
+        "import { PRESETS } from '../target/config.ts'\nimport { defineScenario } from '../harness/index.ts'\nexport const x = [PRESETS, defineScenario]\n"
+      )
+    ).toEqual([])
   })
 
   it('holds for the harness as it is', async () => {
@@ -53,7 +58,18 @@ describe('the lint rules fail on a plant', () => {
   plant('harness/engine/planted-b.ts', "import { a } from './planted-a.ts'\nexport const b = (): number => a() - 1\n")
 
   it('dependency-cruiser names the upward import and the cycle', () => {
-    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs'), 'harness', '--config', path.join(REPO_ROOT, '.dependency-cruiser.cjs'), '--output-type', 'err'], { cwd: plantDir, encoding: 'utf8', timeout: 60_000 })
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs'),
+        'harness',
+        '--config',
+        path.join(REPO_ROOT, '.dependency-cruiser.cjs'),
+        '--output-type',
+        'err'
+      ],
+      { cwd: plantDir, encoding: 'utf8', timeout: 60_000 }
+    )
     expect(r.status, r.stderr).not.toBe(0)
     expect(r.stdout).toMatch(/stats-imports-only-stats-and-base: harness\/stats\/planted\.ts → harness\/reporters\/planted-label\.ts/)
     expect(r.stdout).toMatch(/no-circular: harness\/engine\/planted-[ab]\.ts/)
@@ -61,7 +77,8 @@ describe('the lint rules fail on a plant', () => {
 
   it('ESLint refuses a function of 81 lines and takes one of 80', async () => {
     const fn = (lines: number): string => `export function planted(): number {\n  let n = 0\n${'  n++\n'.repeat(lines - 4)}  return n\n}\n`
-    const messages = async (code: string): Promise<string[]> => ((await eslint.lintText(code, { filePath: 'harness/planted.ts' }))[0]?.messages ?? []).filter((m) => m.ruleId === 'max-lines-per-function').map((m) => m.message)
+    const messages = async (code: string): Promise<string[]> =>
+      ((await eslint.lintText(code, { filePath: 'harness/planted.ts' }))[0]?.messages ?? []).filter((m) => m.ruleId === 'max-lines-per-function').map((m) => m.message)
     expect(await messages(fn(81))).toEqual(["Function 'planted' has too many lines (81). Maximum allowed is 80."])
     expect(await messages(fn(80))).toEqual([])
   })

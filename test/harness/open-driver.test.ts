@@ -7,13 +7,25 @@ import { fastServer, holdingServer } from './helpers/servers.ts'
 import type { TestServer } from './helpers/servers.ts'
 
 const load = (overrides: Partial<LoadSettings> = {}): LoadSettings => ({
-  model: 'open', durationMs: 1000, warmupMs: 200, connections: 8, pipelining: 1, rateRps: 300, maxRequests: null, timeoutMs: 5000, ...overrides
+  model: 'open',
+  durationMs: 1000,
+  warmupMs: 200,
+  connections: 8,
+  pipelining: 1,
+  rateRps: 300,
+  maxRequests: null,
+  timeoutMs: 5000,
+  ...overrides
 })
 const ok: RequestSpec = { method: 'GET', path: '/ok', expectedStatuses: [200] }
 
 let server: TestServer
-beforeAll(async () => { server = await fastServer() })
-afterAll(async () => { await server.close() })
+beforeAll(async () => {
+  server = await fastServer()
+})
+afterAll(async () => {
+  await server.close()
+})
 
 describe('OpenDriver', () => {
   it('sends on schedule: the measured window holds rate × duration requests, warm-up excluded', async () => {
@@ -61,14 +73,18 @@ describe('OpenDriver', () => {
     expect(new Set(seen).size).toBe(300)
   })
 
-  it('hands a spec that reads its response the status, headers and whole body; one that throws is that request\'s failure', async () => {
+  it("hands a spec that reads its response the status, headers and whole body; one that throws is that request's failure", async () => {
     let n = 0
     const bodies: string[] = []
     const nextRequest = (): RequestSpec => {
       n++
       const body = JSON.stringify({ n, pad: 'x'.repeat(n % 3 === 0 ? 70_000 : 10) })
       return {
-        method: 'POST', path: '/echo', headers: { 'content-type': 'application/json' }, body, expectedStatuses: [201],
+        method: 'POST',
+        path: '/echo',
+        headers: { 'content-type': 'application/json' },
+        body,
+        expectedStatuses: [201],
         onResponse: (status, headers, received) => {
           if (status !== 201 || headers['content-type'] !== 'text/plain') throw new Error(`status ${status}, ${String(headers['content-type'])}`)
           const echoed = received.toString('utf8')
@@ -106,7 +122,12 @@ describe('OpenDriver', () => {
   it('counts its own lateness: a blocked event loop makes sends late, shows as lag, and the trial as client-limited', async () => {
     const driver = new OpenDriver()
     // Block the generator's loop twice for 150 ms while it should be sending 300 req/s.
-    const block = (): void => { const end = performance.now() + 150; while (performance.now() < end) { /* spin */ } }
+    const block = (): void => {
+      const end = performance.now() + 150
+      while (performance.now() < end) {
+        /* spin */
+      }
+    }
     driver.once('start', () => {
       setTimeout(block, 200)
       setTimeout(block, 600)
@@ -129,8 +150,7 @@ describe('OpenDriver', () => {
   })
 
   it('refuses to run without a rate', async () => {
-    await expect(new OpenDriver().run({ url: server.url, load: load({ rateRps: null }), nextRequest: () => ok }))
-      .rejects.toMatchObject({ code: 'AUTHBENCH_ERR_BAD_OPTION' })
+    await expect(new OpenDriver().run({ url: server.url, load: load({ rateRps: null }), nextRequest: () => ok })).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_BAD_OPTION' })
   })
 })
 

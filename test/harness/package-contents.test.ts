@@ -11,11 +11,15 @@ import { describe, expect, it } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-  bin: Record<string, string>; exports?: Record<string, unknown>; dependencies: Record<string, string>; devDependencies: Record<string, string>
+  bin: Record<string, string>
+  exports?: Record<string, unknown>
+  dependencies: Record<string, string>
+  devDependencies: Record<string, string>
 }
 
 // Static imports, dynamic imports of string literals and require.resolve of a package.
-const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)|(?:require|createRequire\([^)]*\))\.resolve\(\s*'([^']+)'\s*\)|^import\s+'([^']+)'/gm
+const IMPORT =
+  /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)|(?:require|createRequire\([^)]*\))\.resolve\(\s*'([^']+)'\s*\)|^import\s+'([^']+)'/gm
 
 function closure(entries: string[]): { files: Set<string>; packages: Set<string> } {
   const files = new Set<string>()
@@ -46,7 +50,9 @@ function exportTargets(value: unknown): string[] {
 }
 
 describe('the npm package', () => {
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as Array<{ files: Array<{ path: string }> }>
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  ) as Array<{ files: Array<{ path: string }> }>
   const shipped = new Set(packed[0]?.files.map((f) => f.path))
   const entries = [...Object.values(pkg.bin), ...exportTargets(pkg.exports ?? {})]
     .map((p) => p.replace(/^\.\//, ''))
@@ -68,6 +74,10 @@ describe('the npm package', () => {
 
   it('declares exactly the packages that code imports as runtime dependencies', () => {
     expect([...reach.packages].filter((p) => !(p in pkg.dependencies)).sort()).toEqual([])
-    expect(Object.keys(pkg.dependencies).filter((p) => !reach.packages.has(p)).sort()).toEqual([])
+    expect(
+      Object.keys(pkg.dependencies)
+        .filter((p) => !reach.packages.has(p))
+        .sort()
+    ).toEqual([])
   })
 })

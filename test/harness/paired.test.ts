@@ -32,7 +32,7 @@ function outcome(latenciesUs: number[], durationMs: number, errors = 0): DriverO
 }
 
 describe('mergeSlotOutcomes', () => {
-  it('sums counts, adds histograms exactly and rebuilds one timeline row per second of the arm\'s own time', () => {
+  it("sums counts, adds histograms exactly and rebuilds one timeline row per second of the arm's own time", () => {
     const slots = [outcome([100, 200, 300], 500), outcome([400, 500], 500, 1), outcome([1_000, 2_000, 3_000, 4_000], 500), outcome([50], 500)]
     const merged = mergeSlotOutcomes(slots)
     expect(merged.durationMs).toBe(2_000)
@@ -45,7 +45,10 @@ describe('mergeSlotOutcomes', () => {
     // The merged percentiles are those of all ten values, not an average of the slots' percentiles.
     const all = outcome([100, 200, 300, 400, 500, 1_000, 2_000, 3_000, 4_000, 50], 2_000)
     expect(summarizeEncoded(merged.histogram)).toEqual(summarizeEncoded(all.histogram))
-    expect(merged.timeline.map((r) => [r.second, r.requests, r.errors])).toEqual([[0, 5, 1], [1, 5, 0]])
+    expect(merged.timeline.map((r) => [r.second, r.requests, r.errors])).toEqual([
+      [0, 5, 1],
+      [1, 5, 0]
+    ])
     expect(merged.timeline[0]?.p99Us).toBe(summarizeEncoded(outcome([100, 200, 300, 400, 500], 1).histogram).p99)
     expect(merged.aborted).toBe(false)
     expect(mergeSlotOutcomes([outcome([1], 10), { ...outcome([2], 10), aborted: true }]).aborted).toBe(true)
@@ -79,8 +82,12 @@ function fakeTarget(server: TestServer): { start: StartTarget; stops: number; cr
       url: server.url,
       pid: null,
       cpuPinning: { target: null, generator: null },
-      exited: new Promise<Error>((resolve) => { crash = resolve }),
-      stop: async () => { state.stops++ }
+      exited: new Promise<Error>((resolve) => {
+        crash = resolve
+      }),
+      stop: async () => {
+        state.stops++
+      }
     })
   }
   return state
@@ -165,7 +172,7 @@ describe('Engine.runPair', () => {
     expect(one).toBeLessThan(both / 2)
   })
 
-  it('stops within seconds when one arm\'s target crashes, stopping both and saying which arm', async () => {
+  it("stops within seconds when one arm's target crashes, stopping both and saying which arm", async () => {
     const a = await fastServer()
     const b = await fastServer()
     servers.push(a, b)

@@ -29,7 +29,10 @@ describe('planAB', () => {
   it('runs blocks as ABBA or BAAB, so each arm goes first in exactly half the pairs of a block', () => {
     const steps = planAB({ scenarios: ['health'], pairs: 8, seed: 3 })
     for (let block = 0; block < 4; block++) {
-      const arms = steps.filter((s) => s.block === block).map((s) => s.arm).join('')
+      const arms = steps
+        .filter((s) => s.block === block)
+        .map((s) => s.arm)
+        .join('')
       expect(['ABBA', 'BAAB']).toContain(arms)
       expect(steps.find((s) => s.block === block)?.pattern).toBe(arms)
     }
@@ -52,7 +55,13 @@ describe('planAB', () => {
   it('is deterministic for a seed and randomised across seeds', () => {
     const options = { scenarios: ['health', 'token', 'validate'], pairs: 10, seed: 42 }
     expect(planAB(options)).toEqual(planAB(options))
-    const patterns = new Set(Array.from({ length: 20 }, (_, seed) => planAB({ ...options, seed }).map((s) => s.arm).join('')))
+    const patterns = new Set(
+      Array.from({ length: 20 }, (_, seed) =>
+        planAB({ ...options, seed })
+          .map((s) => s.arm)
+          .join('')
+      )
+    )
     expect(patterns.size).toBeGreaterThan(10)
     // Over many blocks neither pattern dominates (a fair coin per block).
     const blocks = planAB({ scenarios: ['health'], pairs: 400, seed: 9 }).filter((s) => s.pair % 2 === 0 && s.arm === 'A')

@@ -3,10 +3,12 @@ import { PassThrough } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { ProgressDisplay, formatUs } from '../../harness/cli/progress.ts'
 
-function fakeTerminal (isTTY: boolean): NodeJS.WriteStream & { written: () => string } {
+function fakeTerminal(isTTY: boolean): NodeJS.WriteStream & { written: () => string } {
   const stream = new PassThrough() as unknown as NodeJS.WriteStream & { written: () => string }
   let text = ''
-  stream.on('data', (chunk: Buffer) => { text += chunk.toString() })
+  stream.on('data', (chunk: Buffer) => {
+    text += chunk.toString()
+  })
   Object.assign(stream, { isTTY, columns: 120, cursorTo: () => true, moveCursor: () => true, clearLine: () => true, clearScreenDown: () => true, written: () => text })
   return stream
 }

@@ -1,15 +1,22 @@
 import { describe, expect, it } from 'vitest'
 import {
-  LatencyRecorder, TimelineRecorder, createHistogram, decodeHistogram, mergeEncoded, mergeHistograms,
-  summarize, summarizeEncoded, toRecordableUs
+  LatencyRecorder,
+  TimelineRecorder,
+  createHistogram,
+  decodeHistogram,
+  mergeEncoded,
+  mergeHistograms,
+  summarize,
+  summarizeEncoded,
+  toRecordableUs
 } from '../../harness/stats/recorder.ts'
 
-function valuesA (): number[] {
+function valuesA(): number[] {
   const out: number[] = []
   for (let i = 0; i < 5000; i++) out.push(100 + ((i * 7919) % 4000))
   return out
 }
-function valuesB (): number[] {
+function valuesB(): number[] {
   const out: number[] = []
   for (let i = 0; i < 3000; i++) out.push(123_457 + ((i * 104729) % 250_000))
   out.push(45_000_000)
@@ -36,7 +43,11 @@ describe('LatencyRecorder', () => {
     const near = (actual: number, expected: number): void => {
       expect(Math.abs(actual - expected) / expected).toBeLessThan(0.001 + 1e-9)
     }
-    near(s.p50, 5000); near(s.p90, 9000); near(s.p95, 9500); near(s.p99, 9900); near(s.p999, 9990)
+    near(s.p50, 5000)
+    near(s.p90, 9000)
+    near(s.p95, 9500)
+    near(s.p99, 9900)
+    near(s.p999, 9990)
     expect(s.min).toBe(1)
     near(s.max, 10_000)
     expect(s.count).toBe(10_000)
@@ -70,7 +81,12 @@ describe('LatencyRecorder', () => {
 
   it('uses an injected histogram factory', () => {
     let created = 0
-    const recorder = new LatencyRecorder({ createHistogram: () => { created++; return createHistogram() } })
+    const recorder = new LatencyRecorder({
+      createHistogram: () => {
+        created++
+        return createHistogram()
+      }
+    })
     recorder.record(5)
     expect(created).toBe(1)
     expect(recorder.count).toBe(1)
@@ -82,8 +98,14 @@ describe('merging', () => {
     const a = new LatencyRecorder()
     const b = new LatencyRecorder()
     const all = new LatencyRecorder()
-    for (const v of valuesA()) { a.record(v); all.record(v) }
-    for (const v of valuesB()) { b.record(v); all.record(v) }
+    for (const v of valuesA()) {
+      a.record(v)
+      all.record(v)
+    }
+    for (const v of valuesB()) {
+      b.record(v)
+      all.record(v)
+    }
 
     const fromEncoded = mergeHistograms([a.encode(), b.encode()])
     const fromLive = mergeHistograms([a.histogram, b.histogram])

@@ -5,8 +5,17 @@ import { expect, it } from 'vitest'
 import { PAGE, renderTable } from '../../scripts/reliability-table.ts'
 
 const row = (id: string, order: number, passed: boolean, recoverMs: number | null) => ({
-  id, order, fault: `fault ${id}`, load: 'load | with a pipe', lost: '0 tokens', recoverMs, fiveXx: '0', passed,
-  notes: `note ${id}`, measuredAt: `2026-12-01T22:0${order}:00.000Z`, loadAverage: [1.5 + order, 1] as [number, number]
+  id,
+  order,
+  fault: `fault ${id}`,
+  load: 'load | with a pipe',
+  lost: '0 tokens',
+  recoverMs,
+  fiveXx: '0',
+  passed,
+  notes: `note ${id}`,
+  measuredAt: `2026-12-01T22:0${order}:00.000Z`,
+  loadAverage: [1.5 + order, 1] as [number, number]
 })
 
 it('one row per case in order, pipes escaped, FAIL marked, times in ms or s, conditions stated', () => {

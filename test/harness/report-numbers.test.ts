@@ -17,7 +17,7 @@ const perturbed = (machine: boolean): RunResult => ({
   ...base,
   environment: machine ? { ...base.environment, cpuModel: 'Other CPU', hostname: 'other' } : base.environment,
   calibration: base.calibration === null ? null : { ...base.calibration, throughputRps: base.calibration.throughputRps * Math.SQRT1_2 },
-  trials: base.trials.map((t, i) => ({ ...t, throughputRps: t.throughputRps * (1 - Math.PI / 100 * ((i % 5) / 4)) }))
+  trials: base.trials.map((t, i) => ({ ...t, throughputRps: t.throughputRps * (1 - (Math.PI / 100) * ((i % 5) / 4)) }))
 })
 
 /** A run of 5+ decimals in text meant for people (chart data inside <script> is for the browser). */

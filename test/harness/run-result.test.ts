@@ -17,7 +17,10 @@ const parts = (over: Partial<RunResultParts> = {}): RunResultParts => ({
   fingerprint: { ...fingerprint, targetOptions: { store: 'from-command', cache: 'from-command' } },
   targetConfig: null,
   cpuPinning: { target: '0', generator: '1' },
-  scenarios: [{ scenario: { name: 'health' }, load: FIXTURE_LOAD }, { scenario: { name: 'token' }, load: { ...FIXTURE_LOAD, connections: 3 } }],
+  scenarios: [
+    { scenario: { name: 'health' }, load: FIXTURE_LOAD },
+    { scenario: { name: 'token' }, load: { ...FIXTURE_LOAD, connections: 3 } }
+  ],
   trials: [
     makeTrial('health', 0, slow, rng, { arm: 'A', pair: 0 }),
     makeTrial('health', 1, fast, rng, { arm: 'B', pair: 0 }),
@@ -33,7 +36,10 @@ describe('buildRunResult', () => {
     const result = buildRunResult(parts())
     expect(result).toMatchObject({ schemaVersion: RESULT_SCHEMA_VERSION, tool: 'authbench', kind: 'ab', label: 'l', scenarios: ['health', 'token'] })
     expect(result.load.token?.connections).toBe(3)
-    expect(result.summary.map((s) => [s.scenario, s.trials])).toEqual([['health', 2], ['token', 1]])
+    expect(result.summary.map((s) => [s.scenario, s.trials])).toEqual([
+      ['health', 2],
+      ['token', 1]
+    ])
     expect(result.environment.cpuPinning).toEqual({ target: '0', generator: '1' })
     expect('counters' in result).toBe(false)
   })
@@ -45,18 +51,24 @@ describe('buildRunResult', () => {
     expect(result.summary[0]?.throughputRps).toBe(result.trials[1]?.throughputRps)
   })
 
-  it("takes the declared options and the variant from the config the target reported, over what the command said", () => {
+  it('takes the declared options and the variant from the config the target reported, over what the command said', () => {
     const target = { options: { store: { env: 'STORE', description: 's' }, cache: { env: 'CACHE', description: 'c' } }, variantAlias: 'preset' }
     const result = buildRunResult(parts({ target, targetConfig: { store: 'postgres', preset: 'phase2', cache: 7, other: 'x' } }))
     expect(result.environment).toMatchObject({ variant: 'phase2', targetOptions: { store: 'postgres', cache: 'from-command' } })
     expect(result.environment.targetOptions).not.toHaveProperty('other')
     expect(buildRunResult(parts()).environment.targetOptions.store).toBe('from-command')
     // A target that declares nothing gets nothing read from its config.
-    expect(buildRunResult(parts({ targetConfig: { store: 'postgres', preset: 'phase2' } })).environment).toMatchObject({ variant: FIXTURE_ENVIRONMENT.variant, targetOptions: { store: 'from-command' } })
+    expect(buildRunResult(parts({ targetConfig: { store: 'postgres', preset: 'phase2' } })).environment).toMatchObject({
+      variant: FIXTURE_ENVIRONMENT.variant,
+      targetOptions: { store: 'from-command' }
+    })
   })
 
   it("lists the target's declared counters with their report labels", () => {
     const target = { metrics: { path: '/metrics', counters: { hits: { metric: 'app_cache_hits_total', label: 'cache hits' }, misses: { metric: 'app_cache_misses_total' } } } }
-    expect(buildRunResult(parts({ target })).counters).toEqual({ hits: { metric: 'app_cache_hits_total', label: 'cache hits' }, misses: { metric: 'app_cache_misses_total', label: 'misses' } })
+    expect(buildRunResult(parts({ target })).counters).toEqual({
+      hits: { metric: 'app_cache_hits_total', label: 'cache hits' },
+      misses: { metric: 'app_cache_misses_total', label: 'misses' }
+    })
   })
 })

@@ -44,7 +44,7 @@ describe('sensitivityOf', () => {
     expect(s.tooNoisy).toBe(false)
   })
 
-  it('higher is better: a fall, measured from the interval\'s upper end', () => {
+  it("higher is better: a fall, measured from the interval's upper end", () => {
     // Estimate +1%, interval [−3%, +4%], margin 5%: 1 − 0.95 × 1.01 / 1.04 = 7.740…%
     const s = sensitivityOf({ changeKind: 'relative', better: 'higher', margin: 0.05, estimate: 0.01, interval: { low: -0.03, high: 0.04 }, attainablePValue: null, alpha: 0.05 })
     expect(s.detectableChange).toBeCloseTo(1 - (0.95 * 1.01) / 1.04, 12)
@@ -60,13 +60,21 @@ describe('sensitivityOf', () => {
     const wide = sensitivityOf({ changeKind: 'relative', better: 'lower', margin: 0.05, estimate: 0, interval: { low: -0.12, high: 0.15 }, attainablePValue: 0.0078, alpha: 0.05 })
     expect(wide.detectableChange).toBeCloseTo(1.05 / 0.88 - 1, 12)
     expect(wide.tooNoisy).toBe(true)
-    const fewPairs = sensitivityOf({ changeKind: 'relative', better: 'lower', margin: 0.05, estimate: 0, interval: { low: -0.01, high: 0.01 }, attainablePValue: signedRankMinP(4), alpha: 0.05 })
+    const fewPairs = sensitivityOf({
+      changeKind: 'relative',
+      better: 'lower',
+      margin: 0.05,
+      estimate: 0,
+      interval: { low: -0.01, high: 0.01 },
+      attainablePValue: signedRankMinP(4),
+      alpha: 0.05
+    })
     expect(fewPairs.detectableChange).toBeNull()
     expect(fewPairs.tooNoisy).toBe(true)
     expect(fewPairs.note).toMatch(/smallest p here is 0\.125, not below 0\.05/)
   })
 
-  it('the exact tests\' smallest p-values', () => {
+  it("the exact tests' smallest p-values", () => {
     expect(signedRankMinP(6)).toBeCloseTo(0.03125, 12)
     expect(minPairsFor(0.05)).toBe(6)
     expect(minPairsFor(0.01)).toBe(8)
@@ -102,11 +110,27 @@ describe('the detectable change of a paired fixture with a known spread', () => 
 
 describe('too few trials never pass a gross regression', () => {
   it('an interval far past the margin that the rank test cannot confirm is invalid (exit 2), not inconclusive', () => {
-    const decision = decideVerdict({ interval: { low: 0.6, high: 0.75 }, margin: 0.05, better: 'lower', pValue: 0.125, alpha: 0.05, requireSignificance: true, attainablePValue: signedRankMinP(4) })
+    const decision = decideVerdict({
+      interval: { low: 0.6, high: 0.75 },
+      margin: 0.05,
+      better: 'lower',
+      pValue: 0.125,
+      alpha: 0.05,
+      requireSignificance: true,
+      attainablePValue: signedRankMinP(4)
+    })
     expect(decision.verdict).toBe('invalid')
     expect(decision.note).toMatch(/too few trials/)
     // With enough pairs, a p that misses is an honest "inconclusive", printed without float noise.
-    const enough = decideVerdict({ interval: { low: 0.06, high: 0.1 }, margin: 0.05, better: 'lower', pValue: 0.0625, alpha: 1 - 0.95, requireSignificance: true, attainablePValue: signedRankMinP(8) })
+    const enough = decideVerdict({
+      interval: { low: 0.06, high: 0.1 },
+      margin: 0.05,
+      better: 'lower',
+      pValue: 0.0625,
+      alpha: 1 - 0.95,
+      requireSignificance: true,
+      attainablePValue: signedRankMinP(8)
+    })
     expect(enough.verdict).toBe('inconclusive')
     expect(enough.note).toContain('p = 0.0625 ≥ 0.05)')
   })

@@ -11,7 +11,14 @@ describe('parsePrometheusText', () => {
     const snapshot = parsePrometheusText(fixture('metrics-before.txt'))
     expect(snapshot.samples.get('process_cpu_user_seconds_total')).toBe(1.25)
     expect(snapshot.samples.get('authbench_tokens_issued_total{type="N"}')).toBe(10)
-    expect(snapshot.samples.get(seriesKey('authbench_weird_total', [['path', 'a "quoted" \\ value'], ['x', '1']]))).toBe(7)
+    expect(
+      snapshot.samples.get(
+        seriesKey('authbench_weird_total', [
+          ['path', 'a "quoted" \\ value'],
+          ['x', '1']
+        ])
+      )
+    ).toBe(7)
     expect(snapshot.samples.get('authbench_http_request_duration_seconds_bucket{le="+Inf",method="POST",route="validate",status="200"}')).toBe(100)
     expect(snapshot.types.get('authbench_http_request_duration_seconds')).toBe('histogram')
   })
@@ -79,7 +86,10 @@ describe('computeServerDelta', () => {
       'authbench_tokens_issued_total{type="N"}': 15,
       'authbench_http_request_duration_seconds_sum{method="POST",route="validate",status="200"}': 0.5,
       'authbench_http_request_duration_seconds_count{method="POST",route="validate",status="200"}': 1000,
-      [seriesKey('authbench_weird_total', [['path', 'a "quoted" \\ value'], ['x', '1']])]: 2
+      [seriesKey('authbench_weird_total', [
+        ['path', 'a "quoted" \\ value'],
+        ['x', '1']
+      ])]: 2
     })
   })
 

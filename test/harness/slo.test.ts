@@ -6,7 +6,14 @@ import { applySlos, checkSlos, parseSlo } from '../../harness/stats/slo.ts'
 import type { ScenarioSummary } from '../../harness/types.ts'
 
 const summary = (over: Partial<ScenarioSummary> = {}): ScenarioSummary => ({
-  scenario: 'validate', trials: 2, validTrials: 2, throughputRps: 1_500, errorRate: 0.0005, cpuUsPerRequest: null, meanResponseBytes: 10, histogram: '',
+  scenario: 'validate',
+  trials: 2,
+  validTrials: 2,
+  throughputRps: 1_500,
+  errorRate: 0.0005,
+  cpuUsPerRequest: null,
+  meanResponseBytes: 10,
+  histogram: '',
   latencyUs: { count: 1000, min: 100, mean: 900, stdev: 50, p50: 800, p90: 5_000, p95: 9_000, p99: 19_000, p999: 40_000, max: 90_000 },
   ...over
 })
@@ -41,7 +48,10 @@ describe('checkSlos', () => {
   it('judges the merged figures; a scenario with no valid trial fails every objective', () => {
     const slos = ['p99<20ms', 'p99<19ms', 'errors<0.1%', 'throughput>2000'].map(parseSlo)
     expect(checkSlos(slos, summary()).map((r) => [r.expression, r.passed, r.actual])).toEqual([
-      ['p99<20ms', true, 19_000], ['p99<19ms', false, 19_000], ['errors<0.1%', true, 0.0005], ['throughput>2000', false, 1_500]
+      ['p99<20ms', true, 19_000],
+      ['p99<19ms', false, 19_000],
+      ['errors<0.1%', true, 0.0005],
+      ['throughput>2000', false, 1_500]
     ])
     const none = checkSlos(slos.slice(0, 1), summary({ validTrials: 0, figuresFromInvalidTrials: true }))
     expect(none[0]).toMatchObject({ passed: false, actual: null, note: expect.stringMatching(/no valid trial/) })
@@ -54,9 +64,17 @@ describe('checkSlos', () => {
 
 describe('--slo on the command line', () => {
   it('a bad expression exits 2 naming it, before any load', async () => {
-    for (const argv of [['run', '--scenario', 'health', '--slo', 'p99<20ms', '--slo', 'p99<<5ms'], ['ab', '--a', 'phase2', '--b', 'phase2', '--slo', 'p42<5ms']]) {
+    for (const argv of [
+      ['run', '--scenario', 'health', '--slo', 'p99<20ms', '--slo', 'p99<<5ms'],
+      ['ab', '--a', 'phase2', '--b', 'phase2', '--slo', 'p42<5ms']
+    ]) {
       let err = ''
-      const code = await main(['node', 'authbench', ...argv], { stdout: () => undefined, stderr: (t) => { err += t } })
+      const code = await main(['node', 'authbench', ...argv], {
+        stdout: () => undefined,
+        stderr: (t) => {
+          err += t
+        }
+      })
       expect(code).toBe(2)
       expect(err).toContain(`--slo "${argv.at(-1)}"`)
     }

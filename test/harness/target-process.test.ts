@@ -7,7 +7,7 @@ import { referenceTarget } from '../../scenarios/reference-target.ts'
 
 const FIXTURE = { script: 'test/fixtures/tiny-target.mjs', nodeArgs: [] as string[], readyTimeoutMs: 10_000, readinessPath: '/auth-server/v1/oauth/' }
 
-function crashed (target: TargetProcess): Promise<Error> {
+function crashed(target: TargetProcess): Promise<Error> {
   return new Promise((resolve) => target.once('crash', resolve))
 }
 
@@ -51,8 +51,10 @@ describe('TargetProcess (fixture)', () => {
   })
 
   it('reports a target that dies during start-up, with its stderr', async () => {
-    await expect(startTarget({ ...FIXTURE, script: 'test/fixtures/does-not-exist.mjs' }))
-      .rejects.toMatchObject({ code: 'AUTHBENCH_ERR_TARGET_START', message: expect.stringContaining('does-not-exist') })
+    await expect(startTarget({ ...FIXTURE, script: 'test/fixtures/does-not-exist.mjs' })).rejects.toMatchObject({
+      code: 'AUTHBENCH_ERR_TARGET_START',
+      message: expect.stringContaining('does-not-exist')
+    })
   })
 
   it('detects a crash mid-run and aborts its crash signal', async () => {

@@ -27,7 +27,12 @@ describe('planVariants', () => {
     expect(plan).toHaveLength(4 * 2 * 3)
     for (let round = 0; round < 3; round++) {
       for (const scenario of ['health', 'token']) {
-        expect(plan.filter((s) => s.round === round && s.scenario === scenario).map((s) => s.variant).sort()).toEqual([...PRESETS].sort())
+        expect(
+          plan
+            .filter((s) => s.round === round && s.scenario === scenario)
+            .map((s) => s.variant)
+            .sort()
+        ).toEqual([...PRESETS].sort())
       }
     }
     // A round finishes every scenario before the next round starts.
@@ -48,12 +53,20 @@ describe('planVariants', () => {
 
   it('is a pure function of its options; the seed changes the order', () => {
     expect(planVariants({ variants: PRESETS, scenarios: ['health', 'token'], rounds: 3, seed: 7 })).toEqual(plan)
-    const orders = new Set(Array.from({ length: 8 }, (_, seed) => planVariants({ variants: PRESETS, scenarios: ['health'], rounds: 1, seed }).map((s) => s.variant).join(',')))
+    const orders = new Set(
+      Array.from({ length: 8 }, (_, seed) =>
+        planVariants({ variants: PRESETS, scenarios: ['health'], rounds: 1, seed })
+          .map((s) => s.variant)
+          .join(',')
+      )
+    )
     expect(orders.size).toBeGreaterThan(1)
   })
 
   it('is ABBA or BAAB for two variants', () => {
-    const two = planVariants({ variants: ['A', 'B'], scenarios: ['x'], rounds: 2, seed: 1 }).map((s) => s.variant).join('')
+    const two = planVariants({ variants: ['A', 'B'], scenarios: ['x'], rounds: 2, seed: 1 })
+      .map((s) => s.variant)
+      .join('')
     expect(['ABBA', 'BAAB']).toContain(two)
   })
 
@@ -128,10 +141,58 @@ const SHAPES: Record<string, Record<string, Shape>> = {
   }
 }
 const CONFIGS: Record<string, Record<string, unknown>> = {
-  baseline: { preset: 'baseline', store: 'memory', cache: 'none', dbPoolMax: 4, batchSize: 0, batchFlushIntervalMs: 200, queueMaxConcurrent: 0, queueCapacity: 2048, queueTimeoutMs: 100, revocationWorkers: 0, instances: 1 },
-  phase1: { preset: 'phase1', store: 'memory', cache: 'none', dbPoolMax: 20, batchSize: 500, batchFlushIntervalMs: 200, queueMaxConcurrent: 0, queueCapacity: 2048, queueTimeoutMs: 100, revocationWorkers: 0, instances: 1 },
-  phase2: { preset: 'phase2', store: 'memory', cache: 'lru', dbPoolMax: 20, batchSize: 500, batchFlushIntervalMs: 200, queueMaxConcurrent: 256, queueCapacity: 2048, queueTimeoutMs: 100, revocationWorkers: 0, instances: 1 },
-  phase3: { preset: 'phase3', store: 'memory', cache: 'lru', dbPoolMax: 20, batchSize: 500, batchFlushIntervalMs: 200, queueMaxConcurrent: 256, queueCapacity: 2048, queueTimeoutMs: 100, revocationWorkers: 4, instances: 1 }
+  baseline: {
+    preset: 'baseline',
+    store: 'memory',
+    cache: 'none',
+    dbPoolMax: 4,
+    batchSize: 0,
+    batchFlushIntervalMs: 200,
+    queueMaxConcurrent: 0,
+    queueCapacity: 2048,
+    queueTimeoutMs: 100,
+    revocationWorkers: 0,
+    instances: 1
+  },
+  phase1: {
+    preset: 'phase1',
+    store: 'memory',
+    cache: 'none',
+    dbPoolMax: 20,
+    batchSize: 500,
+    batchFlushIntervalMs: 200,
+    queueMaxConcurrent: 0,
+    queueCapacity: 2048,
+    queueTimeoutMs: 100,
+    revocationWorkers: 0,
+    instances: 1
+  },
+  phase2: {
+    preset: 'phase2',
+    store: 'memory',
+    cache: 'lru',
+    dbPoolMax: 20,
+    batchSize: 500,
+    batchFlushIntervalMs: 200,
+    queueMaxConcurrent: 256,
+    queueCapacity: 2048,
+    queueTimeoutMs: 100,
+    revocationWorkers: 0,
+    instances: 1
+  },
+  phase3: {
+    preset: 'phase3',
+    store: 'memory',
+    cache: 'lru',
+    dbPoolMax: 20,
+    batchSize: 500,
+    batchFlushIntervalMs: 200,
+    queueMaxConcurrent: 256,
+    queueCapacity: 2048,
+    queueTimeoutMs: 100,
+    revocationWorkers: 4,
+    instances: 1
+  }
 }
 
 // The reference target's declared counters, as its results carry them.
@@ -145,7 +206,10 @@ function makePhasesRun(rounds: number): RunResult {
   for (const step of plan) {
     const shape = SHAPES[step.scenario]?.[step.variant] as Shape
     const d = drift[step.round] as number
-    const trial = makeTrial(step.scenario, step.trial, { ...shape, samplesPerTrial: 800, throughputRps: shape.throughputRps / d, p50Us: shape.p50Us * d }, rng, { variant: step.variant, round: step.round })
+    const trial = makeTrial(step.scenario, step.trial, { ...shape, samplesPerTrial: 800, throughputRps: shape.throughputRps / d, p50Us: shape.p50Us * d }, rng, {
+      variant: step.variant,
+      round: step.round
+    })
     if (trial.server !== null) trial.server = { ...trial.server, counters: { ...Object.fromEntries(Object.keys(COUNTERS).map((k) => [k, 0])), ...shape.counters } }
     trials.push(trial)
   }
@@ -160,12 +224,20 @@ function makePhasesRun(rounds: number): RunResult {
       ...FIXTURE_ENVIRONMENT,
       variant: PRESETS.join(','),
       targetOptions: { store: 'memory' },
-      targetConfig: { variants: Object.fromEntries(PRESETS.map((p) => [p, { env: { PRESET: p }, config: CONFIGS[p] }])), loadAverage: { start: [1.5, 1.2, 1], end: [1.9, 1.4, 1.1] } }
+      targetConfig: {
+        variants: Object.fromEntries(PRESETS.map((p) => [p, { env: { PRESET: p }, config: CONFIGS[p] }])),
+        loadAverage: { start: [1.5, 1.2, 1], end: [1.9, 1.4, 1.1] }
+      }
     },
     load: Object.fromEntries(scenarios.map((s) => [s, { ...FIXTURE_LOAD }])),
     scenarios,
     trials,
-    summary: scenarios.map((s) => summarizeScenario(s, trials.filter((t) => t.variant === 'phase3'))),
+    summary: scenarios.map((s) =>
+      summarizeScenario(
+        s,
+        trials.filter((t) => t.variant === 'phase3')
+      )
+    ),
     calibration: null,
     aborted: null,
     counters: COUNTERS
@@ -209,7 +281,9 @@ describe('analyseVariants', () => {
     const lines = analysis.notHelping.map((n) => n.text)
     const health = lines.find((l) => l.startsWith('phase1 on health:'))
     expect(health).toMatch(/against baseline does not measurably help: throughput [+−]\d/)
-    expect(health).toMatch(/Evidence \(baseline → phase1\): cache hits\/1k req 0\.0 → 0\.0 \(0\.0 → 0\.0\/s\); .*batch flushes\/1k req 0\.0 → 0\.0 \(0\.0 → 0\.0\/s\); 429 rejections\/1k req 0\.0 → 0\.0 .*; pool waits\/1k req 0\.0 → 0\.0/)
+    expect(health).toMatch(
+      /Evidence \(baseline → phase1\): cache hits\/1k req 0\.0 → 0\.0 \(0\.0 → 0\.0\/s\); .*batch flushes\/1k req 0\.0 → 0\.0 \(0\.0 → 0\.0\/s\); 429 rejections\/1k req 0\.0 → 0\.0 .*; pool waits\/1k req 0\.0 → 0\.0/
+    )
     expect(health).toMatch(/embedded store has no connection pool/)
     expect(health).toMatch(/it never flushed, since this endpoint issues no tokens/)
     const revoke = lines.find((l) => l.startsWith('phase2 on revoke:'))
@@ -269,7 +343,10 @@ describe('variants renderers', () => {
     expect(html).toContain('/* chart.js */')
     for (const id of ['throughput', 'p99', 'change']) expect(html).toContain(`<canvas id="${id}">`)
     for (const p of PRESETS) expect(html).toContain(`<td>${p}</td>`)
-    const data = JSON.parse(/<script type="application\/json" id="phases-data">(.*?)<\/script>/s.exec(html)?.[1] ?? '{}') as { variants: string[]; cells: Record<string, { low: number | null }> }
+    const data = JSON.parse(/<script type="application\/json" id="phases-data">(.*?)<\/script>/s.exec(html)?.[1] ?? '{}') as {
+      variants: string[]
+      cells: Record<string, { low: number | null }>
+    }
     expect(data.variants).toEqual(PRESETS)
     expect(data.cells['validate/phase2']?.low).toBeGreaterThan(0)
   })

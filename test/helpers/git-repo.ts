@@ -4,18 +4,22 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
-export function git (cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' } }).trim()
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' }
+  }).trim()
 }
 
-export function createRepo (prefix = 'authbench-repo-'): string {
+export function createRepo(prefix = 'authbench-repo-'): string {
   const dir = mkdtempSync(path.join(tmpdir(), prefix))
   git(dir, 'init', '-q', '-b', 'main')
   return dir
 }
 
 /** Writes the files (relative paths) and commits them; returns the commit id. */
-export function commitFiles (repo: string, files: Record<string, string>, message: string): string {
+export function commitFiles(repo: string, files: Record<string, string>, message: string): string {
   for (const [file, text] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(repo, file)), { recursive: true })
     writeFileSync(path.join(repo, file), text)
@@ -26,6 +30,9 @@ export function commitFiles (repo: string, files: Record<string, string>, messag
 }
 
 /** Worktrees git knows of, beside the main one. */
-export function extraWorktrees (repo: string): string[] {
-  return git(repo, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).slice(1)
+export function extraWorktrees(repo: string): string[] {
+  return git(repo, 'worktree', 'list', '--porcelain')
+    .split('\n')
+    .filter((l) => l.startsWith('worktree '))
+    .slice(1)
 }

@@ -8,7 +8,12 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5_000, everyMs = 5): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (await Promise.resolve().then(cond).catch(() => false)) return true
+    if (
+      await Promise.resolve()
+        .then(cond)
+        .catch(() => false)
+    )
+      return true
     if (Date.now() >= deadline) return false
     await sleep(everyMs)
   }

@@ -19,7 +19,10 @@ import { recordRow } from './helpers.ts'
 import { referenceTarget } from '../../scenarios/reference-target.ts'
 
 const CREDS: Record<string, string> = {
-  'test-client': 'test-secret-123', 'trading-client': 'trading-secret-456', 'limited-client': 'limited-secret-789', 'bench-client': 'bench-secret-000'
+  'test-client': 'test-secret-123',
+  'trading-client': 'trading-secret-456',
+  'limited-client': 'limited-secret-789',
+  'bench-client': 'bench-secret-000'
 }
 /**
  * inject() runs cases back to back on this process's event loop, which load shedding reads as
@@ -76,7 +79,17 @@ function sign(header: unknown, payload: unknown, key: string | null, hash: 'sha2
 }
 function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const iat = Math.floor(Date.now() / 1000)
-  return { client_id: 'test-client', token_id: 'ab'.repeat(16), token_type: 'N', scopes: ['read:ltp', 'read:quote'], exp: iat + 3600, iat, nbf: iat, iss: 'auth-server', ...overrides }
+  return {
+    client_id: 'test-client',
+    token_id: 'ab'.repeat(16),
+    token_type: 'N',
+    scopes: ['read:ltp', 'read:quote'],
+    exp: iat + 3600,
+    iat,
+    nbf: iat,
+    iss: 'auth-server',
+    ...overrides
+  }
 }
 
 /** A JSON object as text, keys in order and duplicates allowed, so `__proto__` can be an own key. */
@@ -87,7 +100,8 @@ const anyValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom('client
 const bodyText: fc.Arbitrary<string> = fc.oneof(
   fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v) ?? 'null'),
   fc.array(fc.tuple(fc.constantFrom(...KEYS), anyValue), { maxLength: 8 }).map(objectText),
-  fc.record({ proto: fc.constantFrom('__proto__', 'constructor'), inner: fc.dictionary(fc.constantFrom('isAdmin', 'polluted', 'prototype', 'client_id'), anyValue) })
+  fc
+    .record({ proto: fc.constantFrom('__proto__', 'constructor'), inner: fc.dictionary(fc.constantFrom('isAdmin', 'polluted', 'prototype', 'client_id'), anyValue) })
     .map(({ proto, inner }) => objectText([['grant_type', 'client_credentials'], ...Object.entries(cred('test-client')), [proto, inner]])),
   fc.integer({ min: 1, max: 20_000 }).chain((n) => fc.constantFrom(`${'['.repeat(n)}${']'.repeat(n)}`, `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`, '['.repeat(n))),
   fc.integer({ min: 3_000, max: 40_000 }).map((n) => objectText([['grant_type', 'client_credentials'], ...Object.entries(cred('test-client')), ['pad', 'x'.repeat(n)]])),
@@ -99,7 +113,11 @@ const bodyText: fc.Arbitrary<string> = fc.oneof(
 function may200(route: (typeof ROUTES)[number], text: string, hasRealToken: boolean): boolean {
   if (route === 'validate' || route === 'revoke') return hasRealToken
   let body: unknown
-  try { body = JSON.parse(text) } catch { return false }
+  try {
+    body = JSON.parse(text)
+  } catch {
+    return false
+  }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return false
   const b = body as Record<string, unknown>
   return b.grant_type === 'client_credentials' && typeof b.client_id === 'string' && CREDS[b.client_id] === b.client_secret
@@ -107,17 +125,20 @@ function may200(route: (typeof ROUTES)[number], text: string, hasRealToken: bool
 
 describe('hostile input, property-based (fast-check)', () => {
   it('JSON bodies of any type, depth, prototype keys and size: no 5xx, error shape, 200 only for real credentials', async () => {
-    await fc.assert(fc.asyncProperty(fc.constantFrom(...ROUTES), bodyText, fc.boolean(), fc.nat(9), async (route, text, withToken, i) => {
-      counts.json++
-      const headers: Record<string, string> = { 'content-type': 'application/json' }
-      if (withToken) headers.authorization = `Bearer ${spare[i] as string}`
-      const res = await app.inject({ method: 'POST', url: `${BASE}/${route}`, headers, payload: text })
-      check(res)
-      if (res.statusCode === 200) expect(may200(route, text, withToken), `${route} ${text.slice(0, 200)}`).toBe(true)
-      // Nothing was polluted: a fresh object has no inherited extras.
-      expect(({} as Record<string, unknown>).isAdmin).toBeUndefined()
-      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
-    }), { numRuns: 3_000 })
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...ROUTES), bodyText, fc.boolean(), fc.nat(9), async (route, text, withToken, i) => {
+        counts.json++
+        const headers: Record<string, string> = { 'content-type': 'application/json' }
+        if (withToken) headers.authorization = `Bearer ${spare[i] as string}`
+        const res = await app.inject({ method: 'POST', url: `${BASE}/${route}`, headers, payload: text })
+        check(res)
+        if (res.statusCode === 200) expect(may200(route, text, withToken), `${route} ${text.slice(0, 200)}`).toBe(true)
+        // Nothing was polluted: a fresh object has no inherited extras.
+        expect(({} as Record<string, unknown>).isAdmin).toBeUndefined()
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+      }),
+      { numRuns: 3_000 }
+    )
   })
 
   it('content types and encodings: no 5xx, error shape', async () => {
@@ -125,53 +146,94 @@ describe('hostile input, property-based (fast-check)', () => {
     const form = new URLSearchParams({ grant_type: 'client_credentials', ...cred('test-client') }).toString()
     const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 })
     const contentType = fc.oneof(
-      fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/json; charset=latin1', 'application/json;;', 'application/jsonx',
-        'text/plain', 'text/json', 'application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-8', 'multipart/form-data; boundary=x', 'application/octet-stream', '*/*', ''),
+      fc.constantFrom(
+        'application/json',
+        'application/json; charset=utf-8',
+        'APPLICATION/JSON',
+        'application/json; charset=latin1',
+        'application/json;;',
+        'application/jsonx',
+        'text/plain',
+        'text/json',
+        'application/x-www-form-urlencoded',
+        'application/x-www-form-urlencoded; charset=utf-8',
+        'multipart/form-data; boundary=x',
+        'application/octet-stream',
+        '*/*',
+        ''
+      ),
       printable
     )
     const encoding = fc.option(fc.oneof(fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'gzip, gzip', 'x-garbage', 'chunked'), printable))
     const payload = fc.constantFrom('json', 'form', 'gzipped-json', 'empty', 'binary')
-    await fc.assert(fc.asyncProperty(fc.constantFrom('token', 'ott', 'validate', 'revoke'), contentType, encoding, payload, async (route, ct, enc, kind) => {
-      counts.contentType++
-      const headers: Record<string, string> = {}
-      if (ct !== '') headers['content-type'] = ct
-      if (enc !== null) headers['content-encoding'] = enc
-      const body = kind === 'json' ? good : kind === 'form' ? form : kind === 'gzipped-json' ? gzipSync(good) : kind === 'empty' ? '' : Buffer.from([0, 255, 1, 254, 0x7b])
-      const res = await app.inject({ method: 'POST', url: `${BASE}/${route}`, headers, payload: body })
-      check(res)
-      if (res.statusCode === 200) expect(route === 'token' || route === 'ott').toBe(true)
-    }), { numRuns: 1_500 })
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('token', 'ott', 'validate', 'revoke'), contentType, encoding, payload, async (route, ct, enc, kind) => {
+        counts.contentType++
+        const headers: Record<string, string> = {}
+        if (ct !== '') headers['content-type'] = ct
+        if (enc !== null) headers['content-encoding'] = enc
+        const body = kind === 'json' ? good : kind === 'form' ? form : kind === 'gzipped-json' ? gzipSync(good) : kind === 'empty' ? '' : Buffer.from([0, 255, 1, 254, 0x7b])
+        const res = await app.inject({ method: 'POST', url: `${BASE}/${route}`, headers, payload: body })
+        check(res)
+        if (res.statusCode === 200) expect(route === 'token' || route === 'ott').toBe(true)
+      }),
+      { numRuns: 1_500 }
+    )
   })
 
   const forgedToken: fc.Arbitrary<string> = fc.oneof(
     // alg:none in its spellings, with and without a signature
     fc.tuple(fc.constantFrom('none', 'None', 'NONE', 'nOnE', ''), fc.constantFrom('', 'sig', 'AAAA')).map(([alg, sig]) => `${sign({ alg, typ: 'JWT' }, claims(), null)}${sig}`),
     // HS/RS confusion: an RS/ES/PS header, HMAC-signed with the RSA public key (the classic attack) or random keys
-    fc.tuple(fc.constantFrom('RS256', 'RS512', 'ES256', 'PS256', 'HS256', 'HS384', 'HS512'), fc.constantFrom(PUBLIC_PEM, ...ATTACKER_KEYS), fc.constantFrom('sha256' as const, 'sha384' as const, 'sha512' as const))
+    fc
+      .tuple(
+        fc.constantFrom('RS256', 'RS512', 'ES256', 'PS256', 'HS256', 'HS384', 'HS512'),
+        fc.constantFrom(PUBLIC_PEM, ...ATTACKER_KEYS),
+        fc.constantFrom('sha256' as const, 'sha384' as const, 'sha512' as const)
+      )
       .map(([alg, key, hash]) => sign({ alg, typ: 'JWT' }, claims(), key, hash)),
     // kid tricks: a kid naming a file, a query or nothing, signed with what that kid would resolve to
-    fc.tuple(fc.constantFrom('../../../../dev/null', '/dev/null', "' UNION SELECT 'x' --", '0', 'null', '', 'x'.repeat(2_000), 'http://127.0.0.1/key'), fc.constantFrom(...ATTACKER_KEYS), fc.constantFrom('HS256', 'none'))
+    fc
+      .tuple(
+        fc.constantFrom('../../../../dev/null', '/dev/null', "' UNION SELECT 'x' --", '0', 'null', '', 'x'.repeat(2_000), 'http://127.0.0.1/key'),
+        fc.constantFrom(...ATTACKER_KEYS),
+        fc.constantFrom('HS256', 'none')
+      )
       .map(([kid, key, alg]) => sign({ alg, typ: 'JWT', kid, jku: 'http://127.0.0.1/jwks', x5u: 'http://127.0.0.1/x5' }, claims(), alg === 'none' ? null : key)),
     // well-formed claims of every kind, signed with a key that is not ours
-    fc.tuple(fc.record({ client_id: fc.constantFrom('test-client', 'admin', ''), scopes: fc.constantFrom(['read:ltp'], ['*'], ['write:orders']) }), fc.string({ minLength: 1, maxLength: 80 }))
+    fc
+      .tuple(
+        fc.record({ client_id: fc.constantFrom('test-client', 'admin', ''), scopes: fc.constantFrom(['read:ltp'], ['*'], ['write:orders']) }),
+        fc.string({ minLength: 1, maxLength: 80 })
+      )
       .map(([c, key]) => sign({ alg: 'HS256', typ: 'JWT' }, claims(c), key === SECRET ? `${key}!` : key)),
     // oversized and shapeless
     fc.integer({ min: 4_000, max: 30_000 }).map((n) => `${sign({ alg: 'HS256' }, claims(), 'k')}${'A'.repeat(n)}`),
     fc.string({ maxLength: 200 }),
     fc.array(fc.base64String({ maxLength: 60 }), { minLength: 1, maxLength: 5 }).map((parts) => parts.join('.'))
   )
-  const authorizationValue = fc.tuple(forgedToken, fc.constantFrom('Bearer ', 'bearer ', 'BEARER   ', 'Basic ', 'Bearer\t', '', 'Bearer x ', 'Token ')).map(([t, scheme]) => `${scheme}${t}`)
+  const authorizationValue = fc
+    .tuple(forgedToken, fc.constantFrom('Bearer ', 'bearer ', 'BEARER   ', 'Basic ', 'Bearer\t', '', 'Bearer x ', 'Token '))
+    .map(([t, scheme]) => `${scheme}${t}`)
 
   it('Authorization values we never issued (alg:none, HS/RS confusion, kid tricks, other keys, oversized): never 200, no 5xx, error shape', async () => {
-    await fc.assert(fc.asyncProperty(fc.constantFrom('validate', 'revoke'), authorizationValue, async (route, auth) => {
-      // Header values with control characters cannot be sent by any HTTP client; the raw-socket part covers them.
-      fc.pre(!/[^\x20-\x7e\t]/.test(auth))
-      counts.authorization++
-      const res = await app.inject({ method: 'POST', url: `${BASE}/${route}`, headers: { authorization: auth, 'content-type': 'application/json' }, payload: '{"resource":"/quotes/ltp"}' })
-      check(res)
-      if (res.statusCode === 200) forgedAccepted++
-      expect(res.statusCode, auth.slice(0, 200)).not.toBe(200)
-    }), { numRuns: 3_000 })
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('validate', 'revoke'), authorizationValue, async (route, auth) => {
+        // Header values with control characters cannot be sent by any HTTP client; the raw-socket part covers them.
+        fc.pre(!/[^\x20-\x7e\t]/.test(auth))
+        counts.authorization++
+        const res = await app.inject({
+          method: 'POST',
+          url: `${BASE}/${route}`,
+          headers: { authorization: auth, 'content-type': 'application/json' },
+          payload: '{"resource":"/quotes/ltp"}'
+        })
+        check(res)
+        if (res.statusCode === 200) forgedAccepted++
+        expect(res.statusCode, auth.slice(0, 200)).not.toBe(200)
+      }),
+      { numRuns: 3_000 }
+    )
   })
 
   it('tokens signed with our key but claims we would never issue (expired, not yet valid, other issuer, missing or mistyped claims): never 200', async () => {
@@ -179,53 +241,75 @@ describe('hostile input, property-based (fast-check)', () => {
     const bad = fc.oneof(
       fc.integer({ min: 1, max: 10 ** 7 }).map((d) => ({ exp: now - d, iat: now - d - 3600, nbf: now - d - 3600 })),
       fc.integer({ min: 120, max: 10 ** 7 }).map((d) => ({ nbf: now + d })),
-      fc.string({ maxLength: 30 }).filter((s) => s !== 'auth-server').map((iss) => ({ iss })),
+      fc
+        .string({ maxLength: 30 })
+        .filter((s) => s !== 'auth-server')
+        .map((iss) => ({ iss })),
       fc.constantFrom('client_id', 'token_id', 'token_type', 'scopes', 'exp', 'iat', 'iss').map((k) => ({ [k]: undefined })),
-      fc.record({ k: fc.constantFrom('exp', 'iat', 'token_id', 'token_type', 'scopes', 'client_id'), v: fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null), fc.array(fc.integer(), { minLength: 1, maxLength: 3 }), fc.constant({})) })
-        .filter(({ k, v }) => !(k === 'token_type' && (v === 'N' || v === 'O')) && !(k === 'client_id' && typeof v === 'string') && !((k === 'iat' || k === 'exp') && typeof v === 'number'))
+      fc
+        .record({
+          k: fc.constantFrom('exp', 'iat', 'token_id', 'token_type', 'scopes', 'client_id'),
+          v: fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null), fc.array(fc.integer(), { minLength: 1, maxLength: 3 }), fc.constant({}))
+        })
+        .filter(
+          ({ k, v }) =>
+            !(k === 'token_type' && (v === 'N' || v === 'O')) && !(k === 'client_id' && typeof v === 'string') && !((k === 'iat' || k === 'exp') && typeof v === 'number')
+        )
         .map(({ k, v }) => ({ [k]: v }))
     )
-    await fc.assert(fc.asyncProperty(fc.constantFrom('validate', 'revoke'), bad, async (route, over) => {
-      // Revoking one of our own tokens after it expired answers 200 by design (it is ours, and
-      // revoking it changes nothing): expiry is judged on validate only.
-      fc.pre(!(route === 'revoke' && 'exp' in over && typeof over.exp === 'number'))
-      counts.claims++
-      const jwt = sign({ alg: 'HS256', typ: 'JWT' }, JSON.parse(JSON.stringify(claims(over))) as unknown, SECRET)
-      const res = await app.inject({ method: 'POST', url: `${BASE}/${route}`, headers: { authorization: `Bearer ${jwt}` }, payload: { resource: '/quotes/ltp' } })
-      check(res)
-      if (res.statusCode === 200) forgedAccepted++
-      expect(res.statusCode, JSON.stringify(over)).not.toBe(200)
-    }), { numRuns: 1_000 })
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('validate', 'revoke'), bad, async (route, over) => {
+        // Revoking one of our own tokens after it expired answers 200 by design (it is ours, and
+        // revoking it changes nothing): expiry is judged on validate only.
+        fc.pre(!(route === 'revoke' && 'exp' in over && typeof over.exp === 'number'))
+        counts.claims++
+        const jwt = sign({ alg: 'HS256', typ: 'JWT' }, JSON.parse(JSON.stringify(claims(over))) as unknown, SECRET)
+        const res = await app.inject({ method: 'POST', url: `${BASE}/${route}`, headers: { authorization: `Bearer ${jwt}` }, payload: { resource: '/quotes/ltp' } })
+        check(res)
+        if (res.statusCode === 200) forgedAccepted++
+        expect(res.statusCode, JSON.stringify(over)).not.toBe(200)
+      }),
+      { numRuns: 1_000 }
+    )
   })
 
   it('tampered tokens (any bit of any part flipped, claims swapped under the old signature, truncated, extended): never 200, and the real token is untouched', async () => {
-    const tamper = fc.record({ i: fc.nat(issued.length - 1), part: fc.constantFrom(0, 1, 2), byte: fc.nat(), bit: fc.integer({ min: 0, max: 7 }), how: fc.constantFrom('flip', 'swap-claims', 'truncate', 'extend', 'drop-signature') })
-    await fc.assert(fc.asyncProperty(tamper, fc.constantFrom('validate', 'revoke'), async ({ i, part, byte, bit, how }, route) => {
-      const original = issued[i] as string
-      const parts = original.split('.')
-      let forged: string
-      if (how === 'flip') {
-        const bytes = Buffer.from(parts[part] as string, 'base64url')
-        const at = byte % bytes.length
-        bytes[at] = (bytes[at] as number) ^ (1 << bit)
-        forged = parts.map((p, k) => (k === part ? bytes.toString('base64url') : p)).join('.')
-      } else if (how === 'swap-claims') {
-        const c = JSON.parse(Buffer.from(parts[1] as string, 'base64url').toString('utf8')) as Record<string, unknown>
-        forged = [parts[0], b64({ ...c, scopes: ['write:orders', 'read:ltp'], exp: (c.exp as number) + 1 + bit }), parts[2]].join('.')
-      } else if (how === 'truncate') {
-        forged = original.slice(0, Math.max(1, original.length - 1 - (byte % 20)))
-      } else if (how === 'extend') {
-        forged = `${original}${'A=.'.charAt(bit % 3)}`
-      } else {
-        forged = `${parts[0]}.${parts[1]}.`
-      }
-      fc.pre(forged !== original)
-      counts.tampered++
-      const res = await app.inject({ method: 'POST', url: `${BASE}/${route}`, headers: { authorization: `Bearer ${forged}` }, payload: { resource: '/quotes/ltp' } })
-      check(res)
-      if (res.statusCode === 200) forgedAccepted++
-      expect(res.statusCode, `${how} part ${part}`).not.toBe(200)
-    }), { numRuns: 1_500 })
+    const tamper = fc.record({
+      i: fc.nat(issued.length - 1),
+      part: fc.constantFrom(0, 1, 2),
+      byte: fc.nat(),
+      bit: fc.integer({ min: 0, max: 7 }),
+      how: fc.constantFrom('flip', 'swap-claims', 'truncate', 'extend', 'drop-signature')
+    })
+    await fc.assert(
+      fc.asyncProperty(tamper, fc.constantFrom('validate', 'revoke'), async ({ i, part, byte, bit, how }, route) => {
+        const original = issued[i] as string
+        const parts = original.split('.')
+        let forged: string
+        if (how === 'flip') {
+          const bytes = Buffer.from(parts[part] as string, 'base64url')
+          const at = byte % bytes.length
+          bytes[at] = (bytes[at] as number) ^ (1 << bit)
+          forged = parts.map((p, k) => (k === part ? bytes.toString('base64url') : p)).join('.')
+        } else if (how === 'swap-claims') {
+          const c = JSON.parse(Buffer.from(parts[1] as string, 'base64url').toString('utf8')) as Record<string, unknown>
+          forged = [parts[0], b64({ ...c, scopes: ['write:orders', 'read:ltp'], exp: (c.exp as number) + 1 + bit }), parts[2]].join('.')
+        } else if (how === 'truncate') {
+          forged = original.slice(0, Math.max(1, original.length - 1 - (byte % 20)))
+        } else if (how === 'extend') {
+          forged = `${original}${'A=.'.charAt(bit % 3)}`
+        } else {
+          forged = `${parts[0]}.${parts[1]}.`
+        }
+        fc.pre(forged !== original)
+        counts.tampered++
+        const res = await app.inject({ method: 'POST', url: `${BASE}/${route}`, headers: { authorization: `Bearer ${forged}` }, payload: { resource: '/quotes/ltp' } })
+        check(res)
+        if (res.statusCode === 200) forgedAccepted++
+        expect(res.statusCode, `${how} part ${part}`).not.toBe(200)
+      }),
+      { numRuns: 1_500 }
+    )
     // No tampered revoke revoked the token it came from.
     for (const jwt of issued) {
       const res = await app.inject({ method: 'POST', url: `${BASE}/validate`, headers: { authorization: `Bearer ${jwt}` }, payload: { resource: '/quotes/ltp' } })
@@ -235,24 +319,66 @@ describe('hostile input, property-based (fast-check)', () => {
 
   it('paths and methods: no 5xx, error shape', async () => {
     const segment = fc.oneof(
-      fc.constantFrom('auth-server', 'v1', 'oauth', 'token', 'validate', 'debug', 'stats', 'metrics', 'health', 'ready', '..', '.', '', '%2e%2e', '%00', '%ZZ', '%', '%c0%af', '%ff', ';', 'a;b=c', '~', '*', '@', ':', '!$&\'()*+,=', 'constructor', '__proto__'),
-      fc.string({ unit: fc.constantFrom(...'abcXYZ019-._~!$&\'()*+,;=:@%'.split('')), maxLength: 30 }),
+      fc.constantFrom(
+        'auth-server',
+        'v1',
+        'oauth',
+        'token',
+        'validate',
+        'debug',
+        'stats',
+        'metrics',
+        'health',
+        'ready',
+        '..',
+        '.',
+        '',
+        '%2e%2e',
+        '%00',
+        '%ZZ',
+        '%',
+        '%c0%af',
+        '%ff',
+        ';',
+        'a;b=c',
+        '~',
+        '*',
+        '@',
+        ':',
+        "!$&'()*+,=",
+        'constructor',
+        '__proto__'
+      ),
+      fc.string({ unit: fc.constantFrom(..."abcXYZ019-._~!$&'()*+,;=:@%".split('')), maxLength: 30 }),
       fc.integer({ min: 200, max: 9_000 }).map((n) => 'x'.repeat(n))
     )
-    const path = fc.tuple(fc.constantFrom('/', `${BASE}/`, '//', '/auth-server/v1/oauth//'), fc.array(segment, { maxLength: 8 }), fc.option(fc.string({ unit: fc.constantFrom(...'a=&%?#[]x'.split('')), maxLength: 40 })))
+    const path = fc
+      .tuple(
+        fc.constantFrom('/', `${BASE}/`, '//', '/auth-server/v1/oauth//'),
+        fc.array(segment, { maxLength: 8 }),
+        fc.option(fc.string({ unit: fc.constantFrom(...'a=&%?#[]x'.split('')), maxLength: 40 }))
+      )
       .map(([start, segs, q]) => `${start}${segs.join('/')}${q === null ? '' : `?${q.replace(/#/g, '')}`}`)
-    await fc.assert(fc.asyncProperty(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'), path, async (method, url) => {
-      counts.paths++
-      const res = await app.inject({ method: method as 'GET', url, ...(method === 'POST' || method === 'PUT' || method === 'PATCH' ? { payload: '{}', headers: { 'content-type': 'application/json' } } : {}) })
-      check(res, method)
-    }), { numRuns: 1_500 })
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'), path, async (method, url) => {
+        counts.paths++
+        const res = await app.inject({
+          method: method as 'GET',
+          url,
+          ...(method === 'POST' || method === 'PUT' || method === 'PATCH' ? { payload: '{}', headers: { 'content-type': 'application/json' } } : {})
+        })
+        check(res, method)
+      }),
+      { numRuns: 1_500 }
+    )
   })
 
   it('after all of the above the app still serves a valid flow', async () => {
     const t = await app.inject({ method: 'POST', url: `${BASE}/token`, payload: { grant_type: 'client_credentials', ...cred('test-client') } })
     expect(t.statusCode).toBe(200)
     const jwt = (t.json() as { access_token: string }).access_token
-    const v = (): Promise<LightMyRequestResponse> => app.inject({ method: 'POST', url: `${BASE}/validate`, headers: { authorization: `Bearer ${jwt}` }, payload: { resource: '/quotes/ltp' } })
+    const v = (): Promise<LightMyRequestResponse> =>
+      app.inject({ method: 'POST', url: `${BASE}/validate`, headers: { authorization: `Bearer ${jwt}` }, payload: { resource: '/quotes/ltp' } })
     expect((await v()).statusCode).toBe(200)
     expect((await app.inject({ method: 'POST', url: `${BASE}/revoke`, headers: { authorization: `Bearer ${jwt}` } })).statusCode).toBe(200)
     expect((await v()).statusCode).toBe(401)
@@ -262,21 +388,33 @@ describe('hostile input, property-based (fast-check)', () => {
 describe('raw malformed HTTP over a real socket, to a real target process', () => {
   let target: TargetProcess
   beforeAll(async () => {
-    target = await TargetProcess.start({ ...referenceTarget(), pinCpus: null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '3000', ...NO_SHEDDING } })
+    target = await TargetProcess.start({
+      ...referenceTarget(),
+      pinCpus: null,
+      env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '3000', ...NO_SHEDDING }
+    })
   }, 60_000)
-  afterAll(async () => { await target?.stop() })
+  afterAll(async () => {
+    await target?.stop()
+  })
 
   /** Write `bytes`, half-close, and collect what comes back until the server closes (or 2 s). */
   function exchange(bytes: Buffer): Promise<string> {
     return new Promise((resolve) => {
       const chunks: Buffer[] = []
       const socket = net.connect(target.port, '127.0.0.1')
-      const done = (): void => { clearTimeout(timer); socket.destroy(); resolve(Buffer.concat(chunks).toString('latin1')) }
+      const done = (): void => {
+        clearTimeout(timer)
+        socket.destroy()
+        resolve(Buffer.concat(chunks).toString('latin1'))
+      }
       const timer = setTimeout(done, 2_000)
       socket.on('data', (c: Buffer) => chunks.push(c))
       socket.on('close', done)
       socket.on('error', done)
-      socket.on('connect', () => { socket.end(bytes) })
+      socket.on('connect', () => {
+        socket.end(bytes)
+      })
     })
   }
 
@@ -300,40 +438,75 @@ describe('raw malformed HTTP over a real socket, to a real target process', () =
   const token = fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/)
   const anyByteString = (max: number) => fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a).toString('latin1'))
   const method = fc.oneof(fc.constantFrom('GET', 'POST', 'PUT', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE', 'PRI', 'get', 'G ET', ''), token)
-  const target_ = fc.oneof(fc.constantFrom('/', `${BASE}/`, `${BASE}/token`, `${BASE}/validate`, '*', 'http://127.0.0.1/x', '/%00', '/\x00', '/a b', '', '//../..'), fc.string({ maxLength: 40 }).map((s) => `/${s}`))
+  const target_ = fc.oneof(
+    fc.constantFrom('/', `${BASE}/`, `${BASE}/token`, `${BASE}/validate`, '*', 'http://127.0.0.1/x', '/%00', '/\x00', '/a b', '', '//../..'),
+    fc.string({ maxLength: 40 }).map((s) => `/${s}`)
+  )
   const version = fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/0.9', 'HTTP/1.1 ', 'http/1.1', 'HTTP/9.9', 'HTTP/1', '')
   const header = fc.oneof(
-    fc.constantFrom('Host: 127.0.0.1', 'Content-Length: 5', 'Content-Length: -1', 'Content-Length: 99999999999999999999', 'Content-Length: 1, 2', 'Transfer-Encoding: chunked',
-      'Transfer-Encoding: gzip, chunked', 'Transfer-Encoding: xchunked', 'Content-Type: application/json', 'Authorization: Bearer x.y.z', 'Authorization: Bearer \x00', 'Expect: 100-continue',
-      'Connection: Upgrade', 'Upgrade: websocket', ' folded: continuation', 'NoColon', ': empty-name', 'X\x00: nul', 'Bad Header: value', `X-Big: ${'a'.repeat(20_000)}`),
+    fc.constantFrom(
+      'Host: 127.0.0.1',
+      'Content-Length: 5',
+      'Content-Length: -1',
+      'Content-Length: 99999999999999999999',
+      'Content-Length: 1, 2',
+      'Transfer-Encoding: chunked',
+      'Transfer-Encoding: gzip, chunked',
+      'Transfer-Encoding: xchunked',
+      'Content-Type: application/json',
+      'Authorization: Bearer x.y.z',
+      'Authorization: Bearer \x00',
+      'Expect: 100-continue',
+      'Connection: Upgrade',
+      'Upgrade: websocket',
+      ' folded: continuation',
+      'NoColon',
+      ': empty-name',
+      'X\x00: nul',
+      'Bad Header: value',
+      `X-Big: ${'a'.repeat(20_000)}`
+    ),
     fc.tuple(token, anyByteString(60)).map(([n, v]) => `${n}: ${v}`)
   )
-  const body = fc.oneof(fc.constant(''), fc.constantFrom('{"grant_type":"client_credentials"}', '5\r\nhello\r\n0\r\n\r\n', 'zz\r\nbad\r\n', '0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n', '-1\r\n'), anyByteString(200))
+  const body = fc.oneof(
+    fc.constant(''),
+    fc.constantFrom('{"grant_type":"client_credentials"}', '5\r\nhello\r\n0\r\n\r\n', 'zz\r\nbad\r\n', '0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n', '-1\r\n'),
+    anyByteString(200)
+  )
   const eol = fc.constantFrom('\r\n', '\n', '\r', '\r\r\n')
   const request: fc.Arbitrary<Buffer> = fc.oneof(
-    fc.tuple(method, target_, version, fc.array(header, { maxLength: 6 }), body, eol)
+    fc
+      .tuple(method, target_, version, fc.array(header, { maxLength: 6 }), body, eol)
       .map(([m, t, v, hs, b, nl]) => Buffer.from(`${m} ${t} ${v}${nl}${hs.join(nl)}${hs.length ? nl : ''}${nl}${b}`, 'latin1')),
     fc.uint8Array({ minLength: 1, maxLength: 600 }).map((a) => Buffer.from(a)),
     // Request smuggling: both framings at once.
-    fc.constantFrom('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /debug/stats HTTP/1.1\r\n\r\n',
-      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\nabcd').map((s) => Buffer.from(s, 'latin1'))
+    fc
+      .constantFrom(
+        'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /debug/stats HTTP/1.1\r\n\r\n',
+        'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\nabcd'
+      )
+      .map((s) => Buffer.from(s, 'latin1'))
   )
 
   it('no 5xx and the error shape on every response, and the process then serves a valid flow', async () => {
     let sawResponse = 0
-    await fc.assert(fc.asyncProperty(request, async (bytes) => {
-      counts.raw++
-      const raw = await exchange(bytes)
-      // A response to HEAD has no body (its Content-Length describes the GET's).
-      for (const r of responses(raw, bytes.subarray(0, 5).toString('latin1') === 'HEAD ')) {
-        sawResponse++
-        // Our routes answer GET / etc. with 200 text; only error answers must have the JSON shape.
-        checkShape(r.status, r.contentType, r.body, r.head ? 'HEAD' : 'POST')
-      }
-    }), { numRuns: 400 })
+    await fc.assert(
+      fc.asyncProperty(request, async (bytes) => {
+        counts.raw++
+        const raw = await exchange(bytes)
+        // A response to HEAD has no body (its Content-Length describes the GET's).
+        for (const r of responses(raw, bytes.subarray(0, 5).toString('latin1') === 'HEAD ')) {
+          sawResponse++
+          // Our routes answer GET / etc. with 200 text; only error answers must have the JSON shape.
+          checkShape(r.status, r.contentType, r.body, r.head ? 'HEAD' : 'POST')
+        }
+      }),
+      { numRuns: 400 }
+    )
     expect(sawResponse).toBeGreaterThan(100)
     expect(target.running).toBe(true)
-    const post = (path: string, headers: Record<string, string>, b?: string) => fetch(`${target.url}${BASE}/${path}`, { method: 'POST', headers, ...(b === undefined ? {} : { body: b }) })
+    const post = (path: string, headers: Record<string, string>, b?: string) =>
+      fetch(`${target.url}${BASE}/${path}`, { method: 'POST', headers, ...(b === undefined ? {} : { body: b }) })
     const t = await post('token', { 'content-type': 'application/json' }, JSON.stringify({ grant_type: 'client_credentials', ...cred('test-client') }))
     expect(t.status).toBe(200)
     const jwt = ((await t.json()) as { access_token: string }).access_token

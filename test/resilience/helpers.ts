@@ -27,8 +27,14 @@ export function runLoad(url: string, opts: LoadOptions, next: () => RequestSpec)
   return driver.run({
     url,
     load: {
-      model: 'open', durationMs: opts.durationMs, warmupMs: 0, connections: opts.connections ?? 64, pipelining: 1,
-      rateRps: opts.rateRps, maxRequests: null, timeoutMs: opts.timeoutMs ?? 10_000
+      model: 'open',
+      durationMs: opts.durationMs,
+      warmupMs: 0,
+      connections: opts.connections ?? 64,
+      pipelining: 1,
+      rateRps: opts.rateRps,
+      maxRequests: null,
+      timeoutMs: opts.timeoutMs ?? 10_000
     },
     nextRequest: next,
     ...(opts.signal ? { signal: opts.signal } : {})
@@ -42,7 +48,9 @@ export function tokenIdOf(jwt: string): string {
 
 /** The 5xx answers in a driver outcome, by status. */
 export function fiveXx(outcome: DriverOutcome): number {
-  return Object.entries(outcome.statusCounts).filter(([s]) => Number(s) >= 500).reduce((n, [, c]) => n + c, 0)
+  return Object.entries(outcome.statusCounts)
+    .filter(([s]) => Number(s) >= 500)
+    .reduce((n, [, c]) => n + c, 0)
 }
 
 /** One row of the "Reliability" table in docs/reliability.md: what a case injected, under what load, and what it measured. */
@@ -103,7 +111,12 @@ function note(t: MixTally, status: number, headers: Record<string, string | stri
 /** A request issuing a token; a 200 adds its id to the tally. */
 export function tokenSpec(t: MixTally): RequestSpec {
   return {
-    method: 'POST', path: `${BASE}/token`, headers: JSON_HEADERS, body: CLIENT_BODY, expectedStatuses: [200], tag: 'token',
+    method: 'POST',
+    path: `${BASE}/token`,
+    headers: JSON_HEADERS,
+    body: CLIENT_BODY,
+    expectedStatuses: [200],
+    tag: 'token',
     onResponse: (status, headers, body) => {
       note(t, status, headers)
       if (status !== 200) return
@@ -117,7 +130,11 @@ export function tokenSpec(t: MixTally): RequestSpec {
 /** A request revoking `jwt`; a 200 adds its id to the tally. */
 export function revokeSpec(t: MixTally, jwt: string): RequestSpec {
   return {
-    method: 'POST', path: `${BASE}/revoke`, headers: { authorization: `Bearer ${jwt}` }, expectedStatuses: [200], tag: 'revoke',
+    method: 'POST',
+    path: `${BASE}/revoke`,
+    headers: { authorization: `Bearer ${jwt}` },
+    expectedStatuses: [200],
+    tag: 'revoke',
     onResponse: (status, headers) => {
       note(t, status, headers)
       if (status === 200) t.revoked.push(tokenIdOf(jwt))
@@ -145,6 +162,9 @@ export async function countRows(sql: { query: (q: string, p: unknown[]) => Promi
 
 /** The target's AUTH_SHUTDOWN_SUMMARY log line (pino JSON on stdout), or null. */
 export function shutdownSummary(output: string): Record<string, number | null> | null {
-  const line = output.split('\n').reverse().find((l) => l.includes('"AUTH_SHUTDOWN_SUMMARY"'))
+  const line = output
+    .split('\n')
+    .reverse()
+    .find((l) => l.includes('"AUTH_SHUTDOWN_SUMMARY"'))
   return line === undefined ? null : (JSON.parse(line) as Record<string, number | null>)
 }

@@ -19,18 +19,19 @@ afterEach(async () => {
   if (PIN) await pinProcess(process.pid, `0-${cpus().length - 1}`)
 })
 
-async function flood (preset: string, env: Record<string, string> = {}): Promise<OverloadFigures> {
+async function flood(preset: string, env: Record<string, string> = {}): Promise<OverloadFigures> {
   const target = await TargetProcess.start({ ...referenceTarget({ PRESET: preset, LOG_LEVEL: 'warn', ...env }), pinCpus: PIN ? '0' : null })
   started.push(target)
   return await overloadTrial(target.url, target.pid ?? 0, FLOOD)
 }
 
 describe('overload', () => {
-  it('phase2 sheds a flood with 503s and keeps its admitted p99 bounded (below phase1\'s, in the strict suite); phase1 sheds nothing', async () => {
+  it("phase2 sheds a flood with 503s and keeps its admitted p99 bounded (below phase1's, in the strict suite); phase1 sheds nothing", async () => {
     if (PIN) await pinProcess(process.pid, '1')
     const shedding = await flood('phase2', { SHED_MAX_ACTIVE_CONNECTIONS: '64' })
     const none = await flood('phase1')
-    const line = (f: OverloadFigures): string => `shed ${f.shed} of ${f.responses}, admitted p99 ${f.admittedP99Ms} ms, other ${JSON.stringify(f.otherByStatus)}, RSS ${f.idleRssMb.toFixed(0)} → ${f.peakRssMb.toFixed(0)} MB, recovered ${f.recoveryMs} ms`
+    const line = (f: OverloadFigures): string =>
+      `shed ${f.shed} of ${f.responses}, admitted p99 ${f.admittedP99Ms} ms, other ${JSON.stringify(f.otherByStatus)}, RSS ${f.idleRssMb.toFixed(0)} → ${f.peakRssMb.toFixed(0)} MB, recovered ${f.recoveryMs} ms`
     const detail = `phase2: ${line(shedding)}; phase1: ${line(none)}`
     expect(shedding.shed, detail).toBeGreaterThan(0)
     expect(shedding.admitted, detail).toBeGreaterThan(0)

@@ -28,7 +28,12 @@ const RATE_RPS = 600
 
 function validateSpec(t: MixTally, jwt: string): RequestSpec {
   return {
-    method: 'POST', path: `${BASE}/validate`, headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}` }, body: '{"resource":"/quotes/ltp"}', expectedStatuses: [200], tag: 'validate',
+    method: 'POST',
+    path: `${BASE}/validate`,
+    headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}` },
+    body: '{"resource":"/quotes/ltp"}',
+    expectedStatuses: [200],
+    tag: 'validate',
     onResponse: (status, headers) => {
       t.statuses[status] = (t.statuses[status] ?? 0) + 1
       if (status === 200) return
@@ -44,8 +49,11 @@ describe.skipIf(!canRestart)('PostgreSQL restarted mid-load (phase1, token + val
   let target: TargetProcess
   beforeAll(async () => {
     db = await openSchema(pgBase as string, schema)
-    target = await TargetProcess.start({ ...referenceTarget(),
-      pinCpus: null, readyTimeoutMs: 60_000, stopTimeoutMs: 30_000,
+    target = await TargetProcess.start({
+      ...referenceTarget(),
+      pinCpus: null,
+      readyTimeoutMs: 60_000,
+      stopTimeoutMs: 30_000,
       env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', PRESET: 'phase1', DATABASE_URL: schemaUrl(pgBase as string, schema), DB_POOL_CONNECT_TIMEOUT_MS: '1000' }
     })
   }, 90_000)
@@ -60,12 +68,23 @@ describe.skipIf(!canRestart)('PostgreSQL restarted mid-load (phase1, token + val
     const stop = new AbortController()
     let n = 0
     const load = runLoad(target.url, { rateRps: RATE_RPS, durationMs: 60_000, connections: 64, timeoutMs: 5_000, signal: stop.signal }, () =>
-      (n++ % 5 === 4) ? validateSpec(tally, seeded[n % seeded.length] as string) : tokenSpec(tally))
+      n++ % 5 === 4 ? validateSpec(tally, seeded[n % seeded.length] as string) : tokenSpec(tally)
+    )
     await sleep(2_000)
     const restartAtMs = Date.now()
     await exec('pg_ctlcluster', ['--skip-systemctl-redirect', version as string, 'main', 'restart'], { timeout: 60_000 })
     const backAtMs = Date.now()
-    expect(await waitFor(async () => (await exec('pg_isready', ['-h', '127.0.0.1', '-p', '5432', '-q']).then(() => true, () => false)), 30_000, 100)).toBe(true)
+    expect(
+      await waitFor(
+        async () =>
+          await exec('pg_isready', ['-h', '127.0.0.1', '-p', '5432', '-q']).then(
+            () => true,
+            () => false
+          ),
+        30_000,
+        100
+      )
+    ).toBe(true)
     // When are the tokens answered before and during the outage all in the table? (flushes retry with backoff)
     const before = [...tally.issued]
     const flushedAt = waitFor(async () => (await countRows(db.sql, before)) === before.length, 30_000, 50).then(() => Date.now())
@@ -78,10 +97,13 @@ describe.skipIf(!canRestart)('PostgreSQL restarted mid-load (phase1, token + val
     const flushedAtMs = await flushedAt
     const found = await countRows(db.sql, tally.issued)
     const lost = tally.issued.length - found
-    const non200 = Object.entries(tally.statuses).filter(([s]) => s !== '200').reduce((a, [, c]) => a + c, 0)
+    const non200 = Object.entries(tally.statuses)
+      .filter(([s]) => s !== '200')
+      .reduce((a, [, c]) => a + c, 0)
     const serviceRecoveredMs = Math.max(0, tally.lastNon200AtMs - backAtMs)
     recordRow({
-      id: 'pg-restart', order: 10,
+      id: 'pg-restart',
+      order: 10,
       fault: `PostgreSQL restarted (pg_ctlcluster restart: ${fmt(backAtMs - restartAtMs)} ms)`,
       load: `token + validate 4:1 on phase1 at ${fmt(RATE_RPS)} req/s (${fmt(Math.round(outcome.openModel?.completedRps ?? 0))} answered/s); ${fmt(tally.issued.length)} tokens answered 200`,
       lost: `${lost} of ${fmt(tally.issued.length)} tokens (counted in SQL against the ids)`,
@@ -95,7 +117,11 @@ describe.skipIf(!canRestart)('PostgreSQL restarted mid-load (phase1, token + val
     expect(lost).toBe(0)
     expect(tally.badNon200, JSON.stringify(tally.statuses)).toBe(0)
     // The service works again: a fresh token validates (through the database, phase1 has no cache).
-    const res = await fetch(`${target.url}${BASE}/validate`, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${tally.issuedJwts.at(-1) as string}` }, body: '{"resource":"/quotes/ltp"}' })
+    const res = await fetch(`${target.url}${BASE}/validate`, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, authorization: `Bearer ${tally.issuedJwts.at(-1) as string}` },
+      body: '{"resource":"/quotes/ltp"}'
+    })
     expect(res.status).toBe(200)
     expect(target.running).toBe(true)
   }, 120_000)

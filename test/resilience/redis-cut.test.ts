@@ -30,8 +30,11 @@ describe.skipIf(!pgBase || !redisBase)('Redis unreachable mid-load (phase2, tier
     db = await openSchema(pgBase as string, schema)
     await clearRedisDb(redis)
     await proxy.start()
-    target = await TargetProcess.start({ ...referenceTarget(),
-      pinCpus: null, readyTimeoutMs: 60_000, stopTimeoutMs: 30_000,
+    target = await TargetProcess.start({
+      ...referenceTarget(),
+      pinCpus: null,
+      readyTimeoutMs: 60_000,
+      stopTimeoutMs: 30_000,
       env: { JWT_SECRET: SECRET, LOG_LEVEL: 'error', PRESET: 'phase2', DATABASE_URL: schemaUrl(pgBase as string, schema), REDIS_URL: proxy.url(), QUEUE_TIMEOUT_MS: '5000' }
     })
   }, 90_000)
@@ -56,7 +59,11 @@ describe.skipIf(!pgBase || !redisBase)('Redis unreachable mid-load (phase2, tier
       if (status >= 500 && !(status === 503 && headers['retry-after'] !== undefined)) badNon200++
     }
     const validate = (jwt: string, revoked: boolean): RequestSpec => ({
-      method: 'POST', path: `${BASE}/validate`, headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}` }, body: '{"resource":"/quotes/ltp"}', expectedStatuses: revoked ? [401] : [200],
+      method: 'POST',
+      path: `${BASE}/validate`,
+      headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}` },
+      body: '{"resource":"/quotes/ltp"}',
+      expectedStatuses: revoked ? [401] : [200],
       onResponse: (status, headers) => {
         note(status, headers)
         if (!revoked) return
@@ -72,10 +79,16 @@ describe.skipIf(!pgBase || !redisBase)('Redis unreachable mid-load (phase2, tier
       if (k < 3 && next < pool.length) {
         const jwt = pool[next++] as string
         return {
-          method: 'POST', path: `${BASE}/revoke`, headers: { authorization: `Bearer ${jwt}` }, expectedStatuses: [200],
+          method: 'POST',
+          path: `${BASE}/revoke`,
+          headers: { authorization: `Bearer ${jwt}` },
+          expectedStatuses: [200],
           onResponse: (status, headers) => {
             note(status, headers)
-            if (status === 200) { confirmed.push(jwt); revokedIds.push(tokenIdOf(jwt)) }
+            if (status === 200) {
+              confirmed.push(jwt)
+              revokedIds.push(tokenIdOf(jwt))
+            }
           }
         }
       }
@@ -120,12 +133,20 @@ describe.skipIf(!pgBase || !redisBase)('Redis unreachable mid-load (phase2, tier
     const hits = async (): Promise<number> => metricSum(await (await fetch(`${target.url}/metrics`)).text(), 'authbench_cache_hits_total')
     const hitsBefore = await hits()
     const probeStatuses: Record<string, number> = {}
-    await waitFor(async () => {
-      const res = await fetch(`${target.url}${BASE}/validate`, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${live[0] as string}` }, body: '{"resource":"/quotes/ltp"}' })
-      probeStatuses[res.status] = (probeStatuses[res.status] ?? 0) + 1
-      await res.arrayBuffer()
-      return (await hits()) > hitsBefore
-    }, 15_000, 50)
+    await waitFor(
+      async () => {
+        const res = await fetch(`${target.url}${BASE}/validate`, {
+          method: 'POST',
+          headers: { ...JSON_HEADERS, authorization: `Bearer ${live[0] as string}` },
+          body: '{"resource":"/quotes/ltp"}'
+        })
+        probeStatuses[res.status] = (probeStatuses[res.status] ?? 0) + 1
+        await res.arrayBuffer()
+        return (await hits()) > hitsBefore
+      },
+      15_000,
+      50
+    )
     const hitsAfter = await hits()
     const revokedInDb = await countRows(db.sql, revokedIds, 'revoked_at IS NOT NULL')
     // And afterwards, every acknowledged revocation still holds, Redis back or not.
@@ -134,21 +155,28 @@ describe.skipIf(!pgBase || !redisBase)('Redis unreachable mid-load (phase2, tier
     let still401 = 0
     const after: Record<string, number> = {}
     for (let i = 0; i < confirmed.length; i += 10) {
-      const statusesNow = await Promise.all(confirmed.slice(i, i + 10).map(async (jwt) => {
-        for (let attempt = 0; ; attempt++) {
-          const res = await fetch(`${target.url}${BASE}/validate`, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}` }, body: '{"resource":"/quotes/ltp"}' })
-          await res.arrayBuffer()
-          if (res.status !== 503 || attempt >= 20) return res.status
-          await sleep(100)
-        }
-      }))
+      const statusesNow = await Promise.all(
+        confirmed.slice(i, i + 10).map(async (jwt) => {
+          for (let attempt = 0; ; attempt++) {
+            const res = await fetch(`${target.url}${BASE}/validate`, {
+              method: 'POST',
+              headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}` },
+              body: '{"resource":"/quotes/ltp"}'
+            })
+            await res.arrayBuffer()
+            if (res.status !== 503 || attempt >= 20) return res.status
+            await sleep(100)
+          }
+        })
+      )
       for (const st of statusesNow) after[st] = (after[st] ?? 0) + 1
       still401 += statusesNow.filter((st) => st === 401).length
     }
     if ((after['200'] ?? 0) > 0) revokedValid += after['200'] as number
     const lost = revokedIds.length - revokedInDb
     recordRow({
-      id: 'redis-cut', order: 20,
+      id: 'redis-cut',
+      order: 20,
       fault: `Redis cut for ${fmt(CUT_FOR_MS)} ms through a TCP proxy`,
       load: `validate + revoke (17:3) on phase2, tiered cache, PostgreSQL, at ${fmt(RATE_RPS)} req/s (${fmt(Math.round(outcome.openModel?.completedRps ?? 0))} answered/s); ${fmt(checks)} validations of revoked tokens`,
       lost: `${revokedValid} revoked tokens validated of ${fmt(checks)} checks; ${lost} of ${fmt(revokedIds.length)} revocations lost`,
@@ -166,7 +194,13 @@ describe.skipIf(!pgBase || !redisBase)('Redis unreachable mid-load (phase2, tier
     // A CI run once saw Redis errors go on for 15 s after the proxy came back: every read of the
     // degraded cache replayed the missed revocations itself and the flood kept it degraded. One
     // replay, pipelined, is what RedisTokenCache does now (test/target/cache/redis-cache.test.ts).
-    expect(hitsAfter, `validates after recovery: ${JSON.stringify(probeStatuses)}; ${(await (await fetch(`${target.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('authbench_cache')).join('; ')}`).toBeGreaterThan(hitsBefore)
+    expect(
+      hitsAfter,
+      `validates after recovery: ${JSON.stringify(probeStatuses)}; ${(await (await fetch(`${target.url}/metrics`)).text())
+        .split('\n')
+        .filter((l) => l.startsWith('authbench_cache'))
+        .join('; ')}`
+    ).toBeGreaterThan(hitsBefore)
     expect(badNon200, JSON.stringify(statuses)).toBe(0)
   }, 150_000)
 })

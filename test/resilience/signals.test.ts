@@ -16,7 +16,22 @@ import { openSchema, schemaUrl } from '../target/multi-instance/helpers.ts'
 import { SECRET } from '../target/helpers.ts'
 import { referenceTarget } from '../../scenarios/reference-target.ts'
 import {
-  BASE, JSON_HEADERS, countRows, fiveXx, fmt, newTally, recordRow, revokeSpec, runLoad, seedTokens, shutdownSummary, sleep, tokenIdOf, tokenSpec, waitFor, type MixTally
+  BASE,
+  JSON_HEADERS,
+  countRows,
+  fiveXx,
+  fmt,
+  newTally,
+  recordRow,
+  revokeSpec,
+  runLoad,
+  seedTokens,
+  shutdownSummary,
+  sleep,
+  tokenIdOf,
+  tokenSpec,
+  waitFor,
+  type MixTally
 } from './helpers.ts'
 
 const pgBase = await postgresUrl('the SIGTERM/SIGKILL cases on PostgreSQL')
@@ -28,7 +43,8 @@ async function mixUntil(url: string, pool: string[], tally: MixTally, signal: Ab
   let i = 0
   let n = 0
   return runLoad(url, { rateRps: RATE_RPS, durationMs: 60_000, connections: 64, timeoutMs: 5_000, signal }, () =>
-    (n++ % 3 === 2 && i < pool.length) ? revokeSpec(tally, pool[i++] as string) : tokenSpec(tally))
+    n++ % 3 === 2 && i < pool.length ? revokeSpec(tally, pool[i++] as string) : tokenSpec(tally)
+  )
 }
 
 async function loadThenSignal(target: TargetProcess, pool: string[], signal: 'SIGTERM' | 'SIGKILL') {
@@ -56,7 +72,13 @@ function achieved(outcome: DriverOutcome): string {
 }
 
 function start(env: Record<string, string>): Promise<TargetProcess> {
-  return TargetProcess.start({ ...referenceTarget(), pinCpus: null, stopTimeoutMs: 30_000, readyTimeoutMs: 60_000, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'info', QUEUE_TIMEOUT_MS: '5000', ...env } })
+  return TargetProcess.start({
+    ...referenceTarget(),
+    pinCpus: null,
+    stopTimeoutMs: 30_000,
+    readyTimeoutMs: 60_000,
+    env: { JWT_SECRET: SECRET, LOG_LEVEL: 'info', QUEUE_TIMEOUT_MS: '5000', ...env }
+  })
 }
 
 type SignalRun = Awaited<ReturnType<typeof loadThenSignal>>
@@ -67,10 +89,15 @@ type SignalRun = Awaited<ReturnType<typeof loadThenSignal>>
  * the only refusals were 503 with Retry-After (return503OnClosing). `alsoPassed` is the case's own
  * further condition for its row.
  */
-function checkSigterm(row: { id: string; order: number; fault: string; lost: string; notes: string; alsoPassed?: boolean }, run: SignalRun, lost: { tokens: number; revocations: number }): void {
+function checkSigterm(
+  row: { id: string; order: number; fault: string; lost: string; notes: string; alsoPassed?: boolean },
+  run: SignalRun,
+  lost: { tokens: number; revocations: number }
+): void {
   const { tally, outcome } = run
   recordRow({
-    id: row.id, order: row.order,
+    id: row.id,
+    order: row.order,
     fault: row.fault,
     load: `token + revoke 2:1, ${achieved(outcome)}; ${fmt(tally.issued.length)} tokens and ${fmt(tally.revoked.length)} revocations answered 200`,
     lost: row.lost,
@@ -99,13 +126,18 @@ describe('SIGTERM under full load, embedded store (phase3: batch writer and revo
       const s = summary as Record<string, number>
       const tokensLost = Math.max(0, tally.issued.length - ((s.tokensInStore as number) - seeded.length))
       const revocationsLost = Math.max(0, tally.revoked.length - (s.revocationsPersisted as number))
-      checkSigterm({
-        id: 'sigterm-memory', order: 30,
-        fault: 'SIGTERM mid-load, embedded store (phase3)',
-        lost: `${tokensLost} tokens, ${revocationsLost} revocations (shutdown summary: ${s.tokensPending} tokens and ${s.revocationsQueued} revocations pending)`,
-        alsoPassed: s.tokensPending === 0 && s.revocationsQueued === 0,
-        notes: 'recover = SIGTERM to exit 0 (drain and flush); the memory store ends with the process, so losses are counted from its shutdown summary'
-      }, run, { tokens: tokensLost, revocations: revocationsLost })
+      checkSigterm(
+        {
+          id: 'sigterm-memory',
+          order: 30,
+          fault: 'SIGTERM mid-load, embedded store (phase3)',
+          lost: `${tokensLost} tokens, ${revocationsLost} revocations (shutdown summary: ${s.tokensPending} tokens and ${s.revocationsQueued} revocations pending)`,
+          alsoPassed: s.tokensPending === 0 && s.revocationsQueued === 0,
+          notes: 'recover = SIGTERM to exit 0 (drain and flush); the memory store ends with the process, so losses are counted from its shutdown summary'
+        },
+        run,
+        { tokens: tokensLost, revocations: revocationsLost }
+      )
       expect(s.tokensPending).toBe(0)
       expect(s.revocationsQueued).toBe(0)
     } finally {
@@ -122,7 +154,9 @@ describe.skipIf(!pgBase)('signals under load on PostgreSQL', () => {
     db = await openSchema(pgBase as string, schema)
     databaseUrl = schemaUrl(pgBase as string, schema)
   })
-  afterAll(async () => { await db?.drop() })
+  afterAll(async () => {
+    await db?.drop()
+  })
 
   it('SIGTERM (phase3: batch writer and revocation pool): every token and revocation answered 200 is in PostgreSQL', async () => {
     const target = await start({ PRESET: 'phase3', DATABASE_URL: databaseUrl })
@@ -131,14 +165,19 @@ describe.skipIf(!pgBase)('signals under load on PostgreSQL', () => {
       const run = await loadThenSignal(target, seeded, 'SIGTERM')
       const { tally } = run
       expect(run.exit.code).toBe(0)
-      const tokensLost = tally.issued.length - await countRows(db.sql, tally.issued)
-      const revocationsLost = tally.revoked.length - await countRows(db.sql, tally.revoked, 'revoked_at IS NOT NULL')
-      checkSigterm({
-        id: 'sigterm-postgres', order: 31,
-        fault: 'SIGTERM mid-load, PostgreSQL (phase3)',
-        lost: `${tokensLost} tokens, ${revocationsLost} revocations (counted in SQL against the ids)`,
-        notes: 'recover = SIGTERM to exit 0 (drain, flush, close pools)'
-      }, run, { tokens: tokensLost, revocations: revocationsLost })
+      const tokensLost = tally.issued.length - (await countRows(db.sql, tally.issued))
+      const revocationsLost = tally.revoked.length - (await countRows(db.sql, tally.revoked, 'revoked_at IS NOT NULL'))
+      checkSigterm(
+        {
+          id: 'sigterm-postgres',
+          order: 31,
+          fault: 'SIGTERM mid-load, PostgreSQL (phase3)',
+          lost: `${tokensLost} tokens, ${revocationsLost} revocations (counted in SQL against the ids)`,
+          notes: 'recover = SIGTERM to exit 0 (drain, flush, close pools)'
+        },
+        run,
+        { tokens: tokensLost, revocations: revocationsLost }
+      )
     } finally {
       await target.stop()
     }
@@ -153,7 +192,7 @@ describe.skipIf(!pgBase)('signals under load on PostgreSQL', () => {
       const seeded = await seedTokens(target.url, 3_000)
       // The seeded rows are flushed before the fault.
       const seededIds = seeded.map(tokenIdOf)
-      expect(await waitFor(async () => await countRows(db.sql, seededIds) === seededIds.length, 10_000, 20)).toBe(true)
+      expect(await waitFor(async () => (await countRows(db.sql, seededIds)) === seededIds.length, 10_000, 20)).toBe(true)
       const { tally, outcome, signalledAtMs } = await loadThenSignal(target, seeded, 'SIGKILL')
       const present = new Set((await db.sql.query<{ token_id: string }>('SELECT token_id FROM tokens WHERE token_id = ANY($1)', [tally.issued])).rows.map((r) => r.token_id))
       const missing = tally.issuedJwts.filter((jwt) => !present.has(tokenIdOf(jwt)))
@@ -165,16 +204,26 @@ describe.skipIf(!pgBase)('signals under load on PostgreSQL', () => {
       after = await start(env)
       let stillValid = 0
       for (const jwt of missing) {
-        const res = await fetch(`${after.url}${BASE}/validate`, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}` }, body: '{"resource":"/quotes/ltp"}' })
+        const res = await fetch(`${after.url}${BASE}/validate`, {
+          method: 'POST',
+          headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}` },
+          body: '{"resource":"/quotes/ltp"}'
+        })
         if (res.status === 200) stillValid++
       }
-      const revokedStill401 = await Promise.all(tally.revoked.slice(0, 300).map(async (id) => {
-        const jwt = seeded.find((j) => tokenIdOf(j) === id) as string
-        return (await fetch(`${after?.url}${BASE}/validate`, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}` }, body: '{"resource":"/quotes/ltp"}' })).status === 401
-      }))
-      const windowLimit = Math.ceil(RATE_RPS * (2 / 3) * (FLUSH_MS + 1_000) / 1_000)
+      const revokedStill401 = await Promise.all(
+        tally.revoked.slice(0, 300).map(async (id) => {
+          const jwt = seeded.find((j) => tokenIdOf(j) === id) as string
+          return (
+            (await fetch(`${after?.url}${BASE}/validate`, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}` }, body: '{"resource":"/quotes/ltp"}' }))
+              .status === 401
+          )
+        })
+      )
+      const windowLimit = Math.ceil((RATE_RPS * (2 / 3) * (FLUSH_MS + 1_000)) / 1_000)
       recordRow({
-        id: 'sigkill-postgres', order: 40,
+        id: 'sigkill-postgres',
+        order: 40,
         fault: `SIGKILL mid-load, PostgreSQL (phase1, flush every ${FLUSH_MS} ms or 500 tokens)`,
         load: `token + revoke 2:1, ${achieved(outcome)}; ${fmt(tally.issued.length)} tokens and ${fmt(tally.revoked.length)} revocations answered 200`,
         lost: `${fmt(missing.length)} token rows (the last flush window; all ${fmt(stillValid)} still validate), ${tally.revoked.length - revokedFound} revocations`,

@@ -45,24 +45,31 @@ interface SlowSockets {
 /** The slow sockets in their own process (test/fixtures/slow-sockets.ts). */
 function startSlowSockets(args: SlowSocketsArgs): SlowSockets {
   const child = fork(join(REPO_ROOT, 'test/fixtures/slow-sockets.ts'), [JSON.stringify(args)], {
-    cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    cwd: REPO_ROOT,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
   })
   if (PIN && child.pid !== undefined) void pinProcess(child.pid, '0', true)
   const reports: Array<{ resolve: (s: SlowSocketRecord[]) => void; reject: (e: Error) => void }> = []
-  const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
-    state.exit = signal ?? `exit code ${code}`
-    for (const r of reports.splice(0)) r.reject(new Error(`the slow-sockets process ended (${state.exit})`))
-    resolve()
-  }))
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      state.exit = signal ?? `exit code ${code}`
+      for (const r of reports.splice(0)) r.reject(new Error(`the slow-sockets process ended (${state.exit})`))
+      resolve()
+    })
+  )
   const state: SlowSockets = {
     connected: null,
     closed: null,
     exit: null,
-    report: () => new Promise((resolve, reject) => {
-      if (state.exit !== null) return reject(new Error(`the slow-sockets process ended (${state.exit})`))
-      reports.push({ resolve, reject })
-      child.send({ type: 'report' } satisfies SlowSocketsCommand, (err) => { if (err) reject(err) })
-    }),
+    report: () =>
+      new Promise((resolve, reject) => {
+        if (state.exit !== null) return reject(new Error(`the slow-sockets process ended (${state.exit})`))
+        reports.push({ resolve, reject })
+        child.send({ type: 'report' } satisfies SlowSocketsCommand, (err) => {
+          if (err) reject(err)
+        })
+      }),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
       await exited
@@ -81,10 +88,24 @@ describe('slow clients', () => {
   beforeAll(async () => {
     if (PIN) await pinProcess(process.pid, '1')
     // Shedding off: what is measured is whether held sockets starve the others, not admission control.
-    target = await TargetProcess.start({ ...referenceTarget(), pinCpus: PIN ? '0' : null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), SHED_MAX_EVENT_LOOP_DELAY_MS: '0', SHED_MAX_EVENT_LOOP_UTILIZATION: '0', SHED_MAX_ACTIVE_CONNECTIONS: '0' } })
+    target = await TargetProcess.start({
+      ...referenceTarget(),
+      pinCpus: PIN ? '0' : null,
+      env: {
+        JWT_SECRET: SECRET,
+        LOG_LEVEL: 'warn',
+        HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
+        SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+        SHED_MAX_EVENT_LOOP_UTILIZATION: '0',
+        SHED_MAX_ACTIVE_CONNECTIONS: '0'
+      }
+    })
   }, 60_000)
   let attacker: SlowSockets | null = null
-  const stopAttacker = async () => { await attacker?.stop(); attacker = null }
+  const stopAttacker = async () => {
+    await attacker?.stop()
+    attacker = null
+  }
   afterAll(async () => {
     await stopAttacker()
     await target?.stop()
@@ -95,12 +116,21 @@ describe('slow clients', () => {
     const res = await fetch(`${target.url}${BASE}/token`, { method: 'POST', headers: JSON_HEADERS, body: CLIENT_BODY })
     const jwt = ((await res.json()) as { access_token: string }).access_token
     const spec: RequestSpec = Object.freeze({
-      method: 'POST', path: `${BASE}/validate`, expectedStatuses: [200],
-      headers: Object.freeze({ ...JSON_HEADERS, authorization: `Bearer ${jwt}` }), body: '{"resource":"/quotes/ltp"}'
+      method: 'POST',
+      path: `${BASE}/validate`,
+      expectedStatuses: [200],
+      headers: Object.freeze({ ...JSON_HEADERS, authorization: `Bearer ${jwt}` }),
+      body: '{"resource":"/quotes/ltp"}'
     })
     const measure = async () => {
       const outcome = await runLoad(target.url, { rateRps: RATE_RPS, durationMs: MEASURE_MS, connections: 16 }, () => spec)
-      return { p99Us: summarizeEncoded(outcome.histogram).p99, lateSends: outcome.openModel?.lateSends ?? 0, errors: outcome.errors, requests: outcome.requests, fiveXx: fiveXx(outcome) }
+      return {
+        p99Us: summarizeEncoded(outcome.histogram).p99,
+        lateSends: outcome.openModel?.lateSends ?? 0,
+        errors: outcome.errors,
+        requests: outcome.requests,
+        fiveXx: fiveXx(outcome)
+      }
     }
     await measure() // warm-up: JIT and connection pool, not counted
     const idleBefore = await measure()
@@ -173,12 +203,16 @@ describe('connection cap', () => {
   beforeAll(async () => {
     target = await TargetProcess.start({ ...referenceTarget(), pinCpus: null, env: { JWT_SECRET: SECRET, LOG_LEVEL: 'warn', MAX_CONNECTIONS: String(CAP) } })
   }, 60_000)
-  afterAll(async () => { await target?.stop() })
+  afterAll(async () => {
+    await target?.stop()
+  })
 
   it('past MAX_CONNECTIONS new connections are closed at once; the service answers again once they are gone', async () => {
     const sockets = Array.from({ length: CAP + 20 }, () => {
       const s = { socket: net.connect(target.port, '127.0.0.1'), closed: false }
-      s.socket.on('close', () => { s.closed = true })
+      s.socket.on('close', () => {
+        s.closed = true
+      })
       s.socket.on('error', () => {})
       return s
     })

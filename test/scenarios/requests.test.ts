@@ -79,7 +79,12 @@ describe('mixed', () => {
     const opts = mixedOptions(weightsRaw === undefined ? {} : { weights: weightsRaw })
     let ottN = 0
     let revokeN = 0
-    const next = mixedRequestFactory(opts, () => ({ method: 'POST', path: '/v', expectedStatuses: [200], tag: 'validate' }), () => `ott-${ottN++}`, () => `rev-${revokeN++}`)
+    const next = mixedRequestFactory(
+      opts,
+      () => ({ method: 'POST', path: '/v', expectedStatuses: [200], tag: 'validate' }),
+      () => `ott-${ottN++}`,
+      () => `rev-${revokeN++}`
+    )
     const counts: Record<string, number> = {}
     for (let i = 0; i < n; i++) {
       const tag = next().tag ?? '?'

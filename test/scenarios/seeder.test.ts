@@ -14,7 +14,15 @@ afterEach(closeAllApps)
 
 const servers: Server[] = []
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()) })))
+  await Promise.all(
+    servers.splice(0).map(
+      (s) =>
+        new Promise<void>((r) => {
+          s.closeAllConnections()
+          s.close(() => r())
+        })
+    )
+  )
 })
 
 /** The real target on a loopback port, counting requests by path. */
@@ -22,7 +30,9 @@ async function listening(env: Record<string, string> = {}): Promise<{ app: Fasti
   const app = await makeApp(env)
   const hits = new Map<string, number>()
   // The app is ready (no more hooks): listen on the raw server beside fastify's own handler.
-  app.server.on('request', (req: { url?: string }) => { hits.set(req.url ?? '', (hits.get(req.url ?? '') ?? 0) + 1) })
+  app.server.on('request', (req: { url?: string }) => {
+    hits.set(req.url ?? '', (hits.get(req.url ?? '') ?? 0) + 1)
+  })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
   return { app, url: `http://127.0.0.1:${port}`, hits }

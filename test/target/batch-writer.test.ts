@@ -95,7 +95,17 @@ describe('a failing store flush is retried and loses nothing', () => {
       }
     })
     const w = new TokenBatchWriter(flaky, { batchSize: 4, flushIntervalMs: 600_000, maxPending: 1_000, retryBaseMs: 1, retryMaxMs: 2 })
-    const rec = (i: number): TokenRecord => ({ tokenId: `t${i}`, tokenHash: 'h', tokenType: 'N', clientId: 'c', scopes: [], issuedAtMs: 0, expiresAtMs: 1, revokedAtMs: null, usedAtMs: null })
+    const rec = (i: number): TokenRecord => ({
+      tokenId: `t${i}`,
+      tokenHash: 'h',
+      tokenType: 'N',
+      clientId: 'c',
+      scopes: [],
+      issuedAtMs: 0,
+      expiresAtMs: 1,
+      revokedAtMs: null,
+      usedAtMs: null
+    })
     for (let i = 0; i < 4; i++) w.add(rec(i))
     for (let i = 4; i < 9; i++) w.add(rec(i))
     await w.flush()

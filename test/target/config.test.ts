@@ -144,7 +144,9 @@ describe('overrides', () => {
   it('the config is frozen', () => {
     const c = loadConfig(base)
     expect(Object.isFrozen(c)).toBe(true)
-    expect(() => { (c as { port: number }).port = 1 }).toThrow(TypeError)
+    expect(() => {
+      ;(c as { port: number }).port = 1
+    }).toThrow(TypeError)
   })
   it('describeConfig hides the secrets', () => {
     const d = JSON.stringify(describeConfig(loadConfig({ ...base, DATABASE_URL: 'postgres://user:pw-123@h/db' })))
@@ -175,8 +177,15 @@ describe('connection limits', () => {
 
 describe('debug routes are on only when enabled', () => {
   it.each([
-    ['127.0.0.1', true], ['127.1.2.3', true], ['::1', true], ['localhost', true],
-    ['0.0.0.0', false], ['::', false], ['10.0.0.5', false], ['192.168.1.1', false], ['example.com', false]
+    ['127.0.0.1', true],
+    ['127.1.2.3', true],
+    ['::1', true],
+    ['localhost', true],
+    ['0.0.0.0', false],
+    ['::', false],
+    ['10.0.0.5', false],
+    ['192.168.1.1', false],
+    ['example.com', false]
   ])('HOST=%s → DEBUG_ROUTES defaults to %s', (host, on) => {
     expect(loadConfig({ ...base, HOST: host }).debugRoutes).toBe(on)
   })
@@ -200,7 +209,11 @@ describe('debug routes are on only when enabled', () => {
   })
   it('on (loopback default): both answer', async () => {
     const app = await makeApp()
-    const res = await app.inject({ method: 'POST', url: '/auth-server/v1/oauth/debug/tokens', payload: { grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123', count: 3 } })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/auth-server/v1/oauth/debug/tokens',
+      payload: { grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'test-secret-123', count: 3 }
+    })
     expect(res.statusCode).toBe(200)
     expect((res.json() as { access_tokens: string[] }).access_tokens).toHaveLength(3)
     expect((await app.inject({ method: 'GET', url: '/debug/stats' })).statusCode).toBe(200)

@@ -3,7 +3,22 @@ import { createSigner, createVerifier } from 'fast-jwt'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  BASE, CLIENT, DISABLED, LIMITED, SECRET, claimsOf, closeAllApps, expectErrorShape, getOtt, getToken, headerOf, makeApp, postToken, revoke, validate, validClaims
+  BASE,
+  CLIENT,
+  DISABLED,
+  LIMITED,
+  SECRET,
+  claimsOf,
+  closeAllApps,
+  expectErrorShape,
+  getOtt,
+  getToken,
+  headerOf,
+  makeApp,
+  postToken,
+  revoke,
+  validate,
+  validClaims
 } from './helpers.ts'
 
 let app: FastifyInstance
@@ -59,7 +74,9 @@ describe('POST /token', () => {
 
   it('accepts a form-encoded body (RFC 6749 §4.4)', async () => {
     const res = await app.inject({
-      method: 'POST', url: `${BASE}/token`, headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      url: `${BASE}/token`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
       payload: new URLSearchParams({ grant_type: 'client_credentials', ...CLIENT }).toString()
     })
     expect(res.statusCode, res.body).toBe(200)
@@ -307,7 +324,12 @@ describe('ops routes', () => {
 
 describe('error shape', () => {
   it('echoes a client request id and never a stack', async () => {
-    const res = await app.inject({ method: 'POST', url: `${BASE}/token`, headers: { 'x-request-id': 'req-42' }, payload: { grant_type: 'client_credentials', ...CLIENT, client_secret: 'x' } })
+    const res = await app.inject({
+      method: 'POST',
+      url: `${BASE}/token`,
+      headers: { 'x-request-id': 'req-42' },
+      payload: { grant_type: 'client_credentials', ...CLIENT, client_secret: 'x' }
+    })
     const body = expectErrorShape(res, 401)
     expect(body.request_id).toBe('req-42')
   })

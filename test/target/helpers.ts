@@ -103,7 +103,17 @@ export function craftJwt(header: Record<string, unknown>, payload: Record<string
 /** The claims this service issues, valid now, overridable. */
 export function validClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const iat = Math.floor(Date.now() / 1000)
-  return { client_id: 'test-client', token_id: 'ab'.repeat(16), token_type: 'N', scopes: ['read:ltp', 'read:quote'], exp: iat + 3600, iat, nbf: iat, iss: 'auth-server', ...overrides }
+  return {
+    client_id: 'test-client',
+    token_id: 'ab'.repeat(16),
+    token_type: 'N',
+    scopes: ['read:ltp', 'read:quote'],
+    exp: iat + 3600,
+    iat,
+    nbf: iat,
+    iss: 'auth-server',
+    ...overrides
+  }
 }
 
 /** Every error body is exactly {error, error_description, request_id}: strings, no stack. */

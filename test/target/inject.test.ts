@@ -57,7 +57,9 @@ describe('INJECT_CPU_US', () => {
   it('is a callback hook that finishes synchronously when no delay applies', () => {
     const hook = injectCost({ cpuUs: 1, delayMs: 0, delayRatio: 0 })
     let done = 0
-    const result: unknown = hook({ url: '/auth-server/v1/oauth/token' } as FastifyRequest, {} as FastifyReply, () => { done++ })
+    const result: unknown = hook({ url: '/auth-server/v1/oauth/token' } as FastifyRequest, {} as FastifyReply, () => {
+      done++
+    })
     expect(result).toBeUndefined()
     expect(done).toBe(1)
   })

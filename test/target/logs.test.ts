@@ -9,13 +9,29 @@ import { loadConfig } from '../../target/config.ts'
 import { BASE, CLIENT, ControlledStore, SECRET, claimsOf, craftJwt, validClaims, waitFor } from './helpers.ts'
 
 let close: (() => Promise<void>) | undefined
-afterEach(async () => { await close?.(); close = undefined })
+afterEach(async () => {
+  await close?.()
+  close = undefined
+})
 
 it('no secret, client secret or token appears in the logs at trace level', async () => {
   const lines: string[] = []
-  const stream = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString('utf8')); cb() } })
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString('utf8'))
+      cb()
+    }
+  })
   const store = new ControlledStore()
-  const config = loadConfig({ JWT_SECRET: SECRET, LOG_LEVEL: 'trace', SHED_MAX_EVENT_LOOP_DELAY_MS: '0', SHED_MAX_EVENT_LOOP_UTILIZATION: '0', BATCH_FLUSH_INTERVAL_MS: '10', BATCH_RETRY_BASE_MS: '5', BATCH_RETRY_MAX_MS: '10' })
+  const config = loadConfig({
+    JWT_SECRET: SECRET,
+    LOG_LEVEL: 'trace',
+    SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+    SHED_MAX_EVENT_LOOP_UTILIZATION: '0',
+    BATCH_FLUSH_INTERVAL_MS: '10',
+    BATCH_RETRY_BASE_MS: '5',
+    BATCH_RETRY_MAX_MS: '10'
+  })
   const app = await buildApp({ config, store, logger: { level: 'trace', stream, redact: LOG_REDACT } })
   close = () => app.close()
   await app.ready()
@@ -44,14 +60,20 @@ it('no secret, client secret or token appears in the logs at trace level', async
     const res = await app.inject({ method: 'POST', url: `${BASE}/validate`, headers: auth(bad), payload: { resource: '/quotes/ltp' } })
     expect(res.statusCode).toBe(401)
   }
-  const wrong = await app.inject({ method: 'POST', url: `${BASE}/token`, payload: { grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'wrong-secret-zz9' } })
+  const wrong = await app.inject({
+    method: 'POST',
+    url: `${BASE}/token`,
+    payload: { grant_type: 'client_credentials', client_id: 'test-client', client_secret: 'wrong-secret-zz9' }
+  })
   expect(wrong.statusCode).toBe(401)
   await app.inject({ method: 'POST', url: `${BASE}/token`, headers: { 'content-type': 'application/json' }, payload: `{"client_secret":"${CLIENT.client_secret}",` })
   // A failing store: flushes retry (logged at warn) and the revoke of a token answers 503 (logged at error).
   store.insertFailures = 3
   await issue('token')
   const failingRevoke = store.revokeTokens.bind(store)
-  store.revokeTokens = async () => { throw Object.assign(new Error('store down'), { code: 'AUTH_ERR_STORE' }) }
+  store.revokeTokens = async () => {
+    throw Object.assign(new Error('store down'), { code: 'AUTH_ERR_STORE' })
+  }
   const fiveHundred = await app.inject({ method: 'POST', url: `${BASE}/revoke`, headers: auth(tokens.at(-1) as string) })
   expect(fiveHundred.statusCode).toBeGreaterThanOrEqual(500)
   store.revokeTokens = failingRevoke

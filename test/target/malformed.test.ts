@@ -34,10 +34,16 @@ interface Case {
 }
 
 const bearer = (jwt: string, resource: unknown = '/quotes/ltp'): InjectOptions => ({
-  method: 'POST', url: VALIDATE, headers: { authorization: `Bearer ${jwt}` }, payload: { resource } as Record<string, unknown>
+  method: 'POST',
+  url: VALIDATE,
+  headers: { authorization: `Bearer ${jwt}` },
+  payload: { resource } as Record<string, unknown>
 })
 const token = (body: unknown, headers: Record<string, string> = json): InjectOptions => ({
-  method: 'POST', url: TOKEN, headers, payload: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body)
+  method: 'POST',
+  url: TOKEN,
+  headers,
+  payload: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body)
 })
 
 const CASES: Case[] = [
@@ -51,8 +57,16 @@ const CASES: Case[] = [
   { name: 'token: JSON string', req: () => token('"client_credentials"'), status: 400 },
   { name: 'token: JSON number', req: () => token('42'), status: 400 },
   { name: 'token: invalid UTF-8 bytes', req: () => token(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])), status: 400 },
-  { name: 'token: __proto__ poisoning', req: () => token(`{"__proto__":{"admin":true},"grant_type":"client_credentials","client_id":"test-client","client_secret":"test-secret-123"}`), status: 400 },
-  { name: 'token: constructor.prototype poisoning', req: () => token(`{"constructor":{"prototype":{"admin":true}},"grant_type":"client_credentials","client_id":"test-client","client_secret":"test-secret-123"}`), status: 400 },
+  {
+    name: 'token: __proto__ poisoning',
+    req: () => token(`{"__proto__":{"admin":true},"grant_type":"client_credentials","client_id":"test-client","client_secret":"test-secret-123"}`),
+    status: 400
+  },
+  {
+    name: 'token: constructor.prototype poisoning',
+    req: () => token(`{"constructor":{"prototype":{"admin":true}},"grant_type":"client_credentials","client_id":"test-client","client_secret":"test-secret-123"}`),
+    status: 400
+  },
   // --- fields: missing, wrong types
   { name: 'token: empty object', req: () => token({}), status: 400 },
   { name: 'token: grant_type missing', req: () => token({ client_id: CLIENT.client_id, client_secret: CLIENT.client_secret }), status: 400 },
@@ -80,7 +94,11 @@ const CASES: Case[] = [
   // --- body size and content type
   { name: 'token: body over the body limit', req: () => token({ ...good, pad: 'x'.repeat(8_000) }), status: 413 },
   { name: 'ott: body over the body limit', req: () => ({ ...token({ ...good, pad: 'x'.repeat(100_000) }), url: `${BASE}/ott` }), status: 413 },
-  { name: 'token: form body over the body limit', req: () => token(`grant_type=client_credentials&pad=${'x'.repeat(8_000)}`, { 'content-type': 'application/x-www-form-urlencoded' }), status: 413 },
+  {
+    name: 'token: form body over the body limit',
+    req: () => token(`grant_type=client_credentials&pad=${'x'.repeat(8_000)}`, { 'content-type': 'application/x-www-form-urlencoded' }),
+    status: 413
+  },
   // Fastify parses text/plain to a string, which the body schema refuses (400), where other types get 415.
   { name: 'token: text/plain content type', req: () => token(JSON.stringify(good), { 'content-type': 'text/plain' }), status: 400 },
   { name: 'token: application/xml content type', req: () => token('<grant_type>client_credentials</grant_type>', { 'content-type': 'application/xml' }), status: 415 },
@@ -92,7 +110,11 @@ const CASES: Case[] = [
   { name: 'validate: empty Authorization header', req: () => ({ ...bearer(''), headers: { authorization: '' } }), status: 401 },
   { name: 'validate: "Bearer" without a token', req: () => ({ ...bearer(''), headers: { authorization: 'Bearer' } }), status: 401 },
   { name: 'validate: "Bearer " with an empty token', req: () => ({ ...bearer(''), headers: { authorization: 'Bearer   ' } }), status: 401 },
-  { name: 'validate: Basic scheme', req: () => ({ ...bearer(''), headers: { authorization: `Basic ${Buffer.from('test-client:test-secret-123').toString('base64')}` } }), status: 401 },
+  {
+    name: 'validate: Basic scheme',
+    req: () => ({ ...bearer(''), headers: { authorization: `Basic ${Buffer.from('test-client:test-secret-123').toString('base64')}` } }),
+    status: 401
+  },
   { name: 'validate: the token without a scheme', req: () => ({ ...bearer(''), headers: { authorization: goodJwt } }), status: 401 },
   { name: 'validate: two tokens in the header', req: () => ({ ...bearer(''), headers: { authorization: `Bearer ${goodJwt} ${goodJwt}` } }), status: 401 },
   { name: 'validate: garbage token', req: () => bearer('garbage'), status: 401 },
@@ -105,7 +127,11 @@ const CASES: Case[] = [
   { name: 'validate: HS512 with the right secret', req: () => bearer(craftJwt({ alg: 'HS512', typ: 'JWT' }, validClaims(), SECRET, 'sha512')), status: 401 },
   { name: 'validate: header says HS256 but HMAC-SHA512 signature', req: () => bearer(craftJwt({ alg: 'HS256', typ: 'JWT' }, validClaims(), SECRET, 'sha512')), status: 401 },
   { name: 'validate: RS256 header with an HMAC signature', req: () => bearer(craftJwt({ alg: 'RS256', typ: 'JWT' }, validClaims(), SECRET)), status: 401 },
-  { name: 'validate: our payload, signature swapped from another token', req: () => bearer(`${sign(validClaims()).split('.').slice(0, 2).join('.')}.${goodJwt.split('.')[2]}`), status: 401 },
+  {
+    name: 'validate: our payload, signature swapped from another token',
+    req: () => bearer(`${sign(validClaims()).split('.').slice(0, 2).join('.')}.${goodJwt.split('.')[2]}`),
+    status: 401
+  },
   { name: 'validate: right signature, token_id not 32 hex', req: () => bearer(sign(validClaims({ token_id: 'xyz' }))), status: 401 },
   { name: 'validate: right signature, token_id missing', req: () => bearer(sign(validClaims({ token_id: undefined }))), status: 401 },
   { name: 'validate: right signature, token_type X', req: () => bearer(sign(validClaims({ token_type: 'X' }))), status: 401 },
@@ -115,7 +141,11 @@ const CASES: Case[] = [
   { name: 'validate: right signature, exp a string', req: () => bearer(craftJwt({ alg: 'HS256', typ: 'JWT' }, validClaims({ exp: 'tomorrow' }), SECRET)), status: 401 },
   { name: 'validate: right signature, wrong issuer', req: () => bearer(sign(validClaims({ iss: 'someone-else' }))), status: 401 },
   { name: 'validate: right signature, not yet valid (nbf)', req: () => bearer(sign(validClaims({ nbf: now() + 3600 }))), status: 401 },
-  { name: 'validate: right signature, payload an array', req: () => bearer(craftJwt({ alg: 'HS256', typ: 'JWT' }, [1, 2] as unknown as Record<string, unknown>, SECRET)), status: 401 },
+  {
+    name: 'validate: right signature, payload an array',
+    req: () => bearer(craftJwt({ alg: 'HS256', typ: 'JWT' }, [1, 2] as unknown as Record<string, unknown>, SECRET)),
+    status: 401
+  },
   { name: 'validate: truncated token', req: () => bearer(goodJwt.slice(0, goodJwt.length - 10)), status: 401 },
   { name: 'validate: token cut before the signature', req: () => bearer(goodJwt.slice(0, goodJwt.lastIndexOf('.'))), status: 401 },
   { name: 'validate: very long token', req: () => bearer(`${goodJwt}${'A'.repeat(10_000)}`), status: 401 },
@@ -129,16 +159,40 @@ const CASES: Case[] = [
   { name: 'validate: resource too long', req: () => bearer(goodJwt, `/quotes/${'l'.repeat(3_000)}`), status: 400 },
   { name: 'validate: resource not in the endpoints table', req: () => bearer(goodJwt, '/admin'), status: 400 },
   { name: 'validate: no resource anywhere', req: () => ({ method: 'POST', url: VALIDATE, headers: { authorization: `Bearer ${goodJwt}` } }), status: 400 },
-  { name: 'validate: X-Forwarded-For too long', req: () => ({ method: 'POST', url: VALIDATE, headers: { authorization: `Bearer ${goodJwt}`, 'x-forwarded-for': `/quotes/${'l'.repeat(3_000)}` } }), status: 400 },
-  { name: 'validate: malformed JSON body', req: () => ({ ...bearer(goodJwt), headers: { authorization: `Bearer ${goodJwt}`, 'content-type': 'application/json' }, payload: '{"resource":' }), status: 400 },
-  { name: 'validate: JSON array body', req: () => ({ ...bearer(goodJwt), headers: { authorization: `Bearer ${goodJwt}`, 'content-type': 'application/json' }, payload: '["/quotes/ltp"]' }), status: 400 },
+  {
+    name: 'validate: X-Forwarded-For too long',
+    req: () => ({ method: 'POST', url: VALIDATE, headers: { authorization: `Bearer ${goodJwt}`, 'x-forwarded-for': `/quotes/${'l'.repeat(3_000)}` } }),
+    status: 400
+  },
+  {
+    name: 'validate: malformed JSON body',
+    req: () => ({ ...bearer(goodJwt), headers: { authorization: `Bearer ${goodJwt}`, 'content-type': 'application/json' }, payload: '{"resource":' }),
+    status: 400
+  },
+  {
+    name: 'validate: JSON array body',
+    req: () => ({ ...bearer(goodJwt), headers: { authorization: `Bearer ${goodJwt}`, 'content-type': 'application/json' }, payload: '["/quotes/ltp"]' }),
+    status: 400
+  },
   { name: 'validate: oversized body', req: () => bearer(goodJwt, `/quotes/${'l'.repeat(10_000)}`), status: 413 },
   // --- revoke
   { name: 'revoke: no Authorization header', req: () => ({ method: 'POST', url: REVOKE }), status: 401 },
   { name: 'revoke: garbage token', req: () => ({ method: 'POST', url: REVOKE, headers: { authorization: 'Bearer garbage' } }), status: 401 },
-  { name: 'revoke: alg none token', req: () => ({ method: 'POST', url: REVOKE, headers: { authorization: `Bearer ${craftJwt({ alg: 'none' }, validClaims(), null)}` } }), status: 401 },
-  { name: 'revoke: forged with another secret', req: () => ({ method: 'POST', url: REVOKE, headers: { authorization: `Bearer ${sign(validClaims(), OTHER_SECRET)}` } }), status: 401 },
-  { name: 'revoke: malformed JSON body', req: () => ({ method: 'POST', url: REVOKE, headers: { authorization: `Bearer ${goodJwt}`, 'content-type': 'application/json' }, payload: '{' }), status: 400 },
+  {
+    name: 'revoke: alg none token',
+    req: () => ({ method: 'POST', url: REVOKE, headers: { authorization: `Bearer ${craftJwt({ alg: 'none' }, validClaims(), null)}` } }),
+    status: 401
+  },
+  {
+    name: 'revoke: forged with another secret',
+    req: () => ({ method: 'POST', url: REVOKE, headers: { authorization: `Bearer ${sign(validClaims(), OTHER_SECRET)}` } }),
+    status: 401
+  },
+  {
+    name: 'revoke: malformed JSON body',
+    req: () => ({ method: 'POST', url: REVOKE, headers: { authorization: `Bearer ${goodJwt}`, 'content-type': 'application/json' }, payload: '{' }),
+    status: 400
+  },
   // --- routing
   { name: 'unknown route', req: () => ({ method: 'GET', url: `${BASE}/nope` }), status: 404 },
   { name: 'unknown route outside the base path', req: () => ({ method: 'POST', url: '/token', payload: good }), status: 404 },

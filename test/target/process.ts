@@ -34,7 +34,9 @@ export function spawnServer(env: Record<string, string>): ServerProcess {
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let err = ''
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d })
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    err += d
+  })
   child.stdout?.resume()
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')))
   return { child, stderr: () => err, exited }
@@ -44,7 +46,9 @@ export function spawnServer(env: Record<string, string>): ServerProcess {
 export async function listening(p: ServerProcess, timeoutMs = 20_000): Promise<string> {
   const deadline = Date.now() + timeoutMs
   let exitedWith: number | string | undefined
-  void p.exited.then((c) => { exitedWith = c })
+  void p.exited.then((c) => {
+    exitedWith = c
+  })
   for (;;) {
     const m = /listening on (http:\/\/[^\s]+)/.exec(p.stderr())
     if (m?.[1]) return m[1]
@@ -57,7 +61,12 @@ export async function listening(p: ServerProcess, timeoutMs = 20_000): Promise<s
 /** Resolve with the exit code, or 'timeout' (and kill the process) after `ms`. */
 export async function exitWithin(p: ServerProcess, ms: number): Promise<number | string> {
   let timer: NodeJS.Timeout | undefined
-  const result = await Promise.race([p.exited, new Promise<string>((r) => { timer = setTimeout(() => r('timeout'), ms) })])
+  const result = await Promise.race([
+    p.exited,
+    new Promise<string>((r) => {
+      timer = setTimeout(() => r('timeout'), ms)
+    })
+  ])
   clearTimeout(timer)
   if (result === 'timeout') {
     p.child.kill('SIGKILL')

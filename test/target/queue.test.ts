@@ -40,7 +40,12 @@ describe('429 from the request queue', () => {
     expect(await waitFor(() => app.auth.queue!.stats().active === 1, 2_000, 1)).toBe(true)
     const auth = { authorization: 'Bearer x' }
     for (const path of ['token', 'ott', 'validate', 'revoke']) {
-      const res = await app.inject({ method: 'POST', url: `${BASE}/${path}`, headers: path === 'validate' || path === 'revoke' ? auth : {}, payload: { grant_type: 'client_credentials', ...CLIENT } })
+      const res = await app.inject({
+        method: 'POST',
+        url: `${BASE}/${path}`,
+        headers: path === 'validate' || path === 'revoke' ? auth : {},
+        payload: { grant_type: 'client_credentials', ...CLIENT }
+      })
       expectErrorShape(res, 429, 'temporarily_unavailable')
     }
     // GET /, health, metrics and stats are not queued
@@ -67,7 +72,7 @@ describe('429 from the request queue', () => {
     expect((await postToken(app)).statusCode).toBe(200)
   })
 
-  it('INJECT_DELAY requests arriving together overflow a queue of 1+1 (the brief\'s setup)', async () => {
+  it("INJECT_DELAY requests arriving together overflow a queue of 1+1 (the brief's setup)", async () => {
     const app = await makeApp({ PRESET: 'phase2', QUEUE_MAX_CONCURRENT: '1', QUEUE_CAPACITY: '1', INJECT_DELAY_MS: '100', INJECT_DELAY_RATIO: '1' })
     const codes = (await Promise.all(Array.from({ length: 6 }, () => postToken(app)))).map((r) => r.statusCode)
     expect(codes.every((c) => c === 200 || c === 429)).toBe(true)
@@ -180,7 +185,15 @@ describe('RequestQueue (unit)', () => {
         try {
           const a = q.acquire()
           if (a === true) held++
-          else pending.push(a.then(() => { held++ }, () => undefined))
+          else
+            pending.push(
+              a.then(
+                () => {
+                  held++
+                },
+                () => undefined
+              )
+            )
         } catch {
           // full
         }

@@ -59,7 +59,10 @@ async function expectRevokeWinsRaces(env: Record<string, string>, opts: { warmCa
     if (opts.warmCache && round % 2 === 0) expect((await validate(app, jwt)).statusCode).toBe(200)
     const { after, before } = await raceRevoke(app, jwt, { gapMs: 2, afterCount: 15 })
     expect(before.length).toBeGreaterThan(0)
-    expect(after.filter((c) => c !== 401), `round ${round}`).toEqual([])
+    expect(
+      after.filter((c) => c !== 401),
+      `round ${round}`
+    ).toEqual([])
   }
 }
 

@@ -15,7 +15,13 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((t) => t.stop().catch(() => undefined)))
 })
 
-const token = { method: 'POST' as const, path: `${BASE}/token`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'client_credentials', ...CLIENT }), expectedStatuses: [200] }
+const token = {
+  method: 'POST' as const,
+  path: `${BASE}/token`,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ grant_type: 'client_credentials', ...CLIENT }),
+  expectedStatuses: [200]
+}
 
 async function shedTotal(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text()

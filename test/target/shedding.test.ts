@@ -18,7 +18,9 @@ const OWN_WORK = { SHED_MIN_CPU_SHARE: '0' }
 /** Keeps the event loop busy for `ms`, as a CPU-bound turn under overload does. */
 function blockLoop(ms: number): void {
   const end = performance.now() + ms
-  while (performance.now() < end) { /* spin */ }
+  while (performance.now() < end) {
+    /* spin */
+  }
 }
 
 describe('shedding', () => {
@@ -103,7 +105,7 @@ describe('shedding at the door (SHED_MAX_ACTIVE_CONNECTIONS)', () => {
     expect(() => loadConfig({ SHED_MAX_ACTIVE_CONNECTIONS: '-1' })).toThrow(/SHED_MAX_ACTIVE_CONNECTIONS/)
   })
 
-  it('past the limit a new connection\'s API call gets 503 with Retry-After and the error shape, and is closed (a GET probe is served); once one closes, a new one is served', async () => {
+  it("past the limit a new connection's API call gets 503 with Retry-After and the error shape, and is closed (a GET probe is served); once one closes, a new one is served", async () => {
     const app = await makeApp({ PRESET: 'phase2', SHED_MAX_ACTIVE_CONNECTIONS: '2', SHED_RETRY_AFTER_S: '3' })
     await app.listen({ port: 0, host: '127.0.0.1' })
     const port = (app.server.address() as AddressInfo).port
@@ -121,20 +123,29 @@ describe('shedding at the door (SHED_MAX_ACTIVE_CONNECTIONS)', () => {
     const request = `GET ${BASE}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`
     const apiRequest = `POST ${BASE}/validate HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`
     /** One request on a socket; resolves with the response once it is complete (or the server closed first). */
-    const ask = (socket: net.Socket, what = request): Promise<string> => new Promise((resolve) => {
-      let text = ''
-      const done = (): void => { socket.removeListener('data', onData); socket.removeListener('end', done); resolve(text) }
-      const onData = (d: Buffer): void => {
-        text += d.toString()
-        const headEnd = text.indexOf('\r\n\r\n')
-        const length = /\r\ncontent-length: (\d+)/i.exec(text)
-        if (headEnd >= 0 && length !== null && text.length - headEnd - 4 >= Number(length[1])) done()
-      }
-      socket.on('data', onData)
-      socket.once('end', done)
-      socket.write(what)
-    })
-    const open = (): Promise<net.Socket> => new Promise((resolve) => { const s = net.connect(port, '127.0.0.1', () => resolve(s)); s.on('error', () => undefined) })
+    const ask = (socket: net.Socket, what = request): Promise<string> =>
+      new Promise((resolve) => {
+        let text = ''
+        const done = (): void => {
+          socket.removeListener('data', onData)
+          socket.removeListener('end', done)
+          resolve(text)
+        }
+        const onData = (d: Buffer): void => {
+          text += d.toString()
+          const headEnd = text.indexOf('\r\n\r\n')
+          const length = /\r\ncontent-length: (\d+)/i.exec(text)
+          if (headEnd >= 0 && length !== null && text.length - headEnd - 4 >= Number(length[1])) done()
+        }
+        socket.on('data', onData)
+        socket.once('end', done)
+        socket.write(what)
+      })
+    const open = (): Promise<net.Socket> =>
+      new Promise((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => resolve(s))
+        s.on('error', () => undefined)
+      })
     const [a, b] = [await open(), await open()]
     try {
       expect(await ask(a)).toMatch(/^HTTP\/1\.1 200/)
@@ -167,4 +178,3 @@ describe('shedding at the door (SHED_MAX_ACTIVE_CONNECTIONS)', () => {
     }
   })
 })
-

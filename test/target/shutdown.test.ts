@@ -14,7 +14,9 @@ const NEVER_FLUSH = { BATCH_SIZE: '10000', BATCH_FLUSH_INTERVAL_MS: '600000' }
 /** How many requests the HTTP server has received so far. */
 function requestsSeen(app: FastifyInstance): () => number {
   let n = 0
-  app.server.on('request', () => { n++ })
+  app.server.on('request', () => {
+    n++
+  })
   return () => n
 }
 
@@ -28,7 +30,9 @@ function post(port: number, path: string, body: unknown, agent: http.Agent | fal
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method: 'POST', path, agent, headers: { 'content-type': 'application/json' } }, (res) => {
       let data = ''
-      res.setEncoding('utf8').on('data', (d: string) => { data += d })
+      res.setEncoding('utf8').on('data', (d: string) => {
+        data += d
+      })
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data, connection: res.headers.connection }))
     })
     req.on('error', reject)
@@ -177,7 +181,8 @@ describe('the real process', () => {
     proc = spawnServer({ PORT: String(port), INJECT_DELAY_MS: '1000', INJECT_DELAY_RATIO: '1' })
     const url = await listening(proc)
     const inflight = fetch(`${url}${BASE}/token`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ grant_type: 'client_credentials', ...CLIENT })
     })
     expect(await requestRunning(url)).toBe(true)

@@ -12,7 +12,17 @@ afterEach(closeAllApps)
 const GRACE = 60_000
 
 function record(i: number, expiresAtMs: number): TokenRecord {
-  return { tokenId: i.toString(16).padStart(32, '0'), tokenHash: 'h', tokenType: 'N', clientId: 'c', scopes: [], issuedAtMs: expiresAtMs - 1000, expiresAtMs, revokedAtMs: null, usedAtMs: null }
+  return {
+    tokenId: i.toString(16).padStart(32, '0'),
+    tokenHash: 'h',
+    tokenType: 'N',
+    clientId: 'c',
+    scopes: [],
+    issuedAtMs: expiresAtMs - 1000,
+    expiresAtMs,
+    revokedAtMs: null,
+    usedAtMs: null
+  }
 }
 
 async function seeded(expired: number, live: number): Promise<MemoryStore> {
@@ -137,7 +147,11 @@ describe('Sweeper', () => {
   })
 
   it('a store error is recorded in the run, not thrown', async () => {
-    const store = Object.assign(new MemoryStore(), { async deleteExpiredBatch(): Promise<number> { throw new Error('db down') } })
+    const store = Object.assign(new MemoryStore(), {
+      async deleteExpiredBatch(): Promise<number> {
+        throw new Error('db down')
+      }
+    })
     const run = await new Sweeper(store, new LocalSweepLock(), opts()).runOnce()
     expect(run).toMatchObject({ error: 'db down', deleted: 0 })
   })
@@ -181,7 +195,9 @@ describe('the sweeper in the app', () => {
       const app = await makeApp({ SWEEPER_INTERVAL_MS: '20' }, { store })
       expect(app.auth.sweeper.stats().runs).toBe(0)
       await vi.advanceTimersByTimeAsync(20)
-      expect(await waitFor(async () => ((await app.inject({ method: 'GET', url: '/debug/stats' })).json() as { sweeper: { deletedTotal: number } }).sweeper.deletedTotal === 4, 3_000)).toBe(true)
+      expect(
+        await waitFor(async () => ((await app.inject({ method: 'GET', url: '/debug/stats' })).json() as { sweeper: { deletedTotal: number } }).sweeper.deletedTotal === 4, 3_000)
+      ).toBe(true)
       await app.close()
       const runs = app.auth.sweeper.stats().runs
       await vi.advanceTimersByTimeAsync(86_400_000)

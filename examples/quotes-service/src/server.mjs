@@ -11,12 +11,14 @@ const SYMBOLS = ['AAPL', 'MSFT', 'GOOG', 'AMZN', 'NVDA', 'META', 'TSLA', 'NFLX']
 const LEVELS = 20
 
 // A deterministic order book per symbol: LEVELS bid and ask levels around a base price.
-const books = new Map(SYMBOLS.map((symbol, i) => {
-  const base = 100 + i * 37.5
-  const bids = Array.from({ length: LEVELS }, (_, l) => ({ price: base - 0.01 * (l + 1), size: 100 + ((l * 7919 + i) % 900) }))
-  const asks = Array.from({ length: LEVELS }, (_, l) => ({ price: base + 0.01 * (l + 1), size: 100 + ((l * 104729 + i) % 900) }))
-  return [symbol, { bids, asks }]
-}))
+const books = new Map(
+  SYMBOLS.map((symbol, i) => {
+    const base = 100 + i * 37.5
+    const bids = Array.from({ length: LEVELS }, (_, l) => ({ price: base - 0.01 * (l + 1), size: 100 + ((l * 7919 + i) % 900) }))
+    const asks = Array.from({ length: LEVELS }, (_, l) => ({ price: base + 0.01 * (l + 1), size: 100 + ((l * 104729 + i) % 900) }))
+    return [symbol, { bids, asks }]
+  })
+)
 
 const orders = new Map()
 
@@ -71,7 +73,8 @@ async function createOrder(req, res) {
   const { symbol, side, quantity } = order ?? {}
   if (!books.has(symbol)) return send(res, 400, { error: 'invalid_request', error_description: 'unknown symbol' })
   if (side !== 'buy' && side !== 'sell') return send(res, 400, { error: 'invalid_request', error_description: 'side must be buy or sell' })
-  if (!Number.isInteger(quantity) || quantity <= 0 || quantity > 1_000_000) return send(res, 400, { error: 'invalid_request', error_description: 'quantity must be an integer from 1 to 1000000' })
+  if (!Number.isInteger(quantity) || quantity <= 0 || quantity > 1_000_000)
+    return send(res, 400, { error: 'invalid_request', error_description: 'quantity must be an integer from 1 to 1000000' })
   const quote = priceQuote(symbol)
   const id = randomUUID()
   // Bounded: a benchmark must not grow the heap without end.

@@ -114,7 +114,12 @@ export interface AbOutcome {
 }
 
 function safeLabel(text: string): string {
-  return text.replace(/[^A-Za-z0-9._+-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'ab'
+  return (
+    text
+      .replace(/[^A-Za-z0-9._+-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 64) || 'ab'
+  )
 }
 
 /** The orchestrator's progress, one line each on stderr (warnings always, the rest unless --no-progress). */
@@ -123,7 +128,9 @@ export function printAbProgress(orchestrator: AbOrchestrator, io: Pick<CommandIo
   if (!progress) return
   orchestrator.on('note', (message) => io.stderr(`${message}\n`))
   orchestrator.on('trial', (t) => io.stderr(`  [${t.index + 1}/${t.total}] ${t.scenario} pair ${t.pair + 1} ${t.arm} (${t.spec}): ${describeTrial(t.trial)}\n`))
-  orchestrator.on('look', (l) => io.stderr(`ab --budget: ${l.scenario} look ${l.look} at ${l.pairs} pairs, level ${formatP(l.alpha)}; ${describeMs(l.spentMs)} of ${describeMs(l.budgetMs)} spent\n`))
+  orchestrator.on('look', (l) =>
+    io.stderr(`ab --budget: ${l.scenario} look ${l.look} at ${l.pairs} pairs, level ${formatP(l.alpha)}; ${describeMs(l.spentMs)} of ${describeMs(l.budgetMs)} spent\n`)
+  )
 }
 
 /** Everything `ab` settles before any load: options, the gate's settings and the arms' specs. */
@@ -143,9 +150,13 @@ function parseAbPlan(raw: RawAbOptions, config: ResolvedConfig, runtime: AbRunti
   const seed = raw.seed === undefined ? AB_DEFAULTS.seed : parseIntOption('--seed', raw.seed, 0, 2 ** 31 - 1)
   const label = raw.label ?? safeLabel(`ab-${raw.a}-vs-${raw.b}`)
   const slotMs = raw.slot === undefined ? AB_DEFAULTS.slotMs : raw.slot.trim() === 'duet' ? DUET : parseDurationMs('--slot', raw.slot, true)
-  if (slotMs > 0 && slotMs < 100) throw new BadOptionError(`--slot ${raw.slot} is too short: each slot opens its connections afresh, so slots under 100ms measure connection set-up (use 0 to turn slots off)`)
+  if (slotMs > 0 && slotMs < 100)
+    throw new BadOptionError(`--slot ${raw.slot} is too short: each slot opens its connections afresh, so slots under 100ms measure connection set-up (use 0 to turn slots off)`)
   const { scenario, duration, warmup, connections, rate, maxInFlight, slo, scenarioParam, errorThreshold, maxPool } = raw
-  const opts = parseRunOptions({ scenario, duration, warmup, connections, rate, maxInFlight, slo, scenarioParam, errorThreshold, maxPool, label }, config, { durationMs: AB_DEFAULTS.durationMs, warmupMs: AB_DEFAULTS.warmupMs })
+  const opts = parseRunOptions({ scenario, duration, warmup, connections, rate, maxInFlight, slo, scenarioParam, errorThreshold, maxPool, label }, config, {
+    durationMs: AB_DEFAULTS.durationMs,
+    warmupMs: AB_DEFAULTS.warmupMs
+  })
   const settings = runtime.settings ?? resolveCompareSettings(config.gate, config.file ?? 'settings', 'paired')
   const budgetMs = raw.budget === undefined ? null : parseDurationMs('--budget', raw.budget, false)
   const profiling = parseProfileOptions(raw)
@@ -155,7 +166,8 @@ function parseAbPlan(raw: RawAbOptions, config: ResolvedConfig, runtime: AbRunti
 
 /** Refused before any load: a gate that cannot fail would pass a gross regression with exit 0. */
 function checkPairs(pairs: number, settings: CompareSettings, budgetMs: number | null, profiling: boolean): void {
-  if (pairs < settings.minTrials) throw new BadOptionError(`--trials ${pairs} is below the ${settings.minTrials} pairs the comparison needs (minTrials): use --trials ${settings.minTrials} or more`)
+  if (pairs < settings.minTrials)
+    throw new BadOptionError(`--trials ${pairs} is below the ${settings.minTrials} pairs the comparison needs (minTrials): use --trials ${settings.minTrials} or more`)
   const minPairs = minPairsForSignificance(1 - settings.confidence)
   if (settings.requireSignificance && pairs < minPairs) {
     throw new BadOptionError(
@@ -165,7 +177,9 @@ function checkPairs(pairs: number, settings: CompareSettings, budgetMs: number |
   // Later budget rounds number their pairs afresh, so their profiles could not be told from the first round's.
   if (budgetMs !== null && profiling) throw new BadOptionError('--profile cannot be combined with --budget: run a fixed number of pairs (--trials) to profile')
   if (budgetMs !== null && settings.requireSignificance && pairs < minFirstPairs(1 - settings.confidence)) {
-    throw new BadOptionError(`--budget: the first round needs at least ${minFirstPairs(1 - settings.confidence)} pairs for its sequential look to be able to call a regression; use --trials ${minFirstPairs(1 - settings.confidence)} or more`)
+    throw new BadOptionError(
+      `--budget: the first round needs at least ${minFirstPairs(1 - settings.confidence)} pairs for its sequential look to be able to call a regression; use --trials ${minFirstPairs(1 - settings.confidence)} or more`
+    )
   }
 }
 
@@ -178,11 +192,19 @@ async function prepareAbArms(raw: RawAbOptions, plan: AbPlan, io: CommandIo): Pr
   if ([specA, specB].some((s) => s.kind === 'git') && (await worktreeDirty(targetCwd))) {
     io.stderr('warning: the working tree has uncommitted changes; git-ref arms build their commits only, without them\n')
   }
-  return prepareArms([specA, specB], { targetCwd, install: target.install, build: target.build, ...(io.signal === undefined ? {} : { signal: io.signal }) }, (line) => io.stderr(`${line}\n`))
+  return prepareArms([specA, specB], { targetCwd, install: target.install, build: target.build, ...(io.signal === undefined ? {} : { signal: io.signal }) }, (line) =>
+    io.stderr(`${line}\n`)
+  )
 }
 
 /** Runs the arms, interleaved (and budgeted with --budget); the result and, when budgeted, the looks. */
-async function executeAb(raw: RawAbOptions, plan: AbPlan, arms: readonly PreparedArm[], runtime: AbRuntime, io: CommandIo): Promise<{ result: RunResult; budgeted: BudgetedRun | null; profiler: ReturnType<typeof createProfiler> | null }> {
+async function executeAb(
+  raw: RawAbOptions,
+  plan: AbPlan,
+  arms: readonly PreparedArm[],
+  runtime: AbRuntime,
+  io: CommandIo
+): Promise<{ result: RunResult; budgeted: BudgetedRun | null; profiler: ReturnType<typeof createProfiler> | null }> {
   const profiler = plan.profiling === null ? null : createProfiler(plan.profiling, (m) => io.stderr(`warning: ${m}\n`))
   const [armA, armB] = arms as [PreparedArm, PreparedArm]
   const { opts } = plan

@@ -76,7 +76,10 @@ export async function baselineCommand(raw: RawBaselineOptions, io: CommandIo): P
   const file = path.join(outDir, BASELINE_DEFAULTS.file)
   for (const p of await writeResult(file, result)) io.stderr(`warning: baseline does not match the schema: ${p}\n`)
   const reportFile = raw.report ?? BASELINE_DEFAULTS.report
-  const relative = path.relative(path.dirname(path.resolve(reportFile)), path.resolve(file)).split(path.sep).join('/')
+  const relative = path
+    .relative(path.dirname(path.resolve(reportFile)), path.resolve(file))
+    .split(path.sep)
+    .join('/')
   const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
   const scenarioDescriptions = Object.fromEntries(config.scenarios.map((s) => [s.name, s.description]))
   await writeFileAtomic(reportFile, renderBaselineReport(result, { command: reproduceCommand(raw), resultPath: relative, scenarioDescriptions }))

@@ -26,7 +26,26 @@ import type { CommandIo } from '../io.ts'
 import { loadConfig } from '../../config.ts'
 import type { TargetDefinition } from '../../api.ts'
 
-export interface RawCapacityOptions extends Pick<RawRunOptions, 'config' | 'scenario' | 'slo' | 'url' | 'allowRemote' | 'variant' | 'targetEnv' | 'targetOptions' | 'connections' | 'maxInFlight' | 'scenarioParam' | 'errorThreshold' | 'maxLateShare' | 'maxPool' | 'out' | 'label' | 'timeout'> {
+export interface RawCapacityOptions extends Pick<
+  RawRunOptions,
+  | 'config'
+  | 'scenario'
+  | 'slo'
+  | 'url'
+  | 'allowRemote'
+  | 'variant'
+  | 'targetEnv'
+  | 'targetOptions'
+  | 'connections'
+  | 'maxInFlight'
+  | 'scenarioParam'
+  | 'errorThreshold'
+  | 'maxLateShare'
+  | 'maxPool'
+  | 'out'
+  | 'label'
+  | 'timeout'
+> {
   minRate?: string
   startRate?: string
   maxRate?: string
@@ -76,22 +95,33 @@ type StepMeasure = (rateRps: number) => Promise<{ trial: TrialResult; summary: S
  * scenario's target. A step that does not complete ends the search with the run's own stop code,
  * so Ctrl-C exits 130 and a crashed target 2.
  */
-function stepMeasure(sp: ScenarioPlan, opts: RunOptions, handle: TargetHandle, createDriver: DriverFactory, fingerprint: ReturnType<typeof collectFingerprint>, io: CommandIo, progress: boolean): StepMeasure {
+function stepMeasure(
+  sp: ScenarioPlan,
+  opts: RunOptions,
+  handle: TargetHandle,
+  createDriver: DriverFactory,
+  fingerprint: ReturnType<typeof collectFingerprint>,
+  io: CommandIo,
+  progress: boolean
+): StepMeasure {
   const target = opts.target
   return async (rateRps) => {
-    const engine = new Engine({
-      label: opts.label,
-      kind: 'run',
-      scenarios: [{ ...sp, load: { ...sp.load, rateRps } }],
-      trials: 1,
-      restartPerTrial: false,
-      errorRateThreshold: opts.errorRateThreshold,
-      lateShareThreshold: opts.lateShareThreshold,
-      calibration: null,
-      maxPoolSize: opts.maxPoolSize,
-      ...commandPlanDefaults(target),
-      fingerprint: { ...fingerprint, cpuPinning: handle.cpuPinning }
-    }, { target: { url: handle.url }, createDriver, metrics: null, fetchTargetConfig: (u) => fetchTargetConfig(u, target) })
+    const engine = new Engine(
+      {
+        label: opts.label,
+        kind: 'run',
+        scenarios: [{ ...sp, load: { ...sp.load, rateRps } }],
+        trials: 1,
+        restartPerTrial: false,
+        errorRateThreshold: opts.errorRateThreshold,
+        lateShareThreshold: opts.lateShareThreshold,
+        calibration: null,
+        maxPoolSize: opts.maxPoolSize,
+        ...commandPlanDefaults(target),
+        fingerprint: { ...fingerprint, cpuPinning: handle.cpuPinning }
+      },
+      { target: { url: handle.url }, createDriver, metrics: null, fetchTargetConfig: (u) => fetchTargetConfig(u, target) }
+    )
     if (progress) printWarnings(engine, io)
     const result = await engine.run(io.signal)
     const trial = result.trials[0]
@@ -103,11 +133,19 @@ function stepMeasure(sp: ScenarioPlan, opts: RunOptions, handle: TargetHandle, c
 }
 
 /** capacity.json, capacity.md and report.html in a dated folder; returns the folder. */
-async function writeCapacity(opts: RunOptions, settings: CapacitySettings, results: readonly CapacityResult[], fingerprint: ReturnType<typeof collectFingerprint>): Promise<string> {
+async function writeCapacity(
+  opts: RunOptions,
+  settings: CapacitySettings,
+  results: readonly CapacityResult[],
+  fingerprint: ReturnType<typeof collectFingerprint>
+): Promise<string> {
   const dir = path.resolve(opts.outDir, resultDirName(new Date(), opts.label))
   await ensureDir(dir)
   const recorded = { ...settings, slos: opts.slos.map((s) => s.expression) }
-  await writeFile(path.join(dir, 'capacity.json'), `${JSON.stringify({ tool: 'authbench', kind: 'capacity', label: opts.label, createdAt: new Date().toISOString(), settings: recorded, environment: fingerprint, results }, null, 2)}\n`)
+  await writeFile(
+    path.join(dir, 'capacity.json'),
+    `${JSON.stringify({ tool: 'authbench', kind: 'capacity', label: opts.label, createdAt: new Date().toISOString(), settings: recorded, environment: fingerprint, results }, null, 2)}\n`
+  )
   await writeFile(path.join(dir, 'capacity.md'), renderCapacityMarkdown(results, opts.slos, opts.label))
   await writeFile(path.join(dir, 'report.html'), renderCapacityHtml(results, opts.slos, opts.label))
   return dir
@@ -123,7 +161,9 @@ function capacityExit(results: readonly CapacityResult[], minRps: number | null,
     return exitCodeFor({ objectivesMet: false })
   }
   if (below.length > 0) {
-    io.stderr(`cannot tell whether ${below.map((r) => r.scenario).join(', ')} reach --min-rate ${minRps}: the load generator's ceiling (${below.map((r) => formatRps(r.capacityRps)).join(', ')} req/s) is below it\n`)
+    io.stderr(
+      `cannot tell whether ${below.map((r) => r.scenario).join(', ')} reach --min-rate ${minRps}: the load generator's ceiling (${below.map((r) => formatRps(r.capacityRps)).join(', ')} req/s) is below it\n`
+    )
     return exitCodeFor({ verdictExit: 2 })
   }
   return exitCodeFor({})
@@ -133,11 +173,28 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
   const settings = parseCapacitySettings(raw)
   const { startRps, maxRps, precision, repeats, stepDurationMs, warmupMs } = settings
   const config = await loadConfig(raw.config === undefined ? {} : { configPath: raw.config })
-  const opts = parseRunOptions({
-    scenario: raw.scenario, slo: raw.slo, url: raw.url, allowRemote: raw.allowRemote, variant: raw.variant, targetEnv: raw.targetEnv, targetOptions: raw.targetOptions,
-    connections: raw.connections, maxInFlight: raw.maxInFlight, scenarioParam: raw.scenarioParam, errorThreshold: raw.errorThreshold, maxLateShare: raw.maxLateShare,
-    maxPool: raw.maxPool, timeout: raw.timeout, out: raw.out, label: raw.label ?? `capacity-${(raw.scenario ?? ['all']).join('+').replace(/,/g, '+')}`
-  }, config, { rateRps: startRps, durationMs: stepDurationMs, warmupMs })
+  const opts = parseRunOptions(
+    {
+      scenario: raw.scenario,
+      slo: raw.slo,
+      url: raw.url,
+      allowRemote: raw.allowRemote,
+      variant: raw.variant,
+      targetEnv: raw.targetEnv,
+      targetOptions: raw.targetOptions,
+      connections: raw.connections,
+      maxInFlight: raw.maxInFlight,
+      scenarioParam: raw.scenarioParam,
+      errorThreshold: raw.errorThreshold,
+      maxLateShare: raw.maxLateShare,
+      maxPool: raw.maxPool,
+      timeout: raw.timeout,
+      out: raw.out,
+      label: raw.label ?? `capacity-${(raw.scenario ?? ['all']).join('+').replace(/,/g, '+')}`
+    },
+    config,
+    { rateRps: startRps, durationMs: stepDurationMs, warmupMs }
+  )
   if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
   const generatorCpus = opts.url === null ? await pinGenerator() : null
   const progress = raw.progress !== false
@@ -152,13 +209,17 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
       break
     }
     // A fresh target per scenario, one for all its steps: the search measures one process.
-    const handle: TargetHandle = opts.url !== null
-      ? { url: opts.url.replace(/\/+$/, ''), cpuPinning: { target: null, generator: null }, exited: new Promise<Error>(() => undefined), stop: async () => undefined }
-      : await startTargetHandle({ ...targetProcessOptions(opts.target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
+    const handle: TargetHandle =
+      opts.url !== null
+        ? { url: opts.url.replace(/\/+$/, ''), cpuPinning: { target: null, generator: null }, exited: new Promise<Error>(() => undefined), stop: async () => undefined }
+        : await startTargetHandle({ ...targetProcessOptions(opts.target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' }, generatorCpus)
     try {
       if (progress) io.stderr(`capacity: ${sp.scenario.name}, objectives ${opts.slos.map((s) => s.expression).join(', ')}, steps of ${stepDurationMs} ms from ${startRps} req/s\n`)
       const onStep = (s: CapacityStep): void => {
-        if (progress) io.stderr(`  ${s.phase.padEnd(6)} ${formatRps(s.rateRps).padStart(8)} req/s → completed ${formatRps(s.completedRps)}, p50 ${formatLatencyUs(s.p50Us)}, p99 ${formatLatencyUs(s.p99Us)}, ${s.outcome}${s.outcome === 'pass' ? '' : ` (${s.why.split('\n')[0] ?? ''})`}\n`)
+        if (progress)
+          io.stderr(
+            `  ${s.phase.padEnd(6)} ${formatRps(s.rateRps).padStart(8)} req/s → completed ${formatRps(s.completedRps)}, p50 ${formatLatencyUs(s.p50Us)}, p99 ${formatLatencyUs(s.p99Us)}, ${s.outcome}${s.outcome === 'pass' ? '' : ` (${s.why.split('\n')[0] ?? ''})`}\n`
+          )
       }
       const measure = stepMeasure(sp, opts, handle, createDriver, fingerprint, io, progress)
       results.push(await searchCapacity(sp.scenario.name, { startRps, maxRps, precision, repeats, slos: opts.slos }, measure, onStep))

@@ -77,7 +77,11 @@ interface Spawned {
   stdout: string
 }
 
-function run(binary: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; onStderr?: (text: string) => void; onStdout?: (text: string) => void; signal?: AbortSignal }): Promise<Spawned> {
+function run(
+  binary: string,
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; onStderr?: (text: string) => void; onStdout?: (text: string) => void; signal?: AbortSignal }
+): Promise<Spawned> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal })
     let stdout = ''

@@ -138,7 +138,10 @@ export function parseShareOption(option: string, raw: string): number {
 }
 
 function splitList(values: readonly string[] | undefined): string[] {
-  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '')
+  return (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '')
 }
 
 export function parseKeyValues(option: string, values: readonly string[] | undefined, keyPattern: RegExp): Map<string, string> {
@@ -177,7 +180,8 @@ function parseLoad(raw: RawRunOptions, config: ConfigPart, typed: TypedRunValues
   const durationMs = raw.duration === undefined ? (typed.durationMs ?? config.load.durationMs ?? RUN_DEFAULTS.durationMs) : parseDurationMs('--duration', raw.duration, false)
   const warmupMs = raw.warmup === undefined ? (typed.warmupMs ?? config.load.warmupMs ?? RUN_DEFAULTS.warmupMs) : parseDurationMs('--warmup', raw.warmup, true)
   const warmupMaxMs = raw.warmupMax === undefined ? null : parseDurationMs('--warmup-max', raw.warmupMax, true)
-  if (warmupMaxMs !== null && warmupMaxMs < warmupMs) throw new BadOptionError(`--warmup-max ${raw.warmupMax} is shorter than the warm-up (${warmupMs} ms); give at least --warmup, or the same for a fixed warm-up`)
+  if (warmupMaxMs !== null && warmupMaxMs < warmupMs)
+    throw new BadOptionError(`--warmup-max ${raw.warmupMax} is shorter than the warm-up (${warmupMs} ms); give at least --warmup, or the same for a fixed warm-up`)
   const timeoutMs = raw.timeout === undefined ? RUN_DEFAULTS.timeoutMs : parseDurationMs('--timeout', raw.timeout, false)
   // A comparison needs enough trials for its statistics (the gate's minTrials): 5 by default then.
   const trials = raw.trials === undefined ? (typed.trials ?? (raw.compare ? 5 : (config.load.trials ?? RUN_DEFAULTS.trials))) : parseIntOption('--trials', raw.trials, 1, 1_000)
@@ -185,9 +189,21 @@ function parseLoad(raw: RawRunOptions, config: ConfigPart, typed: TypedRunValues
   const model = rateRps === null ? 'closed' : 'open'
   const pipelining = raw.pipelining === undefined ? 1 : parseIntOption('--pipelining', raw.pipelining, 1, 1_024)
   if (model === 'open' && pipelining !== 1) throw new BadOptionError('--pipelining applies to the closed model only; drop it or drop --rate')
-  if (model === 'closed' && raw.maxInFlight !== undefined) throw new BadOptionError('--max-in-flight applies to the open model only (with --rate); the closed model has --connections')
+  if (model === 'closed' && raw.maxInFlight !== undefined)
+    throw new BadOptionError('--max-in-flight applies to the open model only (with --rate); the closed model has --connections')
   const maxInFlight = raw.maxInFlight === undefined ? null : parseIntOption('--max-in-flight', raw.maxInFlight, 1, 100_000)
-  return { model, durationMs, warmupMs, ...(warmupMaxMs === null ? {} : { warmupMaxMs }), pipelining, rateRps, maxRequests: null, timeoutMs, ...(maxInFlight === null ? {} : { maxInFlight }), trials }
+  return {
+    model,
+    durationMs,
+    warmupMs,
+    ...(warmupMaxMs === null ? {} : { warmupMaxMs }),
+    pipelining,
+    rateRps,
+    maxRequests: null,
+    timeoutMs,
+    ...(maxInFlight === null ? {} : { maxInFlight }),
+    trials
+  }
 }
 
 /** Each chosen scenario with its checked parameters ("scenario.name=value") and its load. */
@@ -204,9 +220,10 @@ function planScenarios(raw: RawRunOptions, config: ConfigPart, chosen: readonly 
     const p = Object.freeze(params.get(scenario.name) ?? {})
     scenario.checkParams(p)
     const d = scenario.defaultLoad
-    const connections = raw.connections === undefined
-      ? (config.load.connections ?? (load.model === 'open' ? d.open.connections : d.closed.connections))
-      : parseIntOption('--connections', raw.connections, 1, 10_000)
+    const connections =
+      raw.connections === undefined
+        ? (config.load.connections ?? (load.model === 'open' ? d.open.connections : d.closed.connections))
+        : parseIntOption('--connections', raw.connections, 1, 10_000)
     return Object.freeze({ scenario, params: p, load: Object.freeze({ ...common, connections }) })
   })
 }
@@ -216,7 +233,11 @@ function refuseTargetSettingsWithUrl(raw: RawRunOptions): void {
   const clash = (['variant', 'target', 'restartPerTrial'] as const).filter((k) => raw[k] !== undefined && raw[k] !== false)
   const options = Object.keys(raw.targetOptions ?? {})
   if (clash.length === 0 && options.length === 0 && (raw.targetEnv ?? []).length === 0) return
-  const flags = [...clash.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`), ...options.map((name) => `--${name}`), ...((raw.targetEnv ?? []).length > 0 ? ['--target-env'] : [])]
+  const flags = [
+    ...clash.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`),
+    ...options.map((name) => `--${name}`),
+    ...((raw.targetEnv ?? []).length > 0 ? ['--target-env'] : [])
+  ]
   throw new BadOptionError(`${flags.join(', ')} cannot be used with --url: that target is already running with its own settings`)
 }
 

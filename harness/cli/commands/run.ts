@@ -95,14 +95,16 @@ export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: C
       },
       target
     },
-    wiring.deps(url !== null
-      ? { url }
-      : {
-          start: async () => {
-            const options = { ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : 'auto' as const }
-            return wiring.start(options, generatorCpus, { group: '' })
+    wiring.deps(
+      url !== null
+        ? { url }
+        : {
+            start: async () => {
+              const options = { ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : ('auto' as const) }
+              return wiring.start(options, generatorCpus, { group: '' })
+            }
           }
-        })
+    )
   )
 
   const bars = opts.progress ? new ProgressDisplay({ json: opts.json }) : null
@@ -135,7 +137,10 @@ export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: C
     io.stderr(`run aborted (${result.aborted.code}): ${result.aborted.reason}\n`)
     return { exitCode: exitCodeFor({ stopped: result.aborted }), result, resultPath: file, slosMet }
   }
-  if (!slosMet) io.stderr(`SLO failed: ${result.summary.flatMap((s) => (s.slo ?? []).filter((o) => !o.passed).map((o) => `${s.scenario} ${o.expression}`)).join(', ')} (junit.xml beside the result)\n`)
+  if (!slosMet)
+    io.stderr(
+      `SLO failed: ${result.summary.flatMap((s) => (s.slo ?? []).filter((o) => !o.passed).map((o) => `${s.scenario} ${o.expression}`)).join(', ')} (junit.xml beside the result)\n`
+    )
   return { exitCode: exitCodeFor({ objectivesMet: slosMet }), result, resultPath: file, slosMet }
 }
 
@@ -159,9 +164,13 @@ function attachDisplay(engine: Engine, opts: RunOptions, io: CommandIo, bars: Pr
     if (p.stage === 'calibration') io.stderr(`  calibration: GET ${probePath} for ${p.durationMs} ms\n`)
     if (p.stage === 'measure') io.stderr(`  ${p.scenario} trial ${p.trial + 1}: measuring ${p.durationMs} ms\n`)
   })
-  on('tick', (t) => io.stderr(`    ${t.scenario} #${t.trial + 1} ${t.tick.second + 1}s: ${t.tick.requests} req, ${t.tick.errors} err, p99 ${(t.tick.p99Us / 1000).toFixed(2)} ms\n`))
+  on('tick', (t) =>
+    io.stderr(`    ${t.scenario} #${t.trial + 1} ${t.tick.second + 1}s: ${t.tick.requests} req, ${t.tick.errors} err, p99 ${(t.tick.p99Us / 1000).toFixed(2)} ms\n`)
+  )
   on('trial-done', (t) => {
     const v = t.validity.state === 'valid' ? 'valid' : `INVALID ${t.validity.code}`
-    io.stderr(`  ${t.scenario} trial ${t.trial + 1}: ${Math.round(t.throughputRps)} req/s, p99 ${(t.latencyUs.p99 / 1000).toFixed(2)} ms, ${(t.errorRate * 100).toFixed(2)}% errors, ${v}\n`)
+    io.stderr(
+      `  ${t.scenario} trial ${t.trial + 1}: ${Math.round(t.throughputRps)} req/s, p99 ${(t.latencyUs.p99 / 1000).toFixed(2)} ms, ${(t.errorRate * 100).toFixed(2)}% errors, ${v}\n`
+    )
   })
 }

@@ -41,7 +41,7 @@ export const VARIANTS_DEFAULTS = Object.freeze({
   durationMs: 3_000,
   warmupMs: 1_000,
   outDir: 'reports',
-  seed: 1,
+  seed: 1
 })
 
 /** What commander hands over for `variants`. */
@@ -123,7 +123,11 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
     },
     wiring.deps({
       start: async () => {
-        const options = { ...targetProcessOptions(spec.target, spec.env), ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }), pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS }
+        const options = {
+          ...targetProcessOptions(spec.target, spec.env),
+          ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
+          pinCpus: spec.generatorCpus === null ? null : TARGET_CPUS
+        }
         return wiring.start(options, spec.generatorCpus, p === undefined ? undefined : { group: p.group, pair: p.pair })
       }
     })
@@ -134,7 +138,6 @@ export async function runFreshTrial(spec: FreshTrialSpec, io: CommandIo): Promis
 
 // ---------------------------------------------------------------------------------------------
 // The command
-
 
 /** Everything a variants run needs, resolved from the options and the config before any load. */
 interface VariantsPlan {
@@ -199,16 +202,20 @@ async function resolveVariantsPlan(raw: RawVariantsOptions, io: CommandIo, runti
   const profiling = parseProfileOptions(raw)
   if (profiling !== null && raw.profileArm !== undefined) throw new BadOptionError('--profile-arm is for ab only')
   const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
-  const opts = parseRunOptions({
-    scenario: raw.scenario === undefined || raw.scenario.length === 0 ? [...defaultScenarios] : raw.scenario,
-    duration: raw.duration,
-    warmup: raw.warmup,
-    connections: raw.connections,
-    scenarioParam: raw.scenarioParam,
-    errorThreshold: raw.errorThreshold,
-    maxPool: raw.maxPool,
-    label
-  }, config, { durationMs: VARIANTS_DEFAULTS.durationMs, warmupMs: VARIANTS_DEFAULTS.warmupMs })
+  const opts = parseRunOptions(
+    {
+      scenario: raw.scenario === undefined || raw.scenario.length === 0 ? [...defaultScenarios] : raw.scenario,
+      duration: raw.duration,
+      warmup: raw.warmup,
+      connections: raw.connections,
+      scenarioParam: raw.scenarioParam,
+      errorThreshold: raw.errorThreshold,
+      maxPool: raw.maxPool,
+      label
+    },
+    config,
+    { durationMs: VARIANTS_DEFAULTS.durationMs, warmupMs: VARIANTS_DEFAULTS.warmupMs }
+  )
   stage.name = 'variants'
   const envs = new Map<string, Record<string, string>>()
   for (const variant of variants) {
@@ -235,30 +242,33 @@ async function runVariantSteps(plan: VariantsPlan, raw: RawVariantsOptions, io: 
     loadAverage: { start: loadavg().map((x) => Math.round(x * 100) / 100), end: [] }
   }
   if (raw.progress !== false) {
-    io.stderr(`variants: ${steps.length} trials: ${variants.join(', ')} × ${opts.scenarios.length} scenario(s) × ${rounds} round(s)${plan.backendLabel === '' ? '' : ` on ${plan.backendLabel}`}, seed ${seed}; load average ${collected.loadAverage.start.join(' ')}\n`)
+    io.stderr(
+      `variants: ${steps.length} trials: ${variants.join(', ')} × ${opts.scenarios.length} scenario(s) × ${rounds} round(s)${plan.backendLabel === '' ? '' : ` on ${plan.backendLabel}`}, seed ${seed}; load average ${collected.loadAverage.start.join(' ')}\n`
+    )
   }
   for (const step of steps) {
     if (io.signal?.aborted) {
       collected.aborted = { reason: 'interrupted (SIGINT or abort)', code: 'AUTHBENCH_ERR_ABORTED' }
       break
     }
-    const run = (): Promise<RunResult> => runFreshTrial(
-      {
-        target: plan.target,
-        label: opts.label,
-        scenario: byName.get(step.scenario) as ScenarioPlan,
-        env: plan.envs.get(step.variant) as Record<string, string>,
-        errorRateThreshold: opts.errorRateThreshold,
-        lateShareThreshold: opts.lateShareThreshold,
-        maxPoolSize: opts.maxPoolSize,
-        // Once, on the first trial's target: a reference for cross-machine trends only.
-        calibration: raw.calibration !== false && step.index === 0,
-        generatorCpus,
-        fingerprint: { ...collected.fingerprint, cpuPinning: collected.cpuPinning },
-        ...(profiler === null ? {} : { profile: { profiler, group: step.variant, pair: step.round } })
-      },
-      io
-    )
+    const run = (): Promise<RunResult> =>
+      runFreshTrial(
+        {
+          target: plan.target,
+          label: opts.label,
+          scenario: byName.get(step.scenario) as ScenarioPlan,
+          env: plan.envs.get(step.variant) as Record<string, string>,
+          errorRateThreshold: opts.errorRateThreshold,
+          lateShareThreshold: opts.lateShareThreshold,
+          maxPoolSize: opts.maxPoolSize,
+          // Once, on the first trial's target: a reference for cross-machine trends only.
+          calibration: raw.calibration !== false && step.index === 0,
+          generatorCpus,
+          fingerprint: { ...collected.fingerprint, cpuPinning: collected.cpuPinning },
+          ...(profiler === null ? {} : { profile: { profiler, group: step.variant, pair: step.round } })
+        },
+        io
+      )
     let one = await run()
     // A target that did not come up in time on a loaded machine should not throw away a long
     // run: one more start, then the failure stands. A crash mid-trial is never retried.
@@ -311,7 +321,14 @@ function assembleVariantsResult(plan: VariantsPlan, collected: VariantsCollected
 }
 
 /** result.json, then variants.md and variants.html from the target's report data; the exit code. */
-async function writeVariantsOutputs(plan: VariantsPlan, result: RunResult, raw: RawVariantsOptions, io: CommandIo, runtime: VariantsRuntime, stage: { name: string }): Promise<VariantsOutcome> {
+async function writeVariantsOutputs(
+  plan: VariantsPlan,
+  result: RunResult,
+  raw: RawVariantsOptions,
+  io: CommandIo,
+  runtime: VariantsRuntime,
+  stage: { name: string }
+): Promise<VariantsOutcome> {
   stage.name = 'result'
   const dir = path.resolve(raw.out ?? VARIANTS_DEFAULTS.outDir, resultDirName(new Date(result.createdAt), plan.opts.label))
   const file = path.join(dir, 'result.json')
@@ -323,7 +340,10 @@ async function writeVariantsOutputs(plan: VariantsPlan, result: RunResult, raw: 
   }
   for (const p of await writeResult(file, result)) io.stderr(`warning: result does not match the schema: ${p}\n`)
   stage.name = 'reports'
-  const analysis = analyseVariants(result, { ...(runtime.settings === undefined ? {} : { settings: runtime.settings }), ...(plan.target.report === undefined ? {} : { report: plan.target.report }) })
+  const analysis = analyseVariants(result, {
+    ...(runtime.settings === undefined ? {} : { settings: runtime.settings }),
+    ...(plan.target.report === undefined ? {} : { report: plan.target.report })
+  })
   const markdownPath = path.join(dir, 'variants.md')
   const htmlPath = path.join(dir, 'variants.html')
   await writeFileAtomic(markdownPath, `${renderVariantsMarkdown(analysis)}${profiled === null || profiled.markdown === '' ? '' : `\n${profiled.markdown}\n`}`)
@@ -338,11 +358,14 @@ async function writeVariantsOutputs(plan: VariantsPlan, result: RunResult, raw: 
 
 /** Secrets stay out of result files: URLs lose their credentials, empty (blanked) keys are dropped. */
 function redactEnv(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '').map(([k, v]) => [k, k.endsWith('_URL') ? (redactUrl(v) as string) : k === 'JWT_SECRET' ? '***' : v]))
+  return Object.fromEntries(
+    Object.entries(env)
+      .filter(([, v]) => v !== '')
+      .map(([k, v]) => [k, k.endsWith('_URL') ? (redactUrl(v) as string) : k === 'JWT_SECRET' ? '***' : v])
+  )
 }
 
 /** The CLI's entry: the exit code only. */
 export async function variantsCommand(raw: RawVariantsOptions, io: CommandIo, runtime: VariantsRuntime = {}): Promise<number> {
   return (await runVariants(raw, io, runtime)).exitCode
 }
-

@@ -40,7 +40,7 @@ type RequestBuilder = (reqData: Partial<AutocannonRequest>, context: unknown) =>
  * A spec that is frozen, headers included, cannot change between sends, so the bytes built for it
  * once serve every later send of the same object (health, token and other one-spec scenarios).
  */
-function isImmutableSpec (spec: RequestSpec): boolean {
+function isImmutableSpec(spec: RequestSpec): boolean {
   return Object.isFrozen(spec) && (spec.headers === undefined || Object.isFrozen(spec.headers))
 }
 
@@ -55,13 +55,13 @@ export class ClosedDriver extends EventEmitter implements Driver {
   readonly #createHistogram: HistogramFactory | undefined
   readonly #stopPollMs: number
 
-  constructor (options: ClosedDriverOptions = {}) {
+  constructor(options: ClosedDriverOptions = {}) {
     super()
     this.#createHistogram = options.createHistogram
     this.#stopPollMs = options.stopPollMs ?? 10
   }
 
-  run (options: DriverOptions): Promise<DriverOutcome> {
+  run(options: DriverOptions): Promise<DriverOutcome> {
     const { load, signal } = options
     const meter = new TrialMeter(this, this.#createHistogram === undefined ? {} : { createHistogram: this.#createHistogram })
     if (signal?.aborted === true) {
@@ -102,25 +102,28 @@ export class ClosedDriver extends EventEmitter implements Driver {
   }
 
   /** autocannon with no rate of its own (see the top of this file), for as long as the trial may last. */
-  #startAutocannon (options: DriverOptions, fixed: RequestSpec | undefined, specs: SpecTracker, finish: (error: unknown, result: AutocannonResult | undefined) => void): Instance {
+  #startAutocannon(options: DriverOptions, fixed: RequestSpec | undefined, specs: SpecTracker, finish: (error: unknown, result: AutocannonResult | undefined) => void): Instance {
     const load = options.load
     const plannedMs = load.warmupMs + load.durationMs
     const safetySeconds = load.durationMs > 0 ? plannedMs / 1000 + 30 : 3600
-    return autocannon({
-      url: options.url,
-      connections: load.connections,
-      pipelining: load.pipelining,
-      duration: safetySeconds,
-      timeout: Math.max(1, Math.ceil(load.timeoutMs / 1000)),
-      sampleInt: this.#stopPollMs,
-      requests: fixed === undefined ? [{ setupRequest: specs.setupRequest }] : [fillRequest({}, fixed)],
-      ...(fixed === undefined ? { setupClient: specs.setupClient } : {})
-    }, finish)
+    return autocannon(
+      {
+        url: options.url,
+        connections: load.connections,
+        pipelining: load.pipelining,
+        duration: safetySeconds,
+        timeout: Math.max(1, Math.ceil(load.timeoutMs / 1000)),
+        sampleInt: this.#stopPollMs,
+        requests: fixed === undefined ? [{ setupRequest: specs.setupRequest }] : [fillRequest({}, fixed)],
+        ...(fixed === undefined ? { setupClient: specs.setupClient } : {})
+      },
+      finish
+    )
   }
 }
 
 /** Each response and request error into the meter; the measurement ends at the request cap. */
-function recordResponses (instance: Instance, meter: TrialMeter, load: DriverOptions['load'], fixed: RequestSpec | undefined, specs: SpecTracker, measurement: Measurement): void {
+function recordResponses(instance: Instance, meter: TrialMeter, load: DriverOptions['load'], fixed: RequestSpec | undefined, specs: SpecTracker, measurement: Measurement): void {
   instance.on('response', (client: Client, statusCode: number, resBytes: number, responseTimeMs: number) => {
     const spec = fixed ?? specs.specOfResponse(client)
     if (!meter.measuring) return
@@ -147,22 +150,24 @@ class Measurement {
     this.end()
   }
 
-  constructor (meter: TrialMeter, load: DriverOptions['load'], signal: AbortSignal | undefined) {
+  constructor(meter: TrialMeter, load: DriverOptions['load'], signal: AbortSignal | undefined) {
     this.#meter = meter
     this.#load = load
     this.#signal = signal
   }
 
   /** Listens for the abort, warms up, then measures for the trial's duration. */
-  schedule (): void {
+  schedule(): void {
     const load = this.#load
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true })
     if (load.warmupMs > 0) this.#meter.warmup(load.warmupMs)
-    this.#timers.push(setTimeout(() => {
-      if (this.#meter.stopped) return
-      this.#meter.start(load.durationMs, load.warmupMs)
-      if (load.durationMs > 0) this.#timers.push(setTimeout(this.end, load.durationMs))
-    }, load.warmupMs))
+    this.#timers.push(
+      setTimeout(() => {
+        if (this.#meter.stopped) return
+        this.#meter.start(load.durationMs, load.warmupMs)
+        if (load.durationMs > 0) this.#timers.push(setTimeout(this.end, load.durationMs))
+      }, load.warmupMs)
+    )
   }
 
   readonly end = (): void => {
@@ -172,7 +177,7 @@ class Measurement {
   }
 
   /** The first call ends everything and returns true; later ones (autocannon may call back twice) false. */
-  finish (): boolean {
+  finish(): boolean {
     if (this.#finished) return false
     this.#finished = true
     this.#signal?.removeEventListener('abort', this.#onAbort)
@@ -181,7 +186,7 @@ class Measurement {
   }
 }
 
-function fillRequest (request: Partial<AutocannonRequest>, spec: RequestSpec): Partial<AutocannonRequest> {
+function fillRequest(request: Partial<AutocannonRequest>, spec: RequestSpec): Partial<AutocannonRequest> {
   request.method = spec.method
   request.path = spec.path
   // A copy: autocannon adds Content-Length to the headers object, and specs' headers are shared.
@@ -205,11 +210,11 @@ class SpecTracker {
   // that may change (not frozen) are still built per request.
   readonly #builtBySpec = new WeakMap<RequestSpec, Buffer>()
 
-  constructor (nextRequest: () => RequestSpec) {
+  constructor(nextRequest: () => RequestSpec) {
     this.#nextRequest = nextRequest
   }
 
-  #takeSpec (): RequestSpec {
+  #takeSpec(): RequestSpec {
     const spec = this.#nextRequest()
     this.#lastSpec = spec
     if (this.#pendingClient !== undefined) {
@@ -221,7 +226,7 @@ class SpecTracker {
 
   readonly setupRequest = (request: AutocannonRequest): AutocannonRequest => fillRequest(request, this.#takeSpec()) as AutocannonRequest
 
-  #cacheBuilds (client: Client): void {
+  #cacheBuilds(client: Client): void {
     const iterator = (client as unknown as { requestIterator?: { requestBuilder?: RequestBuilder } }).requestIterator
     const build = iterator?.requestBuilder
     // Another autocannon version may build differently: then requests go the uncached way.
@@ -252,7 +257,7 @@ class SpecTracker {
     })
   }
 
-  specOfResponse (client: Client): RequestSpec | undefined {
+  specOfResponse(client: Client): RequestSpec | undefined {
     const specs = this.#specsByClient.get(client)
     if (specs === undefined) return undefined
     // autocannon drops its in-flight queue when it destroys a timed-out connection; its queue
@@ -266,6 +271,6 @@ class SpecTracker {
   }
 }
 
-export function createClosedDriver (options: ClosedDriverOptions = {}): ClosedDriver {
+export function createClosedDriver(options: ClosedDriverOptions = {}): ClosedDriver {
   return new ClosedDriver(options)
 }

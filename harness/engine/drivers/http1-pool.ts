@@ -32,8 +32,8 @@ export interface Http1Request {
 export interface Http1Handler {
   /** Keep the body's bytes for onAnswer (otherwise only counted). */
   readonly keepBody: boolean
-  onAnswer (answer: Http1Answer): void
-  onError (error: Error & { code?: string }): void
+  onAnswer(answer: Http1Answer): void
+  onError(error: Error & { code?: string }): void
 }
 
 export interface Http1PoolOptions {
@@ -69,12 +69,12 @@ const DEFAULT_MAX_CONNECTING = 16
  * both transports. These describe the target's behaviour, not the harness's errors, so they are
  * not in the harness's error registry.
  */
-function poolError (code: string, message: string): Error & { code: string } {
+function poolError(code: string, message: string): Error & { code: string } {
   return Object.assign(new Error(message), { code })
 }
 
 /** The request's bytes: built once per request object that is sent again (a scenario's fixed spec). */
-export function serializeRequest (host: string, request: Http1Request): Buffer {
+export function serializeRequest(host: string, request: Http1Request): Buffer {
   const body = request.body === undefined || request.body === null ? null : Buffer.from(request.body)
   let head = `${request.method} ${request.path} HTTP/1.1\r\n`
   let hasHost = false
@@ -108,7 +108,7 @@ class Connection {
   #chunks: Buffer[] = []
   #wireBytes = 0
 
-  constructor (pool: Http1Pool, port: number, hostname: string) {
+  constructor(pool: Http1Pool, port: number, hostname: string) {
     this.#pool = pool
     this.socket = net.connect({ port, host: hostname, noDelay: true })
     const parser = this.#parser
@@ -142,13 +142,13 @@ class Connection {
     })
   }
 
-  #connected (): void {
+  #connected(): void {
     if (!this.connecting) return
     this.connecting = false
     this.#pool.connected()
   }
 
-  send (bytes: Buffer, handler: Http1Handler, nowMs: number): void {
+  send(bytes: Buffer, handler: Http1Handler, nowMs: number): void {
     this.handler = handler
     this.sentAtMs = nowMs
     this.#wireBytes = 0
@@ -156,13 +156,13 @@ class Connection {
   }
 
   /** The answer is in: hand it over, then the socket is idle again (or closed, as the server asked). */
-  #complete (): void {
+  #complete(): void {
     const handler = this.handler
     if (handler === null) return
     const answer: Http1Answer = {
       status: this.#status,
       rawHeaders: this.#rawHeaders,
-      body: this.#chunks.length === 0 ? EMPTY : this.#chunks.length === 1 ? this.#chunks[0] as Buffer : Buffer.concat(this.#chunks),
+      body: this.#chunks.length === 0 ? EMPTY : this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks),
       wireBytes: this.#wireBytes
     }
     this.handler = null
@@ -173,7 +173,7 @@ class Connection {
     handler.onAnswer(answer)
   }
 
-  #fail (error: Error & { code?: string }): void {
+  #fail(error: Error & { code?: string }): void {
     const handler = this.handler
     this.handler = null
     this.close()
@@ -181,11 +181,11 @@ class Connection {
   }
 
   /** Fails the request in flight (if any) and closes the socket. */
-  timeout (): void {
+  timeout(): void {
     this.#fail(poolError('ETIMEDOUT', 'no answer within the request timeout'))
   }
 
-  close (): void {
+  close(): void {
     if (this.closed) return
     this.closed = true
     this.socket.destroy()
@@ -206,7 +206,7 @@ export class Http1Pool {
   #destroyed = false
   #connecting = 0
 
-  constructor (origin: string, options: Http1PoolOptions) {
+  constructor(origin: string, options: Http1PoolOptions) {
     const url = new URL(origin)
     if (url.protocol !== 'http:') throw poolError('ERR_INVALID_PROTOCOL', `the HTTP/1.1 pool speaks plain http:, not ${url.protocol}`)
     this.#hostname = url.hostname.replace(/^\[|\]$/g, '')
@@ -221,12 +221,12 @@ export class Http1Pool {
     this.#sweeper.unref()
   }
 
-  get openConnections (): number {
+  get openConnections(): number {
     return this.#all.size
   }
 
   /** Whether a dispatch now would find a socket: an idle one, or room to open one. */
-  canSend (): boolean {
+  canSend(): boolean {
     const now = performance.now()
     const idle = this.#idle
     while (idle.length > 0 && now - (idle[idle.length - 1] as Connection).idleSinceMs > this.#options.idleTimeoutMs) (idle.pop() as Connection).close()
@@ -238,7 +238,7 @@ export class Http1Pool {
    * fewer than `maxConnecting` are opening; throws when neither (check canSend first).
    * `request` is serialised once and its bytes reused when the same frozen object is sent again.
    */
-  dispatch (request: Http1Request, handler: Http1Handler): void {
+  dispatch(request: Http1Request, handler: Http1Handler): void {
     if (this.#destroyed) throw poolError('UND_ERR_DESTROYED', 'the pool is destroyed')
     let bytes = this.#bytes.get(request)
     if (bytes === undefined) {
@@ -256,24 +256,24 @@ export class Http1Pool {
   }
 
   /** A socket finished opening, or failed to. */
-  connected (): void {
+  connected(): void {
     this.#connecting--
     if (!this.#destroyed) this.#options.onCapacity?.()
   }
 
-  release (connection: Connection): void {
+  release(connection: Connection): void {
     if (connection.closed || this.#destroyed) return
     connection.idleSinceMs = performance.now()
     this.#idle.push(connection)
   }
 
-  forget (connection: Connection): void {
+  forget(connection: Connection): void {
     this.#all.delete(connection)
     const at = this.#idle.indexOf(connection)
     if (at >= 0) this.#idle.splice(at, 1)
   }
 
-  #sweep (): void {
+  #sweep(): void {
     const now = performance.now()
     for (const connection of this.#all) {
       if (connection.handler !== null && now - connection.sentAtMs > this.#options.timeoutMs) connection.timeout()
@@ -281,7 +281,7 @@ export class Http1Pool {
   }
 
   /** Closes every socket; requests in flight fail (their handlers see an error). */
-  destroy (): Promise<void> {
+  destroy(): Promise<void> {
     this.#destroyed = true
     clearInterval(this.#sweeper)
     for (const connection of [...this.#all]) connection.close()

@@ -25,15 +25,10 @@ export interface DriverErrorEvent {
   message: string
 }
 
-const RESET_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH',
-  'UND_ERR_SOCKET', 'UND_ERR_CLOSED'
-])
-const TIMEOUT_CODES = new Set([
-  'ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'
-])
+const RESET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
 
-export function classifyFailure (error: unknown): FailureKind {
+export function classifyFailure(error: unknown): FailureKind {
   const code = (error as { code?: unknown } | null)?.code
   if (typeof code === 'string') {
     if (TIMEOUT_CODES.has(code)) return 'timeout'
@@ -61,40 +56,42 @@ export class TrialMeter {
   errors = 0
   bytesRead = 0
 
-  constructor (emitter: EventEmitter, options: { createHistogram?: HistogramFactory } = {}) {
+  constructor(emitter: EventEmitter, options: { createHistogram?: HistogramFactory } = {}) {
     this.#emitter = emitter
     const recorderOptions = options.createHistogram === undefined ? {} : { createHistogram: options.createHistogram }
     this.#latency = new LatencyRecorder(recorderOptions)
     this.#timeline = new TimelineRecorder(recorderOptions)
   }
 
-  get measuring (): boolean {
+  get measuring(): boolean {
     return this.#measuring
   }
 
-  get stopped (): boolean {
+  get stopped(): boolean {
     return this.#stopped
   }
 
-  get startedAtMs (): number {
+  get startedAtMs(): number {
     return this.#startedAtMs
   }
 
-  warmup (warmupMs: number): void {
+  warmup(warmupMs: number): void {
     const event: WarmupEvent = { startedAtMs: Date.now(), warmupMs }
     this.#emitter.emit('warmup', event)
   }
 
-  start (durationMs: number, warmupMs: number): void {
+  start(durationMs: number, warmupMs: number): void {
     if (this.#measuring || this.#stopped) return
     this.#measuring = true
     this.#startedAtMs = performance.now()
     const event: StartEvent = { startedAtMs: Date.now(), durationMs, warmupMs }
     this.#emitter.emit('start', event)
-    this.#tickTimer = setInterval(() => { this.#tick() }, 1000)
+    this.#tickTimer = setInterval(() => {
+      this.#tick()
+    }, 1000)
   }
 
-  response (spec: RequestSpec | undefined, status: number, bytes: number, latencyUs: number): boolean {
+  response(spec: RequestSpec | undefined, status: number, bytes: number, latencyUs: number): boolean {
     if (!this.#measuring) return false
     const expected = spec !== undefined && spec.expectedStatuses.includes(status)
     const key = String(status)
@@ -116,7 +113,7 @@ export class TrialMeter {
     return true
   }
 
-  failure (kind: FailureKind, message: string): boolean {
+  failure(kind: FailureKind, message: string): boolean {
     if (!this.#measuring) return false
     this.requests++
     this.errors++
@@ -133,7 +130,7 @@ export class TrialMeter {
   }
 
   /** Ends the measured window; later responses are ignored. */
-  stop (): void {
+  stop(): void {
     if (this.#stopped) return
     this.#stopped = true
     if (this.#tickTimer !== undefined) clearInterval(this.#tickTimer)
@@ -143,13 +140,13 @@ export class TrialMeter {
     if (this.#timeline.pendingRequests > 0) this.#tick()
   }
 
-  get measuredMs (): number {
+  get measuredMs(): number {
     if (this.#startedAtMs === 0) return 0
     const end = this.#stoppedAtMs === 0 ? performance.now() : this.#stoppedAtMs
     return end - this.#startedAtMs
   }
 
-  outcome (durationMs: number, aborted: boolean, extra: Pick<DriverOutcome, 'openModel'> = {}): DriverOutcome {
+  outcome(durationMs: number, aborted: boolean, extra: Pick<DriverOutcome, 'openModel'> = {}): DriverOutcome {
     return {
       durationMs,
       requests: this.requests,
@@ -170,7 +167,7 @@ export class TrialMeter {
     }
   }
 
-  #tick (): void {
+  #tick(): void {
     const row = this.#timeline.closeSecond()
     const event: TimelineRow = { second: row.second, requests: row.requests, errors: row.errors, p50Us: row.p50Us, p99Us: row.p99Us }
     this.#emitter.emit('tick', event)

@@ -65,12 +65,12 @@ const EMPTY = Buffer.alloc(0)
 export class OpenDriver extends EventEmitter implements Driver {
   readonly #options: OpenDriverOptions
 
-  constructor (options: OpenDriverOptions = {}) {
+  constructor(options: OpenDriverOptions = {}) {
     super()
     this.#options = options
   }
 
-  run (options: DriverOptions): Promise<DriverOutcome> {
+  run(options: DriverOptions): Promise<DriverOutcome> {
     const rateRps = options.load.rateRps
     if (rateRps === null || !(rateRps > 0)) {
       return Promise.reject(new BadOptionError('the open model needs a rate (requests per second) greater than 0'))
@@ -140,7 +140,7 @@ class OpenRun {
     this.#finish()
   }
 
-  constructor (emitter: EventEmitter, driverOptions: OpenDriverOptions, options: DriverOptions, rateRps: number, done: (outcome: DriverOutcome) => void) {
+  constructor(emitter: EventEmitter, driverOptions: OpenDriverOptions, options: DriverOptions, rateRps: number, done: (outcome: DriverOutcome) => void) {
     const load = options.load
     this.#options = options
     this.#load = load
@@ -153,25 +153,33 @@ class OpenRun {
     this.#drainTimeoutMs = driverOptions.drainTimeoutMs ?? load.timeoutMs
     this.#intervalMs = 1000 / rateRps
     this.#startDeadlineMs = driverOptions.startDeadlineMs ?? Math.max(10, 2 * this.#intervalMs)
-    this.#totalSends = Math.floor((load.warmupMs + load.durationMs) * rateRps / 1000)
-    this.#firstMeasured = Math.ceil(load.warmupMs * rateRps / 1000)
+    this.#totalSends = Math.floor(((load.warmupMs + load.durationMs) * rateRps) / 1000)
+    this.#firstMeasured = Math.ceil((load.warmupMs * rateRps) / 1000)
     const origin = new URL(options.url).origin
     const transport = driverOptions.transport ?? (origin.startsWith('http:') ? 'http1' : 'undici')
-    this.#http1 = transport === 'http1'
-      ? new Http1Pool(origin, { connections: this.#maxInFlight, timeoutMs: load.timeoutMs, onCapacity: () => { if (!this.#stopping) this.#sendFromBacklog() } })
-      : null
-    this.#undici = transport === 'undici'
-      ? new Pool(origin, {
-        connections: this.#maxInFlight,
-        pipelining: 1,
-        headersTimeout: load.timeoutMs,
-        bodyTimeout: load.timeoutMs,
-        connectTimeout: load.timeoutMs
-      })
-      : null
+    this.#http1 =
+      transport === 'http1'
+        ? new Http1Pool(origin, {
+            connections: this.#maxInFlight,
+            timeoutMs: load.timeoutMs,
+            onCapacity: () => {
+              if (!this.#stopping) this.#sendFromBacklog()
+            }
+          })
+        : null
+    this.#undici =
+      transport === 'undici'
+        ? new Pool(origin, {
+            connections: this.#maxInFlight,
+            pipelining: 1,
+            headersTimeout: load.timeoutMs,
+            bodyTimeout: load.timeoutMs,
+            connectTimeout: load.timeoutMs
+          })
+        : null
   }
 
-  start (): void {
+  start(): void {
     const signal = this.#options.signal
     if (signal?.aborted === true) {
       this.#aborted = true
@@ -189,12 +197,12 @@ class OpenRun {
     this.#pump()
   }
 
-  #inWindow (ms: number): boolean {
+  #inWindow(ms: number): boolean {
     const measuredStartMs = this.#t0 + this.#load.warmupMs
     return ms >= measuredStartMs && ms <= measuredStartMs + this.#load.durationMs
   }
 
-  #intendedMs (index: number): number {
+  #intendedMs(index: number): number {
     return this.#t0 + index * this.#intervalMs
   }
 
@@ -220,12 +228,12 @@ class OpenRun {
   }
 
   /** One bare poll turn takes a few µs; a longer one ran response handlers too, which is work. */
-  #creditPolling (entered: number): void {
+  #creditPolling(entered: number): void {
     if (this.#pollSince !== null && this.#cpuAtStart !== null && this.#cpuAtWindowEnd === null) this.#pollUs += Math.min(MAX_POLL_CREDIT_US, (entered - this.#pollSince) * 1000)
     this.#pollSince = null
   }
 
-  #sleepUntilDue (): void {
+  #sleepUntilDue(): void {
     const waitMs = this.#intendedMs(this.#next) - performance.now()
     if (waitMs > SPIN_BEFORE_DUE_MS + 1) this.#pumpTimer = setTimeout(this.#pump, waitMs - SPIN_BEFORE_DUE_MS)
     else {
@@ -236,7 +244,7 @@ class OpenRun {
   }
 
   /** Every send is scheduled: the window closes, and what is in flight gets until the drain timeout. */
-  #endSchedule (): void {
+  #endSchedule(): void {
     this.#windowEndMs = this.#t0 + this.#load.warmupMs + this.#load.durationMs
     this.#cpuAtWindowEnd = process.cpuUsage()
     // Responses to requests due inside the window still count; give them until the timeout.
@@ -249,7 +257,7 @@ class OpenRun {
   }
 
   /** Request `index` is due: count it, then send it, backlog it, or drop it. */
-  #dispatch (index: number, now: number): void {
+  #dispatch(index: number, now: number): void {
     const intendedMs = this.#intendedMs(index)
     const measured = index >= this.#firstMeasured
     if (measured) this.#countScheduled(now - intendedMs)
@@ -269,7 +277,7 @@ class OpenRun {
   }
 
   /** The first measured send starts the measurement (meter, loop lag, CPU); each counts, late or not. */
-  #countScheduled (lateMs: number): void {
+  #countScheduled(lateMs: number): void {
     if (this.#counts.scheduled === 0) {
       this.#meter.start(this.#load.durationMs, this.#load.warmupMs)
       this.#loopDelay.reset()
@@ -279,7 +287,7 @@ class OpenRun {
     if (lateMs > this.#lateThresholdMs) this.#counts.lateSends++
   }
 
-  #backlogOrDrop (pending: Pending, now: number): void {
+  #backlogOrDrop(pending: Pending, now: number): void {
     const backlog = this.#backlog
     // Expired entries leave the head first, so the backlog holds only sends that can still start.
     while (backlog.length > 0 && now - (backlog[0] as Pending).intendedMs > this.#startDeadlineMs) this.#drop(backlog.shift() as Pending)
@@ -290,16 +298,16 @@ class OpenRun {
     backlog.push(pending)
   }
 
-  #drop (pending: Pending): void {
+  #drop(pending: Pending): void {
     if (pending.measured) this.#counts.dropped++
   }
 
   /** A free in-flight slot, and a socket for it (the raw pool opens only so many at once). */
-  #canSend (): boolean {
+  #canSend(): boolean {
     return this.#inFlight < this.#maxInFlight && (this.#http1 === null || this.#http1.canSend())
   }
 
-  #send (pending: Pending): void {
+  #send(pending: Pending): void {
     const counts = this.#counts
     this.#inFlight++
     if (this.#inFlight > counts.peakInFlight) counts.peakInFlight = this.#inFlight
@@ -327,23 +335,26 @@ class OpenRun {
     let statusCode = 0
     let headers: Record<string, string | string[] | undefined> = {}
     let bodyBytes = 0
-    ;(this.#undici as Pool).dispatch({ method: spec.method, path: spec.path, headers: spec.headers ?? {}, body: spec.body ?? null }, {
-      onRequestStart: () => undefined,
-      onResponseStart: (_controller, status, responseHeaders) => {
-        statusCode = status
-        headers = responseHeaders
-      },
-      onResponseData: (_controller, chunk) => {
-        bodyBytes += chunk.length
-        chunks?.push(chunk)
-      },
-      onResponseEnd: () => this.#answered(pending, statusCode, () => headers, chunks === null ? EMPTY : Buffer.concat(chunks), bodyBytes + headerBytes(headers)),
-      onResponseError: (_controller, error) => this.#failed(pending, error)
-    })
+    ;(this.#undici as Pool).dispatch(
+      { method: spec.method, path: spec.path, headers: spec.headers ?? {}, body: spec.body ?? null },
+      {
+        onRequestStart: () => undefined,
+        onResponseStart: (_controller, status, responseHeaders) => {
+          statusCode = status
+          headers = responseHeaders
+        },
+        onResponseData: (_controller, chunk) => {
+          bodyBytes += chunk.length
+          chunks?.push(chunk)
+        },
+        onResponseEnd: () => this.#answered(pending, statusCode, () => headers, chunks === null ? EMPTY : Buffer.concat(chunks), bodyBytes + headerBytes(headers)),
+        onResponseError: (_controller, error) => this.#failed(pending, error)
+      }
+    )
   }
 
   /** An answer came: the scenario's own check, then the counts and the latency from the intended time. */
-  #answered (pending: Pending, status: number, headersOf: () => Record<string, string | string[] | undefined>, body: Buffer, bytes: number): void {
+  #answered(pending: Pending, status: number, headersOf: () => Record<string, string | string[] | undefined>, body: Buffer, bytes: number): void {
     const doneMs = performance.now()
     const spec = pending.spec
     if (spec.onResponse !== undefined) {
@@ -361,13 +372,13 @@ class OpenRun {
     this.#settled(pending)
   }
 
-  #failed (pending: Pending, error: unknown): void {
+  #failed(pending: Pending, error: unknown): void {
     if (pending.measured && !this.#stopping) this.#meter.failure(classifyFailure(error), error instanceof Error ? error.message : String(error))
     this.#settled(pending)
   }
 
   /** A request answered or failed: its slot goes to the backlog's head, and the run may be over. */
-  #settled (pending: Pending): void {
+  #settled(pending: Pending): void {
     this.#inFlight--
     this.#inFlightSet.delete(pending)
     if (this.#stopping) return
@@ -375,7 +386,7 @@ class OpenRun {
     this.#maybeFinish()
   }
 
-  #sendFromBacklog (): void {
+  #sendFromBacklog(): void {
     const now = performance.now()
     const backlog = this.#backlog
     while (backlog.length > 0) {
@@ -391,11 +402,11 @@ class OpenRun {
     }
   }
 
-  #maybeFinish (): void {
+  #maybeFinish(): void {
     if (this.#next >= this.#totalSends && this.#inFlight === 0 && this.#backlog.length === 0) this.#finish()
   }
 
-  #finish (): void {
+  #finish(): void {
     if (this.#finished) return
     this.#finished = true
     this.#stopping = true
@@ -409,13 +420,15 @@ class OpenRun {
     this.#undici?.destroy().catch(() => {})
     const windowMs = Math.max(0, (this.#windowEndMs === 0 ? performance.now() : this.#windowEndMs) - (this.#t0 + this.#load.warmupMs))
     const openModel = this.#openModelFigures(windowMs)
-    this.#done(this.#meter.outcome(this.#meter.startedAtMs === 0 ? 0 : windowMs, this.#aborted, {
-      openModel: { ...openModel, limitedBy: classifyOpenModel(openModel).limitedBy }
-    }))
+    this.#done(
+      this.#meter.outcome(this.#meter.startedAtMs === 0 ? 0 : windowMs, this.#aborted, {
+        openModel: { ...openModel, limitedBy: classifyOpenModel(openModel).limitedBy }
+      })
+    )
   }
 
   /** Rates over the measured window, the counts, the loop lag and the generator's busy share. */
-  #openModelFigures (windowMs: number): Required<Omit<NonNullable<DriverOutcome['openModel']>, 'limitedBy'>> {
+  #openModelFigures(windowMs: number): Required<Omit<NonNullable<DriverOutcome['openModel']>, 'limitedBy'>> {
     const counts = this.#counts
     const loopDelay = this.#loopDelay
     // The histogram holds whole timer intervals (resolution included), not the lateness alone.
@@ -425,7 +438,7 @@ class OpenRun {
     // The scheduler polls (setImmediate) through the last stretch before each send, which burns
     // CPU by design: that polling, timed by hand since no API separates it, is not work the
     // generator had to do, so it is taken out of the busy share.
-    const cpuUs = cpuAtStart === null ? 0 : Math.max(0, (cpuEnd.user - cpuAtStart.user) + (cpuEnd.system - cpuAtStart.system) - this.#pollUs)
+    const cpuUs = cpuAtStart === null ? 0 : Math.max(0, cpuEnd.user - cpuAtStart.user + (cpuEnd.system - cpuAtStart.system) - this.#pollUs)
     return {
       targetRps: this.#rateRps,
       achievedRps: windowMs > 0 ? counts.sentInWindow / (windowMs / 1000) : 0,
@@ -438,17 +451,17 @@ class OpenRun {
       eventLoopLagP99Ms: Math.round(lagP99Ms * 1000) / 1000,
       maxInFlight: this.#maxInFlight,
       peakInFlight: counts.peakInFlight,
-      generatorCpuShare: windowMs > 0 ? Math.round(cpuUs / (windowMs * 1000) * 1000) / 1000 : 0
+      generatorCpuShare: windowMs > 0 ? Math.round((cpuUs / (windowMs * 1000)) * 1000) / 1000 : 0
     }
   }
 }
 
-export function createOpenDriver (options: OpenDriverOptions = {}): OpenDriver {
+export function createOpenDriver(options: OpenDriverOptions = {}): OpenDriver {
   return new OpenDriver(options)
 }
 
 /** Raw alternating header names and values as the record a scenario's onResponse reads (names lower-case). */
-function headersRecord (raw: string[]): Record<string, string | string[] | undefined> {
+function headersRecord(raw: string[]): Record<string, string | string[] | undefined> {
   const record: Record<string, string | string[] | undefined> = {}
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase()
@@ -460,7 +473,7 @@ function headersRecord (raw: string[]): Record<string, string | string[] | undef
 }
 
 /** Approximate bytes of the status line and headers, so `bytes` means wire bytes in both drivers. */
-function headerBytes (headers: Record<string, string | string[] | undefined>): number {
+function headerBytes(headers: Record<string, string | string[] | undefined>): number {
   let bytes = 17 // "HTTP/1.1 200 OK\r\n"
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue

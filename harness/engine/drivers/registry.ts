@@ -24,7 +24,8 @@ const byModel = new Map<LoadModel, DriverRegistration>()
  * that puts the earlier one back (for a test's stand-in, or a plug-in that is unloaded).
  */
 export function registerDriver(registration: DriverRegistration): () => void {
-  if (!/^[a-z][a-z0-9-]{0,31}$/.test(registration.name)) throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `registerDriver: name ${JSON.stringify(registration.name)} must be lower-case letters, digits or - (at most 32)`)
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(registration.name))
+    throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `registerDriver: name ${JSON.stringify(registration.name)} must be lower-case letters, digits or - (at most 32)`)
   const previous = byModel.get(registration.model)
   byModel.set(registration.model, Object.freeze({ ...registration }))
   return () => {

@@ -14,8 +14,19 @@ export function testEnginePlan(label: string, scenarios: readonly ScenarioPlan[]
     setupConcurrency: 2,
     unresponsiveProbes: 3,
     fingerprint: {
-      nodeVersion: process.version, platform: 'linux', arch: 'x64', osRelease: 'test', cpuModel: 'test', cpuCount: 1, totalMemBytes: 1,
-      hostname: 'test', gitCommit: null, gitDirty: null, variant: null, targetOptions: {}, driver: 'autocannon'
+      nodeVersion: process.version,
+      platform: 'linux',
+      arch: 'x64',
+      osRelease: 'test',
+      cpuModel: 'test',
+      cpuCount: 1,
+      totalMemBytes: 1,
+      hostname: 'test',
+      gitCommit: null,
+      gitDirty: null,
+      variant: null,
+      targetOptions: {},
+      driver: 'autocannon'
     }
   }
 }

@@ -14,7 +14,7 @@ export interface TestServer {
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void
 
-async function listen (handler: Handler): Promise<TestServer> {
+async function listen(handler: Handler): Promise<TestServer> {
   const state: TestServer = { url: '', bodies: [], requests: 0, close: async () => {} }
   const server: Server = createServer((req, res) => {
     state.requests++
@@ -30,15 +30,16 @@ async function listen (handler: Handler): Promise<TestServer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   state.url = `http://127.0.0.1:${port}`
-  state.close = () => new Promise<void>((resolve) => {
-    server.closeAllConnections()
-    server.close(() => resolve())
-  })
+  state.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
   return state
 }
 
 /** 200 'ok' on /ok, 201 echo on POST /echo, 500 on /fail, a never-ending response on /hang. */
-export function fastServer (): Promise<TestServer> {
+export function fastServer(): Promise<TestServer> {
   return listen((req, body, res) => {
     if (req.url === '/fail') {
       res.writeHead(500).end('fail')
@@ -56,21 +57,25 @@ export function fastServer (): Promise<TestServer> {
  * Answers at once, except that during the first `stallMs` of every second (from its own start)
  * every response is held until the stall window ends.
  */
-export function stallingServer (stallMs: number): Promise<TestServer> {
+export function stallingServer(stallMs: number): Promise<TestServer> {
   const startMs = performance.now()
   return listen((_req, _body, res) => {
     const intoSecondMs = (performance.now() - startMs) % 1000
-    const send = (): void => { res.writeHead(200, { 'content-type': 'text/plain' }).end('ok') }
+    const send = (): void => {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
+    }
     if (intoSecondMs < stallMs) setTimeout(send, stallMs - intoSecondMs)
     else send()
   })
 }
 
 /** Holds every response until `holdMs` after the server started, then answers at once. */
-export function holdingServer (holdMs: number): Promise<TestServer> {
+export function holdingServer(holdMs: number): Promise<TestServer> {
   const startMs = performance.now()
   return listen((_req, _body, res) => {
-    const send = (): void => { res.writeHead(200, { 'content-type': 'text/plain' }).end('ok') }
+    const send = (): void => {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
+    }
     const leftMs = startMs + holdMs - performance.now()
     if (leftMs > 0) setTimeout(send, leftMs)
     else send()

@@ -10,7 +10,11 @@ import { buildProfile } from './build.ts'
 describe('sliceProfile', () => {
   it('keeps only the samples inside the windows, each weighted up to its window end, and closes the gaps', () => {
     // 10 samples of 1 ms from t = 1 s: setup (3), measured (4), other arm (3).
-    const p = buildProfile([{ stack: ['setup'], samples: 3 }, { stack: ['work'], samples: 4 }, { stack: ['other'], samples: 3 }])
+    const p = buildProfile([
+      { stack: ['setup'], samples: 3 },
+      { stack: ['work'], samples: 4 },
+      { stack: ['other'], samples: 3 }
+    ])
     const cut = sliceProfile(p, [{ startUs: 1_003_000, endUs: 1_006_500 }])
     const t = functionTable(cut)
     expect(t.functions.has([...t.functions.keys()].find((k) => k.startsWith('setup')) ?? 'none')).toBe(false)
@@ -25,14 +29,21 @@ describe('sliceProfile', () => {
   })
 
   it('takes several windows and nothing between them; a window before the profile keeps nothing', () => {
-    const p = buildProfile([{ stack: ['a'], samples: 2 }, { stack: ['b'], samples: 2 }, { stack: ['a'], samples: 2 }])
-    const cut = sliceProfile(p, [{ startUs: 1_004_000, endUs: 1_006_000 }, { startUs: 1_000_000, endUs: 1_002_000 }])
+    const p = buildProfile([
+      { stack: ['a'], samples: 2 },
+      { stack: ['b'], samples: 2 },
+      { stack: ['a'], samples: 2 }
+    ])
+    const cut = sliceProfile(p, [
+      { startUs: 1_004_000, endUs: 1_006_000 },
+      { startUs: 1_000_000, endUs: 1_002_000 }
+    ])
     const names = [...functionTable(cut).functions.values()].map((f) => [f.id.name, f.selfUs])
     expect(names).toEqual([['a', 4_000]])
     expect(sliceProfile(p, [{ startUs: 0, endUs: 10 }]).samples).toEqual([])
   })
 
-  it('rewrites file URLs under the arm\'s directory as relative paths', () => {
+  it("rewrites file URLs under the arm's directory as relative paths", () => {
     const p = buildProfile([{ stack: ['f@file:///w/a/src/x.ts:3'], samples: 2 }])
     const cut = sliceProfile(p, [{ startUs: 0, endUs: 1e12 }], '/w/a')
     expect(cut.nodes.find((n) => n.callFrame.functionName === 'f')?.callFrame.url).toBe('src/x.ts')
@@ -61,10 +72,16 @@ describe('mergeProfiles', () => {
   it('puts each process under its own frame and adds their time', () => {
     const a = buildProfile([{ stack: ['accept'], samples: 2 }])
     const b = buildProfile([{ stack: ['handle'], samples: 3 }])
-    const m = mergeProfiles([{ profile: a, label: 'primary' }, { profile: b, label: 'worker 1' }])
+    const m = mergeProfiles([
+      { profile: a, label: 'primary' },
+      { profile: b, label: 'worker 1' }
+    ])
     const t = functionTable(m)
     expect([...t.functions.values()].map((f) => [f.id.name, f.selfUs, f.totalUs]).sort()).toEqual([
-      ['(primary)', 0, 2_000], ['(worker 1)', 0, 3_000], ['accept', 2_000, 2_000], ['handle', 3_000, 3_000]
+      ['(primary)', 0, 2_000],
+      ['(worker 1)', 0, 3_000],
+      ['accept', 2_000, 2_000],
+      ['handle', 3_000, 3_000]
     ])
     expect(m.endTime - m.startTime).toBe(5_000)
     const tree = addToTree(emptyTree(), m, 1 / 10)
@@ -74,11 +91,18 @@ describe('mergeProfiles', () => {
 
 describe('diffScenario', () => {
   const sample = (group: string, pair: number, hot: number, requests = 100): ProfileSample => ({
-    scenario: 's', group, pair, requests, valid: true,
-    profile: buildProfile([{ stack: ['handler@app.ts:10', 'common@app.ts:20'], samples: 50 + (pair % 2) }, { stack: ['handler@app.ts:10', 'hot@app.ts:30'], samples: hot }])
+    scenario: 's',
+    group,
+    pair,
+    requests,
+    valid: true,
+    profile: buildProfile([
+      { stack: ['handler@app.ts:10', 'common@app.ts:20'], samples: 50 + (pair % 2) },
+      { stack: ['handler@app.ts:10', 'hot@app.ts:30'], samples: hot }
+    ])
   })
 
-  it('puts the function that changed at the top with Δ self µs/req from each pair\'s own profiles and an interval that excludes zero', () => {
+  it("puts the function that changed at the top with Δ self µs/req from each pair's own profiles and an interval that excludes zero", () => {
     const samples = [0, 1, 2, 3, 4, 5].flatMap((p) => [sample('A', p, 0), sample('B', p, 20 + p)])
     const d = diffScenario(samples, 's', 'A', 'B')
     expect(d).not.toBeNull()
@@ -101,7 +125,7 @@ describe('diffScenario', () => {
     expect(diffScenario(samples, 's', 'A', 'C')).toBeNull()
   })
 
-  it('has a floor that grows with the scenario\'s cost', () => {
+  it("has a floor that grows with the scenario's cost", () => {
     expect(noiseFloorUs(10)).toBeGreaterThanOrEqual(noiseFloorUs(0))
     expect(noiseFloorUs(1_000)).toBeGreaterThan(noiseFloorUs(10))
   })

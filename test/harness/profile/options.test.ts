@@ -21,7 +21,7 @@ describe('parseProfileOptions', () => {
 })
 
 describe('the inspector flags', () => {
-  it('go before a Node target\'s arguments, and a non-Node command is refused', () => {
+  it("go before a Node target's arguments, and a non-Node command is refused", () => {
     expect(withInspector({ command: 'node', args: ['--import', 'tsx', 'server.ts'] }, 4321).args?.slice(0, 1)).toEqual(['--inspect=127.0.0.1:4321'])
     expect(withInspector({ command: 'node', args: ['server.ts'] }, 4321).args?.at(-1)).toBe('server.ts')
     expect(withInspector({}, 4321).nodeArgs).toContain('--inspect=127.0.0.1:4321')

@@ -31,7 +31,11 @@ function samples(): ProfileSample[] {
     for (const group of ['A', 'B']) {
       const b = group === 'B'
       out.push({
-        scenario: 'health', group, pair, requests: 1_000, valid: true,
+        scenario: 'health',
+        group,
+        pair,
+        requests: 1_000,
+        valid: true,
         profile: buildProfile([
           { stack: ['main@app.ts:1', 'handle@app.ts:10', 'common@app.ts:20'], samples: 300 + pair },
           { stack: ['main@app.ts:1', 'handle@app.ts:10', 'hot@app.ts:30'], samples: b ? 120 + pair : 20 },
@@ -58,7 +62,9 @@ const PROBE = `(() => {
 })()`
 
 describe('profile report sections', () => {
-  const result = makeAbRun('ab', 6, 3, { health: { a: { trials: 6, throughputRps: 9_000, p50Us: 900, samplesPerTrial: 200 }, b: { trials: 6, throughputRps: 8_000, p50Us: 1_000, samplesPerTrial: 200 } } })
+  const result = makeAbRun('ab', 6, 3, {
+    health: { a: { trials: 6, throughputRps: 9_000, p50Us: 900, samplesPerTrial: 200 }, b: { trials: 6, throughputRps: 8_000, p50Us: 1_000, samplesPerTrial: 200 } }
+  })
   const analysis = analyseProfiles(result, samples(), ['A', 'B'], 1_000)
 
   it('report.md gets the top five rows of the self and total tables, the changed function first', () => {
@@ -70,44 +76,57 @@ describe('profile report sections', () => {
     expect(selfRows[0]).toContain('beyond noise')
   })
 
-  it.skipIf(!haveChromium)('renders the tables and the flame graphs in headless Chromium, offline', async () => {
-    const file = path.join(workDir, 'report.html')
-    writeFileSync(file, insertBeforeBodyEnd(renderHtml(result, compareAB(result)), renderProfileHtml(analysis)))
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
-    try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-      const errors: string[] = []
-      const external: string[] = []
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
-      page.on('pageerror', (e) => errors.push(e.message))
-      await page.route('**/*', async (route) => {
-        const url = route.request().url()
-        if (url.startsWith('file:')) return route.continue()
-        external.push(url)
-        return route.abort()
+  it.skipIf(!haveChromium)(
+    'renders the tables and the flame graphs in headless Chromium, offline',
+    async () => {
+      const file = path.join(workDir, 'report.html')
+      writeFileSync(file, insertBeforeBodyEnd(renderHtml(result, compareAB(result)), renderProfileHtml(analysis)))
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
       })
-      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' })
-      const r = (await page.evaluate(PROBE)) as { rows: number[]; topSelf: string; figures: Array<{ kind: string; frames: number; width: number; height: number; red: number; blue: number; firstTitle: string }> }
-      expect(errors).toEqual([])
-      expect(external).toEqual([])
-      expect(r.rows).toEqual([5, 5])
-      expect(r.topSelf).toBe('hot')
-      const diff = r.figures.filter((f) => f.kind === 'diff')
-      const arms = r.figures.filter((f) => f.kind === 'arm')
-      expect(diff).toHaveLength(1)
-      expect(arms).toHaveLength(2)
-      // root, main, handle, common, hot, cold
-      expect(diff[0]?.frames).toBe(6)
-      expect(diff[0]?.red).toBeGreaterThanOrEqual(1)
-      expect(diff[0]?.blue).toBeGreaterThanOrEqual(1)
-      for (const f of [...diff, ...arms]) {
-        expect(f.width).toBeGreaterThan(1_000)
-        expect(f.height).toBeGreaterThan(50)
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+        const errors: string[] = []
+        const external: string[] = []
+        page.on('console', (m) => {
+          if (m.type() === 'error') errors.push(m.text())
+        })
+        page.on('pageerror', (e) => errors.push(e.message))
+        await page.route('**/*', async (route) => {
+          const url = route.request().url()
+          if (url.startsWith('file:')) return route.continue()
+          external.push(url)
+          return route.abort()
+        })
+        await page.goto(pathToFileURL(file).href, { waitUntil: 'load' })
+        const r = (await page.evaluate(PROBE)) as {
+          rows: number[]
+          topSelf: string
+          figures: Array<{ kind: string; frames: number; width: number; height: number; red: number; blue: number; firstTitle: string }>
+        }
+        expect(errors).toEqual([])
+        expect(external).toEqual([])
+        expect(r.rows).toEqual([5, 5])
+        expect(r.topSelf).toBe('hot')
+        const diff = r.figures.filter((f) => f.kind === 'diff')
+        const arms = r.figures.filter((f) => f.kind === 'arm')
+        expect(diff).toHaveLength(1)
+        expect(arms).toHaveLength(2)
+        // root, main, handle, common, hot, cold
+        expect(diff[0]?.frames).toBe(6)
+        expect(diff[0]?.red).toBeGreaterThanOrEqual(1)
+        expect(diff[0]?.blue).toBeGreaterThanOrEqual(1)
+        for (const f of [...diff, ...arms]) {
+          expect(f.width).toBeGreaterThan(1_000)
+          expect(f.height).toBeGreaterThan(50)
+        }
+        expect(arms.every((f) => f.frames === 6)).toBe(true)
+        expect(diff[0]?.firstTitle).toContain('µs/req')
+      } finally {
+        await browser.close()
       }
-      expect(arms.every((f) => f.frames === 6)).toBe(true)
-      expect(diff[0]?.firstTitle).toContain('µs/req')
-    } finally {
-      await browser.close()
-    }
-  }, 60_000)
+    },
+    60_000
+  )
 })

@@ -23,8 +23,12 @@ import { testEnginePlan } from '../helpers/engine-plan.ts'
 // charges that to writev (more in the arm that is slower per request).
 const PIN = canPin()
 const FIXTURE = { script: 'test/fixtures/profile-target.mjs', nodeArgs: [] as string[], pinCpus: PIN ? '0' : null, readyTimeoutMs: 10_000, readinessPath: '/auth-server/v1/oauth/' }
-beforeAll(async () => { if (PIN) await pinProcess(process.pid, '1') })
-afterAll(async () => { if (PIN) await pinProcess(process.pid, `0-${cpus().length - 1}`) })
+beforeAll(async () => {
+  if (PIN) await pinProcess(process.pid, '1')
+})
+afterAll(async () => {
+  if (PIN) await pinProcess(process.pid, `0-${cpus().length - 1}`)
+})
 const LOAD = { model: 'closed' as const, durationMs: 800, warmupMs: 300, connections: 4, pipelining: 1, rateRps: null, maxRequests: null, timeoutMs: 5_000 }
 
 /** health's requests, but its setup makes the target work in setupOnlyWork first. */
@@ -53,13 +57,17 @@ const cpuScraper: MetricsScraper<number> = {
     return u.mainThreadUs
   },
   delta: (before, after, completed): ServerSideDelta => ({
-    cpuUserUs: after - before, cpuSystemUs: 0, cpuUsPerRequest: completed > 0 ? (after - before) / completed : null,
-    cpuSource: 'process-tree', rssBytes: null, counters: {}, series: {}
+    cpuUserUs: after - before,
+    cpuSystemUs: 0,
+    cpuUsPerRequest: completed > 0 ? (after - before) / completed : null,
+    cpuSource: 'process-tree',
+    rssBytes: null,
+    counters: {},
+    series: {}
   })
 }
 
-const names = (profile: Parameters<typeof functionTable>[0]): Map<string, number> =>
-  new Map([...functionTable(profile).functions.values()].map((f) => [f.id.name, f.selfUs]))
+const names = (profile: Parameters<typeof functionTable>[0]): Map<string, number> => new Map([...functionTable(profile).functions.values()].map((f) => [f.id.name, f.selfUs]))
 
 describe('TargetProfiler', () => {
   it('profiles only the measured time: work done during setup and warm-up is not in the profile', async () => {
@@ -105,7 +113,7 @@ describe('TargetProfiler', () => {
     expect(names(profiler.trials[0]?.profile ?? { nodes: [], samples: [], timeDeltas: [], startTime: 0, endTime: 0 }).get('setupOnlyWork') ?? 0).toBeGreaterThan(100_000)
   }, 30_000)
 
-  it('names the injected function at the top of the A/B diff, its Δ self µs/req within ±30% of the (main thread\'s) CPU µs/req change measured', async () => {
+  it("names the injected function at the top of the A/B diff, its Δ self µs/req within ±30% of the (main thread's) CPU µs/req change measured", async () => {
     // Every 2 ms: the sampler costs CPU per unit of time, not per request, so the arm that serves
     // fewer requests pays more of it per request; at 2 ms that share of the measured change is small.
     const profiler = new TargetProfiler({ samplingIntervalUs: 2_000 })
@@ -115,8 +123,14 @@ describe('TargetProfiler', () => {
     const samples: ProfileSample[] = []
     const cpuDelta: number[] = []
     for (let pair = 0; pair < 3; pair++) {
-      const engine = new Engine(testEnginePlan('profile-ab', [plan]), { target: { url: 'http://unused' }, createDriver: () => createClosedDriver(), metrics: cpuScraper, window: profiler })
-      const start = (group: 'A' | 'B') => () => profiler.startTarget({ ...FIXTURE, env: { BASE_ROUNDS: '24', HOT_ITERATIONS: group === 'A' ? '0' : '54000' } }, null, { group, pair })
+      const engine = new Engine(testEnginePlan('profile-ab', [plan]), {
+        target: { url: 'http://unused' },
+        createDriver: () => createClosedDriver(),
+        metrics: cpuScraper,
+        window: profiler
+      })
+      const start = (group: 'A' | 'B') => () =>
+        profiler.startTarget({ ...FIXTURE, env: { BASE_ROUNDS: '24', HOT_ITERATIONS: group === 'A' ? '0' : '54000' } }, null, { group, pair })
       const out = await engine.runPair({ A: start('A'), B: start('B') }, plan, { A: pair, B: pair }, pair % 2 === 0 ? 'A' : 'B', 200)
       expect(out.aborted).toBeNull()
       for (const arm of ['A', 'B'] as const) {

@@ -172,7 +172,10 @@ describe.skipIf(!url)('Redis token cache', () => {
       for (const id of missed) await expect(c.markRevoked(id, 60_000)).rejects.toBeInstanceOf(DependencyError)
       let pipelines = 0
       const pipeline = c.redis.pipeline.bind(c.redis)
-      c.redis.pipeline = ((...a: Parameters<typeof pipeline>) => { pipelines++; return pipeline(...a) }) as typeof c.redis.pipeline
+      c.redis.pipeline = ((...a: Parameters<typeof pipeline>) => {
+        pipelines++
+        return pipeline(...a)
+      }) as typeof c.redis.pipeline
       await proxy.start()
       const restoredAt = Date.now()
       let back = false

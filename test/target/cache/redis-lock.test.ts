@@ -33,13 +33,17 @@ async function lockExtensions(redis: Redis, resource: string, times: number, tim
   let seen = 0
   let lost = false
   let last = await redis.pttl(resource)
-  const done = await waitFor(async () => {
-    const pttl = await redis.pttl(resource)
-    lost = pttl < 0
-    if (pttl > last) seen++
-    last = pttl
-    return lost || seen >= times
-  }, timeoutMs, 5)
+  const done = await waitFor(
+    async () => {
+      const pttl = await redis.pttl(resource)
+      lost = pttl < 0
+      if (pttl > last) seen++
+      last = pttl
+      return lost || seen >= times
+    },
+    timeoutMs,
+    5
+  )
   return done && !lost
 }
 
@@ -83,9 +87,13 @@ describe.skipIf(!url)('RedisSweepLock (redlock)', () => {
     const b = new RedisSweepLock(r2, { ttlMs: 300, resource })
     let aborted = false
     let acquired!: () => void
-    const holding = new Promise<void>((resolve) => { acquired = resolve })
+    const holding = new Promise<void>((resolve) => {
+      acquired = resolve
+    })
     let finish!: () => void
-    const finished = new Promise<void>((resolve) => { finish = resolve })
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve
+    })
     // The sweep holds the lock until the test lets it finish.
     const long = a.runExclusive(async (signal) => {
       acquired()
@@ -108,8 +116,10 @@ describe.skipIf(!url)('RedisSweepLock (redlock)', () => {
 
   it('propagates an error thrown by the sweep', async () => {
     const a = new RedisSweepLock(r1, { ttlMs: 1_000, resource })
-    await expect(a.runExclusive(async () => {
-      throw new Error('sweep failed')
-    })).rejects.toThrow('sweep failed')
+    await expect(
+      a.runExclusive(async () => {
+        throw new Error('sweep failed')
+      })
+    ).rejects.toThrow('sweep failed')
   })
 })

@@ -16,7 +16,7 @@ const REDIS_DB = 11
 /** GET /debug/stats on a fresh connection each time, so that the cluster can hand it to either worker. */
 async function pidOnNewConnection(url: string): Promise<number> {
   const res = await request(`${url}/debug/stats`, { method: 'GET', reset: true })
-  return (await res.body.json() as { pid: number }).pid
+  return ((await res.body.json()) as { pid: number }).pid
 }
 
 describe.skipIf(!pgBase || !redisBase)('INSTANCES=2 on PostgreSQL + Redis (one port, node:cluster)', () => {

@@ -72,7 +72,8 @@ export const clearRedisDb = (url: string): Promise<void> => deleteTargetKeys(url
 
 /** Start a target with the shared secret, unpinned (tests share the machine), quiet logs. */
 export function startInstance(env: Record<string, string>, opts: { stopTimeoutMs?: number } = {}): Promise<TargetProcess> {
-  return startTarget({ ...referenceTarget(),
+  return startTarget({
+    ...referenceTarget(),
     port: 0,
     pinCpus: null,
     readyTimeoutMs: 90_000,
@@ -105,7 +106,11 @@ export async function call(baseUrl: string, method: 'GET' | 'POST', path: string
   if (opts.jwt !== undefined) headers.authorization = `Bearer ${opts.jwt}`
   if (opts.json !== undefined) headers['content-type'] = 'application/json'
   const res = await request(`${baseUrl}${path}`, {
-    method, headers, dispatcher, headersTimeout: 20_000, bodyTimeout: 20_000,
+    method,
+    headers,
+    dispatcher,
+    headersTimeout: 20_000,
+    bodyTimeout: 20_000,
     ...(opts.json !== undefined ? { body: JSON.stringify(opts.json) } : {})
   })
   return { status: res.statusCode, body: await res.body.text() }

@@ -15,8 +15,24 @@ import type pg from 'pg'
 import type { TargetProcess } from '../../../harness/engine/target-process.ts'
 import { postgresUrl, redisUrl, uniqueName } from '../../helpers/services.ts'
 import {
-  BASE, RedisProxy, call, clearRedisDb, closeDispatcher, debugStats, issue, metricSum, metrics, openSchema,
-  redisDbUrl, revoke, schemaUrl, sleep, startInstance, tokenId, validate, waitFor
+  BASE,
+  RedisProxy,
+  call,
+  clearRedisDb,
+  closeDispatcher,
+  debugStats,
+  issue,
+  metricSum,
+  metrics,
+  openSchema,
+  redisDbUrl,
+  revoke,
+  schemaUrl,
+  sleep,
+  startInstance,
+  tokenId,
+  validate,
+  waitFor
 } from './helpers.ts'
 import type { Reply } from './helpers.ts'
 
@@ -124,8 +140,14 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
         const ott = await issue(round % 2 === 0 ? a.url : b.url, 'ott')
         ids.push(tokenId(ott))
         const statuses = (await Promise.all(Array.from({ length: 120 }, (_, i) => validate(i % 2 === 0 ? a.url : b.url, ott)))).map((r) => r.status)
-        expect(statuses.filter((s) => s === 200), `round ${round}`).toHaveLength(1)
-        expect(statuses.filter((s) => s === 401), `round ${round}: ${JSON.stringify(statuses.filter((s) => s !== 200 && s !== 401))}`).toHaveLength(119)
+        expect(
+          statuses.filter((s) => s === 200),
+          `round ${round}`
+        ).toHaveLength(1)
+        expect(
+          statuses.filter((s) => s === 401),
+          `round ${round}: ${JSON.stringify(statuses.filter((s) => s !== 200 && s !== 401))}`
+        ).toHaveLength(119)
         // And it stays used, on both.
         expect((await validate(a.url, ott)).status).toBe(401)
         expect((await validate(b.url, ott)).status).toBe(401)
@@ -136,10 +158,12 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
 
     it('(a) 20 distinct OTTs, each validated on A and on B at once: each passes exactly once', async () => {
       const otts = await Promise.all(Array.from({ length: 20 }, (_, i) => issue(i % 2 === 0 ? a.url : b.url, 'ott')))
-      const results = await Promise.all(otts.map(async (ott) => {
-        const [ra, rb] = await Promise.all([validate(a.url, ott), validate(b.url, ott)])
-        return [ra.status, rb.status].sort()
-      }))
+      const results = await Promise.all(
+        otts.map(async (ott) => {
+          const [ra, rb] = await Promise.all([validate(a.url, ott), validate(b.url, ott)])
+          return [ra.status, rb.status].sort()
+        })
+      )
       for (const r of results) expect(r).toEqual([200, 401])
     }, 60_000)
 
@@ -171,9 +195,15 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
         if (round % 2 === 0) expect((await validate(b.url, jwt)).status).toBe(200)
         const r = await raceRevoke(a.url, [b.url, a.url], jwt)
         before += r.before.length
-        expect(r.after.filter((s) => s !== 401), `round ${round}`).toEqual([])
+        expect(
+          r.after.filter((s) => s !== 401),
+          `round ${round}`
+        ).toEqual([])
         // Before the response either answer is allowed, but nothing else.
-        expect(r.before.filter((s) => s !== 200 && s !== 401), `round ${round}`).toEqual([])
+        expect(
+          r.before.filter((s) => s !== 200 && s !== 401),
+          `round ${round}`
+        ).toEqual([])
       }
       // The race was real: some validates were in flight while the revoke was.
       expect(before).toBeGreaterThan(0)
@@ -200,9 +230,12 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
 
     async function insertExpired(prefix: string): Promise<void> {
       // Expired two hours ago: well past the sweeper's 60 s grace.
-      await sql.query(`INSERT INTO tokens (token_id, token_hash, token_type, client_id, scopes, issued_at, expires_at)
+      await sql.query(
+        `INSERT INTO tokens (token_id, token_hash, token_type, client_id, scopes, issued_at, expires_at)
         SELECT $1 || i, md5(i::text), 'N', 'test-client', '{read:ltp}', now() - interval '3 hours', now() - interval '2 hours'
-        FROM generate_series(1, $2::int) AS i`, [prefix, ROWS])
+        FROM generate_series(1, $2::int) AS i`,
+        [prefix, ROWS]
+      )
     }
 
     const countPrefix = async (prefix: string): Promise<number> =>
@@ -212,7 +245,13 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
       const sweepable = await sql.query<{ n: number }>("SELECT count(*)::int AS n FROM tokens WHERE expires_at < now() - interval '1 minute'")
       expect(sweepable.rows[0]?.n).toBe(0)
       // Both timers are running (they started at different moments: the ticks are out of step).
-      expect(await waitFor(async () => (await debugStats<{ sweeper: SweeperStats }>(a.url)).sweeper.runs > 0 && (await debugStats<{ sweeper: SweeperStats }>(b.url)).sweeper.runs > 0, 10_000, 100)).toBe(true)
+      expect(
+        await waitFor(
+          async () => (await debugStats<{ sweeper: SweeperStats }>(a.url)).sweeper.runs > 0 && (await debugStats<{ sweeper: SweeperStats }>(b.url)).sweeper.runs > 0,
+          10_000,
+          100
+        )
+      ).toBe(true)
       const base = {
         a: (await debugStats<{ sweeper: SweeperStats }>(a.url)).sweeper,
         b: (await debugStats<{ sweeper: SweeperStats }>(b.url)).sweeper
@@ -229,7 +268,7 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
       // judge them (a double deletion would overshoot, a foreign deleter would never get there).
       const deletedSince = async (): Promise<number> => {
         const [sa, sb] = [(await debugStats<{ sweeper: SweeperStats }>(a.url)).sweeper, (await debugStats<{ sweeper: SweeperStats }>(b.url)).sweeper]
-        return (sa.deletedTotal - base.a.deletedTotal) + (sb.deletedTotal - base.b.deletedTotal)
+        return sa.deletedTotal - base.a.deletedTotal + (sb.deletedTotal - base.b.deletedTotal)
       }
       await waitFor(async () => (await deletedSince()) >= 2 * ROWS, 20_000, 100)
 
@@ -237,14 +276,17 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
         a: (await debugStats<{ sweeper: SweeperStats }>(a.url)).sweeper,
         b: (await debugStats<{ sweeper: SweeperStats }>(b.url)).sweeper
       }
-      const deleted = (end.a.deletedTotal - base.a.deletedTotal) + (end.b.deletedTotal - base.b.deletedTotal)
-      const skipped = (end.a.skippedTotal - base.a.skippedTotal) + (end.b.skippedTotal - base.b.skippedTotal)
+      const deleted = end.a.deletedTotal - base.a.deletedTotal + (end.b.deletedTotal - base.b.deletedTotal)
+      const skipped = end.a.skippedTotal - base.a.skippedTotal + (end.b.skippedTotal - base.b.skippedTotal)
       // Deleted exactly once: the counters of both add up to what was inserted, no more.
       expect(deleted).toBe(2 * ROWS)
       // The lock was contended: some ticks found it held and skipped.
       expect(skipped).toBeGreaterThan(0)
       // The Prometheus counters say the same as /debug/stats.
-      for (const [t, s] of [[a, end.a], [b, end.b]] as const) {
+      for (const [t, s] of [
+        [a, end.a],
+        [b, end.b]
+      ] as const) {
         const text = await metrics(t.url)
         expect(metricSum(text, 'authbench_sweeper_runs_total')).toBeGreaterThanOrEqual(s.runs)
         expect(metricSum(text, 'authbench_sweeper_skipped_total')).toBeGreaterThanOrEqual(s.skippedTotal)
@@ -283,13 +325,14 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
       // And the skipped ticks are the ones that fell inside the other instance's sweep: proof that
       // it was the lock, not luck, that kept them apart.
       const longSweeps = { a: swept.a.filter((r) => r.deleted > 0), b: swept.b.filter((r) => r.deleted > 0) }
-      const inside = (r: SweepRun, others: SweepRun[]) => others.some((o) => {
-        const [o0, o1] = window(o)
-        const t = Date.parse(r.startedAt)
-        return t >= o0 && t <= o1
-      })
-      const skippedInside = [...seen.a.values()].filter((r) => r.skipped && inside(r, longSweeps.b)).length
-        + [...seen.b.values()].filter((r) => r.skipped && inside(r, longSweeps.a)).length
+      const inside = (r: SweepRun, others: SweepRun[]) =>
+        others.some((o) => {
+          const [o0, o1] = window(o)
+          const t = Date.parse(r.startedAt)
+          return t >= o0 && t <= o1
+        })
+      const skippedInside =
+        [...seen.a.values()].filter((r) => r.skipped && inside(r, longSweeps.b)).length + [...seen.b.values()].filter((r) => r.skipped && inside(r, longSweeps.a)).length
       expect(skippedInside).toBeGreaterThan(0)
     }, 150_000)
   })
@@ -417,7 +460,7 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
         expect(rb.status, `revoked during the outage, on B, probe ${i}`).toBe(401)
         expect(ra.status, `revoked before the outage, on A, probe ${i}`).toBe(401)
         expect(r1.status, `live, on B, probe ${i}`).toBe(200)
-        if (await ready(a) && await ready(b)) {
+        if ((await ready(a)) && (await ready(b))) {
           recovered = true
           break
         }
@@ -426,10 +469,14 @@ describe.skipIf(!pgBase || !redisBase)('two target processes sharing PostgreSQL 
       expect(recovered).toBe(true)
       // The cache is used again: a validate is a Redis hit once more.
       const hitsBefore = metricSum(await metrics(b.url), 'authbench_cache_hits_total')
-      await waitFor(async () => {
-        await validate(b.url, live)
-        return metricSum(await metrics(b.url), 'authbench_cache_hits_total') > hitsBefore
-      }, 10_000, 100)
+      await waitFor(
+        async () => {
+          await validate(b.url, live)
+          return metricSum(await metrics(b.url), 'authbench_cache_hits_total') > hitsBefore
+        },
+        10_000,
+        100
+      )
       expect(metricSum(await metrics(b.url), 'authbench_cache_hits_total')).toBeGreaterThan(hitsBefore)
       for (const t of [a, b]) {
         expect((await validate(t.url, live)).status).toBe(200)

@@ -6,8 +6,15 @@ import { createHash } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  CONSUME_OTT_SQL, DELETE_EXPIRED_SQL, FIND_ENDPOINTS_BY_URL_SQL, FIND_TOKEN_SQL, INSERT_TOKENS_SQL,
-  PostgresStore, REVOKE_CLIENT_TOKENS_SQL, REVOKE_TOKENS_SQL, TOKEN_STATE_SQL
+  CONSUME_OTT_SQL,
+  DELETE_EXPIRED_SQL,
+  FIND_ENDPOINTS_BY_URL_SQL,
+  FIND_TOKEN_SQL,
+  INSERT_TOKENS_SQL,
+  PostgresStore,
+  REVOKE_CLIENT_TOKENS_SQL,
+  REVOKE_TOKENS_SQL,
+  TOKEN_STATE_SQL
 } from '../../../target/stores/postgres.ts'
 import { PgSqlClient, PgliteSqlClient } from '../../../target/stores/sql-client.ts'
 import type { SqlClient } from '../../../target/stores/sql-client.ts'
@@ -35,13 +42,16 @@ beforeAll(async () => {
     : await PgliteSqlClient.create({ schema })
   store = await PostgresStore.open(client, { schema })
   // One statement per table: 100k tokens over 1,000 clients; 20% expired, 10% revoked, 10% OTTs.
-  await client.query(`INSERT INTO tokens (token_id, token_hash, token_type, client_id, scopes, issued_at, expires_at, revoked_at, used_at)
+  await client.query(
+    `INSERT INTO tokens (token_id, token_hash, token_type, client_id, scopes, issued_at, expires_at, revoked_at, used_at)
     SELECT md5(i::text), md5('h' || i), CASE WHEN i % 10 = 0 THEN 'O' ELSE 'N' END, 'client-' || (i % 1000), '{read:ltp,read:quote}',
       to_timestamp($1::float8 / 1000) - interval '1 hour',
       to_timestamp($1::float8 / 1000) + ((i % 5) - 1) * interval '1 hour' + (i % 3600) * interval '1 second',
       CASE WHEN i % 10 = 3 THEN to_timestamp($1::float8 / 1000) END,
       NULL
-    FROM generate_series(1, ${ROWS}) AS i`, [NOW_MS])
+    FROM generate_series(1, ${ROWS}) AS i`,
+    [NOW_MS]
+  )
   await client.query(`INSERT INTO endpoints (client_id, scope, method, endpoint_url, active)
     SELECT NULL, 'scope:' || (i % 50), 'GET', '/api/v1/Resource-' || i, i % 20 <> 0 FROM generate_series(1, ${ROWS}) AS i`)
   // VACUUM sets the visibility map, which an index-only scan needs to skip the heap.
@@ -64,13 +74,13 @@ describe(`EXPLAIN on ${ROWS} rows (${url ? 'PostgreSQL' : 'PGlite'})`, () => {
     expect(plan).toMatch(/Index Only Scan using tokens_validation_covering_idx/)
   })
 
-  it('revoking a client\'s tokens uses the partial composite index on unrevoked tokens', async () => {
+  it("revoking a client's tokens uses the partial composite index on unrevoked tokens", async () => {
     const plan = await explain('revoke all of a client (REVOKE_CLIENT_TOKENS_SQL)', REVOKE_CLIENT_TOKENS_SQL, ['client-7', NOW_MS])
     expect(plan).toMatch(/tokens_unrevoked_client_expiry_idx/)
     expect(plan).not.toMatch(/Seq Scan/)
   })
 
-  it('the sweeper\'s batch walks the expiry index', async () => {
+  it("the sweeper's batch walks the expiry index", async () => {
     const plan = await explain('cleanup batch (DELETE_EXPIRED_SQL)', DELETE_EXPIRED_SQL, [NOW_MS, 10_000])
     expect(plan).toMatch(/Index Only Scan using tokens_expires_at_idx/)
     expect(plan).not.toMatch(/Seq Scan/)
@@ -87,8 +97,9 @@ describe(`EXPLAIN on ${ROWS} rows (${url ? 'PostgreSQL' : 'PGlite'})`, () => {
     expect(await explain('full token lookup (FIND_TOKEN_SQL)', FIND_TOKEN_SQL, [md5Hex(99)])).toMatch(/tokens_pkey|tokens_validation_covering_idx/)
     expect(await explain('batch insert (INSERT_TOKENS_SQL)', INSERT_TOKENS_SQL, arrays)).toMatch(/Conflict Arbiter Indexes: tokens_pkey/)
     expect(await explain('batch revoke (REVOKE_TOKENS_SQL)', REVOKE_TOKENS_SQL, [...arrays, NOW_MS])).toMatch(/Conflict Arbiter Indexes: tokens_pkey/)
-    expect(await explain('OTT consume (CONSUME_OTT_SQL)', CONSUME_OTT_SQL, [md5Hex(10), 'h', 'O', 'client-10', 'read:ltp', NOW_MS, NOW_MS + 1, null, NOW_MS]))
-      .toMatch(/Conflict Arbiter Indexes: tokens_pkey/)
+    expect(await explain('OTT consume (CONSUME_OTT_SQL)', CONSUME_OTT_SQL, [md5Hex(10), 'h', 'O', 'client-10', 'read:ltp', NOW_MS, NOW_MS + 1, null, NOW_MS])).toMatch(
+      /Conflict Arbiter Indexes: tokens_pkey/
+    )
   })
 })
 

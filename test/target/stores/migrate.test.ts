@@ -46,7 +46,9 @@ describe.skipIf(!url)('migrate() on PostgreSQL', () => {
     expect(rows[0]?.n).toBe(all.length)
     const { rows: invalid } = await clients[0]!.query(
       `SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = $1 AND NOT i.indisvalid`, [schema])
+       WHERE n.nspname = $1 AND NOT i.indisvalid`,
+      [schema]
+    )
     expect(invalid).toEqual([])
   })
 

@@ -40,7 +40,14 @@ if (url) {
 describe.skipIf(!url)('PostgresStore pool', () => {
   it('applies the pool settings, warms up DB_POOL_MIN connections and counts waits', async () => {
     const s2 = uniqueName('pool')
-    const cfg = loadConfig({ DATABASE_URL: url!, DB_POOL_MAX: '3', DB_POOL_MIN: '2', DB_POOL_IDLE_TIMEOUT_MS: '60000', DB_POOL_MAX_LIFETIME_MS: '1500', DB_POOL_CONNECT_TIMEOUT_MS: '2000' })
+    const cfg = loadConfig({
+      DATABASE_URL: url!,
+      DB_POOL_MAX: '3',
+      DB_POOL_MIN: '2',
+      DB_POOL_IDLE_TIMEOUT_MS: '60000',
+      DB_POOL_MAX_LIFETIME_MS: '1500',
+      DB_POOL_CONNECT_TIMEOUT_MS: '2000'
+    })
     const store = await PostgresStore.connect(cfg, silent, { schema: s2 })
     try {
       const opts = (store.client as unknown as { pool: pg.Pool }).pool.options
