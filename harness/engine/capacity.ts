@@ -79,93 +79,124 @@ export function judgeStep(rateRps: number, phase: CapacityStep['phase'], trial: 
   return { ...base, outcome: 'pass', why: 'valid, every objective held' }
 }
 
+/** The search's state as it goes: every step, the highest pass and the lowest fail so far. */
+class CapacitySearch {
+  readonly steps: CapacityStep[] = []
+  pass = 0
+  fail: number | null = null
+  generatorLimited = false
+  clientCeiling: number | null = null
+
+  constructor(
+    private readonly settings: CapacitySettings,
+    private readonly measure: MeasureStep,
+    private readonly onStep: (step: CapacityStep) => void
+  ) {}
+
+  async #once(rate: number, phase: CapacityStep['phase']): Promise<CapacityStep> {
+    const { trial, summary } = await this.measure(rate)
+    const step = judgeStep(rate, phase, trial, summary, this.settings.slos)
+    this.steps.push(step)
+    this.onStep(step)
+    return step
+  }
+
+  // A generator-limited step ends the search upwards, so it is believed only when it happens
+  // twice in a row at that rate: on a shared machine one descheduled second looks the same.
+  async run(rateRps: number, phase: CapacityStep['phase']): Promise<CapacityStep> {
+    const rate = Math.max(1, Math.round(rateRps))
+    const step = await this.#once(rate, phase)
+    return step.outcome === 'client-limited' ? this.#once(rate, phase) : step
+  }
+
+  trialsAt(rate: number): CapacityStep[] {
+    return this.steps.filter((s) => s.rateRps === rate)
+  }
+
+  /** Coarse: double until a step fails or the generator gives out. */
+  async coarse(): Promise<void> {
+    for (let rate = Math.min(this.settings.startRps, this.settings.maxRps); ; rate = Math.min(rate * 2, this.settings.maxRps)) {
+      const s = await this.run(rate, 'coarse')
+      if (s.outcome === 'pass') this.pass = s.rateRps
+      else if (s.outcome === 'client-limited') {
+        this.generatorLimited = true
+        this.clientCeiling = s.rateRps
+        return
+      } else {
+        this.fail = s.rateRps
+        return
+      }
+      if (rate >= this.settings.maxRps) return
+    }
+  }
+
+  /** Bisection between the last pass and the first fail (or the rate the generator could not keep). */
+  async bisect(): Promise<void> {
+    const upper = (): number | null => this.fail ?? this.clientCeiling
+    while (upper() !== null && this.pass > 0 && ((upper() as number) - this.pass) / this.pass > this.settings.precision) {
+      const s = await this.run((this.pass + (upper() as number)) / 2, 'bisect')
+      if (s.outcome === 'pass') this.pass = s.rateRps
+      else if (s.outcome === 'client-limited') this.clientCeiling = s.rateRps
+      else this.fail = s.rateRps
+    }
+    // With nothing passing at the start, halve downwards a few times so the report says where it stands.
+    if (this.pass !== 0 || this.fail === null) return
+    for (let rate = this.settings.startRps / 2, i = 0; i < 4 && this.pass === 0; rate /= 2, i++) {
+      const s = await this.run(rate, 'bisect')
+      if (s.outcome === 'pass') this.pass = s.rateRps
+      else if (s.outcome === 'fail') this.fail = s.rateRps
+    }
+  }
+
+  /**
+   * Repeats near the knee: the pass must hold `repeats` times in all; a miss moves the interval
+   * down to the next rate that passed (or a step below, measured afresh) and tries again.
+   */
+  async repeatKnee(): Promise<void> {
+    for (let round = 0; round < 4 && this.pass > 0; round++) {
+      let held = this.trialsAt(this.pass).every((s) => s.outcome === 'pass')
+      while (held && this.trialsAt(this.pass).length < this.settings.repeats) {
+        const s = await this.run(this.pass, 'repeat')
+        if (s.outcome !== 'pass') held = false
+      }
+      if (held) break
+      if (this.trialsAt(this.pass).some((s) => s.outcome === 'fail')) this.fail = this.pass
+      const below = this.steps.filter((s) => s.rateRps < this.pass && this.trialsAt(s.rateRps).every((t) => t.outcome === 'pass')).map((s) => s.rateRps)
+      this.pass = below.length > 0 ? Math.max(...below) : Math.round(this.pass * (1 - this.settings.precision * 2))
+    }
+    if (this.pass > 0 && (this.trialsAt(this.pass).length === 0 || !this.trialsAt(this.pass).every((s) => s.outcome === 'pass'))) this.pass = 0
+    if (this.fail !== null) {
+      while (this.trialsAt(this.fail).length < this.settings.repeats) await this.run(this.fail, 'repeat')
+    }
+  }
+
+  result(scenario: string): CapacityResult {
+    const knee = this.steps
+      .filter((s) => s.outcome !== 'client-limited' && (s.completedRps < s.rateRps * 0.95 || (s.validity.state === 'invalid' && s.validity.code === 'SERVER_SATURATED')))
+      .map((s) => s.rateRps)
+    const { pass, fail, generatorLimited, clientCeiling } = this
+    return {
+      scenario,
+      capacityRps: pass,
+      interval: { lowRps: pass, highRps: fail },
+      kneeRps: knee.length === 0 ? null : Math.min(...knee),
+      generatorLimited: generatorLimited || (clientCeiling !== null && fail === null),
+      maxRateReached: fail === null && !generatorLimited && clientCeiling === null && pass >= this.settings.maxRps,
+      steps: this.steps
+    }
+  }
+}
+
+/** Coarse steps up, bisection to the precision, then repeats at both ends of the final interval. */
 export async function searchCapacity(
   scenario: string,
   settings: CapacitySettings,
   measure: MeasureStep,
   onStep: (step: CapacityStep) => void = () => undefined
 ): Promise<CapacityResult> {
-  const steps: CapacityStep[] = []
-  const once = async (rate: number, phase: CapacityStep['phase']): Promise<CapacityStep> => {
-    const { trial, summary } = await measure(rate)
-    const step = judgeStep(rate, phase, trial, summary, settings.slos)
-    steps.push(step)
-    onStep(step)
-    return step
-  }
-  // A generator-limited step ends the search upwards, so it is believed only when it happens
-  // twice in a row at that rate: on a shared machine one descheduled second looks the same.
-  const run = async (rateRps: number, phase: CapacityStep['phase']): Promise<CapacityStep> => {
-    const rate = Math.max(1, Math.round(rateRps))
-    const step = await once(rate, phase)
-    return step.outcome === 'client-limited' ? once(rate, phase) : step
-  }
-  let pass = 0
-  let fail: number | null = null
-  let generatorLimited = false
-
-  // Coarse: double until a step fails or the generator gives out.
-  for (let rate = Math.min(settings.startRps, settings.maxRps); ; rate = Math.min(rate * 2, settings.maxRps)) {
-    const s = await run(rate, 'coarse')
-    if (s.outcome === 'pass') pass = s.rateRps
-    else if (s.outcome === 'client-limited') {
-      generatorLimited = true
-      break
-    } else {
-      fail = s.rateRps
-      break
-    }
-    if (rate >= settings.maxRps) break
-  }
-
-  // Bisection between the last pass and the first fail (or the rate the generator could not keep).
-  let clientCeiling = generatorLimited ? (steps.at(-1)?.rateRps ?? null) : null
-  const upper = (): number | null => fail ?? clientCeiling
-  while (upper() !== null && pass > 0 && ((upper() as number) - pass) / pass > settings.precision) {
-    const mid = (pass + (upper() as number)) / 2
-    const s = await run(mid, 'bisect')
-    if (s.outcome === 'pass') pass = s.rateRps
-    else if (s.outcome === 'client-limited') clientCeiling = s.rateRps
-    else fail = s.rateRps
-  }
-  // With nothing passing at the start, halve downwards a few times so the report says where it stands.
-  if (pass === 0 && fail !== null) {
-    for (let rate = settings.startRps / 2, i = 0; i < 4 && pass === 0; rate /= 2, i++) {
-      const s = await run(rate, 'bisect')
-      if (s.outcome === 'pass') pass = s.rateRps
-      else if (s.outcome === 'fail') fail = s.rateRps
-    }
-  }
-
-  // Repeats near the knee: the pass must hold `repeats` times in all; a miss moves the interval
-  // down to the next rate that passed (or a step below, measured afresh) and tries again.
-  const trialsAt = (rate: number): CapacityStep[] => steps.filter((s) => s.rateRps === rate)
-  for (let round = 0; round < 4 && pass > 0; round++) {
-    let held = trialsAt(pass).every((s) => s.outcome === 'pass')
-    while (held && trialsAt(pass).length < settings.repeats) {
-      const s = await run(pass, 'repeat')
-      if (s.outcome !== 'pass') held = false
-    }
-    if (held) break
-    if (trialsAt(pass).some((s) => s.outcome === 'fail')) fail = pass
-    const below = steps.filter((s) => s.rateRps < pass && trialsAt(s.rateRps).every((t) => t.outcome === 'pass')).map((s) => s.rateRps)
-    pass = below.length > 0 ? Math.max(...below) : Math.round(pass * (1 - settings.precision * 2))
-  }
-  if (pass > 0 && (trialsAt(pass).length === 0 || !trialsAt(pass).every((s) => s.outcome === 'pass'))) pass = 0
-  if (fail !== null) {
-    while (trialsAt(fail).length < settings.repeats) await run(fail, 'repeat')
-  }
-
-  const knee = steps
-    .filter((s) => s.outcome !== 'client-limited' && (s.completedRps < s.rateRps * 0.95 || (s.validity.state === 'invalid' && s.validity.code === 'SERVER_SATURATED')))
-    .map((s) => s.rateRps)
-  return {
-    scenario,
-    capacityRps: pass,
-    interval: { lowRps: pass, highRps: fail },
-    kneeRps: knee.length === 0 ? null : Math.min(...knee),
-    generatorLimited: generatorLimited || (clientCeiling !== null && fail === null),
-    maxRateReached: fail === null && !generatorLimited && clientCeiling === null && pass >= settings.maxRps,
-    steps
-  }
+  const search = new CapacitySearch(settings, measure, onStep)
+  await search.coarse()
+  await search.bisect()
+  await search.repeatKnee()
+  return search.result(scenario)
 }

@@ -15,10 +15,8 @@ export interface InspectorSession {
 const CONNECT_TIMEOUT_MS = 5_000
 const COMMAND_TIMEOUT_MS = 30_000
 
-/** Connects to a `ws://127.0.0.1:<port>/<uuid>` inspector URL (loopback only: it is a debugger). */
-export async function connectInspector(url: string): Promise<InspectorSession> {
-  const host = new URL(url).hostname
-  if (host !== '127.0.0.1' && host !== '::1' && host !== '[::1]' && host !== 'localhost') throw new Error(`refusing a non-loopback inspector at ${url}`)
+/** Opens the WebSocket, or rejects within CONNECT_TIMEOUT_MS. */
+async function openSocket(url: string): Promise<WebSocket> {
   const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024 })
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`inspector ${url} did not answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS)
@@ -31,8 +29,14 @@ export async function connectInspector(url: string): Promise<InspectorSession> {
       reject(err)
     })
   })
-  let nextId = 1
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>()
+  return ws
+}
+
+type Pending = Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>
+type EventListener = (method: string, params: unknown) => void
+
+/** Routes the inspector's messages: answers to their pending commands, events to the listeners; a close fails what is pending. */
+function routeMessages(ws: WebSocket, url: string, pending: Pending, listeners: ReadonlySet<EventListener>): void {
   const failAll = (err: Error): void => {
     for (const p of pending.values()) {
       clearTimeout(p.timer)
@@ -40,7 +44,6 @@ export async function connectInspector(url: string): Promise<InspectorSession> {
     }
     pending.clear()
   }
-  const listeners = new Set<(method: string, params: unknown) => void>()
   ws.on('message', (data: WebSocket.RawData) => {
     let msg: { id?: number; method?: string; params?: unknown; result?: unknown; error?: { message?: string } }
     try {
@@ -61,6 +64,33 @@ export async function connectInspector(url: string): Promise<InspectorSession> {
   })
   ws.on('close', () => failAll(new Error(`inspector ${url} closed`)))
   ws.on('error', (err) => failAll(err))
+}
+
+/** Closes the socket; a target that is already going away may never answer the close frame. */
+function closeSocket(ws: WebSocket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (ws.readyState === WebSocket.CLOSED) {
+      resolve()
+      return
+    }
+    ws.once('close', () => resolve())
+    ws.close()
+    setTimeout(() => {
+      ws.terminate()
+      resolve()
+    }, 1_000).unref()
+  })
+}
+
+/** Connects to a `ws://127.0.0.1:<port>/<uuid>` inspector URL (loopback only: it is a debugger). */
+export async function connectInspector(url: string): Promise<InspectorSession> {
+  const host = new URL(url).hostname
+  if (host !== '127.0.0.1' && host !== '::1' && host !== '[::1]' && host !== 'localhost') throw new Error(`refusing a non-loopback inspector at ${url}`)
+  const ws = await openSocket(url)
+  let nextId = 1
+  const pending: Pending = new Map()
+  const listeners = new Set<EventListener>()
+  routeMessages(ws, url, pending, listeners)
   return {
     url,
     onEvent: (fn) => {
@@ -83,20 +113,7 @@ export async function connectInspector(url: string): Promise<InspectorSession> {
         pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer })
         ws.send(JSON.stringify({ id, method, params }))
       }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (ws.readyState === WebSocket.CLOSED) {
-          resolve()
-          return
-        }
-        ws.once('close', () => resolve())
-        ws.close()
-        // A target that is already going away may never answer the close frame.
-        setTimeout(() => {
-          ws.terminate()
-          resolve()
-        }, 1_000).unref()
-      })
+    close: () => closeSocket(ws)
   }
 }
 

@@ -48,9 +48,8 @@ function row(result: RunResult, s: ScenarioSummary, describe: Readonly<Record<st
   return `| ${s.scenario} | ${(describe[s.scenario] ?? '—').replace(/\|/g, '\\|')} | ${int.format(s.throughputRps)} | ${range(trials.map((t) => t.throughputRps))} | ${ms(l.mean)} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${success} | ${int.format(s.meanResponseBytes)} | ${cpu} | ${validity} |`
 }
 
-export function renderBaselineReport(result: RunResult, options: BaselineReportOptions): string {
-  const env = result.environment
-  const lines: string[] = []
+/** The title, how figures were made, the results table, the calibration and the invalid trials. */
+function resultLines(result: RunResult, options: BaselineReportOptions, lines: string[]): void {
   const trialsPer = [...new Set(result.summary.map((s) => s.trials))].join('/')
   lines.push('# Baseline report')
   lines.push('')
@@ -85,7 +84,10 @@ export function renderBaselineReport(result: RunResult, options: BaselineReportO
     for (const t of invalid) if (t.validity.state === 'invalid') lines.push(`- ${t.scenario} trial ${t.trial + 1}: ${t.validity.code}: ${t.validity.reason}`)
     lines.push('')
   }
+}
 
+/** The machine the baseline was measured on. */
+function environmentLines(env: RunResult['environment'], lines: string[]): void {
   lines.push('## Environment')
   lines.push('')
   lines.push('| | |')
@@ -98,7 +100,10 @@ export function renderBaselineReport(result: RunResult, options: BaselineReportO
   lines.push(`| load driver | ${env.driver} |`)
   lines.push(`| CPU pinning | target ${env.cpuPinning.target ?? 'not pinned'}, load generator ${env.cpuPinning.generator ?? 'not pinned'} |`)
   lines.push('')
+}
 
+/** The variant, the target's declared options and the config it reported. */
+function targetConfigLines(env: RunResult['environment'], lines: string[]): void {
   lines.push('## Target config')
   lines.push('')
   const givenOptions = Object.entries(env.targetOptions).map(([name, value]) => `${name} \`${value}\``)
@@ -114,7 +119,10 @@ export function renderBaselineReport(result: RunResult, options: BaselineReportO
     lines.push('</details>')
     lines.push('')
   }
+}
 
+/** The load per scenario and how to rerun it. */
+function reproduceLines(result: RunResult, options: BaselineReportOptions, lines: string[]): void {
   lines.push('## Load')
   lines.push('')
   for (const name of result.scenarios) lines.push(`- **${name}**: ${loadText(result.load[name])}`)
@@ -131,5 +139,13 @@ export function renderBaselineReport(result: RunResult, options: BaselineReportO
     `This rewrites \`${options.resultPath}\` and this file. To check a change against it, run \`authbench run --compare\` (or \`authbench compare <result.json>\`); on another machine throughput is normalised by the calibration workload and the report says so. For a pull-request verdict prefer \`authbench ab --a <base> --b <candidate>\`, which runs both on the same machine.`
   )
   lines.push('')
+}
+
+export function renderBaselineReport(result: RunResult, options: BaselineReportOptions): string {
+  const lines: string[] = []
+  resultLines(result, options, lines)
+  environmentLines(result.environment, lines)
+  targetConfigLines(result.environment, lines)
+  reproduceLines(result, options, lines)
   return lines.join('\n')
 }

@@ -1,4 +1,4 @@
-// phases.md and phases.html: a target's variants side by side. analyseVariants turns a `phases`
+// variants.md and variants.html: a target's variants side by side. analyseVariants turns a `variants`
 // result (trials tagged with `variant` and `round`) into figures: per scenario × variant the
 // median throughput, merged-histogram p95/p99, CPU µs/req, the change against the reference and
 // against the variant before, each paired by round with compareAB's bootstrap interval, whether
@@ -486,6 +486,29 @@ function loadText(values: number[] | null): string {
   return values === null ? '—' : values.map((x) => x.toFixed(2)).join(' ')
 }
 
+/** The target's guide table (published goals as ratios to a reference scenario), measured here. */
+function guideLines(a: VariantsAnalysis, lines: string[]): void {
+  if (a.guideInfo === null) return
+  const ref = a.guideInfo.reference
+  lines.push("### The guide's table, measured here", '')
+  lines.push(
+    `From ${cellText(a.guideInfo.source)}. Its targets are ratios to ${cellText(ref)} (its targets ÷ its ${cellText(ref)} target of ${a.guideInfo.referenceTargetRps.toLocaleString('en-US')} r/s); "Target here" applies that ratio to the ${cellText(ref)} throughput measured under the best variant. ` +
+      `Gap = target ratio ÷ measured ratio − 1 (positive: still short of the target). Best variant: the one whose ratio to ${cellText(ref)} comes closest to the target (for ${cellText(ref)}, the fastest).`,
+    ''
+  )
+  lines.push(`| Scenario | Guide: current → target | Target ratio | Current here (${a.reference}) | Best variant here | Target here | Gap (${a.reference}) | Gap (best) |`)
+  lines.push('|---|---|---:|---|---|---:|---:|---:|')
+  for (const g of a.guide) {
+    const isRef = g.scenario === ref
+    lines.push(
+      `| ${cellText(g.scenario)} | ${(g.guideCurrentRps / 1000).toFixed(1)}k → ${(g.guideTargetRps / 1000).toFixed(0)}k r/s | ${isRef ? '1.00 (reference)' : g.targetRatio.toFixed(2)} | ` +
+        `${rpsText(g.baselineRps)} (${ratioText(g.baselineRatio)}) | ${g.best === null ? '—' : `${g.best.variant}: ${rpsText(g.best.rps)} (${ratioText(g.best.ratio)})`} | ` +
+        `${isRef ? '—' : rpsText(g.targetRpsHere)} | ${isRef ? '—' : formatChange('relative', g.gapFromBaseline)} | ${isRef ? '—' : formatChange('relative', g.gapFromBest)} |`
+    )
+  }
+  lines.push('')
+}
+
 export function renderVariantsMarkdown(analysis: VariantsAnalysis): string {
   const a = analysis
   const ci = `${Math.round(a.context.confidence * 100)}%`
@@ -518,26 +541,7 @@ export function renderVariantsMarkdown(analysis: VariantsAnalysis): string {
   }
   lines.push('')
 
-  if (a.guideInfo !== null) {
-    const ref = a.guideInfo.reference
-    lines.push("### The guide's table, measured here", '')
-    lines.push(
-      `From ${cellText(a.guideInfo.source)}. Its targets are ratios to ${cellText(ref)} (its targets ÷ its ${cellText(ref)} target of ${a.guideInfo.referenceTargetRps.toLocaleString('en-US')} r/s); "Target here" applies that ratio to the ${cellText(ref)} throughput measured under the best variant. ` +
-        `Gap = target ratio ÷ measured ratio − 1 (positive: still short of the target). Best variant: the one whose ratio to ${cellText(ref)} comes closest to the target (for ${cellText(ref)}, the fastest).`,
-      ''
-    )
-    lines.push(`| Scenario | Guide: current → target | Target ratio | Current here (${a.reference}) | Best variant here | Target here | Gap (${a.reference}) | Gap (best) |`)
-    lines.push('|---|---|---:|---|---|---:|---:|---:|')
-    for (const g of a.guide) {
-      const isRef = g.scenario === ref
-      lines.push(
-        `| ${cellText(g.scenario)} | ${(g.guideCurrentRps / 1000).toFixed(1)}k → ${(g.guideTargetRps / 1000).toFixed(0)}k r/s | ${isRef ? '1.00 (reference)' : g.targetRatio.toFixed(2)} | ` +
-          `${rpsText(g.baselineRps)} (${ratioText(g.baselineRatio)}) | ${g.best === null ? '—' : `${g.best.variant}: ${rpsText(g.best.rps)} (${ratioText(g.best.ratio)})`} | ` +
-          `${isRef ? '—' : rpsText(g.targetRpsHere)} | ${isRef ? '—' : formatChange('relative', g.gapFromBaseline)} | ${isRef ? '—' : formatChange('relative', g.gapFromBest)} |`
-      )
-    }
-    lines.push('')
-  }
+  guideLines(a, lines)
 
   lines.push('### Where a variant does not help', '')
   if (a.notHelping.length === 0) lines.push(`Every variant raised throughput on every scenario, against ${a.reference} and against the variant before (intervals above 0).`, '')

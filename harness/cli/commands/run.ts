@@ -6,7 +6,7 @@
 import path from 'node:path'
 import { CALIBRATION_DEFAULT, Engine } from '../../engine/engine.ts'
 import { commandPlanDefaults, wireTarget } from './engine-wiring.ts'
-import type { EngineEvents } from '../../engine/engine.ts'
+import type { EngineEvents, TargetHandle } from '../../engine/engine.ts'
 import { collectFingerprint } from '../../engine/fingerprint.ts'
 import { assertLoopback } from '../../engine/loopback.ts'
 import { formatSummary } from '../../reporters/print-summary.ts'
@@ -58,6 +58,56 @@ export async function runCommand(raw: RawRunOptions & RawProfileOptions, io: Com
   return exitCodeFor({ verdictExit: compared as 0 | 1 | 2, objectivesMet: run.slosMet })
 }
 
+/** The engine for a parsed run: its plan, and its target started (pinned, profiled) or at the URL. */
+async function engineFor(opts: RunOptions, profiler: ReturnType<typeof createProfiler> | null): Promise<Engine> {
+  const url = opts.url?.replace(/\/+$/, '') ?? null
+  const model = opts.scenarios[0]?.load.model ?? 'closed'
+  // The generator goes on its own core only when the target is ours to pin to another one.
+  const generatorCpus = url === null ? await pinGenerator() : null
+  const target = opts.target
+  const wiring = wireTarget(target, profiler)
+  const start = async (): Promise<TargetHandle> => {
+    const options = { ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : ('auto' as const) }
+    return wiring.start(options, generatorCpus, { group: '' })
+  }
+  const plan = {
+    label: opts.label,
+    scenarios: opts.scenarios,
+    trials: opts.trials,
+    restartPerTrial: opts.restartPerTrial,
+    errorRateThreshold: opts.errorRateThreshold,
+    lateShareThreshold: opts.lateShareThreshold,
+    calibration: opts.calibration ? CALIBRATION_DEFAULT : null,
+    maxPoolSize: opts.maxPoolSize,
+    ...commandPlanDefaults(target),
+    fingerprint: {
+      ...collectFingerprint({ variant: opts.variant, targetOptions: opts.targetOptions, driver: driverFor(model).name }),
+      cpuPinning: { target: null, generator: generatorCpus }
+    },
+    target
+  }
+  return new Engine(plan, wiring.deps(url !== null ? { url } : { start }))
+}
+
+/** result.json (and junit.xml for --slo) in the run's folder, the profiles, and the summary on stdout. */
+async function writeRun(result: RunResult, opts: RunOptions, raw: RawRunOptions, profiler: ReturnType<typeof createProfiler> | null, io: CommandIo): Promise<string> {
+  const dir = path.resolve(opts.outDir, resultDirName(new Date(result.createdAt), opts.label))
+  const file = path.join(dir, 'result.json')
+  if (profiler !== null) {
+    await finishProfiling(result, profiler, [''], dir)
+    io.stderr(`profiles: ${(result.profile?.files ?? []).map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none (no trial was profiled)'}\n`)
+  }
+  const problems = await writeResult(file, result)
+  for (const p of problems) io.stderr(`warning: result does not match the schema: ${p}\n`)
+  if (opts.slos.length > 0) await writeFile(path.join(dir, 'junit.xml'), renderSloJunit(result))
+  // With --compare, compare prints the one JSON document (the result with its comparison).
+  if (opts.json && (raw.compare !== true || result.aborted !== null)) io.stdout(`${JSON.stringify(result, null, 2)}\n`)
+  else if (!opts.json) io.stdout(formatSummary(result))
+  const shown = path.relative(process.cwd(), file)
+  io.stderr(`result written to ${shown.startsWith('..') ? file : shown}\n`)
+  return file
+}
+
 /**
  * Runs the plan, writes result.json and prints the summary; the result goes back to the caller.
  * `typed`: the calling command's own defaults, as numbers (baseline's trials).
@@ -71,42 +121,7 @@ export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: C
   const profiler = profiling === null ? null : createProfiler(profiling, (m) => io.stderr(`warning: ${m}\n`))
   await assertWritableDir(opts.outDir)
   if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
-  const url = opts.url?.replace(/\/+$/, '') ?? null
-  const model = opts.scenarios[0]?.load.model ?? 'closed'
-
-  // The generator goes on its own core only when the target is ours to pin to another one.
-  const generatorCpus = url === null ? await pinGenerator() : null
-  const target = opts.target
-  const wiring = wireTarget(target, profiler)
-  const engine = new Engine(
-    {
-      label: opts.label,
-      scenarios: opts.scenarios,
-      trials: opts.trials,
-      restartPerTrial: opts.restartPerTrial,
-      errorRateThreshold: opts.errorRateThreshold,
-      lateShareThreshold: opts.lateShareThreshold,
-      calibration: opts.calibration ? CALIBRATION_DEFAULT : null,
-      maxPoolSize: opts.maxPoolSize,
-      ...commandPlanDefaults(target),
-      fingerprint: {
-        ...collectFingerprint({ variant: opts.variant, targetOptions: opts.targetOptions, driver: driverFor(model).name }),
-        cpuPinning: { target: null, generator: generatorCpus }
-      },
-      target
-    },
-    wiring.deps(
-      url !== null
-        ? { url }
-        : {
-            start: async () => {
-              const options = { ...targetProcessOptions(target as TargetDefinition, opts.targetEnv), pinCpus: generatorCpus === null ? null : ('auto' as const) }
-              return wiring.start(options, generatorCpus, { group: '' })
-            }
-          }
-    )
-  )
-
+  const engine = await engineFor(opts, profiler)
   const bars = opts.progress ? new ProgressDisplay({ json: opts.json }) : null
   attachDisplay(engine, opts, io, bars)
   let result: RunResult
@@ -116,31 +131,13 @@ export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: C
     bars?.stop()
   }
   const slosMet = applySlos(opts.slos, result.summary)
-
-  const dir = path.resolve(opts.outDir, resultDirName(new Date(result.createdAt), opts.label))
-  const file = path.join(dir, 'result.json')
-  if (profiler !== null) {
-    await finishProfiling(result, profiler, [''], dir)
-    io.stderr(`profiles: ${(result.profile?.files ?? []).map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none (no trial was profiled)'}\n`)
-  }
-  const problems = await writeResult(file, result)
-  for (const p of problems) io.stderr(`warning: result does not match the schema: ${p}\n`)
-  if (opts.slos.length > 0) await writeFile(path.join(dir, 'junit.xml'), renderSloJunit(result))
-
-  // With --compare, compare prints the one JSON document (the result with its comparison).
-  if (opts.json && (raw.compare !== true || result.aborted !== null)) io.stdout(`${JSON.stringify(result, null, 2)}\n`)
-  else if (!opts.json) io.stdout(formatSummary(result))
-  const shown = path.relative(process.cwd(), file)
-  io.stderr(`result written to ${shown.startsWith('..') ? file : shown}\n`)
-
+  const file = await writeRun(result, opts, raw, profiler, io)
   if (result.aborted !== null) {
     io.stderr(`run aborted (${result.aborted.code}): ${result.aborted.reason}\n`)
     return { exitCode: exitCodeFor({ stopped: result.aborted }), result, resultPath: file, slosMet }
   }
-  if (!slosMet)
-    io.stderr(
-      `SLO failed: ${result.summary.flatMap((s) => (s.slo ?? []).filter((o) => !o.passed).map((o) => `${s.scenario} ${o.expression}`)).join(', ')} (junit.xml beside the result)\n`
-    )
+  const failed = result.summary.flatMap((s) => (s.slo ?? []).filter((o) => !o.passed).map((o) => `${s.scenario} ${o.expression}`))
+  if (!slosMet) io.stderr(`SLO failed: ${failed.join(', ')} (junit.xml beside the result)\n`)
   return { exitCode: exitCodeFor({ objectivesMet: slosMet }), result, resultPath: file, slosMet }
 }
 
