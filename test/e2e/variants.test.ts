@@ -1,4 +1,4 @@
-// End to end: `authbench phases` on the embedded default, short (health and validate, one round of
+// End to end: `authbench variants` (alias `phases`) on the embedded default, short (health and validate, one round of
 // 1 s trials) because the machine is shared. Checks that every preset ran on its own fresh target
 // with its own config, the result file against the schema, and both reports naming every preset.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -12,8 +12,8 @@ const PRESETS = ['baseline', 'phase1', 'phase2', 'phase3']
 const out = mkdtempSync(path.join(tmpdir(), 'authbench-e2e-phases-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
-describe('authbench phases (end to end)', () => {
-  it('runs every preset interleaved on the embedded default and writes result.json, phases.md and phases.html', async () => {
+describe('authbench variants (end to end)', () => {
+  it('runs every preset interleaved on the embedded default and writes result.json, variants.md and variants.html', async () => {
     let stderr = ''
     const io = { stdout: () => undefined, stderr: (t: string) => void (stderr += t) }
     const outcome = await runVariants(
@@ -44,6 +44,8 @@ describe('authbench phases (end to end)', () => {
     // On the embedded store phase3 keeps one instance: memory is per process.
     expect(variants.phase3?.config).toMatchObject({ preset: 'phase3', revocationWorkers: 4, instances: 1 })
 
+    expect(path.basename(outcome.markdownPath as string)).toBe('variants.md')
+    expect(path.basename(outcome.htmlPath as string)).toBe('variants.html')
     const markdown = readFileSync(outcome.markdownPath as string, 'utf8')
     const html = readFileSync(outcome.htmlPath as string, 'utf8')
     for (const preset of PRESETS) {
