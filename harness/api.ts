@@ -5,9 +5,13 @@
 // user's service does not have.
 import { ConfigError, ScenarioParamError } from './errors.ts'
 
+/** The methods a request may use. */
+export const HTTP_METHODS = Object.freeze(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const)
+export type HttpMethod = (typeof HTTP_METHODS)[number]
+
 /** One HTTP request a scenario asks a driver to send. */
 export interface RequestSpec {
-  method: 'GET' | 'POST'
+  method: HttpMethod
   /** Path and query, e.g. '/items/42?fields=name'. */
   path: string
   headers?: Record<string, string>
@@ -22,6 +26,28 @@ export interface RequestSpec {
    * suite collecting the ids of tokens that were answered 200.
    */
   onResponse?: (status: number, headers: Record<string, string | string[] | undefined>, body: Buffer) => void
+}
+
+const SPEC_KEYS = new Set(['method', 'path', 'headers', 'body', 'expectedStatuses', 'tag', 'onResponse'])
+
+/**
+ * Why `spec` is not a request a driver can send, or null when it is. A typo in a key
+ * (`expectedStatus`) is named here, before any load, instead of failing inside a driver.
+ */
+export function requestSpecProblem(spec: unknown): string | null {
+  if (typeof spec !== 'object' || spec === null) return `must be a request object ({ method, path, expectedStatuses }); got ${spec === null ? 'null' : typeof spec}`
+  const r = spec as Record<string, unknown>
+  const unknown = Object.keys(r).filter((k) => !SPEC_KEYS.has(k))
+  if (unknown.length > 0) return `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (a request has ${[...SPEC_KEYS].join(', ')})`
+  if (!(HTTP_METHODS as readonly unknown[]).includes(r.method)) return `method ${JSON.stringify(r.method)} is not one of ${HTTP_METHODS.join(', ')}`
+  if (typeof r.path !== 'string' || !r.path.startsWith('/')) return `path ${JSON.stringify(r.path)} must be a string starting with /`
+  const statuses = r.expectedStatuses
+  if (!Array.isArray(statuses) || statuses.length === 0 || !statuses.every((x) => Number.isInteger(x) && x >= 100 && x <= 599)) {
+    return `expectedStatuses must be a non-empty list of HTTP statuses (e.g. [200]); got ${JSON.stringify(statuses)}`
+  }
+  if (r.body !== undefined && typeof r.body !== 'string') return 'body must be a string (JSON.stringify an object first)'
+  if (r.method === 'HEAD' && r.body !== undefined) return 'a HEAD request has no body'
+  return null
 }
 
 /** Scenario parameters as given on the command line (`--scenario-param validate.invalidShare=0.1`). */
@@ -163,6 +189,8 @@ export function defineScenario(def: ScenarioDefinition): Scenario {
     throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `defineScenario: name ${JSON.stringify(def.name)} must be letters, digits, - or _ (at most 64), starting with a letter`)
   if ((def.request === undefined) === (def.setup === undefined))
     throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `defineScenario "${def.name}": give exactly one of request or setup`)
+  const problem = def.request === undefined ? null : requestSpecProblem(def.request)
+  if (problem !== null) throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `defineScenario "${def.name}": request: ${problem}`)
   const params = Object.freeze({ ...(def.params ?? {}) })
   const fixed = def.request === undefined ? undefined : Object.freeze({ ...def.request })
   const userSetup = def.setup

@@ -7,6 +7,7 @@ export type {
   CounterDefinition,
   DefaultLoad,
   GateSettings,
+  HttpMethod,
   InstanceStats,
   LoadDefaults,
   RequestSpec,

@@ -10,7 +10,7 @@ import { CALIBRATION_MAX_SPREAD } from '../stats/verdict.ts'
 import { EventEmitter } from 'node:events'
 import type { TargetDefinition } from '../api.ts'
 import { SetupFailedError, isAuthbenchError } from '../errors.ts'
-import type { Scenario, ScenarioInstance, ScenarioParams } from '../api.ts'
+import { requestSpecProblem, type Scenario, type ScenarioInstance, type ScenarioParams } from '../api.ts'
 import type { Driver, DriverOutcome, RequestSpec } from './drivers/types.ts'
 import { mergeEncoded, summarizeEncoded } from '../stats/recorder.ts'
 import { classifyOpenModel } from './saturation.ts'
@@ -779,13 +779,19 @@ export class Engine extends EventEmitter {
    */
   #guarded(name: string, instance: ScenarioInstance): () => RequestSpec {
     let last: RequestSpec = Object.freeze({ method: 'GET', path: this.#plan.probePath ?? '/', expectedStatuses: [] })
+    let checked = false
+    const fail = (why: string): void => this.#stopWith?.(new StopSignal('SCENARIO_FAILED', 'AUTHBENCH_ERR_SETUP_FAILED', `scenario ${name}: ${why}`))
     return () => {
       try {
-        last = instance.nextRequest()
+        const spec = instance.nextRequest()
+        // The first request's shape is checked once: a typo in a key would otherwise fail deep
+        // in a driver, or be sent and miscounted; later ones are the scenario's own business.
+        const problem = checked ? null : requestSpecProblem(spec)
+        checked = true
+        if (problem === null) last = spec
+        else fail(`its first request: ${problem}`)
       } catch (err) {
-        this.#stopWith?.(
-          new StopSignal('SCENARIO_FAILED', 'AUTHBENCH_ERR_SETUP_FAILED', `scenario ${name} threw while making a request: ${(err as Error).name}: ${(err as Error).message}`)
-        )
+        fail(`threw while making a request: ${(err as Error).name}: ${(err as Error).message}`)
       }
       return last
     }

@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest'
 import { checkCalibration } from '../../harness/stats/compare.ts'
 import { compareResults } from '../../harness/reporters/headline.ts'
 import type { RunResult } from '../../harness/types.ts'
+import { assertResult } from '../../harness/result-io.ts'
 
-const committed = JSON.parse(readFileSync(new URL('../../reports/baseline.json', import.meta.url), 'utf8')) as RunResult
+const committed = assertResult(JSON.parse(readFileSync(new URL('../../reports/baseline.json', import.meta.url), 'utf8')), 'reports/baseline.json')
 // The committed baseline is a real run and may hold an invalid trial, which the gate never judges;
 // the property here is about the trials it does judge.
 // Its calibration's own steadiness is checked where it is recorded (the run warns); here a steady

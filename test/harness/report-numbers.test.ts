@@ -11,8 +11,9 @@ import { renderHtml } from '../../harness/reporters/html.ts'
 import { renderJunit } from '../../harness/reporters/junit.ts'
 import { renderMarkdown } from '../../harness/reporters/markdown.ts'
 import type { RunResult } from '../../harness/types.ts'
+import { assertResult } from '../../harness/result-io.ts'
 
-const base = JSON.parse(readFileSync(new URL('../../reports/baseline.json', import.meta.url), 'utf8')) as RunResult
+const base = assertResult(JSON.parse(readFileSync(new URL('../../reports/baseline.json', import.meta.url), 'utf8')), 'reports/baseline.json')
 const perturbed = (machine: boolean): RunResult => ({
   ...base,
   environment: machine ? { ...base.environment, cpuModel: 'Other CPU', hostname: 'other' } : base.environment,

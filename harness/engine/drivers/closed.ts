@@ -12,6 +12,7 @@
 // overallRate"), so this driver sets no rate and the correction never runs; our own histogram is
 // separate from autocannon's anyway. The closed model under-reports stalls by design: the open
 // driver is the one that measures them.
+import { HTTPParser } from 'http-parser-js'
 import { EventEmitter } from 'node:events'
 import autocannon from 'autocannon'
 import type { Client, Instance, Request as AutocannonRequest, Result as AutocannonResult } from 'autocannon'
@@ -115,7 +116,7 @@ export class ClosedDriver extends EventEmitter implements Driver {
         timeout: Math.max(1, Math.ceil(load.timeoutMs / 1000)),
         sampleInt: this.#stopPollMs,
         requests: fixed === undefined ? [{ setupRequest: specs.setupRequest }] : [fillRequest({}, fixed)],
-        ...(fixed === undefined ? { setupClient: specs.setupClient } : {})
+        ...(fixed === undefined ? { setupClient: specs.setupClient } : fixed.method === 'HEAD' ? { setupClient: (client: Client) => skipHeadBodies(client, () => true) } : {})
       },
       finish
     )
@@ -195,6 +196,25 @@ function fillRequest(request: Partial<AutocannonRequest>, spec: RequestSpec): Pa
   return request
 }
 
+/**
+ * autocannon's client does not tell its parser that a request was a HEAD, as Node's own client
+ * does, so it waits for the body a HEAD answer announces and the connection hangs until its
+ * timeout. Its header callback is wrapped to say "no body" (http-parser-js's skipBody) for a HEAD.
+ */
+function skipHeadBodies(client: Client, isHead: () => boolean): void {
+  // autocannon calls setupClient before it sets its own parser callbacks: wrap once it has.
+  queueMicrotask(() => {
+    const parser = (client as unknown as { parser?: Record<number, unknown> }).parser
+    const original = parser?.[HTTPParser.kOnHeadersComplete]
+    // Another autocannon version may parse differently: then HEAD answers are its own business.
+    if (parser === undefined || typeof original !== 'function') return
+    parser[HTTPParser.kOnHeadersComplete] = (info: unknown): number => {
+      ;(original as (info: unknown) => unknown).call(parser, info)
+      return isHead() ? 1 : 0
+    }
+  })
+}
+
 /** Which spec each request of each autocannon client was built from, so its response is judged by it. */
 class SpecTracker {
   readonly #nextRequest: () => RequestSpec
@@ -245,6 +265,8 @@ class SpecTracker {
     const specs: ClientSpecs = { queue: [], constructionSpec: this.#lastSpec }
     this.#specsByClient.set(client, specs)
     this.#cacheBuilds(client)
+    // The oldest spec in flight is the one whose answer is being parsed.
+    skipHeadBodies(client, () => specs.queue[0]?.method === 'HEAD')
     // 'request' is a real autocannon 8 client event its typings omit.
     ;(client as unknown as EventEmitter).on('request', () => {
       const made = (client as unknown as { reqsMade?: number }).reqsMade ?? 1

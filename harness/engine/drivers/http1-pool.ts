@@ -87,7 +87,8 @@ export function serializeRequest(host: string, request: Http1Request): Buffer {
     head += `${name}: ${value}\r\n`
   }
   if (!hasHost) head += `host: ${host}\r\n`
-  if (body !== null || request.method === 'POST') head += `content-length: ${body?.length ?? 0}\r\n`
+  // A method whose request usually has a body says how long it is, also when it is empty.
+  if (body !== null || request.method === 'POST' || request.method === 'PUT' || request.method === 'PATCH') head += `content-length: ${body?.length ?? 0}\r\n`
   head += '\r\n'
   const headBytes = Buffer.from(head, 'latin1')
   return body === null ? headBytes : Buffer.concat([headBytes, body])
@@ -107,6 +108,8 @@ class Connection {
   #keepAlive = true
   #chunks: Buffer[] = []
   #wireBytes = 0
+  /** The answer to a HEAD has headers only, whatever content-length it announces. */
+  #head = false
 
   constructor(pool: Http1Pool, port: number, hostname: string) {
     this.#pool = pool
@@ -117,6 +120,8 @@ class Connection {
       this.#status = info.statusCode
       this.#rawHeaders = info.headers
       this.#keepAlive = info.shouldKeepAlive
+      // Non-zero: http-parser-js skips the body, as Node's own client does for HEAD.
+      return this.#head ? 1 : 0
     }
     parser[HTTPParser.kOnBody] = (chunk, offset, length) => {
       if (this.handler?.keepBody === true) this.#chunks.push(chunk.subarray(offset, offset + length))
@@ -148,8 +153,9 @@ class Connection {
     this.#pool.connected()
   }
 
-  send(bytes: Buffer, handler: Http1Handler, nowMs: number): void {
+  send(bytes: Buffer, handler: Http1Handler, nowMs: number, head: boolean): void {
     this.handler = handler
+    this.#head = head
     this.sentAtMs = nowMs
     this.#wireBytes = 0
     this.socket.write(bytes)
@@ -252,7 +258,7 @@ export class Http1Pool {
       this.#all.add(connection)
       this.#connecting++
     }
-    connection.send(bytes, handler, performance.now())
+    connection.send(bytes, handler, performance.now(), request.method === 'HEAD')
   }
 
   /** A socket finished opening, or failed to. */

@@ -81,3 +81,20 @@ export function holdingServer(holdMs: number): Promise<TestServer> {
     else send()
   })
 }
+
+/** Counts requests by method; a REST resource's answers: 201 POST, 204 DELETE and OPTIONS, HEAD headers only. */
+export async function methodServer(): Promise<TestServer & { byMethod: Record<string, number>; bodiesByMethod: Record<string, string[]> }> {
+  const byMethod: Record<string, number> = {}
+  const bodiesByMethod: Record<string, string[]> = {}
+  const state = await listen((req, body, res) => {
+    const method = req.method ?? '?'
+    byMethod[method] = (byMethod[method] ?? 0) + 1
+    if (body !== '') (bodiesByMethod[method] ??= []).push(body)
+    if (method === 'POST') res.writeHead(201, { 'content-type': 'application/json' }).end('{"id":"1"}')
+    else if (method === 'DELETE') res.writeHead(204).end()
+    else if (method === 'OPTIONS') res.writeHead(204, { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' }).end()
+    // HEAD announces the GET's length and sends no body: a client that waits for one hangs.
+    else res.writeHead(200, { 'content-type': 'application/json', 'content-length': '15' }).end(method === 'HEAD' ? undefined : '{"name":"item"}')
+  })
+  return Object.assign(state, { byMethod, bodiesByMethod })
+}
