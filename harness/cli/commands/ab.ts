@@ -96,23 +96,6 @@ export interface AbOutcome {
   resultPath: string | null
 }
 
-/** Knobs for programmatic callers (tests, scripts/gate-accuracy.ts); not on the command line. */
-export interface AbRuntime {
-  /** Pin the target and this process to separate cores when possible. Default true. */
-  pin?: boolean
-  /** Read for GITHUB_STEP_SUMMARY. Default process.env. */
-  env?: NodeJS.ProcessEnv
-  /** Overrides the config file's settings. */
-  settings?: CompareSettings
-}
-
-export interface AbOutcome {
-  exitCode: number
-  result: RunResult | null
-  comparison: Comparison | null
-  resultPath: string | null
-}
-
 function safeLabel(text: string): string {
   return (
     text
