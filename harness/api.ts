@@ -244,6 +244,11 @@ export interface TargetDefinition {
     cwd?: string
     /** Environment on top of the harness's own (before any variant's). */
     env?: VariantEnv
+    /**
+     * `https` when the service listens with TLS; its URL, probes and load then use it. A
+     * self-signed certificate needs `--insecure`. Default `http`.
+     */
+    protocol?: 'http' | 'https'
     /** Environment variable names for the listen address. Default PORT and HOST. */
     portEnv?: string
     hostEnv?: string

@@ -54,6 +54,7 @@ const targetSchema = z
       cwd: z.string().optional(),
       env: envSchema.optional(),
       portEnv: z.string().optional(),
+      protocol: z.enum(['http', 'https']).optional(),
       hostEnv: z.string().optional()
     }),
     install: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),

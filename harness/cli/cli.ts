@@ -14,6 +14,7 @@ import { importK6Command, k6RunCommand, locateK6 } from './commands/k6.ts'
 import { parseDurationMs, parseIntOption, type RawRunOptions } from './commands/run-options.ts'
 import { startTarget, targetProcessOptions } from '../engine/target-process.ts'
 import { registeredDrivers } from '../engine/drivers/index.ts'
+import { trustUnverifiedCertificates } from '../engine/tls.ts'
 import { loadConfig, targetByName, targetOptionsEnv, variantEnv } from '../config.ts'
 import { runCommand } from './commands/run.ts'
 import type { RawProfileOptions } from '../profile/session.ts'
@@ -50,7 +51,8 @@ const shared = {
     new Option('--profile-interval <us>', 'with --profile: sampling interval in µs (default 1000)')
   ],
   noCalibration: () => new Option('--no-calibration', "skip the calibration workload (raw GETs of the target's readiness path)"),
-  noProgress: () => new Option('--no-progress', 'no progress lines on stderr')
+  noProgress: () => new Option('--no-progress', 'no progress lines on stderr'),
+  insecure: () => new Option('--insecure', "HTTPS targets: accept a certificate that is not verified (a self-signed one); as curl's -k")
 }
 
 function addAll(command: Command, options: ReadonlyArray<Option | readonly Option[]>): Command {
@@ -66,7 +68,11 @@ function buildProgram(io: CommandIo, setExit: SetExit, declared: DeclaredOptions
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-  program.hook('preAction', () => setShowStacks(program.opts<{ debug?: boolean }>().debug === true))
+  program.hook('preAction', (_program, action) => {
+    setShowStacks(program.opts<{ debug?: boolean }>().debug === true)
+    // --insecure is every connection's rule, so it is set once, before anything connects.
+    trustUnverifiedCertificates(action.opts<{ insecure?: boolean }>().insecure === true)
+  })
 
   addRunCommand(program, io, setExit, declared)
   addCapacityCommand(program, io, setExit, declared)
@@ -111,6 +117,7 @@ function addRunCommand(program: Command, io: CommandIo, setExit: SetExit, declar
     shared.noCalibration(),
     shared.profile(),
     shared.noProgress(),
+    shared.insecure(),
     new Option('--compare', 'compare with the baseline straight after the run (exit 1 on a regression); 5 trials by default'),
     new Option('--baseline <file>', 'baseline for --compare (default reports/baseline.json)'),
     new Option(
@@ -167,7 +174,8 @@ function addCapacityCommand(program: Command, io: CommandIo, setExit: SetExit, d
     shared.errorThreshold('unexpected-status share above which a step is invalid'),
     new Option('--max-late-share <share>', 'late or dropped share above which a step is invalid'),
     shared.output(),
-    shared.noProgress()
+    shared.noProgress(),
+    shared.insecure()
   ])
   addDeclaredOptions(command, declared, { variant: true, maxPool: 'cap on items seeded per step' })
   command.action(async (o: RawCapacityOptions) => setExit(await capacityCommand(takeDeclaredOptions(o, declared), io)))
@@ -215,6 +223,7 @@ function addBaselineCommand(program: Command, io: CommandIo, setExit: SetExit, d
     shared.scenarioParam(),
     shared.noCalibration(),
     shared.noProgress(),
+    shared.insecure(),
     new Option('-o, --out <dir>', 'reports folder; baseline.json goes here (default reports)'),
     new Option('--report <file>', 'markdown report (default BASELINE_REPORT.md)')
   ])
@@ -258,7 +267,8 @@ function addAbCommand(program: Command, io: CommandIo, setExit: SetExit, declare
     shared.noCalibration(),
     shared.profile(),
     new Option('--profile-arm <arm>', "with --profile: a, b or both (default); one arm alone measures the profiler's own cost"),
-    shared.noProgress()
+    shared.noProgress(),
+    shared.insecure()
   ])
   addDeclaredOptions(command, { ...declared, options: new Map() }, { variant: false, maxPool: 'cap on items seeded per trial' })
   command.action(async (o: RawAbOptions) => setExit(await abCommand(o, io)))
@@ -283,6 +293,7 @@ function addVariantsCommand(program: Command, io: CommandIo, setExit: SetExit, d
     shared.noCalibration(),
     shared.profile(),
     shared.noProgress(),
+    shared.insecure(),
     new Option('--no-pin', 'do not pin target and generator to separate cores'),
     shared.config(),
     shared.target()

@@ -17,6 +17,7 @@ import { classifyOpenModel } from './saturation.ts'
 import { summarizeScenario } from '../stats/summary.ts'
 import { median } from '../stats/stats.ts'
 import { watchLiveness } from './target-process.ts'
+import { checkCertificate } from './tls.ts'
 import type { EnvironmentFingerprint, LoadSettings, RunResult, ScenarioSummary, TimelineRow, TrialResult, TrialValidity } from '../types.ts'
 import { buildRunResult } from './run-result.ts'
 import { DEFAULT_WARMUP_RULE, isSteady, type WarmupRule } from './warmup.ts'
@@ -331,6 +332,8 @@ export class Engine extends EventEmitter {
   async #startTarget(state: RunState, control: RunControl): Promise<void> {
     const deps = this.#deps.target
     if ('url' in deps) {
+      // autocannon never checks a certificate, so the harness does, once, before any load.
+      await checkCertificate(`${deps.url}${this.#plan.probePath ?? '/'}`)
       state.target = { url: deps.url, pid: null, cpuPinning: state.cpuPinning, exited: new Promise<Error>(() => undefined), stop: async () => undefined }
       return
     }

@@ -5,7 +5,7 @@
 // The parser is our own, on purpose: we only need sample lines (name, labels, value) of the text
 // exposition format, and the one npm parser (parse-prometheus-text-format) is untyped and has not
 // been released since 2018. Histogram buckets and summaries' quantiles are kept as plain samples.
-import { request } from 'node:http'
+import { requestTo } from './tls.ts'
 import { MetricsError } from '../errors.ts'
 import type { CounterDefinition, TargetDefinition } from '../api.ts'
 import type { MetricsScraper, TargetHandle } from './engine-types.ts'
@@ -269,7 +269,7 @@ export function scrapeMetrics(baseUrl: string, options: ScrapeOptions = {}): Pro
   const url = new URL(options.path ?? '/metrics', baseUrl)
   const timeoutMs = options.timeoutMs ?? 5000
   return new Promise<MetricsSnapshot>((resolve, reject) => {
-    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs, signal: options.signal }, (res) => {
+    const req = requestTo(url, { method: 'GET', agent: false, timeout: timeoutMs, signal: options.signal }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('error', (error) => reject(new MetricsError(`reading ${url.href} failed: ${error.message}`, error)))

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
 import { readFile, readdir } from 'node:fs/promises'
-import { request } from 'node:http'
+import { requestTo } from './tls.ts'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { cpus } from 'node:os'
@@ -44,6 +44,8 @@ export interface TargetProcessOptions {
    */
   pinCpus?: string | 'auto' | null
   readinessPath?: string
+  /** The target serves HTTPS (its URL, probes and load use TLS). Default http. */
+  protocol?: 'http' | 'https'
   readyTimeoutMs?: number
   stopTimeoutMs?: number
   /** Bytes of stderr (and stdout) kept for error messages. Default 8 KiB. */
@@ -103,6 +105,7 @@ export class TargetProcess extends EventEmitter {
       host: string
       port: number
       pinnedCpus: string | null
+      protocol: 'http' | 'https'
       tailBytes: number
       stopTimeoutMs: number
       stopSignal: NodeJS.Signals
@@ -114,7 +117,7 @@ export class TargetProcess extends EventEmitter {
     this.#child = child
     this.host = init.host
     this.port = init.port
-    this.url = `http://${init.host.includes(':') ? `[${init.host}]` : init.host}:${init.port}`
+    this.url = `${init.protocol}://${init.host.includes(':') ? `[${init.host}]` : init.host}:${init.port}`
     this.pinnedCpus = init.pinnedCpus
     this.#stderr = new Tail(init.tailBytes)
     this.#stdout = new Tail(init.tailBytes)
@@ -172,6 +175,7 @@ export class TargetProcess extends EventEmitter {
       host,
       port,
       pinnedCpus: pinCpus !== null && tasksetPath() !== null ? pinCpus : null,
+      protocol: options.protocol ?? 'http',
       tailBytes: options.tailBytes ?? 8192,
       stopTimeoutMs: options.stopTimeoutMs ?? 5000,
       stopSignal: options.stopSignal ?? 'SIGTERM',
@@ -272,6 +276,7 @@ export function targetProcessOptions(def: TargetDefinition, env: Readonly<Record
     ...(def.start.portEnv === undefined ? {} : { portEnv: def.start.portEnv }),
     ...(def.start.hostEnv === undefined ? {} : { hostEnv: def.start.hostEnv }),
     readinessPath: def.readiness.path,
+    ...(def.start.protocol === undefined ? {} : { protocol: def.start.protocol }),
     ...(def.readiness.timeoutMs === undefined ? {} : { readyTimeoutMs: def.readiness.timeoutMs }),
     ...(def.stop?.signal === undefined ? {} : { stopSignal: def.stop.signal }),
     ...(def.stop?.graceMs === undefined ? {} : { stopTimeoutMs: def.stop.graceMs })
@@ -281,7 +286,7 @@ export function targetProcessOptions(def: TargetDefinition, env: Readonly<Record
 /** One GET on its own connection; resolves with the status after reading the body. */
 export function probe(url: string, timeoutMs: number, signal?: AbortSignal): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs, signal }, (res) => {
+    const req = requestTo(url, { method: 'GET', agent: false, timeout: timeoutMs, signal }, (res) => {
       res.resume()
       res.on('end', () => resolve(res.statusCode ?? 0))
       res.on('error', reject)

@@ -20,6 +20,7 @@ import { EventEmitter } from 'node:events'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Pool } from 'undici'
 import { Http1Pool } from './http1-pool.ts'
+import { tlsConnectOptions } from '../tls.ts'
 import type { HistogramFactory } from '../../stats/recorder.ts'
 import { BadOptionError } from '../../errors.ts'
 import { TrialMeter, classifyFailure } from './meter.ts'
@@ -174,7 +175,7 @@ class OpenRun {
             pipelining: 1,
             headersTimeout: load.timeoutMs,
             bodyTimeout: load.timeoutMs,
-            connectTimeout: load.timeoutMs
+            connect: { timeout: load.timeoutMs, ...tlsConnectOptions() }
           })
         : null
   }
