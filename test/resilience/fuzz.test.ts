@@ -14,7 +14,7 @@ import fc from 'fast-check'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { TargetProcess } from '../../harness/engine/target-process.ts'
-import { BASE, SECRET, closeAllApps, makeApp } from '../target/helpers.ts'
+import { BASE, SECRET, closeAllApps, makeApp, validClaims as claims } from '../target/helpers.ts'
 import { recordRow } from './helpers.ts'
 import { referenceTarget } from '../../scenarios/reference-target.ts'
 
@@ -76,20 +76,6 @@ const b64 = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON
 function sign(header: unknown, payload: unknown, key: string | null, hash: 'sha256' | 'sha384' | 'sha512' = 'sha256'): string {
   const input = `${b64(header)}.${b64(payload)}`
   return key === null ? `${input}.` : `${input}.${createHmac(hash, key).update(input).digest('base64url')}`
-}
-function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const iat = Math.floor(Date.now() / 1000)
-  return {
-    client_id: 'test-client',
-    token_id: 'ab'.repeat(16),
-    token_type: 'N',
-    scopes: ['read:ltp', 'read:quote'],
-    exp: iat + 3600,
-    iat,
-    nbf: iat,
-    iss: 'auth-server',
-    ...overrides
-  }
 }
 
 /** A JSON object as text, keys in order and duplicates allowed, so `__proto__` can be an own key. */
