@@ -6,17 +6,10 @@
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO_ROOT } from '../harness/engine/target-process.ts'
+import type { ReliabilityRow } from '../test/resilience/helpers.ts'
 
-interface Row {
-  id: string
-  order: number
-  fault: string
-  load: string
-  lost: string
-  recoverMs: number | null
-  fiveXx: string
-  passed: boolean
-  notes?: string
+// The case's own row (test/resilience/helpers.ts writes it), with when and beside what it was measured.
+interface Row extends ReliabilityRow {
   measuredAt: string
   loadAverage: [number, number]
 }

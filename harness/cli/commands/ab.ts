@@ -4,7 +4,7 @@
 // and writes the registered reports. Exit codes come from harness/exit-code.ts: 0 no regression,
 // 1 a regression or a failed --slo, 2 usage errors, bad specs or invalid data, 130 interrupted.
 import path from 'node:path'
-import { AbOrchestrator, budgetNotes, type BudgetedRun, type InterleavedRun } from '../../engine/ab.ts'
+import { AbOrchestrator, budgetNotes, describeMs, type BudgetedRun, type InterleavedRun } from '../../engine/ab.ts'
 import { DUET } from '../../engine/engine.ts'
 import { prepareArms, releaseAll, resolveArmSpec, worktreeDirty } from '../ab-spec.ts'
 import type { PreparedArm } from '../ab-spec.ts'
@@ -29,7 +29,6 @@ import type { CommandIo } from '../io.ts'
 import { parseDurationMs, parseEnvAssignments, parseIntOption, parseRunOptions } from './run-options.ts'
 import type { RawInterleavedOptions, RunOptions } from './run-options.ts'
 import { describeTrial } from '../../reporters/print-summary.ts'
-import { describeMs } from '../../engine/ab.ts'
 
 /**
  * Six pairs is the floor: with requireSignificance the exact Wilcoxon signed-rank test cannot

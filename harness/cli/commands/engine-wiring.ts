@@ -1,9 +1,6 @@
-// The engine's warnings on a command's stderr. The wiring itself is the engine's
-// (harness/engine/wiring.ts).
+// The engine's warnings on a command's stderr (the wiring itself is harness/engine/wiring.ts).
 import type { Engine } from '../../engine/engine.ts'
 import type { CommandIo } from '../io.ts'
-
-export { commandPlanDefaults, wireTarget } from '../../engine/wiring.ts'
 
 /** The engine's warnings, one line each on stderr. */
 export function printWarnings(engine: Pick<Engine, 'on'>, io: Pick<CommandIo, 'stderr'>): void {

@@ -5,7 +5,7 @@
 // could not complete (target crashed or stopped answering), 130 SIGINT.
 import path from 'node:path'
 import { CALIBRATION_DEFAULT, Engine } from '../../engine/engine.ts'
-import { commandPlanDefaults, wireTarget } from './engine-wiring.ts'
+import { commandPlanDefaults, wireTarget } from '../../engine/wiring.ts'
 import type { EngineEvents, TargetHandle } from '../../engine/engine.ts'
 import { collectFingerprint } from '../../engine/fingerprint.ts'
 import { assertLoopback } from '../../engine/loopback.ts'
