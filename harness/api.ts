@@ -4,6 +4,7 @@
 // declared through them too (authbench.config.ts at the repository root), so they get no door a
 // user's service does not have.
 import { ConfigError, ScenarioParamError } from './errors.ts'
+import type { JourneyDefinition, JourneyRuntime } from './journey.ts'
 
 /** The methods a request may use. */
 export const HTTP_METHODS = Object.freeze(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const)
@@ -98,6 +99,8 @@ export interface ScenarioInstance {
    * consumed. The engine caps a closed-model trial's request count with it.
    */
   capacity(): number | null
+  /** Set for a journey scenario: its VUs run this instead of nextRequest (the journey driver). */
+  journey?: JourneyRuntime
 }
 
 /** A scenario's load when the command line does not say otherwise. */
@@ -131,13 +134,18 @@ export interface Scenario {
   setup(ctx: SetupContext): Promise<ScenarioInstance>
   /** Absolute path of the scenario's k6 script, when it has one. */
   k6Script?: string
+  /** True for a journey: its instance has `journey` and the journey driver runs it. */
+  journey?: boolean
 }
 
 /** What `setup` may return: `nextRequest` at least; the rest defaults to "nothing consumed". */
 export type ScenarioInstanceInit = Pick<ScenarioInstance, 'nextRequest'> & Partial<Omit<ScenarioInstance, 'nextRequest'>>
 
-/** A scenario as a user writes it. Give either `request` (one fixed request) or `setup`. */
-export interface ScenarioDefinition {
+/**
+ * A scenario as a user writes it. Give exactly one of `request` (one fixed request), `setup` (a
+ * generator of independent requests) or `journey` (VU iterations of dependent steps).
+ */
+export interface ScenarioDefinition<State = Record<string, unknown>, Data = unknown> {
   /** Unique name: `--scenario <name>`, and the key of its figures in results. Letters, digits, - and _. */
   name: string
   description?: string
@@ -153,6 +161,8 @@ export interface ScenarioDefinition {
   request?: RequestSpec
   /** Seed through the target's HTTP API and return the per-request generator. */
   setup?: (ctx: SetupContext) => Promise<ScenarioInstanceInit> | ScenarioInstanceInit
+  /** Virtual users running iterations of steps (harness/journey.ts). */
+  journey?: JourneyDefinition<State, Data>
   /** Absolute path of a k6 script for the same workload (`run --driver k6`); see harness/k6-contract.ts. */
   k6Script?: string
 }
@@ -184,11 +194,13 @@ function completeInstance(init: ScenarioInstanceInit): ScenarioInstance {
  * Declares a scenario. Unknown parameters are refused before any traffic; a scenario with one
  * fixed `request` needs no setup. The result is frozen and is what the engine runs.
  */
-export function defineScenario(def: ScenarioDefinition): Scenario {
+export function defineScenario<State = Record<string, unknown>, Data = unknown>(def: ScenarioDefinition<State, Data>): Scenario {
   if (typeof def.name !== 'string' || !NAME.test(def.name))
     throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `defineScenario: name ${JSON.stringify(def.name)} must be letters, digits, - or _ (at most 64), starting with a letter`)
-  if ((def.request === undefined) === (def.setup === undefined))
-    throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `defineScenario "${def.name}": give exactly one of request or setup`)
+  if ([def.request, def.setup, def.journey].filter((x) => x !== undefined).length !== 1)
+    throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `defineScenario "${def.name}": give exactly one of request, setup or journey`)
+  if (def.journey !== undefined && typeof def.journey.iteration !== 'function')
+    throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `defineScenario "${def.name}": journey.iteration must be an async function of a virtual user`)
   const problem = def.request === undefined ? null : requestSpecProblem(def.request)
   if (problem !== null) throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', `defineScenario "${def.name}": request: ${problem}`)
   const params = Object.freeze({ ...(def.params ?? {}) })
@@ -206,15 +218,42 @@ export function defineScenario(def: ScenarioDefinition): Scenario {
     }),
     params,
     ...(def.k6Script === undefined ? {} : { k6Script: def.k6Script }),
+    journey: def.journey !== undefined,
     checkParams: (p) => {
       checkKnownParams(name, p, params)
       def.checkParams?.(p)
     },
     setup: async (ctx) => {
       if (fixed !== undefined) return completeInstance({ nextRequest: () => fixed, fixedRequest: fixed })
+      if (def.journey !== undefined) return journeyInstance(def.journey as JourneyDefinition<unknown, unknown>, ctx)
       return completeInstance(await (userSetup as NonNullable<ScenarioDefinition['setup']>)(ctx))
     }
   })
+}
+
+/** A journey's trial instance: its setup's data, and each VU's state (kept here so it outlives one driver pass). */
+async function journeyInstance(journey: JourneyDefinition<unknown, unknown>, ctx: SetupContext): Promise<ScenarioInstance> {
+  const startedMs = performance.now()
+  const data = journey.setup === undefined ? undefined : await journey.setup(ctx)
+  const setupMs = performance.now() - startedMs
+  const states = new Map<number, unknown>()
+  const makeState = journey.state ?? (() => ({}))
+  const runtime: JourneyRuntime = Object.freeze({
+    data,
+    iteration: journey.iteration,
+    stateOf: (id: number) => {
+      if (!states.has(id)) states.set(id, makeState({ id, data }))
+      return states.get(id)
+    },
+    setState: (id: number, state: unknown) => void states.set(id, state)
+  })
+  const instance = completeInstance({
+    nextRequest: () => {
+      throw new ConfigError('AUTHBENCH_ERR_CONFIG_INVALID', 'a journey scenario sends requests from its iterations, not nextRequest')
+    },
+    stats: () => ({ seeded: 0, exhaustedRequests: 0, setupMs })
+  })
+  return { ...instance, journey: runtime }
 }
 
 /** A named set of environment variables the target is started with (a build flag, a tuning preset). */

@@ -25,6 +25,18 @@ export interface LoadSettings {
   /** Open model: bound on requests in flight (k6's maxVUs); absent for the default (harness/engine/saturation.ts). */
   maxInFlight?: number
   timeoutMs: number
+  /**
+   * Ramping (k6's ramping-vus and ramping-arrival-rate): from the start level (`connections` VUs,
+   * or `rateRps`), each stage moves linearly to its `target` over its `durationMs`. The measured
+   * window is the stages; the warm-up runs at the start level. Absent: a constant level.
+   */
+  stages?: readonly Stage[]
+}
+
+/** One stage of a ramp: reach `target` (VUs, or iterations or requests per second) over `durationMs`. */
+export interface Stage {
+  durationMs: number
+  target: number
 }
 
 export interface EnvironmentFingerprint {
@@ -192,6 +204,14 @@ export interface TrialResult {
     warmupMs?: number
   }
   validity: TrialValidity
+  /** Journey scenarios: figures per step, per group and per iteration, and the checks. */
+  journey?: JourneyFigures
+  /**
+   * True when work was dropped (sends or iterations that could not start within the in-flight
+   * bound) while the target was slow: what was dropped would have been the slowest, so every
+   * latency percentile of this trial is a lower bound.
+   */
+  latencyLowerBound?: boolean
   /**
    * Set on trials imported from another tool. Such a trial has no histogram (`histogram` is the
    * encoding of an empty one) and its `latencyUs` holds the tool's own percentiles, so
@@ -200,6 +220,54 @@ export interface TrialResult {
   source?: 'k6'
   /** What k6 reported beyond the common schema; present when `source` is 'k6'. */
   k6?: K6TrialInfo
+}
+
+/** One step's (or group's) figures within a journey trial. */
+export interface StepFigures {
+  requests: number
+  successes: number
+  errors: number
+  errorRate: number
+  throughputRps: number
+  latencyUs: LatencySummaryUs
+  /** Encoded µs histogram (as TrialResult.histogram). */
+  histogram: string
+  statusCounts: Record<string, number>
+  errorsByKind: ErrorCounts
+}
+
+/** Check counts, overall and by name. */
+export interface CheckFigures {
+  passes: number
+  failures: number
+  /** failures / (passes + failures); 0 when nothing was checked. */
+  failureRate: number
+  byName: Record<string, { passes: number; failures: number }>
+}
+
+export interface JourneyFigures {
+  iterations: {
+    /** Iterations due (open model) or begun (closed) inside the measured window. */
+    started: number
+    completed: number
+    /** Ended by a failed step (an unexpected status, a network error, a body that is not JSON, vu.fail). */
+    failed: number
+    /** Open model: due but not started, because every VU (--max-vus) was busy past the start deadline. */
+    dropped: number
+    /** Completed iterations per second of the window. */
+    throughputPerS: number
+    /** Iteration duration, µs (open model: from its scheduled start). */
+    latencyUs: LatencySummaryUs
+    histogram: string
+    /** Failed iterations by `<step>: <why>`, when any failed. */
+    failures?: Record<string, number>
+  }
+  steps: Record<string, StepFigures>
+  /** Group durations (`vu.group`); requests counts the group's runs. */
+  groups: Record<string, StepFigures>
+  checks: CheckFigures
+  /** VUs: the most running at once. */
+  peakVus: number
 }
 
 /** A k6 threshold, as declared in the script, and whether it held. */

@@ -14,7 +14,7 @@ import { formatP } from '../stats/sensitivity.ts'
 import { SEQUENTIAL_DESIGN, SEQUENTIAL_METHOD, isDecided, lookAlpha } from '../stats/sequential.ts'
 import { summarizeScenario } from '../stats/summary.ts'
 import type { CompareSettings, Judgement, RunResult, TrialResult } from '../types.ts'
-import { driverFor } from './drivers/index.ts'
+import { driverNameOf } from './drivers/index.ts'
 import { CALIBRATION_DEFAULT, DUET, Engine, type ScenarioPlan } from './engine.ts'
 import type { TargetHandle } from './engine-types.ts'
 import { collectFingerprint } from './fingerprint.ts'
@@ -207,7 +207,7 @@ export class AbOrchestrator extends EventEmitter {
   #setUp(run: InterleavedRun, generatorCpus: string | null, collected: AbCollected): AbSetup {
     const steps = planAB({ scenarios: run.scenarios.map((s) => s.scenario.name), pairs: run.pairs, seed: run.seed })
     const model = run.scenarios[0]?.load.model ?? 'closed'
-    const fingerprint = collectFingerprint({ variant: `A=${run.arms.A.spec} B=${run.arms.B.spec}`, driver: driverFor(model).name })
+    const fingerprint = collectFingerprint({ variant: `A=${run.arms.A.spec} B=${run.arms.B.spec}`, driver: driverNameOf(run.scenarios, model) })
     this.emit('note', `ab: ${steps.length} trials: A = ${run.arms.A.spec}, B = ${run.arms.B.spec}; ${run.pairs} pair(s) × ${run.scenarios.length} scenario(s), seed ${run.seed}`)
     if (run.slotMs > 0 && model !== 'closed') this.emit('note', 'ab: --slot applies to the closed model only; the open-model pairs run one trial after the other')
     // One metrics reader for both arms: it tells their processes apart by URL.

@@ -2,6 +2,7 @@
 // measured-window observer. A leaf module, so that the engine's collaborators (server metrics,
 // the profiler, drivers) depend on these shapes and not on the engine that uses them.
 import type { Driver } from './drivers/types.ts'
+import type { Workload } from './drivers/registry.ts'
 import type { LoadModel, ServerSideDelta } from '../types.ts'
 
 /** A running target, however it was started. */
@@ -23,7 +24,8 @@ export interface MetricsScraper<S = unknown> {
   delta(before: S, after: S, completedRequests: number): ServerSideDelta
 }
 
-export type DriverFactory = (model: LoadModel) => Driver
+/** A fresh driver for a load model and what it runs (independent requests by default, or journeys). */
+export type DriverFactory = (model: LoadModel, workload?: Workload) => Driver
 
 export interface TrialRef {
   scenario: string

@@ -20,6 +20,8 @@ import { watchLiveness } from './target-process.ts'
 import { checkCertificate } from './tls.ts'
 import type { EnvironmentFingerprint, LoadSettings, RunResult, ScenarioSummary, TimelineRow, TrialResult, TrialValidity } from '../types.ts'
 import { buildRunResult } from './run-result.ts'
+import { journeyFigures, latencyLowerBound, mergeJourneyOutcomes } from './journey-figures.ts'
+import { workloadOf } from './drivers/registry.ts'
 import { DEFAULT_WARMUP_RULE, isSteady, type WarmupRule } from './warmup.ts'
 
 export type { DriverFactory, MeasurementWindowObserver, MetricsScraper, StartTarget, TargetHandle, TrialRef } from './engine-types.ts'
@@ -549,8 +551,9 @@ export class Engine extends EventEmitter {
       successes: outcome.successes,
       errors: outcome.errors,
       errorRate: outcome.requests === 0 ? 0 : outcome.errors / outcome.requests,
-      // Open model: what completed inside the window, not the backlog answered after it.
-      throughputRps: outcome.openModel?.completedRps ?? (durationS > 0 ? outcome.requests / durationS : 0),
+      // Open model: what completed inside the window, not the backlog answered after it (a
+      // journey's open-model figures count iterations, so its requests are counted directly).
+      throughputRps: outcome.journey === undefined && outcome.openModel?.completedRps !== undefined ? outcome.openModel.completedRps : durationS > 0 ? outcome.requests / durationS : 0,
       bytesRead: outcome.bytesRead,
       meanResponseBytes: outcome.requests === 0 ? 0 : outcome.bytesRead / outcome.requests,
       latencyUs: summarizeEncoded(outcome.histogram),
@@ -559,6 +562,8 @@ export class Engine extends EventEmitter {
       statusCounts: outcome.statusCounts,
       timeline: outcome.timeline,
       ...(outcome.openModel === undefined ? {} : { openModel: outcome.openModel }),
+      ...(outcome.journey === undefined ? {} : { journey: journeyFigures(outcome.journey, outcome.durationMs) }),
+      ...(latencyLowerBound(outcome) ? { latencyLowerBound: true } : {}),
       server,
       setup: { seeded: stats.seeded, setupMs: stats.setupMs, exhaustedRequests: stats.exhaustedRequests, warmupMs: this.#warmedMs.get(`${name}#${trial}`) ?? 0 },
       validity
@@ -753,7 +758,7 @@ export class Engine extends EventEmitter {
 
   /** Runs one driver pass; a silent target trips the run's abort within a few probe intervals. */
   async #drive(name: string, trial: number, url: string, load: LoadSettings, instance: ScenarioInstance, runSignal: AbortSignal, measured: boolean): Promise<DriverOutcome> {
-    const driver = this.#deps.createDriver(load.model)
+    const driver = this.#deps.createDriver(load.model, workloadOf({ journey: instance.journey !== undefined }, load))
     const onTick = (tick: TimelineRow): void => void this.emit('tick', { scenario: name, trial, tick })
     if (measured) {
       driver.on('tick', onTick)
@@ -766,6 +771,8 @@ export class Engine extends EventEmitter {
         load,
         nextRequest: instance.fixedRequest === undefined ? this.#guarded(name, instance) : instance.nextRequest,
         ...(instance.fixedRequest === undefined ? {} : { fixedRequest: instance.fixedRequest }),
+        ...(instance.journey === undefined ? {} : { journey: instance.journey }),
+        onScenarioError: (why) => this.#stopWith?.(new StopSignal('SCENARIO_FAILED', 'AUTHBENCH_ERR_SETUP_FAILED', `scenario ${name}: ${why}`)),
         signal: runSignal
       })
     } finally {
@@ -948,6 +955,7 @@ export function mergeSlotOutcomes(slots: readonly DriverOutcome[]): DriverOutcom
       other: slots.reduce((a, o) => a + o.errorsByKind.other, 0)
     },
     timeline,
+    ...(slots.some((o) => o.journey !== undefined) ? { journey: mergeJourneyOutcomes(slots.flatMap((o) => (o.journey === undefined ? [] : [o.journey]))) } : {}),
     aborted: slots.some((o) => o.aborted)
   }
 }

@@ -44,7 +44,7 @@ export function wireTarget(target: TargetDefinition | null, profiler: ProfilingS
       metrics.track(await (profiler === null || tag === undefined ? startTargetHandle(options, generatorCpus) : profiler.startTarget(options, generatorCpus, tag))),
     deps: (start, extra = {}) => ({
       target: start,
-      createDriver: (model) => driverFor(model).create(),
+      createDriver: (model, workload) => driverFor(model, workload).create(),
       metrics,
       fetchTargetConfig: (u) => fetchTargetConfig(u, target),
       ...extra,

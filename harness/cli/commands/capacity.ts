@@ -7,7 +7,7 @@
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { searchCapacity, type CapacityResult, type CapacityStep } from '../../engine/capacity.ts'
-import { driverFor } from '../../engine/drivers/index.ts'
+import { driverFor, driverNameOf } from '../../engine/drivers/index.ts'
 import { Engine, fetchTargetConfig, startTargetHandle, type ScenarioPlan, type TargetHandle } from '../../engine/engine.ts'
 import { BadOptionError, RunStoppedError } from '../../errors.ts'
 import { exitCodeFor } from '../../exit-code.ts'
@@ -199,8 +199,8 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
   if (opts.url !== null) await assertLoopback(opts.url, opts.allowRemote)
   const generatorCpus = opts.url === null ? await pinGenerator() : null
   const progress = raw.progress !== false
-  const createDriver = runtime.createDriver ?? ((model) => driverFor(model).create())
-  const fingerprint = collectFingerprint({ variant: opts.variant, targetOptions: opts.targetOptions, driver: driverFor('open').name })
+  const createDriver = runtime.createDriver ?? ((model, workload) => driverFor(model, workload).create())
+  const fingerprint = collectFingerprint({ variant: opts.variant, targetOptions: opts.targetOptions, driver: driverNameOf(opts.scenarios, 'open') })
 
   const results: CapacityResult[] = []
   let stopped: unknown = null

@@ -27,7 +27,7 @@ import { renderSloJunit } from '../../reporters/slo-junit.ts'
 import { writeFile } from 'node:fs/promises'
 import type { RawRunOptions, RunOptions, TypedRunValues } from './run-options.ts'
 import type { CommandIo } from '../io.ts'
-import { driverFor } from '../../engine/drivers/index.ts'
+import { driverFor, driverNameOf } from '../../engine/drivers/index.ts'
 
 export type { CommandIo } from '../io.ts'
 
@@ -81,7 +81,7 @@ async function engineFor(opts: RunOptions, profiler: ReturnType<typeof createPro
     maxPoolSize: opts.maxPoolSize,
     ...commandPlanDefaults(target),
     fingerprint: {
-      ...collectFingerprint({ variant: opts.variant, targetOptions: opts.targetOptions, driver: driverFor(model).name }),
+      ...collectFingerprint({ variant: opts.variant, targetOptions: opts.targetOptions, driver: driverNameOf(opts.scenarios, model) }),
       cpuPinning: { target: null, generator: generatorCpus }
     },
     target

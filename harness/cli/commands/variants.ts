@@ -22,7 +22,7 @@ import { planVariants } from '../../engine/plan.ts'
 import { pinGenerator, targetProcessOptions } from '../../engine/target-process.ts'
 import type { TargetDefinition } from '../../api.ts'
 import { loadConfig, targetByName, targetOptionsEnv, variantEnv } from '../../config.ts'
-import { driverFor } from '../../engine/drivers/index.ts'
+import { driverFor, driverNameOf } from '../../engine/drivers/index.ts'
 import type { TargetProfiler } from '../../profile/profiler.ts'
 import { createProfiler, finishProfiling, insertBeforeBodyEnd, parseProfileOptions } from '../../profile/session.ts'
 import type { ProfileOutput, RawProfileOptions } from '../../profile/session.ts'
@@ -239,7 +239,7 @@ async function runVariantSteps(plan: VariantsPlan, raw: RawVariantsOptions, io: 
     calibration: null,
     aborted: null,
     createdAt: new Date().toISOString(),
-    fingerprint: collectFingerprint({ variant: variants.join(','), targetOptions: plan.targetOptions, driver: driverFor(model).name }),
+    fingerprint: collectFingerprint({ variant: variants.join(','), targetOptions: plan.targetOptions, driver: driverNameOf(opts.scenarios, model) }),
     loadAverage: { start: loadavg().map((x) => Math.round(x * 100) / 100), end: [] }
   }
   if (raw.progress !== false) {

@@ -146,7 +146,7 @@ export class TrialMeter {
     return end - this.#startedAtMs
   }
 
-  outcome(durationMs: number, aborted: boolean, extra: Pick<DriverOutcome, 'openModel'> = {}): DriverOutcome {
+  outcome(durationMs: number, aborted: boolean, extra: Pick<DriverOutcome, 'openModel' | 'journey'> = {}): DriverOutcome {
     return {
       durationMs,
       requests: this.requests,
@@ -163,6 +163,7 @@ export class TrialMeter {
       },
       timeline: this.#timeline.rows(),
       ...(extra.openModel === undefined ? {} : { openModel: extra.openModel }),
+      ...(extra.journey === undefined ? {} : { journey: extra.journey }),
       aborted
     }
   }

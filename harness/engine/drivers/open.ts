@@ -18,9 +18,8 @@
 //   saturated server or from the generator itself.
 import { EventEmitter } from 'node:events'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { Pool } from 'undici'
-import { Http1Pool } from './http1-pool.ts'
-import { tlsConnectOptions } from '../tls.ts'
+import { createTransport } from './transport.ts'
+import type { HeadersRecord, Transport } from './transport.ts'
 import type { HistogramFactory } from '../../stats/recorder.ts'
 import { BadOptionError } from '../../errors.ts'
 import { TrialMeter, classifyFailure } from './meter.ts'
@@ -61,7 +60,6 @@ interface Pending {
 const SPIN_BEFORE_DUE_MS = 1.5
 const LOOP_DELAY_RESOLUTION_MS = 10
 const MAX_POLL_CREDIT_US = 50
-const EMPTY = Buffer.alloc(0)
 
 export class OpenDriver extends EventEmitter implements Driver {
   readonly #options: OpenDriverOptions
@@ -114,8 +112,7 @@ class OpenRun {
   readonly #startDeadlineMs: number
   readonly #totalSends: number
   readonly #firstMeasured: number
-  readonly #http1: Http1Pool | null
-  readonly #undici: Pool | null
+  readonly #transport: Transport
   readonly #loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS })
   readonly #counts: OpenCounts = { scheduled: 0, sent: 0, lateSends: 0, dropped: 0, sentInWindow: 0, completedInWindow: 0, peakInFlight: 0 }
   readonly #backlog: Pending[] = []
@@ -157,27 +154,14 @@ class OpenRun {
     this.#totalSends = Math.floor(((load.warmupMs + load.durationMs) * rateRps) / 1000)
     this.#firstMeasured = Math.ceil((load.warmupMs * rateRps) / 1000)
     const origin = new URL(options.url).origin
-    const transport = driverOptions.transport ?? (origin.startsWith('http:') ? 'http1' : 'undici')
-    this.#http1 =
-      transport === 'http1'
-        ? new Http1Pool(origin, {
-            connections: this.#maxInFlight,
-            timeoutMs: load.timeoutMs,
-            onCapacity: () => {
-              if (!this.#stopping) this.#sendFromBacklog()
-            }
-          })
-        : null
-    this.#undici =
-      transport === 'undici'
-        ? new Pool(origin, {
-            connections: this.#maxInFlight,
-            pipelining: 1,
-            headersTimeout: load.timeoutMs,
-            bodyTimeout: load.timeoutMs,
-            connect: { timeout: load.timeoutMs, ...tlsConnectOptions() }
-          })
-        : null
+    this.#transport = createTransport(origin, {
+      connections: this.#maxInFlight,
+      timeoutMs: load.timeoutMs,
+      ...(driverOptions.transport === undefined ? {} : { kind: driverOptions.transport }),
+      onCapacity: () => {
+        if (!this.#stopping) this.#sendFromBacklog()
+      }
+    })
   }
 
   start(): void {
@@ -305,7 +289,7 @@ class OpenRun {
 
   /** A free in-flight slot, and a socket for it (the raw pool opens only so many at once). */
   #canSend(): boolean {
-    return this.#inFlight < this.#maxInFlight && (this.#http1 === null || this.#http1.canSend())
+    return this.#inFlight < this.#maxInFlight && this.#transport.canSend()
   }
 
   #send(pending: Pending): void {
@@ -316,46 +300,19 @@ class OpenRun {
     if (pending.measured) counts.sent++
     if (pending.measured && this.#inWindow(performance.now())) counts.sentInWindow++
     const spec = pending.spec
-    const http1 = this.#http1
-    if (http1 !== null) {
-      try {
-        http1.dispatch(spec, {
-          keepBody: spec.onResponse !== undefined,
-          onAnswer: (answer) => this.#answered(pending, answer.status, () => headersRecord(answer.rawHeaders), answer.body, answer.wireBytes),
-          onError: (error) => this.#failed(pending, error)
-        })
-      } catch (error) {
-        this.#failed(pending, error)
-      }
-      return
+    try {
+      this.#transport.send(spec, {
+        keepBody: spec.onResponse !== undefined,
+        onAnswer: (answer) => this.#answered(pending, answer.status, answer.headers, answer.body, answer.wireBytes),
+        onError: (error) => this.#failed(pending, error)
+      })
+    } catch (error) {
+      this.#failed(pending, error)
     }
-    // undici (https: targets, or `transport: 'undici'`): the Dispatcher interface rather than
-    // pool.request(), which wraps every response in a body stream and promises. The body is kept
-    // only for a spec that reads it (onResponse); otherwise only its length counts.
-    const chunks: Buffer[] | null = spec.onResponse === undefined ? null : []
-    let statusCode = 0
-    let headers: Record<string, string | string[] | undefined> = {}
-    let bodyBytes = 0
-    ;(this.#undici as Pool).dispatch(
-      { method: spec.method, path: spec.path, headers: spec.headers ?? {}, body: spec.body ?? null },
-      {
-        onRequestStart: () => undefined,
-        onResponseStart: (_controller, status, responseHeaders) => {
-          statusCode = status
-          headers = responseHeaders
-        },
-        onResponseData: (_controller, chunk) => {
-          bodyBytes += chunk.length
-          chunks?.push(chunk)
-        },
-        onResponseEnd: () => this.#answered(pending, statusCode, () => headers, chunks === null ? EMPTY : Buffer.concat(chunks), bodyBytes + headerBytes(headers)),
-        onResponseError: (_controller, error) => this.#failed(pending, error)
-      }
-    )
   }
 
   /** An answer came: the scenario's own check, then the counts and the latency from the intended time. */
-  #answered(pending: Pending, status: number, headersOf: () => Record<string, string | string[] | undefined>, body: Buffer, bytes: number): void {
+  #answered(pending: Pending, status: number, headersOf: () => HeadersRecord, body: Buffer, bytes: number): void {
     const doneMs = performance.now()
     const spec = pending.spec
     if (spec.onResponse !== undefined) {
@@ -417,8 +374,7 @@ class OpenRun {
     this.#meter.stop()
     this.#loopDelay.disable()
     // Destroying the pool fails whatever is still in flight; `stopping` keeps those out of the counts.
-    this.#http1?.destroy().catch(() => {})
-    this.#undici?.destroy().catch(() => {})
+    this.#transport.destroy().catch(() => {})
     const windowMs = Math.max(0, (this.#windowEndMs === 0 ? performance.now() : this.#windowEndMs) - (this.#t0 + this.#load.warmupMs))
     const openModel = this.#openModelFigures(windowMs)
     this.#done(
@@ -459,27 +415,4 @@ class OpenRun {
 
 export function createOpenDriver(options: OpenDriverOptions = {}): OpenDriver {
   return new OpenDriver(options)
-}
-
-/** Raw alternating header names and values as the record a scenario's onResponse reads (names lower-case). */
-function headersRecord(raw: string[]): Record<string, string | string[] | undefined> {
-  const record: Record<string, string | string[] | undefined> = {}
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase()
-    const value = raw[i + 1] as string
-    const seen = record[name]
-    record[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]
-  }
-  return record
-}
-
-/** Approximate bytes of the status line and headers, so `bytes` means wire bytes in both drivers. */
-function headerBytes(headers: Record<string, string | string[] | undefined>): number {
-  let bytes = 17 // "HTTP/1.1 200 OK\r\n"
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue
-    if (Array.isArray(value)) for (const v of value) bytes += name.length + v.length + 4
-    else bytes += name.length + value.length + 4
-  }
-  return bytes + 2
 }

@@ -3,6 +3,7 @@
 import type { EventEmitter } from 'node:events'
 import type { ErrorCounts, LoadSettings, TimelineRow, TrialResult } from '../../types.ts'
 import type { RequestSpec } from '../../api.ts'
+import type { JourneyRuntime } from '../../journey.ts'
 
 export type { RequestSpec } from '../../api.ts'
 
@@ -20,6 +21,14 @@ export interface DriverOptions {
   fixedRequest?: RequestSpec
   /** Aborting stops the driver within a second; it then resolves with what it measured. */
   signal?: AbortSignal
+  /** A journey's VUs and iteration (the journey driver); request drivers ignore it. */
+  journey?: JourneyRuntime
+  /**
+   * Called when the scenario's own code threw (not the target's answer): the engine stops the run
+   * as SCENARIO_FAILED. The journey driver calls it for an iteration that threw anything but a
+   * step failure.
+   */
+  onScenarioError?: (message: string) => void
 }
 
 export interface ResponseEvent {
@@ -51,6 +60,31 @@ export interface DriverOutcome {
   errorsByKind: ErrorCounts
   timeline: TimelineRow[]
   openModel?: TrialResult['openModel']
+  /** Journey scenarios: per step, per group, per iteration, and the checks. */
+  journey?: JourneyOutcome
   /** True when stopped by the signal before the planned end. */
   aborted: boolean
+}
+
+/** One step's (or group's) raw counts in a driver pass; the engine adds rates and summaries. */
+export interface StepOutcome {
+  requests: number
+  successes: number
+  errors: number
+  bytesRead: number
+  /** The µs histogram, compressed base64. */
+  histogram: string
+  statusCounts: Record<string, number>
+  errorsByKind: ErrorCounts
+}
+
+/** What the journey driver measured beyond the request totals. */
+export interface JourneyOutcome {
+  iterations: { started: number; completed: number; failed: number; dropped: number; histogram: string }
+  /** Failed iterations by `<step>: <why>` (status 500, timeout, body is not JSON, …). */
+  failures: Record<string, number>
+  steps: Record<string, StepOutcome>
+  groups: Record<string, StepOutcome>
+  checks: Record<string, { passes: number; failures: number }>
+  peakVus: number
 }

@@ -98,3 +98,62 @@ export async function methodServer(): Promise<TestServer & { byMethod: Record<st
   })
   return Object.assign(state, { byMethod, bodiesByMethod })
 }
+
+/** The REST service's own counters, to check a journey's per-step counts against. */
+export interface RestCounters {
+  created: number
+  read: number
+  updated: number
+  patched: number
+  deleted: number
+  /** Items still stored. */
+  live: () => number
+}
+
+/**
+ * A small in-memory REST service: POST /items (201 {id}), GET /items/:id, PUT and PATCH
+ * /items/:id, DELETE /items/:id (204), 404 for an unknown id. `checkFailEvery`: every n-th GET
+ * answers a body whose `name` is wrong (200 still), for check-failure tests.
+ */
+export async function restServer(options: { checkFailEvery?: number } = {}): Promise<TestServer & { counters: RestCounters }> {
+  const items = new Map<number, Record<string, unknown>>()
+  let nextId = 1
+  const counters: RestCounters = { created: 0, read: 0, updated: 0, patched: 0, deleted: 0, live: () => items.size }
+  const json = (res: ServerResponse, status: number, value: unknown): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value))
+  const server = await listen((req, body, res) => {
+    const m = /^\/items(?:\/(\d+))?$/.exec(req.url ?? '')
+    if (m === null) return json(res, 404, { error: 'not found' })
+    const id = m[1] === undefined ? null : Number(m[1])
+    if (id === null) {
+      if (req.method !== 'POST') return json(res, 405, { error: 'method' })
+      const item = { ...(JSON.parse(body || '{}') as Record<string, unknown>), id: nextId++ }
+      items.set(item.id, item)
+      counters.created++
+      return json(res, 201, item)
+    }
+    const item = items.get(id)
+    if (item === undefined) return json(res, 404, { error: 'no such item' })
+    switch (req.method) {
+      case 'GET': {
+        counters.read++
+        const every = options.checkFailEvery
+        return json(res, 200, every !== undefined && counters.read % every === 0 ? { ...item, name: 'wrong' } : item)
+      }
+      case 'PUT':
+        counters.updated++
+        items.set(id, { ...(JSON.parse(body) as Record<string, unknown>), id })
+        return json(res, 200, items.get(id))
+      case 'PATCH':
+        counters.patched++
+        Object.assign(item, JSON.parse(body) as Record<string, unknown>)
+        return json(res, 200, item)
+      case 'DELETE':
+        counters.deleted++
+        items.delete(id)
+        return void res.writeHead(204).end()
+      default:
+        return json(res, 405, { error: 'method' })
+    }
+  })
+  return Object.assign(server, { counters })
+}
