@@ -3,7 +3,7 @@
 // read it are in harness/stats/verdict.ts.
 import { z } from 'zod'
 
-const metricEnum = z.enum(['throughputRps', 'p50Us', 'p95Us', 'p99Us', 'errorRate', 'cpuUsPerRequest'])
+const metricEnum = z.enum(['throughputRps', 'p50Us', 'p95Us', 'p99Us', 'errorRate', 'cpuUsPerRequest', 'checkFailureRate'])
 
 /** The config file's `gate`: overrides of DEFAULT_COMPARE_SETTINGS. */
 export const settingsOverrideSchema = z.strictObject({

@@ -222,6 +222,9 @@ export interface TrialResult {
   k6?: K6TrialInfo
 }
 
+/** What part of a journey a compared series is: one step, or the iterations. */
+export type SeriesPart = { scenario: string; kind: 'step'; step: string } | { scenario: string; kind: 'iterations' }
+
 /** One step's (or group's) figures within a journey trial. */
 export interface StepFigures {
   requests: number
@@ -320,6 +323,12 @@ export interface ScenarioSummary {
   figuresFromInvalidTrials?: boolean
   /** `--slo` objectives checked on this scenario's merged histogram (harness/stats/slo.ts). */
   slo?: SloResult[]
+  /** Journeys: each step's summary, from the step's merged histograms (harness/stats/steps.ts). */
+  steps?: Record<string, ScenarioSummary>
+  /** Journeys: the iterations as a series (throughput in iterations/s, latency their durations). */
+  iterations?: ScenarioSummary
+  /** Journeys: check counts over the trials summarised. */
+  checks?: CheckFigures
 }
 
 /** One service-level objective checked on a scenario's merged figures. */
@@ -327,6 +336,8 @@ export interface SloResult {
   /** As the user wrote it, e.g. "p99<20ms". */
   expression: string
   metric: string
+  /** The journey step it bounds, when it bounds one. */
+  step?: string
   /** The threshold in the metric's unit (µs for percentiles, a share for errors, req/s for throughput). */
   thresholdValue: number
   /** The measured value in the same unit; null when nothing was measured. */
@@ -380,7 +391,7 @@ export interface ProfileInfo {
 // Comparison: what `compare` and `ab` add to a result (harness/stats/compare.ts builds it).
 
 /** The figures a comparison judges. Units: throughput req/s, percentiles µs, CPU µs/request. */
-export type MetricName = 'throughputRps' | 'p50Us' | 'p95Us' | 'p99Us' | 'errorRate' | 'cpuUsPerRequest'
+export type MetricName = 'throughputRps' | 'p50Us' | 'p95Us' | 'p99Us' | 'errorRate' | 'cpuUsPerRequest' | 'checkFailureRate'
 
 export type Verdict = 'regression' | 'improvement' | 'no-change' | 'inconclusive' | 'invalid'
 
@@ -474,6 +485,8 @@ export interface MetricComparison {
 
 export interface ScenarioComparison {
   scenario: string
+  /** Set when this row is one step (or the iterations) of a journey, named `<scenario>/<step>`. */
+  part?: SeriesPart
   /**
    * Valid trials of each side used. In A/B mode each complete valid pair gives one trial to each
    * side, so these equal `pairs` there.

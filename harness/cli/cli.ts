@@ -52,7 +52,15 @@ const shared = {
   ],
   noCalibration: () => new Option('--no-calibration', "skip the calibration workload (raw GETs of the target's readiness path)"),
   noProgress: () => new Option('--no-progress', 'no progress lines on stderr'),
-  insecure: () => new Option('--insecure', "HTTPS targets: accept a certificate that is not verified (a self-signed one); as curl's -k")
+  insecure: () => new Option('--insecure', "HTTPS targets: accept a certificate that is not verified (a self-signed one); as curl's -k"),
+  journeys: () => [
+    new Option('--vus <n>', 'journeys: virtual users (closed model), another name for --connections'),
+    new Option('--max-vus <n>', 'journeys, open model: most iterations at once; one that cannot start in time is dropped and counted (another name for --max-in-flight)'),
+    new Option(
+      '--stages <list>',
+      'ramp, e.g. 30s:10,1m:50,20s:0: each stage moves linearly to its level (VUs, or with --rate iterations or requests per second) from --vus/--rate; sets the measured time'
+    )
+  ]
 }
 
 function addAll(command: Command, options: ReadonlyArray<Option | readonly Option[]>): Command {
@@ -118,6 +126,7 @@ function addRunCommand(program: Command, io: CommandIo, setExit: SetExit, declar
     shared.profile(),
     shared.noProgress(),
     shared.insecure(),
+    shared.journeys(),
     new Option('--compare', 'compare with the baseline straight after the run (exit 1 on a regression); 5 trials by default'),
     new Option('--baseline <file>', 'baseline for --compare (default reports/baseline.json)'),
     new Option(
@@ -175,7 +184,8 @@ function addCapacityCommand(program: Command, io: CommandIo, setExit: SetExit, d
     new Option('--max-late-share <share>', 'late or dropped share above which a step is invalid'),
     shared.output(),
     shared.noProgress(),
-    shared.insecure()
+    shared.insecure(),
+    new Option('--max-vus <n>', 'journeys: most iterations at once (another name for --max-in-flight)')
   ])
   addDeclaredOptions(command, declared, { variant: true, maxPool: 'cap on items seeded per step' })
   command.action(async (o: RawCapacityOptions) => setExit(await capacityCommand(takeDeclaredOptions(o, declared), io)))
@@ -224,6 +234,7 @@ function addBaselineCommand(program: Command, io: CommandIo, setExit: SetExit, d
     shared.noCalibration(),
     shared.noProgress(),
     shared.insecure(),
+    shared.journeys(),
     new Option('-o, --out <dir>', 'reports folder; baseline.json goes here (default reports)'),
     new Option('--report <file>', 'markdown report (default BASELINE_REPORT.md)')
   ])
@@ -268,7 +279,8 @@ function addAbCommand(program: Command, io: CommandIo, setExit: SetExit, declare
     shared.profile(),
     new Option('--profile-arm <arm>', "with --profile: a, b or both (default); one arm alone measures the profiler's own cost"),
     shared.noProgress(),
-    shared.insecure()
+    shared.insecure(),
+    shared.journeys()
   ])
   addDeclaredOptions(command, { ...declared, options: new Map() }, { variant: false, maxPool: 'cap on items seeded per trial' })
   command.action(async (o: RawAbOptions) => setExit(await abCommand(o, io)))
@@ -294,6 +306,7 @@ function addVariantsCommand(program: Command, io: CommandIo, setExit: SetExit, d
     shared.profile(),
     shared.noProgress(),
     shared.insecure(),
+    shared.journeys(),
     new Option('--no-pin', 'do not pin target and generator to separate cores'),
     shared.config(),
     shared.target()

@@ -12,7 +12,7 @@ import type { TargetDefinition } from '../api.ts'
 import { judgeAB } from '../stats/compare.ts'
 import { formatP } from '../stats/sensitivity.ts'
 import { SEQUENTIAL_DESIGN, SEQUENTIAL_METHOD, isDecided, lookAlpha } from '../stats/sequential.ts'
-import { summarizeScenario } from '../stats/summary.ts'
+import { summarizeWithSteps } from '../stats/steps.ts'
 import type { CompareSettings, Judgement, RunResult, TrialResult } from '../types.ts'
 import { driverNameOf } from './drivers/index.ts'
 import { CALIBRATION_DEFAULT, DUET, Engine, type ScenarioPlan } from './engine.ts'
@@ -328,7 +328,8 @@ function groupPairs(steps: readonly ABStep[]): ABStep[][] {
 
 /** The scenarios with a gated metric whose verdict is still open. */
 function undecidedScenarios(judgement: Judgement): string[] {
-  return judgement.scenarios.filter((s) => !isDecided(s.metrics.filter((m) => m.gated).map((m) => m.verdict))).map((s) => s.scenario)
+  // A journey's step that is undecided needs more pairs of its journey.
+  return [...new Set(judgement.scenarios.filter((s) => !isDecided(s.metrics.filter((m) => m.gated).map((m) => m.verdict))).map((s) => s.part?.scenario ?? s.scenario))]
 }
 
 /** The A/B result: both arms' trials tagged with arm and pair, each arm's spec and reported config. */
@@ -366,7 +367,7 @@ function appendRound(into: RunResult, round: RunResult): void {
     }
   }
   into.summary = into.scenarios.map((name) =>
-    summarizeScenario(
+    summarizeWithSteps(
       name,
       into.trials.filter((t) => t.arm === 'B')
     )
@@ -380,7 +381,7 @@ export function budgetNotes(run: BudgetedRun, judgement: Judgement): void {
     `--budget ${describeMs(run.budgetMs)}: ${describeMs(run.spentMs)} spent; ${SEQUENTIAL_METHOD}; each scenario is judged at the level of its last look (false alarms ≤ ${formatP(1 - judgement.settings.confidence)} per scenario × metric over all looks)`
   )
   for (const scenario of judgement.scenarios) {
-    const look = run.looks[scenario.scenario]
+    const look = run.looks[scenario.part?.scenario ?? scenario.scenario]
     if (look !== undefined)
       scenario.notes.push(`sequential: look ${look.look}, ${look.pairs} pairs, judged at level ${formatP(look.alpha)} (${formatP((1 - look.alpha) * 100)}% interval)`)
   }

@@ -14,7 +14,7 @@ import { requestSpecProblem, type Scenario, type ScenarioInstance, type Scenario
 import type { Driver, DriverOutcome, RequestSpec } from './drivers/types.ts'
 import { mergeEncoded, summarizeEncoded } from '../stats/recorder.ts'
 import { classifyOpenModel } from './saturation.ts'
-import { summarizeScenario } from '../stats/summary.ts'
+import { summarizeWithSteps } from '../stats/steps.ts'
 import { median } from '../stats/stats.ts'
 import { watchLiveness } from './target-process.ts'
 import { checkCertificate } from './tls.ts'
@@ -374,7 +374,7 @@ export class Engine extends EventEmitter {
         }
         if (runSignal.aborted) return
       }
-      this.emit('scenario-done', summarizeScenario(sp.scenario.name, state.trials))
+      this.emit('scenario-done', summarizeWithSteps(sp.scenario.name, state.trials))
     }
   }
 
@@ -553,7 +553,8 @@ export class Engine extends EventEmitter {
       errorRate: outcome.requests === 0 ? 0 : outcome.errors / outcome.requests,
       // Open model: what completed inside the window, not the backlog answered after it (a
       // journey's open-model figures count iterations, so its requests are counted directly).
-      throughputRps: outcome.journey === undefined && outcome.openModel?.completedRps !== undefined ? outcome.openModel.completedRps : durationS > 0 ? outcome.requests / durationS : 0,
+      throughputRps:
+        outcome.journey === undefined && outcome.openModel?.completedRps !== undefined ? outcome.openModel.completedRps : durationS > 0 ? outcome.requests / durationS : 0,
       bytesRead: outcome.bytesRead,
       meanResponseBytes: outcome.requests === 0 ? 0 : outcome.bytesRead / outcome.requests,
       latencyUs: summarizeEncoded(outcome.histogram),

@@ -89,7 +89,13 @@ export function mergeJourneyOutcomes(parts: readonly JourneyOutcome[]): JourneyO
   }
   const it = (key: 'started' | 'completed' | 'failed' | 'dropped'): number => parts.reduce((a, p) => a + p.iterations[key], 0)
   return {
-    iterations: { started: it('started'), completed: it('completed'), failed: it('failed'), dropped: it('dropped'), histogram: mergeEncoded(parts.map((p) => p.iterations.histogram)) },
+    iterations: {
+      started: it('started'),
+      completed: it('completed'),
+      failed: it('failed'),
+      dropped: it('dropped'),
+      histogram: mergeEncoded(parts.map((p) => p.iterations.histogram))
+    },
     failures,
     steps: mergeSteps(parts.map((p) => p.steps)),
     groups: mergeSteps(parts.map((p) => p.groups)),

@@ -3,7 +3,7 @@
 // target-declared counters are filled in the same way whoever measured the trials.
 import type { TargetDefinition } from '../api.ts'
 import { counterInfo } from './server-metrics.ts'
-import { summarizeScenario } from '../stats/summary.ts'
+import { summarizeWithSteps } from '../stats/steps.ts'
 import type { EnvironmentFingerprint, LoadSettings, RunResult, TrialResult } from '../types.ts'
 import { RESULT_SCHEMA_VERSION } from '../types.ts'
 
@@ -41,7 +41,7 @@ export function buildRunResult(parts: RunResultParts): RunResult {
     load: Object.fromEntries(parts.scenarios.map((s) => [s.scenario.name, s.load])),
     scenarios: names,
     trials: parts.trials,
-    summary: names.map((name) => summarizeScenario(name, summarized)),
+    summary: names.map((name) => summarizeWithSteps(name, summarized)),
     calibration: parts.calibration,
     aborted: parts.aborted,
     ...(target?.metrics?.counters === undefined ? {} : { counters: counterInfo(target) })

@@ -8,6 +8,7 @@
 // Percentile intervals resample *trials* and merge their histograms in each resample, so the
 // interval describes the same statistic as the point estimate (never an average of percentiles).
 import { profileNoteForArms, profileNoteForRuns } from './profile-notes.ts'
+import { seriesPartOf, withStepSeries } from './steps.ts'
 import { decodeHistogram, mergeEncoded } from './recorder.ts'
 import { bootstrapOneSample, bootstrapTwoSample, changeOf, mannWhitneyU, median, medianStatistic, wilcoxonSignedRank } from './stats.ts'
 import type { BootstrapInterval, ChangeKind, RankTestResult, WeightedStatistic } from './stats.ts'
@@ -209,6 +210,19 @@ function scenarioVerdict(metrics: readonly MetricComparison[]): Verdict {
   return gated.length === 0 ? 'no-change' : combineVerdicts(gated)
 }
 
+/** Each trial's check-failure rate, or null unless every trial ran a journey (no checks to compare otherwise). */
+function checkValues(trials: readonly TrialResult[]): number[] | null {
+  const values = trials.map((trial) => trial.journey?.checks.failureRate ?? null)
+  return values.length > 0 && values.every((value): value is number => value !== null) ? values : null
+}
+
+/** Why a side's CPU µs/req is missing, for the note. */
+function noCpuNote(trials: readonly TrialResult[]): string {
+  return seriesPartOf(trials[0]) !== undefined
+    ? 'CPU µs/req is measured for the whole journey, not per step: see its scenario'
+    : 'CPU µs/req not measured on both sides (external target?): not compared'
+}
+
 function cpuValues(trials: readonly TrialResult[]): number[] | null {
   const values = trials.map((trial) => trial.server?.cpuUsPerRequest ?? null)
   return values.every((value): value is number => value !== null && Number.isFinite(value)) ? values : null
@@ -334,7 +348,10 @@ export function checkCalibration(baseline: RunResult, current: RunResult): strin
  * Node version, or calibrations more than MACHINE_SPEED_TOLERANCE apart), throughput and CPU µs/request are divided by each run's calibration workload
  * before comparing, and the comparison says so; latencies are compared raw, with a note.
  */
-export function judgeResults(baseline: RunResult, current: RunResult, options: CompareOptions = {}): Judgement {
+export function judgeResults(baselineRun: RunResult, currentRun: RunResult, options: CompareOptions = {}): Judgement {
+  // A journey's steps and iterations are compared as scenarios of their own, so a verdict names the step.
+  const baseline = withStepSeries(baselineRun)
+  const current = withStepSeries(currentRun)
   const machines = compareMachines(baseline, current)
   const settings = machines.sameMachine
     ? (options.settings ?? resolveCompareSettings({}))
@@ -543,8 +560,10 @@ function compareScenarioUnpaired(context: UnpairedContext, scenario: string): Sc
     return compareValuesUnpaired(context, scenario, metric, a, b, invalidReason, scenarioNotes)
   })
   if (invalidReason !== null) scenarioNotes.unshift(invalidReason)
+  const part = seriesPartOf(a.valid[0] ?? b.valid[0] ?? context.current.trials.find((t) => t.scenario === scenario))
   return {
     scenario,
+    ...(part === undefined ? {} : { part }),
     baselineTrials: a.valid.length,
     currentTrials: b.valid.length,
     invalidTrials: { baseline: a.invalid, current: b.invalid },
@@ -613,11 +632,17 @@ function compareValuesUnpaired(
   } else if (metric === 'errorRate') {
     valuesA = a.valid.map((trial) => trial.errorRate)
     valuesB = b.valid.map((trial) => trial.errorRate)
+  } else if (metric === 'checkFailureRate') {
+    const checksA = checkValues(a.valid)
+    const checksB = checkValues(b.valid)
+    if (checksA === null || checksB === null) return []
+    valuesA = checksA
+    valuesB = checksB
   } else {
     const cpuA = cpuValues(a.valid)
     const cpuB = cpuValues(b.valid)
     if (cpuA === null || cpuB === null) {
-      scenarioNotes.push('CPU µs/req not measured on both sides (external target?): not compared')
+      scenarioNotes.push(noCpuNote(a.valid))
       return []
     }
     valuesA = cpuA
@@ -694,7 +719,8 @@ function pairsOf(trials: readonly TrialResult[]): { pairs: Pair[]; invalidA: num
  * error rate); the change is the median over pairs with a bootstrap interval over pairs, and the
  * rank test is Wilcoxon signed-rank. Both arms ran on one machine, so nothing is normalised.
  */
-export function judgeAB(result: RunResult, options: Omit<CompareOptions, 'baselinePath'> = {}): Judgement {
+export function judgeAB(run: RunResult, options: Omit<CompareOptions, 'baselinePath'> = {}): Judgement {
+  const result = withStepSeries(run)
   const baseSettings = options.settings ?? resolveCompareSettings({}, 'settings', 'paired')
   const notes: string[] = []
   const withArms = result.trials.filter((trial) => trial.arm !== undefined)
@@ -707,7 +733,7 @@ export function judgeAB(result: RunResult, options: Omit<CompareOptions, 'baseli
     compareScenarioPaired(
       scenario,
       withArms.filter((trial) => trial.scenario === scenario),
-      options.scenarioSettings?.[scenario] ?? baseSettings
+      options.scenarioSettings?.[seriesPartOf(withArms.find((trial) => trial.scenario === scenario))?.scenario ?? scenario] ?? baseSettings
     )
   )
   return finish(
@@ -736,8 +762,10 @@ function compareScenarioPaired(scenario: string, trials: readonly TrialResult[],
   const trialsB = pairs.map((pair) => pair.b)
   const metrics = METRICS.flatMap((metric) => comparePairedMetric(settings, scenario, metric, trialsA, trialsB, invalidReason, scenarioNotes))
   if (invalidReason !== null) scenarioNotes.unshift(invalidReason)
+  const part = seriesPartOf(trials[0])
   return {
     scenario,
+    ...(part === undefined ? {} : { part }),
     baselineTrials: pairs.length,
     currentTrials: pairs.length,
     pairs: pairs.length,
@@ -788,6 +816,12 @@ function pairedValues(
   } else if (metric === 'errorRate') {
     valuesA = trialsA.map((trial) => trial.errorRate)
     valuesB = trialsB.map((trial) => trial.errorRate)
+  } else if (metric === 'checkFailureRate') {
+    const checksA = checkValues(trialsA)
+    const checksB = checkValues(trialsB)
+    if (checksA === null || checksB === null) return null
+    valuesA = checksA
+    valuesB = checksB
   } else {
     const cpuA = cpuValues(trialsA)
     const cpuB = cpuValues(trialsB)
@@ -811,7 +845,8 @@ function comparePairedMetric(
   if (invalidReason !== null && PERCENTILE_OF[metric] !== undefined) return [invalidMetric(metric, settings, invalidReason)]
   const values = pairedValues(scenario, metric, trialsA, trialsB)
   if (values === null) {
-    if (trialsA.length > 0) scenarioNotes.push('CPU µs/req not measured in every trial: not compared')
+    if (trialsA.length > 0 && metric === 'cpuUsPerRequest')
+      scenarioNotes.push(seriesPartOf(trialsA[0]) !== undefined ? noCpuNote(trialsA) : 'CPU µs/req not measured in every trial: not compared')
     return []
   }
   const { valuesA, valuesB, pointA, pointB } = values

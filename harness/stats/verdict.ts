@@ -6,7 +6,7 @@ import { formatP } from './sensitivity.ts'
 import type { CompareSettings, MetricName, Verdict } from '../types.ts'
 import { settingsOverrideSchema } from '../gate-settings.ts'
 
-export const METRICS: readonly MetricName[] = Object.freeze(['throughputRps', 'p50Us', 'p95Us', 'p99Us', 'errorRate', 'cpuUsPerRequest'])
+export const METRICS: readonly MetricName[] = Object.freeze(['throughputRps', 'p50Us', 'p95Us', 'p99Us', 'errorRate', 'cpuUsPerRequest', 'checkFailureRate'])
 
 export interface MetricInfo {
   label: string
@@ -22,7 +22,10 @@ export const METRIC_INFO: Readonly<Record<MetricName, MetricInfo>> = Object.free
   p95Us: { label: 'p95', better: 'lower', changeKind: 'relative', unit: 'µs' },
   p99Us: { label: 'p99', better: 'lower', changeKind: 'relative', unit: 'µs' },
   errorRate: { label: 'error rate', better: 'lower', changeKind: 'absolute', unit: '%' },
-  cpuUsPerRequest: { label: 'CPU µs/req', better: 'lower', changeKind: 'relative', unit: 'µs/req' }
+  cpuUsPerRequest: { label: 'CPU µs/req', better: 'lower', changeKind: 'relative', unit: 'µs/req' },
+  // Journeys only: the share of checks that failed (a revoked token that still validated), compared
+  // in absolute points like the error rate.
+  checkFailureRate: { label: 'check failures', better: 'lower', changeKind: 'absolute', unit: '%' }
 })
 
 /**
@@ -40,7 +43,8 @@ export const DEFAULT_COMPARE_SETTINGS: Readonly<CompareSettings> = Object.freeze
     p95Us: 0.08,
     p99Us: 0.1,
     errorRate: 0.002,
-    cpuUsPerRequest: 0.05
+    cpuUsPerRequest: 0.05,
+    checkFailureRate: 0.002
   }) as Record<MetricName, number>,
   gatedMetrics: Object.freeze([...METRICS]) as MetricName[],
   minTrials: 3,
@@ -78,7 +82,8 @@ export const PAIRED_DEFAULT_MARGINS: Readonly<Record<MetricName, number>> = Obje
   p95Us: 0.04,
   p99Us: 0.05,
   errorRate: 0.002,
-  cpuUsPerRequest: 0.025
+  cpuUsPerRequest: 0.025,
+  checkFailureRate: 0.002
 })
 
 /** The defaults for a design: DEFAULT_COMPARE_SETTINGS, with the paired margins for `paired`. */

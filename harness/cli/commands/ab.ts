@@ -134,8 +134,9 @@ function parseAbPlan(raw: RawAbOptions, config: ResolvedConfig, runtime: AbRunti
   const slotMs = raw.slot === undefined ? AB_DEFAULTS.slotMs : raw.slot.trim() === 'duet' ? DUET : parseDurationMs('--slot', raw.slot, true)
   if (slotMs > 0 && slotMs < 100)
     throw new BadOptionError(`--slot ${raw.slot} is too short: each slot opens its connections afresh, so slots under 100ms measure connection set-up (use 0 to turn slots off)`)
-  const { scenario, duration, warmup, connections, rate, maxInFlight, slo, scenarioParam, errorThreshold, maxPool } = raw
-  const opts = parseRunOptions({ scenario, duration, warmup, connections, rate, maxInFlight, slo, scenarioParam, errorThreshold, maxPool, label }, config, {
+  const { scenario, duration, warmup, connections, vus, rate, maxInFlight, maxVus, stages, slo, scenarioParam, errorThreshold, maxPool } = raw
+  if (stages !== undefined && slotMs > 0) throw new BadOptionError('--stages needs whole trials per arm: use --slot duet (the default) or 0, not time slots')
+  const opts = parseRunOptions({ scenario, duration, warmup, connections, vus, rate, maxInFlight, maxVus, stages, slo, scenarioParam, errorThreshold, maxPool, label }, config, {
     durationMs: AB_DEFAULTS.durationMs,
     warmupMs: AB_DEFAULTS.warmupMs
   })

@@ -39,6 +39,7 @@ export interface RawCapacityOptions extends Pick<
   | 'targetOptions'
   | 'connections'
   | 'maxInFlight'
+  | 'maxVus'
   | 'scenarioParam'
   | 'errorThreshold'
   | 'maxLateShare'
@@ -185,6 +186,7 @@ export async function capacityCommand(raw: RawCapacityOptions, io: CommandIo, ru
       targetOptions: raw.targetOptions,
       connections: raw.connections,
       maxInFlight: raw.maxInFlight,
+      maxVus: raw.maxVus,
       scenarioParam: raw.scenarioParam,
       errorThreshold: raw.errorThreshold,
       maxLateShare: raw.maxLateShare,

@@ -5,7 +5,7 @@ import type { Scenario, ScenarioParams, TargetDefinition } from '../../api.ts'
 import { scenarioByName, targetByName, targetOptionsEnv, variantEnv } from '../../config.ts'
 import type { ResolvedConfig } from '../../config.ts'
 import { BadOptionError } from '../../errors.ts'
-import type { LoadSettings } from '../../types.ts'
+import type { LoadSettings, Stage } from '../../types.ts'
 import { parseSlos, type Slo } from '../../stats/slo.ts'
 import { DEFAULT_COMPARE_SETTINGS } from '../../stats/verdict.ts'
 
@@ -15,6 +15,12 @@ export interface RawRunOptions {
   slo?: string[]
   /** Open model: bound on requests in flight. */
   maxInFlight?: string
+  /** Journeys: virtual users (closed model); another name for --connections. */
+  vus?: string
+  /** Journeys, open model: most iterations running at once; another name for --max-in-flight. */
+  maxVus?: string
+  /** Ramping: `30s:10,1m:50` (each stage's duration and the level it reaches). */
+  stages?: string
   scenario?: string[]
   duration?: string
   warmup?: string
@@ -59,6 +65,9 @@ export interface RawInterleavedOptions {
   duration?: string
   warmup?: string
   connections?: string
+  vus?: string
+  maxVus?: string
+  stages?: string
   scenarioParam?: string[]
   errorThreshold?: string
   maxPool?: string
@@ -175,9 +184,44 @@ export interface TypedRunValues {
 
 type ConfigPart = Pick<ResolvedConfig, 'scenarios' | 'targets' | 'load' | 'file'>
 
+/**
+ * `--stages 30s:10,1m:50,20s:0`: each stage's duration and the level it reaches (VUs in the closed
+ * model, iterations or requests per second in the open one), as k6's stages.
+ */
+export function parseStages(raw: string): Stage[] {
+  const stages = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => {
+      const m = /^([^:]+):\s*(\d+(?:\.\d+)?)$/.exec(part)
+      if (m === null) throw new BadOptionError(`--stages "${raw}": "${part}" is not <duration>:<target> (e.g. 30s:50)`)
+      return { durationMs: parseDurationMs(`--stages stage "${part}"`, m[1] as string, false), target: Number(m[2]) }
+    })
+  if (stages.length === 0) throw new BadOptionError(`--stages "${raw}" has no stage (e.g. 30s:10,1m:50)`)
+  return stages
+}
+
+/** --vus and --connections, --max-vus and --max-in-flight: one name each, never both. */
+function takeAliases(raw: RawRunOptions): RawRunOptions {
+  if (raw.vus !== undefined && raw.connections !== undefined) throw new BadOptionError('--vus and --connections are the same setting: give one')
+  if (raw.maxVus !== undefined && raw.maxInFlight !== undefined) throw new BadOptionError('--max-vus and --max-in-flight are the same setting: give one')
+  const out = { ...raw }
+  if (raw.vus !== undefined) out.connections = raw.vus
+  if (raw.maxVus !== undefined) out.maxInFlight = raw.maxVus
+  return out
+}
+
 /** The load every chosen scenario runs under, before its own connections default. */
 function parseLoad(raw: RawRunOptions, config: ConfigPart, typed: TypedRunValues): Omit<LoadSettings, 'connections'> & { trials: number } {
-  const durationMs = raw.duration === undefined ? (typed.durationMs ?? config.load.durationMs ?? RUN_DEFAULTS.durationMs) : parseDurationMs('--duration', raw.duration, false)
+  const stages = raw.stages === undefined ? null : parseStages(raw.stages)
+  if (stages !== null && raw.duration !== undefined) throw new BadOptionError('--stages sets the measured time (the sum of the stages): drop --duration')
+  const durationMs =
+    stages !== null
+      ? stages.reduce((sum, s) => sum + s.durationMs, 0)
+      : raw.duration === undefined
+        ? (typed.durationMs ?? config.load.durationMs ?? RUN_DEFAULTS.durationMs)
+        : parseDurationMs('--duration', raw.duration, false)
   const warmupMs = raw.warmup === undefined ? (typed.warmupMs ?? config.load.warmupMs ?? RUN_DEFAULTS.warmupMs) : parseDurationMs('--warmup', raw.warmup, true)
   const warmupMaxMs = raw.warmupMax === undefined ? null : parseDurationMs('--warmup-max', raw.warmupMax, true)
   if (warmupMaxMs !== null && warmupMaxMs < warmupMs)
@@ -202,6 +246,7 @@ function parseLoad(raw: RawRunOptions, config: ConfigPart, typed: TypedRunValues
     maxRequests: null,
     timeoutMs,
     ...(maxInFlight === null ? {} : { maxInFlight }),
+    ...(stages === null ? {} : { stages }),
     trials
   }
 }
@@ -262,7 +307,8 @@ function resolveTarget(raw: RawRunOptions, config: ConfigPart): Pick<RunOptions,
  * Parses once into typed, frozen settings; `config` supplies the scenarios, the target and load
  * defaults, `typed` what the calling command has already as numbers.
  */
-export function parseRunOptions(raw: RawRunOptions, config: ConfigPart, typed: TypedRunValues = {}): RunOptions {
+export function parseRunOptions(given: RawRunOptions, config: ConfigPart, typed: TypedRunValues = {}): RunOptions {
+  const raw = takeAliases(given)
   const names = splitList(raw.scenario)
   const all = config.scenarios.map((s) => s.name)
   const chosen = names.length === 0 ? [...all] : [...new Set(names)]

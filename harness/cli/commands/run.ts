@@ -27,7 +27,7 @@ import { renderSloJunit } from '../../reporters/slo-junit.ts'
 import { writeFile } from 'node:fs/promises'
 import type { RawRunOptions, RunOptions, TypedRunValues } from './run-options.ts'
 import type { CommandIo } from '../io.ts'
-import { driverFor, driverNameOf } from '../../engine/drivers/index.ts'
+import { driverNameOf } from '../../engine/drivers/index.ts'
 
 export type { CommandIo } from '../io.ts'
 

@@ -22,7 +22,7 @@ import { planVariants } from '../../engine/plan.ts'
 import { pinGenerator, targetProcessOptions } from '../../engine/target-process.ts'
 import type { TargetDefinition } from '../../api.ts'
 import { loadConfig, targetByName, targetOptionsEnv, variantEnv } from '../../config.ts'
-import { driverFor, driverNameOf } from '../../engine/drivers/index.ts'
+import { driverNameOf } from '../../engine/drivers/index.ts'
 import type { TargetProfiler } from '../../profile/profiler.ts'
 import { createProfiler, finishProfiling, insertBeforeBodyEnd, parseProfileOptions } from '../../profile/session.ts'
 import type { ProfileOutput, RawProfileOptions } from '../../profile/session.ts'
@@ -209,6 +209,8 @@ async function resolveVariantsPlan(raw: RawVariantsOptions, io: CommandIo, runti
       duration: raw.duration,
       warmup: raw.warmup,
       connections: raw.connections,
+      vus: raw.vus,
+      stages: raw.stages,
       scenarioParam: raw.scenarioParam,
       errorThreshold: raw.errorThreshold,
       maxPool: raw.maxPool,

@@ -18,7 +18,8 @@ for (const model of ['closed', 'open'] as const) {
     name: `journey-${model}`,
     model,
     workload: 'journeys',
-    description: model === 'closed' ? 'journeys, closed model: N virtual users loop their iterations' : 'journeys, open model: iterations start at an arrival rate, at most --max-vus at once',
+    description:
+      model === 'closed' ? 'journeys, closed model: N virtual users loop their iterations' : 'journeys, open model: iterations start at an arrival rate, at most --max-vus at once',
     create: () => createJourneyDriver()
   })
 }

@@ -104,7 +104,8 @@ export class Vu implements VirtualUser<unknown, unknown> {
   }
 
   async request(request: JourneyRequest): Promise<JourneyResponse> {
-    if (!(HTTP_METHODS as readonly string[]).includes(request.method)) throw new TypeError(`request: method ${JSON.stringify(request.method)} is not one of ${HTTP_METHODS.join(', ')}`)
+    if (!(HTTP_METHODS as readonly string[]).includes(request.method))
+      throw new TypeError(`request: method ${JSON.stringify(request.method)} is not one of ${HTTP_METHODS.join(', ')}`)
     if (typeof request.path !== 'string' || !request.path.startsWith('/')) throw new TypeError(`request: path ${JSON.stringify(request.path)} must start with /`)
     const step = this.#stepName(request.step ?? defaultStepName(request.method, request.path))
     this.#lastStep = step

@@ -80,7 +80,14 @@ export function requestsAsJourney(nextRequest: () => RequestSpec): JourneyRuntim
     setState: () => undefined,
     iteration: async (vu) => {
       const spec = nextRequest()
-      await vu.request({ method: spec.method, path: spec.path, step: spec.tag ?? spec.method + ' ' + (spec.path.split('?')[0] ?? ''), expectedStatuses: spec.expectedStatuses, ...(spec.headers === undefined ? {} : { headers: spec.headers }), ...(spec.body === undefined ? {} : { body: spec.body }) })
+      await vu.request({
+        method: spec.method,
+        path: spec.path,
+        step: spec.tag ?? spec.method + ' ' + (spec.path.split('?')[0] ?? ''),
+        expectedStatuses: spec.expectedStatuses,
+        ...(spec.headers === undefined ? {} : { headers: spec.headers }),
+        ...(spec.body === undefined ? {} : { body: spec.body })
+      })
     }
   }
 }
@@ -196,7 +203,9 @@ class JourneyRun implements VuHost {
     const load = this.#options.load
     const measureAt = load.warmupMs
     const endAt = measureAt + this.#durationMs
-    this.#timers.push(setTimeout(() => this.#beginMeasuring(), measureAt))
+    // Without a warm-up the first iterations are measured: they start in this very turn.
+    if (measureAt === 0) this.#beginMeasuring()
+    else this.#timers.push(setTimeout(() => this.#beginMeasuring(), measureAt))
     this.#timers.push(setTimeout(() => this.#drain(), endAt))
     const ramp = (): void => {
       const sinceMs = performance.now() - this.#t0 - measureAt
@@ -273,7 +282,8 @@ class JourneyRun implements VuHost {
   // As in the open request driver (open.ts): one wake-up starts every iteration already due, and
   // the last stretch before the next is polled, since timers fire late by a millisecond or more.
   #pump = (): void => {
-    if (this.#pollSince !== null && this.#cpuAtStart !== null && this.#cpuAtWindowEnd === null) this.#pollUs += Math.min(MAX_POLL_CREDIT_US, (performance.now() - this.#pollSince) * 1000)
+    if (this.#pollSince !== null && this.#cpuAtStart !== null && this.#cpuAtWindowEnd === null)
+      this.#pollUs += Math.min(MAX_POLL_CREDIT_US, (performance.now() - this.#pollSince) * 1000)
     this.#pollSince = null
     if (this.#finished) return
     const schedule = this.#schedule as ArrivalSchedule
@@ -450,10 +460,13 @@ class JourneyRun implements VuHost {
   sleep(ms: number): Promise<void> {
     if (this.#finished || ms <= 0) return Promise.resolve()
     return new Promise<void>((resolve) => {
-      const entry = { timer: setTimeout(() => {
-        this.#sleeps.delete(entry)
-        resolve()
-      }, ms), resolve }
+      const entry = {
+        timer: setTimeout(() => {
+          this.#sleeps.delete(entry)
+          resolve()
+        }, ms),
+        resolve
+      }
       this.#sleeps.add(entry)
     })
   }

@@ -49,7 +49,11 @@ export function createTransport(origin: string, options: TransportOptions): Tran
 }
 
 function http1Transport(origin: string, options: TransportOptions): Transport {
-  const pool = new Http1Pool(origin, { connections: options.connections, timeoutMs: options.timeoutMs, ...(options.onCapacity === undefined ? {} : { onCapacity: options.onCapacity }) })
+  const pool = new Http1Pool(origin, {
+    connections: options.connections,
+    timeoutMs: options.timeoutMs,
+    ...(options.onCapacity === undefined ? {} : { onCapacity: options.onCapacity })
+  })
   return {
     canSend: () => pool.canSend(),
     send: (request, handler) =>
