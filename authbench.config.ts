@@ -1,6 +1,7 @@
 // This repository's own authbench config: the reference auth target, its four optimisation
-// presets (as variants), its server-side counters and its six scenarios, declared through the
-// same public API any user's service gets. `npm run bench` and every command read it from here.
+// presets (as variants), its server-side counters and its scenarios (six of requests, two
+// journeys), declared through the same public API any user's service gets. `npm run bench` and
+// every command read it from here.
 import { fileURLToPath } from 'node:url'
 import { defineConfig, defineTarget } from 'authbench'
 import { SCENARIOS } from './scenarios/index.ts'

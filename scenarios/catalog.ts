@@ -58,8 +58,34 @@ export const EXPECTED_STATUS = Object.freeze({
   ott: [200],
   validate: [200],
   validateInvalid: [401],
-  revoke: [200]
+  revoke: [200],
+  /**
+   * A validate that must be refused (a revoked token, a spent OTT) in a journey: 200 is let
+   * through too, so the iteration goes on and its check, not its status, says it was not refused.
+   */
+  validateRefused: [200, 401]
 } as const)
+
+/** The journeys' step names: the harness's per-step figures and the k6 scripts' `name` tags. */
+export const JOURNEY_STEPS = Object.freeze({
+  token: 'token',
+  ott: 'ott',
+  validate: 'validate',
+  revoke: 'revoke',
+  validateRevoked: 'validate-revoked',
+  validateSpent: 'validate-spent'
+} as const)
+
+/** The journeys' check names, the same in the harness and in k6. */
+export const JOURNEY_CHECKS = Object.freeze({
+  tokenValid: 'token is valid',
+  ottValid: 'OTT is valid',
+  revokedRefused: 'revoked token is refused',
+  spentRefused: 'spent OTT is refused'
+} as const)
+
+/** client-session: validations of the live token in each iteration, before it is revoked. */
+export const CLIENT_SESSION_VALIDATIONS = 3
 
 export type MixKind = 'validate' | 'token' | 'ott' | 'revoke'
 export type MixWeights = Readonly<Record<MixKind, number>>

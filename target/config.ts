@@ -109,7 +109,12 @@ export const configSchema = z
 
     injectCpuUs: int(0, 1_000_000),
     injectDelayMs: int(0, 600_000),
-    injectDelayRatio: z.coerce.number().min(0).max(1)
+    injectDelayRatio: z.coerce.number().min(0).max(1),
+    /**
+     * Test-only: validate ignores revocations and OTT consumption (both are still recorded), so a
+     * correctness check of the harness (a revoked token must answer 401) has a known failure to find.
+     */
+    injectForgetRevocations: bool
   })
   .superRefine((c, ctx) => {
     if (c.dbPoolMin > c.dbPoolMax) ctx.addIssue({ code: 'custom', path: ['dbPoolMin'], message: 'must not exceed DB_POOL_MAX' })
@@ -188,7 +193,8 @@ export const ENV_NAMES: Readonly<Record<keyof Config, string>> = Object.freeze({
   maxConnections: 'MAX_CONNECTIONS',
   injectCpuUs: 'INJECT_CPU_US',
   injectDelayMs: 'INJECT_DELAY_MS',
-  injectDelayRatio: 'INJECT_DELAY_RATIO'
+  injectDelayRatio: 'INJECT_DELAY_RATIO',
+  injectForgetRevocations: 'INJECT_FORGET_REVOCATIONS'
 })
 
 /** Shedding limits of the presets that shed (phase2 and later); measured in docs/reference-target.md. */
@@ -257,7 +263,8 @@ export const DEFAULTS: Readonly<ConfigInput> = Object.freeze({
   maxConnections: 10_000,
   injectCpuUs: 0,
   injectDelayMs: 0,
-  injectDelayRatio: 0
+  injectDelayRatio: 0,
+  injectForgetRevocations: false
 })
 
 /**

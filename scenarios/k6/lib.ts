@@ -10,7 +10,7 @@ import { Counter, Gauge } from 'k6/metrics'
 import type { Options, Scenario } from 'k6/options'
 import { BENCH_CLIENT, DEFAULT_LOAD, ENDPOINTS, JSON_HEADERS, credentialsBody } from '../catalog.ts'
 import { K6_METRICS, MEASURE_TAG, TREND_STATS } from '../../harness/k6-contract.ts'
-import type { K6ScenarioName } from './scripts.ts'
+import type { K6ScriptName } from './scripts.ts'
 import type { K6Request } from './requests.ts'
 import { baselineFromEnv, gateThresholds } from './thresholds.ts'
 
@@ -43,7 +43,8 @@ function fail(name: string, raw: string, wanted: string): never {
   throw new Error(`AUTHBENCH_ERR_BAD_OPTION: ${name}="${raw}" ${wanted}`)
 }
 
-function intEnv(name: string, fallback: number, min: number, max: number): number {
+/** An integer from k6's environment, or `fallback` when unset; out of range, a coded error naming it. */
+export function intEnv(name: string, fallback: number, min: number, max: number): number {
   const raw = __ENV[name]
   if (raw === undefined || raw === '') return fallback
   const v = Number(raw)
@@ -89,7 +90,7 @@ export function consumablePoolSize(config: LoadConfig, share: number): number {
 }
 
 /** Both load models, the gate's thresholds, and the percentiles the importer needs. */
-export function buildOptions(scenario: K6ScenarioName, config: LoadConfig): Options {
+export function buildOptions(scenario: K6ScriptName, config: LoadConfig): Options {
   const tags = { [MEASURE_TAG.name]: MEASURE_TAG.value }
   const measured: Scenario =
     config.model === 'open'
@@ -140,6 +141,24 @@ export function send(baseUrl: string, req: K6Request): RefinedResponse<'text'> {
   }
   if (typeof res.body === 'string') responseBytes.add(res.body.length)
   return res
+}
+
+/**
+ * One step of a journey: the request as `send` makes it, or null when its status was not
+ * expected, and the iteration ends there as the harness's journey driver ends it.
+ */
+export function sendStep(baseUrl: string, req: K6Request): RefinedResponse<'text'> | null {
+  const res = send(baseUrl, req)
+  return req.expectedStatuses.includes(res.status) ? res : null
+}
+
+/** A validate answer that says the token is valid. */
+export function saysValid(res: RefinedResponse<'text'>): boolean {
+  try {
+    return res.json('valid') === true
+  } catch {
+    return false
+  }
 }
 
 /** The `access_token` of a token or OTT response, or null. */

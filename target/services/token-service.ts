@@ -67,10 +67,15 @@ export class TokenService {
   /** Single-flight: concurrent misses for one token run one store query, not one per request. */
   private readonly inflight = new Map<string, Promise<TokenState>>()
   private readonly metrics: ServiceMetrics
+  /** INJECT_FORGET_REVOCATIONS: the test-only fault that validate ignores revocation and consumption. */
+  private readonly forgetRevocations: boolean
   private pruneTimer: NodeJS.Timeout | null = null
 
   constructor(private readonly deps: TokenServiceDeps) {
     this.metrics = deps.metrics ?? NOOP_METRICS
+    this.forgetRevocations = deps.config.injectForgetRevocations
+    if (this.forgetRevocations)
+      deps.logger.warn({ code: 'AUTH_WARN_FORGET_REVOCATIONS' }, 'INJECT_FORGET_REVOCATIONS is on: revoked tokens and spent one-time tokens still validate (test only)')
     if (deps.revocations || deps.config.instances === 1) {
       this.pruneTimer = setInterval(() => this.prune(), 10_000)
       this.pruneTimer.unref()
@@ -152,15 +157,20 @@ export class TokenService {
     const claims = this.deps.jwt.verify(jwt)
     const id = claims.token_id
     const state = await this.state(id, claims.exp * 1000)
+    const isOtt = claims.token_type === 'O'
     // A consumed OTT is recorded as revoked in caches; for an OTT either means "used up".
-    if (claims.token_type === 'O' && (state.used || state.revoked)) throw this.reject('ott_used', 'OTT_USED')
-    if (state.revoked) throw this.reject('revoked', 'REVOKED_TOKEN')
+    let spent = isOtt ? state.used || state.revoked : state.revoked
+    if (spent && !this.forgetRevocations) throw isOtt ? this.reject('ott_used', 'OTT_USED') : this.reject('revoked', 'REVOKED_TOKEN')
     const required = this.deps.registry.requiredScope(resource, claims.client_id)
     if (required === undefined) throw this.reject('unknown_resource', 'UNKNOWN_RESOURCE')
     if (!claims.scopes.includes(required)) throw this.reject('insufficient_scope', 'INSUFFICIENT_SCOPE')
     // Consume a one-time token only on an otherwise successful validate.
-    if (claims.token_type === 'O' && !(await this.consumeOtt(recordFromClaims(claims, jwt)))) throw this.reject('ott_used', 'OTT_USED')
-    this.metrics.validation('valid')
+    if (isOtt && !(await this.consumeOtt(recordFromClaims(claims, jwt)))) {
+      if (!this.forgetRevocations) throw this.reject('ott_used', 'OTT_USED')
+      spent = true
+    }
+    // Apart from 'valid', so /metrics shows how many answers the test-only fault changed.
+    this.metrics.validation(spent ? 'forgotten' : 'valid')
     return { valid: true, client_id: claims.client_id, expires_at: new Date(claims.exp * 1000).toISOString(), scopes: claims.scopes }
   }
 

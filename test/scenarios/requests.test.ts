@@ -126,8 +126,8 @@ describe('mixed', () => {
 })
 
 describe('registry', () => {
-  it('ships the six scenarios and names an unknown one', () => {
-    expect(SCENARIO_NAMES).toEqual(['health', 'token', 'ott', 'validate', 'revoke', 'mixed'])
+  it('ships the six request scenarios and the two journeys, and names an unknown one', () => {
+    expect(SCENARIO_NAMES).toEqual(['health', 'token', 'ott', 'validate', 'revoke', 'mixed', 'client-session', 'ott-flow'])
     expect(() => getScenario('nope')).toThrow(/unknown scenario "nope"/)
   })
 })
