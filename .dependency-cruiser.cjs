@@ -6,7 +6,7 @@
 // A new driver, reporter or statistic then touches its own layer and nothing above it, and
 // no file is part of an import cycle. docs/architecture.md says where each kind of code goes.
 /** Files of the base layer: public types, the error registry, the public API and config loading. */
-const BASE = '^harness/(types|errors|api|config|result-io|k6-contract|gate-settings|exit-code)\\.ts$'
+const BASE = '^harness/(types|errors|api|journey|scenario-context|config|result-io|k6-contract|gate-settings|exit-code)\\.ts$'
 const STATS = '^harness/stats/'
 const MIDDLE = '^harness/(engine|reporters|profile|importers)/'
 const CLI = '^harness/(cli|bin)/|^harness/index\\.ts$'

@@ -5,10 +5,11 @@
 // user's service does not have.
 import { ConfigError, ScenarioParamError } from './errors.ts'
 import type { JourneyDefinition, JourneyRuntime } from './journey.ts'
+import { HTTP_METHODS } from './scenario-context.ts'
+import type { HttpMethod, ScenarioParams, SetupContext } from './scenario-context.ts'
 
-/** The methods a request may use. */
-export const HTTP_METHODS = Object.freeze(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const)
-export type HttpMethod = (typeof HTTP_METHODS)[number]
+export { HTTP_METHODS } from './scenario-context.ts'
+export type { HttpMethod, ScenarioParams, SetupContext } from './scenario-context.ts'
 
 /** One HTTP request a scenario asks a driver to send. */
 export interface RequestSpec {
@@ -49,25 +50,6 @@ export function requestSpecProblem(spec: unknown): string | null {
   if (r.body !== undefined && typeof r.body !== 'string') return 'body must be a string (JSON.stringify an object first)'
   if (r.method === 'HEAD' && r.body !== undefined) return 'a HEAD request has no body'
   return null
-}
-
-/** Scenario parameters as given on the command line (`--scenario-param validate.invalidShare=0.1`). */
-export type ScenarioParams = Readonly<Record<string, string>>
-
-/** What a scenario's `setup` gets: where the target is, how much to seed, and how. */
-export interface SetupContext {
-  /** Base URL of the target, e.g. http://127.0.0.1:3000 (no trailing slash). */
-  url: string
-  /** How many requests the instance should serve before its consumable data runs dry. */
-  expectedRequests: number
-  /** Upper bound on consumable items (ids, sessions, one-time codes, …) seeded per trial (`--max-pool`). */
-  maxPoolSize: number
-  /** How many seeding requests may be in flight at once. */
-  concurrency: number
-  /** The scenario's parameters, already checked by `checkParams`. */
-  params: ScenarioParams
-  /** Aborted when the run stops (Ctrl-C, target crash): seeding should stop at once. */
-  signal?: AbortSignal
 }
 
 /** What a scenario instance reports about its seeded data, for the trial's `setup` record. */

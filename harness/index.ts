@@ -24,6 +24,8 @@ export type {
   VariantEnv,
   VariantsReportData
 } from './api.ts'
+export { StepFailure, defaultStepName } from './journey.ts'
+export type { Checks, Iteration, JourneyDefinition, JourneyRequest, JourneyResponse, StepOptions, ThinkTime, VirtualUser } from './journey.ts'
 export { AuthbenchError, BadOptionError, ERROR_CODES, EXIT, ScenarioParamError, SetupFailedError, UnknownScenarioError } from './errors.ts'
 export type { ErrorCode } from './errors.ts'
 export { registerDriver, registeredDrivers } from './engine/drivers/index.ts'
@@ -31,6 +33,6 @@ export type { DriverRegistration } from './engine/drivers/index.ts'
 export type { Driver, DriverOptions, DriverOutcome, ResponseEvent } from './engine/drivers/types.ts'
 export { registerReport, reportFormats } from './reporters/index.ts'
 export type { ReportFormat, ReportInput } from './reporters/index.ts'
-export type { Comparison, LoadModel, RunResult, TrialResult } from './types.ts'
+export type { CheckFigures, Comparison, JourneyFigures, LoadModel, RunResult, Stage, StepFigures, TrialResult } from './types.ts'
 // For a driver of one's own: the µs HDR histogram every trial carries, and its encoding.
 export { createHistogram, encodeHistogram, toRecordableUs } from './stats/recorder.ts'

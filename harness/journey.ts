@@ -5,7 +5,7 @@
 // an earlier answer, a method per step, or think time. The engine runs journeys with its own driver
 // (harness/engine/drivers/journey.ts), in the closed model (N VUs loop) and in the open model
 // (iterations start at an arrival rate, at most --max-vus at once).
-import type { HttpMethod, SetupContext } from './api.ts'
+import type { HttpMethod, SetupContext } from './scenario-context.ts'
 
 /** A request a VU sends. `path` is the path and query; `body` a string, or any other value to send as JSON. */
 export interface JourneyRequest {

@@ -250,9 +250,17 @@ export class TargetProcess extends EventEmitter {
         lastError = new Error(`readiness probe answered ${status}`)
       } catch (error) {
         lastError = error
+        // A certificate that is not trusted will not become trusted by waiting: say so now.
+        if (isCertificateError(error)) break
       }
       await sleep(100)
     }
+    if (isCertificateError(lastError))
+      throw new TargetStartError(
+        `the target (${this.#command}) answered at ${this.url}${path} with a certificate that is not trusted (${(lastError as Error).message}); for a self-signed certificate, give --insecure`,
+        this.stderrTail(),
+        lastError
+      )
     const reason = lastError instanceof Error ? `: ${lastError.message}` : ''
     throw new TargetStartError(
       `the target (${this.#command}) was not ready: readiness path ${path} did not answer 2xx at ${this.url}${path} within ${timeoutMs} ms${reason}`,
@@ -439,4 +447,14 @@ export function watchLiveness(baseUrl: string, options: LivenessOptions = {}): L
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+const CERTIFICATE_ERRORS =
+  /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|CERT_UNTRUSTED)$/
+
+/** A TLS certificate the client does not trust, as Node names it (on the error or its cause). */
+function isCertificateError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  const causeCode = ((error as { cause?: { code?: unknown } } | null)?.cause as { code?: unknown } | undefined)?.code
+  return [code, causeCode].some((c) => typeof c === 'string' && CERTIFICATE_ERRORS.test(c))
 }

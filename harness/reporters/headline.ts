@@ -42,7 +42,9 @@ function headlineText(verdict: Verdict, scenarios: readonly ScenarioComparison[]
     .map((entry) => `${entry.scenario} ${METRIC_INFO[entry.metric.metric].label} ${formatChange(entry.metric.changeKind, entry.metric.change)} ${formatInterval(entry.metric)}`)
   const subject = mode === 'ab' ? 'B vs A' : 'current vs baseline'
   const detail = verdict === 'regression' || verdict === 'improvement' ? `: ${worst.slice(0, 3).join('; ')}${worst.length > 3 ? `; +${worst.length - 3} more` : ''}` : ''
-  const tally = `${count('regression')} regression, ${count('improvement')} improvement, ${count('no-change')} no change, ${count('inconclusive')} inconclusive, ${count('invalid')} invalid over ${scenarios.length} scenario(s)`
+  const parts = scenarios.filter((scenario) => scenario.part !== undefined).length
+  const over = `${scenarios.length - parts} scenario(s)${parts > 0 ? ` and ${parts} journey step series` : ''}`
+  const tally = `${count('regression')} regression, ${count('improvement')} improvement, ${count('no-change')} no change, ${count('inconclusive')} inconclusive, ${count('invalid')} invalid over ${over}`
   const why = verdict === 'invalid' && notes.length > 0 ? ` (${notes[0]})` : ''
   return `authbench ${subject}: ${VERDICT_LABEL[verdict].toUpperCase()}${detail}${why} — ${tally}${blindness(gated)}`
 }

@@ -216,13 +216,6 @@ function checkValues(trials: readonly TrialResult[]): number[] | null {
   return values.length > 0 && values.every((value): value is number => value !== null) ? values : null
 }
 
-/** Why a side's CPU µs/req is missing, for the note. */
-function noCpuNote(trials: readonly TrialResult[]): string {
-  return seriesPartOf(trials[0]) !== undefined
-    ? 'CPU µs/req is measured for the whole journey, not per step: see its scenario'
-    : 'CPU µs/req not measured on both sides (external target?): not compared'
-}
-
 function cpuValues(trials: readonly TrialResult[]): number[] | null {
   const values = trials.map((trial) => trial.server?.cpuUsPerRequest ?? null)
   return values.every((value): value is number => value !== null && Number.isFinite(value)) ? values : null
@@ -642,7 +635,8 @@ function compareValuesUnpaired(
     const cpuA = cpuValues(a.valid)
     const cpuB = cpuValues(b.valid)
     if (cpuA === null || cpuB === null) {
-      scenarioNotes.push(noCpuNote(a.valid))
+      // A journey's step has no CPU figure of its own (the server's CPU is the whole trial's): nothing to say.
+      if (seriesPartOf(a.valid[0]) === undefined) scenarioNotes.push('CPU µs/req not measured on both sides (external target?): not compared')
       return []
     }
     valuesA = cpuA
@@ -845,8 +839,7 @@ function comparePairedMetric(
   if (invalidReason !== null && PERCENTILE_OF[metric] !== undefined) return [invalidMetric(metric, settings, invalidReason)]
   const values = pairedValues(scenario, metric, trialsA, trialsB)
   if (values === null) {
-    if (trialsA.length > 0 && metric === 'cpuUsPerRequest')
-      scenarioNotes.push(seriesPartOf(trialsA[0]) !== undefined ? noCpuNote(trialsA) : 'CPU µs/req not measured in every trial: not compared')
+    if (trialsA.length > 0 && metric === 'cpuUsPerRequest' && seriesPartOf(trialsA[0]) === undefined) scenarioNotes.push('CPU µs/req not measured in every trial: not compared')
     return []
   }
   const { valuesA, valuesB, pointA, pointB } = values

@@ -23,7 +23,7 @@ describe('loadConfig', () => {
   it('reads the repository config: the auth target, its four presets as variants, six scenarios', async () => {
     const config = await loadConfig({ cwd: REPO_ROOT })
     expect(config.file).toBe(path.join(REPO_ROOT, 'authbench.config.ts'))
-    expect(config.scenarios.map((s) => s.name)).toEqual(['health', 'token', 'ott', 'validate', 'revoke', 'mixed'])
+    expect(config.scenarios.map((s) => s.name)).toEqual(['health', 'token', 'ott', 'validate', 'revoke', 'mixed', 'client-session', 'ott-flow'])
     const auth = targetByName(config)
     expect(Object.keys(auth.variants ?? {})).toEqual(['baseline', 'phase1', 'phase2', 'phase3'])
     expect(variantEnv(auth, 'phase1')).toEqual({ PRESET: 'phase1' })

@@ -22,7 +22,7 @@ function usageError(fn: () => unknown): string {
 describe('run options', () => {
   it('defaults to every scenario, closed model, 3 trials (what compare needs) of 4 s with 1 s warm-up', () => {
     const o = parseRunOptions({}, config)
-    expect(o.scenarios.map((s) => s.scenario.name)).toEqual(['health', 'token', 'ott', 'validate', 'revoke', 'mixed'])
+    expect(o.scenarios.map((s) => s.scenario.name)).toEqual(['health', 'token', 'ott', 'validate', 'revoke', 'mixed', 'client-session', 'ott-flow'])
     expect(o.trials).toBe(3)
     expect(o.trials).toBeGreaterThanOrEqual(DEFAULT_COMPARE_SETTINGS.minTrials)
     expect(o.scenarios[0]?.load).toMatchObject({ model: 'closed', durationMs: 4_000, warmupMs: 1_000, pipelining: 1, rateRps: null })
