@@ -1,8 +1,13 @@
 // BASELINE_REPORT.md from a baseline run: a table of throughput, avg, p50, p95,
 // p99, max and success, with p99.9, response size, CPU µs/req, trial spread, the
-// environment fingerprint, the target config, the load and how to reproduce. Pure: the same
-// result and options give the same text, so the report is regenerated, never edited.
+// environment fingerprint, the target config, the load and how to reproduce; a journey scenario's
+// steps, iterations and checks under it. Pure: the same result and options give the same text, so
+// the report is regenerated, never edited.
+import { latencyLowerBoundOf } from '../stats/summary.ts'
 import type { LoadSettings, RunResult, ScenarioSummary } from '../types.ts'
+import { bounded, describeLowerBound } from './format.ts'
+import { journeyMarkdown, journeyViews, markdownText, viewTitle } from './journey.ts'
+import type { JourneyFormats } from './journey.ts'
 
 export interface BaselineReportOptions {
   /** The command that produced the run, shown under "How to reproduce". */
@@ -34,7 +39,8 @@ function loadText(load: LoadSettings | undefined): string {
   if (load === undefined) return '—'
   const model =
     load.model === 'open' ? `open, ${int.format(load.rateRps ?? 0)} req/s on ${load.connections} connections` : `closed, ${load.connections} connections × ${load.pipelining}`
-  return `${model}; ${load.durationMs / 1000} s measured after ${load.warmupMs / 1000} s warm-up`
+  const stages = load.stages === undefined ? '' : `; stages ${load.stages.map((stage) => `${stage.durationMs / 1000} s to ${int.format(stage.target)}`).join(', ')}`
+  return `${model}; ${load.durationMs / 1000} s measured after ${load.warmupMs / 1000} s warm-up${stages}`
 }
 
 function row(result: RunResult, s: ScenarioSummary, describe: Readonly<Record<string, string>>): string {
@@ -43,9 +49,11 @@ function row(result: RunResult, s: ScenarioSummary, describe: Readonly<Record<st
   const successes = trials.reduce((sum, t) => sum + t.successes, 0)
   const success = requests === 0 ? '—' : percent(successes / requests)
   const l = s.latencyUs
+  const lowerBound = latencyLowerBoundOf(s.scenario, result.trials) !== null
+  const p = (us: number): string => bounded(ms(us), lowerBound)
   const cpu = s.cpuUsPerRequest === null ? '—' : s.cpuUsPerRequest.toFixed(1)
   const validity = s.validTrials === s.trials ? `${s.trials}` : `${s.validTrials}/${s.trials} valid`
-  return `| ${s.scenario} | ${(describe[s.scenario] ?? '—').replace(/\|/g, '\\|')} | ${int.format(s.throughputRps)} | ${range(trials.map((t) => t.throughputRps))} | ${ms(l.mean)} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${success} | ${int.format(s.meanResponseBytes)} | ${cpu} | ${validity} |`
+  return `| ${s.scenario} | ${(describe[s.scenario] ?? '—').replace(/\|/g, '\\|')} | ${int.format(s.throughputRps)} | ${range(trials.map((t) => t.throughputRps))} | ${ms(l.mean)} | ${p(l.p50)} | ${p(l.p95)} | ${p(l.p99)} | ${p(l.p999)} | ${p(l.max)} | ${success} | ${int.format(s.meanResponseBytes)} | ${cpu} | ${validity} |`
 }
 
 /** The title, how figures were made, the results table, the calibration and the invalid trials. */
@@ -71,6 +79,11 @@ function resultLines(result: RunResult, options: BaselineReportOptions, lines: s
   lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
   for (const s of result.summary) lines.push(row(result, s, options.scenarioDescriptions ?? {}))
   lines.push('')
+  for (const s of result.summary) {
+    const bound = latencyLowerBoundOf(s.scenario, result.trials)
+    if (bound !== null) lines.push(`_${markdownText(describeLowerBound(s.scenario, bound))}_`, '')
+  }
+  journeyLines(result, lines)
   if (result.calibration !== null) {
     lines.push(
       `Calibration workload (raw \`GET\` of the target's readiness path, 32 connections, recorded to normalise across machines): ${int.format(result.calibration.throughputRps)} req/s${result.calibration.cpuUsPerRequest === null ? '' : `, ${result.calibration.cpuUsPerRequest.toFixed(1)} CPU µs/req`}.`
@@ -84,6 +97,20 @@ function resultLines(result: RunResult, options: BaselineReportOptions, lines: s
     for (const t of invalid) if (t.validity.state === 'invalid') lines.push(`- ${t.scenario} trial ${t.trial + 1}: ${t.validity.code}: ${t.validity.reason}`)
     lines.push('')
   }
+}
+
+const BASELINE_FORMATS: JourneyFormats = { latency: ms, rps: (perS) => int.format(perS) }
+
+/** Each journey scenario's steps, iterations and checks, in the table's units. */
+function journeyLines(result: RunResult, lines: string[]): void {
+  const views = journeyViews(
+    result,
+    result.summary.map((s) => s.scenario)
+  )
+  if (views.length === 0) return
+  lines.push('## Journeys', '')
+  lines.push('Each step is one named request of the journey; its latencies come from its own merged histogram over the valid trials. Latencies in ms unless marked µs.', '')
+  for (const view of views) lines.push(`### ${markdownText(viewTitle(view))}`, '', ...journeyMarkdown(view, BASELINE_FORMATS))
 }
 
 /** The machine the baseline was measured on. */

@@ -69,3 +69,26 @@ export function formatDetectable(metric: MetricComparison): string {
   const signed = (metric.better === 'higher' ? -1 : 1) * sensitivity.detectableChange
   return `${sensitivity.tooNoisy ? '⚠️ ' : ''}${formatChange(metric.changeKind, signed)}`
 }
+
+/** Marks a percentile that is a lower bound: work was dropped, and it would have been the slowest. */
+export const LOWER_BOUND_MARK = '≥'
+
+/** A formatted percentile, marked when it is a lower bound. */
+export function bounded(text: string, lowerBound: boolean): string {
+  return lowerBound && text !== '—' ? `${LOWER_BOUND_MARK} ${text}` : text
+}
+
+/** A share (0–1) as a percentage with two decimals, as the tables write error rates. */
+export function formatPercent(share: number): string {
+  return Number.isFinite(share) ? `${(share * 100).toFixed(2)}%` : '—'
+}
+
+/** A count with thousands separators. */
+export function formatCount(count: number): string {
+  return grouped.format(count)
+}
+
+/** The footnote under a table whose percentiles are lower bounds (see latencyLowerBoundOf in harness/stats/summary.ts). */
+export function describeLowerBound(scenario: string, bound: { trials: number; of: number; dropped: number; unit: 'iterations' | 'requests' }): string {
+  return `${LOWER_BOUND_MARK} ${scenario}: percentiles are lower bounds: ${formatCount(bound.dropped)} ${bound.unit} dropped in ${bound.trials} of ${bound.of} trial(s) (they could not start within the in-flight bound, and they would have waited longest); see result.json (trials[].openModel.dropped)`
+}

@@ -1,9 +1,11 @@
 // junit.xml: one test case per scenario × gated metric, so CI systems show the gate natively.
 // A regression is a <failure>, invalid data an <error>, an inconclusive metric <skipped> (the
-// gate could not decide, which a reader should see rather than a silent pass).
+// gate could not decide, which a reader should see rather than a silent pass). Journeys add a
+// case per step and per check, with their figures (harness/reporters/journey-junit.ts).
 import { METRIC_INFO } from '../stats/verdict.ts'
 import { VERDICT_LABEL, formatChange, formatDetectable, formatInterval, formatMargin, formatValue } from './format.ts'
 import type { Comparison, MetricComparison, RunResult } from '../types.ts'
+import { renderJourneySuites } from './journey-junit.ts'
 import { renderSloSuites } from './slo-junit.ts'
 import { escapeXml } from './xml.ts'
 
@@ -36,10 +38,13 @@ export function renderJunit(result: RunResult, comparison: Comparison): string {
   const all = comparison.scenarios.flatMap((scenario) => scenario.metrics.filter((metric) => metric.gated))
   // Objectives checked with --slo (ab) are test cases too.
   const slo = renderSloSuites(result)
+  // Journeys' steps and checks, as figures (never failures: see journey-junit.ts).
+  const journeys = renderJourneySuites(result)
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${escapeXml(`authbench ${comparison.mode === 'ab' ? 'ab' : 'compare'}: ${result.label}`)}" tests="${all.length + slo.tests}" failures="${all.filter((m) => m.verdict === 'regression').length + slo.failures}" errors="${all.filter((m) => m.verdict === 'invalid').length}" skipped="${all.filter((m) => m.verdict === 'inconclusive').length}">`,
+    `<testsuites name="${escapeXml(`authbench ${comparison.mode === 'ab' ? 'ab' : 'compare'}: ${result.label}`)}" tests="${all.length + slo.tests + journeys.tests}" failures="${all.filter((m) => m.verdict === 'regression').length + slo.failures}" errors="${all.filter((m) => m.verdict === 'invalid').length}" skipped="${all.filter((m) => m.verdict === 'inconclusive').length}">`,
     ...suites,
+    ...journeys.xml,
     ...slo.xml,
     '</testsuites>',
     ''

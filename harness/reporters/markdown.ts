@@ -5,7 +5,10 @@
 // result.json always hold everything). A pure function of the result and its comparison.
 import { METRIC_INFO } from '../stats/verdict.ts'
 import { SENSITIVITY_METHOD } from '../stats/sensitivity.ts'
-import { VERDICT_EMOJI, VERDICT_LABEL, formatChange, formatDetectable, formatInterval, formatMargin, formatValue } from './format.ts'
+import { VERDICT_EMOJI, VERDICT_LABEL, bounded, formatChange, formatDetectable, formatInterval, formatMargin, formatValue } from './format.ts'
+import { comparedLowerBounds, journeyMarkdown, journeyViews } from './journey.ts'
+import type { JourneyFormats } from './journey.ts'
+import { formatLatencyUs, formatRps } from './print-summary.ts'
 import type { Comparison, RunResult, ScenarioComparison, Verdict } from '../types.ts'
 
 /** GitHub's limit on an issue or pull-request comment body, in characters. */
@@ -54,8 +57,15 @@ function whatChanged(scenario: ScenarioComparison): string {
   }
 }
 
-function scenarioDetails(scenario: ScenarioComparison, comparison: Comparison, sides: readonly [string, string]): string {
+const JOURNEY_FORMATS: JourneyFormats = { latency: formatLatencyUs, rps: formatRps }
+
+/**
+ * The scenario's table of metrics, then its journey's steps, iterations and checks when it has
+ * one; latencies of a side whose trials dropped work are marked as lower bounds.
+ */
+function scenarioDetails(scenario: ScenarioComparison, comparison: Comparison, sides: readonly [string, string], result: RunResult): string {
   const trialsWord = comparison.mode === 'ab' ? `${scenario.pairs ?? scenario.baselineTrials} pairs` : `${scenario.baselineTrials} vs ${scenario.currentTrials} trials`
+  const bounds = comparedLowerBounds(result, comparison.mode, scenario.scenario)
   const lines: string[] = []
   lines.push(`<details><summary>${html(scenario.scenario)} — ${VERDICT_EMOJI[scenario.verdict]} ${VERDICT_LABEL[scenario.verdict]} (${trialsWord})</summary>`, '')
   lines.push(`| metric | ${sides[0]} | ${sides[1]} | delta | ${Math.round(comparison.settings.confidence * 100)}% interval | margin | detectable | p | verdict |`)
@@ -63,11 +73,13 @@ function scenarioDetails(scenario: ScenarioComparison, comparison: Comparison, s
   for (const metric of scenario.metrics) {
     const label = `${METRIC_INFO[metric.metric].label}${metric.normalised ? ' ¹' : ''}${metric.gated ? '' : ' (not gated)'}`
     const verdict = `${VERDICT_EMOJI[metric.verdict]} ${VERDICT_LABEL[metric.verdict]}${metric.note ? ` — ${metric.note}` : ''}`
+    const latency = METRIC_INFO[metric.metric].unit === 'µs'
     lines.push(
-      `| ${cell(label)} | ${formatValue(metric.metric, metric.baseline)} | ${formatValue(metric.metric, metric.current)} | ${formatChange(metric.changeKind, metric.change)} | ${formatInterval(metric)} | ${formatMargin(metric)} | ${formatDetectable(metric)} | ${metric.pValue === null ? '—' : metric.pValue.toFixed(3)} | ${cell(verdict)} |`
+      `| ${cell(label)} | ${bounded(formatValue(metric.metric, metric.baseline), latency && bounds.baseline)} | ${bounded(formatValue(metric.metric, metric.current), latency && bounds.current)} | ${formatChange(metric.changeKind, metric.change)} | ${formatInterval(metric)} | ${formatMargin(metric)} | ${formatDetectable(metric)} | ${metric.pValue === null ? '—' : metric.pValue.toFixed(3)} | ${cell(verdict)} |`
     )
   }
   for (const note of scenario.notes) lines.push('', `_${cell(note)}_`)
+  for (const view of journeyViews(result, [scenario.scenario])) lines.push('', ...journeyMarkdown(view, JOURNEY_FORMATS))
   lines.push('', '</details>', '')
   return lines.join('\n')
 }
@@ -126,7 +138,7 @@ export function renderMarkdown(result: RunResult, comparison: Comparison, option
 
   let detailed = 0
   for (const scenario of ordered) {
-    if (!push(scenarioDetails(scenario, comparison, sides))) break
+    if (!push(scenarioDetails(scenario, comparison, sides, result))) break
     detailed++
   }
   if (detailed < ordered.length) {

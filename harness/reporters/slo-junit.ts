@@ -2,6 +2,7 @@
 // `run --slo` writes them alone; `ab --slo` appends them to the comparison's junit.xml.
 import { formatSloValue } from './print-summary.ts'
 import type { RunResult } from '../types.ts'
+import { renderJourneySuites } from './journey-junit.ts'
 import { escapeXml } from './xml.ts'
 
 export interface SloSuites {
@@ -33,13 +34,15 @@ export function renderSloSuites(result: RunResult): SloSuites {
   return out
 }
 
-/** A junit.xml of the SLO cases alone (run --slo). */
+/** The junit.xml of `run --slo`: the SLO cases, and a journey's steps and checks as cases of their own. */
 export function renderSloJunit(result: RunResult): string {
   const suites = renderSloSuites(result)
+  const journeys = renderJourneySuites(result)
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${escapeXml(`authbench ${result.kind} SLO: ${result.label}`)}" tests="${suites.tests}" failures="${suites.failures}" errors="0" skipped="0">`,
+    `<testsuites name="${escapeXml(`authbench ${result.kind} SLO: ${result.label}`)}" tests="${suites.tests + journeys.tests}" failures="${suites.failures}" errors="0" skipped="0">`,
     ...suites.xml,
+    ...journeys.xml,
     '</testsuites>',
     ''
   ].join('\n')
