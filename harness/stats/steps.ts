@@ -2,8 +2,8 @@
 // and the iterations as one more (`<scenario> (iterations)`), so that whatever takes trials (the
 // summaries, the gate's comparisons, the SLOs) works per step without a second code path. A
 // step's percentiles come from its own merged histograms, exactly as a scenario's do.
-import { summarizeScenario } from './summary.ts'
-import type { CheckFigures, RunResult, ScenarioSummary, SeriesPart, TrialResult } from '../types.ts'
+import { summarizeJourney, summarizeScenario } from './summary.ts'
+import type { RunResult, ScenarioSummary, SeriesPart, TrialResult } from '../types.ts'
 
 // Which journey a step trial belongs to, kept beside it rather than in it: a step trial must look
 // like any trial to the code that judges it.
@@ -122,21 +122,6 @@ export function stepTrials(trials: readonly TrialResult[]): TrialResult[] {
   return out
 }
 
-/** Check counts over the trials the summary describes (valid ones, or all when none is). */
-function sumChecks(trials: readonly TrialResult[]): CheckFigures {
-  const byName: CheckFigures['byName'] = {}
-  for (const t of trials) {
-    for (const [name, c] of Object.entries(t.journey?.checks.byName ?? {})) {
-      const seen = (byName[name] ??= { passes: 0, failures: 0 })
-      seen.passes += c.passes
-      seen.failures += c.failures
-    }
-  }
-  const passes = Object.values(byName).reduce((a, c) => a + c.passes, 0)
-  const failures = Object.values(byName).reduce((a, c) => a + c.failures, 0)
-  return { passes, failures, failureRate: passes + failures === 0 ? 0 : failures / (passes + failures), byName }
-}
-
 /**
  * A scenario's summary with, for a journey, each step's and the iterations' summaries (merged
  * histograms of the same trials) and the checks. Without journeys, exactly summarizeScenario's.
@@ -145,11 +130,14 @@ export function summarizeWithSteps(scenario: string, trials: readonly TrialResul
   const summary = summarizeScenario(scenario, trials)
   const mine = trials.filter((t) => t.scenario === scenario && t.journey !== undefined)
   if (mine.length === 0) return summary
-  const valid = mine.filter((t) => t.validity.state === 'valid')
-  const described = valid.length > 0 ? valid : mine
   const expanded = stepTrials(mine)
   const steps = Object.fromEntries(stepNames(mine, scenario).map((step) => [step, summarizeScenario(stepSeriesName(scenario, step), expanded)]))
-  return { ...summary, steps, iterations: summarizeScenario(iterationSeriesName(scenario), expanded), checks: sumChecks(described) }
+  return {
+    ...summary,
+    steps,
+    iterations: summarizeScenario(iterationSeriesName(scenario), expanded),
+    checks: summarizeJourney(scenario, trials)?.checks ?? { passes: 0, failures: 0, failureRate: 0, byName: {} }
+  }
 }
 
 /**
