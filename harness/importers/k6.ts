@@ -186,9 +186,17 @@ function count(summary: NormalisedK6Summary, name: string): number {
   return Math.max(0, Math.round(summary.metrics.get(name)?.values.count ?? 0))
 }
 
-/** Requests, and how many k6 counted as successes: the scripts' checks, else k6's own http_req_failed. */
+/** Requests, and how many succeeded: by an authbench script's failure counters, else its checks, else k6's own http_req_failed. */
 function outcomeCounts(summary: NormalisedK6Summary, requestsMetric: K6Metric): { requests: number; successes: number; errors: number } {
   const requests = Math.round(requestsMetric.values.count ?? 0)
+  // An authbench script (it emits the clock gauge) counts its own failures by kind: its checks may
+  // be more than one per request (a journey's correctness checks), so they cannot say which
+  // requests failed. A counter no request added to is absent from the summary: 0.
+  if (summary.metrics.has(K6_METRICS.clockMs)) {
+    const failed = count(summary, K6_METRICS.unexpectedStatus) + count(summary, K6_METRICS.timeouts) + count(summary, K6_METRICS.transportErrors)
+    const successes = Math.min(Math.max(0, requests - Math.round(failed)), requests)
+    return { requests, successes, errors: requests - successes }
+  }
   const checks = pick(summary, MEASURED_SUBMETRICS.checks, 'checks')
   let successes: number
   if (checks?.values.passes !== undefined) successes = Math.round(checks.values.passes)

@@ -57,6 +57,21 @@ describe('k6 importer: --summary-export', () => {
     expect(trial.setup).toEqual({ seeded: 1000, setupMs: 1843, exhaustedRequests: 0 })
   })
 
+  it("counts failures by the script's own counters, not its checks: a journey's correctness checks are not failed requests", () => {
+    const summary = JSON.parse(fixture('summary-export.json')) as { metrics: Record<string, Record<string, number>> }
+    const checksKeys = Object.keys(summary.metrics).filter((k) => k.startsWith('checks'))
+    expect(checksKeys.length).toBeGreaterThan(0)
+    for (const key of checksKeys) {
+      const checks = summary.metrics[key] as Record<string, number>
+      // As a journey's "revoked token is refused" check failing 400 times over answers that were all expected.
+      checks.fails = (checks.fails ?? 0) + 400
+      checks.passes = (checks.passes ?? 0) - 400
+    }
+    const journey = importK6Summary(JSON.stringify(summary), { scenario: 'validate', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 5000 })
+    expect(journey.errors).toBe(5)
+    expect(journey.successes).toBe(9985)
+  })
+
   it('converts ms to integer µs and says which statistics k6 did not give', () => {
     expect(trial.latencyUs).toEqual({ count: 9990, min: 210, mean: 1235, stdev: 0, p50: 1101, p90: 2002, p95: 2500, p99: 6123, p999: 17001, max: 38655 })
     for (const v of Object.values(trial.latencyUs)) expect(Number.isInteger(v)).toBe(true)

@@ -317,8 +317,11 @@ class JourneyRun implements VuHost {
     else this.#drop({ measured })
   }
 
+  /** As the open request driver's: 10 ms, or two intervals at the highest rate of the schedule. */
   get #startDeadlineMs(): number {
-    return Math.max(10, 2000 / Math.max(1, this.#options.load.rateRps ?? 1))
+    const load = this.#options.load
+    const peakRate = Math.max(load.rateRps ?? 0, ...(load.stages ?? []).map((s) => s.target))
+    return Math.max(10, 2000 / Math.max(1, peakRate))
   }
 
   #drop(item: { measured: boolean }): void {
