@@ -61,6 +61,22 @@ export const HARNESS_ERROR_CODES: Readonly<Record<ErrorCode, string>> = Object.f
 )
 
 /** Every error authbench raises. `code` is stable; `exitCode` comes from the registry. */
+/**
+ * Thrown inside a journey's iteration to end it as failed (an unexpected status, a network error,
+ * a body that is not JSON, vu.fail). Not an AuthbenchError and without a code: it never leaves the
+ * iteration, the journey driver counts it under its step, and a user's iteration may catch it.
+ */
+export class StepFailure extends Error {
+  readonly step: string
+  readonly kind: 'status' | 'timeout' | 'reset' | 'other' | 'body' | 'fail'
+  constructor(step: string, kind: StepFailure['kind'], message: string) {
+    super(`step ${step}: ${message}`)
+    this.name = 'StepFailure'
+    this.step = step
+    this.kind = kind
+  }
+}
+
 export class AuthbenchError extends Error {
   readonly code: ErrorCode
 

@@ -7,6 +7,8 @@
 // (iterations start at an arrival rate, at most --max-vus at once).
 import type { HttpMethod, SetupContext } from './scenario-context.ts'
 
+export { StepFailure } from './errors.ts'
+
 /** A request a VU sends. `path` is the path and query; `body` a string, or any other value to send as JSON. */
 export interface JourneyRequest {
   method: HttpMethod
@@ -116,18 +118,6 @@ export interface JourneyRuntime {
   stateOf(id: number): unknown
   setState(id: number, state: unknown): void
   readonly iteration: Iteration<unknown, unknown>
-}
-
-/** Thrown inside an iteration to end it as failed (an unexpected status, a network error, vu.fail). */
-export class StepFailure extends Error {
-  readonly step: string
-  readonly kind: 'status' | 'timeout' | 'reset' | 'other' | 'body' | 'fail'
-  constructor(step: string, kind: StepFailure['kind'], message: string) {
-    super(`step ${step}: ${message}`)
-    this.name = 'StepFailure'
-    this.step = step
-    this.kind = kind
-  }
 }
 
 const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{24,})$/i

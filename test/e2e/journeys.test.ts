@@ -92,6 +92,35 @@ describe('a journey through the CLI', () => {
     expect(gate.stdout).toMatch(/REGRESSION: crud check failures \+[01]\.[0-9]+ pp/)
   })
 
+  it('ab between two variants judges each step and the checks, and names the check failures it gates on', { timeout: 180_000 }, async () => {
+    const out = path.join(temp, 'ab')
+    const r = await authbench([
+      'ab',
+      '--a',
+      'plain',
+      '--b',
+      'flaky',
+      '--scenario',
+      'crud',
+      '--trials',
+      '6',
+      '--duration',
+      '1s',
+      '--warmup',
+      '300ms',
+      '--no-calibration',
+      '--no-progress',
+      '--out',
+      out
+    ])
+    expect(r.status, r.stderr + r.stdout).toBe(1)
+    expect(r.stdout).toMatch(/REGRESSION: crud check failures \+[12]\.[0-9]+ pp/)
+    expect(r.stdout).toMatch(/journey step series/)
+    const result = resultIn(out)
+    expect(result.trials.filter((t) => t.arm === 'B').every((t) => (t.journey?.checks.failures ?? 0) > 0)).toBe(true)
+    expect(result.trials.filter((t) => t.arm === 'A').every((t) => t.journey?.checks.failures === 0)).toBe(true)
+  })
+
   it('an objective on a step no journey has is a usage error naming the steps (exit 2)', { timeout: 60_000 }, async () => {
     const r = await authbench(['run', ...quick, '--trials', '1', '--slo', 'step:raed:p99<2s', '--out', path.join(temp, 'typo')])
     expect(r.status).toBe(2)

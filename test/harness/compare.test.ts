@@ -279,7 +279,7 @@ describe('compareAB on interleaved fixtures', () => {
   it('paired comparisons default to half the baseline margins, and a config margin sets both', () => {
     const paired = resolveCompareSettings({}, 'settings', 'paired')
     const against = resolveCompareSettings({})
-    expect(paired.margins).toEqual({ throughputRps: 0.025, p50Us: 0.025, p95Us: 0.04, p99Us: 0.05, errorRate: 0.002, cpuUsPerRequest: 0.025 })
+    expect(paired.margins).toEqual({ throughputRps: 0.025, p50Us: 0.025, p95Us: 0.04, p99Us: 0.05, errorRate: 0.002, cpuUsPerRequest: 0.025, checkFailureRate: 0.002 })
     expect(against.margins).toMatchObject({ throughputRps: 0.05, cpuUsPerRequest: 0.05, p99Us: 0.1 })
     expect(resolveCompareSettings({ margins: { throughputRps: 0.07 } }, 'settings', 'paired').margins).toMatchObject({ throughputRps: 0.07, cpuUsPerRequest: 0.025 })
     expect(compareAB(makeAbRun('ab-defaults', 23, 6, { health: { a: HEALTH, b: HEALTH } })).settings.margins.throughputRps).toBe(0.025)
