@@ -49,6 +49,8 @@ export interface CapacityResult {
   /** True when --max-rate passed: capacity is a lower bound too. */
   maxRateReached: boolean
   steps: CapacityStep[]
+  /** What the rates count: requests, or a journey's iterations (absent in files written before journeys). */
+  unit?: 'req/s' | 'iterations/s'
 }
 
 export type MeasureStep = (rateRps: number) => Promise<{ trial: TrialResult; summary: ScenarioSummary }>
@@ -86,6 +88,7 @@ class CapacitySearch {
   fail: number | null = null
   generatorLimited = false
   clientCeiling: number | null = null
+  journey = false
 
   constructor(
     private readonly settings: CapacitySettings,
@@ -95,6 +98,7 @@ class CapacitySearch {
 
   async #once(rate: number, phase: CapacityStep['phase']): Promise<CapacityStep> {
     const { trial, summary } = await this.measure(rate)
+    if (trial.journey !== undefined) this.journey = true
     const step = judgeStep(rate, phase, trial, summary, this.settings.slos)
     this.steps.push(step)
     this.onStep(step)
@@ -182,7 +186,8 @@ class CapacitySearch {
       kneeRps: knee.length === 0 ? null : Math.min(...knee),
       generatorLimited: generatorLimited || (clientCeiling !== null && fail === null),
       maxRateReached: fail === null && !generatorLimited && clientCeiling === null && pass >= this.settings.maxRps,
-      steps: this.steps
+      steps: this.steps,
+      unit: this.journey ? 'iterations/s' : 'req/s'
     }
   }
 }

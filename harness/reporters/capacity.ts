@@ -9,22 +9,25 @@ import { escapeHtml, loadChartJs, renderPage } from './page.ts'
 
 export function describeCapacity(r: CapacityResult, slos: readonly Slo[]): string {
   const objectives = slos.map((s) => s.expression).join(', ')
-  const knee = r.kneeRps === null ? 'no knee seen' : `knee at ${formatRps(r.kneeRps)} req/s`
+  // A journey's rates count its iterations.
+  const u = r.unit ?? 'req/s'
+  const knee = r.kneeRps === null ? 'no knee seen' : `knee at ${formatRps(r.kneeRps)} ${u}`
   if (r.generatorLimited) {
     const at = r.steps.filter((s) => s.outcome === 'client-limited').map((s) => s.rateRps)
-    return `${r.scenario}: capacity ≥ ${formatRps(r.capacityRps)} req/s at ${objectives}: a LOWER BOUND, the load generator (not the target) could not keep ${formatRps(Math.min(...at))} req/s; ${knee}; ${r.steps.length} steps`
+    return `${r.scenario}: capacity ≥ ${formatRps(r.capacityRps)} ${u} at ${objectives}: a LOWER BOUND, the load generator (not the target) could not keep ${formatRps(Math.min(...at))} ${u}; ${knee}; ${r.steps.length} steps`
   }
   if (r.maxRateReached)
-    return `${r.scenario}: capacity ≥ ${formatRps(r.capacityRps)} req/s at ${objectives}: a lower bound, every step up to --max-rate passed; ${r.steps.length} steps`
+    return `${r.scenario}: capacity ≥ ${formatRps(r.capacityRps)} ${u} at ${objectives}: a lower bound, every step up to --max-rate passed; ${r.steps.length} steps`
   if (r.capacityRps === 0)
-    return `${r.scenario}: no tested rate met ${objectives} (lowest tried ${formatRps(Math.min(...r.steps.map((s) => s.rateRps)))} req/s); ${knee}; ${r.steps.length} steps`
-  return `${r.scenario}: capacity ${formatRps(r.capacityRps)} req/s at ${objectives} (interval ${formatRps(r.interval.lowRps)}–${r.interval.highRps === null ? '?' : formatRps(r.interval.highRps)} req/s: passed every trial at the low end, failed at the high end); ${knee}; ${r.steps.length} steps`
+    return `${r.scenario}: no tested rate met ${objectives} (lowest tried ${formatRps(Math.min(...r.steps.map((s) => s.rateRps)))} ${u}); ${knee}; ${r.steps.length} steps`
+  return `${r.scenario}: capacity ${formatRps(r.capacityRps)} ${u} at ${objectives} (interval ${formatRps(r.interval.lowRps)}–${r.interval.highRps === null ? '?' : formatRps(r.interval.highRps)} ${u}: passed every trial at the low end, failed at the high end); ${knee}; ${r.steps.length} steps`
 }
 
 export function renderCapacityMarkdown(results: readonly CapacityResult[], slos: readonly Slo[], label: string): string {
   const lines = [`# authbench capacity: ${label}`, '', ...results.map((r) => `- ${describeCapacity(r, slos)}`), '']
   for (const r of results) {
-    lines.push(`## ${r.scenario}`, '', '| # | phase | offered req/s | completed req/s | p50 | p99 | errors | dropped | outcome |', '|---|---|---|---|---|---|---|---|---|')
+    const u = r.unit ?? 'req/s'
+    lines.push(`## ${r.scenario}`, '', `| # | phase | offered ${u} | completed ${u} | p50 | p99 | errors | dropped | outcome |`, '|---|---|---|---|---|---|---|---|---|')
     r.steps.forEach((s, i) =>
       lines.push(
         `| ${i + 1} | ${s.phase} | ${formatRps(s.rateRps)} | ${formatRps(s.completedRps)} | ${formatLatencyUs(s.p50Us)} | ${formatLatencyUs(s.p99Us)} | ${(s.errorRate * 100).toFixed(2)}% | ${(s.droppedShare * 100).toFixed(1)}% | ${s.outcome}: ${s.why.split('\n')[0]?.replace(/\|/g, '/') ?? ''} |`

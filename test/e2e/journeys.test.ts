@@ -121,6 +121,34 @@ describe('a journey through the CLI', () => {
     expect(result.trials.filter((t) => t.arm === 'A').every((t) => t.journey?.checks.failures === 0)).toBe(true)
   })
 
+  it('capacity searches a journey in iterations per second under a step objective', { timeout: 120_000 }, async () => {
+    const out = path.join(temp, 'capacity')
+    const r = await authbench([
+      'capacity',
+      '--scenario',
+      'crud',
+      '--slo',
+      'step:read:p99<50ms',
+      '--slo',
+      'checks<1%',
+      '--start-rate',
+      '100',
+      '--max-rate',
+      '200',
+      '--step-duration',
+      '1s',
+      '--warmup',
+      '300ms',
+      '--repeats',
+      '1',
+      '--no-progress',
+      '--out',
+      out
+    ])
+    expect(r.status, r.stderr + r.stdout).toBe(0)
+    expect(r.stdout).toMatch(/crud: capacity ≥ 200 iterations\/s at step:read:p99<50ms, checks<1%/)
+  })
+
   it('an objective on a step no journey has is a usage error naming the steps (exit 2)', { timeout: 60_000 }, async () => {
     const r = await authbench(['run', ...quick, '--trials', '1', '--slo', 'step:raed:p99<2s', '--out', path.join(temp, 'typo')])
     expect(r.status).toBe(2)
