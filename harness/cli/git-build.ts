@@ -279,10 +279,12 @@ async function installCommandFor(job: BuildJob, cwd: string): Promise<ProjectCom
 async function runBuildSteps(job: BuildJob, cwd: string): Promise<void> {
   const { options, ref, short } = job
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env }
-  for (const [step, command] of [
+  const steps = [
     ['install', await installCommandFor(job, cwd)],
     ['build', job.build]
-  ] as const) {
+  ] as const
+  const restore = steps.some(([, command]) => command !== null) ? await anchorFileSpecs(job, cwd) : async () => undefined
+  for (const [step, command] of steps) {
     if (command === null) continue
     if (options.signal?.aborted === true) break
     job.log(`build: ${ref} (${short}): ${step}: ${describeCommand(command)}`)
@@ -303,6 +305,47 @@ async function runBuildSteps(job: BuildJob, cwd: string): Promise<void> {
     }
   }
   if (options.signal?.aborted === true) throw new RefBuildError(ref, 'build', `git ref "${ref}" (${short}): build interrupted`, '', undefined, true)
+  await restore()
+}
+
+/** The manifests whose `file:` specs npm reads on install, relative to the folder they are in. */
+const MANIFESTS = ['package.json', 'package-lock.json', 'npm-shrinkwrap.json']
+
+/**
+ * `npm i -D ../authbench-0.1.0.tgz` records `file:../authbench-0.1.0.tgz`, relative to the
+ * project. In the ref's tree under the build cache that path points nowhere, and `npm ci` finds
+ * the file only if the npm cache happens to hold it. So before any command runs, each relative
+ * `file:` spec whose file is not in the ref's own tree is made absolute against the checkout the
+ * gate runs from, where it does exist; a spec that resolves inside the tree is the ref's own (a
+ * workspace package at that commit) and is left alone. Returns what puts the manifests back as
+ * the commit has them, once the install is done, so the cached tree is the commit's.
+ */
+async function anchorFileSpecs(job: BuildJob, cwd: string): Promise<() => Promise<void>> {
+  const checkout = path.join(job.top, job.workdir)
+  const originals = new Map<string, string>()
+  for (const name of MANIFESTS) {
+    const file = path.join(cwd, name)
+    const text = await readOrNull(file)
+    if (text === null) continue
+    const rewritten = text.replace(/"file:([^"]+)"/g, (whole, spec: string) => {
+      if (path.isAbsolute(spec) || existsSync(path.resolve(cwd, spec))) return whole
+      const outside = path.resolve(checkout, spec)
+      if (!existsSync(outside))
+        throw new RefBuildError(
+          job.ref,
+          'install',
+          `git ref "${job.ref}" (${job.short}): ${name} depends on file:${spec}, which is neither in the ref's tree nor at ${outside} beside the checkout`
+        )
+      return JSON.stringify(`file:${outside}`)
+    })
+    if (rewritten === text) continue
+    job.log(`build: ${job.ref} (${job.short}): ${name}: relative file: dependencies outside the tree resolved against ${checkout}`)
+    originals.set(file, text)
+    await writeFile(file, rewritten)
+  }
+  return async () => {
+    for (const [file, text] of originals) await writeFile(file, text)
+  }
 }
 
 /** Checks the commit out into `tmp`, builds it, and moves it into the cache as a plain directory. */

@@ -1,12 +1,13 @@
 // buildRef on a repository of the test's own: install and build run in a temporary worktree, the
 // build is cached by commit (the second call runs no command), and a failing, unknown or
 // interrupted ref leaves neither a worktree nor a directory behind.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { RefBuildError, buildRef } from '../../harness/cli/git-build.ts'
-import { commitFiles, createRepo, extraWorktrees } from '../helpers/git-repo.ts'
+import { commitFiles, createRepo, extraWorktrees, git } from '../helpers/git-repo.ts'
 
 let repo = ''
 let counter = ''
@@ -76,6 +77,44 @@ describe('buildRef', () => {
     await expect(buildRef({ repo: lockRepo, ref: 'main', workdir: 'missing', cacheDir })).rejects.toThrow(/has no folder missing/)
     expect(extraWorktrees(lockRepo)).toEqual([])
   })
+
+  it('installs a dependency on a relative file: tarball outside the repository with an empty npm cache, and caches the commit as it is', async () => {
+    // As `npm i -D ../authbench-0.1.0.tgz` leaves a project: the tarball beside the repository.
+    const outer = mkdtempSync(path.join(tmpdir(), 'authbench-filedep-'))
+    const dep = path.join(outer, 'dep')
+    mkdirSync(dep)
+    writeFileSync(path.join(dep, 'package.json'), '{"name":"some","version":"1.0.0","main":"index.js"}\n')
+    writeFileSync(path.join(dep, 'index.js'), 'module.exports = 42\n')
+    const npmEnv = { ...process.env, npm_config_cache: path.join(outer, 'warm-cache'), npm_config_update_notifier: 'false' }
+    execFileSync('npm', ['pack', '--pack-destination', outer], { cwd: dep, env: npmEnv, stdio: 'ignore' })
+    const app = path.join(outer, 'app')
+    mkdirSync(app)
+    git(app, 'init', '-q', '-b', 'main')
+    writeFileSync(path.join(app, 'package.json'), '{"name":"app","version":"1.0.0","private":true}\n')
+    execFileSync('npm', ['install', '--save-dev', '--offline', '--no-audit', '--no-fund', '../some-1.0.0.tgz'], { cwd: app, env: npmEnv, stdio: 'ignore' })
+    const manifest = readFileSync(path.join(app, 'package.json'), 'utf8')
+    expect(manifest).toContain('"file:../some-1.0.0.tgz"')
+    commitFiles(app, { '.gitignore': 'node_modules/\n' }, 'app')
+
+    // A new CI runner: an npm cache that has never seen the tarball, and no registry.
+    const cold = { npm_config_cache: mkdtempSync(path.join(tmpdir(), 'authbench-npm-cache-')), npm_config_offline: 'true' }
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'authbench-cache-'))
+    const lines: string[] = []
+    const built = await buildRef({ repo: app, ref: 'main', install: 'npm ci --no-audit --no-fund', cacheDir, env: cold, log: (l) => lines.push(l) })
+    expect(readFileSync(path.join(built.dir, 'node_modules/some/index.js'), 'utf8')).toBe('module.exports = 42\n')
+    expect(lines.join('\n')).toMatch(/package.json: relative file: dependencies outside the tree resolved against/)
+    // The cached tree's manifests are the commit's, relative spec and all.
+    expect(readFileSync(path.join(built.dir, 'package.json'), 'utf8')).toBe(manifest)
+    expect(git(app, 'status', '--porcelain')).toBe('')
+    expect(extraWorktrees(app)).toEqual([])
+
+    // A tarball that is nowhere: named before npm runs.
+    commitFiles(app, { 'package.json': manifest.replace('../some-1.0.0.tgz', '../gone-1.0.0.tgz') }, 'gone')
+    await expect(buildRef({ repo: app, ref: 'main', install: 'npm ci', cacheDir, env: cold })).rejects.toThrow(
+      /package.json depends on file:..\/gone-1.0.0.tgz, which is neither in the ref's tree nor at/
+    )
+    expect(extraWorktrees(app)).toEqual([])
+  }, 60_000)
 
   it('keeps only the most recently used builds', async () => {
     const cacheDir = mkdtempSync(path.join(tmpdir(), 'authbench-cache-'))
