@@ -3,6 +3,7 @@
 // load defaults. TypeScript config and scenario files load through tsx's loader, so a user's
 // project needs no build step. A bad key fails here, naming the key and the file (exit 2).
 import { existsSync, readFileSync } from 'node:fs'
+import { register as registerHooks } from 'node:module'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { z } from 'zod'
@@ -240,16 +241,47 @@ export function findConfigFile(cwd: string, explicit?: string): string | null {
 let tsLoader: Promise<void> | null = null
 
 /**
+ * A resolve hook that makes a TypeScript file (.ts, .tsx) outside node_modules an ES module even
+ * where its package.json says "type": "commonjs" or names no type (what `npm init -y` writes).
+ * tsx is registered here through its ESM API only, which has no CommonJS compiler: a .ts file
+ * resolved as CommonJS would reach Node's CommonJS loader untranspiled, where ESM syntax
+ * (`import … from 'authbench'`, `export default`) makes Node load it back as ESM from inside its
+ * own import, a cycle Node refuses (ERR_REQUIRE_CYCLE_MODULE), and type annotations are a syntax
+ * error. A config and its scenarios are written with ESM syntax, so ESM is what they mean. .cts
+ * files, and packages under node_modules, keep the format their package gives them.
+ */
+const ESM_TYPESCRIPT_HOOK = `
+export async function resolve(specifier, context, nextResolve) {
+  const resolved = await nextResolve(specifier, context)
+  if (resolved.format !== 'commonjs' || !resolved.url.startsWith('file:')) return resolved
+  const { pathname } = new URL(resolved.url)
+  if (!/\\.tsx?$/.test(pathname) || pathname.includes('/node_modules/')) return resolved
+  return { ...resolved, format: 'module' }
+}
+`
+
+let esmTypeScript = false
+
+/** Registered after tsx's hooks, so it runs first and sees the format tsx resolved. */
+function ensureEsmTypeScript(): void {
+  if (esmTypeScript) return
+  esmTypeScript = true
+  registerHooks(`data:text/javascript,${encodeURIComponent(ESM_TYPESCRIPT_HOOK)}`)
+}
+
+/**
  * TypeScript files load through tsx's loader registered once for the whole process (what the
  * `authbench` bin already does), not through tsImport: tsImport gives the file a module graph of
  * its own, so a user's config would get a second copy of authbench's modules, and its errors
  * would not be the registry's classes.
  */
-function ensureTypeScriptLoader(): Promise<void> {
+async function ensureTypeScriptLoader(): Promise<void> {
   // This very file is TypeScript: when it runs, a loader for .ts is already in place.
-  if (import.meta.url.endsWith('.ts')) return Promise.resolve()
-  tsLoader ??= import('tsx/esm/api').then(({ register }) => void register())
-  return tsLoader
+  if (!import.meta.url.endsWith('.ts')) {
+    tsLoader ??= import('tsx/esm/api').then(({ register }) => void register())
+    await tsLoader
+  }
+  ensureEsmTypeScript()
 }
 
 /** Imports a .ts/.mts (through tsx), .mjs/.js (plain import) or .json module; returns its default export. */
