@@ -6,7 +6,7 @@
 // start, and a Ctrl-C during a build, exit 2 / 130 within seconds and leave no worktree behind.
 // Kept short for CI: one scenario, the 6 pairs the signed-rank test needs, 1 s per arm.
 import { execFileSync, spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -37,10 +37,14 @@ interface Ran {
   wallMs: number
 }
 
-function run(command: string, args: string[], opts: { onStderr?: (text: string, pid: number) => void; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<Ran> {
+function run(
+  command: string,
+  args: string[],
+  opts: { onStderr?: (text: string, pid: number) => void; timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}
+): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const startedMs = Date.now()
-    const child = spawn(command, args, { cwd: project, env: { ...env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, args, { cwd: opts.cwd ?? project, env: { ...env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => void (stdout += c.toString()))
@@ -143,6 +147,31 @@ describe('authbench as an installed package (end to end)', () => {
     }
     console.log(`tarball ${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${packed.entryCount} files`)
   })
+
+  it("the README's install step works in a fresh clone as written; without npm ci, npm pack says to run it", async () => {
+    // A fresh clone: the repository's files and no node_modules.
+    const clone = path.join(work, 'clone')
+    for (const file of execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0')) {
+      if (file === '' || !existsSync(path.join(ROOT, file))) continue
+      mkdirSync(path.dirname(path.join(clone, file)), { recursive: true })
+      cpSync(path.join(ROOT, file), path.join(clone, file))
+    }
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+    const block = /## Your own service[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? ''
+    const step = (block.split('\n')[0] ?? '').replace(/#.*$/, '').trim()
+    expect(step).toMatch(/npm pack$/)
+
+    const bare = await run('npm', ['pack', '--pack-destination', work], { cwd: clone })
+    expect(bare.status, bare.stderr).not.toBe(0)
+    expect(bare.stderr).not.toMatch(/tsc: not found/)
+    expect(bare.stderr).toContain('Run `npm ci` in this repository first')
+    expect(existsSync(path.join(clone, '.package.repo.json'))).toBe(false)
+
+    const asWritten = await run('sh', ['-c', step], { cwd: clone, env: { npm_config_prefer_offline: 'true' } })
+    expect(asWritten.status, asWritten.stderr.slice(-2000)).toBe(0)
+    expect(existsSync(path.join(clone, packed.filename))).toBe(true)
+    expect(readFileSync(path.join(clone, 'package.json'), 'utf8')).toBe(readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
+  }, 300_000)
 
   it('a ref whose install fails, and one whose service dies at start-up: exit 2 within seconds, naming the ref and its output, no worktree left', async () => {
     const broken = await run('npx', ['authbench', 'ab', '--a', 'main', '--b', 'broken-install', ...GATE])
