@@ -62,6 +62,10 @@ describe('a journey through the CLI', () => {
     expect(r.status, r.stderr + r.stdout).toBe(0)
     const result = resultIn(out)
     expect(result.environment.driver).toBe('journey-closed')
+    // A run writes its own report.md and report.html beside result.json.
+    const runDir = path.join(out, readdirSync(out)[0] as string)
+    expect(readFileSync(path.join(runDir, 'report.md'), 'utf8')).toMatch(/\| crud \|/)
+    expect(readFileSync(path.join(runDir, 'report.html'), 'utf8')).toContain('data-chart="spectrum"')
     const trial = result.trials[0]
     expect(Object.keys(trial?.journey?.steps ?? {})).toEqual(['create', 'read', 'update', 'patch', 'delete'])
     expect(trial?.journey?.checks.failures).toBe(0)

@@ -49,6 +49,17 @@ async function runCommand(resultPath: string, baselinePath: string | undefined, 
   return { code, out: out.join('\n'), err: err.join('\n') }
 }
 
+/** The result.json with its comparison that `compare` wrote (named on its "reports:" line), never the file it read. */
+function writtenResult(out: string): RunResult {
+  const line = out.split('\n').find((l) => l.startsWith('reports: ')) ?? ''
+  const file = line
+    .slice('reports: '.length)
+    .split(', ')
+    .find((f) => f.endsWith('result.json'))
+  if (file === undefined) throw new Error(`no result.json on the reports line: ${out}`)
+  return JSON.parse(readFileSync(file, 'utf8')) as RunResult
+}
+
 describe('compareResults on fixtures', () => {
   it('A/A: the same shape with another seed gives no regression', () => {
     const current = makeRun({ label: 'same', seed: 2, scenarios: { health: HEALTH, token: TOKEN } })
@@ -302,7 +313,7 @@ describe('compareCommand', () => {
     const copy = writeRun('v1-copy', JSON.parse(readFileSync(v1, 'utf8')) as RunResult)
     const same = await runCommand(copy, v1)
     expect(same.code, same.err).toBe(0)
-    const comparison = (JSON.parse(readFileSync(copy, 'utf8')) as RunResult).comparison
+    const comparison = writtenResult(same.out).comparison
     expect(comparison?.verdict).not.toBe('regression')
     expect(comparison?.scenarios.map((s) => s.scenario).sort()).toEqual(['health', 'mixed', 'ott', 'revoke', 'token', 'validate'])
   })
@@ -313,7 +324,7 @@ describe('compareCommand', () => {
     const { code, out } = await runCommand(resultPath, undefined)
     expect(code).toBe(1)
     expect(out).toMatch(/^authbench B vs A: REGRESSION/)
-    const comparison = (JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult).comparison
+    const comparison = writtenResult(out).comparison
     expect(comparison?.settings.margins.throughputRps).toBe(0.025)
   })
 
@@ -322,16 +333,35 @@ describe('compareCommand', () => {
     const resultPath = writeRun('slow', current)
     const summaryFile = path.join(workDir, 'step-summary.md')
     writeFileSync(summaryFile, '# earlier step\n')
+    const before = readFileSync(resultPath, 'utf8')
     const { code, out } = await runCommand(resultPath, baselinePath, { env: { GITHUB_STEP_SUMMARY: summaryFile } })
     expect(code).toBe(1)
     expect(out.split('\n')[0]).toMatch(/^authbench current vs baseline: REGRESSION/)
-    for (const file of ['report.md', 'report.html', 'junit.xml', 'result.json']) expect(existsSync(path.join(path.dirname(resultPath), file))).toBe(true)
-    const extended = JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult
+    // The per-scenario table follows the headline: the regressed scenario's row names its verdict.
+    expect(out).toMatch(/token\s*│\s*regression\s*│/)
+    // The result read is never rewritten; the reports go to a new folder inside its folder.
+    expect(readFileSync(resultPath, 'utf8')).toBe(before)
+    const reportsLine = out.split('\n').find((l) => l.startsWith('reports: ')) ?? ''
+    const reportsDir = path.dirname(reportsLine.slice('reports: '.length).split(', ')[0] ?? '')
+    expect(path.dirname(reportsDir)).toBe(path.dirname(resultPath))
+    expect(path.basename(reportsDir)).toMatch(/-compare$/)
+    for (const file of ['report.md', 'report.html', 'junit.xml', 'result.json']) expect(existsSync(path.join(reportsDir, file))).toBe(true)
+    const extended = writtenResult(out)
     expect(extended.comparison?.verdict).toBe('regression')
     expect(extended.trials.length).toBe(current.trials.length)
     const summary = readFileSync(summaryFile, 'utf8')
     expect(summary.startsWith('# earlier step\n')).toBe(true)
     expect(summary).toMatch(/<summary>token — 🔴 regression/)
+  })
+
+  it('refuses an --out that would write result.json over the result it compares (exit 2)', async () => {
+    const resultPath = writeRun('same-out', makeRun({ label: 'same', seed: 2, scenarios: { health: HEALTH, token: TOKEN } }))
+    const before = readFileSync(resultPath, 'utf8')
+    const out: string[] = []
+    const code = await compareCommand({ resultPath, baselinePath, outDir: path.dirname(resultPath), env: {}, stdout: (l) => out.push(l), stderr: (l) => out.push(l) })
+    expect(code).toBe(2)
+    expect(out.join('\n')).toMatch(/would overwrite the result being compared/)
+    expect(readFileSync(resultPath, 'utf8')).toBe(before)
   })
 
   it('judges a run handed over in memory (run --compare) without reading its result.json', async () => {
@@ -395,9 +425,9 @@ describe('compareCommand', () => {
     const resultPath = writeRun('config', makeRun({ label: 'x', seed: 2, scenarios: { health: HEALTH, token: TOKEN } }))
     const config = path.join(workDir, 'authbench.config.json')
     writeFileSync(config, JSON.stringify({ margins: { p50Us: 0.5 }, gatedMetrics: ['p50Us'] }))
-    const { code } = await runCommand(resultPath, baselinePath, { configPath: config })
+    const { code, out } = await runCommand(resultPath, baselinePath, { configPath: config })
     expect(code).toBe(0)
-    const comparison = (JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult).comparison
+    const comparison = writtenResult(out).comparison
     expect(comparison?.settings.margins.p50Us).toBe(0.5)
     // Against a stored baseline the baseline margins apply.
     expect(comparison?.settings.margins.p99Us).toBe(0.1)

@@ -9,6 +9,7 @@ import { DUET } from '../../engine/engine.ts'
 import { prepareArms, releaseAll, resolveArmSpec, worktreeDirty } from '../ab-spec.ts'
 import type { PreparedArm } from '../ab-spec.ts'
 import { withHeadline } from '../../reporters/headline.ts'
+import { formatVerdictTable } from '../../reporters/verdict-table.ts'
 import { judgeAB } from '../../stats/compare.ts'
 import { BadOptionError, describeError } from '../../errors.ts'
 import { exitCodeFor } from '../../exit-code.ts'
@@ -233,6 +234,8 @@ async function reportAb(raw: RawAbOptions, plan: AbPlan, run: Awaited<ReturnType
   await appendStepSummary(`${renderMarkdown(result, comparison)}${profiled === null ? '' : `\n${profiled.markdown}`}`, runtime.env ?? process.env)
   const say = raw.json === true ? io.stderr : io.stdout
   say(`${comparison.headline}\n`)
+  const table = formatVerdictTable(comparison)
+  if (table !== '') say(`${table}\n`)
   say(`reports: ${Object.values(written).join(', ')}\n`)
   if (result.profile !== undefined) say(`profiles: ${result.profile.files.map((f) => path.join(dir, 'profiles', f)).join(', ') || 'none'}\n`)
   if (raw.json === true) io.stdout(renderJson(result, comparison))

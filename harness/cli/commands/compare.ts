@@ -1,13 +1,16 @@
 // `authbench compare <result.json> [--baseline reports/baseline.json]`: reads both runs, compares
 // them, writes the registered reports (report.md, report.html, junit.xml and result.json with the
-// comparison; harness/reporters/index.ts) beside the result, appends report.md to $GITHUB_STEP_SUMMARY, prints the one-line verdict and returns
-// the exit code: 0 no regression, 1 regression, 2 unreadable/incompatible files or invalid data.
+// comparison; harness/reporters/index.ts) into a new folder inside the result's (never over the
+// result it read), appends report.md to $GITHUB_STEP_SUMMARY, prints the verdict line and the
+// per-scenario table and returns the exit code: 0 no regression, 1 regression, 2 unreadable or
+// incompatible files or invalid data.
 import { appendFile } from 'node:fs/promises'
 import path from 'node:path'
 import { compareAB, compareResults } from '../../reporters/headline.ts'
-import { describeError } from '../../errors.ts'
+import { BadOptionError, describeError } from '../../errors.ts'
 import { exitCodeFor } from '../../exit-code.ts'
-import { ResultFileError, readResult } from '../../result-io.ts'
+import { ResultFileError, readResult, resultDirName } from '../../result-io.ts'
+import { formatVerdictTable } from '../../reporters/verdict-table.ts'
 import { writeReports } from '../../reporters/index.ts'
 import { renderJson } from '../../reporters/json.ts'
 import { renderMarkdown } from '../../reporters/markdown.ts'
@@ -24,7 +27,7 @@ export interface CompareCommandOptions {
   current?: RunResult
   /** Default reports/baseline.json. Without it, an A/B result is judged on its own arms. */
   baselinePath?: string
-  /** Where the reports go; default: the result's folder. */
+  /** Where the reports go; default: a new `<timestamp>-compare` folder inside the result's folder (run --compare: the run's folder). */
   outDir?: string
   /** Default authbench.config.json in the working directory, when it exists. */
   configPath?: string
@@ -42,6 +45,20 @@ export async function appendStepSummary(markdown: string, env: NodeJS.ProcessEnv
   const file = env.GITHUB_STEP_SUMMARY
   if (file === undefined || file === '') return
   await appendFile(file, `${markdown}\n`)
+}
+
+/**
+ * Where a comparison's reports go. `run --compare` writes into its own run's folder (the result
+ * there is the run's own). A stored result is never rewritten: `compare` writes into a new folder
+ * inside the result's (`<run>/<timestamp>-compare/`), and an --out that would put result.json over
+ * the file being read is refused.
+ */
+function reportsDirFor(opts: CompareCommandOptions): string {
+  if (opts.current !== undefined) return opts.outDir ?? path.dirname(opts.resultPath)
+  const outDir = opts.outDir ?? path.join(path.dirname(opts.resultPath), resultDirName(new Date(), 'compare'))
+  if (path.resolve(outDir, 'result.json') === path.resolve(opts.resultPath))
+    throw new BadOptionError(`--out ${outDir} would overwrite the result being compared (${opts.resultPath}): give another folder`)
+  return outDir
 }
 
 export async function compareCommand(opts: CompareCommandOptions): Promise<number> {
@@ -74,11 +91,13 @@ export async function compareCommand(opts: CompareCommandOptions): Promise<numbe
       comparison = compareResults(baseline, current, { settings, baselinePath, currentPath: opts.resultPath })
     }
     stage = 'reports'
-    const outDir = opts.outDir ?? path.dirname(opts.resultPath)
+    const outDir = reportsDirFor(opts)
     const written = await writeReports(current, comparison, outDir)
     await appendStepSummary(renderMarkdown(current, comparison), opts.env ?? process.env)
     const say = opts.json === true ? stderr : stdout
     say(comparison.headline)
+    const table = formatVerdictTable(comparison)
+    if (table !== '') say(table)
     say(`reports: ${Object.values(written).join(', ')}`)
     if (opts.json === true) stdout(renderJson(current, comparison).trimEnd())
     return exitCodeFor({ verdictExit: comparison.exitCode })

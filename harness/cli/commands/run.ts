@@ -11,7 +11,8 @@ import { collectFingerprint } from '../../engine/fingerprint.ts'
 import { assertLoopback } from '../../engine/loopback.ts'
 import { formatSummary } from '../../reporters/print-summary.ts'
 import { ProgressDisplay } from '../progress.ts'
-import { assertWritableDir, resultDirName, writeResult } from '../../result-io.ts'
+import { assertWritableDir, resultDirName, writeFileAtomic, writeResult } from '../../result-io.ts'
+import { renderRunHtml, renderRunMarkdown } from '../../reporters/run-report.ts'
 import { DEFAULT_BASELINE_PATH, compareCommand } from './compare.ts'
 import { pinGenerator, targetProcessOptions } from '../../engine/target-process.ts'
 import type { TargetDefinition } from '../../api.ts'
@@ -89,7 +90,7 @@ async function engineFor(opts: RunOptions, profiler: ReturnType<typeof createPro
   return new Engine(plan, wiring.deps(url !== null ? { url } : { start }))
 }
 
-/** result.json (and junit.xml for --slo) in the run's folder, the profiles, and the summary on stdout. */
+/** result.json, report.md and report.html (and junit.xml for --slo) in the run's folder, the profiles, and the summary on stdout. */
 async function writeRun(result: RunResult, opts: RunOptions, raw: RawRunOptions, profiler: ReturnType<typeof createProfiler> | null, io: CommandIo): Promise<string> {
   const dir = path.resolve(opts.outDir, resultDirName(new Date(result.createdAt), opts.label))
   const file = path.join(dir, 'result.json')
@@ -99,6 +100,9 @@ async function writeRun(result: RunResult, opts: RunOptions, raw: RawRunOptions,
   }
   const problems = await writeResult(file, result)
   for (const p of problems) io.stderr(`warning: result does not match the schema: ${p}\n`)
+  // The run's own reports; with --compare, the comparison's report.md and report.html replace them.
+  await writeFileAtomic(path.join(dir, 'report.md'), renderRunMarkdown(result))
+  await writeFileAtomic(path.join(dir, 'report.html'), renderRunHtml(result))
   if (opts.slos.length > 0) await writeFile(path.join(dir, 'junit.xml'), renderSloJunit(result))
   // With --compare, compare prints the one JSON document (the result with its comparison).
   if (opts.json && (raw.compare !== true || result.aborted !== null)) io.stdout(`${JSON.stringify(result, null, 2)}\n`)
