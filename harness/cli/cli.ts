@@ -196,7 +196,7 @@ function addCompareCommand(program: Command, io: CommandIo, setExit: SetExit): v
     .command('compare <result>')
     .description('compare a result with a baseline (default reports/baseline.json) and gate on the verdict')
     .option('-b, --baseline <file>', 'baseline result file')
-    .option('-o, --out <dir>', "where the reports go (default: the result's folder)")
+    .option('-o, --out <dir>', "where the reports go (default: a new <timestamp>-compare folder inside the result's; the result read is never rewritten)")
     .addOption(shared.config())
     .option('--json', 'print the result with its comparison as JSON on stdout (and nothing else)')
     .action(async (resultPath: string, o: { baseline?: string; out?: string; config?: string; json?: boolean }) => {
