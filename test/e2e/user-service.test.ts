@@ -88,7 +88,10 @@ describe("a service of the user's own, through its config", () => {
     const c = authbench(['compare', path.join(run, 'result.json'), '--baseline', 'reports/baseline.json', '--config', judge])
     expect(c.status, `${c.stdout}\n${c.stderr}`).toBe(0)
     expect(c.stdout).toMatch(/reports: .*report\.md/)
-    expect(comparisonOf(path.join(project, run, 'result.json'))).toMatchObject({ mode: 'baseline', verdict: 'no-change', exitCode: 0 })
+    // compare leaves the run's result as it was and writes its own into a new folder.
+    expect(comparisonOf(path.join(project, run, 'result.json'))).toBeUndefined()
+    const written = /reports: .*?([^ ,]*result\.json)/.exec(c.stdout)?.[1] ?? ''
+    expect(comparisonOf(path.isAbsolute(written) ? written : path.join(project, written))).toMatchObject({ mode: 'baseline', verdict: 'no-change', exitCode: 0 })
     // run --compare judges the run it just made: the comparison lands beside that run's result.
     const rc = authbench(['run', '--no-calibration', '--trials', '3', '--out', 'runs3', '--compare', '--baseline', 'reports/baseline.json', '--config', judge])
     expect(rc.status, `${rc.stdout}\n${rc.stderr}`).toBe(0)
