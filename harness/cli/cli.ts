@@ -1,6 +1,7 @@
 // The authbench command line: declares commands and options, maps every error to an exit code
 // (2 for anything the user can fix on the command line) and hands off to harness/cli/commands/*.
 // Each command is `async (options, io) => exitCode`; this file holds no benchmarking logic.
+import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
 import { BadOptionError, EXIT, describeError, setShowStacks } from '../errors.ts'
@@ -17,6 +18,7 @@ import { registeredDrivers } from '../engine/drivers/index.ts'
 import { trustUnverifiedCertificates } from '../engine/tls.ts'
 import { loadConfig, targetByName, targetOptionsEnv, variantEnv } from '../config.ts'
 import { runCommand } from './commands/run.ts'
+import { initCommand, type InitOptions } from './commands/init.ts'
 import type { RawProfileOptions } from '../profile/session.ts'
 import type { CommandIo } from './io.ts'
 import { NO_DECLARED_OPTIONS, addDeclaredOptions, declaredOptions, takeDeclaredOptions, type DeclaredOptions } from './target-options.ts'
@@ -28,6 +30,12 @@ const WARMUP_MAX_HELP =
   'the longest warm-up: it runs --warmup, then on until the cost per request stops falling (default 10s, or 10× --warmup when less); the same as --warmup for a fixed warm-up'
 
 type SetExit = (code: number) => void
+
+/** The installed package's own version (package.json sits two folders above this file, shipped or not). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown'
+}
 
 /** Options several commands share, declared once each. */
 const shared = {
@@ -72,6 +80,7 @@ function addAll(command: Command, options: ReadonlyArray<Option | readonly Optio
 function buildProgram(io: CommandIo, setExit: SetExit, declared: DeclaredOptions = NO_DECLARED_OPTIONS): Command {
   const program = new Command('authbench')
     .description('Load-testing and benchmarking harness for HTTP services, configured by authbench.config.ts')
+    .version(packageVersion(), '-V, --version', 'print the version of authbench')
     .option('--debug', 'print the stack of an unexpected error')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
@@ -89,7 +98,19 @@ function buildProgram(io: CommandIo, setExit: SetExit, declared: DeclaredOptions
   addAbCommand(program, io, setExit, declared)
   addVariantsCommand(program, io, setExit, declared)
   addImportK6Command(program, io, setExit)
+  addInitCommand(program, io, setExit)
   return program
+}
+
+function addInitCommand(program: Command, io: CommandIo, setExit: SetExit): void {
+  program
+    .command('init')
+    .description('write a starting authbench.config.ts (.mts in a CommonJS package) and one scenario, for a running service (--url) or a start command (--start)')
+    .option('--url <url>', 'a service you start yourself, e.g. http://127.0.0.1:8080')
+    .option('--start <command>', 'the command that starts the service, e.g. "node server.js" (it gets its port in PORT)')
+    .option('--ready <path>', 'a GET path that answers 2xx once the service is ready, and what the scenario requests (default / or the --url path)')
+    .option('--force', 'replace an existing config or scenario file')
+    .action(async (o: InitOptions) => setExit(await initCommand(o, io)))
 }
 
 function addRunCommand(program: Command, io: CommandIo, setExit: SetExit, declared: DeclaredOptions): void {
