@@ -7,7 +7,7 @@
 // A crashed or silent target, or the caller's abort signal, stops the run within seconds; trials
 // already done are kept and the result says why it stopped.
 import { CALIBRATION_MAX_SPREAD } from '../stats/verdict.ts'
-import { EventEmitter } from 'node:events'
+import { EventEmitter, setMaxListeners } from 'node:events'
 import type { TargetDefinition } from '../api.ts'
 import { SetupFailedError, isAuthbenchError } from '../errors.ts'
 import { requestSpecProblem, type Scenario, type ScenarioInstance, type ScenarioParams } from '../api.ts'
@@ -150,6 +150,12 @@ class RunControl {
   readonly #onCallerAbort = (): void => this.stopWith(new StopSignal('ABORTED', 'AUTHBENCH_ERR_ABORTED', 'interrupted (SIGINT or abort)'))
 
   constructor(signal: AbortSignal | undefined) {
+    // This signal is what a scenario's setup and refill get (SetupContext.signal), and the README's
+    // seeding passes it to every fetch. fetch keeps its abort listener on the signal until the
+    // request is garbage-collected, and raises the signal's limit only to 1,500: a setup seeding
+    // thousands of items piled up past it and printed a MaxListenersExceededWarning for each fetch.
+    // The harness's own listeners on it are all removed on their way out, so no limit is lost.
+    setMaxListeners(0, this.abort.signal)
     this.#signal = signal
     if (signal?.aborted) this.#onCallerAbort()
     signal?.addEventListener('abort', this.#onCallerAbort, { once: true })
