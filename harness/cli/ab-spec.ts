@@ -7,8 +7,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import type { TargetDefinition } from '../api.ts'
-import { CompareError } from '../errors.ts'
-import { buildRef } from './git-build.ts'
+import { CompareError, RefBuildError } from '../errors.ts'
+import { buildRef, refFetchHint } from './git-build.ts'
 
 const run = promisify(execFile)
 
@@ -103,7 +103,13 @@ async function classifyArmSpec(
   if (existsSync(trimmed) && statSync(trimmed).isFile()) return { spec: trimmed, kind: 'config', env: { ...readEnvFile(option, trimmed), ...extraEnv }, commit: null }
   if (trimmed.endsWith('.json')) throw specError(option, spec, 'no such file')
   const commit = await resolveCommit(trimmed, cwd)
-  if (commit === null) throw specError(option, spec, `is not ${forms} of ${cwd}`)
+  if (commit === null) {
+    // In a repository, what is neither a variant nor a file was meant as a ref: a ref that does
+    // not resolve is AUTHBENCH_ERR_REF_BUILD's, with what to fetch (a shallow CI clone lacks it).
+    const top = trimmed.startsWith('-') ? null : await gitRoot(cwd)
+    if (top === null) throw specError(option, spec, `is not ${forms} of ${cwd}`)
+    throw new RefBuildError(trimmed, 'resolve', `${option} "${spec}": is not ${forms} of ${top}: ${await refFetchHint(top, trimmed)}`)
+  }
   return { spec: trimmed, kind: 'git', env: { ...extraEnv }, commit }
 }
 

@@ -104,6 +104,34 @@ export async function resolveCommit(repo: string, ref: string): Promise<string |
   }
 }
 
+async function gitLine(repo: string, args: string[]): Promise<string> {
+  return git('git', args, { cwd: repo, timeout: 10_000 }).then(
+    (r) => r.stdout.trim(),
+    () => ''
+  )
+}
+
+/**
+ * What to fetch so that `ref` resolves: CI checkouts are often shallow and hold no other branch
+ * (actions/checkout fetches one commit by default), so `origin/main` or `HEAD~1` is simply absent.
+ */
+export async function refFetchHint(repo: string, ref: string): Promise<string> {
+  const shallow = (await gitLine(repo, ['rev-parse', '--is-shallow-repository'])) === 'true'
+  const remotes = (await gitLine(repo, ['remote'])).split('\n').filter(Boolean)
+  const remote = remotes.includes('origin') ? 'origin' : (remotes[0] ?? 'origin')
+  const slash = ref.indexOf('/')
+  const fromRemote = slash > 0 && remotes.includes(ref.slice(0, slash))
+  const fetch = fromRemote
+    ? `fetch it: git fetch ${ref.slice(0, slash)} ${ref.slice(slash + 1)}:refs/remotes/${ref}`
+    : /[~^]/.test(ref)
+      ? `fetch the history it needs: git fetch --unshallow ${remote}`
+      : /^[0-9a-f]{7,64}$/.test(ref)
+        ? `fetch it: git fetch ${remote} ${ref}`
+        : `if it is a branch of ${remote}, fetch it (git fetch ${remote} ${ref}:refs/remotes/${remote}/${ref}) and give ${remote}/${ref}`
+  const why = shallow ? 'this clone is shallow; ' : ''
+  return `${why}${fetch} (in GitHub Actions: actions/checkout with fetch-depth: 0 fetches every branch and all history)`
+}
+
 // Temporary checkouts of this process, removed synchronously if the process exits mid-build (a
 // second Ctrl-C exits at once, and 'exit' handlers may only do synchronous work).
 const inProgress = new Map<string, string>()
@@ -252,8 +280,7 @@ async function planBuild(options: RefBuildOptions): Promise<BuildJob> {
   )
   if (top === null) throw new RefBuildError(ref, 'resolve', `git ref "${ref}": ${options.repo} is not inside a git repository`)
   const commit = await resolveCommit(top, ref)
-  if (commit === null)
-    throw new RefBuildError(ref, 'resolve', `git ref "${ref}" does not name a commit of ${top} (for a pull request's base, fetch it: actions/checkout with fetch-depth: 0)`)
+  if (commit === null) throw new RefBuildError(ref, 'resolve', `git ref "${ref}" does not name a commit of ${top}: ${await refFetchHint(top, ref)}`)
   const cacheDir = options.cacheDir ?? defaultCacheDir()
   await mkdir(cacheDir, { recursive: true })
   const workdir = options.workdir ?? ''

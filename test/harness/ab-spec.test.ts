@@ -11,6 +11,7 @@ import { abCommand, minPairsForSignificance } from '../../harness/cli/commands/a
 import { wilcoxonSignedRank } from '../../harness/stats/stats.ts'
 import { REPO_ROOT } from '../../harness/engine/target-process.ts'
 import { loadConfig, targetByName } from '../../harness/config.ts'
+import { commitFiles, createRepo, git } from '../helpers/git-repo.ts'
 
 const target = targetByName(await loadConfig({ cwd: REPO_ROOT }))
 import { resolveCompareSettings } from '../../harness/stats/verdict.ts'
@@ -58,11 +59,35 @@ describe('resolveArmSpec', () => {
       message: expect.stringMatching(/"lower" is not an environment variable/)
     })
     await expect(resolveArmSpec('--a', 'missing-config.json', {}, target)).rejects.toMatchObject({ message: expect.stringMatching(/--a "missing-config\.json": no such file/) })
+    // In a git repository, a name that is no variant is taken for a ref that does not resolve.
     await expect(resolveArmSpec('--b', 'phase9', {}, target)).rejects.toMatchObject({
-      code: 'AUTHBENCH_ERR_AB_SPEC',
+      code: 'AUTHBENCH_ERR_REF_BUILD',
       message: expect.stringMatching(/--b "phase9": is not a variant of target "auth" \(baseline, phase1, phase2, phase3\).* or a git ref/)
     })
     await expect(resolveArmSpec('--b', '--upload-pack=evil', {}, target)).rejects.toMatchObject({ code: 'AUTHBENCH_ERR_AB_SPEC' })
+  })
+
+  it('a ref missing from a shallow clone: AUTHBENCH_ERR_REF_BUILD, saying what to fetch', async () => {
+    const source = createRepo()
+    commitFiles(source, { 'a.txt': '1' }, 'one')
+    commitFiles(source, { 'a.txt': '2' }, 'two')
+    git(source, 'branch', 'feature')
+    const clone = path.join(mkdtempSync(path.join(tmpdir(), 'authbench-shallow-')), 'clone')
+    git(tmpdir(), 'clone', '-q', '--depth', '1', '--single-branch', '--branch', 'main', `file://${source}`, clone)
+    const shallow = { name: 'svc', start: { command: 'node', cwd: clone } }
+    expect((await resolveArmSpec('--b', 'HEAD', {}, shallow)).kind).toBe('git')
+    await expect(resolveArmSpec('--a', 'origin/feature', {}, shallow)).rejects.toMatchObject({
+      code: 'AUTHBENCH_ERR_REF_BUILD',
+      message: expect.stringMatching(/--a "origin\/feature": .*this clone is shallow; fetch it: git fetch origin feature:refs\/remotes\/origin\/feature .*fetch-depth: 0/)
+    })
+    await expect(resolveArmSpec('--a', 'HEAD~1', {}, shallow)).rejects.toMatchObject({
+      code: 'AUTHBENCH_ERR_REF_BUILD',
+      message: expect.stringMatching(/git fetch --unshallow origin/)
+    })
+    await expect(resolveArmSpec('--a', 'feature', {}, shallow)).rejects.toMatchObject({ message: expect.stringMatching(/give origin\/feature/) })
+    // What the hint says to run does make the ref resolve.
+    git(clone, 'fetch', '-q', 'origin', 'feature:refs/remotes/origin/feature')
+    expect((await resolveArmSpec('--a', 'origin/feature', {}, shallow)).kind).toBe('git')
   })
 
   it('resolves a git ref to a commit and builds it once per commit, into the build cache, leaving no worktree', async () => {
@@ -95,7 +120,7 @@ describe('abCommand with bad input', () => {
     const code = await abCommand({ a: 'baseline', b: 'no-such-thing', out: mkdtempSync(path.join(tmpdir(), 'authbench-ab-bad-')) }, c.io, { pin: false })
     expect(code).toBe(2)
     expect(c.err()).toMatch(/--b "no-such-thing"/)
-    expect(c.err()).toMatch(/AUTHBENCH_ERR_AB_SPEC/)
+    expect(c.err()).toMatch(/AUTHBENCH_ERR_REF_BUILD/)
     expect(c.err()).not.toMatch(/\[1\//)
   })
 
