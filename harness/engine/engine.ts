@@ -926,7 +926,7 @@ export class Engine extends EventEmitter {
 /**
  * One arm's slots as one trial: counts and status/error tallies summed, histograms added bucket by
  * bucket (exact percentiles, never averaged), and a timeline with one row per second of the arm's
- * own measured time, rebuilt from the histograms of the slots that started in that second.
+ * own measured time (mergeSlotTimelines).
  */
 export function mergeSlotOutcomes(slots: readonly DriverOutcome[]): DriverOutcome {
   const statusCounts: Record<string, number> = {}
@@ -936,17 +936,7 @@ export function mergeSlotOutcomes(slots: readonly DriverOutcome[]): DriverOutcom
     for (const [k, v] of Object.entries(o.statusCounts)) statusCounts[k] = (statusCounts[k] ?? 0) + v
     for (const [k, v] of Object.entries(o.errorsByKind.byStatus)) byStatus[k] = (byStatus[k] ?? 0) + v
   }
-  const bySecond = new Map<number, DriverOutcome[]>()
-  let armMs = 0
-  for (const o of slots) {
-    const second = Math.floor(armMs / 1000)
-    bySecond.set(second, [...(bySecond.get(second) ?? []), o])
-    armMs += o.durationMs
-  }
-  const timeline = [...bySecond.entries()].map(([second, group]) => {
-    const s = summarizeEncoded(mergeEncoded(group.map((o) => o.histogram)))
-    return { second, requests: group.reduce((a, o) => a + o.requests, 0), errors: group.reduce((a, o) => a + o.errors, 0), p50Us: s.p50, p99Us: s.p99 }
-  })
+  const timeline = mergeSlotTimelines(slots)
   return {
     durationMs: sum('durationMs'),
     requests: sum('requests'),
@@ -965,6 +955,49 @@ export function mergeSlotOutcomes(slots: readonly DriverOutcome[]): DriverOutcom
     ...(slots.some((o) => o.journey !== undefined) ? { journey: mergeJourneyOutcomes(slots.flatMap((o) => (o.journey === undefined ? [] : [o.journey]))) } : {}),
     aborted: slots.some((o) => o.aborted)
   }
+}
+
+/**
+ * An arm's timeline, one row per second of its own measured time (its slots laid end to end). A
+ * slot of at most a second (one row of its own) falls whole into the second it starts in, and
+ * that second's percentiles come from its slots' histograms merged. A longer slot, a duet's whole
+ * window above all, keeps its driver's per-second rows, each moved to where the slot started:
+ * read as one row, a 4 s duet's timeline showed four seconds of requests as one second's rate.
+ * Where rows of long slots share a second with others (uneven slots), its p50 is the rows'
+ * request-weighted mean and its p99 their highest.
+ */
+function mergeSlotTimelines(slots: readonly DriverOutcome[]): TimelineRow[] {
+  const bySecond = new Map<number, { whole: DriverOutcome[]; rows: TimelineRow[] }>()
+  const at = (second: number): { whole: DriverOutcome[]; rows: TimelineRow[] } => {
+    const bucket = bySecond.get(second) ?? { whole: [], rows: [] }
+    bySecond.set(second, bucket)
+    return bucket
+  }
+  let armMs = 0
+  for (const o of slots) {
+    if (o.timeline.length <= 1) at(Math.floor(armMs / 1000)).whole.push(o)
+    else for (const row of o.timeline) at(Math.floor((armMs + row.second * 1000) / 1000)).rows.push(row)
+    armMs += o.durationMs
+  }
+  return [...bySecond.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([second, { whole, rows }]) => {
+      const requests = whole.reduce((a, o) => a + o.requests, 0) + rows.reduce((a, r) => a + r.requests, 0)
+      const errors = whole.reduce((a, o) => a + o.errors, 0) + rows.reduce((a, r) => a + r.errors, 0)
+      if (rows.length === 0) {
+        const merged = summarizeEncoded(mergeEncoded(whole.map((o) => o.histogram)))
+        return { second, requests, errors, p50Us: merged.p50, p99Us: merged.p99 }
+      }
+      const parts = [...rows, ...whole.map((o) => ({ requests: o.requests, ...percentilesOf(o) }))]
+      if (parts.length === 1) return { second, requests, errors, p50Us: rows[0]?.p50Us ?? 0, p99Us: rows[0]?.p99Us ?? 0 }
+      const weighted = parts.reduce((a, p) => a + p.p50Us * p.requests, 0)
+      return { second, requests, errors, p50Us: requests === 0 ? 0 : Math.round(weighted / requests), p99Us: Math.max(...parts.map((p) => p.p99Us)) }
+    })
+}
+
+function percentilesOf(o: DriverOutcome): { p50Us: number; p99Us: number } {
+  const s = summarizeEncoded(o.histogram)
+  return { p50Us: s.p50, p99Us: s.p99 }
 }
 
 /**
