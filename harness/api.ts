@@ -121,7 +121,14 @@ export interface Scenario {
 }
 
 /** What `setup` may return: `nextRequest` at least; the rest defaults to "nothing consumed". */
-export type ScenarioInstanceInit = Pick<ScenarioInstance, 'nextRequest'> & Partial<Omit<ScenarioInstance, 'nextRequest'>>
+export type ScenarioInstanceInit = Pick<ScenarioInstance, 'nextRequest'> &
+  Partial<Omit<ScenarioInstance, 'nextRequest'>> & {
+    /**
+     * How many items setup seeded, for the trial's `setup.seeded`, when the scenario does not keep
+     * its own `stats()`: the harness cannot see what a setup's own requests created.
+     */
+    seeded?: number
+  }
 
 /**
  * A scenario as a user writes it. Give exactly one of `request` (one fixed request), `setup` (a
@@ -160,8 +167,9 @@ function checkKnownParams(scenario: string, params: ScenarioParams, known: Reado
   }
 }
 
-function completeInstance(init: ScenarioInstanceInit): ScenarioInstance {
-  const stats = { seeded: 0, exhaustedRequests: 0, setupMs: 0 }
+/** `setupMs`: how long the scenario's setup took, as the harness timed it (a scenario's own stats() wins). */
+function completeInstance(init: ScenarioInstanceInit, setupMs = 0): ScenarioInstance {
+  const stats = { seeded: init.seeded ?? 0, exhaustedRequests: 0, setupMs }
   return {
     nextRequest: init.nextRequest,
     ...(init.fixedRequest === undefined ? {} : { fixedRequest: init.fixedRequest }),
@@ -208,7 +216,9 @@ export function defineScenario<State = Record<string, unknown>, Data = unknown>(
     setup: async (ctx) => {
       if (fixed !== undefined) return completeInstance({ nextRequest: () => fixed, fixedRequest: fixed })
       if (def.journey !== undefined) return journeyInstance(def.journey as JourneyDefinition<unknown, unknown>, ctx)
-      return completeInstance(await (userSetup as NonNullable<ScenarioDefinition['setup']>)(ctx))
+      const startedMs = performance.now()
+      const init = await (userSetup as NonNullable<ScenarioDefinition['setup']>)(ctx)
+      return completeInstance(init, performance.now() - startedMs)
     }
   })
 }
