@@ -371,10 +371,21 @@ export interface RunResult {
   aborted: { reason: string; code: string } | null
   /** The target's declared counters (trials' `server.counters` keys): metric and report label. */
   counters?: Record<string, CounterInfo>
+  /** `ab` only: each arm as given, and the commit its code came from. */
+  arms?: Record<'A' | 'B', AbArmInfo>
   /** Added by `compare` / `ab`. */
   comparison?: Comparison
   /** Set when the target was CPU-profiled during the run (`--profile`): the profiler costs throughput. */
   profile?: ProfileInfo
+}
+
+/** One arm of an A/B run: what `--a` / `--b` named, and the commit its code came from. */
+export interface AbArmInfo {
+  spec: string
+  /** 'variant', 'config' or 'git'. */
+  kind: string
+  /** A git ref's own commit; for a variant or config arm the checkout's (null outside git). */
+  commit: string | null
 }
 
 /** What a profiled run records about its profiles. */

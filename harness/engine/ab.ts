@@ -13,7 +13,7 @@ import { judgeAB } from '../stats/compare.ts'
 import { formatP } from '../stats/sensitivity.ts'
 import { SEQUENTIAL_DESIGN, SEQUENTIAL_METHOD, isDecided, lookAlpha } from '../stats/sequential.ts'
 import { summarizeWithSteps } from '../stats/steps.ts'
-import type { CompareSettings, Judgement, RunResult, TrialResult } from '../types.ts'
+import type { AbArmInfo, CompareSettings, Judgement, RunResult, TrialResult } from '../types.ts'
 import { driverNameOf } from './drivers/index.ts'
 import { CALIBRATION_DEFAULT, DUET, Engine, type ScenarioPlan } from './engine.ts'
 import type { TargetHandle } from './engine-types.ts'
@@ -339,7 +339,8 @@ function assembleAbResult(run: InterleavedRun, setup: AbSetup, collected: AbColl
     const p = run.arms[a]
     return { spec: p.spec, kind: p.kind, commit: p.commit, env: p.env, config: configs[a] ?? null }
   }
-  return buildRunResult({
+  const arm = (a: Arm): AbArmInfo => ({ spec: run.arms[a].spec, kind: run.arms[a].kind, commit: run.arms[a].commit ?? setup.fingerprint.gitCommit })
+  const result = buildRunResult({
     kind: 'ab',
     label: run.label,
     createdAt: setup.createdAt,
@@ -354,6 +355,8 @@ function assembleAbResult(run: InterleavedRun, setup: AbSetup, collected: AbColl
     aborted: collected.aborted,
     target: run.target
   })
+  // The fingerprint's commit is the checkout's, which a git arm need not be: each arm names its own.
+  return { ...result, arms: { A: arm('A'), B: arm('B') } }
 }
 
 /** Appends a later round's trials, numbering its pairs and trials after the scenario's earlier ones. */

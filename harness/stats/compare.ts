@@ -137,8 +137,22 @@ function seedFor(base: number, key: string): number {
   return hash | 0
 }
 
-function identityOf(result: RunResult, path: string | null | undefined, suffix = ''): RunIdentity {
-  return { label: result.label + suffix, createdAt: result.createdAt, gitCommit: result.environment.gitCommit, path: path ?? null }
+/**
+ * Which run a comparison names. An arm of an A/B result is named by its own commit: the
+ * fingerprint's is the checkout's, which a git-ref arm is not. Older A/B files recorded the arms
+ * only in environment.targetConfig.arms.
+ */
+function identityOf(result: RunResult, path: string | null | undefined, arm?: 'A' | 'B'): RunIdentity {
+  const recorded = arm === undefined ? undefined : (result.arms?.[arm] ?? legacyArm(result, arm))
+  const gitCommit = typeof recorded?.commit === 'string' ? recorded.commit : result.environment.gitCommit
+  return { label: arm === undefined ? result.label : `${result.label} (${arm})`, createdAt: result.createdAt, gitCommit, path: path ?? null }
+}
+
+function legacyArm(result: RunResult, arm: 'A' | 'B'): { commit?: unknown } | undefined {
+  const arms = result.environment.targetConfig?.arms
+  if (typeof arms !== 'object' || arms === null) return undefined
+  const entry = (arms as Record<string, unknown>)[arm]
+  return typeof entry === 'object' && entry !== null ? (entry as { commit?: unknown }) : undefined
 }
 
 function metricShell(metric: MetricName, settings: CompareSettings): Omit<MetricComparison, 'baseline' | 'current' | 'change' | 'interval' | 'pValue' | 'verdict'> {
@@ -732,8 +746,8 @@ export function judgeAB(run: RunResult, options: Omit<CompareOptions, 'baselineP
   )
   return finish(
     'ab',
-    identityOf(result, options.currentPath, ' (A)'),
-    identityOf(result, options.currentPath, ' (B)'),
+    identityOf(result, options.currentPath, 'A'),
+    identityOf(result, options.currentPath, 'B'),
     { sameMachine: true, differences: [], normalisation: null },
     baseSettings,
     scenarios,
