@@ -300,6 +300,12 @@ export interface TargetDefinition {
     /** How long start-up may take. Default 20 s. */
     timeoutMs?: number
   }
+  /**
+   * The calibration: a plain GET load beside the run, a yardstick to normalise throughput across
+   * machines. `path` must answer 2xx (any other answer is not counted, and a path that does not
+   * answer 2xx gets no calibration, with a warning naming it). Default: the readiness path.
+   */
+  calibration?: { path?: string }
   /** How to stop it: this signal, then SIGKILL after graceMs. Default SIGTERM, 5 s. */
   stop?: { signal?: NodeJS.Signals; graceMs?: number }
   /**

@@ -64,6 +64,7 @@ const targetSchema = z
       path: z.string().startsWith('/', 'must start with /'),
       timeoutMs: z.number().int().positive().max(600_000).optional()
     }),
+    calibration: z.strictObject({ path: z.string().startsWith('/', 'must start with /').optional() }).optional(),
     stop: z
       .strictObject({
         signal: z

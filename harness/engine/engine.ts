@@ -8,6 +8,8 @@
 // already done are kept and the result says why it stopped.
 import { CALIBRATION_MAX_SPREAD } from '../stats/verdict.ts'
 import { EventEmitter, setMaxListeners } from 'node:events'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { TargetDefinition } from '../api.ts'
 import { SetupFailedError, isAuthbenchError } from '../errors.ts'
 import { requestSpecProblem, type Scenario, type ScenarioInstance, type ScenarioParams } from '../api.ts'
@@ -46,8 +48,10 @@ export interface EnginePlan {
   lateShareThreshold: number
   /** Raw GET load on the probe path beside the run, to normalise across machines; null to skip. */
   calibration: { durationMs: number; connections: number } | null
-  /** Path the liveness watchdog and the calibration GET (the target's readiness path). Default '/'. */
+  /** Path the liveness watchdog GETs (the target's readiness path). Default '/'. */
   probePath?: string
+  /** Path the calibration GETs, which must answer 2xx (the target's calibration.path). Default probePath. */
+  calibrationPath?: string
   /** Upper bound on tokens seeded per trial. */
   maxPoolSize: number
   setupConcurrency: number
@@ -291,15 +295,22 @@ export class Engine extends EventEmitter {
     void handle.exited.then((err) => control.stopWith(new StopSignal('TARGET_CRASHED', 'AUTHBENCH_ERR_TARGET_CRASHED', `${prefix}${err.message}`)))
   }
 
-  /** The target's reported config and, when the plan asks for it, the calibration workload on it. */
-  async #describeTarget(url: string, signal: AbortSignal): Promise<{ config: Record<string, unknown> | null; calibration: RunResult['calibration'] }> {
-    const config = await (this.#deps.fetchTargetConfig ?? noConfig)(url).catch(() => null)
-    if (this.#plan.calibration === null || signal.aborted) return { config, calibration: null }
-    const calibration = await this.#calibrate(url, signal).catch((err: unknown) => {
+  /** The target's reported config, if it reports one. */
+  async #targetConfig(url: string): Promise<Record<string, unknown> | null> {
+    return await (this.#deps.fetchTargetConfig ?? noConfig)(url).catch(() => null)
+  }
+
+  /**
+   * The calibration workload, when the plan asks for it. It runs once the first scenario's setup
+   * has succeeded, so that a setup that fails says so at once rather than after the calibration's
+   * seconds. Its failure is a warning: the run's own figures do not depend on it.
+   */
+  async #calibration(url: string, signal: AbortSignal): Promise<RunResult['calibration']> {
+    if (this.#plan.calibration === null || signal.aborted) return null
+    return await this.#calibrate(url, signal).catch((err: unknown) => {
       this.emit('warning', { message: `calibration failed: ${(err as Error).message}` })
       return null
     })
-    return { config, calibration }
   }
 
   /** Runs the whole plan. Never rejects for a target failure or abort: the result says so. */
@@ -312,9 +323,7 @@ export class Engine extends EventEmitter {
       signal,
       async (control) => {
         await this.#startTarget(state, control)
-        const described = await this.#describeTarget((state.target as TargetHandle).url, control.abort.signal)
-        state.targetConfig = described.config
-        state.calibration = described.calibration
+        state.targetConfig = await this.#targetConfig((state.target as TargetHandle).url)
         await this.#runTrials(state, control)
       },
       () => this.#stopTarget(state)
@@ -362,10 +371,16 @@ export class Engine extends EventEmitter {
     const plan = this.#plan
     const runSignal = control.abort.signal
     let trialsStarted = 0
+    let calibrated = false
+    const calibrateOnce = async (url: string): Promise<void> => {
+      if (calibrated) return
+      calibrated = true
+      state.calibration = await this.#calibration(url, runSignal)
+    }
     for (const sp of plan.scenarios) {
       for (let trial = 0; trial < plan.trials; trial++) {
         if (runSignal.aborted) return
-        // The first trial already has a fresh target (calibration only read the probe path).
+        // The first trial already has a fresh target (calibration only read its own path).
         if (plan.restartPerTrial && trialsStarted++ > 0 && !('url' in this.#deps.target)) {
           this.emit('stage', { scenario: sp.scenario.name, trial, stage: 'restart', durationMs: 0 })
           await this.#stopTarget(state)
@@ -373,7 +388,14 @@ export class Engine extends EventEmitter {
         }
         const current = state.target
         if (current === null) return
-        const result = await this.#trial(sp, trial, current, runSignal, () => control.stop)
+        const result = await this.#trial(
+          sp,
+          trial,
+          current,
+          runSignal,
+          () => control.stop,
+          () => calibrateOnce(current.url)
+        )
         if (result !== null) {
           state.trials.push(result)
           this.emit('trial-done', result)
@@ -385,11 +407,18 @@ export class Engine extends EventEmitter {
   }
 
   /** One trial; null when stopped before it measured anything. */
-  async #trial(sp: ScenarioPlan, trial: number, target: TargetHandle, runSignal: AbortSignal, stopReason: () => StopSignal | null): Promise<TrialResult | null> {
+  async #trial(
+    sp: ScenarioPlan,
+    trial: number,
+    target: TargetHandle,
+    runSignal: AbortSignal,
+    stopReason: () => StopSignal | null,
+    afterSetup: () => Promise<void>
+  ): Promise<TrialResult | null> {
     const name = sp.scenario.name
     const load = sp.load
     const url = target.url
-    const prepared = await this.#prepare(sp, trial, url, runSignal)
+    const prepared = await this.#prepare(sp, trial, url, runSignal, afterSetup)
     if (prepared === null) return null
     const { instance, measuredRate } = prepared
 
@@ -415,8 +444,17 @@ export class Engine extends EventEmitter {
     }
   }
 
-  /** Seed the scenario, warm up (not recorded), top up consumables, reset the instance's counters. */
-  async #prepare(sp: ScenarioPlan, trial: number, url: string, runSignal: AbortSignal): Promise<{ instance: ScenarioInstance; measuredRate: number } | null> {
+  /**
+   * Seed the scenario, run `afterSetup` (the calibration, once per run), warm up (not recorded),
+   * top up consumables, reset the instance's counters.
+   */
+  async #prepare(
+    sp: ScenarioPlan,
+    trial: number,
+    url: string,
+    runSignal: AbortSignal,
+    afterSetup?: () => Promise<void>
+  ): Promise<{ instance: ScenarioInstance; measuredRate: number } | null> {
     const plan = this.#plan
     const name = sp.scenario.name
     const load = sp.load
@@ -434,10 +472,14 @@ export class Engine extends EventEmitter {
         signal: runSignal
       })
       .catch((err: unknown) => {
-        // A scenario is user code: whatever it throws becomes a coded error naming it.
+        // A scenario is user code: whatever it throws becomes a coded error naming it, and where
+        // in the user's files it was thrown.
         if (isAuthbenchError(err) || runSignal.aborted) throw err
-        throw new SetupFailedError(`scenario "${name}" setup failed: ${(err as Error).message ?? String(err)}`, { cause: err })
+        const at = userCodeLocation(err)
+        throw new SetupFailedError(`scenario "${name}" setup failed: ${(err as Error).message ?? String(err)}${at === null ? '' : ` (at ${at})`}`, { cause: err })
       })
+    if (runSignal.aborted) return null
+    await afterSetup?.()
     if (runSignal.aborted) return null
 
     let measuredRate = load.model === 'open' && load.rateRps !== null ? load.rateRps : FALLBACK_RATE_RPS
@@ -611,16 +653,18 @@ export class Engine extends EventEmitter {
       async (control) => {
         await this.#startArms(targets, arms, handles, control)
         out.cpuPinning = handle('A').cpuPinning
-        const described = await this.#describeTarget(handle('A').url, control.abort.signal)
-        out.calibration = described.calibration
-        out.configs.A = described.config
-        out.configs.B = await (this.#deps.fetchTargetConfig ?? noConfig)(handle('B').url).catch(() => null)
+        out.configs.A = await this.#targetConfig(handle('A').url)
+        out.configs.B = await this.#targetConfig(handle('B').url)
+        // The calibration (on A's target, as in every pair) once the second arm's setup succeeded.
+        const afterSetup = async (): Promise<void> => {
+          out.calibration = await this.#calibration(handle('A').url, control.abort.signal)
+        }
         const prepared: Partial<Record<'A' | 'B', PreparedArm>> = {}
         // Each arm warms up alone, even in a duet: warming both at once on one core made the
         // warm-up curve flat for its first seconds (both arms slow), and the steadiness rule ended it
         // early, with the JIT still compiling (measured: CPU µs/req 300–650 instead of ~300).
         for (const arm of arms) {
-          const p = await this.#prepare(sp, trials[arm], handle(arm).url, control.abort.signal)
+          const p = await this.#prepare(sp, trials[arm], handle(arm).url, control.abort.signal, arm === arms.at(-1) ? afterSetup : undefined)
           if (p === null) return
           prepared[arm] = p
         }
@@ -872,7 +916,8 @@ export class Engine extends EventEmitter {
       timeoutMs: 10_000
     }
     this.emit('stage', { scenario: 'calibration', trial: 0, stage: 'calibration', durationMs: cal.durationMs })
-    const spec: RequestSpec = Object.freeze({ method: 'GET', path: this.#plan.probePath ?? '/', expectedStatuses: CALIBRATION_STATUSES, tag: 'calibration' })
+    const calibrationPath = this.#plan.calibrationPath ?? this.#plan.probePath ?? '/'
+    const spec: RequestSpec = Object.freeze({ method: 'GET', path: calibrationPath, expectedStatuses: CALIBRATION_STATUSES, tag: 'calibration' })
     const instance: ScenarioInstance = {
       nextRequest: () => spec,
       fixedRequest: spec,
@@ -882,8 +927,16 @@ export class Engine extends EventEmitter {
       capacity: () => null
     }
     // A short unrecorded pass first: a cold process would report its JIT, not the machine.
-    await this.#drive('calibration', 0, url, { ...load, durationMs: CALIBRATION_WARMUP_MS }, instance, runSignal, false)
+    const warm = await this.#drive('calibration', 0, url, { ...load, durationMs: CALIBRATION_WARMUP_MS }, instance, runSignal, false)
     if (runSignal.aborted) return null
+    // A yardstick of 404s (a service with nothing at /) measures the service's error path, or
+    // nothing at all: only a path that answers 2xx is measured.
+    if (warm.requests === 0 || warm.errors / warm.requests > this.#plan.errorRateThreshold) {
+      this.emit('warning', {
+        message: `calibration skipped: GET ${calibrationPath} answered ${describeErrors(warm)} of ${warm.requests} requests, not 2xx; give the target a calibration.path that answers 2xx (default: its readiness path)`
+      })
+      return null
+    }
     const slices = Math.max(1, Math.round(cal.durationMs / CALIBRATION_SLICE_MS))
     // Each slice with the scrapes around it, so that CPU µs/req covers the slices used and no
     // warm-up slice before them.
@@ -897,7 +950,9 @@ export class Engine extends EventEmitter {
       const before = scrape
       const outcome = await this.#drive('calibration', 0, url, { ...load, durationMs: Math.min(CALIBRATION_SLICE_MS, cal.durationMs) }, instance, runSignal, false)
       scrape = before === undefined ? undefined : await this.#scrape(url, runSignal, 'calibration', 0)
-      if (outcome.requests > 0 && outcome.durationMs > 0) readings.push({ rps: outcome.requests / (outcome.durationMs / 1000), requests: outcome.requests, before, after: scrape })
+      // Only 2xx answers count: the path's other answers are not the work the yardstick stands for.
+      if (outcome.successes > 0 && outcome.durationMs > 0)
+        readings.push({ rps: outcome.successes / (outcome.durationMs / 1000), requests: outcome.successes, before, after: scrape })
       if (readings.length >= slices && spreadOf(readings.slice(-slices).map((r) => r.rps)) <= CALIBRATION_MAX_SPREAD) break
     }
     const used = readings.slice(-slices)
@@ -921,6 +976,28 @@ export class Engine extends EventEmitter {
       spread: Math.round(spread * 1e4) / 1e4
     }
   }
+}
+
+const HARNESS_DIR = fileURLToPath(new URL('..', import.meta.url))
+
+/**
+ * Where in the user's own code an error was thrown, as `file:line` (relative to the working
+ * directory when inside it): the first stack frame outside the harness, node_modules and Node's
+ * built-in modules. Null when the stack names no such file.
+ */
+export function userCodeLocation(err: unknown, cwd = process.cwd()): string | null {
+  const stack = (err as { stack?: unknown } | null)?.stack
+  if (typeof stack !== 'string') return null
+  for (const line of stack.split('\n').slice(1)) {
+    const m = /\(?((?:file:\/\/)?\/[^\s()?]+)(?:\?[^\s():]*)?:(\d+):\d+\)?$/.exec(line.trim())
+    if (m === null) continue
+    const raw = m[1] as string
+    const file = raw.startsWith('file://') ? fileURLToPath(raw) : raw
+    if (file.startsWith(HARNESS_DIR) || file.includes(`${path.sep}node_modules${path.sep}`)) continue
+    const relative = path.relative(cwd, file)
+    return `${relative.startsWith('..') || path.isAbsolute(relative) ? file : relative}:${m[2]}`
+  }
+  return null
 }
 
 /**

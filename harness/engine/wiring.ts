@@ -23,8 +23,11 @@ export interface ProfilingStarter extends MeasurementWindowObserver {
 }
 
 /** The engine settings every command uses with a configured target. */
-export function commandPlanDefaults(target: Pick<TargetDefinition, 'readiness'> | null): Pick<EnginePlan, 'probePath' | 'setupConcurrency' | 'unresponsiveProbes'> {
-  return { probePath: target?.readiness.path ?? '/', setupConcurrency: 16, unresponsiveProbes: 3 }
+export function commandPlanDefaults(
+  target: Pick<TargetDefinition, 'readiness' | 'calibration'> | null
+): Pick<EnginePlan, 'probePath' | 'calibrationPath' | 'setupConcurrency' | 'unresponsiveProbes'> {
+  const probePath = target?.readiness.path ?? '/'
+  return { probePath, calibrationPath: target?.calibration?.path ?? probePath, setupConcurrency: 16, unresponsiveProbes: 3 }
 }
 
 export interface TargetWiring {
