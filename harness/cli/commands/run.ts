@@ -150,7 +150,7 @@ export async function runBenchmark(raw: RawRunOptions & RawProfileOptions, io: C
  * plain lines otherwise (CI logs, pipes).
  */
 function attachDisplay(engine: Engine, opts: RunOptions, io: CommandIo, bars: ProgressDisplay | null): void {
-  const probePath = opts.target?.readiness.path ?? '/'
+  const probePath = opts.target?.calibration?.path ?? opts.target?.readiness.path ?? '/'
   const on = <K extends keyof EngineEvents>(event: K, fn: (payload: EngineEvents[K]) => void): void => void engine.on(event, fn)
   on('warning', (w) => io.stderr(`warning: ${w.message}\n`))
   if (!opts.progress) return
