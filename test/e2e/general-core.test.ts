@@ -184,7 +184,7 @@ describe('one registration adds a driver or a report', () => {
 })
 
 describe('a scenario that fails is the run failing, never a regression', () => {
-  it('a TypeError thrown mid-run by a scenario exits 2 with one line, not 1 and not a stack', () => {
+  it('a TypeError thrown by a scenario on its 1,000th request exits 2 with one line, not 1 and not a stack', () => {
     const dir = project('throws-mid-run', {
       'authbench.config.ts': `
 import { defineConfig, defineTarget, defineScenario } from 'authbench'
@@ -192,7 +192,7 @@ const spec = { method: 'GET', path: '/health', expectedStatuses: [200] }
 let sent = 0
 export default defineConfig({
   targets: [defineTarget({ name: 'items', start: { command: 'node', args: ['server.mjs'] }, readiness: { path: '/health' } })],
-  scenarios: [defineScenario({ name: 'flaky', setup: () => ({ nextRequest: () => { if (++sent > 200) { const item = undefined; return item.path } return spec } }) })],
+  scenarios: [defineScenario({ name: 'flaky', setup: () => ({ nextRequest: () => { if (++sent >= 1000) { const item = undefined; return item.path } return spec } }) })],
   load: { durationMs: 1000, warmupMs: 0, trials: 1, connections: 2 }
 })
 `
