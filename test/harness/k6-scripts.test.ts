@@ -2,12 +2,11 @@
 // handling, and send what the scenarios send. k6 is not installed here, so each script is
 // type-stripped file by file with esbuild exactly as k6's compiler does (loader ts, target
 // esnext, no bundling) and run in Node against a stand-in for k6's modules.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import { transform } from 'esbuild'
+import { pathToFileURL } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { CATALOG, CONTRACT, K6_DIR, K6_MODULES, buildK6Tree, stripLikeK6 } from '../helpers/k6-tree.ts'
 import { DEFAULT_COMPARE_SETTINGS } from '../../harness/stats/verdict.ts'
 import { BENCH_CLIENT, DEFAULT_MIX, ENDPOINTS, credentialsBody } from '../../scenarios/catalog.ts'
 import { healthRequest } from '../../scenarios/health.ts'
@@ -19,17 +18,6 @@ import { MEASURED_SUBMETRICS } from '../../harness/k6-contract.ts'
 import { K6_SCENARIOS } from '../../scenarios/k6/scripts.ts'
 import * as k6Requests from '../../scenarios/k6/requests.ts'
 import { GATE_MARGINS, gateThresholds } from '../../scenarios/k6/thresholds.ts'
-
-const K6_DIR = fileURLToPath(new URL('../../scenarios/k6/', import.meta.url))
-const CATALOG = fileURLToPath(new URL('../../scenarios/catalog.ts', import.meta.url))
-const CONTRACT = fileURLToPath(new URL('../../harness/k6-contract.ts', import.meta.url))
-const K6_MODULES = ['k6', 'k6/http', 'k6/metrics', 'k6/execution']
-
-/** What k6's StripTypes does to every .ts module it loads (internal/js/compiler). */
-async function stripLikeK6(file: string): Promise<string> {
-  const out = await transform(readFileSync(file, 'utf8'), { loader: 'ts', sourcefile: file, target: 'esnext', platform: 'neutral', charset: 'utf8', legalComments: 'none' })
-  return out.code
-}
 
 const importSpecifiers = (code: string): string[] => [...code.matchAll(/\bfrom\s+['"]([^'"]+)['"]/g)].map((m) => m[1] as string)
 
@@ -160,20 +148,7 @@ interface Script {
 let build = ''
 beforeAll(async () => {
   // Stripped once; each load copies the tree so every script gets fresh module state (as a VU does).
-  build = mkdtempSync(path.join(tmpdir(), 'authbench-k6-strip-'))
-  const rewrite = (code: string): string =>
-    code.replace(/from\s+['"]([^'"]+)['"]/g, (_, spec: string) => {
-      if (K6_MODULES.includes(spec)) return `from './${spec.replace('/', '-')}.mjs'`
-      return `from '${spec
-        .replace(/\.ts$/, '.mjs')
-        .replace(/^\.\.\/catalog/, './catalog')
-        .replace(/^\.\.\/\.\.\/harness\/k6-contract/, './k6-contract')}'`
-    })
-  for (const f of readdirSync(K6_DIR).filter((x) => x.endsWith('.ts')))
-    writeFileSync(path.join(build, f.replace(/\.ts$/, '.mjs')), rewrite(await stripLikeK6(path.join(K6_DIR, f))))
-  writeFileSync(path.join(build, 'catalog.mjs'), await stripLikeK6(CATALOG))
-  writeFileSync(path.join(build, 'k6-contract.mjs'), await stripLikeK6(CONTRACT))
-  for (const [name, code] of Object.entries(FAKE_MODULES)) writeFileSync(path.join(build, `${name.replace('/', '-')}.mjs`), code)
+  build = await buildK6Tree('authbench-k6-strip-', FAKE_MODULES)
 })
 
 let loads = 0

@@ -3,21 +3,16 @@
 // stand-in target that remembers revocations and spent OTTs, or forgets them. They send the
 // requests the harness's journeys send, in the same order, with the same step names as `name`
 // tags, inside one k6 group; a forgotten revocation fails their check, not their status.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import { transform } from 'esbuild'
+import { pathToFileURL } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { buildK6Tree } from '../helpers/k6-tree.ts'
 import { CLIENT_SESSION_VALIDATIONS, ENDPOINTS, JOURNEY_CHECKS, JOURNEY_STEPS } from '../../scenarios/catalog.ts'
 import { issueStep, refusedValidateStep, revokeStep, validateStep } from '../../scenarios/journey-requests.ts'
 import { K6_JOURNEYS } from '../../scenarios/k6/scripts.ts'
 import * as k6Requests from '../../scenarios/k6/requests.ts'
 
-const K6_DIR = fileURLToPath(new URL('../../scenarios/k6/', import.meta.url))
-const CATALOG = fileURLToPath(new URL('../../scenarios/catalog.ts', import.meta.url))
-const CONTRACT = fileURLToPath(new URL('../../harness/k6-contract.ts', import.meta.url))
-const K6_MODULES = ['k6', 'k6/http', 'k6/metrics', 'k6/execution']
 const BASE_URL = 'http://127.0.0.1:3999'
 
 interface Sent {
@@ -82,11 +77,6 @@ export class Trend extends M {}`,
   'k6/execution': `export default { scenario: { iterationInTest: 0 }, vu: { idInTest: 1 } }`
 }
 
-async function stripLikeK6(file: string): Promise<string> {
-  const out = await transform(readFileSync(file, 'utf8'), { loader: 'ts', sourcefile: file, target: 'esnext', platform: 'neutral', charset: 'utf8', legalComments: 'none' })
-  return out.code
-}
-
 interface Script {
   options: { scenarios: Record<string, Record<string, unknown>> }
   setup: () => unknown
@@ -95,20 +85,8 @@ interface Script {
 
 let build = ''
 beforeAll(async () => {
-  build = mkdtempSync(path.join(tmpdir(), 'authbench-k6-journeys-'))
-  const rewrite = (code: string): string =>
-    code.replace(/from\s+['"]([^'"]+)['"]/g, (_, spec: string) => {
-      if (K6_MODULES.includes(spec)) return `from './${spec.replace('/', '-')}.mjs'`
-      return `from '${spec
-        .replace(/\.ts$/, '.mjs')
-        .replace(/^\.\.\/catalog/, './catalog')
-        .replace(/^\.\.\/\.\.\/harness\/k6-contract/, './k6-contract')}'`
-    })
-  for (const f of readdirSync(K6_DIR).filter((x) => x.endsWith('.ts')))
-    writeFileSync(path.join(build, f.replace(/\.ts$/, '.mjs')), rewrite(await stripLikeK6(path.join(K6_DIR, f))))
-  writeFileSync(path.join(build, 'catalog.mjs'), await stripLikeK6(CATALOG))
-  writeFileSync(path.join(build, 'k6-contract.mjs'), await stripLikeK6(CONTRACT))
-  for (const [name, code] of Object.entries(FAKE_MODULES)) writeFileSync(path.join(build, `${name.replace('/', '-')}.mjs`), code)
+  // Stripped once; each load copies the tree so every script gets fresh module state (as a VU does).
+  build = await buildK6Tree('authbench-k6-journeys-', FAKE_MODULES)
 })
 
 let loads = 0
