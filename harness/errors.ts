@@ -69,11 +69,14 @@ export const HARNESS_ERROR_CODES: Readonly<Record<ErrorCode, string>> = Object.f
 export class StepFailure extends Error {
   readonly step: string
   readonly kind: 'status' | 'timeout' | 'reset' | 'other' | 'body' | 'fail'
-  constructor(step: string, kind: StepFailure['kind'], message: string) {
-    super(`step ${step}: ${message}`)
+  /** What went wrong, without the step's name (`unexpected status 500`). */
+  readonly reason: string
+  constructor(step: string, kind: StepFailure['kind'], reason: string) {
+    super(`step ${step}: ${reason}`)
     this.name = 'StepFailure'
     this.step = step
     this.kind = kind
+    this.reason = reason
   }
 }
 

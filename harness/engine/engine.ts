@@ -22,7 +22,7 @@ import { watchLiveness } from './target-process.ts'
 import { checkCertificate } from './tls.ts'
 import type { EnvironmentFingerprint, LoadSettings, RunResult, ScenarioSummary, TimelineRow, TrialResult, TrialValidity } from '../types.ts'
 import { buildRunResult } from './run-result.ts'
-import { journeyFigures, latencyLowerBound, mergeJourneyOutcomes } from './journey-figures.ts'
+import { journeyFigures, latencyLowerBound, mergeCounts, mergeJourneyOutcomes } from './journey-figures.ts'
 import { workloadOf } from './drivers/registry.ts'
 import { DEFAULT_WARMUP_RULE, isSteady, type WarmupRule } from './warmup.ts'
 
@@ -1006,29 +1006,10 @@ export function userCodeLocation(err: unknown, cwd = process.cwd()): string | nu
  * own measured time (mergeSlotTimelines).
  */
 export function mergeSlotOutcomes(slots: readonly DriverOutcome[]): DriverOutcome {
-  const statusCounts: Record<string, number> = {}
-  const byStatus: Record<string, number> = {}
-  const sum = (key: 'durationMs' | 'requests' | 'successes' | 'errors' | 'bytesRead'): number => slots.reduce((acc, o) => acc + o[key], 0)
-  for (const o of slots) {
-    for (const [k, v] of Object.entries(o.statusCounts)) statusCounts[k] = (statusCounts[k] ?? 0) + v
-    for (const [k, v] of Object.entries(o.errorsByKind.byStatus)) byStatus[k] = (byStatus[k] ?? 0) + v
-  }
-  const timeline = mergeSlotTimelines(slots)
   return {
-    durationMs: sum('durationMs'),
-    requests: sum('requests'),
-    successes: sum('successes'),
-    errors: sum('errors'),
-    bytesRead: sum('bytesRead'),
-    histogram: mergeEncoded(slots.map((o) => o.histogram)),
-    statusCounts,
-    errorsByKind: {
-      byStatus,
-      timeouts: slots.reduce((a, o) => a + o.errorsByKind.timeouts, 0),
-      resets: slots.reduce((a, o) => a + o.errorsByKind.resets, 0),
-      other: slots.reduce((a, o) => a + o.errorsByKind.other, 0)
-    },
-    timeline,
+    durationMs: slots.reduce((acc, o) => acc + o.durationMs, 0),
+    ...mergeCounts(slots),
+    timeline: mergeSlotTimelines(slots),
     ...(slots.some((o) => o.journey !== undefined) ? { journey: mergeJourneyOutcomes(slots.flatMap((o) => (o.journey === undefined ? [] : [o.journey]))) } : {}),
     aborted: slots.some((o) => o.aborted)
   }

@@ -47,31 +47,30 @@ export function journeyFigures(journey: JourneyOutcome, durationMs: number): Jou
   }
 }
 
+/** Counts summed, statuses and errors by kind added up, histograms added bucket by bucket (exact percentiles). */
+export function mergeCounts(parts: readonly StepOutcome[]): StepOutcome {
+  const sum = (key: 'requests' | 'successes' | 'errors' | 'bytesRead'): number => parts.reduce((a, s) => a + s[key], 0)
+  const statusCounts: Record<string, number> = {}
+  const byStatus: Record<string, number> = {}
+  for (const s of parts) {
+    for (const [k, v] of Object.entries(s.statusCounts)) statusCounts[k] = (statusCounts[k] ?? 0) + v
+    for (const [k, v] of Object.entries(s.errorsByKind.byStatus)) byStatus[k] = (byStatus[k] ?? 0) + v
+  }
+  const kind = (key: 'timeouts' | 'resets' | 'other'): number => parts.reduce((a, s) => a + s.errorsByKind[key], 0)
+  return {
+    requests: sum('requests'),
+    successes: sum('successes'),
+    errors: sum('errors'),
+    bytesRead: sum('bytesRead'),
+    histogram: mergeEncoded(parts.map((s) => s.histogram)),
+    statusCounts,
+    errorsByKind: { byStatus, timeouts: kind('timeouts'), resets: kind('resets'), other: kind('other') }
+  }
+}
+
 function mergeSteps(all: ReadonlyArray<Record<string, StepOutcome>>): Record<string, StepOutcome> {
   const names = [...new Set(all.flatMap((steps) => Object.keys(steps)))]
-  return Object.fromEntries(
-    names.map((name) => {
-      const parts = all.map((steps) => steps[name]).filter((s): s is StepOutcome => s !== undefined)
-      const sum = (key: 'requests' | 'successes' | 'errors' | 'bytesRead'): number => parts.reduce((a, s) => a + s[key], 0)
-      const statusCounts: Record<string, number> = {}
-      const byStatus: Record<string, number> = {}
-      for (const s of parts) {
-        for (const [k, v] of Object.entries(s.statusCounts)) statusCounts[k] = (statusCounts[k] ?? 0) + v
-        for (const [k, v] of Object.entries(s.errorsByKind.byStatus)) byStatus[k] = (byStatus[k] ?? 0) + v
-      }
-      const kind = (key: 'timeouts' | 'resets' | 'other'): number => parts.reduce((a, s) => a + s.errorsByKind[key], 0)
-      const merged: StepOutcome = {
-        requests: sum('requests'),
-        successes: sum('successes'),
-        errors: sum('errors'),
-        bytesRead: sum('bytesRead'),
-        histogram: mergeEncoded(parts.map((s) => s.histogram)),
-        statusCounts,
-        errorsByKind: { byStatus, timeouts: kind('timeouts'), resets: kind('resets'), other: kind('other') }
-      }
-      return [name, merged]
-    })
-  )
+  return Object.fromEntries(names.map((name) => [name, mergeCounts(all.map((steps) => steps[name]).filter((s): s is StepOutcome => s !== undefined))]))
 }
 
 /** The slots of one A/B arm as one journey outcome: counts summed, histograms added bucket by bucket. */

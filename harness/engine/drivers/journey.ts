@@ -10,7 +10,7 @@
 // same meter as the request drivers; per-step, per-group and per-iteration histograms beside it.
 import { EventEmitter } from 'node:events'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { StepFailure } from '../../journey.ts'
+import { StepFailure, defaultStepName } from '../../journey.ts'
 import type { JourneyRuntime } from '../../journey.ts'
 import { BadOptionError } from '../../errors.ts'
 import { LatencyRecorder } from '../../stats/recorder.ts'
@@ -18,7 +18,7 @@ import type { ErrorCounts } from '../../types.ts'
 import { classifyOpenModel, defaultMaxInFlight } from '../saturation.ts'
 import { Vu } from './journey-vu.ts'
 import type { VuHost } from './journey-vu.ts'
-import { TrialMeter } from './meter.ts'
+import { TrialMeter, generatorCpuUs, loopLagP99Ms } from './meter.ts'
 import type { FailureKind } from './meter.ts'
 import { ArrivalSchedule, levelAt, stagesDurationMs } from './schedule.ts'
 import { createTransport } from './transport.ts'
@@ -83,7 +83,7 @@ export function requestsAsJourney(nextRequest: () => RequestSpec): JourneyRuntim
       await vu.request({
         method: spec.method,
         path: spec.path,
-        step: spec.tag ?? spec.method + ' ' + (spec.path.split('?')[0] ?? ''),
+        step: spec.tag ?? defaultStepName(spec.method, spec.path),
         expectedStatuses: spec.expectedStatuses,
         ...(spec.headers === undefined ? {} : { headers: spec.headers }),
         ...(spec.body === undefined ? {} : { body: spec.body })
@@ -381,7 +381,7 @@ class JourneyRun implements VuHost {
     try {
       await journey.iteration(vu)
     } catch (error) {
-      if (error instanceof StepFailure) failure = `${error.step}: ${error.kind === 'status' ? error.message.replace(/^step .*?: /, '') : error.kind}`
+      if (error instanceof StepFailure) failure = `${error.step}: ${error.kind === 'status' ? error.reason : error.kind}`
       else if (!this.#finished) {
         // The scenario's own code threw: its bug, not the target's answer. The engine stops the run.
         this.#options.onScenarioError?.(`iteration threw after step ${vu.lastStep}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`)
@@ -442,7 +442,7 @@ class JourneyRun implements VuHost {
     if (recorder === undefined) this.#steps.set(step, (recorder = new StepRecorder()))
     recorder.record(latencyUs, status, expected, bytes, failure)
     if (status === null) this.#meter.failure(failure ?? 'other', `step ${step} failed`)
-    else this.#meter.response({ method: 'GET', path: '/', expectedStatuses: expected ? [status] : [], tag: step }, status, bytes, latencyUs)
+    else this.#meter.answer(status, expected, bytes, latencyUs, step)
   }
 
   recordGroup(group: string, durationUs: number): void {
@@ -515,10 +515,7 @@ class JourneyRun implements VuHost {
   #openFigures(windowMs: number): NonNullable<DriverOutcome['openModel']> {
     const windowS = windowMs / 1000
     const scheduled = this.#iterations.started
-    const lagP99Ms = this.#loopDelay.count > 0 ? Math.max(0, this.#loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS) : 0
-    const cpuEnd = this.#cpuAtWindowEnd ?? process.cpuUsage()
-    const cpuStart = this.#cpuAtStart
-    const cpuUs = cpuStart === null ? 0 : Math.max(0, cpuEnd.user - cpuStart.user + (cpuEnd.system - cpuStart.system) - this.#pollUs)
+    const cpuUs = generatorCpuUs(this.#cpuAtStart, this.#cpuAtWindowEnd ?? process.cpuUsage(), this.#pollUs)
     const figures = {
       targetRps: windowS > 0 ? Math.round((scheduled / windowS) * 1000) / 1000 : 0,
       achievedRps: windowS > 0 ? this.#startedInWindow / windowS : 0,
@@ -528,7 +525,7 @@ class JourneyRun implements VuHost {
       lateSends: this.#lateSends,
       lateShare: scheduled > 0 ? this.#lateSends / scheduled : 0,
       dropped: this.#iterations.dropped,
-      eventLoopLagP99Ms: Math.round(lagP99Ms * 1000) / 1000,
+      eventLoopLagP99Ms: loopLagP99Ms(this.#loopDelay, LOOP_DELAY_RESOLUTION_MS),
       maxInFlight: this.#maxVus,
       peakInFlight: this.#peakVus,
       generatorCpuShare: windowMs > 0 ? Math.round((cpuUs / (windowMs * 1000)) * 1000) / 1000 : 0

@@ -92,8 +92,12 @@ export class TrialMeter {
   }
 
   response(spec: RequestSpec | undefined, status: number, bytes: number, latencyUs: number): boolean {
+    return this.answer(status, spec !== undefined && spec.expectedStatuses.includes(status), bytes, latencyUs, spec?.tag)
+  }
+
+  /** An answer whose expectedness the caller already knows (a journey's step), under `tag`. */
+  answer(status: number, expected: boolean, bytes: number, latencyUs: number, tag: string | undefined): boolean {
     if (!this.#measuring) return false
-    const expected = spec !== undefined && spec.expectedStatuses.includes(status)
     const key = String(status)
     this.#statusCounts[key] = (this.#statusCounts[key] ?? 0) + 1
     this.requests++
@@ -107,7 +111,7 @@ export class TrialMeter {
     this.#latency.record(latencyUs)
     this.#timeline.response(latencyUs, !expected)
     if (this.#emitter.listenerCount('response') > 0) {
-      const event: ResponseEvent = { latencyUs: Math.round(latencyUs), status, bytes, expected, tag: spec?.tag }
+      const event: ResponseEvent = { latencyUs: Math.round(latencyUs), status, bytes, expected, tag }
       this.#emitter.emit('response', event)
     }
     return true
@@ -173,4 +177,18 @@ export class TrialMeter {
     const event: TimelineRow = { second: row.second, requests: row.requests, errors: row.errors, p50Us: row.p50Us, p99Us: row.p99Us }
     this.#emitter.emit('tick', event)
   }
+}
+
+/** The loop-lag p99, ms: the histogram holds whole timer intervals (resolution included), not the lateness alone. */
+export function loopLagP99Ms(loopDelay: { count: number; percentile(p: number): number }, resolutionMs: number): number {
+  const lagMs = loopDelay.count > 0 ? Math.max(0, loopDelay.percentile(99) / 1e6 - resolutionMs) : 0
+  return Math.round(lagMs * 1000) / 1000
+}
+
+/**
+ * The generator's CPU µs (user + sys) between two readings, less the time its scheduler spent
+ * polling before due sends: that polling burns CPU by design, and is not work the generator had to do.
+ */
+export function generatorCpuUs(start: NodeJS.CpuUsage | null, end: NodeJS.CpuUsage, pollUs: number): number {
+  return start === null ? 0 : Math.max(0, end.user - start.user + (end.system - start.system) - pollUs)
 }

@@ -22,7 +22,7 @@ import { createTransport } from './transport.ts'
 import type { HeadersRecord, Transport } from './transport.ts'
 import type { HistogramFactory } from '../../stats/recorder.ts'
 import { BadOptionError } from '../../errors.ts'
-import { TrialMeter, classifyFailure } from './meter.ts'
+import { TrialMeter, classifyFailure, generatorCpuUs, loopLagP99Ms } from './meter.ts'
 import type { Driver, DriverOptions, DriverOutcome, RequestSpec } from './types.ts'
 import { classifyOpenModel, defaultMaxInFlight } from '../saturation.ts'
 
@@ -387,15 +387,10 @@ class OpenRun {
   /** Rates over the measured window, the counts, the loop lag and the generator's busy share. */
   #openModelFigures(windowMs: number): Required<Omit<NonNullable<DriverOutcome['openModel']>, 'limitedBy'>> {
     const counts = this.#counts
-    const loopDelay = this.#loopDelay
-    // The histogram holds whole timer intervals (resolution included), not the lateness alone.
-    const lagP99Ms = loopDelay.count > 0 ? Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS) : 0
     const cpuEnd = this.#cpuAtWindowEnd ?? process.cpuUsage()
     const cpuAtStart = this.#cpuAtStart
-    // The scheduler polls (setImmediate) through the last stretch before each send, which burns
-    // CPU by design: that polling, timed by hand since no API separates it, is not work the
-    // generator had to do, so it is taken out of the busy share.
-    const cpuUs = cpuAtStart === null ? 0 : Math.max(0, cpuEnd.user - cpuAtStart.user + (cpuEnd.system - cpuAtStart.system) - this.#pollUs)
+    // The scheduler's polling before each send is timed by hand (#creditPolling): no API separates it.
+    const cpuUs = generatorCpuUs(cpuAtStart, cpuEnd, this.#pollUs)
     return {
       targetRps: this.#rateRps,
       achievedRps: windowMs > 0 ? counts.sentInWindow / (windowMs / 1000) : 0,
@@ -405,7 +400,7 @@ class OpenRun {
       lateSends: counts.lateSends,
       lateShare: counts.scheduled > 0 ? counts.lateSends / counts.scheduled : 0,
       dropped: counts.dropped,
-      eventLoopLagP99Ms: Math.round(lagP99Ms * 1000) / 1000,
+      eventLoopLagP99Ms: loopLagP99Ms(this.#loopDelay, LOOP_DELAY_RESOLUTION_MS),
       maxInFlight: this.#maxInFlight,
       peakInFlight: counts.peakInFlight,
       generatorCpuShare: windowMs > 0 ? Math.round((cpuUs / (windowMs * 1000)) * 1000) / 1000 : 0

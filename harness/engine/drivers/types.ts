@@ -66,17 +66,8 @@ export interface DriverOutcome {
   aborted: boolean
 }
 
-/** One step's (or group's) raw counts in a driver pass; the engine adds rates and summaries. */
-export interface StepOutcome {
-  requests: number
-  successes: number
-  errors: number
-  bytesRead: number
-  /** The µs histogram, compressed base64. */
-  histogram: string
-  statusCounts: Record<string, number>
-  errorsByKind: ErrorCounts
-}
+/** One step's (or group's) raw counts in a driver pass, as a trial's; the engine adds rates and summaries. */
+export type StepOutcome = Pick<DriverOutcome, 'requests' | 'successes' | 'errors' | 'bytesRead' | 'histogram' | 'statusCounts' | 'errorsByKind'>
 
 /** What the journey driver measured beyond the request totals. */
 export interface JourneyOutcome {
